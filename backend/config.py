@@ -1,0 +1,100 @@
+"""Settings: one pydantic-settings class, read from the environment and an optional .env file."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+APP_VERSION = "0.1.0"
+
+# A fixed development secret keeps `make run` working with no configuration; it is refused
+# in live mode (see Settings.check_production_ready) so it can never protect real money.
+DEV_SECRET = "dev-only-insecure-secret-change-me-0123456789abcdef"
+
+
+def normalise_database_url(url: str) -> str:
+    """Plain postgres:// URLs (as many hosts hand them out) use the psycopg 3 driver."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    return url
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_file=PROJECT_ROOT / ".env", env_file_encoding="utf-8", extra="ignore"
+    )
+
+    # Runtime
+    app_env: str = Field("development", description="development, test or production")
+    app_url: str = Field("http://localhost:3000", description="public base URL of the app")
+    database_url: str = Field(
+        f"sqlite:///{PROJECT_ROOT / 'payportal.db'}", description="SQLAlchemy database URL"
+    )
+    redis_url: str | None = Field(None, description="Redis URL; enables shared Reflex state")
+    secret_key: str = Field(DEV_SECRET, description="signs sessions and digests API keys")
+    encryption_key: str | None = Field(
+        None, description="Fernet key for credentials at rest; derived from SECRET_KEY if unset"
+    )
+    session_idle_minutes: int = Field(30, ge=1, le=24 * 60)
+    session_max_hours: int = Field(12, ge=1, le=24 * 30)
+
+    # Providers: each one is live only when its keys are set, otherwise its sandbox twin runs.
+    stripe_secret_key: str | None = None
+    stripe_publishable_key: str | None = None
+    stripe_webhook_secret: str | None = None
+    stripe_api_base: str | None = None
+    plaid_client_id: str | None = None
+    plaid_secret: str | None = None
+    plaid_env: str = "sandbox"
+    plaid_host: str | None = None
+    twilio_account_sid: str | None = None
+    twilio_auth_token: str | None = None
+    twilio_verify_service_sid: str | None = None
+    twilio_api_base: str | None = None
+    sendgrid_api_key: str | None = None
+    sendgrid_from_email: str = "no-reply@payportal.local"
+    sendgrid_api_base: str | None = None
+
+    @field_validator("database_url")
+    @classmethod
+    def _normalise_database_url(cls, value: str) -> str:
+        return normalise_database_url(value)
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+    @property
+    def is_production(self) -> bool:
+        return self.app_env == "production"
+
+    @property
+    def stripe_enabled(self) -> bool:
+        return bool(self.stripe_secret_key)
+
+    @property
+    def plaid_enabled(self) -> bool:
+        return bool(self.plaid_client_id and self.plaid_secret)
+
+    @property
+    def twilio_enabled(self) -> bool:
+        return bool(self.twilio_account_sid and self.twilio_auth_token)
+
+    @property
+    def sendgrid_enabled(self) -> bool:
+        return bool(self.sendgrid_api_key)
+
+    def check_production_ready(self) -> None:
+        """Refuse to serve production with the development secret."""
+        if self.is_production and self.secret_key == DEV_SECRET:
+            raise RuntimeError("SECRET_KEY must be set to a private value when APP_ENV=production")
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,38 @@
+"""SQLModel tables. Importing this package registers every table on SQLModel.metadata."""
+
+from backend.models.accounts import ApiKey, Membership, Merchant, User, UserSession
+from backend.models.commerce import Customer, Dispute, Order, Payment, Refund
+from backend.models.fees import FeeOverride, FeeTier
+from backend.models.ops import AuditLog, IdempotencyKey
+from backend.models.types import UTCDateTime, utcnow
+from backend.models.webhooks import (
+    DomainEvent,
+    InboundWebhookEvent,
+    WebhookDelivery,
+    WebhookDeliveryAttempt,
+    WebhookEndpoint,
+)
+
+__all__ = [
+    "ApiKey",
+    "AuditLog",
+    "Customer",
+    "Dispute",
+    "DomainEvent",
+    "FeeOverride",
+    "FeeTier",
+    "IdempotencyKey",
+    "InboundWebhookEvent",
+    "Membership",
+    "Merchant",
+    "Order",
+    "Payment",
+    "Refund",
+    "UTCDateTime",
+    "User",
+    "UserSession",
+    "WebhookDelivery",
+    "WebhookDeliveryAttempt",
+    "WebhookEndpoint",
+    "utcnow",
+]

@@ -1,0 +1,100 @@
+"""Merchants, the people who work for them, their sessions and their API keys."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import Index, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from backend.models.enums import MerchantStatus, Role
+from backend.models.types import UTCDateTime, utcnow
+
+
+class Merchant(SQLModel, table=True):
+    __tablename__ = "merchants"
+
+    id: str = Field(primary_key=True, max_length=40)
+    name: str = Field(max_length=200)
+    support_email: str = Field(max_length=320)
+    country: str = Field(default="US", max_length=2)
+    default_currency: str = Field(default="USD", max_length=3)
+    locale: str = Field(default="en_US", max_length=16)
+    timezone: str = Field(default="UTC", max_length=64)
+    status: str = Field(default=MerchantStatus.ACTIVE, max_length=20)
+    fee_tier_id: str = Field(default="starter", foreign_key="fee_tiers.id", max_length=40)
+    brand_color: str = Field(default="#4f46e5", max_length=7)
+    logo_path: str | None = Field(default=None, max_length=300)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class User(SQLModel, table=True):
+    __tablename__ = "users"
+
+    id: str = Field(primary_key=True, max_length=40)
+    email: str = Field(max_length=320, unique=True)
+    full_name: str = Field(default="", max_length=200)
+    password_hash: str = Field(max_length=300)
+    email_verified_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    phone: str | None = Field(default=None, max_length=32)
+    phone_verified_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    totp_secret_encrypted: str | None = Field(default=None, max_length=300)
+    totp_enabled_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # The last accepted TOTP time step: a code for this step or an earlier one is a replay.
+    totp_last_step: int | None = None
+    failed_login_count: int = 0
+    locked_until: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class Membership(SQLModel, table=True):
+    __tablename__ = "memberships"
+    __table_args__ = (UniqueConstraint("merchant_id", "user_id", name="uq_membership"),)
+
+    id: str = Field(primary_key=True, max_length=40)
+    merchant_id: str = Field(foreign_key="merchants.id", max_length=40)
+    user_id: str = Field(foreign_key="users.id", index=True, max_length=40)
+    role: str = Field(default=Role.OWNER, max_length=20)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class UserSession(SQLModel, table=True):
+    """A signed-in browser. The cookie holds a random token; only its digest is stored."""
+
+    __tablename__ = "user_sessions"
+
+    id: str = Field(primary_key=True, max_length=40)
+    token_digest: str = Field(max_length=64, unique=True)
+    user_id: str = Field(foreign_key="users.id", index=True, max_length=40)
+    merchant_id: str = Field(foreign_key="merchants.id", max_length=40)
+    livemode: bool = False
+    ip_address: str | None = Field(default=None, max_length=64)
+    user_agent: str | None = Field(default=None, max_length=300)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    last_seen_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    expires_at: datetime = Field(sa_type=UTCDateTime)
+    revoked_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class ApiKey(SQLModel, table=True):
+    """A merchant's API key. Keys are high-entropy, so a keyed SHA-256 digest is stored."""
+
+    __tablename__ = "api_keys"
+    __table_args__ = (Index("ix_api_keys_merchant_mode", "merchant_id", "livemode"),)
+
+    id: str = Field(primary_key=True, max_length=40)
+    merchant_id: str = Field(foreign_key="merchants.id", max_length=40)
+    livemode: bool = False
+    name: str = Field(default="Default", max_length=100)
+    # The first characters of the key (e.g. "sk_test_4f9a") so people can tell keys apart.
+    display_prefix: str = Field(max_length=24)
+    last4: str = Field(max_length=4)
+    digest: str = Field(max_length=64, unique=True)
+    created_by_user_id: str | None = Field(default=None, foreign_key="users.id", max_length=40)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    last_used_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # A rolled key keeps working until expires_at; a revoked key stops at once.
+    expires_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    revoked_at: datetime | None = Field(default=None, sa_type=UTCDateTime)

@@ -1,0 +1,165 @@
+"""Customers, orders and the money that moves for them: payments, refunds, disputes.
+
+Every amount is an integer in the minor unit of the row's `currency` (ISO 4217 exponent).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, BigInteger, Index
+from sqlmodel import Field, SQLModel
+
+from backend.models.enums import (
+    CaptureMethod,
+    DisputeStatus,
+    OrderStatus,
+    PaymentStatus,
+    RefundStatus,
+)
+from backend.models.types import UTCDateTime, utcnow
+
+
+class Customer(SQLModel, table=True):
+    __tablename__ = "customers"
+    __table_args__ = (
+        Index("ix_customers_merchant_email", "merchant_id", "livemode", "email"),
+        Index("ix_customers_merchant_created", "merchant_id", "livemode", "created_at"),
+    )
+
+    id: str = Field(primary_key=True, max_length=40)
+    merchant_id: str = Field(foreign_key="merchants.id", max_length=40)
+    livemode: bool = False
+    email: str | None = Field(default=None, max_length=320)
+    name: str | None = Field(default=None, max_length=200)
+    phone: str | None = Field(default=None, max_length=32)
+    country: str | None = Field(default=None, max_length=2)
+    metadata_: dict[str, Any] = Field(
+        default_factory=dict, sa_type=JSON, sa_column_kwargs={"name": "metadata"}
+    )
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class Order(SQLModel, table=True):
+    __tablename__ = "orders"
+    __table_args__ = (
+        Index("ix_orders_merchant_created", "merchant_id", "livemode", "created_at"),
+        Index("ix_orders_merchant_reference", "merchant_id", "reference"),
+    )
+
+    id: str = Field(primary_key=True, max_length=40)
+    merchant_id: str = Field(foreign_key="merchants.id", max_length=40)
+    livemode: bool = False
+    customer_id: str | None = Field(default=None, foreign_key="customers.id", max_length=40)
+    amount: int = Field(sa_type=BigInteger)
+    currency: str = Field(max_length=3)
+    reference: str | None = Field(default=None, max_length=200)
+    customer_email: str | None = Field(default=None, max_length=320)
+    status: str = Field(default=OrderStatus.OPEN, max_length=32)
+    metadata_: dict[str, Any] = Field(
+        default_factory=dict, sa_type=JSON, sa_column_kwargs={"name": "metadata"}
+    )
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class Payment(SQLModel, table=True):
+    __tablename__ = "payments"
+    __table_args__ = (
+        # The dashboard's list and KPIs: one merchant, one mode, newest first.
+        Index("ix_payments_merchant_created", "merchant_id", "livemode", "created_at"),
+        Index(
+            "ix_payments_merchant_status_created", "merchant_id", "livemode", "status", "created_at"
+        ),
+        Index("ix_payments_merchant_email", "merchant_id", "customer_email"),
+        Index("ix_payments_merchant_last4", "merchant_id", "card_last4"),
+        Index("ix_payments_gateway_ref", "gateway", "gateway_payment_id"),
+    )
+
+    id: str = Field(primary_key=True, max_length=40)
+    merchant_id: str = Field(foreign_key="merchants.id", max_length=40)
+    livemode: bool = False
+    order_id: str | None = Field(default=None, foreign_key="orders.id", index=True, max_length=40)
+    customer_id: str | None = Field(
+        default=None, foreign_key="customers.id", index=True, max_length=40
+    )
+    status: str = Field(default=PaymentStatus.REQUIRES_PAYMENT_METHOD, max_length=32)
+    capture_method: str = Field(default=CaptureMethod.AUTOMATIC, max_length=16)
+    currency: str = Field(max_length=3)
+    amount: int = Field(sa_type=BigInteger)  # authorized total
+    amount_captured: int = Field(default=0, sa_type=BigInteger)
+    amount_refunded: int = Field(default=0, sa_type=BigInteger)
+    platform_fee: int = Field(default=0, sa_type=BigInteger)
+    gateway_fee: int = Field(default=0, sa_type=BigInteger)
+    net_amount: int = Field(default=0, sa_type=BigInteger)
+    gateway: str = Field(default="sandbox", max_length=32)
+    gateway_payment_id: str | None = Field(default=None, max_length=255)
+    payment_method_type: str = Field(default="card", max_length=16)
+    card_brand: str | None = Field(default=None, max_length=20)
+    card_last4: str | None = Field(default=None, max_length=4)
+    card_exp_month: int | None = None
+    card_exp_year: int | None = None
+    card_fingerprint: str | None = Field(default=None, max_length=64)
+    card_country: str | None = Field(default=None, max_length=2)
+    customer_email: str | None = Field(default=None, max_length=320)
+    description: str | None = Field(default=None, max_length=500)
+    risk_score: int | None = None
+    risk_decision: str | None = Field(default=None, max_length=16)
+    risk_reasons: list[str] = Field(default_factory=list, sa_type=JSON)
+    failure_code: str | None = Field(default=None, max_length=64)
+    failure_message: str | None = Field(default=None, max_length=500)
+    metadata_: dict[str, Any] = Field(
+        default_factory=dict, sa_type=JSON, sa_column_kwargs={"name": "metadata"}
+    )
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    authorized_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    captured_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    canceled_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class Refund(SQLModel, table=True):
+    __tablename__ = "refunds"
+    __table_args__ = (
+        Index("ix_refunds_merchant_created", "merchant_id", "livemode", "created_at"),
+    )
+
+    id: str = Field(primary_key=True, max_length=40)
+    merchant_id: str = Field(foreign_key="merchants.id", max_length=40)
+    livemode: bool = False
+    payment_id: str = Field(foreign_key="payments.id", index=True, max_length=40)
+    amount: int = Field(sa_type=BigInteger)
+    currency: str = Field(max_length=3)
+    status: str = Field(default=RefundStatus.PENDING, max_length=16)
+    reason: str | None = Field(default=None, max_length=64)
+    # Fees handed back with this refund, so fees and net stay consistent refund by refund.
+    platform_fee_refunded: int = Field(default=0, sa_type=BigInteger)
+    gateway_fee_refunded: int = Field(default=0, sa_type=BigInteger)
+    gateway_refund_id: str | None = Field(default=None, max_length=255, unique=True)
+    failure_reason: str | None = Field(default=None, max_length=255)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class Dispute(SQLModel, table=True):
+    __tablename__ = "disputes"
+    __table_args__ = (
+        Index("ix_disputes_merchant_created", "merchant_id", "livemode", "created_at"),
+        Index("ix_disputes_merchant_status", "merchant_id", "livemode", "status"),
+    )
+
+    id: str = Field(primary_key=True, max_length=40)
+    merchant_id: str = Field(foreign_key="merchants.id", max_length=40)
+    livemode: bool = False
+    payment_id: str = Field(foreign_key="payments.id", index=True, max_length=40)
+    amount: int = Field(sa_type=BigInteger)
+    currency: str = Field(max_length=3)
+    status: str = Field(default=DisputeStatus.NEEDS_RESPONSE, max_length=32)
+    reason: str = Field(default="general", max_length=64)
+    evidence_due_by: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    gateway_dispute_id: str | None = Field(default=None, max_length=255, unique=True)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    closed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)

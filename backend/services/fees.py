@@ -1,0 +1,53 @@
+"""Fee arithmetic on integer minor units.
+
+The rounding rule: a percentage fee is `amount * percent_pips / 1_000_000` rounded half up to
+the currency's minor unit (ROUND_HALF_UP on exact integers, never floats), plus the fixed fee
+when it is set for that currency. Fees are capped so they never exceed the amount (platform fee
+first, then the gateway's), and net is always `total - platform_fee - gateway_fee`, so
+fee + net == total holds for every amount and currency by construction.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+PIPS_PER_UNIT = 1_000_000  # 100% in hundredths of a basis point
+
+
+def percent_of(amount: int, percent_pips: int) -> int:
+    """amount * pips / 1e6 rounded half up, exact on integers of any size."""
+    if amount < 0 or percent_pips < 0:
+        raise ValueError("amount and percentage must be non-negative")
+    quotient, remainder = divmod(amount * percent_pips, PIPS_PER_UNIT)
+    return quotient + (1 if remainder * 2 >= PIPS_PER_UNIT else 0)
+
+
+@dataclass(frozen=True)
+class FeeSchedule:
+    """A percentage plus fixed fees per currency (a fixed fee only applies in its currency)."""
+
+    percent_pips: int
+    fixed_fees: dict[str, int] = field(default_factory=dict)
+
+    def fee_for(self, amount: int, currency: str) -> int:
+        return percent_of(amount, self.percent_pips) + self.fixed_fees.get(currency, 0)
+
+
+# Stripe's standard card pricing: 2.9% + 30 cents (US). Configurable per gateway.
+STRIPE_DEFAULT = FeeSchedule(percent_pips=29_000, fixed_fees={"USD": 30})
+
+
+@dataclass(frozen=True)
+class FeeBreakdown:
+    total: int
+    platform_fee: int
+    gateway_fee: int
+    net: int
+
+
+def compute_fees(
+    amount: int, currency: str, platform: FeeSchedule, gateway: FeeSchedule
+) -> FeeBreakdown:
+    platform_fee = min(platform.fee_for(amount, currency), amount)
+    gateway_fee = min(gateway.fee_for(amount, currency), amount - platform_fee)
+    return FeeBreakdown(amount, platform_fee, gateway_fee, amount - platform_fee - gateway_fee)

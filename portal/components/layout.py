@@ -1,0 +1,195 @@
+"""The signed-in portal frame: a sidebar on wide screens, a drawer on phones, a header on top."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import reflex as rx
+
+from portal.state.auth import AuthState
+from portal.theme import BRAND, DESKTOP_ONLY, MOBILE_ONLY, SIDEBAR_WIDTH
+
+# Only routes that have a page are listed: later pages add themselves here.
+NAV_ITEMS: list[tuple[str, str, str]] = [
+    ("Dashboard", "/dashboard", "layout-dashboard"),
+]
+
+
+def logo() -> rx.Component:
+    return rx.hstack(
+        rx.image(src="/logo.svg", width="28px", height="28px", alt=""),
+        rx.text("PayPortal", weight="bold", size="4"),
+        align="center",
+        spacing="2",
+    )
+
+
+def nav_link(label: str, href: str, icon: str) -> rx.Component:
+    active = AuthState.router.url.path == href
+    return rx.link(
+        rx.hstack(rx.icon(icon, size=18), rx.text(label, size="3"), align="center", spacing="3"),
+        href=href,
+        underline="none",
+        padding_x="0.75rem",
+        padding_y="0.5rem",
+        border_radius="var(--radius-3)",
+        color=rx.cond(active, "var(--accent-11)", "var(--gray-12)"),
+        background=rx.cond(active, "var(--accent-3)", "transparent"),
+        _hover={"background": "var(--gray-3)"},
+        aria_current=rx.cond(active, "page", "false"),
+        width="100%",
+    )
+
+
+def nav_links() -> rx.Component:
+    return rx.vstack(*(nav_link(*item) for item in NAV_ITEMS), spacing="1", width="100%")
+
+
+def account_footer() -> rx.Component:
+    return rx.vstack(
+        rx.text(AuthState.user_email, size="2", color_scheme="gray", trim="both"),
+        rx.button(
+            rx.icon("log-out", size=16),
+            "Sign out",
+            variant="soft",
+            color_scheme="gray",
+            width="100%",
+            on_click=AuthState.sign_out,
+        ),
+        width="100%",
+        spacing="2",
+    )
+
+
+def sidebar() -> rx.Component:
+    return rx.box(
+        rx.vstack(
+            logo(),
+            rx.separator(),
+            nav_links(),
+            rx.spacer(),
+            account_footer(),
+            height="100%",
+            spacing="4",
+            padding="1rem",
+        ),
+        display=DESKTOP_ONLY,
+        position="fixed",
+        top="0",
+        left="0",
+        width=SIDEBAR_WIDTH,
+        height="100vh",
+        border_right="1px solid var(--gray-5)",
+        background="var(--gray-1)",
+        as_="nav",
+        aria_label="Main",
+    )
+
+
+def mobile_drawer() -> rx.Component:
+    return rx.drawer.root(
+        rx.drawer.trigger(
+            rx.icon_button(rx.icon("menu"), variant="ghost", aria_label="Open menu", size="3"),
+        ),
+        rx.drawer.overlay(z_index="50"),
+        rx.drawer.portal(
+            rx.drawer.content(
+                rx.vstack(
+                    rx.hstack(
+                        logo(),
+                        rx.spacer(),
+                        rx.drawer.close(
+                            rx.icon_button(rx.icon("x"), variant="ghost", aria_label="Close menu")
+                        ),
+                        width="100%",
+                        align="center",
+                    ),
+                    rx.separator(),
+                    nav_links(),
+                    rx.spacer(),
+                    account_footer(),
+                    height="100%",
+                    spacing="4",
+                    padding="1rem",
+                ),
+                top="0",
+                left="0",
+                height="100%",
+                width="min(18rem, 85vw)",
+                background="var(--color-panel-solid)",
+                z_index="51",
+            )
+        ),
+        direction="left",
+    )
+
+
+def mode_badge() -> rx.Component:
+    return rx.cond(
+        AuthState.livemode,
+        rx.badge("Live mode", color_scheme="green", variant="soft", size="2"),
+        rx.badge("Test mode", color_scheme="orange", variant="soft", size="2"),
+    )
+
+
+def header() -> rx.Component:
+    return rx.hstack(
+        rx.box(mobile_drawer(), display=MOBILE_ONLY),
+        rx.text(AuthState.merchant_name, weight="medium", size="3", trim="both", truncate=True),
+        rx.spacer(),
+        mode_badge(),
+        align="center",
+        spacing="3",
+        padding_x=["1rem", "1rem", "2rem"],
+        height="3.5rem",
+        border_bottom="1px solid var(--gray-5)",
+        background="var(--color-background)",
+        position="sticky",
+        top="0",
+        z_index="10",
+        width="100%",
+        as_="header",
+    )
+
+
+def portal_frame(content: rx.Component) -> rx.Component:
+    return rx.box(
+        sidebar(),
+        rx.box(
+            header(),
+            rx.box(
+                content,
+                padding=["1rem", "1rem", "2rem"],
+                max_width="80rem",
+                as_="main",
+                id="main",
+            ),
+            margin_left=["0", "0", SIDEBAR_WIDTH],
+            min_height="100vh",
+        ),
+        # Hide the signed-in frame until the session check on load has filled in the user.
+        visibility=rx.cond(AuthState.user_email != "", "visible", "hidden"),
+    )
+
+
+def portal_page(
+    route: str, title: str, on_load: list | None = None
+) -> Callable[[Callable[[], rx.Component]], Callable[[], rx.Component]]:
+    """Register a signed-in page: the session is checked on load, before the page's own loaders."""
+
+    def decorator(view: Callable[[], rx.Component]) -> Callable[[], rx.Component]:
+        def page() -> rx.Component:
+            return portal_frame(view())
+
+        page.__name__ = view.__name__
+        rx.page(
+            route=route,
+            title=f"{title} · PayPortal",
+            on_load=[AuthState.require_session, *(on_load or [])],
+        )(page)
+        return view
+
+    return decorator
+
+
+__all__ = ["BRAND", "portal_page"]

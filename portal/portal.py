@@ -1,0 +1,25 @@
+"""The Reflex app: merchant portal pages, PWA head tags and the /api routes from backend.api."""
+
+from __future__ import annotations
+
+import reflex as rx
+
+from backend.api import app as api_app
+from portal.pages import dashboard, login  # noqa: F401  (pages register themselves)
+from portal.theme import BRAND
+
+HEAD = [
+    rx.el.link(rel="manifest", href="/manifest.webmanifest"),
+    rx.el.link(rel="icon", href="/favicon.svg", type="image/svg+xml"),
+    rx.el.link(rel="apple-touch-icon", href="/apple-touch-icon.png"),
+    rx.el.meta(name="theme-color", content=BRAND),
+    rx.el.meta(name="apple-mobile-web-app-capable", content="yes"),
+    rx.el.script(src="/register-sw.js", defer=True),
+]
+
+app = rx.App(
+    theme=rx.theme(accent_color="indigo", gray_color="slate", radius="medium", appearance="light"),
+    head_components=HEAD,
+    api_transformer=api_app,
+    stylesheets=["/portal.css"],
+)
