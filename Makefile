@@ -12,7 +12,7 @@ CHROMIUM ?= /usr/bin/chromium
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 export REFLEX_USE_NPM := 1
 
-.PHONY: run test lint format migrate seed worker-check clean
+.PHONY: run test lint format migrate seed clean
 
 $(BIN)/python:
 	@$(PYTHON) -m venv $(VENV) 2>/dev/null || { \
@@ -40,6 +40,7 @@ run: seed
 	$(BIN)/reflex run --env prod --single-port
 
 test: $(STAMP) $(CHROMIUM)
+	$(BIN)/ruff check .
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 lint: $(STAMP)

@@ -19,4 +19,11 @@ config = rx.Config(
     show_built_with_reflex=False,
     telemetry_enabled=False,
     disable_plugins=[SitemapPlugin],
+    plugins=[
+        rx.plugins.RadixThemesPlugin(
+            theme=rx.theme(
+                accent_color="indigo", gray_color="slate", radius="medium", appearance="light"
+            )
+        )
+    ],
 )

@@ -10,15 +10,16 @@ from portal.theme import BRAND
 
 HEAD = [
     rx.el.link(rel="manifest", href="/manifest.webmanifest"),
+    rx.el.link(rel="icon", href="/favicon.ico", sizes="32x32"),
     rx.el.link(rel="icon", href="/favicon.svg", type="image/svg+xml"),
     rx.el.link(rel="apple-touch-icon", href="/apple-touch-icon.png"),
     rx.el.meta(name="theme-color", content=BRAND),
-    rx.el.meta(name="apple-mobile-web-app-capable", content="yes"),
+    rx.el.meta(name="mobile-web-app-capable", content="yes"),
+    rx.el.meta(name="apple-mobile-web-app-title", content="PayPortal"),
     rx.el.script(src="/register-sw.js", defer=True),
 ]
 
 app = rx.App(
-    theme=rx.theme(accent_color="indigo", gray_color="slate", radius="medium", appearance="light"),
     head_components=HEAD,
     api_transformer=api_app,
     stylesheets=["/portal.css"],

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import os
 import secrets
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from sqlalchemy import create_engine, make_url, pool, text
+from sqlalchemy.engine import Engine
+from sqlmodel import Session
 
 from backend.config import normalise_database_url
 
@@ -54,3 +57,32 @@ def fresh_postgres_url(postgres_url: str) -> Iterator[str]:
 def sqlite_url(tmp_path: Path) -> str:
     """A file-backed SQLite database in the test's temporary directory (created on first use)."""
     return f"sqlite:///{tmp_path / 'test.db'}"
+
+
+@pytest.fixture(scope="session")
+def _migrated_sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One SQLite file migrated to head; each test gets a copy (faster than migrating again)."""
+    from tests.support import migrate
+
+    path = tmp_path_factory.mktemp("template") / "template.db"
+    migrate(f"sqlite:///{path}")
+    return path
+
+
+@pytest.fixture
+def db_engine(_migrated_sqlite_template: Path, tmp_path: Path) -> Iterator[Engine]:
+    """An engine on a fresh, migrated SQLite database (the fee tiers are seeded)."""
+    from backend.db import make_engine
+
+    path = tmp_path / "app.db"
+    shutil.copyfile(_migrated_sqlite_template, path)
+    engine = make_engine(f"sqlite:///{path}")
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def db(db_engine: Engine) -> Iterator[Session]:
+    """A session on a fresh migrated database; commit freely, the database is thrown away."""
+    with Session(db_engine, expire_on_commit=False) as session:
+        yield session

@@ -77,8 +77,8 @@ def upgrade() -> None:
         sa.Column("fixed_fee_currency", sqlmodel.sql.sqltypes.AutoString(length=3), nullable=False),
         sa.Column("description", sqlmodel.sql.sqltypes.AutoString(length=300), nullable=False),
         sa.Column("created_at", backend.models.types.UTCDateTime(), nullable=False),
-        sa.PrimaryKeyConstraint("id"),
-        sa.UniqueConstraint("level"),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_fee_tiers")),
+        sa.UniqueConstraint("level", name=op.f("uq_fee_tiers_level")),
     )
     op.create_table(
         "inbound_webhook_events",
@@ -94,7 +94,7 @@ def upgrade() -> None:
         sa.Column("error_message", sa.Text(), nullable=True),
         sa.Column("received_at", backend.models.types.UTCDateTime(), nullable=False),
         sa.Column("processed_at", backend.models.types.UTCDateTime(), nullable=True),
-        sa.PrimaryKeyConstraint("id"),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_inbound_webhook_events")),
         sa.UniqueConstraint("provider", "event_id", name="uq_inbound_provider_event"),
     )
     op.create_index(
@@ -122,8 +122,8 @@ def upgrade() -> None:
         sa.Column("locked_until", backend.models.types.UTCDateTime(), nullable=True),
         sa.Column("created_at", backend.models.types.UTCDateTime(), nullable=False),
         sa.Column("updated_at", backend.models.types.UTCDateTime(), nullable=False),
-        sa.PrimaryKeyConstraint("id"),
-        sa.UniqueConstraint("email"),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_users")),
+        sa.UniqueConstraint("email", name=op.f("uq_users_email")),
     )
     op.create_table(
         "merchants",
@@ -141,10 +141,9 @@ def upgrade() -> None:
         sa.Column("created_at", backend.models.types.UTCDateTime(), nullable=False),
         sa.Column("updated_at", backend.models.types.UTCDateTime(), nullable=False),
         sa.ForeignKeyConstraint(
-            ["fee_tier_id"],
-            ["fee_tiers.id"],
+            ["fee_tier_id"], ["fee_tiers.id"], name=op.f("fk_merchants_fee_tier_id_fee_tiers")
         ),
-        sa.PrimaryKeyConstraint("id"),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_merchants")),
     )
     op.create_table(
         "api_keys",
@@ -161,15 +160,13 @@ def upgrade() -> None:
         sa.Column("expires_at", backend.models.types.UTCDateTime(), nullable=True),
         sa.Column("revoked_at", backend.models.types.UTCDateTime(), nullable=True),
         sa.ForeignKeyConstraint(
-            ["created_by_user_id"],
-            ["users.id"],
+            ["created_by_user_id"], ["users.id"], name=op.f("fk_api_keys_created_by_user_id_users")
         ),
         sa.ForeignKeyConstraint(
-            ["merchant_id"],
-            ["merchants.id"],
+            ["merchant_id"], ["merchants.id"], name=op.f("fk_api_keys_merchant_id_merchants")
         ),
-        sa.PrimaryKeyConstraint("id"),
-        sa.UniqueConstraint("digest"),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_api_keys")),
+        sa.UniqueConstraint("digest", name=op.f("uq_api_keys_digest")),
     )
     op.create_index(
         "ix_api_keys_merchant_mode", "api_keys", ["merchant_id", "livemode"], unique=False
@@ -189,10 +186,9 @@ def upgrade() -> None:
         sa.Column("details", sa.JSON(), nullable=False),
         sa.Column("created_at", backend.models.types.UTCDateTime(), nullable=False),
         sa.ForeignKeyConstraint(
-            ["merchant_id"],
-            ["merchants.id"],
+            ["merchant_id"], ["merchants.id"], name=op.f("fk_audit_logs_merchant_id_merchants")
         ),
-        sa.PrimaryKeyConstraint("id"),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_audit_logs")),
     )
     op.create_index(
         "ix_audit_merchant_created", "audit_logs", ["merchant_id", "created_at"], unique=False
@@ -212,10 +208,9 @@ def upgrade() -> None:
         sa.Column("created_at", backend.models.types.UTCDateTime(), nullable=False),
         sa.Column("updated_at", backend.models.types.UTCDateTime(), nullable=False),
         sa.ForeignKeyConstraint(
-            ["merchant_id"],
-            ["merchants.id"],
+            ["merchant_id"], ["merchants.id"], name=op.f("fk_customers_merchant_id_merchants")
         ),
-        sa.PrimaryKeyConstraint("id"),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_customers")),
     )
     op.create_index(
         "ix_customers_merchant_created",
@@ -242,10 +237,9 @@ def upgrade() -> None:
         sa.Column("created_at", backend.models.types.UTCDateTime(), nullable=False),
         sa.Column("dispatched_at", backend.models.types.UTCDateTime(), nullable=True),
         sa.ForeignKeyConstraint(
-            ["merchant_id"],
-            ["merchants.id"],
+            ["merchant_id"], ["merchants.id"], name=op.f("fk_events_merchant_id_merchants")
         ),
-        sa.PrimaryKeyConstraint("id"),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_events")),
     )
     op.create_index(
         "ix_events_merchant_created",
@@ -267,11 +261,10 @@ def upgrade() -> None:
         sa.Column("created_at", backend.models.types.UTCDateTime(), nullable=False),
         sa.Column("updated_at", backend.models.types.UTCDateTime(), nullable=False),
         sa.ForeignKeyConstraint(
-            ["merchant_id"],
-            ["merchants.id"],
+            ["merchant_id"], ["merchants.id"], name=op.f("fk_fee_overrides_merchant_id_merchants")
         ),
-        sa.PrimaryKeyConstraint("id"),
-        sa.UniqueConstraint("merchant_id"),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_fee_overrides")),
+        sa.UniqueConstraint("merchant_id", name=op.f("uq_fee_overrides_merchant_id")),
     )
     op.create_table(
         "idempotency_keys",
@@ -289,8 +282,9 @@ def upgrade() -> None:
         sa.ForeignKeyConstraint(
             ["merchant_id"],
             ["merchants.id"],
+            name=op.f("fk_idempotency_keys_merchant_id_merchants"),
         ),
-        sa.PrimaryKeyConstraint("id"),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_idempotency_keys")),
         sa.UniqueConstraint("merchant_id", "livemode", "key", name="uq_idempotency_scope_key"),
     )
     op.create_index("ix_idempotency_expires", "idempotency_keys", ["expires_at"], unique=False)
@@ -303,14 +297,12 @@ def upgrade() -> None:
         sa.Column("role", sqlmodel.sql.sqltypes.AutoString(length=20), nullable=False),
         sa.Column("created_at", backend.models.types.UTCDateTime(), nullable=False),
         sa.ForeignKeyConstraint(
-            ["merchant_id"],
-            ["merchants.id"],
+            ["merchant_id"], ["merchants.id"], name=op.f("fk_memberships_merchant_id_merchants")
         ),
         sa.ForeignKeyConstraint(
-            ["user_id"],
-            ["users.id"],
+            ["user_id"], ["users.id"], name=op.f("fk_memberships_user_id_users")
         ),
-        sa.PrimaryKeyConstraint("id"),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_memberships")),
         sa.UniqueConstraint("merchant_id", "user_id", name="uq_membership"),
     )
     op.create_index(op.f("ix_memberships_user_id"), "memberships", ["user_id"], unique=False)
@@ -329,15 +321,13 @@ def upgrade() -> None:
         sa.Column("expires_at", backend.models.types.UTCDateTime(), nullable=False),
         sa.Column("revoked_at", backend.models.types.UTCDateTime(), nullable=True),
         sa.ForeignKeyConstraint(
-            ["merchant_id"],
-            ["merchants.id"],
+            ["merchant_id"], ["merchants.id"], name=op.f("fk_user_sessions_merchant_id_merchants")
         ),
         sa.ForeignKeyConstraint(
-            ["user_id"],
-            ["users.id"],
+            ["user_id"], ["users.id"], name=op.f("fk_user_sessions_user_id_users")
         ),
-        sa.PrimaryKeyConstraint("id"),
-        sa.UniqueConstraint("token_digest"),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_user_sessions")),
+        sa.UniqueConstraint("token_digest", name=op.f("uq_user_sessions_token_digest")),
     )
     op.create_index(op.f("ix_user_sessions_user_id"), "user_sessions", ["user_id"], unique=False)
 
@@ -362,8 +352,9 @@ def upgrade() -> None:
         sa.ForeignKeyConstraint(
             ["merchant_id"],
             ["merchants.id"],
+            name=op.f("fk_webhook_endpoints_merchant_id_merchants"),
         ),
-        sa.PrimaryKeyConstraint("id"),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_webhook_endpoints")),
     )
     op.create_index(
         "ix_webhook_endpoints_merchant",
@@ -387,14 +378,12 @@ def upgrade() -> None:
         sa.Column("created_at", backend.models.types.UTCDateTime(), nullable=False),
         sa.Column("updated_at", backend.models.types.UTCDateTime(), nullable=False),
         sa.ForeignKeyConstraint(
-            ["customer_id"],
-            ["customers.id"],
+            ["customer_id"], ["customers.id"], name=op.f("fk_orders_customer_id_customers")
         ),
         sa.ForeignKeyConstraint(
-            ["merchant_id"],
-            ["merchants.id"],
+            ["merchant_id"], ["merchants.id"], name=op.f("fk_orders_merchant_id_merchants")
         ),
-        sa.PrimaryKeyConstraint("id"),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_orders")),
     )
     op.create_index(
         "ix_orders_merchant_created",
@@ -422,16 +411,17 @@ def upgrade() -> None:
         sa.ForeignKeyConstraint(
             ["endpoint_id"],
             ["webhook_endpoints.id"],
+            name=op.f("fk_webhook_deliveries_endpoint_id_webhook_endpoints"),
         ),
         sa.ForeignKeyConstraint(
-            ["event_id"],
-            ["events.id"],
+            ["event_id"], ["events.id"], name=op.f("fk_webhook_deliveries_event_id_events")
         ),
         sa.ForeignKeyConstraint(
             ["merchant_id"],
             ["merchants.id"],
+            name=op.f("fk_webhook_deliveries_merchant_id_merchants"),
         ),
-        sa.PrimaryKeyConstraint("id"),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_webhook_deliveries")),
         sa.UniqueConstraint("endpoint_id", "event_id", name="uq_delivery_endpoint_event"),
     )
     op.create_index(
@@ -499,18 +489,15 @@ def upgrade() -> None:
         sa.Column("captured_at", backend.models.types.UTCDateTime(), nullable=True),
         sa.Column("canceled_at", backend.models.types.UTCDateTime(), nullable=True),
         sa.ForeignKeyConstraint(
-            ["customer_id"],
-            ["customers.id"],
+            ["customer_id"], ["customers.id"], name=op.f("fk_payments_customer_id_customers")
         ),
         sa.ForeignKeyConstraint(
-            ["merchant_id"],
-            ["merchants.id"],
+            ["merchant_id"], ["merchants.id"], name=op.f("fk_payments_merchant_id_merchants")
         ),
         sa.ForeignKeyConstraint(
-            ["order_id"],
-            ["orders.id"],
+            ["order_id"], ["orders.id"], name=op.f("fk_payments_order_id_orders")
         ),
-        sa.PrimaryKeyConstraint("id"),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_payments")),
     )
     op.create_index(op.f("ix_payments_customer_id"), "payments", ["customer_id"], unique=False)
     op.create_index(
@@ -548,8 +535,9 @@ def upgrade() -> None:
         sa.ForeignKeyConstraint(
             ["delivery_id"],
             ["webhook_deliveries.id"],
+            name=op.f("fk_webhook_delivery_attempts_delivery_id_webhook_deliveries"),
         ),
-        sa.PrimaryKeyConstraint("id"),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_webhook_delivery_attempts")),
     )
     op.create_index(
         op.f("ix_webhook_delivery_attempts_delivery_id"),
@@ -576,15 +564,13 @@ def upgrade() -> None:
         sa.Column("updated_at", backend.models.types.UTCDateTime(), nullable=False),
         sa.Column("closed_at", backend.models.types.UTCDateTime(), nullable=True),
         sa.ForeignKeyConstraint(
-            ["merchant_id"],
-            ["merchants.id"],
+            ["merchant_id"], ["merchants.id"], name=op.f("fk_disputes_merchant_id_merchants")
         ),
         sa.ForeignKeyConstraint(
-            ["payment_id"],
-            ["payments.id"],
+            ["payment_id"], ["payments.id"], name=op.f("fk_disputes_payment_id_payments")
         ),
-        sa.PrimaryKeyConstraint("id"),
-        sa.UniqueConstraint("gateway_dispute_id"),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_disputes")),
+        sa.UniqueConstraint("gateway_dispute_id", name=op.f("uq_disputes_gateway_dispute_id")),
     )
     op.create_index(
         "ix_disputes_merchant_created",
@@ -617,15 +603,13 @@ def upgrade() -> None:
         sa.Column("created_at", backend.models.types.UTCDateTime(), nullable=False),
         sa.Column("updated_at", backend.models.types.UTCDateTime(), nullable=False),
         sa.ForeignKeyConstraint(
-            ["merchant_id"],
-            ["merchants.id"],
+            ["merchant_id"], ["merchants.id"], name=op.f("fk_refunds_merchant_id_merchants")
         ),
         sa.ForeignKeyConstraint(
-            ["payment_id"],
-            ["payments.id"],
+            ["payment_id"], ["payments.id"], name=op.f("fk_refunds_payment_id_payments")
         ),
-        sa.PrimaryKeyConstraint("id"),
-        sa.UniqueConstraint("gateway_refund_id"),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_refunds")),
+        sa.UniqueConstraint("gateway_refund_id", name=op.f("uq_refunds_gateway_refund_id")),
     )
     op.create_index(
         "ix_refunds_merchant_created",

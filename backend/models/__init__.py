@@ -1,5 +1,6 @@
 """SQLModel tables. Importing this package registers every table on SQLModel.metadata."""
 
+import backend.models.base  # noqa: F401  (sets the naming convention before any table)
 from backend.models.accounts import ApiKey, Membership, Merchant, User, UserSession
 from backend.models.commerce import Customer, Dispute, Order, Payment, Refund
 from backend.models.fees import FeeOverride, FeeTier

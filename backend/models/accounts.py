@@ -7,6 +7,7 @@ from datetime import datetime
 from sqlalchemy import Index, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
+import backend.models.base  # noqa: F401  (naming convention first: before any table class)
 from backend.models.enums import MerchantStatus, Role
 from backend.models.types import UTCDateTime, utcnow
 

@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy import JSON, BigInteger, Index
 from sqlmodel import Field, SQLModel
 
+import backend.models.base  # noqa: F401  (naming convention first: before any table class)
 from backend.models.enums import (
     CaptureMethod,
     DisputeStatus,

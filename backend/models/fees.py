@@ -12,6 +12,7 @@ from datetime import datetime
 from sqlalchemy import BigInteger
 from sqlmodel import Field, SQLModel
 
+import backend.models.base  # noqa: F401  (naming convention first: before any table class)
 from backend.models.types import UTCDateTime, utcnow
 
 

@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import JSON, Index, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
+import backend.models.base  # noqa: F401  (naming convention first: before any table class)
 from backend.models.enums import DeliveryStatus, EndpointStatus, InboundEventStatus
 from backend.models.types import UTCDateTime, utcnow
 

@@ -42,7 +42,10 @@ def payment_row(p: rx.Var) -> rx.Component:
         rx.table.cell(status_badge(p["status"], p["status_label"])),
         rx.table.cell(p["customer"], display=["none", "none", "table-cell"]),
         rx.table.cell(p["card"], display=["none", "table-cell"]),
-        rx.table.cell(p["date"], white_space="nowrap"),
+        rx.table.cell(
+            rx.text(p["date"], size="2", white_space="nowrap"),
+            rx.text(p["time"], size="1", color_scheme="gray"),
+        ),
     )
 
 

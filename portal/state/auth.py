@@ -55,7 +55,8 @@ class AuthState(rx.State):
     def require_session(self):  # type: ignore[no-untyped-def]
         """on_load of every signed-in page: signed-out visitors go to sign-in, then come back."""
         if self._load_context() is None:
-            return rx.redirect(f"/login?next={quote(self.router.url.path or '/dashboard')}")
+            here = self.router.url.path.rstrip("/") or "/dashboard"
+            return rx.redirect(f"/login?next={quote(here, safe='')}")
         return None
 
     @rx.event

@@ -74,7 +74,8 @@ class DashboardState(AuthState):
                 "card": f"{(p.card_brand or '').title()} •••• {p.card_last4}"
                 if p.card_last4
                 else "—",
-                "date": p.created_at.strftime("%d %b %Y, %H:%M"),
+                "date": p.created_at.strftime("%d %b %Y"),
+                "time": p.created_at.strftime("%H:%M UTC"),
             }
             for p in recent
         ]

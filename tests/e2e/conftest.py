@@ -1,0 +1,182 @@
+"""End-to-end fixtures: the production app, started once per test session, and Chromium.
+
+The app runs exactly as `make run` serves it (`reflex run --env prod --single-port`), on a free
+port, against its own migrated and seeded SQLite file. With TEST_REDIS_URL set, Reflex keeps its
+state in Redis, as several workers would in production.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+ARTIFACTS = ROOT / "tests" / "e2e" / "artifacts"
+CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
+VIEWPORTS = {"phone": {"width": 390, "height": 844}, "desktop": {"width": 1280, "height": 800}}
+STARTUP_TIMEOUT_S = 900  # the first build installs the frontend's npm packages
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _ready(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=2) as response:
+            return response.status == 200
+    except OSError:
+        return False
+
+
+def _run(cmd: list[str], env: dict[str, str]) -> str:
+    done = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        raise RuntimeError(f"{' '.join(cmd)} failed:\n{done.stdout}\n{done.stderr}")
+    return done.stdout
+
+
+@pytest.fixture(scope="session")
+def app_env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    port = _free_port()
+    bin_dir = str(Path(sys.executable).parent)
+    env = {
+        **os.environ,
+        "PATH": f"{bin_dir}:{os.environ.get('PATH', '')}",
+        "REFLEX_USE_NPM": "1",
+        "DATABASE_URL": f"sqlite:///{tmp_path_factory.mktemp('e2e') / 'e2e.db'}",
+        "APP_URL": f"http://localhost:{port}",
+        "PORT": str(port),
+    }
+    env.pop("REDIS_URL", None)
+    if os.environ.get("TEST_REDIS_URL"):
+        env["REDIS_URL"] = os.environ["TEST_REDIS_URL"]
+    return env
+
+
+@pytest.fixture(scope="session")
+def demo(app_env: dict[str, str]) -> dict[str, str]:
+    """Migrate the app's database and seed the demo merchant; its credentials."""
+    _run([sys.executable, "-m", "alembic", "upgrade", "head"], app_env)
+    return json.loads(_run([sys.executable, "-m", "backend", "seed-demo"], app_env))
+
+
+@pytest.fixture(scope="session")
+def app_url(app_env: dict[str, str], demo: dict[str, str]) -> Iterator[str]:
+    base = app_env["APP_URL"]
+    port = app_env["PORT"]
+    log_path = ARTIFACTS / "app.log"
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    with log_path.open("w") as log:
+        proc = subprocess.Popen(
+            [
+                str(Path(sys.executable).parent / "reflex"),
+                "run",
+                "--env",
+                "prod",
+                "--single-port",
+                "--frontend-port",
+                port,
+                "--backend-port",
+                port,
+            ],
+            cwd=ROOT,
+            env=app_env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,  # one process group: the whole tree stops together
+        )
+    try:
+        deadline = time.monotonic() + STARTUP_TIMEOUT_S
+        # An old build in .web keeps answering while a new one is written: wait for Reflex to
+        # say the app runs (after the build), then for the pages and the API to answer.
+        while not (
+            "App running at" in log_path.read_text()
+            and _ready(f"{base}/api/health")
+            and _ready(f"{base}/login/")
+        ):
+            if proc.poll() is not None or time.monotonic() > deadline:
+                pytest.fail(f"the app did not start; last output:\n{log_path.read_text()[-4000:]}")
+            time.sleep(1)
+        yield base
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGTERM)
+            try:
+                proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[object]:
+    from playwright.sync_api import sync_playwright
+
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"{CHROMIUM} is missing: `make test` installs Debian's chromium with apt")
+    with sync_playwright() as pw:
+        chromium = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def console_errors() -> list[str]:
+    """Filled by `open_page` with every console error and uncaught page error."""
+    return []
+
+
+@pytest.fixture
+def open_page(browser, console_errors: list[str]):  # type: ignore[no-untyped-def]
+    """open_page(viewport_name) -> a Playwright page in a fresh context at that viewport."""
+    contexts = []
+
+    def _open(viewport: str):  # type: ignore[no-untyped-def]
+        context = browser.new_context(viewport=VIEWPORTS[viewport])  # type: ignore[attr-defined]
+        contexts.append(context)
+        page = context.new_page()
+        page.on("console", lambda msg: msg.type == "error" and console_errors.append(msg.text))
+        page.on("pageerror", lambda exc: console_errors.append(str(exc)))
+        page.on(
+            "response",
+            lambda r: r.status >= 400 and console_errors.append(f"HTTP {r.status} {r.url}"),
+        )
+        return page
+
+    yield _open
+    for context in contexts:
+        context.close()
+
+
+def screenshot(page, name: str) -> Path:  # type: ignore[no-untyped-def]
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    path = ARTIFACTS / f"{name}.png"
+    page.screenshot(path=str(path), full_page=True)
+    return path
+
+
+def has_horizontal_scroll(page) -> bool:  # type: ignore[no-untyped-def]
+    return page.evaluate(
+        "document.documentElement.scrollWidth > document.documentElement.clientWidth"
+    )

@@ -1,0 +1,175 @@
+"""The admin CLI and the health endpoint, run as a user runs them (subprocess, real HTTP)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import func
+from sqlmodel import Session, select
+
+from backend.models import Dispute, Payment, Refund
+from backend.models.enums import PaymentStatus
+from backend.services import demo
+from tests.support import ROOT
+
+
+def run_cli(args: list[str], database_url: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "DATABASE_URL": database_url}
+    return subprocess.run(
+        [sys.executable, "-m", "backend", *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+    )
+
+
+@pytest.fixture
+def db_url(db_engine) -> str:  # type: ignore[no-untyped-def]
+    return str(db_engine.url)
+
+
+def test_create_merchant_prints_ids_and_a_test_key(db_url: str):
+    done = run_cli(
+        [
+            "create-merchant",
+            "--email",
+            "cli@shop.test",
+            "--password",
+            "a long passphrase 1",
+            "--name",
+            "CLI Shop",
+        ],
+        db_url,
+    )
+    assert done.returncode == 0, done.stderr
+    result = json.loads(done.stdout)
+    assert result["merchant_id"].startswith("mer_")
+    assert result["user_id"].startswith("usr_")
+    assert result["test_secret_key"].startswith("sk_test_")
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["create-merchant", "--email", "bad", "--password", "a long passphrase 1"], "not valid"),
+        (["create-merchant", "--email", "x@shop.test", "--password", "short"], "at least 10"),
+        (["create-merchant", "--email", "x@shop.test"], "required: --password"),
+        (["no-such-command"], "invalid choice"),
+        (["seed-demo", "--payments", "-1"], "zero or more"),
+        (["seed-demo", "--payments", "many"], "invalid int value"),
+    ],
+)
+def test_bad_arguments_exit_non_zero_with_a_message(db_url: str, args: list[str], message: str):
+    done = run_cli(args, db_url)
+    assert done.returncode != 0
+    assert message in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+def test_cli_on_an_unmigrated_database_says_what_to_do(tmp_path: Path):
+    done = run_cli(["seed-demo"], f"sqlite:///{tmp_path / 'empty.db'}")
+    assert done.returncode == 1
+    assert "alembic upgrade head" in done.stderr
+
+
+def test_seed_demo_is_realistic_and_consistent(db: Session):
+    creds = demo.seed_demo(db, payments=300)
+    db.commit()
+    payments = db.exec(select(Payment).where(Payment.merchant_id == creds.merchant_id)).all()
+    assert len(payments) == 300
+    assert len({p.status for p in payments}) >= 7
+    assert len({p.currency for p in payments}) >= 4
+    ages = [p.created_at for p in payments]
+    assert (max(ages) - min(ages)).days >= 80
+    for p in payments:
+        # Every captured payment's money adds up: what stays captured is fees plus net.
+        assert (
+            p.amount_captured - p.amount_refunded == p.platform_fee + p.gateway_fee + p.net_amount
+        )
+    refunded = sum(p.amount_refunded for p in payments)
+    assert refunded == db.exec(select(func.sum(Refund.amount))).one()
+    disputed = sum(1 for p in payments if p.status == PaymentStatus.DISPUTED)
+    assert disputed == db.exec(select(func.count()).select_from(Dispute)).one()
+
+
+def test_seed_demo_again_keeps_data_and_rolls_the_demo_key(db: Session):
+    first = demo.seed_demo(db, payments=20)
+    db.commit()
+    second = demo.seed_demo(db, payments=20)
+    db.commit()
+    assert (first.created, second.created) == (True, False)
+    assert first.merchant_id == second.merchant_id
+    assert first.test_secret_key != second.test_secret_key
+    assert db.exec(select(func.count()).select_from(Payment)).one() == 20
+    from backend.services import api_keys
+    from backend.services.errors import AuthenticationFailed
+
+    assert api_keys.authenticate(db, second.test_secret_key).merchant_id == first.merchant_id
+    with pytest.raises(AuthenticationFailed):
+        api_keys.authenticate(db, first.test_secret_key)
+
+
+def test_health_reports_version_and_database(monkeypatch: pytest.MonkeyPatch):
+    from backend import db as db_module
+    from backend.api import create_app
+    from backend.config import APP_VERSION
+
+    client = TestClient(create_app())
+    monkeypatch.setattr(db_module, "ping", lambda: True)
+    ok = client.get("/api/health")
+    assert ok.status_code == 200
+    assert ok.json() == {"status": "ok", "version": APP_VERSION, "database": "ok"}
+
+
+def test_health_is_503_when_the_database_does_not_answer(monkeypatch: pytest.MonkeyPatch):
+    from backend import db as db_module
+    from backend.api import create_app
+
+    unreachable = db_module.make_engine("postgresql+psycopg://nobody@127.0.0.1:1/none")
+    monkeypatch.setattr(db_module, "get_engine", lambda: unreachable)
+    response = TestClient(create_app()).get("/api/health")
+    assert response.status_code == 503
+    assert response.json()["database"] == "unavailable"
+
+
+def test_api_app_runs_standalone_under_uvicorn(db_url: str):
+    """`uvicorn backend.api:app` serves /api/health on its own, without Reflex."""
+    import socket
+    import time
+    import urllib.request
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    env = {**os.environ, "DATABASE_URL": db_url}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "uvicorn", "backend.api:app", "--port", str(port)],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/health") as response:
+                    body = json.load(response)
+                break
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.2)
+        assert body["database"] == "ok"
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
