@@ -40,6 +40,10 @@ class Settings(BaseSettings):
     encryption_key: str | None = Field(
         None, description="Fernet key for credentials at rest; derived from SECRET_KEY if unset"
     )
+    api_rate_limit: str = Field(
+        "1000/second", description="requests per API key, in the `limits` notation"
+    )
+    api_max_body_bytes: int = Field(1_048_576, ge=1024)
     session_idle_minutes: int = Field(30, ge=1, le=24 * 60)
     session_max_hours: int = Field(12, ge=1, le=24 * 30)
 

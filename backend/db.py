@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import lru_cache
 
-from sqlalchemy import event
+from sqlalchemy import event, text
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, create_engine
 
 from backend.config import get_settings
+
+# Execution option that makes a SQLite transaction take the write lock when it begins.
+_IMMEDIATE = "sqlite_begin_immediate"
+_SQLITE_WRITER = threading.RLock()
 
 
 def make_engine(url: str) -> Engine:
@@ -19,15 +24,26 @@ def make_engine(url: str) -> Engine:
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_conn, _record) -> None:  # type: ignore[no-untyped-def]
-            # WAL lets readers run beside the writer; foreign keys are off by default in SQLite.
+            # The driver's own transaction handling is turned off so that "begin" below decides
+            # how each transaction starts. WAL lets readers run beside the writer.
+            dbapi_conn.isolation_level = None
             cur = dbapi_conn.cursor()
             cur.execute("PRAGMA journal_mode=WAL")
             cur.execute("PRAGMA synchronous=NORMAL")
             cur.execute("PRAGMA foreign_keys=ON")
             cur.close()
 
+        @event.listens_for(engine, "begin")
+        def _sqlite_begin(conn) -> None:  # type: ignore[no-untyped-def]
+            # A unit of work that may write begins IMMEDIATE, taking the write lock up front:
+            # SQLite has no SELECT ... FOR UPDATE, so this is what stops two captures from both
+            # reading "authorized"; and in WAL mode a read transaction that later tries to
+            # write fails at once with "database is locked" instead of waiting its turn.
+            immediate = conn.get_execution_options().get(_IMMEDIATE, True)
+            conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
         return engine
-    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+    return create_engine(url, pool_pre_ping=True, pool_size=20, max_overflow=20)
 
 
 @lru_cache
@@ -36,9 +52,30 @@ def get_engine() -> Engine:
 
 
 @contextmanager
-def session_scope(engine: Engine | None = None) -> Iterator[Session]:
-    """A unit of work: commits on success, rolls back on any error, always closes."""
-    with Session(engine or get_engine(), expire_on_commit=False) as session:
+def session_scope(engine: Engine | None = None, *, readonly: bool = False) -> Iterator[Session]:
+    """A unit of work: commits on success, rolls back on any error, always closes.
+
+    On SQLite a unit of work takes the database's write lock when it begins, unless it is
+    readonly (readers then run beside the writer). On PostgreSQL the services lock the rows they
+    read and change with SELECT ... FOR UPDATE (`with_for_update()`, which SQLite ignores).
+    """
+    bind = engine or get_engine()
+    if bind.dialect.name != "sqlite":
+        with _unit_of_work(bind) as session:
+            yield session
+    elif readonly:
+        with _unit_of_work(bind.execution_options(**{_IMMEDIATE: False})) as session:
+            yield session
+    else:
+        # One writer at a time inside this process: threads queue here in order instead of
+        # spinning in SQLite's busy handler, whose growing sleeps wreck latency under load.
+        with _SQLITE_WRITER, _unit_of_work(bind) as session:
+            yield session
+
+
+@contextmanager
+def _unit_of_work(bind: Engine) -> Iterator[Session]:
+    with Session(bind, expire_on_commit=False) as session:
         try:
             yield session
             session.commit()
@@ -49,8 +86,6 @@ def session_scope(engine: Engine | None = None) -> Iterator[Session]:
 
 def ping(engine: Engine | None = None) -> bool:
     """True when the database answers a trivial query."""
-    from sqlalchemy import text
-
     try:
         with (engine or get_engine()).connect() as conn:
             conn.execute(text("SELECT 1"))

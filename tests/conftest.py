@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import os
-import secrets
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, make_url, pool, text
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
@@ -35,22 +33,13 @@ def redis_url() -> str:
 
 @pytest.fixture
 def fresh_postgres_url(postgres_url: str) -> Iterator[str]:
-    """The URL of a new, empty PostgreSQL database, dropped after the test.
+    """The URL of a new, empty PostgreSQL database beside the shared TEST_DATABASE_URL one
+    (same server and credentials), dropped after the test, so tests that need an empty schema,
+    such as migrations, never clobber it."""
+    from tests.support import scratch_postgres_database
 
-    Created beside the shared TEST_DATABASE_URL database (same server and credentials), so
-    tests that need an empty schema, such as migrations, never clobber it.
-    """
-    name = f"payportal_test_{secrets.token_hex(6)}"
-    admin = create_engine(postgres_url, isolation_level="AUTOCOMMIT", poolclass=pool.NullPool)
-    try:
-        with admin.connect() as conn:
-            conn.execute(text(f'CREATE DATABASE "{name}"'))
-        yield make_url(postgres_url).set(database=name).render_as_string(hide_password=False)
-    finally:
-        # FORCE (PostgreSQL 13+) ends sessions a test left open instead of failing the drop.
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    with scratch_postgres_database(postgres_url) as url:
+        yield url
 
 
 @pytest.fixture
@@ -86,3 +75,49 @@ def db(db_engine: Engine) -> Iterator[Session]:
     """A session on a fresh migrated database; commit freely, the database is thrown away."""
     with Session(db_engine, expire_on_commit=False) as session:
         yield session
+
+
+def _reset_caches() -> None:
+    """Settings, engine and per-process singletons read the environment once: start afresh."""
+    from backend.api import deps
+    from backend.config import get_settings
+    from backend.db import get_engine
+    from backend.gateways import routing
+
+    for cached in (get_settings, get_engine, routing._build, deps._limiter):
+        cached.cache_clear()
+
+
+@pytest.fixture(scope="session")
+def _migrated_postgres(postgres_url: str) -> Iterator[str]:
+    """One PostgreSQL database migrated to head for the session; tests use their own merchants."""
+    from tests.support import migrate, scratch_postgres_database
+
+    with scratch_postgres_database(postgres_url, "payportal_api") as url:
+        migrate(url)
+        yield url
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def app_database(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A migrated database of each kind for whole-application tests."""
+    if request.param == "sqlite":
+        template = request.getfixturevalue("_migrated_sqlite_template")
+        path = tmp_path / "app.db"
+        shutil.copyfile(template, path)
+        return f"sqlite:///{path}"
+    return request.getfixturevalue("_migrated_postgres")
+
+
+@pytest.fixture
+def configured_app(app_database: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """The backend configured for app_database (as DATABASE_URL would), caches reset around."""
+    monkeypatch.setenv("DATABASE_URL", app_database)
+    monkeypatch.delenv("REDIS_URL", raising=False)
+    monkeypatch.delenv("STRIPE_SECRET_KEY", raising=False)
+    _reset_caches()
+    yield app_database
+    from backend.db import get_engine
+
+    get_engine().dispose()
+    _reset_caches()

@@ -7,18 +7,33 @@ from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
 from backend import db
+from backend.api import errors
+from backend.api.limits_middleware import BodySizeLimit
+from backend.api.routes import payments
 from backend.config import APP_VERSION, get_settings
+
+DESCRIPTION = """
+The merchant REST API. Authenticate with `Authorization: Bearer sk_test_...` (test mode) or
+`sk_live_...` (live mode); the two never see each other's data. Amounts are integers in the
+currency's minor unit. Every POST accepts an `Idempotency-Key` header: the same key and body
+return the first response for 24 hours, the same key with another body is refused (409).
+Errors look like `{"success": false, "error": {"code", "message", "param"}}`.
+"""
 
 
 def create_app() -> FastAPI:
-    get_settings().check_production_ready()
+    settings = get_settings()
+    settings.check_production_ready()
     api = FastAPI(
         title="PayPortal API",
         version=APP_VERSION,
+        description=DESCRIPTION,
         docs_url="/api/docs",
         redoc_url=None,
         openapi_url="/api/openapi.json",
     )
+    errors.install(api)
+    api.add_middleware(BodySizeLimit, max_bytes=settings.api_max_body_bytes)
 
     @api.get(
         "/api/health",
@@ -35,6 +50,7 @@ def create_app() -> FastAPI:
         }
         return JSONResponse(body, status_code=200 if database_ok else 503)
 
+    api.include_router(payments.router)
     return api
 
 

@@ -5,6 +5,7 @@ from backend.models.accounts import ApiKey, Membership, Merchant, User, UserSess
 from backend.models.commerce import Customer, Dispute, Order, Payment, Refund
 from backend.models.fees import FeeOverride, FeeTier
 from backend.models.ops import AuditLog, IdempotencyKey
+from backend.models.routing import BlocklistEntry, GatewayConfig, PaymentAttempt
 from backend.models.types import UTCDateTime, utcnow
 from backend.models.webhooks import (
     DomainEvent,
@@ -17,17 +18,20 @@ from backend.models.webhooks import (
 __all__ = [
     "ApiKey",
     "AuditLog",
+    "BlocklistEntry",
     "Customer",
     "Dispute",
     "DomainEvent",
     "FeeOverride",
     "FeeTier",
+    "GatewayConfig",
     "IdempotencyKey",
     "InboundWebhookEvent",
     "Membership",
     "Merchant",
     "Order",
     "Payment",
+    "PaymentAttempt",
     "Refund",
     "UTCDateTime",
     "User",

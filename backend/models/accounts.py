@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+import sqlalchemy as sa
 from sqlalchemy import Index, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
@@ -26,6 +27,14 @@ class Merchant(SQLModel, table=True):
     fee_tier_id: str = Field(default="starter", foreign_key="fee_tiers.id", max_length=40)
     brand_color: str = Field(default="#4f46e5", max_length=7)
     logo_path: str | None = Field(default=None, max_length=300)
+    # A full refund hands the platform fee back unless the merchant's terms say otherwise.
+    refund_returns_platform_fee: bool = Field(
+        default=True, sa_column_kwargs={"server_default": sa.true()}
+    )
+    # Risk scores run 0-100: at or above review_score a payment is flagged for review, at or
+    # above block_score it never reaches a gateway.
+    risk_review_score: int = Field(default=50, sa_column_kwargs={"server_default": "50"})
+    risk_block_score: int = Field(default=80, sa_column_kwargs={"server_default": "80"})
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 

@@ -77,6 +77,10 @@ class Payment(SQLModel, table=True):
         Index("ix_payments_merchant_email", "merchant_id", "customer_email"),
         Index("ix_payments_merchant_last4", "merchant_id", "card_last4"),
         Index("ix_payments_gateway_ref", "gateway", "gateway_payment_id"),
+        # Risk velocity rules: recent payments by card, e-mail and IP.
+        Index("ix_payments_fingerprint_created", "card_fingerprint", "created_at"),
+        Index("ix_payments_email_created", "customer_email", "created_at"),
+        Index("ix_payments_ip_created", "ip_address", "created_at"),
     )
 
     id: str = Field(primary_key=True, max_length=40)
@@ -105,6 +109,8 @@ class Payment(SQLModel, table=True):
     card_fingerprint: str | None = Field(default=None, max_length=64)
     card_country: str | None = Field(default=None, max_length=2)
     customer_email: str | None = Field(default=None, max_length=320)
+    billing_country: str | None = Field(default=None, max_length=2)
+    ip_address: str | None = Field(default=None, max_length=64)
     description: str | None = Field(default=None, max_length=500)
     risk_score: int | None = None
     risk_decision: str | None = Field(default=None, max_length=16)

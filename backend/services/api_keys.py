@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import timedelta
 
+from sqlalchemy import or_, update
 from sqlmodel import Session, select
 
 from backend.ids import new_id
@@ -31,6 +32,8 @@ class KeyContext:
     merchant_id: str
     livemode: bool
     api_key_id: str
+    # The stored last-use time is older than the resolution: call `touch` (in a write unit).
+    stale_last_used: bool = False
 
 
 def issue_key(
@@ -86,7 +89,21 @@ def authenticate(db: Session, secret: str) -> KeyContext:
         raise AuthenticationFailed("This API key has been revoked or has expired")
     if merchant_status != MerchantStatus.ACTIVE:
         raise AuthenticationFailed("This merchant account is not active")
-    if key.last_used_at is None or now - key.last_used_at > _LAST_USED_RESOLUTION:
-        key.last_used_at = now
-        db.add(key)
-    return KeyContext(merchant_id=key.merchant_id, livemode=key.livemode, api_key_id=key.id)
+    stale = key.last_used_at is None or now - key.last_used_at > _LAST_USED_RESOLUTION
+    return KeyContext(key.merchant_id, key.livemode, key.id, stale_last_used=stale)
+
+
+def touch(db: Session, api_key_id: str) -> None:
+    """Record that a key was used just now (at most once per resolution period)."""
+    now = utcnow()
+    db.execute(
+        update(ApiKey)
+        .where(
+            ApiKey.id == api_key_id,
+            or_(
+                ApiKey.last_used_at.is_(None),  # type: ignore[union-attr]
+                ApiKey.last_used_at < now - _LAST_USED_RESOLUTION,  # type: ignore[operator]
+            ),
+        )
+        .values(last_used_at=now)
+    )

@@ -11,6 +11,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from sqlmodel import Session, select
+
+from backend.models import FeeOverride, FeeTier, Merchant
+
 PIPS_PER_UNIT = 1_000_000  # 100% in hundredths of a basis point
 
 
@@ -51,3 +55,35 @@ def compute_fees(
     platform_fee = min(platform.fee_for(amount, currency), amount)
     gateway_fee = min(gateway.fee_for(amount, currency), amount - platform_fee)
     return FeeBreakdown(amount, platform_fee, gateway_fee, amount - platform_fee - gateway_fee)
+
+
+def platform_schedule(db: Session, merchant: Merchant) -> FeeSchedule:
+    """The merchant's platform price: its tier, with any per-merchant override on top."""
+    tier = db.get(FeeTier, merchant.fee_tier_id)
+    if tier is None:
+        raise LookupError(f"fee tier {merchant.fee_tier_id!r} does not exist")
+    override = db.exec(select(FeeOverride).where(FeeOverride.merchant_id == merchant.id)).first()
+    percent = tier.percent_pips
+    fixed, fixed_currency = tier.fixed_fee, tier.fixed_fee_currency
+    if override is not None:
+        if override.percent_pips is not None:
+            percent = override.percent_pips
+        if override.fixed_fee is not None:
+            fixed = override.fixed_fee
+            fixed_currency = override.fixed_fee_currency or fixed_currency
+    return FeeSchedule(percent, {fixed_currency: fixed} if fixed else {})
+
+
+def returned_platform_fee(
+    *, original_fee: int, captured: int, refunded_before: int, refund: int
+) -> int:
+    """The platform fee handed back with one refund, in proportion to the amount refunded.
+
+    Computed on the running total so that partial refunds that add up to the whole amount
+    return exactly the whole fee, never a cent more or less.
+    """
+    if captured <= 0:
+        return 0
+    after = (original_fee * (refunded_before + refund) * 2 + captured) // (2 * captured)
+    before = (original_fee * refunded_before * 2 + captured) // (2 * captured)
+    return after - before

@@ -43,7 +43,7 @@ class DashboardState(AuthState):
         return None
 
     def _refresh(self, merchant_id: str, livemode: bool) -> None:
-        with session_scope() as db:
+        with session_scope(readonly=True) as db:
             self.currencies = reporting.currencies_used(
                 db, merchant_id=merchant_id, livemode=livemode
             ) or ["USD"]

@@ -1,0 +1,261 @@
+"""Orders and payments: create, authorize, charge, capture, refund, void, get, list."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, BackgroundTasks, Path, Request
+from fastapi.responses import JSONResponse
+from sqlmodel import Session
+
+from backend.api.deps import Caller, CallerDep, Result, respond
+from backend.api.errors import ErrorBody
+from backend.api.schemas import (
+    CaptureBody,
+    DeclinedBody,
+    OrderCreate,
+    OrderEnvelope,
+    PaymentCreate,
+    PaymentEnvelope,
+    PaymentList,
+    RefundBody,
+    RefundEnvelope,
+)
+from backend.db import session_scope
+from backend.services import payments
+from backend.services.payments import ChargeInput, PaymentMethodInput, PaymentOutcome
+from backend.services.representations import order_to_dict, payment_to_dict, refund_to_dict
+from backend.services.sandbox_followups import dispute_later
+
+router = APIRouter(prefix="/api", tags=["payments"])
+
+_ERRORS: dict[int | str, dict[str, Any]] = {
+    400: {"model": ErrorBody, "description": "The request is malformed (JSON, types, fields)"},
+    401: {"model": ErrorBody, "description": "Missing or invalid API key"},
+    404: {"model": ErrorBody, "description": "No such object for this merchant and mode"},
+    409: {"model": ErrorBody, "description": "Illegal state change or Idempotency-Key conflict"},
+    413: {"model": ErrorBody, "description": "The body is larger than 1 MB"},
+    422: {"model": ErrorBody, "description": "A value is not acceptable (currency, amount...)"},
+    429: {"model": ErrorBody, "description": "Rate limit reached; see Retry-After"},
+}
+_CHARGE_ERRORS: dict[int | str, dict[str, Any]] = {
+    **_ERRORS,
+    402: {"model": DeclinedBody, "description": "Declined by the card issuer or blocked by risk"},
+    503: {"model": DeclinedBody, "description": "No gateway could be reached; nothing captured"},
+}
+PaymentId = Annotated[str, Path(min_length=1, max_length=64, description="A payment id (pay_...)")]
+OrderId = Annotated[str, Path(min_length=1, max_length=64, description="An order id (ord_...)")]
+
+
+def _outcome_result(outcome: PaymentOutcome, created: int) -> Result:
+    body: dict[str, Any] = {"success": outcome.ok, "payment": payment_to_dict(outcome.payment)}
+    if outcome.ok:
+        return created, body
+    unavailable = outcome.error_code in ("gateway_unavailable", "gateway_outcome_unknown")
+    status = 503 if unavailable else 402
+    body["error"] = {
+        "code": outcome.error_code,
+        "message": outcome.error_message,
+        "param": "paymentMethod" if status == 402 else None,
+        "declineCode": outcome.payment.failure_code,
+    }
+    return status, body
+
+
+def _charge_input(body: PaymentCreate, who: Caller, request: Request) -> ChargeInput:
+    return ChargeInput(
+        payment_method=PaymentMethodInput(body.paymentMethod.type, body.paymentMethod.token),
+        order_id=body.orderId,
+        amount=body.amountCents,
+        currency=body.currency,
+        gateway_type=body.gatewayType,
+        customer_email=body.customerEmail,
+        description=body.description,
+        billing_country=body.billingCountry,
+        ip_address=who.actor.ip_address,
+        metadata=body.metadata or {},
+        idempotency_key=request.headers.get("idempotency-key"),
+    )
+
+
+@router.post(
+    "/orders",
+    status_code=201,
+    response_model=OrderEnvelope,
+    responses=_ERRORS,
+    summary="Create an order",
+)
+async def create_order(body: OrderCreate, request: Request, who: CallerDep) -> JSONResponse:
+    def work() -> Result:
+        with session_scope() as db:
+            order = payments.create_order(
+                db,
+                who.scope,
+                amount=body.amountCents,
+                currency=body.currency,
+                reference=body.reference,
+                customer_email=body.customerEmail,
+                metadata=body.metadata,
+                actor=who.actor,
+            )
+        return 201, {"success": True, "order": order_to_dict(order)}
+
+    return await respond(request, who, work)
+
+
+def _create(
+    body: PaymentCreate, request: Request, who: Caller, background: BackgroundTasks, capture: bool
+) -> Result:
+    data = _charge_input(body, who, request)
+    with session_scope() as db:
+        operation = payments.charge if capture else payments.authorize
+        outcome = operation(db, who.scope, data, actor=who.actor)
+    if outcome.dispute_expected:
+        background.add_task(dispute_later, who.scope, outcome.payment.id)
+    return _outcome_result(outcome, 201)
+
+
+@router.post(
+    "/payments/authorize",
+    status_code=201,
+    response_model=PaymentEnvelope,
+    responses=_CHARGE_ERRORS,
+    summary="Authorize a payment (place a hold)",
+)
+async def authorize(
+    body: PaymentCreate,
+    request: Request,
+    background: BackgroundTasks,
+    who: CallerDep,
+) -> JSONResponse:
+    return await respond(request, who, lambda: _create(body, request, who, background, False))
+
+
+@router.post(
+    "/payments/charge",
+    status_code=201,
+    response_model=PaymentEnvelope,
+    responses=_CHARGE_ERRORS,
+    summary="Charge a payment (authorize and capture)",
+)
+async def charge(
+    body: PaymentCreate,
+    request: Request,
+    background: BackgroundTasks,
+    who: CallerDep,
+) -> JSONResponse:
+    return await respond(request, who, lambda: _create(body, request, who, background, True))
+
+
+@router.post(
+    "/payments/{paymentId}/capture",
+    response_model=PaymentEnvelope,
+    responses=_ERRORS,
+    summary="Capture an authorized payment, fully or partly, once",
+)
+async def capture(
+    request: Request,
+    paymentId: PaymentId,
+    who: CallerDep,
+    body: CaptureBody | None = None,
+) -> JSONResponse:
+    def work() -> Result:
+        with session_scope() as db:
+            payment = payments.capture(
+                db, who.scope, paymentId, amount=body.amountCents if body else None, actor=who.actor
+            )
+        return 200, {"success": True, "payment": payment_to_dict(payment)}
+
+    return await respond(request, who, work)
+
+
+@router.post(
+    "/payments/{paymentId}/refund",
+    response_model=RefundEnvelope,
+    responses={
+        **_ERRORS,
+        402: {"model": ErrorBody, "description": "The gateway refused the refund"},
+    },
+    summary="Refund a captured payment, fully or partly",
+)
+async def refund(
+    request: Request,
+    paymentId: PaymentId,
+    who: CallerDep,
+    body: RefundBody | None = None,
+) -> JSONResponse:
+    def work() -> Result:
+        with session_scope() as db:
+            payment, record = payments.refund(
+                db,
+                who.scope,
+                paymentId,
+                amount=body.amountCents if body else None,
+                reason=body.reason if body else None,
+                actor=who.actor,
+            )
+        ok = record.status != "failed"
+        result: dict[str, Any] = {
+            "success": ok,
+            "payment": payment_to_dict(payment),
+            "refund": refund_to_dict(record),
+        }
+        if not ok:
+            result["error"] = {
+                "code": "refund_failed",
+                "param": None,
+                "message": record.failure_reason or "The refund failed",
+            }
+        return (200 if ok else 402), result
+
+    return await respond(request, who, work)
+
+
+@router.post(
+    "/payments/{paymentId}/void",
+    response_model=PaymentEnvelope,
+    responses=_ERRORS,
+    summary="Void (cancel) an uncaptured authorization",
+)
+async def void(request: Request, paymentId: PaymentId, who: CallerDep) -> JSONResponse:
+    def work() -> Result:
+        with session_scope() as db:
+            payment = payments.void(db, who.scope, paymentId, actor=who.actor)
+        return 200, {"success": True, "payment": payment_to_dict(payment)}
+
+    return await respond(request, who, work)
+
+
+def _read(fn: Any) -> Any:
+    with session_scope(readonly=True) as db:
+        return fn(db)
+
+
+@router.get(
+    "/payments/{paymentId}",
+    response_model=PaymentEnvelope,
+    responses={k: v for k, v in _ERRORS.items() if k in (401, 404, 429)},
+    summary="Get a payment",
+)
+def get_payment(paymentId: PaymentId, who: CallerDep) -> dict[str, Any]:
+    def read(db: Session) -> dict[str, Any]:
+        return {
+            "success": True,
+            "payment": payment_to_dict(payments.get_payment(db, who.scope, paymentId)),
+        }
+
+    return _read(read)
+
+
+@router.get(
+    "/orders/{orderId}/payments",
+    response_model=PaymentList,
+    responses={k: v for k, v in _ERRORS.items() if k in (401, 404, 429)},
+    summary="List the payments of an order",
+)
+def order_payments(orderId: OrderId, who: CallerDep) -> dict[str, Any]:
+    def read(db: Session) -> dict[str, Any]:
+        found = payments.list_order_payments(db, who.scope, orderId)
+        return {"success": True, "payments": [payment_to_dict(p) for p in found]}
+
+    return _read(read)

@@ -1,0 +1,161 @@
+"""Request and response bodies of the merchant REST API (the seed specification's field names)."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr
+
+
+class _Strict(BaseModel):
+    # Unknown fields are refused, so a typo (amount_cents) is an error, not silently ignored.
+    model_config = ConfigDict(extra="forbid")
+
+
+class OrderCreate(_Strict):
+    amountCents: StrictInt = Field(description="Amount in the currency's minor unit")
+    currency: StrictStr = Field(description="ISO 4217 code, e.g. USD", examples=["USD"])
+    reference: StrictStr | None = Field(None, max_length=200)
+    customerEmail: StrictStr | None = Field(None, max_length=320)
+    metadata: dict[str, StrictStr] | None = None
+
+
+class PaymentMethodIn(_Strict):
+    type: Literal["card"] = "card"
+    token: StrictStr = Field(
+        min_length=1,
+        max_length=255,
+        description="Sandbox: a test card number or a token such as pm_card_visa; "
+        "Stripe: a PaymentMethod id",
+        examples=["pm_card_visa"],
+    )
+
+
+class PaymentCreate(_Strict):
+    orderId: StrictStr | None = Field(None, max_length=64)
+    amountCents: StrictInt | None = Field(None, description="Without orderId: the amount")
+    currency: StrictStr | None = Field(None, description="Without orderId: the currency")
+    paymentMethod: PaymentMethodIn
+    gatewayType: Literal["sandbox", "stripe"] | None = None
+    customerEmail: StrictStr | None = Field(None, max_length=320)
+    description: StrictStr | None = Field(None, max_length=500)
+    billingCountry: StrictStr | None = Field(None, min_length=2, max_length=2)
+    metadata: dict[str, StrictStr] | None = None
+
+
+class CaptureBody(_Strict):
+    amountCents: StrictInt | None = Field(None, description="Defaults to the whole authorization")
+
+
+class RefundBody(_Strict):
+    amountCents: StrictInt | None = Field(None, description="Defaults to what remains")
+    reason: Literal["duplicate", "fraudulent", "requested_by_customer"] | None = None
+
+
+class PaymentMethodOut(BaseModel):
+    type: str
+    brand: str | None
+    last4: str | None
+    expMonth: int | None
+    expYear: int | None
+    country: str | None
+
+
+class RiskOut(BaseModel):
+    score: int | None
+    decision: str | None
+    reasons: list[str]
+
+
+class FailureOut(BaseModel):
+    code: str
+    message: str | None
+
+
+class PaymentOut(BaseModel):
+    id: str
+    object: Literal["payment"]
+    livemode: bool
+    orderId: str | None
+    status: str
+    captureMethod: str
+    currency: str
+    totalAmount: int
+    amountCaptured: int
+    amountRefunded: int
+    platformFee: int
+    gatewayFee: int
+    netAmount: int
+    gatewayType: str
+    gatewayPaymentId: str | None
+    paymentMethod: PaymentMethodOut
+    customerEmail: str | None
+    description: str | None
+    risk: RiskOut
+    failure: FailureOut | None
+    metadata: dict[str, str]
+    createdAt: str
+    authorizedAt: str | None
+    capturedAt: str | None
+    canceledAt: str | None
+
+
+class OrderOut(BaseModel):
+    id: str
+    object: Literal["order"]
+    livemode: bool
+    amountCents: int
+    currency: str
+    reference: str | None
+    customerEmail: str | None
+    status: str
+    metadata: dict[str, str]
+    createdAt: str
+
+
+class RefundOut(BaseModel):
+    id: str
+    object: Literal["refund"]
+    paymentId: str
+    amountCents: int
+    currency: str
+    status: str
+    reason: str | None
+    platformFeeRefunded: int
+    gatewayFeeRefunded: int
+    failureReason: str | None
+    createdAt: str
+
+
+class PaymentEnvelope(BaseModel):
+    success: Literal[True] = True
+    payment: PaymentOut
+
+
+class RefundEnvelope(BaseModel):
+    success: Literal[True] = True
+    payment: PaymentOut
+    refund: RefundOut
+
+
+class OrderEnvelope(BaseModel):
+    success: Literal[True] = True
+    order: OrderOut
+
+
+class PaymentList(BaseModel):
+    success: Literal[True] = True
+    payments: list[PaymentOut]
+
+
+class DeclineDetail(BaseModel):
+    code: str
+    message: str
+    param: str | None = None
+    declineCode: str | None = None
+
+
+class DeclinedBody(BaseModel):
+    success: Literal[False] = False
+    error: DeclineDetail
+    payment: PaymentOut

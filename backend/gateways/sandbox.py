@@ -1,0 +1,320 @@
+"""The built-in test processor: deterministic, offline, and for published test cards only.
+
+It behaves as Stripe's test cards do, so a merchant who tests here meets the same outcomes
+later in Stripe's test mode. It refuses every other number (`not_a_test_card`), so a real card
+typed into a test checkout is never "charged", and it keeps nothing: a card's brand, last4,
+expiry, country and keyed fingerprint are handed back, never the number.
+
+Test cards (numbers may carry spaces or dashes):
+
+    number               brand       country  outcome
+    4242424242424242     visa        US       succeeds
+    4000000000000002     visa        US       declined: card_declined
+    4000000000009995     visa        US       declined: insufficient_funds
+    4000000000000069     visa        US       declined: expired_card
+    4000000000000127     visa        US       declined: incorrect_cvc
+    4000002500003155     visa        US       REQUIRES_ACTION (3-D Secure), then complete_action
+    4000000000000259     visa        US       succeeds, dispute_expected=True
+    5555555555554444     mastercard  US       succeeds
+    2223003122003222     mastercard  US       succeeds (2-series)
+    5200828282828210     mastercard  US       succeeds (debit)
+    378282246310005      amex        US       succeeds
+    371449635398431      amex        US       succeeds
+    6011111111111117     discover    US       succeeds
+    3056930009020004     diners      US       succeeds
+    3566002020360505     jcb         JP       succeeds
+    6200000000000005     unionpay    CN       succeeds
+
+Stripe's test PaymentMethod ids stand for these numbers: pm_card_visa (4242), pm_card_mastercard
+(4444), pm_card_mastercard_debit (8210), pm_card_amex (0005), pm_card_discover,
+pm_card_diners, pm_card_jcb, pm_card_unionpay, pm_card_chargeDeclined (0002),
+pm_card_chargeDeclinedInsufficientFunds (9995), pm_card_chargeDeclinedExpiredCard (0069),
+pm_card_chargeDeclinedIncorrectCvc (0127), pm_card_authenticationRequired (3155) and
+pm_card_createDispute (0259). A token and its number share a fingerprint.
+
+Countries: Stripe issues its test cards as US cards; JCB and UnionPay cards are given their
+home countries (Japan, China) so country rules (a card from one country, a billing address in
+another) can be tried in the sandbox with a card number alone.
+
+Every card expires 12/(this year + 3). The expired-card decline is the card's behaviour (as at
+Stripe), not its expiry date.
+
+Statelessness: ids are random ("sbx_pi_...", "sbx_re_..."), and capture, void, refund and
+complete_action work from the id alone, in any process: the service layer keeps the state in the
+database and checks amounts and transitions. The sandbox keeps no memory at all, so it cannot
+disagree with itself between processes; it does not deduplicate idempotency keys either (the
+service layer's idempotency and attempt records do that).
+
+Errors: a token that is not a test card, or a malformed request (amount, currency, method
+type), raises ValidationFailed (422: the caller's mistake, never worth another gateway). An id
+that is not a sandbox id raises GatewayUnavailable(code="resource_missing"), as a processor
+answering "no such payment" with an error of its own. `unavailable=True` makes every call that
+would reach the processor raise GatewayUnavailable, for failover tests; `card_details` is a
+local lookup of what the token itself says and keeps answering.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from enum import Enum
+
+from backend.gateways import cards
+from backend.gateways.base import (
+    CardDetails,
+    GatewayUnavailable,
+    Outcome,
+    PaymentRequest,
+    PaymentResult,
+    RefundResult,
+    RefundState,
+)
+from backend.services.errors import ValidationFailed
+from backend.services.security import random_token
+
+PAYMENT_ID_PREFIX = "sbx_pi_"
+REFUND_ID_PREFIX = "sbx_re_"
+_ID_RANDOM_LENGTH = 24  # base62: 142 bits
+
+# Any sandbox-issued id: "sbx_pi_<base62>" now; "sbx_<hex>" from the demo seed's payments.
+_SANDBOX_ID = re.compile(r"sbx_[0-9A-Za-z_]{8,100}")
+
+EXPIRY_MONTH = 12
+EXPIRY_YEARS_AHEAD = 3
+
+NOT_A_TEST_CARD_MESSAGE = (
+    "The sandbox accepts only test cards: use 4242 4242 4242 4242 with any future expiry date "
+    "and any security code, or another published test card."
+)
+
+
+class _Behaviour(Enum):
+    SUCCEED = "succeed"
+    DECLINE_GENERIC = "card_declined"
+    DECLINE_INSUFFICIENT_FUNDS = "insufficient_funds"
+    DECLINE_EXPIRED = "expired_card"
+    DECLINE_INCORRECT_CVC = "incorrect_cvc"
+    REQUIRE_AUTHENTICATION = "authentication_required"
+    DISPUTE = "dispute"
+
+
+DECLINE_MESSAGES: dict[str, str] = {
+    "card_declined": "Your card was declined.",
+    "insufficient_funds": "Your card has insufficient funds.",
+    "expired_card": "Your card has expired.",
+    "incorrect_cvc": "Your card's security code is incorrect.",
+    "authentication_failed": "We couldn't verify your card. Try again or use another card.",
+}
+REQUIRES_ACTION_MESSAGE = "Your bank needs you to confirm this payment."
+
+
+@dataclass(frozen=True)
+class _TestCard:
+    number: str
+    country: str
+    behaviour: _Behaviour
+
+
+_CARDS: dict[str, _TestCard] = {
+    card.number: card
+    for card in (
+        _TestCard("4242424242424242", "US", _Behaviour.SUCCEED),
+        _TestCard("4000000000000002", "US", _Behaviour.DECLINE_GENERIC),
+        _TestCard("4000000000009995", "US", _Behaviour.DECLINE_INSUFFICIENT_FUNDS),
+        _TestCard("4000000000000069", "US", _Behaviour.DECLINE_EXPIRED),
+        _TestCard("4000000000000127", "US", _Behaviour.DECLINE_INCORRECT_CVC),
+        _TestCard("4000002500003155", "US", _Behaviour.REQUIRE_AUTHENTICATION),
+        _TestCard("4000000000000259", "US", _Behaviour.DISPUTE),
+        _TestCard("5555555555554444", "US", _Behaviour.SUCCEED),
+        _TestCard("2223003122003222", "US", _Behaviour.SUCCEED),
+        _TestCard("5200828282828210", "US", _Behaviour.SUCCEED),
+        _TestCard("378282246310005", "US", _Behaviour.SUCCEED),
+        _TestCard("371449635398431", "US", _Behaviour.SUCCEED),
+        _TestCard("6011111111111117", "US", _Behaviour.SUCCEED),
+        _TestCard("3056930009020004", "US", _Behaviour.SUCCEED),
+        _TestCard("3566002020360505", "JP", _Behaviour.SUCCEED),
+        _TestCard("6200000000000005", "CN", _Behaviour.SUCCEED),
+    )
+}
+
+# Stripe's test PaymentMethod ids, each standing for one of the numbers above.
+_TOKENS: dict[str, str] = {
+    "pm_card_visa": "4242424242424242",
+    "pm_card_mastercard": "5555555555554444",
+    "pm_card_mastercard_debit": "5200828282828210",
+    "pm_card_amex": "378282246310005",
+    "pm_card_discover": "6011111111111117",
+    "pm_card_diners": "3056930009020004",
+    "pm_card_jcb": "3566002020360505",
+    "pm_card_unionpay": "6200000000000005",
+    "pm_card_chargeDeclined": "4000000000000002",
+    "pm_card_chargeDeclinedInsufficientFunds": "4000000000009995",
+    "pm_card_chargeDeclinedExpiredCard": "4000000000000069",
+    "pm_card_chargeDeclinedIncorrectCvc": "4000000000000127",
+    "pm_card_authenticationRequired": "4000002500003155",
+    "pm_card_createDispute": "4000000000000259",
+}
+
+TEST_CARD_NUMBERS: tuple[str, ...] = tuple(_CARDS)
+TEST_TOKENS: tuple[str, ...] = tuple(_TOKENS)
+
+
+def _find_card(token: object) -> _TestCard | None:
+    if not isinstance(token, str):
+        return None
+    token = token.strip()
+    if token in _TOKENS:
+        return _CARDS[_TOKENS[token]]
+    try:
+        number = cards.normalise_number(token)
+    except ValueError:
+        return None
+    return _CARDS.get(number)
+
+
+def _details(card: _TestCard) -> CardDetails:
+    return CardDetails(
+        brand=cards.detect_brand(card.number),
+        last4=card.number[-4:],
+        exp_month=EXPIRY_MONTH,
+        exp_year=datetime.now(UTC).year + EXPIRY_YEARS_AHEAD,
+        fingerprint=cards.fingerprint(card.number),
+        country=card.country,
+    )
+
+
+def _check_amount(amount: object, currency: object) -> None:
+    if not isinstance(amount, int) or isinstance(amount, bool) or amount <= 0:
+        raise ValidationFailed(
+            "The amount must be a positive whole number of the currency's minor unit",
+            code="amount_invalid",
+            param="amount",
+        )
+    if not isinstance(currency, str) or len(currency) != 3 or not currency.isalpha():
+        raise ValidationFailed(
+            "The currency must be a three-letter ISO 4217 code",
+            code="currency_invalid",
+            param="currency",
+        )
+
+
+def _new_id(prefix: str) -> str:
+    return prefix + random_token(_ID_RANDOM_LENGTH)
+
+
+class SandboxGateway:
+    """The test processor. Offline and stateless; see the module docstring for the cards."""
+
+    name = "sandbox"
+
+    def __init__(self, *, latency_s: float = 0.0, unavailable: bool = False):
+        if latency_s < 0:
+            raise ValueError("latency_s must not be negative")
+        self.latency_s = latency_s
+        self.unavailable = unavailable
+
+    def __repr__(self) -> str:
+        return f"SandboxGateway(latency_s={self.latency_s!r}, unavailable={self.unavailable!r})"
+
+    # -- the processor's side of every call ------------------------------------------------
+
+    def _reach_processor(self) -> None:
+        if self.latency_s:
+            time.sleep(self.latency_s)
+        if self.unavailable:
+            raise GatewayUnavailable("The sandbox processor is unavailable (simulated)")
+
+    def _check_payment_id(self, gateway_payment_id: object) -> str:
+        if not isinstance(gateway_payment_id, str) or not _SANDBOX_ID.fullmatch(gateway_payment_id):
+            raise GatewayUnavailable(
+                "No such sandbox payment: the id was not issued by the sandbox",
+                code="resource_missing",
+            )
+        return gateway_payment_id
+
+    # -- Gateway protocol ------------------------------------------------------------------
+
+    def card_details(self, token: str) -> CardDetails | None:
+        """Brand, last4, expiry, fingerprint and country of a test card; None otherwise."""
+        card = _find_card(token)
+        return _details(card) if card else None
+
+    def create_payment(self, request: PaymentRequest) -> PaymentResult:
+        if request.payment_method_type != "card":
+            raise ValidationFailed(
+                "The sandbox takes card payments only",
+                code="payment_method_unsupported",
+                param="paymentMethod.type",
+            )
+        _check_amount(request.amount, request.currency)
+        card = _find_card(request.payment_method_token)
+        if card is None:
+            # Never repeat the token: it may be a real card number.
+            raise ValidationFailed(
+                NOT_A_TEST_CARD_MESSAGE, code="not_a_test_card", param="paymentMethod.token"
+            )
+        self._reach_processor()
+
+        details = _details(card)
+        payment_id = _new_id(PAYMENT_ID_PREFIX)
+        approved = Outcome.SUCCEEDED if request.capture else Outcome.AUTHORIZED
+        behaviour = card.behaviour
+        if behaviour is _Behaviour.SUCCEED:
+            return PaymentResult(approved, payment_id, card=details)
+        if behaviour is _Behaviour.DISPUTE:
+            return PaymentResult(approved, payment_id, card=details, dispute_expected=True)
+        if behaviour is _Behaviour.REQUIRE_AUTHENTICATION:
+            return PaymentResult(
+                Outcome.REQUIRES_ACTION, payment_id, card=details, message=REQUIRES_ACTION_MESSAGE
+            )
+        code = behaviour.value
+        return PaymentResult(
+            Outcome.DECLINED,
+            payment_id,
+            card=details,
+            decline_code=code,
+            message=DECLINE_MESSAGES[code],
+        )
+
+    def capture(
+        self, gateway_payment_id: str, amount: int, currency: str, *, idempotency_key: str
+    ) -> PaymentResult:
+        _check_amount(amount, currency)
+        payment_id = self._check_payment_id(gateway_payment_id)
+        self._reach_processor()
+        return PaymentResult(Outcome.SUCCEEDED, payment_id)
+
+    def void(self, gateway_payment_id: str, *, idempotency_key: str) -> None:
+        self._check_payment_id(gateway_payment_id)
+        self._reach_processor()
+
+    def refund(
+        self, gateway_payment_id: str, amount: int, currency: str, *, idempotency_key: str
+    ) -> RefundResult:
+        _check_amount(amount, currency)
+        self._check_payment_id(gateway_payment_id)
+        self._reach_processor()
+        return RefundResult(_new_id(REFUND_ID_PREFIX), RefundState.SUCCEEDED)
+
+    # -- sandbox only ----------------------------------------------------------------------
+
+    def complete_action(
+        self, gateway_payment_id: str, approved: bool, capture: bool
+    ) -> PaymentResult:
+        """The customer's answer to the 3-D Secure challenge of a REQUIRES_ACTION payment.
+
+        Approved: SUCCEEDED (capture) or AUTHORIZED. Refused: DECLINED, authentication_failed.
+        The card details were returned with the REQUIRES_ACTION result; none are repeated here.
+        """
+        payment_id = self._check_payment_id(gateway_payment_id)
+        self._reach_processor()
+        if approved:
+            return PaymentResult(Outcome.SUCCEEDED if capture else Outcome.AUTHORIZED, payment_id)
+        return PaymentResult(
+            Outcome.DECLINED,
+            payment_id,
+            decline_code="authentication_failed",
+            message=DECLINE_MESSAGES["authentication_failed"],
+        )

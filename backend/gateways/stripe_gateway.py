@@ -1,0 +1,432 @@
+"""Stripe behind the Gateway interface, through the official SDK (stripe-python 16, StripeClient).
+
+One PaymentIntent per payment, created and confirmed server-side in one call with the
+PaymentMethod the browser made (Payment Element / Stripe.js): card numbers never reach us, and
+tokens that look like anything else are refused before a request is sent.
+
+Every mutating call carries the caller's idempotency key, so a retry with the same key can never
+charge, capture or refund twice: Stripe replays the first answer.
+
+How Stripe's answers map onto ours
+----------------------------------
+
+======================================  ==================================  =====================
+Stripe                                  We return / raise                   code
+======================================  ==================================  =====================
+PaymentIntent succeeded                 PaymentResult SUCCEEDED
+PaymentIntent requires_capture          PaymentResult AUTHORIZED
+PaymentIntent requires_action           PaymentResult REQUIRES_ACTION
+PaymentIntent requires_payment_method   PaymentResult DECLINED              last_payment_error
+CardError (402)                         PaymentResult DECLINED              decline_code, else
+                                                                            code (generic_decline
+                                                                            -> card_declined)
+PaymentIntent processing /              GatewayUnavailable                  gateway_outcome_unknown
+  requires_confirmation
+IdempotencyError (same key, new body)   Conflict                            idempotency_key_reused
+InvalidRequestError amount_too_small /  ValidationFailed (param amount)     same as Stripe's
+  amount_too_large
+InvalidRequestError resource_missing    ValidationFailed on create          invalid_payment_method
+                                        NotFound on capture/void/refund     resource_missing
+InvalidRequestError                     ValidationFailed                    invalid_payment_method
+  payment_method_unexpected_state
+InvalidRequestError                     Conflict (void of a canceled        invalid_state
+  payment_intent_unexpected_state         PaymentIntent returns quietly)
+InvalidRequestError                     Conflict                            charge_already_refunded
+  charge_already_refunded
+InvalidRequestError                     Conflict                            authorization_expired
+  charge_expired_for_capture
+InvalidRequestError, any other code     GatewayUnavailable                  gateway_request_rejected
+AuthenticationError (401),              GatewayUnavailable                  gateway_auth_failed
+  PermissionError (403)
+RateLimitError (429)                    GatewayUnavailable                  gateway_rate_limited
+APIConnectionError before the request   GatewayUnavailable                  gateway_unreachable
+  was sent (refused, DNS, TLS,
+  connect timeout)
+APIConnectionError: read timeout        GatewayUnavailable                  gateway_timeout
+APIConnectionError: connection dropped  GatewayUnavailable                  gateway_connection_lost
+APIError (5xx), any other StripeError   GatewayUnavailable                  gateway_error
+======================================  ==================================  =====================
+
+Not processed, safe to send to another gateway: gateway_unreachable, gateway_rate_limited,
+gateway_auth_failed, gateway_request_rejected. Outcome unknown (OUTCOME_UNKNOWN_CODES): Stripe
+may have moved the money. Retry the same gateway with the same idempotency key (Stripe replays
+the first answer), or reconcile later; sending the payment to another gateway could charge the
+customer twice.
+
+Unlisted InvalidRequestErrors (unsupported currency, account not enabled for live charges,
+unknown parameter) become GatewayUnavailable: Stripe refused before doing anything, another gateway
+may well accept, and the code tells operators to look at the integration.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from typing import Any
+
+import requests
+import stripe
+from urllib3.exceptions import NewConnectionError
+
+from backend.config import Settings, get_settings
+from backend.gateways.base import (
+    CardDetails,
+    GatewayUnavailable,
+    Outcome,
+    PaymentRequest,
+    PaymentResult,
+    RefundResult,
+    RefundState,
+)
+from backend.services.errors import Conflict, NotFound, ServiceError, ValidationFailed
+
+log = logging.getLogger(__name__)
+
+
+# What Stripe can charge server-side: PaymentMethods, legacy tokens and sources. Anything else
+# (a card number above all) is refused without a request, so it can never leave our servers.
+_STRIPE_TOKEN = re.compile(r"(pm|tok|card|src)_[A-Za-z0-9_]+")
+_EXPAND = ["latest_charge", "payment_method"]
+
+_GENERIC_DECLINE = "Your card was declined. Please use a different card or contact your bank."
+# Lost, stolen, fraudulent... get the generic message, as Stripe recommends: the customer
+# learns nothing a fraudster could use, the merchant still sees the precise decline_code.
+_DECLINE_MESSAGES = {
+    "insufficient_funds": "Your card has insufficient funds. Please use a different card.",
+    "expired_card": "Your card has expired. Please check the expiry date or use another card.",
+    "incorrect_cvc": "Your card's security code is incorrect. Please check it and try again.",
+    "invalid_cvc": "Your card's security code is invalid. Please check it and try again.",
+    "incorrect_number": "Your card number is incorrect. Please check it and try again.",
+    "invalid_expiry_month": "Your card's expiry date is invalid. Please check it.",
+    "invalid_expiry_year": "Your card's expiry date is invalid. Please check it.",
+    "processing_error": "We couldn't process your card. Please try again in a moment.",
+    "authentication_required": "Your bank needs you to confirm this payment. Please try again.",
+    "authentication_failed": (
+        "Your bank could not confirm this payment. Please try again or use a different card."
+    ),
+    "payment_canceled": "This payment was canceled.",
+}
+_ACTION_MESSAGE = "Your bank needs you to confirm this payment."
+
+
+class StripeGateway:
+    """The Gateway protocol of backend.gateways.base on Stripe's PaymentIntents API.
+
+    Thread-safe: one instance per secret key can serve every request (the SDK keeps one HTTP
+    session per thread).
+    """
+
+    name = "stripe"
+
+    def __init__(
+        self,
+        secret_key: str,
+        api_base: str | None = None,
+        timeout: float = 10.0,
+        *,
+        max_network_retries: int = 0,
+    ):
+        if not secret_key.startswith(("sk_", "rk_")):
+            raise ValueError("A Stripe secret key (sk_...) or restricted key (rk_...) is required")
+        if timeout <= 0:
+            raise ValueError("timeout must be positive")
+        self.api_base = api_base.rstrip("/") if api_base else None
+        self.timeout = timeout
+        self.livemode = "_live_" in secret_key
+        # Our own requests-based client, for its timeout (the SDK's default waits 80 s) and so
+        # that connection errors keep their requests/urllib3 cause (see _connection_error).
+        self._http = stripe.RequestsClient(timeout=timeout)
+        self._client = stripe.StripeClient(
+            secret_key,
+            base_addresses={"api": self.api_base} if self.api_base else None,
+            max_network_retries=max_network_retries,
+            http_client=self._http,
+        )
+
+    @classmethod
+    def from_settings(
+        cls, settings: Settings | None = None, *, secret_key: str | None = None
+    ) -> StripeGateway:
+        """The platform's Stripe account (STRIPE_SECRET_KEY), or a merchant's own secret_key,
+        at STRIPE_API_BASE when it is set (a local fake in tests), else api.stripe.com."""
+        settings = settings or get_settings()
+        key = secret_key or settings.stripe_secret_key
+        if not key:
+            raise RuntimeError("STRIPE_SECRET_KEY is not set: Stripe is disabled, use the sandbox")
+        return cls(key, api_base=settings.stripe_api_base)
+
+    def close(self) -> None:
+        self._http.close()
+
+    # -- the Gateway protocol --------------------------------------------------------------
+
+    def create_payment(self, request: PaymentRequest) -> PaymentResult:
+        if not _STRIPE_TOKEN.fullmatch(request.payment_method_token):
+            raise ValidationFailed(
+                "This payment method can't be charged through Stripe.",
+                code="invalid_payment_method",
+                param="payment_method",
+            )
+        params: dict[str, Any] = {
+            "amount": request.amount,
+            "currency": request.currency.lower(),
+            "payment_method": request.payment_method_token,
+            # Explicit types rather than automatic_payment_methods: a server-side confirm with
+            # automatic methods needs a return_url (redirect methods), which we cannot serve here.
+            "payment_method_types": [request.payment_method_type],
+            "confirm": True,
+            "capture_method": "automatic" if request.capture else "manual",
+            "expand": _EXPAND,
+        }
+        if request.description:
+            params["description"] = request.description
+        if request.metadata:
+            params["metadata"] = dict(request.metadata)
+        try:
+            intent = self._client.v1.payment_intents.create(
+                params=params,  # type: ignore[arg-type]
+                options={"idempotency_key": request.idempotency_key},
+            )
+        except stripe.CardError as err:
+            return _declined(err)
+        except stripe.StripeError as err:
+            raise _translate(err, "create_payment") from err
+        return _result(intent)
+
+    def capture(
+        self, gateway_payment_id: str, amount: int, currency: str, *, idempotency_key: str
+    ) -> PaymentResult:
+        # Stripe knows the currency of the PaymentIntent; `currency` is not sent.
+        try:
+            intent = self._client.v1.payment_intents.capture(
+                gateway_payment_id,
+                params={"amount_to_capture": amount, "expand": _EXPAND},
+                options={"idempotency_key": idempotency_key},
+            )
+        except stripe.CardError as err:
+            return _declined(err)
+        except stripe.StripeError as err:
+            raise _translate(err, "capture") from err
+        return _result(intent)
+
+    def void(self, gateway_payment_id: str, *, idempotency_key: str) -> None:
+        try:
+            self._client.v1.payment_intents.cancel(
+                gateway_payment_id, options={"idempotency_key": idempotency_key}
+            )
+        except stripe.InvalidRequestError as err:
+            if err.code == "payment_intent_unexpected_state" and _error_intent_status(err) == (
+                "canceled"
+            ):
+                return  # already voided: the outcome the caller asked for
+            raise _translate(err, "void") from err
+        except stripe.StripeError as err:
+            raise _translate(err, "void") from err
+
+    def refund(
+        self, gateway_payment_id: str, amount: int, currency: str, *, idempotency_key: str
+    ) -> RefundResult:
+        try:
+            refund = self._client.v1.refunds.create(
+                params={"payment_intent": gateway_payment_id, "amount": amount},
+                options={"idempotency_key": idempotency_key},
+            )
+        except stripe.StripeError as err:
+            raise _translate(err, "refund") from err
+        if refund.status == "succeeded":
+            return RefundResult(refund.id, RefundState.SUCCEEDED)
+        if refund.status in ("failed", "canceled"):
+            reason = _field(refund, "failure_reason") or refund.status
+            return RefundResult(refund.id, RefundState.FAILED, failure_reason=reason)
+        # pending / requires_action: not failed, not done yet; the refund.updated webhook
+        # settles it.
+        return RefundResult(refund.id, RefundState.PENDING)
+
+    def card_details(self, token: str) -> CardDetails | None:
+        """Brand, last4, country and fingerprint of a PaymentMethod before it is charged, so risk
+        rules (card fingerprint and country blocklists) can refuse before money moves.
+
+        One GET per payment. A failed lookup returns None (risk rules run without card facts)
+        rather than blocking the payment: create_payment reports a real Stripe problem.
+        """
+        if not token.startswith("pm_") or not _STRIPE_TOKEN.fullmatch(token):
+            return None
+        try:
+            method = self._client.v1.payment_methods.retrieve(token)
+        except stripe.StripeError as err:
+            log.warning("stripe card_details lookup failed: %s", type(err).__name__)
+            return None
+        return _card(_field(method, "card"))
+
+    # -- beyond the protocol ---------------------------------------------------------------
+
+    def retrieve(self, gateway_payment_id: str) -> PaymentResult:
+        """The PaymentIntent's current state: after 3-D Secure, or to settle an unknown outcome."""
+        try:
+            intent = self._client.v1.payment_intents.retrieve(
+                gateway_payment_id, params={"expand": _EXPAND}
+            )
+        except stripe.StripeError as err:
+            raise _translate(err, "retrieve") from err
+        return _result(intent)
+
+
+# -- mapping -------------------------------------------------------------------------------
+
+
+def _result(intent: Any) -> PaymentResult:
+    status, card = intent.status, _intent_card(intent)
+    if status == "succeeded":
+        return PaymentResult(Outcome.SUCCEEDED, intent.id, card=card)
+    if status == "requires_capture":
+        return PaymentResult(Outcome.AUTHORIZED, intent.id, card=card)
+    if status == "requires_action":
+        return PaymentResult(Outcome.REQUIRES_ACTION, intent.id, card=card, message=_ACTION_MESSAGE)
+    if status in ("requires_payment_method", "canceled"):
+        error = _field(intent, "last_payment_error")
+        if error is None:
+            code = "payment_canceled" if status == "canceled" else "card_declined"
+        else:
+            code = _decline_code(_field(error, "code"), _field(error, "decline_code"))
+        return PaymentResult(
+            Outcome.DECLINED, intent.id, card=card, decline_code=code, message=_message(code)
+        )
+    # processing (asynchronous methods) or requires_confirmation: Stripe has not decided yet.
+    raise GatewayUnavailable(
+        f"Stripe left payment {intent.id} in status {status}", code="gateway_outcome_unknown"
+    )
+
+
+def _declined(err: stripe.CardError) -> PaymentResult:
+    error = err.error
+    intent = _field(error, "payment_intent")
+    method = _field(error, "payment_method")
+    code = _decline_code(err.code, _field(error, "decline_code"))
+    log.info("stripe declined: %s (request %s)", code, err.request_id)
+    return PaymentResult(
+        Outcome.DECLINED,
+        gateway_payment_id=_field(intent, "id"),
+        card=_card(_field(method, "card")) or (_intent_card(intent) if intent else None),
+        decline_code=code,
+        message=_message(code),
+    )
+
+
+def _decline_code(code: str | None, decline_code: str | None) -> str:
+    if decline_code and decline_code != "generic_decline":
+        return decline_code
+    if code == "payment_intent_authentication_failure":
+        return "authentication_failed"
+    return code or "card_declined"
+
+
+def _message(code: str) -> str:
+    return _DECLINE_MESSAGES.get(code, _GENERIC_DECLINE)
+
+
+def _intent_card(intent: Any) -> CardDetails | None:
+    charge = _field(intent, "latest_charge")
+    if charge is not None and not isinstance(charge, str):
+        card = _card(_field(_field(charge, "payment_method_details"), "card"))
+        if card:
+            return card
+    method = _field(intent, "payment_method")
+    if method is not None and not isinstance(method, str):
+        return _card(_field(method, "card"))
+    return None
+
+
+def _card(card: Any) -> CardDetails | None:
+    brand, last4 = _field(card, "brand"), _field(card, "last4")
+    if not brand or not last4:
+        return None
+    return CardDetails(
+        brand=brand,
+        last4=last4,
+        exp_month=_field(card, "exp_month"),
+        exp_year=_field(card, "exp_year"),
+        fingerprint=_field(card, "fingerprint"),
+        country=_field(card, "country"),
+    )
+
+
+def _field(obj: Any, name: str) -> Any:
+    """A field of a StripeObject (not a dict in SDK 16), None when absent."""
+    return None if obj is None else getattr(obj, name, None)
+
+
+def _error_intent_status(err: stripe.StripeError) -> str | None:
+    return _field(_field(err.error, "payment_intent"), "status")
+
+
+def _translate(err: stripe.StripeError, operation: str) -> Exception:
+    """A Stripe failure as one of our exceptions (see the table in the module docstring)."""
+    exc = _classify(err, operation)
+    level = logging.INFO if isinstance(exc, ServiceError) else logging.WARNING
+    code = exc.code if isinstance(exc, ServiceError | GatewayUnavailable) else "?"
+    name = type(err).__name__
+    log.log(level, "stripe %s: %s -> %s (request %s)", operation, name, code, err.request_id)
+    return exc
+
+
+def _classify(err: stripe.StripeError, operation: str) -> Exception:
+    if isinstance(err, stripe.IdempotencyError):
+        return Conflict(
+            "This idempotency key was already used with different parameters.",
+            code="idempotency_key_reused",
+        )
+    if isinstance(err, stripe.InvalidRequestError):
+        return _invalid_request(err, operation)
+    if isinstance(err, stripe.AuthenticationError | stripe.PermissionError):
+        return GatewayUnavailable("Stripe refused our credentials.", code="gateway_auth_failed")
+    if isinstance(err, stripe.RateLimitError):
+        return GatewayUnavailable("Stripe is rate limiting us.", code="gateway_rate_limited")
+    if isinstance(err, stripe.APIConnectionError):
+        return _connection_error(err)
+    return GatewayUnavailable(
+        f"Stripe failed (HTTP {err.http_status}); the outcome is unknown.", code="gateway_error"
+    )
+
+
+def _invalid_request(err: stripe.InvalidRequestError, operation: str) -> Exception:
+    code, message = err.code, err.user_message or "Stripe refused the request."
+    if code in ("amount_too_small", "amount_too_large"):
+        return ValidationFailed(message, code=code, param="amount")
+    if code == "resource_missing" and operation == "create_payment":
+        return ValidationFailed(message, code="invalid_payment_method", param="payment_method")
+    if code == "resource_missing":
+        return NotFound("No such payment at Stripe.", code="resource_missing")
+    if code == "payment_method_unexpected_state":
+        return ValidationFailed(message, code="invalid_payment_method", param="payment_method")
+    if code == "payment_intent_unexpected_state":
+        status = _error_intent_status(err) or "another state"
+        return Conflict(f"The payment is {status} at Stripe.", code="invalid_state")
+    if code == "charge_already_refunded":
+        return Conflict("The payment is already fully refunded.", code=code)
+    if code == "charge_expired_for_capture":
+        return Conflict("The authorization has expired.", code="authorization_expired")
+    return GatewayUnavailable(
+        f"Stripe rejected the request ({code or 'invalid_request'}).",
+        code="gateway_request_rejected",
+    )
+
+
+def _connection_error(err: stripe.APIConnectionError) -> GatewayUnavailable:
+    cause = err.__cause__  # the SDK raises APIConnectionError from the requests exception
+    if isinstance(cause, requests.exceptions.ConnectTimeout | requests.exceptions.SSLError):
+        sent = False
+    elif isinstance(cause, requests.exceptions.ConnectionError):
+        reason = getattr(cause.args[0], "reason", None) if cause.args else None
+        sent = not isinstance(reason, NewConnectionError)
+    else:
+        sent = True  # unknown: assume the worst
+    if not sent:
+        return GatewayUnavailable("Stripe could not be reached.", code="gateway_unreachable")
+    if isinstance(cause, requests.exceptions.Timeout):
+        return GatewayUnavailable(
+            "Stripe did not answer in time; the outcome is unknown.", code="gateway_timeout"
+        )
+    return GatewayUnavailable(
+        "The connection to Stripe was lost; the outcome is unknown.",
+        code="gateway_connection_lost",
+    )

@@ -1,0 +1,68 @@
+"""Which gateways a merchant uses, in what order and for what, and every attempt made on them."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import JSON, BigInteger, Index
+from sqlmodel import Field, SQLModel
+
+import backend.models.base  # noqa: F401  (naming convention first: before any table class)
+from backend.models.types import UTCDateTime, utcnow
+
+
+class GatewayConfig(SQLModel, table=True):
+    """One gateway of a merchant. Lower priority numbers are tried first; a rule left empty
+    matches everything."""
+
+    __tablename__ = "gateway_configs"
+    __table_args__ = (Index("ix_gateway_configs_merchant", "merchant_id", "livemode", "priority"),)
+
+    id: str = Field(primary_key=True, max_length=40)
+    merchant_id: str = Field(foreign_key="merchants.id", max_length=40)
+    livemode: bool = False
+    gateway: str = Field(max_length=32)  # "sandbox" or "stripe"
+    priority: int = 100
+    enabled: bool = True
+    # Fernet-encrypted JSON ({"secret_key": ...}); null means the platform's own credentials.
+    credentials_encrypted: str | None = Field(default=None, max_length=2000)
+    currencies: list[str] = Field(default_factory=list, sa_type=JSON)
+    methods: list[str] = Field(default_factory=list, sa_type=JSON)
+    min_amount: int | None = Field(default=None, sa_type=BigInteger)
+    max_amount: int | None = Field(default=None, sa_type=BigInteger)
+    # The processor's own price; null falls back to that gateway's default (Stripe 2.9% + 30c).
+    fee_percent_pips: int | None = None
+    fee_fixed: dict[str, int] | None = Field(default=None, sa_type=JSON)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class PaymentAttempt(SQLModel, table=True):
+    """One call to one gateway for one payment operation, kept whatever its outcome."""
+
+    __tablename__ = "payment_attempts"
+
+    id: str = Field(primary_key=True, max_length=40)
+    merchant_id: str = Field(foreign_key="merchants.id", max_length=40)
+    payment_id: str = Field(foreign_key="payments.id", index=True, max_length=40)
+    operation: str = Field(max_length=16)  # authorize, charge, capture, void, refund
+    gateway: str = Field(max_length=32)
+    outcome: str = Field(max_length=32)  # succeeded, authorized, declined, error, ...
+    code: str | None = Field(default=None, max_length=64)
+    message: str | None = Field(default=None, max_length=500)
+    latency_ms: int = 0
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class BlocklistEntry(SQLModel, table=True):
+    """A value a merchant never wants to take money from."""
+
+    __tablename__ = "blocklist_entries"
+    __table_args__ = (Index("uq_blocklist_entry", "merchant_id", "kind", "value", unique=True),)
+
+    id: str = Field(primary_key=True, max_length=40)
+    merchant_id: str = Field(foreign_key="merchants.id", max_length=40)
+    kind: str = Field(max_length=20)  # email, card_fingerprint, ip_address, country
+    value: str = Field(max_length=320)
+    reason: str = Field(default="", max_length=300)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)

@@ -1,0 +1,56 @@
+"""The transactional outbox: domain events written in the same transaction as the change.
+
+Outbound webhooks are delivered from these rows, so a crash between a payment and its
+delivery loses nothing: either both the change and its event are committed, or neither is.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlmodel import Session
+
+from backend.ids import new_id
+from backend.models import DomainEvent
+
+# Every type the service layer emits; outbound endpoints subscribe to these.
+EVENT_TYPES = (
+    "payment.authorized",
+    "payment.requires_action",
+    "payment.succeeded",
+    "payment.captured",
+    "payment.failed",
+    "payment.voided",
+    "payment.refunded",
+    "refund.updated",
+    "dispute.created",
+    "dispute.closed",
+    "order.paid",
+    "checkout.session.completed",
+    "checkout.session.expired",
+)
+
+
+def emit(
+    db: Session,
+    *,
+    type: str,
+    merchant_id: str,
+    livemode: bool,
+    object_type: str,
+    object_id: str,
+    data: dict[str, Any],
+) -> DomainEvent:
+    if type not in EVENT_TYPES:
+        raise ValueError(f"unknown event type {type!r}")
+    event = DomainEvent(
+        id=new_id("evt"),
+        merchant_id=merchant_id,
+        livemode=livemode,
+        type=type,
+        object_type=object_type,
+        object_id=object_id,
+        data=data,
+    )
+    db.add(event)
+    return event

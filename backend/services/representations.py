@@ -1,0 +1,100 @@
+"""The public shape of objects, shared by the REST API and the outbox events.
+
+Field names follow the seed specification (camelCase, amounts in minor units).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from backend.models import Dispute, Order, Payment, Refund
+
+
+def _ts(value: datetime | None) -> str | None:
+    return value.isoformat().replace("+00:00", "Z") if value else None
+
+
+def payment_to_dict(p: Payment) -> dict[str, Any]:
+    return {
+        "id": p.id,
+        "object": "payment",
+        "livemode": p.livemode,
+        "orderId": p.order_id,
+        "status": p.status,
+        "captureMethod": p.capture_method,
+        "currency": p.currency,
+        "totalAmount": p.amount,
+        "amountCaptured": p.amount_captured,
+        "amountRefunded": p.amount_refunded,
+        "platformFee": p.platform_fee,
+        "gatewayFee": p.gateway_fee,
+        "netAmount": p.net_amount,
+        "gatewayType": p.gateway,
+        "gatewayPaymentId": p.gateway_payment_id,
+        "paymentMethod": {
+            "type": p.payment_method_type,
+            "brand": p.card_brand,
+            "last4": p.card_last4,
+            "expMonth": p.card_exp_month,
+            "expYear": p.card_exp_year,
+            "country": p.card_country,
+        },
+        "customerEmail": p.customer_email,
+        "description": p.description,
+        "risk": {"score": p.risk_score, "decision": p.risk_decision, "reasons": p.risk_reasons},
+        "failure": (
+            {"code": p.failure_code, "message": p.failure_message} if p.failure_code else None
+        ),
+        "metadata": p.metadata_,
+        "createdAt": _ts(p.created_at),
+        "authorizedAt": _ts(p.authorized_at),
+        "capturedAt": _ts(p.captured_at),
+        "canceledAt": _ts(p.canceled_at),
+    }
+
+
+def order_to_dict(o: Order) -> dict[str, Any]:
+    return {
+        "id": o.id,
+        "object": "order",
+        "livemode": o.livemode,
+        "amountCents": o.amount,
+        "currency": o.currency,
+        "reference": o.reference,
+        "customerEmail": o.customer_email,
+        "status": o.status,
+        "metadata": o.metadata_,
+        "createdAt": _ts(o.created_at),
+    }
+
+
+def refund_to_dict(r: Refund) -> dict[str, Any]:
+    return {
+        "id": r.id,
+        "object": "refund",
+        "paymentId": r.payment_id,
+        "amountCents": r.amount,
+        "currency": r.currency,
+        "status": r.status,
+        "reason": r.reason,
+        "platformFeeRefunded": r.platform_fee_refunded,
+        "gatewayFeeRefunded": r.gateway_fee_refunded,
+        "failureReason": r.failure_reason,
+        "createdAt": _ts(r.created_at),
+    }
+
+
+def dispute_to_dict(d: Dispute) -> dict[str, Any]:
+    return {
+        "id": d.id,
+        "object": "dispute",
+        "paymentId": d.payment_id,
+        "amountCents": d.amount,
+        "currency": d.currency,
+        "status": d.status,
+        "reason": d.reason,
+        "evidenceDueBy": _ts(d.evidence_due_by),
+        "createdAt": _ts(d.created_at),
+        "closedAt": _ts(d.closed_at),
+    }

@@ -1,0 +1,543 @@
+"""Risk scoring: every payment is scored before any gateway is called.
+
+`assess` adds up the points of the rules below, caps the sum at 100 and decides: BLOCK at or
+above the merchant's `risk_block_score` (the payment never reaches a gateway), REVIEW at or
+above its `risk_review_score`, otherwise ALLOW.
+
+| Reason                    | What is counted or compared                        | When    | Pts   |
+|---------------------------|----------------------------------------------------|---------|-------|
+| velocity_card:N_in_1h     | earlier payments with this card fingerprint in the | N > 3   | +25   |
+|                           | last hour, all merchants of the platform (*)       | N > 6   | +50   |
+| velocity_email:N_in_1h    | earlier payments of this merchant with this        | N > 5   | +20   |
+|                           | customer e-mail in the last hour                   | N > 10  | +40   |
+| velocity_ip:N_in_1h       | earlier payments from this IP address in the last  | N > 10  | +20   |
+|                           | hour, all merchants of the platform (*)            | N > 30  | +40   |
+| amount_far_above_usual:Rx | R = amount / mean of the merchant's captured       | R > 5   | +25   |
+|                           | payments in this currency and mode, last 30 days;  | R > 10  | +45   |
+|                           | only when there are at least 10 of them            |         |       |
+| country_mismatch:         | the card's country and the billing country, both   | differ  | +15   |
+|   card=XX,billing=YY      | known                                              |         |       |
+| blocklisted_<kind>        | the merchant's blocklist: email, card_fingerprint, | a match | =100  |
+|                           | ip_address, country (card's or billing country)    |         | BLOCK |
+
+Within a rule only the highest tier reached counts (a card seen 8 times scores 50, not 75).
+Every threshold and point value is a module-level constant below, so it can be tuned.
+
+(*) Test mode and live mode never count each other's payments. In test mode card and IP
+velocity count only the merchant's own payments: every merchant tests with the same published
+test cards (4242...) and often from the same address (127.0.0.1), so counting across merchants
+there would let one merchant's test run put another's test payments under review.
+
+A match on the blocklist always blocks, whatever the merchant's block score: the merchant said
+never to take this money. The other rules are then skipped (their queries are not run).
+
+Reasons are stable, machine-readable strings that merchants can read too:
+"velocity_card:6_in_1h", "amount_far_above_usual:8.3x", "blocklisted_email",
+"country_mismatch:card=GB,billing=US". Counts are capped at VELOCITY_COUNT_CAP and then shown
+as "100+": the rules only need to know whether a threshold is passed, and the cap bounds the
+work each count does.
+
+Cost (it runs on every charge): one statement of capped COUNTs over the velocity indexes
+(ix_payments_fingerprint_created, ix_payments_email_created, ix_payments_ip_created), one
+lookup on uq_blocklist_entry, and one COUNT/SUM over ix_payments_merchant_status_created for the
+usual amount. That last one grows with the merchant's volume, so for a merchant with at least
+BASELINE_CACHE_MIN_PAYMENTS captured payments it is cached per process for BASELINE_CACHE_TTL
+(a 30-day mean hardly moves in minutes); smaller merchants are always computed exactly.
+
+Amounts are compared in integers: amount > 5 x (sum / count) is amount * count > 5 * sum.
+
+What callers must store for the rules to see past payments: Payment.card_fingerprint from the
+gateway's CardDetails, Payment.customer_email lower-cased, Payment.ip_address as
+`normalise_ip` gives it, Payment.amount_captured on capture. If the payment's own row is
+already in the database when it is assessed, pass its id as RiskInput.payment_id so it does not
+count itself.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+import threading
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from sqlalchemy import func
+from sqlalchemy import select as sa_select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy.sql.selectable import ScalarSelect
+from sqlmodel import Session, select
+
+from backend.gateways import cards
+from backend.gateways.base import CardDetails
+from backend.ids import new_id
+from backend.models import BlocklistEntry, Payment, utcnow
+from backend.models.enums import ActorType, PaymentStatus, RiskDecision
+from backend.services import audit
+from backend.services.accounts import normalise_email
+from backend.services.errors import NotFound, ValidationFailed
+
+# ---------------------------------------------------------------------------------------------
+# Tunable rules: (more than N, points), highest tier first.
+
+VELOCITY_WINDOW = timedelta(hours=1)
+CARD_VELOCITY_TIERS: tuple[tuple[int, int], ...] = ((6, 50), (3, 25))
+EMAIL_VELOCITY_TIERS: tuple[tuple[int, int], ...] = ((10, 40), (5, 20))
+IP_VELOCITY_TIERS: tuple[tuple[int, int], ...] = ((30, 40), (10, 20))
+# Counting stops here; must stay above every velocity threshold.
+VELOCITY_COUNT_CAP = 100
+
+USUAL_AMOUNT_WINDOW = timedelta(days=30)
+USUAL_AMOUNT_MIN_PAYMENTS = 10
+# (more than N times the mean, points), highest first.
+AMOUNT_TIERS: tuple[tuple[int, int], ...] = ((10, 45), (5, 25))
+# Payments that were captured, whatever happened to them afterwards.
+CAPTURED_STATUSES: tuple[str, ...] = (
+    PaymentStatus.SUCCEEDED,
+    PaymentStatus.PARTIALLY_REFUNDED,
+    PaymentStatus.REFUNDED,
+    PaymentStatus.DISPUTED,
+)
+BASELINE_CACHE_MIN_PAYMENTS = 500
+BASELINE_CACHE_TTL = timedelta(minutes=10)
+
+COUNTRY_MISMATCH_POINTS = 15
+BLOCKLIST_SCORE = 100
+MAX_SCORE = 100
+
+BLOCKLIST_KINDS: tuple[str, ...] = ("email", "card_fingerprint", "ip_address", "country")
+
+if any(
+    threshold >= VELOCITY_COUNT_CAP
+    for tiers in (CARD_VELOCITY_TIERS, EMAIL_VELOCITY_TIERS, IP_VELOCITY_TIERS)
+    for threshold, _ in tiers
+):
+    raise RuntimeError("VELOCITY_COUNT_CAP must stay above every velocity threshold")
+
+
+# ---------------------------------------------------------------------------------------------
+# Inputs and results
+
+
+@dataclass(frozen=True)
+class RiskInput:
+    merchant_id: str
+    livemode: bool
+    amount: int
+    currency: str
+    customer_email: str | None
+    ip_address: str | None
+    billing_country: str | None
+    card: CardDetails | None
+    # The payment being assessed, when its row is already stored: it is not counted.
+    payment_id: str | None = None
+
+
+@dataclass(frozen=True)
+class RiskAssessment:
+    score: int  # 0-100
+    decision: RiskDecision
+    reasons: list[str] = field(default_factory=list)
+
+
+# ---------------------------------------------------------------------------------------------
+# Normalisation shared by the blocklist and the rules, so stored and fresh values compare equal.
+
+
+def normalise_ip(value: str) -> str:
+    """The canonical text of an IP address ("::FFFF:1.2.3.4" and friends compare equal)."""
+    address = ipaddress.ip_address(value.strip())
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped:
+        address = address.ipv4_mapped
+    return str(address)
+
+
+def canonical_ip(value: str | None) -> str | None:
+    """The canonical form of a client address, or None when it is not an IP address."""
+    if not value or not value.strip():
+        return None
+    try:
+        return normalise_ip(value)
+    except ValueError:
+        return None
+
+
+def _lenient_ip(value: str | None) -> str | None:
+    if not value or not value.strip():
+        return None
+    try:
+        return normalise_ip(value)
+    except ValueError:
+        return value.strip()
+
+
+def _lenient_email(value: str | None) -> str | None:
+    return value.strip().lower() if value and value.strip() else None
+
+
+def _lenient_country(value: str | None) -> str | None:
+    return value.strip().upper() if value and value.strip() else None
+
+
+# ---------------------------------------------------------------------------------------------
+# Scoring
+
+
+def _tier_points(value: int, tiers: tuple[tuple[int, int], ...]) -> int:
+    for threshold, points in tiers:
+        if value > threshold:
+            return points
+    return 0
+
+
+def _window_label(window: timedelta) -> str:
+    seconds = int(window.total_seconds())
+    if seconds % 3600 == 0:
+        return f"{seconds // 3600}h"
+    return f"{seconds // 60}m"
+
+
+def _count_label(count: int) -> str:
+    return f"{VELOCITY_COUNT_CAP}+" if count >= VELOCITY_COUNT_CAP else str(count)
+
+
+def _capped_count(*conditions: ColumnElement[bool]) -> ScalarSelect[int]:
+    """A scalar subquery: how many payments match, counting no further than the cap."""
+    matching = select(Payment.id).where(*conditions).limit(VELOCITY_COUNT_CAP).subquery()
+    return select(func.count()).select_from(matching).scalar_subquery()
+
+
+def _velocity_counts(
+    db: Session, data: RiskInput, since: datetime, fingerprint: str | None, email: str | None
+) -> tuple[int, int, int]:
+    """(card, e-mail, IP) counts in one round trip; 0 for what the payment does not carry."""
+    common = [Payment.created_at >= since, Payment.livemode == data.livemode]
+    if data.payment_id:
+        common.append(Payment.id != data.payment_id)
+    # `merchant_id || ''` keeps the planner off the merchant's own indexes, which would walk
+    # every payment the merchant took in the hour; the value's index finds a handful of rows.
+    own = Payment.merchant_id + "" == data.merchant_id
+    # Platform-wide in live mode; the merchant's own in test mode (see the module docstring).
+    platform = [*common] if data.livemode else [*common, own]
+    ip = _lenient_ip(data.ip_address)
+
+    columns = []
+    if fingerprint:
+        columns.append(_capped_count(Payment.card_fingerprint == fingerprint, *platform))
+    if email:
+        columns.append(_capped_count(Payment.customer_email == email, own, *common))
+    if ip:
+        columns.append(_capped_count(Payment.ip_address == ip, *platform))
+    if not columns:
+        return 0, 0, 0
+    # SQLAlchemy's select: rows even for one column (SQLModel's would unwrap it to a scalar).
+    values = iter(db.exec(sa_select(*columns)).one())
+    return (
+        int(next(values)) if fingerprint else 0,
+        int(next(values)) if email else 0,
+        int(next(values)) if ip else 0,
+    )
+
+
+# (merchant_id, livemode, currency) -> (count, sum, computed at)
+_baseline_cache: dict[tuple[str, bool, str], tuple[int, int, datetime]] = {}
+_baseline_lock = threading.Lock()
+
+
+def clear_baseline_cache() -> None:
+    """Forget every cached usual amount (tests; after bulk imports)."""
+    with _baseline_lock:
+        _baseline_cache.clear()
+
+
+def _usual_amount(db: Session, data: RiskInput, now: datetime) -> tuple[int, int]:
+    """(count, sum of amount_captured) of the merchant's captured payments in 30 days."""
+    currency = data.currency.strip().upper()
+    key = (data.merchant_id, data.livemode, currency)
+    with _baseline_lock:
+        cached = _baseline_cache.get(key)
+    if cached and now - cached[2] < BASELINE_CACHE_TTL:
+        return cached[0], cached[1]
+
+    count, total = db.exec(
+        select(  # type: ignore[call-overload]
+            func.count(), func.coalesce(func.sum(Payment.amount_captured), 0)
+        ).where(
+            Payment.merchant_id == data.merchant_id,
+            Payment.livemode == data.livemode,
+            Payment.status.in_(CAPTURED_STATUSES),  # type: ignore[attr-defined]
+            Payment.created_at >= now - USUAL_AMOUNT_WINDOW,
+            Payment.currency == currency,
+        )
+    ).one()
+    count, total = int(count), int(total)  # PostgreSQL's SUM(bigint) is a Decimal
+    with _baseline_lock:
+        if count >= BASELINE_CACHE_MIN_PAYMENTS:
+            _baseline_cache[key] = (count, total, now)
+        else:
+            _baseline_cache.pop(key, None)
+    return count, total
+
+
+def _amount_rule(db: Session, data: RiskInput, now: datetime) -> tuple[int, str | None]:
+    if data.amount <= 0:
+        return 0, None
+    count, total = _usual_amount(db, data, now)
+    if count < USUAL_AMOUNT_MIN_PAYMENTS or total <= 0:
+        return 0, None
+    # amount / (total / count) > multiple  <=>  amount * count > multiple * total
+    for multiple, points in AMOUNT_TIERS:
+        if data.amount * count > multiple * total:
+            tenths = data.amount * count * 10 // total  # the ratio, rounded down to 0.1
+            return points, f"amount_far_above_usual:{tenths // 10}.{tenths % 10}x"
+    return 0, None
+
+
+def _blocklisted(
+    db: Session,
+    merchant_id: str,
+    email: str | None,
+    fingerprint: str | None,
+    ip: str | None,
+    countries: list[str],
+) -> list[str]:
+    wanted: set[tuple[str, str]] = set()
+    if email:
+        wanted.add(("email", email))
+    if fingerprint:
+        wanted.add(("card_fingerprint", fingerprint))
+    if ip:
+        wanted.add(("ip_address", ip))
+    wanted.update(("country", country) for country in countries)
+    if not wanted:
+        return []
+    # IN on both columns probes uq_blocklist_entry (merchant_id, kind, value) directly; the
+    # few cross-combinations it may also return are filtered out here.
+    rows = db.exec(
+        select(BlocklistEntry.kind, BlocklistEntry.value).where(
+            BlocklistEntry.merchant_id == merchant_id,
+            BlocklistEntry.kind.in_({kind for kind, _ in wanted}),  # type: ignore[attr-defined]
+            BlocklistEntry.value.in_({value for _, value in wanted}),  # type: ignore[attr-defined]
+        )
+    ).all()
+    hits = {kind for kind, value in rows if (kind, value) in wanted}
+    return [f"blocklisted_{kind}" for kind in BLOCKLIST_KINDS if kind in hits]
+
+
+def _decide(score: int, review_score: int, block_score: int) -> RiskDecision:
+    if score >= block_score:
+        return RiskDecision.BLOCK
+    if score >= review_score:
+        return RiskDecision.REVIEW
+    return RiskDecision.ALLOW
+
+
+def assess(
+    db: Session,
+    data: RiskInput,
+    *,
+    review_score: int,
+    block_score: int,
+    now: datetime | None = None,
+) -> RiskAssessment:
+    """Score a payment before it reaches any gateway. Reads only; writes nothing."""
+    now = now or utcnow()
+    email = _lenient_email(data.customer_email)
+    ip = _lenient_ip(data.ip_address)
+    fingerprint = data.card.fingerprint if data.card and data.card.fingerprint else None
+    card_country = _lenient_country(data.card.country if data.card else None)
+    billing_country = _lenient_country(data.billing_country)
+    countries = sorted({c for c in (card_country, billing_country) if c})
+
+    blocked = _blocklisted(db, data.merchant_id, email, fingerprint, ip, countries)
+    if blocked:
+        return RiskAssessment(BLOCKLIST_SCORE, RiskDecision.BLOCK, blocked)
+
+    score = 0
+    reasons: list[str] = []
+    window = _window_label(VELOCITY_WINDOW)
+    card_n, email_n, ip_n = _velocity_counts(db, data, now - VELOCITY_WINDOW, fingerprint, email)
+    for name, count, tiers in (
+        ("card", card_n, CARD_VELOCITY_TIERS),
+        ("email", email_n, EMAIL_VELOCITY_TIERS),
+        ("ip", ip_n, IP_VELOCITY_TIERS),
+    ):
+        points = _tier_points(count, tiers)
+        if points:
+            score += points
+            reasons.append(f"velocity_{name}:{_count_label(count)}_in_{window}")
+
+    points, reason = _amount_rule(db, data, now)
+    if reason:
+        score += points
+        reasons.append(reason)
+
+    if card_country and billing_country and card_country != billing_country:
+        score += COUNTRY_MISMATCH_POINTS
+        reasons.append(f"country_mismatch:card={card_country},billing={billing_country}")
+
+    score = min(score, MAX_SCORE)
+    return RiskAssessment(score, _decide(score, review_score, block_score), reasons)
+
+
+# ---------------------------------------------------------------------------------------------
+# The blocklist. Adding is idempotent: the list is a set, and "make sure this value is blocked"
+# is what a merchant (or a retried API call, or a double click) means; adding a value that is
+# already there returns the existing entry unchanged. Removing by kind and value is idempotent
+# too; removing by entry id is a lookup, so a missing or another merchant's id is a 404.
+
+_FINGERPRINT = re.compile(r"[A-Za-z0-9]{8,64}")
+_COUNTRY = re.compile(r"[A-Z]{2}")
+
+
+def normalise_blocklist_value(kind: str, value: object) -> str:
+    """The stored form of a blocklist value, or ValidationFailed (param "kind" or "value")."""
+    if kind not in BLOCKLIST_KINDS:
+        raise ValidationFailed(
+            f"The kind must be one of: {', '.join(BLOCKLIST_KINDS)}", param="kind"
+        )
+    if not isinstance(value, str) or not value.strip():
+        raise ValidationFailed("A value to block is required", param="value")
+    value = value.strip()
+    if kind == "email":
+        return normalise_email(value, param="value")
+    if kind == "ip_address":
+        try:
+            return normalise_ip(value)
+        except ValueError:
+            raise ValidationFailed("That is not a valid IP address", param="value") from None
+    if kind == "country":
+        country = value.upper()
+        if not _COUNTRY.fullmatch(country):
+            raise ValidationFailed(
+                "A country is a two-letter ISO 3166 code, such as US or GB", param="value"
+            )
+        return country
+    # card_fingerprint. A card number pasted by mistake is turned into its fingerprint, so the
+    # card is blocked and the number is never stored. Messages never repeat the value.
+    try:
+        number = cards.normalise_number(value)
+    except ValueError:
+        number = None
+    if number is not None:
+        if not cards.luhn_valid(number):
+            raise ValidationFailed(
+                "That looks like a card number but is not a valid one", param="value"
+            )
+        return cards.fingerprint(number)
+    if not _FINGERPRINT.fullmatch(value):
+        raise ValidationFailed(
+            "A card fingerprint is 8 to 64 letters and digits, as shown on a payment",
+            param="value",
+        )
+    return value
+
+
+def _find_entry(db: Session, merchant_id: str, kind: str, value: str) -> BlocklistEntry | None:
+    return db.exec(
+        select(BlocklistEntry).where(
+            BlocklistEntry.merchant_id == merchant_id,
+            BlocklistEntry.kind == kind,
+            BlocklistEntry.value == value,
+        )
+    ).first()
+
+
+def add_to_blocklist(
+    db: Session,
+    merchant_id: str,
+    kind: str,
+    value: str,
+    reason: str = "",
+    *,
+    actor_type: ActorType = ActorType.SYSTEM,
+    actor_id: str | None = None,
+) -> BlocklistEntry:
+    """Block a value for the merchant (idempotent), in the caller's transaction."""
+    value = normalise_blocklist_value(kind, value)
+    reason = (reason or "").strip()
+    if len(reason) > 300:
+        raise ValidationFailed("The reason is too long (300 characters at most)", param="reason")
+    existing = _find_entry(db, merchant_id, kind, value)
+    if existing is not None:
+        return existing
+    entry = BlocklistEntry(
+        id=new_id("blk"), merchant_id=merchant_id, kind=kind, value=value, reason=reason
+    )
+    try:
+        with db.begin_nested():  # a concurrent add of the same value loses only this savepoint
+            db.add(entry)
+    except IntegrityError:
+        existing = _find_entry(db, merchant_id, kind, value)
+        if existing is None:
+            raise
+        return existing
+    audit.record(
+        db,
+        action="blocklist_entry.created",
+        merchant_id=merchant_id,
+        actor_type=actor_type,
+        actor_id=actor_id,
+        object_type="blocklist_entry",
+        object_id=entry.id,
+        details={"kind": kind, "value": value, "reason": reason},
+    )
+    return entry
+
+
+def _remove(
+    db: Session, entry: BlocklistEntry, actor_type: ActorType, actor_id: str | None
+) -> None:
+    db.delete(entry)
+    audit.record(
+        db,
+        action="blocklist_entry.deleted",
+        merchant_id=entry.merchant_id,
+        actor_type=actor_type,
+        actor_id=actor_id,
+        object_type="blocklist_entry",
+        object_id=entry.id,
+        details={"kind": entry.kind, "value": entry.value},
+    )
+    db.flush()
+
+
+def remove_from_blocklist(
+    db: Session,
+    merchant_id: str,
+    kind: str,
+    value: str,
+    *,
+    actor_type: ActorType = ActorType.SYSTEM,
+    actor_id: str | None = None,
+) -> bool:
+    """Unblock a value (normalised as when added). False when it was not on the list."""
+    entry = _find_entry(db, merchant_id, kind, normalise_blocklist_value(kind, value))
+    if entry is None:
+        return False
+    _remove(db, entry, actor_type, actor_id)
+    return True
+
+
+def delete_blocklist_entry(
+    db: Session,
+    merchant_id: str,
+    entry_id: str,
+    *,
+    actor_type: ActorType = ActorType.SYSTEM,
+    actor_id: str | None = None,
+) -> BlocklistEntry:
+    """Remove one entry by id; NotFound when it is missing or another merchant's."""
+    entry = db.get(BlocklistEntry, entry_id)
+    if entry is None or entry.merchant_id != merchant_id:
+        raise NotFound("No such blocklist entry", param="id")
+    _remove(db, entry, actor_type, actor_id)
+    return entry
+
+
+def list_blocklist(db: Session, merchant_id: str, kind: str | None = None) -> list[BlocklistEntry]:
+    """The merchant's entries, newest first, optionally of one kind."""
+    query = select(BlocklistEntry).where(BlocklistEntry.merchant_id == merchant_id)
+    if kind is not None:
+        query = query.where(BlocklistEntry.kind == kind)
+    return list(db.exec(query.order_by(BlocklistEntry.created_at.desc())))  # type: ignore[attr-defined]

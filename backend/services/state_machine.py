@@ -1,0 +1,89 @@
+"""The legal moves of payments, refunds and disputes. Anything else is refused, never applied."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from backend.models.enums import DisputeStatus, PaymentStatus, RefundStatus
+from backend.services.errors import Conflict
+
+P = PaymentStatus
+PAYMENT_TRANSITIONS: Mapping[PaymentStatus, frozenset[PaymentStatus]] = {
+    P.REQUIRES_PAYMENT_METHOD: frozenset(
+        {P.REQUIRES_ACTION, P.AUTHORIZED, P.SUCCEEDED, P.FAILED, P.VOIDED}
+    ),
+    P.REQUIRES_ACTION: frozenset({P.AUTHORIZED, P.SUCCEEDED, P.FAILED, P.VOIDED}),
+    P.AUTHORIZED: frozenset({P.SUCCEEDED, P.VOIDED, P.FAILED}),
+    P.SUCCEEDED: frozenset({P.PARTIALLY_REFUNDED, P.REFUNDED, P.DISPUTED}),
+    P.PARTIALLY_REFUNDED: frozenset({P.PARTIALLY_REFUNDED, P.REFUNDED, P.DISPUTED}),
+    # A dispute that is won hands the payment back to where it was; a lost one stays disputed.
+    P.DISPUTED: frozenset({P.SUCCEEDED, P.PARTIALLY_REFUNDED}),
+    P.REFUNDED: frozenset(),
+    P.VOIDED: frozenset(),
+    P.FAILED: frozenset(),
+}
+
+R = RefundStatus
+REFUND_TRANSITIONS: Mapping[RefundStatus, frozenset[RefundStatus]] = {
+    R.PENDING: frozenset({R.SUCCEEDED, R.FAILED, R.CANCELED}),
+    # A refund can still fail after it succeeded (the card was closed and the bank sent it back).
+    R.SUCCEEDED: frozenset({R.FAILED}),
+    R.FAILED: frozenset(),
+    R.CANCELED: frozenset(),
+}
+
+D = DisputeStatus
+DISPUTE_TRANSITIONS: Mapping[DisputeStatus, frozenset[DisputeStatus]] = {
+    D.NEEDS_RESPONSE: frozenset({D.UNDER_REVIEW, D.WON, D.LOST}),
+    D.UNDER_REVIEW: frozenset({D.WON, D.LOST}),
+    D.WON: frozenset(),
+    D.LOST: frozenset(),
+}
+
+# Which payment states each operation starts from, with the error a caller sees otherwise.
+CAPTURABLE = frozenset({P.AUTHORIZED})
+VOIDABLE = frozenset({P.AUTHORIZED, P.REQUIRES_ACTION, P.REQUIRES_PAYMENT_METHOD})
+REFUNDABLE = frozenset({P.SUCCEEDED, P.PARTIALLY_REFUNDED})
+
+
+def can_move(current: str, target: str, table: Mapping) -> bool:  # type: ignore[type-arg]
+    return target in table.get(current, frozenset())
+
+
+def ensure_payment_move(current: str, target: str) -> None:
+    if not can_move(current, target, PAYMENT_TRANSITIONS):
+        raise Conflict(
+            f"A payment that is {current.replace('_', ' ')} cannot become "
+            f"{target.replace('_', ' ')}",
+            code="payment_invalid_state",
+        )
+
+
+def ensure_operation(status: str, allowed: frozenset[PaymentStatus], action: str) -> None:
+    """Refuse an operation on a payment in the wrong state, saying what state it is in."""
+    if status not in allowed:
+        states = ", ".join(sorted(s.replace("_", " ") for s in allowed))
+        raise Conflict(
+            f"Cannot {action} a payment that is {status.replace('_', ' ')}: "
+            f"only a payment that is {states} can be {_PAST[action]}",
+            code="payment_invalid_state",
+        )
+
+
+_PAST = {"capture": "captured", "void": "voided", "refund": "refunded"}
+
+
+def ensure_refund_move(current: str, target: str) -> None:
+    if not can_move(current, target, REFUND_TRANSITIONS):
+        raise Conflict(
+            f"A refund that is {current} cannot become {target}", code="refund_invalid_state"
+        )
+
+
+def ensure_dispute_move(current: str, target: str) -> None:
+    if not can_move(current, target, DISPUTE_TRANSITIONS):
+        raise Conflict(
+            f"A dispute that is {current.replace('_', ' ')} cannot become "
+            f"{target.replace('_', ' ')}",
+            code="dispute_invalid_state",
+        )

@@ -1,0 +1,221 @@
+"""Shared benchmark plumbing: databases, a server in a subprocess, an async load generator.
+
+Everything targets 127.0.0.1 and stops by itself: bounded duration, bounded concurrency.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@contextmanager
+def database(kind: str) -> Iterator[str]:
+    """A fresh migrated database: a SQLite file, or a new database on TEST_DATABASE_URL."""
+    from tests.support import migrate, scratch_postgres_database
+
+    if kind == "sqlite":
+        with tempfile.TemporaryDirectory() as tmp:
+            url = f"sqlite:///{tmp}/bench.db"
+            migrate(url)
+            yield url
+        return
+    server_url = os.environ.get("TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test")
+    with scratch_postgres_database(server_url, "payportal_bench") as url:
+        migrate(url)
+        yield url
+
+
+@contextmanager
+def server(app: str, env: dict[str, str], workers: int = 1) -> Iterator[str]:
+    port = free_port()
+    cmd = [
+        sys.executable,
+        "-m",
+        "uvicorn",
+        app,
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--workers",
+        str(workers),
+        "--log-level",
+        "warning",
+        "--no-access-log",
+        "--backlog",
+        "4096",
+    ]
+    proc = subprocess.Popen(cmd, cwd=ROOT, env={**os.environ, **env})
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                httpx.get(f"{base}/api/health", timeout=1).raise_for_status()
+                break
+            except httpx.HTTPError:
+                if time.monotonic() > deadline or proc.poll() is not None:
+                    raise RuntimeError("server did not start") from None
+                time.sleep(0.1)
+        yield base
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+@dataclass
+class Figures:
+    label: str
+    requests: int
+    errors: int
+    seconds: float
+    p50: float
+    p95: float
+    p99: float
+
+    @property
+    def rate(self) -> float:
+        return self.requests / self.seconds
+
+    def line(self) -> str:
+        return (
+            f"{self.label:<38} {self.rate:8.0f} req/s  p50 {self.p50:6.1f} ms  "
+            f"p95 {self.p95:6.1f} ms  p99 {self.p99:6.1f} ms  "
+            f"non-2xx {self.errors}/{self.requests}"
+        )
+
+
+_LUA = r"""
+local counter = 0
+local threads = {}
+function setup(thread)
+  thread:set("tid", #threads + 1)
+  table.insert(threads, thread)
+end
+function init(args)
+  tid = tid or 0
+end
+request = function()
+  counter = counter + 1
+  local n = tid * 100000000 + counter
+  local headers = {}
+  %(headers)s
+  local body = %(body)s
+  return wrk.format("%(method)s", "%(path)s", headers, body)
+end
+function done(summary, latency, requests)
+  local errors = summary.errors.status + summary.errors.connect + summary.errors.read
+    + summary.errors.write + summary.errors.timeout
+  io.write(string.format("RESULT %%d %%d %%f %%f %%f %%f\n", summary.requests, errors,
+    summary.duration / 1e6, latency:percentile(50) / 1000, latency:percentile(95) / 1000,
+    latency:percentile(99) / 1000))
+end
+"""
+
+
+def load(
+    label: str,
+    base: str,
+    *,
+    method: str = "GET",
+    path: str,
+    headers: dict[str, str] | None = None,
+    body_lua: str = "nil",
+    concurrency: int,
+    seconds: float,
+    threads: int = 2,
+) -> Figures:
+    """wrk (Debian's `wrk` package) drives `concurrency` connections for `seconds`.
+
+    wrk is a C load generator: a Python client on the same two cores would measure itself.
+    `body_lua` is a Lua expression for the body; `n` is a number unique to each request, and
+    header values may use it too (`{n}` in a value is replaced by it).
+    """
+    if shutil.which("wrk") is None:
+        raise SystemExit("wrk is missing: `apt-get install wrk` (Debian's package)")
+    lines = []
+    for name, value in (headers or {}).items():
+        if "{n}" in value:
+            head, tail = value.split("{n}", 1)
+            lines.append(f'headers["{name}"] = "{head}" .. n .. "{tail}"')
+        else:
+            lines.append(f'headers["{name}"] = "{value}"')
+    script = _LUA % {
+        "headers": "\n  ".join(lines),
+        "body": body_lua,
+        "method": method,
+        "path": path,
+    }
+    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as handle:
+        handle.write(script)
+    try:
+        # A short warm-up run first, so connection set-up and first-use costs are not measured.
+        subprocess.run(
+            [
+                "wrk",
+                "-t",
+                str(threads),
+                "-c",
+                str(concurrency),
+                "-d",
+                "1s",
+                "-s",
+                handle.name,
+                base,
+            ],
+            capture_output=True,
+            check=True,
+        )
+        done = subprocess.run(
+            [
+                "wrk",
+                "-t",
+                str(threads),
+                "-c",
+                str(concurrency),
+                "-d",
+                f"{seconds:.0f}s",
+                "--timeout",
+                "10s",
+                "-s",
+                handle.name,
+                base,
+            ],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+    finally:
+        os.unlink(handle.name)
+    results = [line for line in done.stdout.splitlines() if line.startswith("RESULT")]
+    if not results:
+        raise RuntimeError(f"wrk printed no result:\n{done.stdout}\n{done.stderr}")
+    result = results[0]
+    requests, errors, duration, p50, p95, p99 = result.split()[1:]
+    return Figures(
+        label, int(requests), int(errors), float(duration), float(p50), float(p95), float(p99)
+    )

@@ -1,0 +1,668 @@
+"""A local fake of the Stripe API that the real stripe-python SDK talks to over HTTP.
+
+    with FakeStripe(api_key="sk_test_fake") as fake:
+        client = stripe.StripeClient("sk_test_fake", base_addresses={"api": fake.url})
+
+It speaks Stripe's wire format (form-encoded requests, JSON objects and error bodies) for the
+endpoints the gateway uses: PaymentIntents (create with confirm, retrieve, capture, cancel),
+Refunds (create, retrieve) and PaymentMethods (retrieve). The published test PaymentMethods
+(pm_card_visa, pm_card_chargeDeclined, ...) behave as they do in Stripe's test mode.
+
+Like Stripe it checks the Bearer key (401) and honours Idempotency-Key per API key: the same key
+and parameters replay the stored response (header Idempotent-Replayed: true), the same key with
+other parameters is a 400 idempotency_error. Responses are stored when the endpoint ran (2xx and
+402 card errors), not for validation errors. Every state change appends a Stripe-shaped event to
+`events`, ready to be delivered as a webhook.
+
+Faults: `fail_next(n, status)` answers the next n requests with a 5xx/429, holds them past the
+client's timeout ("timeout") or resets the TCP connection ("connection_reset"); by default the
+request is not processed, with after_processing=True it is (the response is lost on the way
+back). `delay(seconds)` slows every request down before it is processed.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import json
+import re
+import secrets
+import socket
+import struct
+import threading
+import time
+from collections import deque
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qsl, urlsplit
+
+MINIMUM_AMOUNT = {"usd": 50, "eur": 50, "gbp": 30, "cad": 50, "aud": 50, "jpy": 50}
+CANCELABLE = {"requires_payment_method", "requires_capture", "requires_confirmation"}
+CANCELABLE |= {"requires_action", "processing"}
+
+
+@dataclass(frozen=True)
+class TestCard:
+    brand: str
+    last4: str
+    country: str = "US"
+    decline: tuple[str, str, str, str | None] | None = None  # code, decline_code, message, param
+    three_d_secure: bool = False
+    dispute: bool = False
+
+
+_DECLINED, _EXPIRED, _CVC = (
+    "Your card was declined.",
+    "Your card has expired.",
+    "Your card's security code is incorrect.",
+)
+# fmt: off
+TEST_PAYMENT_METHODS: dict[str, TestCard] = {
+    "pm_card_visa":                            TestCard("visa", "4242"),
+    "pm_card_mastercard":                      TestCard("mastercard", "4444"),
+    "pm_card_chargeDeclined":                  TestCard("visa", "0002", decline=(
+        "card_declined", "generic_decline", _DECLINED, None)),
+    "pm_card_chargeDeclinedInsufficientFunds": TestCard("visa", "9995", decline=(
+        "card_declined", "insufficient_funds", _DECLINED, None)),
+    "pm_card_chargeDeclinedExpiredCard":       TestCard("visa", "0069", decline=(
+        "expired_card", "expired_card", _EXPIRED, "exp_month")),
+    "pm_card_chargeDeclinedIncorrectCvc":      TestCard("visa", "0127", decline=(
+        "incorrect_cvc", "incorrect_cvc", _CVC, "cvc")),
+    "pm_card_authenticationRequired":          TestCard("visa", "3184", "DE", three_d_secure=True),
+    "pm_card_threeDSecure2Required":           TestCard("visa", "3220", three_d_secure=True),
+    "pm_card_createDispute":                   TestCard("visa", "0259", dispute=True),
+}
+# fmt: on
+
+
+class ApiError(Exception):
+    """An error response, shaped like Stripe's {"error": {...}}."""
+
+    def __init__(self, status: int, type_: str, message: str, **fields: Any):
+        super().__init__(message)
+        self.status = status
+        self.body = {"error": {"type": type_, "message": message, **_compact(fields)}}
+
+
+def invalid(message: str, *, code: str | None = None, param: str | None = None, **extra: Any):
+    return ApiError(400, "invalid_request_error", message, code=code, param=param, **extra)
+
+
+@dataclass
+class RecordedRequest:
+    method: str
+    path: str
+    params: dict[str, Any]
+    headers: dict[str, str]  # names lower-cased
+    status: int | None = None  # None: no response was sent (timeout, reset)
+    fault: str | None = None
+    replayed: bool = False
+
+    @property
+    def idempotency_key(self) -> str | None:
+        return self.headers.get("idempotency-key")
+
+    @property
+    def authorization(self) -> str | None:
+        return self.headers.get("authorization")
+
+
+@dataclass
+class _Fault:
+    kind: int | str  # an HTTP status, "timeout" or "connection_reset"
+    after_processing: bool
+    hold: float
+
+
+@dataclass
+class _Stored:
+    signature: tuple[str, str, str]
+    status: int
+    body: dict[str, Any]
+
+
+@dataclass
+class _Context:
+    request_id: str
+    idempotency_key: str | None
+
+
+class FakeStripe:
+    def __init__(self, api_key: str = "sk_test_fake", *, host: str = "127.0.0.1"):
+        self.api_keys = {api_key}
+        self.host = host
+        self.next_refund_status = "succeeded"  # or "pending", as Stripe does for some refunds
+        self.payment_intents: dict[str, dict[str, Any]] = {}
+        self.charges: dict[str, dict[str, Any]] = {}
+        self.refunds: dict[str, dict[str, Any]] = {}
+        self.payment_methods: dict[str, dict[str, Any]] = {}
+        self.disputes: dict[str, dict[str, Any]] = {}
+        self.events: list[dict[str, Any]] = []
+        self.requests: list[RecordedRequest] = []
+        self._cards: dict[str, TestCard] = {}  # payment method id -> its test card
+        self._idempotency: dict[tuple[str, str], _Stored] = {}
+        self._faults: deque[_Fault] = deque()
+        self._delay = 0.0
+        self._ctx: _Context | None = None
+        self._lock = threading.RLock()
+        self._stopping = threading.Event()
+        self._server: ThreadingHTTPServer | None = None
+        self._thread: threading.Thread | None = None
+
+    # -- lifecycle -------------------------------------------------------------------------
+
+    @property
+    def url(self) -> str:
+        assert self._server is not None, "FakeStripe is not started"
+        return f"http://{self.host}:{self._server.server_address[1]}"
+
+    def start(self) -> FakeStripe:
+        handler = type("FakeStripeHandler", (_Handler,), {"fake": self})
+        self._server = server = ThreadingHTTPServer((self.host, 0), handler)
+        server.daemon_threads = True
+        self._stopping.clear()
+        poll = {"poll_interval": 0.01}  # stop() returns at once, not after up to 0.5 s
+        self._thread = threading.Thread(target=server.serve_forever, kwargs=poll, daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stopping.set()  # releases requests held by a "timeout" fault or a delay
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+            self._thread = None
+
+    def __enter__(self) -> FakeStripe:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    # -- fault injection and test helpers --------------------------------------------------
+
+    def fail_next(
+        self,
+        n: int = 1,
+        status: int | str = 500,
+        *,
+        after_processing: bool = False,
+        hold: float = 5.0,
+    ) -> None:
+        """The next n requests fail: status 500/503/429..., "timeout" or "connection_reset"."""
+        with self._lock:
+            self._faults.extend(_Fault(status, after_processing, hold) for _ in range(n))
+
+    def delay(self, seconds: float) -> None:
+        self._delay = seconds
+
+    def calls(self, method: str | None = None, path: str | None = None) -> list[RecordedRequest]:
+        return [
+            r
+            for r in self.requests
+            if (method is None or r.method == method) and (path is None or r.path == path)
+        ]
+
+    def complete_authentication(self, intent_id: str, *, succeed: bool = True) -> None:
+        """The customer passes (or fails) 3-D Secure on a requires_action PaymentIntent."""
+        with self._lock:
+            pi = self.payment_intents[intent_id]
+            assert pi["status"] == "requires_action", pi["status"]
+            pi["next_action"] = None
+            if succeed:
+                self._charge(pi)
+                return
+            pi["status"] = "requires_payment_method"
+            pi["last_payment_error"] = {
+                "type": "invalid_request_error",
+                "code": "payment_intent_authentication_failure",
+                "message": "The provided PaymentMethod has failed authentication.",
+                "payment_method": copy.deepcopy(self.payment_methods[pi["payment_method"]]),
+            }
+            self._emit("payment_intent.payment_failed", pi)
+
+    # -- HTTP ------------------------------------------------------------------------------
+
+    def _serve(self, handler: _Handler) -> None:
+        url = urlsplit(handler.path)
+        length = int(handler.headers.get("Content-Length") or 0)
+        raw = handler.rfile.read(length).decode() if length else url.query
+        headers = {k.lower(): v for k, v in handler.headers.items()}
+        record = RecordedRequest(handler.command, url.path, decode_form(raw), headers)
+        with self._lock:
+            self.requests.append(record)
+            fault = self._faults.popleft() if self._faults else None
+        if self._delay:
+            self._stopping.wait(self._delay)
+        if fault and not fault.after_processing:
+            return self._fail(handler, record, fault)
+        status, body, extra = self._respond(record)
+        if fault:
+            return self._fail(handler, record, fault)
+        record.status = status
+        _write(handler, status, body, extra)
+
+    def _fail(self, handler: _Handler, record: RecordedRequest, fault: _Fault) -> None:
+        record.fault = str(fault.kind)
+        if fault.kind == "timeout":
+            self._stopping.wait(fault.hold)  # the client gives up first
+            handler.close_connection = True
+        elif fault.kind == "connection_reset":
+            handler.close_connection = True
+            linger = struct.pack("ii", 1, 0)  # close with a TCP RST, not a FIN
+            handler.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, linger)
+            handler.connection.close()
+        else:
+            assert isinstance(fault.kind, int), fault.kind
+            record.status = fault.kind
+            if fault.kind == 429:
+                error = ApiError(
+                    429, "invalid_request_error", "Too many requests.", code="rate_limit"
+                )
+            else:
+                error = ApiError(fault.kind, "api_error", "An unknown error occurred.")
+            _write(handler, fault.kind, error.body, {})
+
+    def _respond(self, record: RecordedRequest) -> tuple[int, dict[str, Any], dict[str, str]]:
+        request_id = _new_id("req")
+        headers = {"Request-Id": request_id}
+        key = record.idempotency_key
+        api_key = (record.authorization or "").removeprefix("Bearer ").strip()
+        if not api_key or api_key not in self.api_keys:
+            message = (
+                f"Invalid API Key provided: {api_key[:8]}****{api_key[-4:]}"
+                if api_key
+                else "You did not provide an API key."
+            )
+            return 401, ApiError(401, "invalid_request_error", message).body, headers
+        signature = (record.method, record.path, json.dumps(record.params, sort_keys=True))
+        with self._lock:
+            if key and record.method == "POST":
+                headers["Idempotency-Key"] = key
+                stored = self._idempotency.get((api_key, key))
+                if stored and stored.signature != signature:
+                    message = (
+                        "Keys for idempotent requests can only be used with the same parameters "
+                        f"they were first used with. Try using a key other than '{key}' if you "
+                        "meant to execute a different request."
+                    )
+                    return 400, ApiError(400, "idempotency_error", message).body, headers
+                if stored:
+                    record.replayed = True
+                    headers["Idempotent-Replayed"] = "true"
+                    return stored.status, copy.deepcopy(stored.body), headers
+            self._ctx = _Context(request_id, key)
+            try:
+                status, body = 200, self._dispatch(record.method, record.path, record.params)
+            except ApiError as error:
+                status, body = error.status, error.body
+            finally:
+                self._ctx = None
+            if key and record.method == "POST" and (status < 300 or status == 402):
+                self._idempotency[(api_key, key)] = _Stored(signature, status, body)
+        return status, body, headers
+
+    def _dispatch(self, method: str, path: str, params: dict[str, Any]) -> dict[str, Any]:
+        for route_method, pattern, name in _ROUTES:
+            match = re.fullmatch(pattern, path)
+            if route_method == method and match:
+                obj = getattr(self, name)(params, *match.groups())
+                return self._render(obj, params.get("expand", []))
+        raise ApiError(
+            404, "invalid_request_error", f"Unrecognized request URL ({method}: {path})."
+        )
+
+    # -- endpoints -------------------------------------------------------------------------
+
+    def _create_payment_intent(self, p: dict[str, Any]) -> dict[str, Any]:
+        amount = _int(p, "amount")
+        currency = _required(p, "currency").lower()
+        minimum = MINIMUM_AMOUNT.get(currency, 50)
+        if amount < minimum:
+            message = f"Amount must be at least {minimum} {currency} (in the minor unit)."
+            raise invalid(message, code="amount_too_small", param="amount")
+        capture_method = p.get("capture_method", "automatic_async")
+        if capture_method not in ("automatic", "automatic_async", "manual"):
+            raise invalid(f"Invalid capture_method: {capture_method}", param="capture_method")
+        pi = {
+            **_base("pi"),
+            "object": "payment_intent",
+            "amount": amount,
+            "amount_capturable": 0,
+            "amount_received": 0,
+            "canceled_at": None,
+            "cancellation_reason": None,
+            "capture_method": capture_method,
+            "confirmation_method": "automatic",
+            "currency": currency,
+            "customer": p.get("customer"),
+            "description": p.get("description"),
+            "last_payment_error": None,
+            "latest_charge": None,
+            "next_action": None,
+            "payment_method": None,
+            "payment_method_types": p.get("payment_method_types", ["card"]),
+            "receipt_email": p.get("receipt_email"),
+            "status": "requires_payment_method",
+        }
+        pi["client_secret"] = f"{pi['id']}_secret_{secrets.token_hex(12)}"
+        automatic = p.get("automatic_payment_methods", {"enabled": "true"})
+        redirects = "payment_method_types" not in p and automatic.get("enabled") == "true"
+        confirming = p.get("confirm") == "true" and not p.get("return_url")
+        if redirects and automatic.get("allow_redirects") != "never" and confirming:
+            raise invalid(
+                "This PaymentIntent is configured to accept payment methods enabled in your "
+                "Dashboard. Because some of these payment methods might redirect your customer "
+                "off of your page, you must provide a `return_url`."
+            )
+        if "payment_method" in p:
+            pi["payment_method"] = self._payment_method(p["payment_method"])["id"]
+            pi["status"] = "requires_confirmation"
+        self.payment_intents[pi["id"]] = pi
+        self._emit("payment_intent.created", pi)
+        if p.get("confirm") == "true":
+            self._confirm(pi)
+        return pi
+
+    def _retrieve_payment_intent(self, p: dict[str, Any], intent_id: str) -> dict[str, Any]:
+        return self._intent(intent_id)
+
+    def _capture(self, p: dict[str, Any], intent_id: str) -> dict[str, Any]:
+        pi = self._intent(intent_id)
+        if pi["status"] != "requires_capture":
+            raise self._unexpected_state(pi, "captured", "requires_capture")
+        amount = _int(p, "amount_to_capture", default=pi["amount_capturable"])
+        if amount <= 0 or amount > pi["amount_capturable"]:
+            raise invalid(
+                f"The amount to capture ({amount}) must be greater than 0 and no more than the "
+                f"amount capturable ({pi['amount_capturable']}).",
+                code="amount_too_large" if amount > 0 else "amount_too_small",
+                param="amount_to_capture",
+            )
+        charge = self.charges[pi["latest_charge"]]
+        charge.update(captured=True, amount_captured=amount)
+        pi.update(status="succeeded", amount_received=amount, amount_capturable=0)
+        self._emit("charge.captured", charge)
+        self._emit("payment_intent.succeeded", pi)
+        self._maybe_dispute(pi, charge)
+        return pi
+
+    def _cancel(self, p: dict[str, Any], intent_id: str) -> dict[str, Any]:
+        pi = self._intent(intent_id)
+        if pi["status"] not in CANCELABLE:
+            raise self._unexpected_state(pi, "canceled", ", ".join(sorted(CANCELABLE)))
+        pi.update(status="canceled", canceled_at=int(time.time()), amount_capturable=0)
+        pi["cancellation_reason"] = p.get("cancellation_reason")
+        charge = self.charges.get(pi["latest_charge"] or "")
+        if charge and charge["status"] == "succeeded" and not charge["captured"]:
+            charge.update(refunded=True, amount_refunded=charge["amount"])  # hold released
+        self._emit("payment_intent.canceled", pi)
+        return pi
+
+    def _create_refund(self, p: dict[str, Any]) -> dict[str, Any]:
+        pi = self.payment_intents.get(_required(p, "payment_intent"))
+        if pi is None:
+            message = f"No such payment_intent: '{p['payment_intent']}'"
+            raise invalid(message, code="resource_missing", param="payment_intent")
+        charge = self.charges.get(pi["latest_charge"] or "")
+        if not charge or charge["status"] != "succeeded" or not charge["captured"]:
+            raise invalid(
+                "This PaymentIntent does not have a successful charge to refund.",
+                code="charge_not_refundable",
+            )
+        remaining = charge["amount_captured"] - charge["amount_refunded"]
+        if remaining <= 0:
+            raise invalid(
+                f"Charge {charge['id']} has already been refunded.", code="charge_already_refunded"
+            )
+        amount = _int(p, "amount", default=remaining)
+        if amount <= 0 or amount > remaining:
+            raise invalid(
+                f"Refund amount ({amount}) is greater than unrefunded amount on charge "
+                f"({remaining})",
+                code="amount_too_large" if amount > 0 else "parameter_invalid_integer",
+                param="amount",
+            )
+        refund = {**_base("re"), "object": "refund", "amount": amount, "charge": charge["id"]}
+        refund |= {"currency": charge["currency"], "payment_intent": charge["payment_intent"]}
+        refund |= {"status": self.next_refund_status, "failure_reason": None}
+        refund |= {"reason": p.get("reason"), "metadata": p.get("metadata", {})}
+        self.refunds[refund["id"]] = refund
+        charge["amount_refunded"] += amount
+        charge["refunded"] = charge["amount_refunded"] == charge["amount_captured"]
+        self._emit("refund.created", refund)
+        self._emit("charge.refunded", charge)
+        return refund
+
+    def _retrieve_refund(self, p: dict[str, Any], refund_id: str) -> dict[str, Any]:
+        if refund_id not in self.refunds:
+            raise _missing("refund", refund_id)
+        return self.refunds[refund_id]
+
+    def _retrieve_payment_method(self, p: dict[str, Any], pm_id: str) -> dict[str, Any]:
+        if pm_id in TEST_PAYMENT_METHODS:
+            return _payment_method_object(pm_id, pm_id, TEST_PAYMENT_METHODS[pm_id])
+        if pm_id not in self.payment_methods:
+            raise _missing("payment_method", pm_id)
+        return self.payment_methods[pm_id]
+
+    # -- state changes ---------------------------------------------------------------------
+
+    def _confirm(self, pi: dict[str, Any]) -> None:
+        card = self._cards[pi["payment_method"]]
+        if card.decline:
+            code, decline_code, message, param = card.decline
+            charge = self._new_charge(pi, failure=(code, message, decline_code))
+            pm = copy.deepcopy(self.payment_methods[pi["payment_method"]])
+            error = {"code": code, "decline_code": decline_code, "param": param}
+            error |= {
+                "charge": charge["id"],
+                "doc_url": f"https://stripe.com/docs/error-codes/{code}",
+            }
+            last_error = {"type": "card_error", "message": message, **error, "payment_method": pm}
+            pi.update(status="requires_payment_method", last_payment_error=last_error)
+            self._emit("charge.failed", charge)
+            self._emit("payment_intent.payment_failed", pi)
+            snapshot = copy.deepcopy(pi)
+            raise ApiError(
+                402, "card_error", message, **error, payment_intent=snapshot, payment_method=pm
+            )
+        if card.three_d_secure:  # Stripe.js completes it in the browser with the client_secret
+            action = {
+                "type": "use_stripe_sdk",
+                "use_stripe_sdk": {"type": "three_d_secure_redirect"},
+            }
+            pi.update(status="requires_action", next_action=action)
+            self._emit("payment_intent.requires_action", pi)
+            return
+        self._charge(pi)
+
+    def _charge(self, pi: dict[str, Any]) -> None:
+        charge = self._new_charge(pi)
+        self._emit("charge.succeeded", charge)
+        if pi["capture_method"] == "manual":
+            pi.update(status="requires_capture", amount_capturable=pi["amount"])
+            self._emit("payment_intent.amount_capturable_updated", pi)
+        else:
+            pi.update(status="succeeded", amount_received=pi["amount"])
+            self._emit("payment_intent.succeeded", pi)
+            self._maybe_dispute(pi, charge)
+
+    def _new_charge(self, pi: dict[str, Any], failure: tuple | None = None) -> dict[str, Any]:
+        captured = failure is None and pi["capture_method"] != "manual"
+        details = self.payment_methods[pi["payment_method"]]["card"]
+        brand = details["brand"]
+        charge = {**_base("ch"), "object": "charge", "amount": pi["amount"], "captured": captured}
+        charge |= {"amount_captured": pi["amount"] if captured else 0, "amount_refunded": 0}
+        charge |= {"currency": pi["currency"], "disputed": False, "refunded": False}
+        charge |= {"payment_intent": pi["id"], "payment_method": pi["payment_method"]}
+        charge |= {"status": "failed" if failure else "succeeded", "paid": failure is None}
+        charge["failure_code"], charge["failure_message"], reason = failure or (None, None, None)
+        charge["outcome"] = {
+            "type": "issuer_declined" if failure else "authorized",
+            "reason": reason,
+        }
+        charge["payment_method_details"] = {"type": "card", "card": {**details, "network": brand}}
+        self.charges[charge["id"]] = charge
+        pi["latest_charge"] = charge["id"]
+        return charge
+
+    def _maybe_dispute(self, pi: dict[str, Any], charge: dict[str, Any]) -> None:
+        if not self._cards[pi["payment_method"]].dispute:
+            return
+        dispute = {**_base("dp"), "object": "dispute", "amount": charge["amount_captured"]}
+        dispute |= {"charge": charge["id"], "payment_intent": pi["id"], "currency": pi["currency"]}
+        dispute |= {"reason": "fraudulent", "status": "needs_response"}
+        self.disputes[dispute["id"]] = dispute
+        charge["disputed"] = True
+        self._emit("charge.dispute.created", dispute)
+
+    def _payment_method(self, token: str) -> dict[str, Any]:
+        if token in self.payment_methods:
+            return self.payment_methods[token]
+        if token not in TEST_PAYMENT_METHODS:
+            message = f"No such PaymentMethod: '{token}'"
+            raise invalid(message, code="resource_missing", param="payment_method")
+        card = TEST_PAYMENT_METHODS[token]
+        pm = _payment_method_object(_new_id("pm"), token, card)
+        self.payment_methods[pm["id"]] = pm
+        self._cards[pm["id"]] = card
+        return pm
+
+    def _intent(self, intent_id: str) -> dict[str, Any]:
+        if intent_id not in self.payment_intents:
+            raise _missing("payment_intent", intent_id, param="intent")
+        return self.payment_intents[intent_id]
+
+    def _unexpected_state(self, pi: dict[str, Any], verb: str, allowed: str) -> ApiError:
+        message = (
+            f"This PaymentIntent could not be {verb} because it has a status of {pi['status']}. "
+            f"Only a PaymentIntent with one of the following statuses may be {verb}: {allowed}."
+        )
+        return invalid(
+            message, code="payment_intent_unexpected_state", payment_intent=copy.deepcopy(pi)
+        )
+
+    def _emit(self, type_: str, obj: dict[str, Any]) -> None:
+        ctx = self._ctx
+        event = {**_base("evt"), "object": "event", "type": type_, "pending_webhooks": 1}
+        event["data"] = {"object": copy.deepcopy(obj)}
+        event["request"] = {
+            "id": ctx.request_id if ctx else None,
+            "idempotency_key": ctx.idempotency_key if ctx else None,
+        }
+        self.events.append(event)
+
+    def _render(self, obj: dict[str, Any], expand: list[str]) -> dict[str, Any]:
+        out = copy.deepcopy(obj)
+        stores = {"ch": self.charges, "pi": self.payment_intents, "pm": self.payment_methods}
+        for path in expand:
+            head = path.split(".")[0]
+            ref = out.get(head)
+            if isinstance(ref, str) and ref in stores.get(ref.split("_")[0], {}):
+                out[head] = copy.deepcopy(stores[ref.split("_")[0]][ref])
+        return out
+
+
+_ROUTES = [
+    ("POST", r"/v1/payment_intents", "_create_payment_intent"),
+    ("GET", r"/v1/payment_intents/([^/]+)", "_retrieve_payment_intent"),
+    ("POST", r"/v1/payment_intents/([^/]+)/capture", "_capture"),
+    ("POST", r"/v1/payment_intents/([^/]+)/cancel", "_cancel"),
+    ("POST", r"/v1/refunds", "_create_refund"),
+    ("GET", r"/v1/refunds/([^/]+)", "_retrieve_refund"),
+    ("GET", r"/v1/payment_methods/([^/]+)", "_retrieve_payment_method"),
+]
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"  # keep-alive, as the SDK's requests session expects
+    timeout = 30  # idle keep-alive connections end eventually
+    fake: FakeStripe
+
+    def do_GET(self) -> None:
+        self.fake._serve(self)
+
+    do_POST = do_DELETE = do_GET
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+
+def decode_form(raw: str) -> dict[str, Any]:
+    """Stripe's form encoding (a[b]=1, c[0]=x) back into dicts and lists; values stay strings."""
+    root: dict[str, Any] = {}
+    for key, value in parse_qsl(raw, keep_blank_values=True):
+        parts = re.findall(r"[^\[\]]+", key)
+        node = root
+        for part in parts[:-1]:
+            node = node.setdefault(part, {})
+        node[parts[-1]] = value
+    return _listify(root)
+
+
+def _listify(node: Any, key: str = "") -> Any:
+    if not isinstance(node, dict):
+        return node
+    items = {k: v if k == "metadata" else _listify(v, k) for k, v in node.items()}
+    if items and key != "metadata" and all(k.isdigit() for k in items):
+        return [items[k] for k in sorted(items, key=int)]
+    return items
+
+
+def _write(handler: _Handler, status: int, body: dict[str, Any], headers: dict[str, str]) -> None:
+    data = json.dumps(body).encode()
+    try:
+        handler.send_response(status)
+        for name, value in {**headers, "Content-Type": "application/json"}.items():
+            handler.send_header(name, value)
+        handler.send_header("Content-Length", str(len(data)))
+        handler.end_headers()
+        handler.wfile.write(data)
+    except OSError:  # the client hung up (it timed out)
+        handler.close_connection = True
+
+
+def _payment_method_object(pm_id: str, token: str, card: TestCard) -> dict[str, Any]:
+    fingerprint = hashlib.sha256(token.encode()).hexdigest()[:16]  # one per test card number
+    details = {"brand": card.brand, "last4": card.last4, "country": card.country}
+    details |= {"exp_month": 12, "exp_year": time.gmtime().tm_year + 3, "funding": "credit"}
+    details |= {"fingerprint": fingerprint, "checks": {"cvc_check": "pass"}}
+    pm = {**_base("pm"), "id": pm_id, "object": "payment_method", "type": "card", "card": details}
+    return pm | {"customer": None, "billing_details": {"email": None, "name": None}}
+
+
+def _base(prefix: str) -> dict[str, Any]:
+    return {"id": _new_id(prefix), "created": int(time.time()), "livemode": False, "metadata": {}}
+
+
+def _new_id(prefix: str) -> str:
+    return f"{prefix}_{secrets.token_hex(12)}"
+
+
+def _missing(kind: str, object_id: str, param: str = "id") -> ApiError:
+    message = f"No such {kind}: '{object_id}'"
+    return ApiError(404, "invalid_request_error", message, code="resource_missing", param=param)
+
+
+def _required(p: dict[str, Any], name: str) -> str:
+    if name not in p:
+        raise invalid(f"Missing required param: {name}.", code="parameter_missing", param=name)
+    return p[name]
+
+
+def _int(p: dict[str, Any], name: str, default: int | None = None) -> int:
+    if name not in p and default is not None:
+        return default
+    value = _required(p, name)
+    if not re.fullmatch(r"-?\d+", value):
+        raise invalid("Invalid integer: " + value, code="parameter_invalid_integer", param=name)
+    return int(value)
+
+
+def _compact(fields: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in fields.items() if v is not None}

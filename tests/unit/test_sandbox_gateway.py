@@ -1,0 +1,406 @@
+"""The sandbox processor: Stripe's test cards, their outcomes, and nothing else."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import asdict
+from datetime import UTC, datetime
+
+import pytest
+
+from backend.gateways import cards
+from backend.gateways.base import (
+    CardDetails,
+    Gateway,
+    GatewayUnavailable,
+    Outcome,
+    PaymentRequest,
+    PaymentResult,
+)
+from backend.gateways.sandbox import (
+    NOT_A_TEST_CARD_MESSAGE,
+    TEST_CARD_NUMBERS,
+    TEST_TOKENS,
+    SandboxGateway,
+)
+from backend.services.errors import ValidationFailed
+
+EXP_YEAR = datetime.now(UTC).year + 3
+
+
+def request(token: str, *, capture: bool = True, amount: int = 2500, **kw) -> PaymentRequest:
+    return PaymentRequest(
+        amount=amount,
+        currency=kw.pop("currency", "USD"),
+        payment_method_type=kw.pop("payment_method_type", "card"),
+        payment_method_token=token,
+        capture=capture,
+        idempotency_key="idem-1",
+        **kw,
+    )
+
+
+@pytest.fixture
+def gw() -> SandboxGateway:
+    return SandboxGateway()
+
+
+def test_implements_the_gateway_protocol(gw: SandboxGateway):
+    as_gateway: Gateway = gw  # checked by type checkers; here: the attributes exist
+    assert as_gateway.name == "sandbox"
+    for method in ("create_payment", "capture", "void", "refund", "card_details"):
+        assert callable(getattr(gw, method))
+
+
+# -- cards that succeed --------------------------------------------------------------------
+
+SUCCEEDING = [
+    ("4242424242424242", "visa", "US"),
+    ("5555555555554444", "mastercard", "US"),
+    ("2223003122003222", "mastercard", "US"),
+    ("5200828282828210", "mastercard", "US"),
+    ("378282246310005", "amex", "US"),
+    ("371449635398431", "amex", "US"),
+    ("6011111111111117", "discover", "US"),
+    ("3056930009020004", "diners", "US"),
+    ("3566002020360505", "jcb", "JP"),
+    ("6200000000000005", "unionpay", "CN"),
+]
+
+
+@pytest.mark.parametrize(("number", "brand", "country"), SUCCEEDING)
+def test_succeeding_cards_capture_at_once(gw: SandboxGateway, number, brand, country):
+    result = gw.create_payment(request(number))
+    assert result.outcome is Outcome.SUCCEEDED
+    assert result.gateway_payment_id.startswith("sbx_pi_")
+    assert result.decline_code is None and result.message is None
+    assert result.dispute_expected is False
+    assert result.card == CardDetails(
+        brand=brand,
+        last4=number[-4:],
+        exp_month=12,
+        exp_year=EXP_YEAR,
+        fingerprint=cards.fingerprint(number),
+        country=country,
+    )
+
+
+@pytest.mark.parametrize(("number", "brand", "country"), SUCCEEDING)
+def test_succeeding_cards_authorize_when_capture_is_later(gw, number, brand, country):
+    result = gw.create_payment(request(number, capture=False))
+    assert result.outcome is Outcome.AUTHORIZED
+    assert result.card.brand == brand
+
+
+@pytest.mark.parametrize(
+    "formatted", ["4242 4242 4242 4242", "4242-4242-4242-4242", " 4242424242424242 "]
+)
+def test_spaces_and_dashes_are_fine(gw: SandboxGateway, formatted: str):
+    result = gw.create_payment(request(formatted))
+    assert result.outcome is Outcome.SUCCEEDED
+    assert result.card.last4 == "4242"
+    assert result.card.fingerprint == cards.fingerprint("4242424242424242")
+
+
+def test_every_payment_gets_a_new_id(gw: SandboxGateway):
+    ids = {gw.create_payment(request("4242424242424242")).gateway_payment_id for _ in range(50)}
+    assert len(ids) == 50
+
+
+# -- declines ------------------------------------------------------------------------------
+
+DECLINES = [
+    ("4000000000000002", "pm_card_chargeDeclined", "card_declined", "Your card was declined."),
+    (
+        "4000000000009995",
+        "pm_card_chargeDeclinedInsufficientFunds",
+        "insufficient_funds",
+        "Your card has insufficient funds.",
+    ),
+    (
+        "4000000000000069",
+        "pm_card_chargeDeclinedExpiredCard",
+        "expired_card",
+        "Your card has expired.",
+    ),
+    (
+        "4000000000000127",
+        "pm_card_chargeDeclinedIncorrectCvc",
+        "incorrect_cvc",
+        "Your card's security code is incorrect.",
+    ),
+]
+
+
+@pytest.mark.parametrize(("number", "token", "code", "message"), DECLINES)
+@pytest.mark.parametrize("capture", [True, False])
+def test_declining_cards_and_tokens(gw, number, token, code, message, capture):
+    for method in (number, token):
+        result = gw.create_payment(request(method, capture=capture))
+        assert result.outcome is Outcome.DECLINED
+        assert result.decline_code == code
+        assert result.message == message
+        assert result.gateway_payment_id.startswith("sbx_pi_")
+        assert result.card.last4 == number[-4:]
+        assert result.card.brand == "visa"
+
+
+# -- 3-D Secure ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("token", ["4000002500003155", "pm_card_authenticationRequired"])
+def test_authentication_required_then_approved(gw: SandboxGateway, token: str):
+    first = gw.create_payment(request(token))
+    assert first.outcome is Outcome.REQUIRES_ACTION
+    assert first.decline_code is None
+    assert first.card.last4 == "3155"
+    done = gw.complete_action(first.gateway_payment_id, approved=True, capture=True)
+    assert done.outcome is Outcome.SUCCEEDED
+    assert done.gateway_payment_id == first.gateway_payment_id
+
+
+def test_authentication_approved_without_capture_authorizes(gw: SandboxGateway):
+    first = gw.create_payment(request("pm_card_authenticationRequired", capture=False))
+    done = gw.complete_action(first.gateway_payment_id, approved=True, capture=False)
+    assert done.outcome is Outcome.AUTHORIZED
+
+
+def test_authentication_failed_declines(gw: SandboxGateway):
+    first = gw.create_payment(request("4000 0025 0000 3155"))
+    done = gw.complete_action(first.gateway_payment_id, approved=False, capture=True)
+    assert done.outcome is Outcome.DECLINED
+    assert done.decline_code == "authentication_failed"
+    assert done.message == "We couldn't verify your card. Try again or use another card."
+
+
+def test_complete_action_works_in_another_process(gw: SandboxGateway):
+    """Nothing is remembered: a fresh gateway (another worker) completes the action."""
+    first = gw.create_payment(request("4000002500003155"))
+    other = SandboxGateway()
+    assert (
+        other.complete_action(first.gateway_payment_id, approved=True, capture=True).outcome
+        is Outcome.SUCCEEDED
+    )
+
+
+# -- disputes ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("token", ["4000000000000259", "pm_card_createDispute"])
+def test_dispute_card_succeeds_and_announces_the_dispute(gw: SandboxGateway, token: str):
+    result = gw.create_payment(request(token))
+    assert result.outcome is Outcome.SUCCEEDED
+    assert result.dispute_expected is True
+    assert result.card.last4 == "0259"
+    assert gw.create_payment(request(token, capture=False)).outcome is Outcome.AUTHORIZED
+
+
+# -- tokens --------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("token", "number", "outcome"),
+    [
+        ("pm_card_visa", "4242424242424242", Outcome.SUCCEEDED),
+        ("pm_card_mastercard", "5555555555554444", Outcome.SUCCEEDED),
+        ("pm_card_mastercard_debit", "5200828282828210", Outcome.SUCCEEDED),
+        ("pm_card_amex", "378282246310005", Outcome.SUCCEEDED),
+        ("pm_card_discover", "6011111111111117", Outcome.SUCCEEDED),
+        ("pm_card_diners", "3056930009020004", Outcome.SUCCEEDED),
+        ("pm_card_jcb", "3566002020360505", Outcome.SUCCEEDED),
+        ("pm_card_unionpay", "6200000000000005", Outcome.SUCCEEDED),
+        ("pm_card_chargeDeclined", "4000000000000002", Outcome.DECLINED),
+        ("pm_card_chargeDeclinedInsufficientFunds", "4000000000009995", Outcome.DECLINED),
+        ("pm_card_chargeDeclinedExpiredCard", "4000000000000069", Outcome.DECLINED),
+        ("pm_card_chargeDeclinedIncorrectCvc", "4000000000000127", Outcome.DECLINED),
+        ("pm_card_authenticationRequired", "4000002500003155", Outcome.REQUIRES_ACTION),
+        ("pm_card_createDispute", "4000000000000259", Outcome.SUCCEEDED),
+    ],
+)
+def test_tokens_behave_as_their_cards(gw: SandboxGateway, token, number, outcome):
+    by_token = gw.create_payment(request(token))
+    by_number = gw.create_payment(request(number))
+    assert by_token.outcome is by_number.outcome is outcome
+    assert by_token.card == by_number.card  # same fingerprint too
+    assert by_token.dispute_expected == by_number.dispute_expected
+
+
+def test_every_listed_number_and_token_is_a_valid_card():
+    assert len(TEST_CARD_NUMBERS) == 16 and len(TEST_TOKENS) == 14
+    for number in TEST_CARD_NUMBERS:
+        assert cards.luhn_valid(number), number
+        assert len(number) in cards.card_lengths(cards.detect_brand(number)), number
+
+
+# -- refusals ------------------------------------------------------------------------------
+
+REAL_LOOKING = "4539148803436467"  # Luhn-valid Visa number that is not a test card
+
+
+@pytest.mark.parametrize(
+    "token",
+    [
+        REAL_LOOKING,
+        "4539 1488 0343 6467",
+        "4242424242424241",  # a test number with a typo
+        "5555555555554443",
+        "pm_card_Visa",  # tokens are case-sensitive, as at Stripe
+        "pm_card_visa_chargeDeclined",
+        "pm_1NabcdefGHIJKL",  # a real Stripe PaymentMethod id
+        "tok_visa",
+        "",
+        "   ",
+        "4242",
+    ],
+)
+def test_anything_but_a_test_card_is_refused(gw: SandboxGateway, token: str):
+    assert cards.luhn_valid(REAL_LOOKING)
+    with pytest.raises(ValidationFailed) as info:
+        gw.create_payment(request(token))
+    error = info.value
+    assert error.code == "not_a_test_card"
+    assert error.param == "paymentMethod.token"
+    assert error.status == 422
+    assert "only" in error.message and "test card" in error.message
+    assert "4242 4242 4242 4242" in error.message
+    assert error.message == NOT_A_TEST_CARD_MESSAGE
+    # The refused number is never echoed back.
+    if len(token.strip()) > 4:
+        assert token.strip() not in str(error) and token.strip() not in repr(error.to_dict())
+    assert gw.card_details(token) is None
+
+
+def test_non_card_methods_and_bad_amounts_are_refused(gw: SandboxGateway):
+    with pytest.raises(ValidationFailed) as info:
+        gw.create_payment(request("pm_card_visa", payment_method_type="bank_transfer"))
+    assert info.value.code == "payment_method_unsupported"
+    for amount in (0, -1):
+        with pytest.raises(ValidationFailed) as info:
+            gw.create_payment(request("pm_card_visa", amount=amount))
+        assert info.value.param == "amount"
+    with pytest.raises(ValidationFailed) as info:
+        gw.create_payment(request("pm_card_visa", currency="US"))
+    assert info.value.param == "currency"
+
+
+# -- card_details --------------------------------------------------------------------------
+
+
+def test_card_details_before_charging(gw: SandboxGateway):
+    details = gw.card_details("pm_card_amex")
+    assert details == CardDetails(
+        brand="amex",
+        last4="0005",
+        exp_month=12,
+        exp_year=EXP_YEAR,
+        fingerprint=cards.fingerprint("378282246310005"),
+        country="US",
+    )
+    assert gw.card_details("3566 0020 2036 0505").country == "JP"
+    assert gw.card_details(REAL_LOOKING) is None
+    assert gw.card_details("nonsense") is None
+    assert gw.card_details(None) is None  # type: ignore[arg-type]
+
+
+# -- capture, void, refund: by id alone ----------------------------------------------------
+
+
+def test_capture_void_refund_by_id_from_a_fresh_gateway(gw: SandboxGateway):
+    authorized = gw.create_payment(request("pm_card_visa", capture=False))
+    other = SandboxGateway()  # another process: nothing shared
+
+    captured = other.capture(authorized.gateway_payment_id, 2500, "USD", idempotency_key="k1")
+    assert captured.outcome is Outcome.SUCCEEDED
+    assert captured.gateway_payment_id == authorized.gateway_payment_id
+
+    refund = other.refund(authorized.gateway_payment_id, 1000, "USD", idempotency_key="k2")
+    assert refund.succeeded and refund.failure_reason is None
+    assert refund.gateway_refund_id.startswith("sbx_re_")
+    second = other.refund(authorized.gateway_payment_id, 500, "USD", idempotency_key="k3")
+    assert second.gateway_refund_id != refund.gateway_refund_id
+
+    held = gw.create_payment(request("pm_card_visa", capture=False))
+    assert other.void(held.gateway_payment_id, idempotency_key="k4") is None
+
+
+def test_demo_seed_sandbox_ids_can_be_refunded(gw: SandboxGateway):
+    # backend.services.demo gives its sandbox payments ids of the form "sbx_<16 hex>".
+    assert gw.refund("sbx_0123456789abcdef", 100, "USD", idempotency_key="k").succeeded
+
+
+@pytest.mark.parametrize("bad_id", ["pi_3Nabc123", "", "sbx_", "sbx_pi_a b", None, "sbx_pi_x;--"])
+def test_unknown_ids_are_the_processors_error(gw: SandboxGateway, bad_id):
+    with pytest.raises(GatewayUnavailable) as info:
+        gw.capture(bad_id, 100, "USD", idempotency_key="k")
+    assert info.value.code == "resource_missing"
+    with pytest.raises(GatewayUnavailable):
+        gw.void(bad_id, idempotency_key="k")
+    with pytest.raises(GatewayUnavailable):
+        gw.refund(bad_id, 100, "USD", idempotency_key="k")
+    with pytest.raises(GatewayUnavailable):
+        gw.complete_action(bad_id, approved=True, capture=True)
+
+
+def test_capture_and_refund_check_the_amount(gw: SandboxGateway):
+    pid = gw.create_payment(request("pm_card_visa", capture=False)).gateway_payment_id
+    with pytest.raises(ValidationFailed):
+        gw.capture(pid, 0, "USD", idempotency_key="k")
+    with pytest.raises(ValidationFailed):
+        gw.refund(pid, -5, "USD", idempotency_key="k")
+    with pytest.raises(ValidationFailed):
+        gw.refund(pid, True, "USD", idempotency_key="k")  # type: ignore[arg-type]
+
+
+# -- unavailable mode and latency ----------------------------------------------------------
+
+
+def test_unavailable_gateway_raises_on_every_processor_call():
+    up = SandboxGateway()
+    pid = up.create_payment(request("pm_card_visa", capture=False)).gateway_payment_id
+    down = SandboxGateway(unavailable=True)
+    calls = [
+        lambda: down.create_payment(request("pm_card_visa")),
+        lambda: down.create_payment(request("pm_card_chargeDeclined")),
+        lambda: down.capture(pid, 100, "USD", idempotency_key="k"),
+        lambda: down.void(pid, idempotency_key="k"),
+        lambda: down.refund(pid, 100, "USD", idempotency_key="k"),
+        lambda: down.complete_action(pid, approved=True, capture=True),
+    ]
+    for call in calls:
+        with pytest.raises(GatewayUnavailable) as info:
+            call()
+        assert info.value.code == "gateway_unavailable"
+    # What the token itself says needs no processor: risk rules still get the card facts.
+    assert down.card_details("pm_card_visa").last4 == "4242"
+
+
+def test_latency_is_simulated_when_asked():
+    gw = SandboxGateway(latency_s=0.05)
+    started = time.perf_counter()
+    gw.create_payment(request("pm_card_visa"))
+    assert time.perf_counter() - started >= 0.05
+    with pytest.raises(ValueError):
+        SandboxGateway(latency_s=-1)
+
+
+# -- the number is never kept --------------------------------------------------------------
+
+
+@pytest.mark.parametrize("number", [n for n in TEST_CARD_NUMBERS])
+def test_the_card_number_appears_in_no_result(gw: SandboxGateway, number: str):
+    results: list[PaymentResult] = [
+        gw.create_payment(request(number)),
+        gw.create_payment(request(number, capture=False)),
+    ]
+    details = gw.card_details(number)
+    texts = [repr(details), repr(vars(details)), repr(asdict(details)), repr(vars(gw)), repr(gw)]
+    for result in results:
+        texts += [repr(result), repr(vars(result)), repr(asdict(result))]
+    pid = results[1].gateway_payment_id
+    if results[1].outcome is Outcome.REQUIRES_ACTION:
+        results.append(gw.complete_action(pid, approved=True, capture=True))
+    texts.append(repr(gw.capture(pid, 100, "USD", idempotency_key="k")))
+    texts.append(repr(gw.refund(pid, 100, "USD", idempotency_key="k")))
+    for text in texts:
+        assert number not in text
+        assert number[:6] not in text  # not even the BIN
