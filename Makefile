@@ -36,7 +36,10 @@ migrate: $(STAMP)
 seed: migrate
 	@$(BIN)/python -m backend seed-demo --announce
 
+# The job worker runs beside the app and stops with it.
 run: seed
+	@$(BIN)/python -m backend worker & worker=$$!; \
+	trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
 	$(BIN)/reflex run --env prod --single-port
 
 test: $(STAMP) $(CHROMIUM)

@@ -41,6 +41,82 @@ def _seed_demo(args: argparse.Namespace) -> dict[str, object]:
     }
 
 
+def _gateway_add(args: argparse.Namespace) -> dict[str, object]:
+    from backend.services.merchant_settings import add_gateway
+
+    with session_scope() as db:
+        config = add_gateway(
+            db,
+            args.merchant,
+            gateway=args.gateway,
+            livemode=args.live,
+            priority=args.priority,
+            secret_key=args.secret_key,
+            currencies=_split(args.currencies),
+            methods=_split(args.methods),
+            min_amount=args.min_amount,
+            max_amount=args.max_amount,
+        )
+    return {
+        "gateway_config_id": config.id,
+        "gateway": config.gateway,
+        "priority": config.priority,
+        "currencies": config.currencies,
+    }
+
+
+def _risk(args: argparse.Namespace) -> dict[str, object]:
+    from backend.services import risk
+    from backend.services.merchant_settings import set_risk_thresholds
+
+    with session_scope() as db:
+        result: dict[str, object] = {"merchant_id": args.merchant}
+        if args.review is not None or args.block is not None:
+            from backend.models import Merchant
+
+            merchant = db.get(Merchant, args.merchant)
+            review = (
+                args.review
+                if args.review is not None
+                else getattr(merchant, "risk_review_score", 50)
+            )
+            block = (
+                args.block if args.block is not None else getattr(merchant, "risk_block_score", 80)
+            )
+            merchant = set_risk_thresholds(db, args.merchant, review=review, block=block)
+            result.update(review=merchant.risk_review_score, block=merchant.risk_block_score)
+        if args.block_value:
+            kind, _, value = args.block_value.partition("=")
+            entry = risk.add_to_blocklist(db, args.merchant, kind, value, args.reason or "")
+            result["blocked"] = {"kind": entry.kind, "value": entry.value}
+        if args.unblock_value:
+            kind, _, value = args.unblock_value.partition("=")
+            result["unblocked"] = risk.remove_from_blocklist(db, args.merchant, kind, value)
+    return result
+
+
+def _split(value: str | None) -> list[str]:
+    return [part.strip() for part in value.split(",") if part.strip()] if value else []
+
+
+def _worker(args: argparse.Namespace) -> dict[str, object]:
+    """Run the background worker until interrupted (Ctrl-C or SIGTERM)."""
+    import logging
+
+    from backend.tasks import huey
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    consumer = huey.create_consumer(
+        workers=args.workers,
+        worker_type="thread",
+        periodic=True,
+        max_delay=2.0,
+        check_worker_health=True,
+    )
+    consumer.run()
+    return {"stopped": True}
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m backend", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -55,6 +131,34 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--payments", type=int, default=300, help="how many payments (default 300)")
     demo.add_argument("--announce", action="store_true", help="print for people, not JSON")
     demo.set_defaults(handler=_seed_demo)
+    gateway = commands.add_parser("gateway-add", help="route a merchant's payments to a gateway")
+    gateway.add_argument("--merchant", required=True, help="merchant id (mer_...)")
+    gateway.add_argument("--gateway", required=True, choices=["sandbox", "stripe"])
+    gateway.add_argument("--live", action="store_true", help="live mode (default: test mode)")
+    gateway.add_argument("--priority", type=int, default=100, help="lower is tried first")
+    gateway.add_argument("--secret-key", help="the merchant's own Stripe secret key")
+    gateway.add_argument("--currencies", help="only these currencies, e.g. EUR,GBP")
+    gateway.add_argument("--methods", help="only these methods, e.g. card")
+    gateway.add_argument("--min-amount", type=int, help="only from this amount (minor units)")
+    gateway.add_argument("--max-amount", type=int, help="only up to this amount (minor units)")
+    gateway.set_defaults(handler=_gateway_add)
+
+    risk = commands.add_parser("risk", help="tune a merchant's risk thresholds and blocklist")
+    risk.add_argument("--merchant", required=True, help="merchant id (mer_...)")
+    risk.add_argument("--review", type=int, help="flag for review at or above this score")
+    risk.add_argument("--block", type=int, help="refuse at or above this score (101: never)")
+    risk.add_argument(
+        "--block-value",
+        metavar="KIND=VALUE",
+        help="add to the blocklist: email=, card_fingerprint=, ip_address=, country=",
+    )
+    risk.add_argument("--unblock-value", metavar="KIND=VALUE", help="remove from the blocklist")
+    risk.add_argument("--reason", help="why (kept with the blocklist entry)")
+    risk.set_defaults(handler=_risk)
+
+    worker = commands.add_parser("worker", help="run the background job worker (Huey)")
+    worker.add_argument("--workers", type=int, default=4, help="worker threads (default 4)")
+    worker.set_defaults(handler=_worker)
     return parser
 
 

@@ -36,6 +36,12 @@ class Settings(BaseSettings):
         f"sqlite:///{PROJECT_ROOT / 'payportal.db'}", description="SQLAlchemy database URL"
     )
     redis_url: str | None = Field(None, description="Redis URL; enables shared Reflex state")
+    jobs_backend: str = Field(
+        "auto", description="auto (Redis if REDIS_URL, else a SQLite file) or memory (tests)"
+    )
+    jobs_db_path: Path | None = Field(
+        None, description="Huey's SQLite file (default beside the app)"
+    )
     secret_key: str = Field(DEV_SECRET, description="signs sessions and digests API keys")
     encryption_key: str | None = Field(
         None, description="Fernet key for credentials at rest; derived from SECRET_KEY if unset"

@@ -4,6 +4,7 @@ import backend.models.base  # noqa: F401  (sets the naming convention before any
 from backend.models.accounts import ApiKey, Membership, Merchant, User, UserSession
 from backend.models.commerce import Customer, Dispute, Order, Payment, Refund
 from backend.models.fees import FeeOverride, FeeTier
+from backend.models.messages import OutboundEmail
 from backend.models.ops import AuditLog, IdempotencyKey
 from backend.models.routing import BlocklistEntry, GatewayConfig, PaymentAttempt
 from backend.models.types import UTCDateTime, utcnow
@@ -30,6 +31,7 @@ __all__ = [
     "Membership",
     "Merchant",
     "Order",
+    "OutboundEmail",
     "Payment",
     "PaymentAttempt",
     "Refund",

@@ -125,6 +125,9 @@ class Payment(SQLModel, table=True):
     authorized_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     captured_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     canceled_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # When the gateway's view of this object was last applied (its event's creation time):
+    # an event older than this is stale and never moves the object backwards.
+    gateway_synced_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
 
 class Refund(SQLModel, table=True):
@@ -148,6 +151,7 @@ class Refund(SQLModel, table=True):
     failure_reason: str | None = Field(default=None, max_length=255)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    gateway_synced_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
 
 class Dispute(SQLModel, table=True):
@@ -170,3 +174,4 @@ class Dispute(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     closed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    gateway_synced_at: datetime | None = Field(default=None, sa_type=UTCDateTime)

@@ -29,6 +29,9 @@ class InboundWebhookEvent(SQLModel, table=True):
     livemode: bool = False
     payload: str = Field(sa_type=Text)
     status: str = Field(default=InboundEventStatus.PENDING, max_length=16)
+    # A worker that takes the event holds it until this time; after it, the event is due again
+    # (so one killed mid-processing is picked up by another).
+    locked_until: datetime | None = Field(default=None, sa_type=UTCDateTime)
     attempts: int = 0
     next_attempt_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     error_message: str | None = Field(default=None, sa_type=Text)
@@ -94,6 +97,7 @@ class WebhookDelivery(SQLModel, table=True):
     endpoint_id: str = Field(foreign_key="webhook_endpoints.id", max_length=40)
     event_id: str = Field(foreign_key="events.id", index=True, max_length=40)
     status: str = Field(default=DeliveryStatus.PENDING, max_length=16)
+    locked_until: datetime | None = Field(default=None, sa_type=UTCDateTime)
     attempts: int = 0
     next_attempt_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     last_status_code: int | None = None

@@ -59,10 +59,14 @@ def compute_fees(
 
 def platform_schedule(db: Session, merchant: Merchant) -> FeeSchedule:
     """The merchant's platform price: its tier, with any per-merchant override on top."""
-    tier = db.get(FeeTier, merchant.fee_tier_id)
-    if tier is None:
+    row = db.exec(
+        select(FeeTier, FeeOverride)
+        .join(FeeOverride, FeeOverride.merchant_id == merchant.id, isouter=True)
+        .where(FeeTier.id == merchant.fee_tier_id)
+    ).first()
+    if row is None:
         raise LookupError(f"fee tier {merchant.fee_tier_id!r} does not exist")
-    override = db.exec(select(FeeOverride).where(FeeOverride.merchant_id == merchant.id)).first()
+    tier, override = row
     percent = tier.percent_pips
     fixed, fixed_currency = tier.fixed_fee, tier.fixed_fee_currency
     if override is not None:

@@ -173,3 +173,70 @@ def test_api_app_runs_standalone_under_uvicorn(db_url: str):
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+
+
+def test_gateway_and_risk_settings_from_the_cli(db_url: str):
+    created = json.loads(
+        run_cli(
+            ["create-merchant", "--email", "tune@shop.test", "--password", "a long passphrase 1"],
+            db_url,
+        ).stdout
+    )
+    merchant = created["merchant_id"]
+    added = run_cli(
+        [
+            "gateway-add",
+            "--merchant",
+            merchant,
+            "--gateway",
+            "stripe",
+            "--secret-key",
+            "sk_test_abc",
+            "--currencies",
+            "eur,gbp",
+            "--priority",
+            "1",
+        ],
+        db_url,
+    )
+    assert added.returncode == 0, added.stderr
+    assert json.loads(added.stdout)["currencies"] == ["EUR", "GBP"]
+    wrong_mode = run_cli(
+        [
+            "gateway-add",
+            "--merchant",
+            merchant,
+            "--gateway",
+            "stripe",
+            "--live",
+            "--secret-key",
+            "sk_test_abc",
+        ],
+        db_url,
+    )
+    assert wrong_mode.returncode == 1
+    assert "sk_live_" in wrong_mode.stderr
+
+    tuned = run_cli(
+        [
+            "risk",
+            "--merchant",
+            merchant,
+            "--review",
+            "40",
+            "--block",
+            "70",
+            "--block-value",
+            "email=Fraud@Example.com",
+            "--reason",
+            "chargebacks",
+        ],
+        db_url,
+    )
+    assert tuned.returncode == 0, tuned.stderr
+    result = json.loads(tuned.stdout)
+    assert (result["review"], result["block"]) == (40, 70)
+    assert result["blocked"] == {"kind": "email", "value": "fraud@example.com"}
+    bad = run_cli(["risk", "--merchant", merchant, "--review", "90", "--block", "70"], db_url)
+    assert bad.returncode == 1
+    assert "review must not be above block" in bad.stderr

@@ -1,0 +1,10 @@
+"""Background tasks, registered on the Huey instance of backend.jobs.
+
+Importing this package registers every task; the worker (`python -m backend worker`) and the
+web processes (which enqueue) both import it.
+"""
+
+from backend.jobs import huey
+from backend.tasks import inbound, outbound  # noqa: F401  (registers the tasks)
+
+__all__ = ["huey"]

@@ -1,0 +1,96 @@
+"""Idempotency-Key records: claim, replay, reuse refused, in-flight duplicate, crashed claim."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import update
+
+from backend.db import session_scope
+from backend.models import IdempotencyKey, utcnow
+from backend.services import accounts, idempotency
+from backend.services.errors import Conflict, ValidationFailed
+
+
+@pytest.fixture
+def merchant_id(db_engine) -> str:  # type: ignore[no-untyped-def]
+    with session_scope(db_engine) as db:
+        return accounts.create_merchant(
+            db, email="idem@shop.test", password="a long passphrase 1"
+        ).merchant.id
+
+
+def begin(engine, merchant_id: str, key: str = "k1", digest: str = "d1"):  # type: ignore[no-untyped-def]
+    return idempotency.begin(
+        engine,
+        merchant_id=merchant_id,
+        livemode=False,
+        key=key,
+        method="POST",
+        path="/api/payments/charge",
+        digest=digest,
+    )
+
+
+def test_claim_then_replay(db_engine, merchant_id: str):
+    claim = begin(db_engine, merchant_id)
+    assert isinstance(claim, idempotency.Claim)
+    idempotency.complete(db_engine, claim, status=201, body='{"ok": true}')
+    replay = begin(db_engine, merchant_id)
+    assert replay == idempotency.Replay(201, '{"ok": true}')
+
+
+def test_same_key_other_request_is_refused(db_engine, merchant_id: str):
+    idempotency.complete(db_engine, begin(db_engine, merchant_id), status=201, body="{}")
+    with pytest.raises(Conflict) as info:
+        begin(db_engine, merchant_id, digest="another body")
+    assert info.value.code == "idempotency_key_reused"
+
+
+def test_in_flight_duplicate_is_told_to_retry_and_a_dead_claim_is_taken_over(
+    db_engine, merchant_id: str
+):
+    first = begin(db_engine, merchant_id)
+    with pytest.raises(Conflict) as info:
+        begin(db_engine, merchant_id)
+    assert info.value.code == "idempotency_key_in_use"
+    with session_scope(db_engine) as db:
+        db.execute(update(IdempotencyKey).values(created_at=utcnow() - timedelta(minutes=5)))
+    second = begin(db_engine, merchant_id)
+    assert isinstance(second, idempotency.Claim)
+    assert second.record_id == first.record_id
+
+
+def test_expired_records_are_forgotten(db_engine, merchant_id: str):
+    idempotency.complete(db_engine, begin(db_engine, merchant_id), status=201, body="{}")
+    with session_scope(db_engine) as db:
+        db.execute(update(IdempotencyKey).values(expires_at=utcnow() - timedelta(seconds=1)))
+    assert isinstance(begin(db_engine, merchant_id, digest="new"), idempotency.Claim)
+    assert idempotency.purge_expired(db_engine) == 0
+
+
+def test_released_claims_can_be_retried(db_engine, merchant_id: str):
+    idempotency.release(db_engine, begin(db_engine, merchant_id))
+    assert isinstance(begin(db_engine, merchant_id), idempotency.Claim)
+
+
+@pytest.mark.parametrize("key", ["", "x" * 256, "bad\nkey"])
+def test_malformed_keys_are_refused(db_engine, merchant_id: str, key: str):
+    with pytest.raises(ValidationFailed):
+        begin(db_engine, merchant_id, key=key)
+
+
+def test_api_key_last_use_is_touched_at_most_once_a_minute(db_engine, merchant_id: str):
+    from backend.models import ApiKey
+    from backend.services import api_keys
+
+    with session_scope(db_engine) as db:
+        issued = api_keys.issue_key(db, merchant_id)
+    with session_scope(db_engine, readonly=True) as db:
+        assert api_keys.authenticate(db, issued.secret).stale_last_used is True
+    with session_scope(db_engine) as db:
+        api_keys.touch(db, issued.api_key.id)
+    with session_scope(db_engine, readonly=True) as db:
+        assert api_keys.authenticate(db, issued.secret).stale_last_used is False
+        assert db.get(ApiKey, issued.api_key.id).last_used_at is not None
