@@ -1,0 +1,77 @@
+"""The payments list: keyset pages, filters and search, one merchant and mode only."""
+
+from __future__ import annotations
+
+import pytest
+from sqlmodel import Session, select
+
+from backend.models import Payment
+from backend.services import demo, reporting
+from backend.services.errors import ValidationFailed
+
+
+@pytest.fixture
+def seeded(db: Session) -> str:
+    merchant_id = demo.seed_demo(db, payments=120).merchant_id
+    db.commit()
+    return merchant_id
+
+
+NO_FILTERS = reporting.PaymentFilters()
+
+
+def all_pages(
+    db: Session, merchant_id: str, filters: reporting.PaymentFilters = NO_FILTERS, limit: int = 25
+) -> list[Payment]:
+    seen: list[Payment] = []
+    cursor = None
+    while True:
+        page = reporting.search_payments(
+            db, merchant_id=merchant_id, livemode=False, filters=filters, cursor=cursor, limit=limit
+        )
+        seen.extend(page.payments)
+        if page.next_cursor is None:
+            return seen
+        cursor = page.next_cursor
+
+
+def test_pages_cover_every_payment_once_newest_first(db: Session, seeded: str):
+    rows = all_pages(db, seeded, limit=7)
+    assert len(rows) == 120
+    assert len({p.id for p in rows}) == 120
+    keys = [(p.created_at, p.id) for p in rows]
+    assert keys == sorted(keys, reverse=True)
+
+
+def test_filters_narrow_the_list(db: Session, seeded: str):
+    refunded = all_pages(db, seeded, reporting.PaymentFilters(statuses=("refunded",)))
+    assert refunded and all(p.status == "refunded" for p in refunded)
+    euros = all_pages(db, seeded, reporting.PaymentFilters(currency="eur"))
+    assert euros and all(p.currency == "EUR" for p in euros)
+
+
+def test_search_by_id_email_last4_and_amount(db: Session, seeded: str):
+    sample = db.exec(select(Payment).where(Payment.currency == "USD")).first()
+    assert sample is not None
+    by_id = all_pages(db, seeded, reporting.PaymentFilters(query=sample.id))
+    assert [p.id for p in by_id] == [sample.id]
+    by_email = all_pages(db, seeded, reporting.PaymentFilters(query=sample.customer_email.upper()))
+    assert sample.id in {p.id for p in by_email}
+    by_last4 = all_pages(db, seeded, reporting.PaymentFilters(query=sample.card_last4))
+    assert all(p.card_last4 == sample.card_last4 for p in by_last4)
+    typed = f"{sample.amount // 100}.{sample.amount % 100:02d}"
+    by_amount = all_pages(db, seeded, reporting.PaymentFilters(query=typed))
+    assert sample.id in {p.id for p in by_amount}
+    assert all(p.amount == sample.amount for p in by_amount if p.currency == "USD")
+
+
+def test_other_merchants_and_modes_are_invisible(db: Session, seeded: str):
+    assert all_pages(db, "mer_someone_else") == []
+    page = reporting.search_payments(db, merchant_id=seeded, livemode=True)
+    assert page.payments == []
+
+
+@pytest.mark.parametrize("cursor", ["garbage", "2026-01-01T00:00:00|", "not-a-date|pay_x"])
+def test_bad_cursors_are_refused(db: Session, seeded: str, cursor: str):
+    with pytest.raises(ValidationFailed):
+        reporting.search_payments(db, merchant_id=seeded, livemode=False, cursor=cursor)
