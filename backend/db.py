@@ -22,11 +22,11 @@ def make_engine(url: str) -> Engine:
     if url.startswith("sqlite"):
         # A pool as large as the server's thread pool: connections stay open, since opening one
         # (and setting its pragmas) costs far more than the queries a request runs.
+        in_memory = url in ("sqlite://", "sqlite:///:memory:")
         engine = create_engine(
             url,
             connect_args={"check_same_thread": False, "timeout": 30},
-            pool_size=40,
-            max_overflow=10,
+            **({} if in_memory else {"pool_size": 40, "max_overflow": 10}),
         )
 
         @event.listens_for(engine, "connect")
