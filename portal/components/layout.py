@@ -12,6 +12,7 @@ from portal.theme import BRAND, DESKTOP_ONLY, MOBILE_ONLY, SIDEBAR_WIDTH
 # Only routes that have a page are listed: later pages add themselves here.
 NAV_ITEMS: list[tuple[str, str, str]] = [
     ("Dashboard", "/dashboard", "layout-dashboard"),
+    ("Payments", "/payments", "credit-card"),
 ]
 
 
@@ -25,7 +26,8 @@ def logo() -> rx.Component:
 
 
 def nav_link(label: str, href: str, icon: str) -> rx.Component:
-    active = AuthState.router.url.path == href
+    path = AuthState.router.url.path
+    active = (path == href) | path.startswith(href + "/")  # type: ignore[attr-defined]
     return rx.link(
         rx.hstack(rx.icon(icon, size=18), rx.text(label, size="3"), align="center", spacing="3"),
         href=href,

@@ -5,19 +5,8 @@ from __future__ import annotations
 import reflex as rx
 
 from portal.components.layout import portal_page
+from portal.components.payments_table import labelled_select, payments_table
 from portal.state.dashboard import RANGE_DAYS, DashboardState
-
-STATUS_COLORS = {
-    "succeeded": "green",
-    "partially_refunded": "blue",
-    "refunded": "gray",
-    "failed": "red",
-    "authorized": "amber",
-    "voided": "gray",
-    "disputed": "orange",
-    "requires_action": "violet",
-    "requires_payment_method": "gray",
-}
 
 
 def kpi(label: str, value: rx.Var, hint: str = "") -> rx.Component:
@@ -32,49 +21,13 @@ def kpi(label: str, value: rx.Var, hint: str = "") -> rx.Component:
     )
 
 
-def status_badge(status: rx.Var, label: rx.Var) -> rx.Component:
-    return rx.badge(label, color_scheme=rx.match(status, *STATUS_COLORS.items(), "gray"))
-
-
-def payment_row(p: rx.Var) -> rx.Component:
-    return rx.table.row(
-        rx.table.cell(rx.text(p["amount"], weight="medium")),
-        rx.table.cell(status_badge(p["status"], p["status_label"])),
-        rx.table.cell(p["customer"], display=["none", "none", "table-cell"]),
-        rx.table.cell(p["card"], display=["none", "table-cell"]),
-        rx.table.cell(
-            rx.text(p["date"], size="2", white_space="nowrap"),
-            rx.text(p["time"], size="1", color_scheme="gray"),
-        ),
-    )
-
-
 def recent_payments() -> rx.Component:
     return rx.card(
         rx.vstack(
             rx.heading("Latest payments", size="4", as_="h2"),
             rx.cond(
                 DashboardState.recent.length() > 0,  # type: ignore[attr-defined]
-                rx.box(
-                    rx.table.root(
-                        rx.table.header(
-                            rx.table.row(
-                                rx.table.column_header_cell("Amount"),
-                                rx.table.column_header_cell("Status"),
-                                rx.table.column_header_cell(
-                                    "Customer", display=["none", "none", "table-cell"]
-                                ),
-                                rx.table.column_header_cell("Card", display=["none", "table-cell"]),
-                                rx.table.column_header_cell("Date"),
-                            )
-                        ),
-                        rx.table.body(rx.foreach(DashboardState.recent, payment_row)),
-                        size="2",
-                        width="100%",
-                    ),
-                    width="100%",
-                    overflow_x="auto",
-                ),
+                payments_table(DashboardState.recent),
                 rx.text(
                     "No payments yet. Create one with your test API key and it will appear here.",
                     color_scheme="gray",
@@ -89,12 +42,11 @@ def recent_payments() -> rx.Component:
 
 
 def currency_picker() -> rx.Component:
-    return rx.select(
+    return labelled_select(
         DashboardState.currencies,
         value=DashboardState.currency,
         on_change=DashboardState.choose_currency,
-        aria_label="Currency",
-        size="2",
+        label="Currency",
     )
 
 

@@ -8,6 +8,7 @@ from backend.db import session_scope
 from backend.services import reporting
 from backend.services.currency import format_money
 from portal.state.auth import AuthState
+from portal.state.formatting import payment_row
 
 RANGE_DAYS = 30
 
@@ -64,19 +65,5 @@ class DashboardState(AuthState):
         self.successful_payments = figures.successful_payments
         rate = figures.success_rate
         self.success_rate = "—" if rate is None else f"{rate:.1%}"
-        self.recent = [
-            {
-                "id": p.id,
-                "amount": format_money(p.amount, p.currency),
-                "status": p.status,
-                "status_label": p.status.replace("_", " ").capitalize(),
-                "customer": p.customer_email or "—",
-                "card": f"{(p.card_brand or '').title()} •••• {p.card_last4}"
-                if p.card_last4
-                else "—",
-                "date": p.created_at.strftime("%d %b %Y"),
-                "time": p.created_at.strftime("%H:%M UTC"),
-            }
-            for p in recent
-        ]
+        self.recent = [payment_row(p) for p in recent]
         self.loaded = True

@@ -180,3 +180,19 @@ def has_horizontal_scroll(page) -> bool:  # type: ignore[no-untyped-def]
     return page.evaluate(
         "document.documentElement.scrollWidth > document.documentElement.clientWidth"
     )
+
+
+@pytest.fixture
+def signed_in(app_url, demo, open_page):  # type: ignore[no-untyped-def]
+    """signed_in(viewport) -> a page signed in as the demo merchant, on the dashboard."""
+
+    def _sign_in(viewport: str):  # type: ignore[no-untyped-def]
+        page = open_page(viewport)
+        page.goto(f"{app_url}/login")
+        page.get_by_label("E-mail").fill(demo["email"])
+        page.get_by_label("Password").fill(demo["password"])
+        page.get_by_role("button", name="Sign in").click()
+        page.wait_for_url("**/dashboard")
+        return page
+
+    return _sign_in
