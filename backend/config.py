@@ -70,6 +70,16 @@ class Settings(BaseSettings):
     sendgrid_from_email: str = "no-reply@payportal.local"
     sendgrid_api_base: str | None = None
 
+    # Outbound webhooks
+    webhook_timeout_seconds: float = Field(
+        5.0, gt=0, le=30, description="per-attempt timeout of a webhook delivery (each phase)"
+    )
+    webhooks_allow_loopback: bool = Field(
+        False,
+        description="let test-mode endpoints use 127.0.0.1/::1 over http (tests, local "
+        "development); never in live mode, refused in production",
+    )
+
     @field_validator("database_url")
     @classmethod
     def _normalise_database_url(cls, value: str) -> str:
@@ -103,6 +113,10 @@ class Settings(BaseSettings):
         """Refuse to serve production with the development secret."""
         if self.is_production and self.secret_key == DEV_SECRET:
             raise RuntimeError("SECRET_KEY must be set to a private value when APP_ENV=production")
+        if self.is_production and self.webhooks_allow_loopback:
+            # Anyone can sign up and register a test-mode endpoint: loopback would expose the
+            # server's own private services to them.
+            raise RuntimeError("WEBHOOKS_ALLOW_LOOPBACK must not be set when APP_ENV=production")
 
 
 @lru_cache

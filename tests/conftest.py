@@ -13,6 +13,10 @@ from sqlmodel import Session
 
 from backend.config import normalise_database_url
 
+# backend.jobs builds its Huey when first imported: tests run tasks inline in memory, and never
+# write a queue file into the project.
+os.environ.setdefault("JOBS_BACKEND", "memory")
+
 
 @pytest.fixture(scope="session")
 def postgres_url() -> str:

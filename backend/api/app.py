@@ -9,7 +9,7 @@ from starlette.concurrency import run_in_threadpool
 from backend import db
 from backend.api import errors
 from backend.api.limits_middleware import BodySizeLimit
-from backend.api.routes import payments
+from backend.api.routes import payments, webhook_endpoints
 from backend.config import APP_VERSION, get_settings
 
 DESCRIPTION = """
@@ -51,6 +51,7 @@ def create_app() -> FastAPI:
         return JSONResponse(body, status_code=200 if database_ok else 503)
 
     api.include_router(payments.router)
+    api.include_router(webhook_endpoints.router)
     return api
 
 
