@@ -11,7 +11,8 @@ from typing import Any
 from backend.models import Dispute, Order, Payment, Refund
 
 
-def _ts(value: datetime | None) -> str | None:
+def timestamp(value: datetime | None) -> str | None:
+    """ISO 8601 in UTC with a Z, as every API answer and event shows times."""
     return value.isoformat().replace("+00:00", "Z") if value else None
 
 
@@ -47,10 +48,10 @@ def payment_to_dict(p: Payment) -> dict[str, Any]:
             {"code": p.failure_code, "message": p.failure_message} if p.failure_code else None
         ),
         "metadata": p.metadata_,
-        "createdAt": _ts(p.created_at),
-        "authorizedAt": _ts(p.authorized_at),
-        "capturedAt": _ts(p.captured_at),
-        "canceledAt": _ts(p.canceled_at),
+        "createdAt": timestamp(p.created_at),
+        "authorizedAt": timestamp(p.authorized_at),
+        "capturedAt": timestamp(p.captured_at),
+        "canceledAt": timestamp(p.canceled_at),
     }
 
 
@@ -65,7 +66,7 @@ def order_to_dict(o: Order) -> dict[str, Any]:
         "customerEmail": o.customer_email,
         "status": o.status,
         "metadata": o.metadata_,
-        "createdAt": _ts(o.created_at),
+        "createdAt": timestamp(o.created_at),
     }
 
 
@@ -81,7 +82,7 @@ def refund_to_dict(r: Refund) -> dict[str, Any]:
         "platformFeeRefunded": r.platform_fee_refunded,
         "gatewayFeeRefunded": r.gateway_fee_refunded,
         "failureReason": r.failure_reason,
-        "createdAt": _ts(r.created_at),
+        "createdAt": timestamp(r.created_at),
     }
 
 
@@ -94,7 +95,7 @@ def dispute_to_dict(d: Dispute) -> dict[str, Any]:
         "currency": d.currency,
         "status": d.status,
         "reason": d.reason,
-        "evidenceDueBy": _ts(d.evidence_due_by),
-        "createdAt": _ts(d.created_at),
-        "closedAt": _ts(d.closed_at),
+        "evidenceDueBy": timestamp(d.evidence_due_by),
+        "createdAt": timestamp(d.created_at),
+        "closedAt": timestamp(d.closed_at),
     }

@@ -79,6 +79,7 @@ from backend.services import audit, crypto
 from backend.services.errors import Conflict, NotFound, ValidationFailed
 from backend.services.events import EVENT_TYPES
 from backend.services.payments import SYSTEM, Actor, Scope, owned
+from backend.services.representations import timestamp
 from backend.services.security import random_token
 
 SIGNATURE_HEADER = "PayPortal-Signature"
@@ -1023,10 +1024,6 @@ def delivery_log(
 # Public shapes (REST API and portal)
 
 
-def _ts(value: datetime | None) -> str | None:
-    return value.isoformat().replace("+00:00", "Z") if value else None
-
-
 def endpoint_to_dict(endpoint: WebhookEndpoint) -> dict[str, Any]:
     return {
         "id": endpoint.id,
@@ -1037,16 +1034,16 @@ def endpoint_to_dict(endpoint: WebhookEndpoint) -> dict[str, Any]:
         "enabledEvents": list(endpoint.enabled_events),
         "status": endpoint.status,
         "disabledReason": endpoint.disabled_reason,
-        "failingSince": _ts(endpoint.failing_since),
-        "previousSecretExpiresAt": _ts(endpoint.previous_secret_expires_at),
-        "createdAt": _ts(endpoint.created_at),
-        "updatedAt": _ts(endpoint.updated_at),
+        "failingSince": timestamp(endpoint.failing_since),
+        "previousSecretExpiresAt": timestamp(endpoint.previous_secret_expires_at),
+        "createdAt": timestamp(endpoint.created_at),
+        "updatedAt": timestamp(endpoint.updated_at),
     }
 
 
 def attempt_to_dict(attempt: WebhookDeliveryAttempt) -> dict[str, Any]:
     return {
-        "attemptedAt": _ts(attempt.attempted_at),
+        "attemptedAt": timestamp(attempt.attempted_at),
         "statusCode": attempt.status_code,
         "latencyMs": attempt.latency_ms,
         "error": attempt.error,
@@ -1073,11 +1070,11 @@ def delivery_to_dict(
         "eventType": event_type,
         "status": delivery.status,
         "attemptCount": delivery.attempts,
-        "nextAttemptAt": _ts(delivery.next_attempt_at),
+        "nextAttemptAt": timestamp(delivery.next_attempt_at),
         "lastStatusCode": delivery.last_status_code,
         "lastError": delivery.last_error,
-        "createdAt": _ts(delivery.created_at),
-        "deliveredAt": _ts(delivery.delivered_at),
+        "createdAt": timestamp(delivery.created_at),
+        "deliveredAt": timestamp(delivery.delivered_at),
     }
     if attempts is not None:
         body["attempts"] = [attempt_to_dict(a) for a in attempts]
