@@ -6,6 +6,7 @@ import argparse
 import json
 import sys
 from collections.abc import Sequence
+from datetime import UTC, datetime
 
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
@@ -117,6 +118,38 @@ def _worker(args: argparse.Namespace) -> dict[str, object]:
     return {"stopped": True}
 
 
+def _webhooks_replay(args: argparse.Namespace) -> dict[str, object]:
+    from backend.services import webhooks_in
+
+    event = webhooks_in.replay(args.event)
+    webhooks_in.process(event.id)
+    done = webhooks_in.get_event(event.id)
+    return {
+        "event": done.event_id,
+        "type": done.event_type,
+        "status": done.status,
+        "error": done.error_message,
+    }
+
+
+def _webhooks_replay_failed(args: argparse.Namespace) -> dict[str, object]:
+    from collections import Counter
+
+    from backend.services import webhooks_in
+
+    replayed = webhooks_in.replay_failed(since=args.since)
+    statuses = Counter(str(webhooks_in.process(event_pk)) for event_pk in replayed)
+    return {"replayed": len(replayed), "statuses": dict(statuses)}
+
+
+def _aware_time(value: str) -> datetime:
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an ISO 8601 time: {value!r}") from None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m backend", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -159,6 +192,15 @@ def build_parser() -> argparse.ArgumentParser:
     worker = commands.add_parser("worker", help="run the background job worker (Huey)")
     worker.add_argument("--workers", type=int, default=4, help="worker threads (default 4)")
     worker.set_defaults(handler=_worker)
+
+    webhooks = commands.add_parser("webhooks", help="inbound webhook events: replay")
+    actions = webhooks.add_subparsers(dest="action", required=True, metavar="ACTION")
+    replay = actions.add_parser("replay", help="process one event again, now")
+    replay.add_argument("event", help="Stripe's event id (evt_...) or ours (whe_...)")
+    replay.set_defaults(handler=_webhooks_replay)
+    failed = actions.add_parser("replay-failed", help="process every failed and dead event again")
+    failed.add_argument("--since", type=_aware_time, help="received since (ISO 8601)")
+    failed.set_defaults(handler=_webhooks_replay_failed)
     return parser
 
 

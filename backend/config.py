@@ -56,7 +56,11 @@ class Settings(BaseSettings):
     # Providers: each one is live only when its keys are set, otherwise its sandbox twin runs.
     stripe_secret_key: str | None = None
     stripe_publishable_key: str | None = None
-    stripe_webhook_secret: str | None = None
+    stripe_webhook_secret: str | None = Field(
+        None,
+        description="Stripe endpoint signing secret(s), whsec_...; during a rotation give the "
+        "new and the old one, comma-separated: both are accepted",
+    )
     stripe_api_base: str | None = None
     plaid_client_id: str | None = None
     plaid_secret: str | None = None

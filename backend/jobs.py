@@ -15,9 +15,24 @@ Tasks live in backend.tasks; `python -m backend worker` runs the consumer.
 
 from __future__ import annotations
 
+import sqlite3
+
 from huey import Huey, MemoryHuey, RedisHuey, SqliteHuey
+from huey.storage import SqliteStorage
 
 from backend.config import PROJECT_ROOT, get_settings
+
+
+class _SqliteStorage(SqliteStorage):
+    """Huey's SQLite queue without an fsync per task: WAL with synchronous=NORMAL (Huey itself
+    offers only FULL or OFF). A power cut can lose the last tasks, never the file, and a lost
+    task costs nothing: the sweeps find its row again. With FULL, each enqueue held the queue's
+    lock through a ~4 ms fsync, which capped every process together near 250 tasks/s."""
+
+    def _create_connection(self) -> sqlite3.Connection:
+        conn = super()._create_connection()
+        conn.execute("pragma synchronous=NORMAL")
+        return conn
 
 
 def make_huey() -> Huey:
@@ -28,7 +43,9 @@ def make_huey() -> Huey:
     if settings.redis_url:
         return RedisHuey("payportal", url=settings.redis_url)
     return SqliteHuey(
-        "payportal", filename=str(settings.jobs_db_path or PROJECT_ROOT / "payportal-jobs.db")
+        "payportal",
+        filename=str(settings.jobs_db_path or PROJECT_ROOT / "payportal-jobs.db"),
+        storage_class=_SqliteStorage,
     )
 
 

@@ -54,8 +54,12 @@ def close_dispute(db: Session, dispute: Dispute, *, won: bool, actor: Actor = SY
     dispute.closed_at = dispute.updated_at = utcnow()
     payment = db.get(Payment, dispute.payment_id)
     if payment is not None and won:
-        refunded = payment.amount_refunded > 0
-        back_to = PaymentStatus.PARTIALLY_REFUNDED if refunded else PaymentStatus.SUCCEEDED
+        if payment.amount_refunded >= payment.amount_captured:
+            back_to = PaymentStatus.REFUNDED
+        elif payment.amount_refunded > 0:
+            back_to = PaymentStatus.PARTIALLY_REFUNDED
+        else:
+            back_to = PaymentStatus.SUCCEEDED
         move_payment(payment, back_to)
         db.add(payment)
     db.add(dispute)

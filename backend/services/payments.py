@@ -672,7 +672,10 @@ def apply_refund(
     payment.platform_fee -= back
     payment.net_amount -= record.amount - back
     full = payment.amount_refunded == payment.amount_captured
-    move_payment(payment, PaymentStatus.REFUNDED if full else PaymentStatus.PARTIALLY_REFUNDED)
+    # A refund can reach us (webhook) while the payment's dispute is open or lost: the payment
+    # stays disputed, and closing the dispute won settles its status.
+    if payment.status != PaymentStatus.DISPUTED:
+        move_payment(payment, PaymentStatus.REFUNDED if full else PaymentStatus.PARTIALLY_REFUNDED)
     if payment.order_id:
         order = db.get(Order, payment.order_id)
         if order is not None:

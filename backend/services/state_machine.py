@@ -15,12 +15,18 @@ PAYMENT_TRANSITIONS: Mapping[PaymentStatus, frozenset[PaymentStatus]] = {
     P.REQUIRES_ACTION: frozenset({P.AUTHORIZED, P.SUCCEEDED, P.FAILED, P.VOIDED}),
     P.AUTHORIZED: frozenset({P.SUCCEEDED, P.VOIDED, P.FAILED}),
     P.SUCCEEDED: frozenset({P.PARTIALLY_REFUNDED, P.REFUNDED, P.DISPUTED}),
-    P.PARTIALLY_REFUNDED: frozenset({P.PARTIALLY_REFUNDED, P.REFUNDED, P.DISPUTED}),
-    # A dispute that is won hands the payment back to where it was; a lost one stays disputed.
-    P.DISPUTED: frozenset({P.SUCCEEDED, P.PARTIALLY_REFUNDED}),
-    P.REFUNDED: frozenset(),
+    # Back to SUCCEEDED or PARTIALLY_REFUNDED: a booked refund failed at the gateway and the
+    # money stayed with the merchant (Stripe's refund.updated -> failed).
+    P.PARTIALLY_REFUNDED: frozenset({P.PARTIALLY_REFUNDED, P.REFUNDED, P.DISPUTED, P.SUCCEEDED}),
+    P.REFUNDED: frozenset({P.PARTIALLY_REFUNDED, P.SUCCEEDED}),
+    # A dispute that is won hands the payment back to where its refunds left it; a lost one
+    # stays disputed.
+    P.DISPUTED: frozenset({P.SUCCEEDED, P.PARTIALLY_REFUNDED, P.REFUNDED}),
     P.VOIDED: frozenset(),
-    P.FAILED: frozenset(),
+    # The gateway has the last word: a charge we counted as failed may have gone through after
+    # all (its answer was lost on the way back, or the customer retried on the same
+    # PaymentIntent), and its webhook then brings the payment to what really happened.
+    P.FAILED: frozenset({P.AUTHORIZED, P.SUCCEEDED}),
 }
 
 R = RefundStatus

@@ -1,0 +1,226 @@
+"""Inbound webhooks: POST /api/webhooks/stripe and GET /api/webhooks/health.
+
+No API key here: Stripe signs each request instead. The endpoint does the least that makes the
+event safe (verify, INSERT, enqueue) and answers at once; the worker does the rest. Stripe
+retries any non-2xx answer for days, so refusing a request loses nothing genuine.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import threading
+from queue import Empty, SimpleQueue
+from typing import Any, Literal
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
+from sqlalchemy.exc import SQLAlchemyError
+from starlette.concurrency import run_in_threadpool
+
+from backend.api.errors import ErrorBody, error_response
+from backend.config import get_settings
+from backend.services import webhooks_in
+
+log = logging.getLogger(__name__)
+router = APIRouter(prefix="/api/webhooks", tags=["webhooks"])
+
+
+class WebhookAck(BaseModel):
+    success: bool = True
+    received: bool = True
+    duplicate: bool = Field(description="True when this event id had been received before")
+    eventId: str
+
+
+class WebhookSummary(BaseModel):
+    stripe: Literal["active", "not_configured"]
+    paypal: Literal["not_implemented"] = "not_implemented"
+
+
+class WebhookHealth(BaseModel):
+    success: bool = True
+    status: Literal["healthy", "degraded"]
+    webhooks: WebhookSummary
+    backlog: int = Field(description="Events stored and not yet processed (pending or failed)")
+    oldestUnprocessedSeconds: int | None = Field(description="Age of the oldest of them")
+    failuresLastHour: int = Field(description="Events awaiting a retry or dead-lettered")
+    degradedReasons: list[str] = Field(default_factory=list)
+
+
+_EVENT_BODY = {
+    "required": True,
+    "content": {
+        "application/json": {
+            "schema": {
+                "type": "object",
+                "description": "A Stripe event, exactly as Stripe sent and signed it",
+                "required": ["id", "type", "created", "data"],
+                "properties": {
+                    "id": {"type": "string", "examples": ["evt_1"]},
+                    "type": {"type": "string", "examples": ["payment_intent.succeeded"]},
+                    "created": {"type": "integer"},
+                    "livemode": {"type": "boolean"},
+                    "data": {"type": "object"},
+                },
+            }
+        }
+    },
+}
+_SIGNATURE_HEADER = {
+    "name": "Stripe-Signature",
+    "in": "header",
+    "required": False,  # checked by the endpoint, which answers 400 when it is missing
+    "schema": {"type": "string"},
+    "description": "t=<unix time>,v1=<HMAC-SHA256 hex>[,v1=...]",
+}
+_RESPONSES: dict[int | str, dict[str, Any]] = {
+    400: {
+        "model": ErrorBody,
+        "description": "Missing or invalid Stripe-Signature, a timestamp outside the "
+        "tolerance, a body that is not a JSON Stripe event, or no signing secret configured",
+    },
+    413: {"model": ErrorBody, "description": "The body is larger than 1 MB"},
+    503: {"model": ErrorBody, "description": "The database could not store the event"},
+}
+
+
+@router.post(
+    "/stripe",
+    response_model=WebhookAck,
+    responses=_RESPONSES,
+    summary="Receive a Stripe event",
+    description="Verifies the Stripe-Signature header (HMAC-SHA256, 300 s tolerance; every "
+    "configured secret is tried, for rotation), stores the event and acknowledges it; it is "
+    "processed in the background. A repeated event id is acknowledged and changes nothing.",
+    # Documented here rather than declared as parameters: the endpoint reads the raw body and
+    # one header itself, which keeps FastAPI's per-request validation off the hot path.
+    openapi_extra={"requestBody": _EVENT_BODY, "parameters": [_SIGNATURE_HEADER]},
+)
+async def stripe_webhook(request: Request) -> JSONResponse:
+    secrets = webhooks_in.signing_secrets(get_settings().stripe_webhook_secret)
+    if not secrets:  # nothing can be verified; Stripe keeps the event and retries
+        return error_response(
+            400,
+            "webhooks_not_configured",
+            "No Stripe signing secret is configured on this server (STRIPE_WEBHOOK_SECRET)",
+        )
+    body = await request.body()
+    try:
+        event = webhooks_in.verify(body, request.headers.get("stripe-signature"), secrets)
+    except webhooks_in.SignatureError as exc:
+        return error_response(400, exc.code, exc.message)
+    try:
+        stored = await _writer.store(event)
+    except SQLAlchemyError:
+        log.exception("could not store webhook event %s", event.event_id)
+        return error_response(503, "storage_unavailable", "The event could not be stored")
+    return JSONResponse(
+        {"success": True, "received": True, "duplicate": not stored, "eventId": event.event_id}
+    )
+
+
+class GroupCommit:
+    """Stores the events of concurrent requests in one transaction and enqueues them as one task.
+
+    Every write transaction takes the database's write lock (SQLite has one per file), so one
+    transaction per request would cap the endpoint at the database's transaction rate. One
+    thread per process writes whatever arrived while its previous commit ran: a lone request is
+    a batch of one (no timer, no added wait), a burst shares one commit. Each request still
+    answers only after its own event is committed and enqueued.
+    """
+
+    MAX_BATCH = 500
+
+    def __init__(self) -> None:
+        self._queue: SimpleQueue[tuple[webhooks_in.VerifiedEvent, asyncio.Future[bool]]]
+        self._queue = SimpleQueue()
+        self._thread: threading.Thread | None = None
+        self._lock = threading.Lock()
+
+    async def store(self, event: webhooks_in.VerifiedEvent) -> bool:
+        """True once the event is stored, False when its id was already; raises what the
+        database raised."""
+        future: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
+        self._start()
+        self._queue.put((event, future))
+        return await future
+
+    def _start(self) -> None:
+        with self._lock:
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(target=self._run, name="webhook-writer")
+                self._thread.daemon = True
+                self._thread.start()
+
+    def _run(self) -> None:
+        while True:
+            batch = [self._queue.get()]
+            while len(batch) < self.MAX_BATCH:
+                try:
+                    batch.append(self._queue.get_nowait())
+                except Empty:
+                    break
+            try:
+                self._write(batch)
+            except Exception as exc:  # never leave a request waiting
+                log.exception("webhook writer failed")
+                for _, future in batch:
+                    _settle(future, None, exc)
+
+    def _write(self, batch: list[tuple[webhooks_in.VerifiedEvent, asyncio.Future[bool]]]) -> None:
+        from backend.tasks.inbound import process_events
+
+        try:
+            ids = webhooks_in.store_many([event for event, _ in batch])
+        except Exception as exc:
+            for _, future in batch:
+                _settle(future, None, exc)
+            return
+        stored = [event_pk for event_pk in ids if event_pk is not None]
+        if stored:
+            try:
+                process_events(stored)
+            except Exception:  # stored is what matters: the sweep enqueues them within a minute
+                log.exception("could not enqueue %d webhook events", len(stored))
+        for (_, future), event_pk in zip(batch, ids, strict=True):
+            _settle(future, event_pk is not None, None)
+
+
+def _settle(future: asyncio.Future[bool], value: bool | None, error: BaseException | None) -> None:
+    def settle() -> None:
+        if future.done():  # the client went away and the request was cancelled
+            return
+        if error is None:
+            future.set_result(bool(value))
+        else:
+            future.set_exception(error)
+
+    with contextlib.suppress(RuntimeError):  # its event loop has closed: nobody waits
+        future.get_loop().call_soon_threadsafe(settle)
+
+
+_writer = GroupCommit()
+
+
+@router.get(
+    "/health",
+    response_model=WebhookHealth,
+    summary="Inbound webhook health",
+    description='"degraded" when the backlog, the age of its oldest event or the failures of '
+    "the last hour pass their thresholds.",
+)
+async def webhooks_health() -> JSONResponse:
+    figures = await run_in_threadpool(webhooks_in.health)
+    configured = bool(webhooks_in.signing_secrets(get_settings().stripe_webhook_secret))
+    body = WebhookHealth(
+        status=figures.status,  # type: ignore[arg-type]
+        webhooks=WebhookSummary(stripe="active" if configured else "not_configured"),
+        backlog=figures.backlog,
+        oldestUnprocessedSeconds=figures.oldest_unprocessed_seconds,
+        failuresLastHour=figures.failures_last_hour,
+        degradedReasons=list(figures.reasons),
+    )
+    return JSONResponse(body.model_dump())
