@@ -35,6 +35,14 @@ class Merchant(SQLModel, table=True):
     # above block_score it never reaches a gateway.
     risk_review_score: int = Field(default=50, sa_column_kwargs={"server_default": "50"})
     risk_block_score: int = Field(default=80, sa_column_kwargs={"server_default": "80"})
+    # Both in minor units of default_currency (see backend/services/permissions.py): the most a
+    # support member may refund at once, and the refund size above which a fresh 2FA code is asked.
+    support_refund_limit: int = Field(
+        default=10_000, sa_type=sa.BigInteger, sa_column_kwargs={"server_default": "10000"}
+    )
+    step_up_refund_threshold: int = Field(
+        default=50_000, sa_type=sa.BigInteger, sa_column_kwargs={"server_default": "50000"}
+    )
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 
@@ -86,6 +94,8 @@ class UserSession(SQLModel, table=True):
     last_seen_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     expires_at: datetime = Field(sa_type=UTCDateTime)
     revoked_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # When this browser last proved a second factor (backend/services/step_up.py).
+    step_up_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
 
 class ApiKey(SQLModel, table=True):

@@ -1,0 +1,131 @@
+"""Who may do what: the written permission matrix of the team roles.
+
+Every portal event handler that reads or changes merchant data asks `require(role, permission)`
+on the server; hiding a button is only a courtesy. The matrix is also rendered on the Team page
+and in the README, from `MATRIX` and `DESCRIPTIONS`, so the words and the rules cannot drift.
+
+Refunds are the one graded permission: owners and admins refund any amount; support refunds up
+to the merchant's `support_refund_limit` (minor units of the merchant's default currency), and
+refunds in any other currency are beyond a limit we cannot compare, so they need an admin.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from backend.models import Merchant
+from backend.models.enums import Role
+from backend.services.currency import format_money
+from backend.services.errors import PermissionDenied
+
+
+class Permission(StrEnum):
+    VIEW_DATA = "view_data"  # dashboard, payments, customers, disputes (read only)
+    EXPORT_DATA = "export_data"  # CSV exports and monthly PDF statements
+    CAPTURE_VOID = "capture_void"
+    REFUND = "refund"  # any amount; support has REFUND_LIMITED instead
+    REFUND_LIMITED = "refund_limited"  # up to the merchant's support refund limit
+    MANAGE_DISPUTES = "manage_disputes"  # upload evidence, accept
+    MANAGE_PAYMENT_LINKS = "manage_payment_links"
+    VIEW_DEVELOPERS = "view_developers"  # API key list (never secrets), webhook delivery log
+    MANAGE_API_KEYS = "manage_api_keys"  # create, reveal, roll, revoke
+    MANAGE_WEBHOOKS = "manage_webhooks"  # endpoints, secrets, redelivery
+    MANAGE_SETTINGS = "manage_settings"  # business profile, branding, notifications, limits
+    MANAGE_BANK = "manage_bank"  # payout bank account
+    MANAGE_TEAM = "manage_team"  # invite, change roles (never to owner), remove
+    VIEW_AUDIT_LOG = "view_audit_log"
+    TRANSFER_OWNERSHIP = "transfer_ownership"
+
+
+DESCRIPTIONS: dict[Permission, str] = {
+    Permission.VIEW_DATA: "See the dashboard, payments, customers and disputes",
+    Permission.EXPORT_DATA: "Export CSV and download monthly statements",
+    Permission.CAPTURE_VOID: "Capture and void authorized payments",
+    Permission.REFUND: "Refund any amount",
+    Permission.REFUND_LIMITED: "Refund up to the support refund limit",
+    Permission.MANAGE_DISPUTES: "Answer disputes with evidence",
+    Permission.MANAGE_PAYMENT_LINKS: "Create and edit payment links",
+    Permission.VIEW_DEVELOPERS: "See API keys (never their secrets) and webhook deliveries",
+    Permission.MANAGE_API_KEYS: "Create, reveal, roll and revoke API keys",
+    Permission.MANAGE_WEBHOOKS: "Manage webhook endpoints and redeliver events",
+    Permission.MANAGE_SETTINGS: "Change the business profile, branding and limits",
+    Permission.MANAGE_BANK: "Change the payout bank account",
+    Permission.MANAGE_TEAM: "Invite, re-role and remove members",
+    Permission.VIEW_AUDIT_LOG: "Read and export the audit log",
+    Permission.TRANSFER_OWNERSHIP: "Hand the account to another member",
+}
+
+_ALL = frozenset(Permission)
+MATRIX: dict[Role, frozenset[Permission]] = {
+    Role.OWNER: _ALL - {Permission.REFUND_LIMITED},
+    Role.ADMIN: _ALL
+    - {Permission.REFUND_LIMITED, Permission.MANAGE_BANK, Permission.TRANSFER_OWNERSHIP},
+    Role.DEVELOPER: frozenset(
+        {
+            Permission.VIEW_DATA,
+            Permission.VIEW_DEVELOPERS,
+            Permission.MANAGE_API_KEYS,
+            Permission.MANAGE_WEBHOOKS,
+        }
+    ),
+    Role.ANALYST: frozenset({Permission.VIEW_DATA, Permission.EXPORT_DATA}),
+    Role.SUPPORT: frozenset(
+        {
+            Permission.VIEW_DATA,
+            Permission.CAPTURE_VOID,
+            Permission.REFUND_LIMITED,
+            Permission.MANAGE_DISPUTES,
+        }
+    ),
+}
+
+
+def _role(role: str | Role) -> Role | None:
+    try:
+        return Role(role)
+    except ValueError:
+        return None
+
+
+def can(role: str | Role, permission: Permission) -> bool:
+    known = _role(role)
+    return known is not None and permission in MATRIX[known]
+
+
+def require(role: str | Role, permission: Permission) -> None:
+    if not can(role, permission):
+        raise PermissionDenied(
+            f"Your role ({role or 'none'}) cannot {DESCRIPTIONS[permission][0].lower()}"
+            f"{DESCRIPTIONS[permission][1:]}. Ask an owner or admin."
+        )
+
+
+def can_refund(role: str | Role, merchant: Merchant, amount: int, currency: str) -> bool:
+    if can(role, Permission.REFUND):
+        return True
+    return (
+        can(role, Permission.REFUND_LIMITED)
+        and currency.upper() == merchant.default_currency
+        and amount <= merchant.support_refund_limit
+    )
+
+
+def require_refund(role: str | Role, merchant: Merchant, amount: int, currency: str) -> None:
+    if can_refund(role, merchant, amount, currency):
+        return
+    if not can(role, Permission.REFUND_LIMITED):
+        require(role, Permission.REFUND)
+    limit = format_money(merchant.support_refund_limit, merchant.default_currency)
+    raise PermissionDenied(
+        f"Support can refund up to {limit} in {merchant.default_currency}. "
+        "Ask an owner or admin for this refund.",
+        param="amountCents",
+    )
+
+
+def refund_needs_step_up(merchant: Merchant, amount: int, currency: str) -> bool:
+    """A fresh second-factor code is asked above the merchant's threshold, and for refunds in a
+    currency other than the one the threshold is written in."""
+    if currency.upper() != merchant.default_currency:
+        return True
+    return amount > merchant.step_up_refund_threshold
