@@ -9,6 +9,7 @@ from starlette.concurrency import run_in_threadpool
 from backend import db
 from backend.api import errors
 from backend.api.limits_middleware import BodySizeLimit
+from backend.api.routes import checkout as checkout_routes
 from backend.api.routes import payments, webhook_endpoints, webhooks_stripe
 from backend.config import APP_VERSION, get_settings
 
@@ -53,6 +54,7 @@ def create_app() -> FastAPI:
     api.include_router(payments.router)
     api.include_router(webhook_endpoints.router)
     api.include_router(webhooks_stripe.router)
+    api.include_router(checkout_routes.router)
     return api
 
 

@@ -2,6 +2,7 @@
 
 import backend.models.base  # noqa: F401  (sets the naming convention before any table)
 from backend.models.accounts import ApiKey, Membership, Merchant, User, UserSession
+from backend.models.checkout import BrandLogo, CheckoutSession, PaymentLink
 from backend.models.commerce import Customer, Dispute, Order, Payment, Refund
 from backend.models.fees import FeeOverride, FeeTier
 from backend.models.messages import OutboundEmail
@@ -20,6 +21,8 @@ __all__ = [
     "ApiKey",
     "AuditLog",
     "BlocklistEntry",
+    "BrandLogo",
+    "CheckoutSession",
     "Customer",
     "Dispute",
     "DomainEvent",
@@ -34,6 +37,7 @@ __all__ = [
     "OutboundEmail",
     "Payment",
     "PaymentAttempt",
+    "PaymentLink",
     "Refund",
     "UTCDateTime",
     "User",

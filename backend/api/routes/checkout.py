@@ -1,0 +1,172 @@
+"""Checkout sessions (merchant API) and the merchants' checkout logos (public, cacheable)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Path, Request, Response
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr
+
+from backend.api.deps import CallerDep, Result, respond
+from backend.api.errors import ErrorBody
+from backend.db import session_scope
+from backend.services import branding, checkout
+from backend.services.errors import NotFound
+
+router = APIRouter(prefix="/api", tags=["checkout"])
+
+_ERRORS: dict[int | str, dict[str, Any]] = {
+    400: {"model": ErrorBody, "description": "The request is malformed (JSON, types, fields)"},
+    401: {"model": ErrorBody, "description": "Missing or invalid API key"},
+    404: {"model": ErrorBody, "description": "No such checkout session for this merchant and mode"},
+    409: {"model": ErrorBody, "description": "Illegal state change or Idempotency-Key conflict"},
+    422: {"model": ErrorBody, "description": "A value is not acceptable"},
+    429: {"model": ErrorBody, "description": "Rate limit reached; see Retry-After"},
+}
+SessionId = Annotated[str, Path(min_length=1, max_length=40, description="A session id (cs_...)")]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class LineItemIn(_Strict):
+    name: StrictStr = Field(min_length=1, max_length=120)
+    quantity: StrictInt = Field(1, ge=1, le=checkout.MAX_QUANTITY)
+    unitAmountCents: StrictInt = Field(description="Price of one unit in minor units")
+
+
+class SessionCreate(_Strict):
+    lineItems: list[LineItemIn] | None = Field(None, max_length=checkout.MAX_LINE_ITEMS)
+    amountCents: StrictInt | None = Field(None, description="Instead of lineItems: one amount")
+    currency: StrictStr = Field(examples=["USD"])
+    customerEmail: StrictStr | None = Field(None, max_length=320)
+    successUrl: StrictStr = Field(max_length=checkout.MAX_URL_LENGTH)
+    cancelUrl: StrictStr = Field(max_length=checkout.MAX_URL_LENGTH)
+    expiresAt: datetime | None = Field(
+        None, description="ISO 8601 with a zone, or Unix seconds; 30 min to 7 days (default 24 h)"
+    )
+    metadata: dict[str, StrictStr] | None = None
+    paymentMethods: list[Literal["card", "bank"]] | None = Field(None, max_length=2)
+
+
+class SessionOut(BaseModel):
+    id: str
+    object: Literal["checkout.session"]
+    livemode: bool
+    url: str
+    status: Literal["open", "complete", "expired"]
+    amountTotal: int
+    currency: str
+    lineItems: list[dict[str, Any]]
+    customerEmail: str | None
+    successUrl: str | None
+    cancelUrl: str | None
+    paymentMethods: list[str]
+    orderId: str
+    paymentId: str | None
+    paymentLinkId: str | None
+    metadata: dict[str, str]
+    expiresAt: str
+    createdAt: str
+    completedAt: str | None
+
+
+class SessionEnvelope(BaseModel):
+    success: Literal[True] = True
+    session: SessionOut
+
+
+def _answer(session_obj: Any, status: int = 200) -> Result:
+    return status, {"success": True, "session": checkout.session_to_dict(session_obj)}
+
+
+@router.post(
+    "/checkout/sessions",
+    status_code=201,
+    response_model=SessionEnvelope,
+    responses=_ERRORS,
+    summary="Create a checkout session (a hosted payment page)",
+)
+async def create_session(body: SessionCreate, request: Request, who: CallerDep) -> JSONResponse:
+    def work() -> Result:
+        with session_scope() as db:
+            created = checkout.create_session(
+                db,
+                who.scope,
+                line_items=(
+                    [item.model_dump() for item in body.lineItems]
+                    if body.lineItems is not None
+                    else None
+                ),
+                amount=body.amountCents,
+                currency=body.currency,
+                customer_email=body.customerEmail,
+                success_url=body.successUrl,
+                cancel_url=body.cancelUrl,
+                expires_at=body.expiresAt,
+                metadata=body.metadata,
+                payment_methods=body.paymentMethods,
+                actor=who.actor,
+            )
+        return _answer(created, 201)
+
+    return await respond(request, who, work)
+
+
+@router.get(
+    "/checkout/sessions/{sessionId}",
+    response_model=SessionEnvelope,
+    responses={k: v for k, v in _ERRORS.items() if k in (401, 404, 429)},
+    summary="Get a checkout session",
+)
+async def get_session(sessionId: SessionId, request: Request, who: CallerDep) -> JSONResponse:
+    def work() -> Result:
+        # A read that may write: an expiry time that has passed expires the session now.
+        with session_scope() as db:
+            found = checkout.get_session(db, who.scope, sessionId)
+        return _answer(found)
+
+    return await respond(request, who, work)
+
+
+@router.post(
+    "/checkout/sessions/{sessionId}/expire",
+    response_model=SessionEnvelope,
+    responses=_ERRORS,
+    summary="Expire an open checkout session now",
+)
+async def expire_session(sessionId: SessionId, request: Request, who: CallerDep) -> JSONResponse:
+    def work() -> Result:
+        with session_scope() as db:
+            ended = checkout.expire_session(db, who.scope, sessionId, actor=who.actor)
+        return _answer(ended)
+
+    return await respond(request, who, work)
+
+
+@router.get(
+    "/checkout/logos/{logoId}",
+    tags=["checkout"],
+    summary="A merchant's checkout logo (public; immutable, cache forever)",
+    responses={404: {"model": ErrorBody}},
+)
+def logo(
+    logoId: Annotated[str, Path(min_length=1, max_length=60)],
+) -> Response:
+    logo_id = logoId.split(".", 1)[0]
+    with session_scope(readonly=True) as db:
+        found = branding.get_logo(db, logo_id)
+    if found is None:
+        raise NotFound("No such logo")
+    return Response(
+        found.data,
+        media_type=found.content_type,
+        headers={
+            "Cache-Control": "public, max-age=31536000, immutable",
+            "X-Content-Type-Options": "nosniff",
+            "Content-Security-Policy": "default-src 'none'",
+        },
+    )
