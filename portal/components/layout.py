@@ -13,6 +13,8 @@ from portal.theme import BRAND, DESKTOP_ONLY, MOBILE_ONLY, SIDEBAR_WIDTH
 NAV_ITEMS: list[tuple[str, str, str]] = [
     ("Dashboard", "/dashboard", "layout-dashboard"),
     ("Payments", "/payments", "credit-card"),
+    ("Payment links", "/payment-links", "link"),
+    ("Branding", "/settings/branding", "palette"),
 ]
 
 

@@ -1,0 +1,351 @@
+"""The hosted checkout's state: one small substate of rx.State, with nothing of the portal.
+
+It never holds a card number. The sandbox form's inputs are uncontrolled (no value sent to the
+server while typing); the number arrives once, as an argument of `pay`, is handed to the
+payment service and dropped when the handler returns. Reflex does not log event payloads, and
+nothing here puts the number into a message, a var or an exception.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime
+from decimal import Decimal, InvalidOperation
+
+import reflex as rx
+from babel.numbers import NumberFormatError, parse_decimal
+
+from backend.db import session_scope
+from backend.models import CheckoutSession, Merchant, Payment
+from backend.services import branding, checkout, checkout_stripe, payment_links
+from backend.services.checkout_i18n import LANGUAGES, catalog, negotiate, normalise_locale, t
+from backend.services.currency import exponent, format_money
+from backend.services.errors import NotFound, ServiceError, ValidationFailed
+from checkout.card_checks import card_problems
+
+log = logging.getLogger(__name__)
+
+# Message keys the customer may see after a pay attempt, whatever the gateway said.
+_CUSTOMER_ERRORS = {
+    "card_declined",
+    "insufficient_funds",
+    "expired_card",
+    "incorrect_cvc",
+    "authentication_failed",
+    "not_a_test_card",
+    "payment_blocked",
+    "unavailable",
+}
+
+
+class CheckoutState(rx.State):
+    # loading | form | challenge | complete | expired | not_found | link | link_inactive
+    view: str = "loading"
+    locale: str = "en_US"
+    language: str = "en"
+    # The customer's own choice of language, kept in this browser.
+    chosen_language: str = rx.LocalStorage("", name="pp_checkout_language", sync=True)
+    m: dict[str, str] = {}
+    merchant_name: str = ""
+    merchant_initial: str = ""
+    logo_url: str = ""
+    brand_color: str = "#4f46e5"
+    button_text_color: str = "#ffffff"
+    items: list[dict[str, str]] = []
+    total: str = ""
+    preset_email: str = ""
+    cancel_url: str = ""
+    success_url: str = ""
+    test_mode: bool = True
+    stripe_element: bool = False
+    stripe_publishable_key: str = ""
+    stripe_client_secret: str = ""
+    amount_minor: int = 0
+    currency: str = "USD"
+    error: str = ""
+    processing: bool = False
+    receipt: dict[str, str] = {}
+    # payment links
+    link_custom_amount: bool = False
+    link_max_quantity: int = 1
+    link_description: str = ""
+
+    _amount: int = 0
+    _link_min: int = 0
+    _link_max: int = 0
+
+    # -- loading -----------------------------------------------------------------------------
+
+    def _pick_locale(self) -> None:
+        browser = negotiate(self.router.headers.accept_language)
+        chosen = self.chosen_language if self.chosen_language in LANGUAGES else ""
+        self.locale = normalise_locale(chosen) if chosen else browser
+        self.language = self.locale.split("_")[0]
+
+    def _session_id(self) -> str:
+        return str(self.router.page.params.get("session_id", ""))[:40]
+
+    def _apply_merchant(self, merchant: Merchant) -> None:
+        colors = branding.button_colors(merchant.brand_color)
+        self.merchant_name = merchant.name
+        self.merchant_initial = merchant.name[:1].upper()
+        self.logo_url = merchant.logo_path or ""
+        self.brand_color, self.button_text_color = colors.background, colors.text
+
+    def _fill_messages(self, **values: object) -> None:
+        defaults = {"merchant": self.merchant_name, "amount": self.total, "email": "", "n": 3}
+        defaults.update({"min": "", "max": "", "currency": self.currency, "url": ""})
+        defaults.update(values)
+        self.m = {key: text.format(**defaults) for key, text in catalog(self.locale).items()}
+        self.m["err_cvc3"] = t("err_cvc", self.locale, n=3)
+        self.m["err_cvc4"] = t("err_cvc", self.locale, n=4)
+
+    def _money(self, amount: int) -> str:
+        return format_money(amount, self.currency, self.locale)
+
+    def _show(self, result: checkout.PayResult, merchant: Merchant) -> None:
+        session = result.session
+        self._apply_merchant(merchant)
+        self.currency, self._amount = session.currency, session.amount_total
+        self.amount_minor = session.amount_total
+        self.total = self._money(session.amount_total)
+        self.items = [
+            {
+                "name": item["name"],
+                "quantity": t("quantity", self.locale, n=item["quantity"]),
+                "amount": self._money(item["quantity"] * item["unitAmountCents"]),
+            }
+            for item in session.line_items
+        ]
+        self.preset_email = session.customer_email or ""
+        self.cancel_url = session.cancel_url or ""
+        self.success_url = session.success_url or ""
+        self.test_mode = not session.livemode
+        self.stripe_element = checkout_stripe.live_card_element(session)
+        self.stripe_publishable_key = checkout_stripe.publishable_key()
+        self._fill_messages()
+        self.stripe_client_secret = result.client_secret or ""
+        views = {
+            checkout.OPEN: "form",
+            "declined": "form",
+            "requires_action": "challenge",
+            checkout.COMPLETE: "complete",
+            checkout.EXPIRED: "expired",
+        }
+        self.view = views[result.status]
+        if result.status == "requires_action" and self.stripe_element:
+            self.view = "form"  # the Payment Element runs Stripe's own challenge in place
+        if result.status == "declined":
+            self.error = self.m[result.error_code or "card_declined"]
+        self.receipt = self._receipt(session, result.payment) if self.view == "complete" else {}
+
+    def _receipt(self, session: CheckoutSession, payment: Payment | None) -> dict[str, str]:
+        paid_at = session.completed_at or datetime.now(UTC)
+        card = ""
+        if payment is not None and payment.card_last4:
+            card = f"{(payment.card_brand or '').title()} •••• {payment.card_last4}"
+        email = session.customer_email or ""
+        return {
+            "amount": self.total,
+            "card": card,
+            "date": paid_at.strftime("%Y-%m-%d %H:%M UTC"),
+            "reference": payment.id if payment else "",
+            "sent": t("receipt_sent", self.locale, email=email) if email else "",
+        }
+
+    @rx.event
+    def load_session(self) -> None:
+        self.view, self.error, self.processing = "loading", "", False
+        self._pick_locale()
+        try:
+            with session_scope() as db:
+                result = checkout.open_session(db, self._session_id(), locale=self.locale)
+                merchant = checkout.merchant_of(db, result.session)
+        except NotFound:
+            self._fill_messages()
+            self.view = "not_found"
+            return
+        checkout.send_receipt(result.receipt_email_id)
+        self._show(result, merchant)
+
+    @rx.event
+    def choose_language(self, language: str):  # type: ignore[no-untyped-def]
+        if language not in LANGUAGES:
+            return None
+        self.chosen_language = language
+        return CheckoutState.reload
+
+    @rx.event
+    def reload(self):  # type: ignore[no-untyped-def]
+        if self.router.page.params.get("link_id"):
+            return CheckoutState.load_link
+        return CheckoutState.load_session
+
+    # -- paying ------------------------------------------------------------------------------
+
+    @rx.event
+    def pay(self, form: dict[str, str]):  # type: ignore[no-untyped-def]
+        """Sandbox card form: check again, then charge. The number lives only in `form`."""
+        if self.processing or self.view != "form":
+            return
+        email = self.preset_email or str(form.get("email", "")).strip()
+        problems = card_problems(
+            number=str(form.get("cc-number", "")),
+            expiry=str(form.get("cc-exp", "")),
+            cvc=str(form.get("cc-csc", "")),
+            name=str(form.get("cc-name", "")),
+            postal=str(form.get("postal", "")),
+            today=datetime.now(UTC).date(),
+        )
+        if problems:
+            self.error = self.m["err_form"]
+            return
+        self.processing, self.error = True, ""
+        yield
+        yield from self._charge(str(form.get("cc-number", "")), email)
+
+    @rx.event
+    def pay_with_stripe(self, payment_method_id: str, email: str):  # type: ignore[no-untyped-def]
+        """Live mode: the Payment Element made a PaymentMethod in the browser (pm_...)."""
+        if self.processing or self.view != "form":
+            return
+        self.processing, self.error = True, ""
+        yield
+        yield from self._charge(str(payment_method_id)[:255], self.preset_email or email)
+
+    def _charge(self, token: str, email: str):  # type: ignore[no-untyped-def]
+        try:
+            with session_scope() as db:
+                result = checkout.pay(
+                    db,
+                    self._session_id(),
+                    token=token,
+                    customer_email=email or None,
+                    ip_address=self.router.session.client_ip or None,
+                    locale=self.locale,
+                )
+                merchant = checkout.merchant_of(db, result.session)
+        except ValidationFailed as exc:
+            self.processing = False
+            self.error = self.m[self._customer_error(exc)]
+            return
+        except ServiceError:
+            self.processing = False
+            self.error = self.m["unavailable"]
+            return
+        checkout.send_receipt(result.receipt_email_id)
+        self.processing = False
+        self._show(result, merchant)
+        if self.view == "complete":
+            yield rx.call_script("window.scrollTo(0, 0)")
+
+    def _customer_error(self, exc: ValidationFailed) -> str:
+        if exc.code == "not_a_test_card":
+            return "not_a_test_card"
+        if exc.param == "customerEmail":
+            return "err_email"
+        return "card_declined" if exc.code not in _CUSTOMER_ERRORS else exc.code
+
+    @rx.event
+    def show_stripe_error(self, message: str) -> None:
+        """Stripe.js's own message (already in the customer's language), shown in the alert."""
+        self.processing = False
+        self.error = str(message)[:300] or self.m["card_declined"]
+
+    @rx.event
+    def finish_challenge(self, approved: bool):  # type: ignore[no-untyped-def]
+        """Sandbox 3-D Secure: the customer's answer to the bank's question."""
+        yield from self._finish(bool(approved))
+
+    @rx.event
+    def finish_stripe_action(self):  # type: ignore[no-untyped-def]
+        """Live mode: stripe.handleNextAction finished in the browser; read the outcome."""
+        yield from self._finish(None)
+
+    def _finish(self, approved: bool | None):  # type: ignore[no-untyped-def]
+        if self.processing:
+            return
+        self.processing, self.error = True, ""
+        yield
+        try:
+            with session_scope() as db:
+                result = checkout.finish_action(
+                    db, self._session_id(), approved=approved, locale=self.locale
+                )
+                merchant = checkout.merchant_of(db, result.session)
+        except ServiceError:
+            self.processing, self.error = False, self.m["unavailable"]
+            return
+        checkout.send_receipt(result.receipt_email_id)
+        self.processing = False
+        self._show(result, merchant)
+
+    # -- payment links -----------------------------------------------------------------------
+
+    @rx.event
+    def load_link(self) -> None:
+        self.view, self.error, self.processing = "loading", "", False
+        self._pick_locale()
+        link_id = str(self.router.page.params.get("link_id", ""))[:40]
+        try:
+            with session_scope(readonly=True) as db:
+                link, merchant = payment_links.public_link(db, link_id)
+        except NotFound:
+            self._fill_messages()
+            self.view = "not_found"
+            return
+        self._apply_merchant(merchant)
+        self.currency = link.currency
+        self.test_mode = not link.livemode
+        self.link_description = link.description or ""
+        self.link_custom_amount = link.unit_amount is None
+        self.link_max_quantity = link.max_quantity
+        self._link_min, self._link_max = link.min_amount or 0, link.max_amount or 0
+        unit = link.unit_amount or 0
+        self.total = self._money(unit) if unit else ""
+        self.items = [{"name": link.name, "quantity": "", "amount": self.total}]
+        self._fill_messages(
+            min=self._money(self._link_min) if self._link_min else "",
+            max=self._money(self._link_max) if self._link_max else "",
+        )
+        self.view = "link" if link.active else "link_inactive"
+
+    @rx.event
+    def start_link(self, form: dict[str, str]):  # type: ignore[no-untyped-def]
+        link_id = str(self.router.page.params.get("link_id", ""))[:40]
+        amount: int | None = None
+        if self.link_custom_amount:
+            amount = self._parse_amount(str(form.get("amount", "")))
+            if amount is None or not self._link_min <= amount <= self._link_max:
+                self.error = self.m["err_amount"]
+                return None
+        try:
+            quantity = int(str(form.get("quantity", "1")) or "1")
+        except ValueError:
+            quantity = 0
+        try:
+            with session_scope() as db:
+                session = payment_links.start_session(
+                    db,
+                    link_id,
+                    amount=amount,
+                    quantity=quantity,
+                    ip_address=self.router.session.client_ip or None,
+                )
+        except ValidationFailed as exc:
+            self.error = self.m["err_amount"] if exc.param == "amount" else exc.message
+            if exc.code == "link_inactive":
+                self.view = "link_inactive"
+            return None
+        return rx.redirect(f"/pay/{session.id}")
+
+    def _parse_amount(self, text: str) -> int | None:
+        """A typed amount in the customer's locale (12,50 in Spain) as minor units."""
+        try:
+            value = parse_decimal(text.strip(), locale=self.locale, strict=False)
+        except (NumberFormatError, InvalidOperation, ValueError):
+            return None
+        minor = value.scaleb(exponent(self.currency))
+        if minor != minor.to_integral_value() or minor <= 0:
+            return None
+        return int(minor.to_integral_value()) if minor < Decimal(10) ** 15 else None

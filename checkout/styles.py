@@ -1,0 +1,67 @@
+"""The checkout's stylesheet: small, mobile first, AA contrast, a visible focus ring.
+
+Inlined in the page (one <style> element) so the checkout needs no stylesheet request of its
+own. The brand colour arrives as CSS variables set on the page's root element.
+"""
+
+CSS = """
+.co-root{min-height:100vh;background:#f6f7f9;color:#1f2937;font-family:system-ui,-apple-system,
+"Segoe UI",Roboto,sans-serif;font-size:16px;line-height:1.5}
+.co-bar{height:6px;background:var(--co-brand)}
+.co-wrap{max-width:960px;margin:0 auto;padding:16px}
+.co-head{display:flex;align-items:center;gap:12px;justify-content:space-between;flex-wrap:wrap;
+padding:8px 0 16px}
+.co-merchant{display:flex;align-items:center;gap:12px;min-width:0}
+.co-merchant img{max-height:40px;max-width:160px;object-fit:contain}
+.co-merchant h1{font-size:1.125rem;font-weight:600;margin:0;overflow-wrap:anywhere}
+.co-initial{width:40px;height:40px;border-radius:8px;background:var(--co-brand);
+color:var(--co-brand-text);display:grid;place-items:center;font-weight:700}
+.co-lang{display:flex;align-items:center;gap:6px;font-size:.875rem}
+.co-lang select{font:inherit;padding:6px 8px;border:1px solid #6b7280;border-radius:6px;
+background:#fff;color:#1f2937;min-height:40px}
+.co-grid{display:grid;gap:16px}
+@media (min-width:48em){.co-grid{grid-template-columns:1fr 1.1fr;gap:32px;align-items:start}}
+.co-card{background:#fff;border:1px solid #e5e7eb;border-radius:12px;padding:16px}
+.co-card h2{font-size:1rem;margin:0 0 12px;font-weight:600}
+.co-items{list-style:none;margin:0;padding:0}
+.co-items li{display:flex;justify-content:space-between;gap:12px;padding:6px 0}
+.co-qty{color:#4b5563;font-size:.875rem}
+.co-total{display:flex;justify-content:space-between;border-top:1px solid #e5e7eb;
+margin-top:8px;padding-top:12px;font-weight:700;font-size:1.125rem}
+.co-note{background:#fff7ed;border:1px solid #fdba74;color:#7c2d12;border-radius:8px;
+padding:10px 12px;font-size:.875rem;margin-bottom:16px}
+.co-field{display:flex;flex-direction:column;gap:4px;margin-bottom:14px;min-width:0}
+.co-field label{font-weight:500;font-size:.9375rem}
+.co-field input{font:inherit;font-size:16px;padding:10px 12px;border:1px solid #6b7280;
+border-radius:8px;background:#fff;color:#111827;min-height:44px;width:100%;box-sizing:border-box}
+.co-field input[aria-invalid=true]{border-color:#b91c1c;border-width:2px}
+.co-help{font-size:.8125rem;color:#4b5563;margin:0}
+.co-err{color:#b91c1c;font-size:.875rem;margin:0;min-height:0}
+.co-err:empty{display:none}
+.co-row{display:grid;grid-template-columns:1fr 1fr;gap:12px}
+.co-num{position:relative}
+.co-brand{position:absolute;right:12px;top:50%;transform:translateY(-50%);font-size:.8125rem;
+color:#374151;pointer-events:none}
+fieldset.co-set{border:0;margin:0;padding:0;min-width:0}
+fieldset.co-set legend{font-weight:600;margin-bottom:10px;padding:0}
+.co-pay{width:100%;min-height:48px;border:0;border-radius:8px;font:inherit;font-size:1.0625rem;
+font-weight:600;background:var(--co-brand);color:var(--co-brand-text);cursor:pointer;
+margin-top:4px}
+.co-pay[disabled]{opacity:.75;cursor:progress}
+.co-alt{width:100%;min-height:48px;border:1px solid #6b7280;border-radius:8px;font:inherit;
+font-weight:600;background:#fff;color:#1f2937;cursor:pointer;margin-top:10px}
+.co-alert{color:#991b1b;background:#fef2f2;border:1px solid #fca5a5;border-radius:8px;
+padding:10px 12px;margin:0 0 12px}
+.co-alert:empty{display:none}
+.co-link{color:#1d4ed8;text-decoration:underline}
+.co-cancel{display:inline-block;margin-top:14px;font-size:.9375rem}
+.co-foot{font-size:.8125rem;color:#4b5563;text-align:center;margin:24px 0 8px}
+.co-center{max-width:520px;margin:0 auto;text-align:center}
+.co-center h2{font-size:1.375rem;margin:8px 0}
+.co-dl{display:grid;grid-template-columns:auto 1fr;gap:6px 16px;text-align:left;margin:16px 0}
+.co-dl dt{color:#4b5563}.co-dl dd{margin:0;font-weight:500;overflow-wrap:anywhere}
+.co-ok{width:56px;height:56px;border-radius:50%;background:#dcfce7;color:#166534;display:grid;
+place-items:center;margin:0 auto;font-size:28px}
+.co-root :focus-visible{outline:3px solid #1d4ed8;outline-offset:2px}
+.co-sr{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0);white-space:nowrap}
+"""

@@ -1,0 +1,259 @@
+"""Payment links: reusable links and QR codes for counters and invoices."""
+
+from __future__ import annotations
+
+import reflex as rx
+
+from portal.components.layout import portal_page
+from portal.state.payment_links import PaymentLinksState as S
+
+
+def field(label: str, name: str, **props: object) -> rx.Component:
+    return rx.vstack(
+        rx.el.label(label, html_for=f"pl-{name}", class_name="pp-label"),
+        rx.input(id=f"pl-{name}", name=name, **{"width": "100%", **props}),
+        spacing="1",
+        width="100%",
+    )
+
+
+def link_form() -> rx.Component:
+    v = S.form_values
+    return rx.card(
+        rx.form(
+            rx.vstack(
+                rx.heading(
+                    rx.cond(S.editing_id != "", "Edit payment link", "New payment link"),
+                    size="4",
+                    as_="h2",
+                ),
+                field(
+                    "Name customers see",
+                    "name",
+                    default_value=v["name"],
+                    required=True,
+                    max_length=120,
+                ),
+                field(
+                    "Description (optional)",
+                    "description",
+                    default_value=v["description"],
+                    max_length=500,
+                ),
+                field(
+                    "Currency", "currency", default_value=v["currency"], max_length=3, width="8rem"
+                ),
+                rx.el.fieldset(
+                    rx.el.legend("Price", class_name="pp-label"),
+                    rx.radio_group.root(
+                        rx.hstack(
+                            rx.el.label(
+                                rx.radio_group.item(value="fixed"),
+                                " Fixed price",
+                                class_name="pp-radio",
+                            ),
+                            rx.el.label(
+                                rx.radio_group.item(value="custom"),
+                                " Customer chooses the amount",
+                                class_name="pp-radio",
+                            ),
+                            wrap="wrap",
+                            spacing="4",
+                        ),
+                        value=S.pricing,
+                        on_change=S.choose_pricing,
+                        name="pricing",
+                    ),
+                    style={"border": "0", "padding": "0", "margin": "0"},
+                ),
+                rx.cond(
+                    S.pricing == "fixed",
+                    rx.hstack(
+                        field(
+                            "Price (e.g. 12.50)",
+                            "unit_amount",
+                            default_value=v["unit_amount"],
+                            input_mode="decimal",
+                        ),
+                        field(
+                            "Most a customer may buy at once",
+                            "max_quantity",
+                            type="number",
+                            min=1,
+                            max=99,
+                            default_value=v["max_quantity"],
+                        ),
+                        width="100%",
+                        flex_direction=["column", "row"],
+                    ),
+                    rx.hstack(
+                        field(
+                            "Minimum",
+                            "min_amount",
+                            default_value=v["min_amount"],
+                            input_mode="decimal",
+                            placeholder="1.00",
+                        ),
+                        field(
+                            "Maximum",
+                            "max_amount",
+                            default_value=v["max_amount"],
+                            input_mode="decimal",
+                            placeholder="no limit",
+                        ),
+                        width="100%",
+                        flex_direction=["column", "row"],
+                    ),
+                ),
+                rx.hstack(
+                    rx.button("Save link", type="submit"),
+                    rx.button(
+                        "Cancel",
+                        type="button",
+                        variant="soft",
+                        color_scheme="gray",
+                        on_click=S.close_form,
+                    ),
+                ),
+                spacing="3",
+                width="100%",
+            ),
+            on_submit=S.save,
+            reset_on_submit=False,
+            key=S.editing_id,
+        ),
+        width="100%",
+    )
+
+
+def link_row(link: rx.Var) -> rx.Component:
+    active = link["active"] != ""
+    return rx.card(
+        rx.vstack(
+            rx.hstack(
+                rx.text(link["name"], weight="bold", size="3", truncate=True),
+                rx.cond(
+                    active,
+                    rx.badge("Active", color_scheme="green"),
+                    rx.badge("Inactive", color_scheme="gray"),
+                ),
+                justify="between",
+                width="100%",
+            ),
+            rx.text(link["price"], size="2"),
+            rx.link(
+                link["url"],
+                href=link["url"],
+                is_external=True,
+                size="2",
+                style={"overflowWrap": "anywhere"},
+            ),
+            rx.flex(
+                rx.cond(
+                    S.can_manage,
+                    rx.fragment(
+                        rx.button(
+                            "Edit", size="2", variant="soft", on_click=S.edit_link(link["id"])
+                        ),
+                        rx.cond(
+                            active,
+                            rx.button(
+                                "Deactivate",
+                                size="2",
+                                variant="soft",
+                                color_scheme="red",
+                                on_click=S.set_active(link["id"], False),
+                            ),
+                            rx.button(
+                                "Activate",
+                                size="2",
+                                variant="soft",
+                                color_scheme="green",
+                                on_click=S.set_active(link["id"], True),
+                            ),
+                        ),
+                    ),
+                ),
+                rx.button(
+                    rx.icon("qr-code", size=16),
+                    "QR (SVG)",
+                    size="2",
+                    variant="outline",
+                    on_click=S.download_qr(link["id"], "svg"),
+                ),
+                rx.button(
+                    rx.icon("download", size=16),
+                    "QR (PNG)",
+                    size="2",
+                    variant="outline",
+                    on_click=S.download_qr(link["id"], "png"),
+                ),
+                gap="2",
+                wrap="wrap",
+            ),
+            spacing="2",
+            width="100%",
+        ),
+        width="100%",
+    )
+
+
+@portal_page("/payment-links", "Payment links", on_load=[S.load])
+def payment_links_page() -> rx.Component:
+    return rx.vstack(
+        rx.hstack(
+            rx.heading("Payment links", size="7", as_="h1"),
+            rx.cond(
+                S.can_manage & ~S.form_open,
+                rx.button(rx.icon("plus", size=16), "New link", on_click=S.new_link),
+            ),
+            justify="between",
+            width="100%",
+            align="center",
+        ),
+        rx.text(
+            "Share a link, or print its QR code for a counter or an invoice: each visit opens "
+            "a fresh checkout.",
+            color_scheme="gray",
+            size="2",
+        ),
+        rx.box(
+            rx.cond(S.error != "", rx.callout(S.error, color_scheme="red", icon="triangle-alert")),
+            role="alert",
+            aria_live="assertive",
+            width="100%",
+        ),
+        rx.box(
+            rx.cond(S.notice != "", rx.callout(S.notice, color_scheme="green", icon="check")),
+            role="status",
+            aria_live="polite",
+            width="100%",
+        ),
+        rx.cond(S.form_open, link_form()),
+        rx.cond(
+            S.loaded & (S.links.length() == 0) & ~S.form_open,  # type: ignore[attr-defined]
+            rx.card(
+                rx.vstack(
+                    rx.text("No payment links yet.", weight="bold"),
+                    rx.text(
+                        rx.cond(
+                            S.can_manage,
+                            "Create one with “New link”: a fixed price or an amount the customer "
+                            "chooses.",
+                            "Ask an owner or admin to create one.",
+                        ),
+                        size="2",
+                    ),
+                ),
+                width="100%",
+            ),
+        ),
+        rx.grid(
+            rx.foreach(S.links, link_row),
+            columns=rx.breakpoints(initial="1", md="2"),
+            gap="3",
+            width="100%",
+        ),
+        spacing="4",
+        width="100%",
+    )
