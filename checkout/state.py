@@ -307,6 +307,7 @@ class CheckoutState(rx.State):
         self._fill_messages(
             min=self._money(self._link_min) if self._link_min else "",
             max=self._money(self._link_max) if self._link_max else "",
+            n=link.max_quantity,
         )
         self.view = "link" if link.active else "link_inactive"
 
@@ -319,10 +320,15 @@ class CheckoutState(rx.State):
             if amount is None or not self._link_min <= amount <= self._link_max:
                 self.error = self.m["err_amount"]
                 return None
-        try:
-            quantity = int(str(form.get("quantity", "1")) or "1")
-        except ValueError:
-            quantity = 0
+        quantity = 1
+        if self.link_max_quantity > 1:
+            try:
+                quantity = int(str(form.get("quantity") or "1"))
+            except ValueError:
+                quantity = 0
+            if not 1 <= quantity <= self.link_max_quantity:
+                self.error = self.m["err_quantity"]
+                return None
         try:
             with session_scope() as db:
                 session = payment_links.start_session(
@@ -333,7 +339,7 @@ class CheckoutState(rx.State):
                     ip_address=self.router.session.client_ip or None,
                 )
         except ValidationFailed as exc:
-            self.error = self.m["err_amount"] if exc.param == "amount" else exc.message
+            self.error = self.m["err_amount"] if exc.param == "amount" else self.m["unavailable"]
             if exc.code == "link_inactive":
                 self.view = "link_inactive"
             return None

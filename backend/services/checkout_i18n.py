@@ -228,6 +228,11 @@ MESSAGES: dict[str, dict[str, str]] = {
         "fr": "Saisissez un montant entre {min} et {max}.",
     },
     "quantity_label": {"en": "Quantity", "es": "Cantidad", "fr": "Quantité"},
+    "err_quantity": {
+        "en": "Choose a quantity from 1 to {n}.",
+        "es": "Elige una cantidad de 1 a {n}.",
+        "fr": "Choisissez une quantité de 1 à {n}.",
+    },
     "continue": {"en": "Continue to payment", "es": "Continuar al pago", "fr": "Continuer"},
     "link_inactive_title": {
         "en": "This payment link is not active",

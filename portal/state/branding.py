@@ -50,13 +50,13 @@ class BrandingState(AuthState):
             return False
         return True
 
-    def _merchant_id(self) -> str | None:
+    def _signed_in_merchant(self) -> str | None:
         ctx = self._load_context()
         return ctx.merchant_id if ctx else None
 
     @rx.event
     def load(self):  # type: ignore[no-untyped-def]
-        merchant_id = self._merchant_id()
+        merchant_id = self._signed_in_merchant()
         if merchant_id is None:
             return AuthState.require_session
         with session_scope(readonly=True) as db:
@@ -74,7 +74,7 @@ class BrandingState(AuthState):
 
     @rx.event
     def save_color(self, form: dict[str, str]):  # type: ignore[no-untyped-def]
-        merchant_id = self._merchant_id()
+        merchant_id = self._signed_in_merchant()
         if merchant_id is None:
             return AuthState.require_session
         try:
@@ -92,7 +92,7 @@ class BrandingState(AuthState):
 
     @rx.event
     async def upload_logo(self, files: list[rx.UploadFile]):  # type: ignore[no-untyped-def]
-        merchant_id = self._merchant_id()
+        merchant_id = self._signed_in_merchant()
         if merchant_id is None:
             return AuthState.require_session
         if not files:
@@ -112,7 +112,7 @@ class BrandingState(AuthState):
 
     @rx.event
     def remove_logo(self):  # type: ignore[no-untyped-def]
-        merchant_id = self._merchant_id()
+        merchant_id = self._signed_in_merchant()
         if merchant_id is None:
             return AuthState.require_session
         try:
