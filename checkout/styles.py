@@ -55,6 +55,8 @@ padding:10px 12px;margin:0 0 12px}
 .co-alert:empty{display:none}
 .co-link{color:#1d4ed8;text-decoration:underline}
 .co-cancel{display:inline-block;margin-top:14px;font-size:.9375rem}
+.co-button-link{display:flex;align-items:center;justify-content:center;text-decoration:none;
+margin-top:16px;padding:0 16px;box-sizing:border-box}
 .co-foot{font-size:.8125rem;color:#4b5563;text-align:center;margin:24px 0 8px}
 .co-center{max-width:520px;margin:0 auto;text-align:center}
 .co-center h2{font-size:1.375rem;margin:8px 0}
