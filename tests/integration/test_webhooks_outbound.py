@@ -47,6 +47,7 @@ ROOT = Path(__file__).resolve().parents[2]
 README_SNIPPET = '''
 import hashlib, hmac, time
 
+
 def verify_signature(payload: bytes, header: str, secret: str, tolerance: int = 300) -> bool:
     """payload: the raw request body; header: the PayPortal-Signature header's value."""
     pairs = [item.split("=", 1) for item in header.split(",") if "=" in item]
