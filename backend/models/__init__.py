@@ -7,6 +7,7 @@ from backend.models.fees import FeeOverride, FeeTier
 from backend.models.messages import OutboundEmail
 from backend.models.ops import AuditLog, IdempotencyKey
 from backend.models.routing import BlocklistEntry, GatewayConfig, PaymentAttempt
+from backend.models.two_factor import OutboundSms, PendingLogin, RecoveryCode, SmsVerification
 from backend.models.types import UTCDateTime, utcnow
 from backend.models.webhooks import (
     DomainEvent,
@@ -32,9 +33,13 @@ __all__ = [
     "Merchant",
     "Order",
     "OutboundEmail",
+    "OutboundSms",
     "Payment",
     "PaymentAttempt",
+    "PendingLogin",
+    "RecoveryCode",
     "Refund",
+    "SmsVerification",
     "UTCDateTime",
     "User",
     "UserSession",
