@@ -6,13 +6,18 @@ from collections.abc import Callable
 
 import reflex as rx
 
+from portal.components.step_up import step_up_dialog
 from portal.state.auth import AuthState
+from portal.state.mode import ModeState
 from portal.theme import BRAND, DESKTOP_ONLY, MOBILE_ONLY, SIDEBAR_WIDTH
 
 # Only routes that have a page are listed: later pages add themselves here.
 NAV_ITEMS: list[tuple[str, str, str]] = [
     ("Dashboard", "/dashboard", "layout-dashboard"),
     ("Payments", "/payments", "credit-card"),
+    ("API keys", "/developers/api-keys", "key-round"),
+    ("Webhooks", "/developers/webhooks", "webhook"),
+    ("Security", "/settings/security", "shield-check"),
 ]
 
 
@@ -127,10 +132,24 @@ def mobile_drawer() -> rx.Component:
 
 
 def mode_badge() -> rx.Component:
-    return rx.cond(
-        AuthState.livemode,
-        rx.badge("Live mode", color_scheme="green", variant="soft", size="2"),
-        rx.badge("Test mode", color_scheme="orange", variant="soft", size="2"),
+    """The mode switch: live data is signalled loudly (solid red), test data in orange."""
+    return rx.el.label(
+        rx.hstack(
+            rx.cond(
+                AuthState.livemode,
+                rx.badge("Live", color_scheme="red", variant="solid", size="2"),
+                rx.badge("Test", color_scheme="orange", variant="soft", size="2"),
+            ),
+            rx.switch(
+                checked=AuthState.livemode,
+                on_change=ModeState.switch_mode,
+                color_scheme="red",
+                aria_label="Live mode",
+            ),
+            align="center",
+            spacing="2",
+        ),
+        title="Switch between test data and live data",
     )
 
 
@@ -169,6 +188,7 @@ def portal_frame(content: rx.Component) -> rx.Component:
             margin_left=["0", "0", SIDEBAR_WIDTH],
             min_height="100vh",
         ),
+        step_up_dialog(),
         # Hide the signed-in frame until the session check on load has filled in the user.
         visibility=rx.cond(AuthState.user_email != "", "visible", "hidden"),
     )
