@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import reflex as rx
 
+import portal.pages.api_keys
+import portal.pages.security
+import portal.pages.two_factor
+import portal.pages.webhooks  # noqa: F401  (Developers: webhooks)
 from backend.api import app as api_app
 from portal.pages import dashboard, login, payments  # noqa: F401  (pages register themselves)
 from portal.theme import BRAND

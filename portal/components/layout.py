@@ -163,7 +163,10 @@ def header() -> rx.Component:
         spacing="3",
         padding_x=["1rem", "1rem", "2rem"],
         height="3.5rem",
-        border_bottom="1px solid var(--gray-5)",
+        # Live data: a red rule under the header on every page, beside the red badge.
+        border_bottom=rx.cond(
+            AuthState.livemode, "3px solid var(--red-9)", "1px solid var(--gray-5)"
+        ),
         background="var(--color-background)",
         position="sticky",
         top="0",
