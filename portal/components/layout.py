@@ -54,7 +54,15 @@ def nav_links() -> rx.Component:
 
 def account_footer() -> rx.Component:
     return rx.vstack(
-        rx.text(AuthState.user_email, size="2", color_scheme="gray", trim="both"),
+        # A long e-mail wraps instead of widening the sidebar over the page.
+        rx.text(
+            AuthState.user_email,
+            size="2",
+            color_scheme="gray",
+            trim="both",
+            word_break="break_all",
+            width="100%",
+        ),
         rx.button(
             rx.icon("log-out", size=16),
             "Sign out",
@@ -79,8 +87,10 @@ def sidebar() -> rx.Component:
             height="100%",
             spacing="4",
             padding="1rem",
+            width="100%",
         ),
         display=DESKTOP_ONLY,
+        overflow_x="hidden",
         position="fixed",
         top="0",
         left="0",
