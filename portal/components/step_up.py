@@ -31,13 +31,13 @@ def method_picker() -> rx.Component:
             rx.foreach(
                 StepUpState.method_options,
                 lambda option: rx.text(
-                    rx.flex(rx.radio_group.item(value=option[0]), option[1], gap="2"),
+                    rx.flex(rx.radio_group.item(value=option[0]), option[1], spacing="2"),
                     as_="label",
                     size="2",
                 ),
             ),
             direction="column",
-            gap="2",
+            spacing="2",
         ),
         value=StepUpState.method,
         on_change=StepUpState.choose_method,
@@ -55,7 +55,7 @@ def _setup_first() -> rx.Component:
         rx.flex(
             rx.dialog.close(rx.button("Cancel", variant="soft", color_scheme="gray")),
             rx.link(rx.button("Set up two-factor authentication"), href="/settings/security"),
-            gap="2",
+            spacing="2",
             justify="end",
             wrap="wrap",
             width="100%",
@@ -98,7 +98,7 @@ def _ask_code() -> rx.Component:
                     rx.button("Cancel", type="button", variant="soft", color_scheme="gray")
                 ),
                 rx.button("Confirm", type="submit", loading=StepUpState.checking),
-                gap="2",
+                spacing="2",
                 justify="end",
                 width="100%",
             ),

@@ -39,7 +39,7 @@ def _actions(row: rx.Var) -> rx.Component:
                 on_click=ApiKeysState.open_revoke(row["id"]),
                 aria_label="Revoke " + row["name"].to(str),
             ),
-            gap="2",
+            spacing="2",
             wrap="wrap",
         ),
         rx.cond(
@@ -82,7 +82,7 @@ def key_card(row: rx.Var) -> rx.Component:
             rx.spacer(),
             _actions(row),
             direction=rx.breakpoints(initial="column", sm="row"),
-            gap="3",
+            spacing="3",
             width="100%",
         ),
         width="100%",
@@ -120,7 +120,7 @@ def create_dialog() -> rx.Component:
                             rx.button("Cancel", type="button", variant="soft", color_scheme="gray")
                         ),
                         rx.button("Create", type="submit"),
-                        gap="2",
+                        spacing="2",
                         justify="end",
                         width="100%",
                     ),
@@ -161,7 +161,7 @@ def roll_dialog() -> rx.Component:
                     "Roll key",
                     on_click=ApiKeysState.roll(ApiKeysState.roll_key_id, ApiKeysState.roll_grace),
                 ),
-                gap="2",
+                spacing="2",
                 justify="end",
             ),
             max_width="26rem",
@@ -183,7 +183,7 @@ def revoke_dialog() -> rx.Component:
                 rx.alert_dialog.action(
                     rx.button("Revoke key", color_scheme="red", on_click=ApiKeysState.revoke)
                 ),
-                gap="2",
+                spacing="2",
                 justify="end",
                 margin_top="1rem",
             ),
@@ -225,7 +225,7 @@ def api_keys_page() -> rx.Component:
             rx.spacer(),
             rx.cond(ApiKeysState.can_manage, create_dialog()),
             align="center",
-            gap="3",
+            spacing="3",
             wrap="wrap",
             width="100%",
         ),

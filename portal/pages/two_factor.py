@@ -14,13 +14,13 @@ def _method_picker() -> rx.Component:
             rx.foreach(
                 TwoFactorState.method_options,
                 lambda option: rx.text(
-                    rx.flex(rx.radio_group.item(value=option[0]), option[1], gap="2"),
+                    rx.flex(rx.radio_group.item(value=option[0]), option[1], spacing="2"),
                     as_="label",
                     size="2",
                 ),
             ),
             direction="column",
-            gap="2",
+            spacing="2",
         ),
         value=TwoFactorState.method,
         on_change=TwoFactorState.choose_method,
