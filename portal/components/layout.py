@@ -147,8 +147,8 @@ def mode_badge() -> rx.Component:
         rx.hstack(
             rx.cond(
                 AuthState.livemode,
-                rx.badge("Live", color_scheme="red", variant="solid", size="2"),
-                rx.badge("Test", color_scheme="orange", variant="soft", size="2"),
+                rx.badge("Live mode", color_scheme="red", variant="solid", size="2"),
+                rx.badge("Test mode", color_scheme="orange", variant="soft", size="2"),
             ),
             rx.switch(
                 checked=AuthState.livemode,

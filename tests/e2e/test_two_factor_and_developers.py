@@ -153,7 +153,7 @@ def test_two_factor_step_up_keys_webhooks_and_live_mode(
     page.goto(f"{app_url}/developers/api-keys")
     expect(page.locator(".pp-api-key")).to_have_count(2)
     page.get_by_role("switch", name="Live mode").click()
-    expect(page.get_by_text("Live", exact=True)).to_be_visible()
+    expect(page.get_by_text("Live mode", exact=True)).to_be_visible()
     expect(page.get_by_text("No live keys yet.", exact=False)).to_be_visible()
     page.reload()
     expect(page.get_by_text("No live keys yet.", exact=False)).to_be_visible()
