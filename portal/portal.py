@@ -5,8 +5,12 @@ from __future__ import annotations
 import reflex as rx
 
 import checkout.pages  # noqa: F401  (the hosted checkout: /pay/{id}, /link/{id})
+import portal.pages.api_keys
 import portal.pages.branding
-import portal.pages.payment_links  # noqa: F401
+import portal.pages.payment_links
+import portal.pages.security
+import portal.pages.two_factor
+import portal.pages.webhooks  # noqa: F401  (Developers: webhooks)
 from backend.api import app as api_app
 from portal.pages import dashboard, login, payments  # noqa: F401  (pages register themselves)
 from portal.theme import BRAND

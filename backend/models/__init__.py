@@ -8,6 +8,7 @@ from backend.models.fees import FeeOverride, FeeTier
 from backend.models.messages import OutboundEmail
 from backend.models.ops import AuditLog, IdempotencyKey
 from backend.models.routing import BlocklistEntry, GatewayConfig, PaymentAttempt
+from backend.models.two_factor import OutboundSms, PendingLogin, RecoveryCode, SmsVerification
 from backend.models.types import UTCDateTime, utcnow
 from backend.models.webhooks import (
     DomainEvent,
@@ -35,10 +36,14 @@ __all__ = [
     "Merchant",
     "Order",
     "OutboundEmail",
+    "OutboundSms",
     "Payment",
     "PaymentAttempt",
     "PaymentLink",
+    "PendingLogin",
+    "RecoveryCode",
     "Refund",
+    "SmsVerification",
     "UTCDateTime",
     "User",
     "UserSession",

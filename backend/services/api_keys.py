@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import or_, update
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from backend.ids import new_id
 from backend.models import ApiKey, Merchant, utcnow
 from backend.models.enums import ActorType, MerchantStatus
 from backend.services import audit
-from backend.services.errors import AuthenticationFailed
+from backend.services.errors import AuthenticationFailed, Conflict, NotFound, ValidationFailed
 from backend.services.security import random_token, token_digest
 
 _PURPOSE = "api_key"
@@ -107,3 +107,118 @@ def touch(db: Session, api_key_id: str) -> None:
         )
         .values(last_used_at=now)
     )
+
+
+# ---------------------------------------------------------------------------------------------
+# Managing keys (the portal's Developers page). Secrets are kept as digests only, so a key's
+# secret can be shown at creation or roll and never again: "reveal" means roll.
+
+MAX_NAME_LENGTH = 100
+# How long a rolled key keeps working beside its replacement (the portal offers these).
+ROLL_GRACE = {
+    "now": timedelta(0),
+    "1h": timedelta(hours=1),
+    "24h": timedelta(hours=24),
+    "7d": timedelta(days=7),
+}
+
+
+def validate_name(name: object) -> str:
+    if not isinstance(name, str) or not name.strip():
+        raise ValidationFailed(
+            "Give the key a name, e.g. the server that will use it", param="name"
+        )
+    if len(name.strip()) > MAX_NAME_LENGTH:
+        raise ValidationFailed(f"Key names take at most {MAX_NAME_LENGTH} characters", param="name")
+    return name.strip()
+
+
+def status(key: ApiKey, now: datetime | None = None) -> str:
+    """active, expiring (rolled, still working until expires_at), expired or revoked."""
+    now = now or utcnow()
+    if key.revoked_at is not None:
+        return "revoked"
+    if key.expires_at is not None:
+        return "expired" if key.expires_at <= now else "expiring"
+    return "active"
+
+
+def list_keys(db: Session, merchant_id: str, livemode: bool) -> list[ApiKey]:
+    """The merchant's keys in one mode, newest first (revoked and expired ones included)."""
+    query = (
+        select(ApiKey)
+        .where(ApiKey.merchant_id == merchant_id, ApiKey.livemode == livemode)
+        .order_by(col(ApiKey.created_at).desc(), col(ApiKey.id).desc())
+    )
+    return list(db.exec(query).all())
+
+
+def get_key(
+    db: Session, merchant_id: str, livemode: bool, key_id: str, *, lock: bool = False
+) -> ApiKey:
+    query = select(ApiKey).where(
+        ApiKey.id == key_id, ApiKey.merchant_id == merchant_id, ApiKey.livemode == livemode
+    )
+    found = db.exec(query.with_for_update() if lock else query).first()
+    if found is None:
+        raise NotFound(f"No such API key: {key_id!r}", param="keyId")
+    return found
+
+
+def roll_key(
+    db: Session,
+    merchant_id: str,
+    livemode: bool,
+    key_id: str,
+    *,
+    grace: str,
+    actor_user_id: str | None = None,
+) -> IssuedKey:
+    """A new key with the same name; the old one keeps working for the grace period."""
+    if grace not in ROLL_GRACE:
+        raise ValidationFailed(f"grace must be one of {list(ROLL_GRACE)}", param="grace")
+    key = get_key(db, merchant_id, livemode, key_id, lock=True)
+    if status(key) not in ("active",):
+        raise Conflict(
+            "Only an active key can be rolled; create a new key instead", code="key_inactive"
+        )
+    issued = issue_key(
+        db, merchant_id, livemode=livemode, name=key.name, created_by_user_id=actor_user_id
+    )
+    key.expires_at = utcnow() + ROLL_GRACE[grace]
+    db.add(key)
+    audit.record(
+        db,
+        action="api_key.rolled",
+        merchant_id=merchant_id,
+        livemode=livemode,
+        actor_type=ActorType.USER if actor_user_id else ActorType.SYSTEM,
+        actor_id=actor_user_id,
+        object_type="api_key",
+        object_id=key.id,
+        details={"replacedBy": issued.api_key.id, "grace": grace},
+    )
+    return issued
+
+
+def revoke_key(
+    db: Session, merchant_id: str, livemode: bool, key_id: str, *, actor_user_id: str | None
+) -> ApiKey:
+    """Stop a key at once (a rolled key still in its grace period too)."""
+    key = get_key(db, merchant_id, livemode, key_id, lock=True)
+    if key.revoked_at is not None:
+        raise Conflict("This key is already revoked", code="key_revoked")
+    key.revoked_at = utcnow()
+    db.add(key)
+    audit.record(
+        db,
+        action="api_key.revoked",
+        merchant_id=merchant_id,
+        livemode=livemode,
+        actor_type=ActorType.USER if actor_user_id else ActorType.SYSTEM,
+        actor_id=actor_user_id,
+        object_type="api_key",
+        object_id=key.id,
+        details={"name": key.name},
+    )
+    return key

@@ -40,15 +40,17 @@ class SessionContext:
     livemode: bool
 
 
-def sign_in(
-    db: Session,
-    *,
-    email: str,
-    password: str,
-    ip_address: str | None = None,
-    user_agent: str | None = None,
-) -> tuple[str, UserSession]:
-    """(cookie token, session row) for a correct e-mail and password; never says which was wrong."""
+class SecondFactorRequired(AuthenticationFailed):
+    """The password was right, but this account needs its second factor before a session:
+    sign in through backend.services.two_factor.begin_login instead."""
+
+    code = "second_factor_required"
+
+
+def check_credentials(db: Session, *, email: str, password: str) -> tuple[User, Membership]:
+    """The user and their membership for a correct e-mail and password; never says which was
+    wrong. Failures count towards a lockout, and that count is committed before the error is
+    raised: the caller's unit of work rolls back on the error, and the count must survive it."""
     try:
         email = normalise_email(email)
     except ValidationFailed:
@@ -72,6 +74,7 @@ def sign_in(
             user.locked_until = now + LOCKOUT
             user.failed_login_count = 0
         db.add(user)
+        db.commit()
         raise AuthenticationFailed("Incorrect e-mail or password")
 
     membership = db.exec(
@@ -84,8 +87,21 @@ def sign_in(
     user.failed_login_count = 0
     user.locked_until = None
     db.add(user)
+    return user, membership
 
+
+def start_session(
+    db: Session,
+    user: User,
+    membership: Membership,
+    *,
+    ip_address: str | None = None,
+    user_agent: str | None = None,
+    second_factor: str | None = None,
+) -> tuple[str, UserSession]:
+    """A new session for a user who has proved who they are; (cookie token, session row)."""
     settings = get_settings()
+    now = utcnow()
     token = random_token(40)
     row = UserSession(
         id=new_id("ses"),
@@ -95,6 +111,8 @@ def sign_in(
         ip_address=ip_address,
         user_agent=(user_agent or "")[:300] or None,
         expires_at=now + timedelta(hours=settings.session_max_hours),
+        # Proving a second factor at sign-in counts as a fresh step-up for this browser.
+        step_up_at=now if second_factor else None,
     )
     db.add(row)
     audit.record(
@@ -106,8 +124,49 @@ def sign_in(
         object_type="session",
         object_id=row.id,
         ip_address=ip_address,
+        details={"secondFactor": second_factor} if second_factor else None,
     )
     return token, row
+
+
+def sign_in(
+    db: Session,
+    *,
+    email: str,
+    password: str,
+    ip_address: str | None = None,
+    user_agent: str | None = None,
+) -> tuple[str, UserSession]:
+    """(cookie token, session row) for a correct e-mail and password of an account without
+    two-factor authentication; SecondFactorRequired for one with it."""
+    user, membership = check_credentials(db, email=email, password=password)
+    if user.totp_enabled_at is not None:
+        raise SecondFactorRequired("Enter the code from your authenticator app to sign in")
+    return start_session(db, user, membership, ip_address=ip_address, user_agent=user_agent)
+
+
+def set_livemode(db: Session, session_id: str, livemode: bool) -> None:
+    """Switch this browser session between test and live data (kept across reloads)."""
+    session = db.exec(
+        select(UserSession).where(UserSession.id == session_id).with_for_update()
+    ).first()
+    if session is None or session.revoked_at is not None:
+        raise AuthenticationFailed("Your session has ended: sign in again")
+    if session.livemode == livemode:
+        return
+    session.livemode = livemode
+    db.add(session)
+    audit.record(
+        db,
+        action="session.mode_changed",
+        merchant_id=session.merchant_id,
+        livemode=livemode,
+        actor_type=ActorType.USER,
+        actor_id=session.user_id,
+        object_type="session",
+        object_id=session.id,
+        details={"livemode": livemode},
+    )
 
 
 def resolve(db: Session, token: str | None) -> SessionContext | None:

@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 
 from sqlmodel import Session
 
-from backend.models import UserSession
+from backend.models import User, UserSession
 from backend.models.types import utcnow
 from backend.services.errors import PermissionDenied
 
@@ -29,10 +29,25 @@ def is_fresh(session: UserSession, now: datetime | None = None) -> bool:
     return (now or utcnow()) - session.step_up_at < WINDOW
 
 
+class TwoFactorSetupRequired(StepUpRequired):
+    """Sensitive actions are closed to accounts without a second factor to prove."""
+
+    code = "two_factor_required"
+
+
 def require_fresh(db: Session, session_id: str) -> None:
     session = db.get(UserSession, session_id)
-    if session is None or session.revoked_at is not None or not is_fresh(session):
-        raise StepUpRequired("Confirm it is you: enter a fresh code from your second factor.")
+    if session is None or session.revoked_at is not None:
+        raise StepUpRequired("Your session has ended: sign in again.")
+    if is_fresh(session):
+        return
+    user = db.get(User, session.user_id)
+    if user is None or user.totp_enabled_at is None:
+        raise TwoFactorSetupRequired(
+            "Turn on two-factor authentication (Settings, Security) before doing this: "
+            "sensitive actions ask for a fresh code."
+        )
+    raise StepUpRequired("Confirm it is you: enter a fresh code from your second factor.")
 
 
 def record(db: Session, session_id: str) -> None:

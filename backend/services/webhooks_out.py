@@ -1020,6 +1020,26 @@ def delivery_log(
     return logged, (page[-1][0].id if more else None)
 
 
+@dataclass(frozen=True)
+class DeliveryDetail:
+    delivery: WebhookDelivery
+    event: DomainEvent
+    attempts: list[WebhookDeliveryAttempt]
+
+
+def delivery_detail(db: Session, scope: Scope, delivery_id: str) -> DeliveryDetail:
+    """One delivery with its event (whose exact body event_body gives) and every attempt."""
+    delivery = _owned_delivery(db, scope, delivery_id)
+    event = db.get(DomainEvent, delivery.event_id)
+    assert event is not None  # deliveries reference their event
+    attempts = db.exec(
+        select(WebhookDeliveryAttempt)
+        .where(WebhookDeliveryAttempt.delivery_id == delivery.id)
+        .order_by(col(WebhookDeliveryAttempt.attempted_at), col(WebhookDeliveryAttempt.id))
+    ).all()
+    return DeliveryDetail(delivery, event, list(attempts))
+
+
 # ---------------------------------------------------------------------------------------------
 # Public shapes (REST API and portal)
 

@@ -6,7 +6,9 @@ from collections.abc import Callable
 
 import reflex as rx
 
+from portal.components.step_up import step_up_dialog
 from portal.state.auth import AuthState
+from portal.state.mode import ModeState
 from portal.theme import BRAND, DESKTOP_ONLY, MOBILE_ONLY, SIDEBAR_WIDTH
 
 # Only routes that have a page are listed: later pages add themselves here.
@@ -15,6 +17,9 @@ NAV_ITEMS: list[tuple[str, str, str]] = [
     ("Payments", "/payments", "credit-card"),
     ("Payment links", "/payment-links", "link"),
     ("Branding", "/settings/branding", "palette"),
+    ("API keys", "/developers/api-keys", "key-round"),
+    ("Webhooks", "/developers/webhooks", "webhook"),
+    ("Security", "/settings/security", "shield-check"),
 ]
 
 
@@ -51,7 +56,15 @@ def nav_links() -> rx.Component:
 
 def account_footer() -> rx.Component:
     return rx.vstack(
-        rx.text(AuthState.user_email, size="2", color_scheme="gray", trim="both"),
+        # A long e-mail wraps instead of widening the sidebar over the page.
+        rx.text(
+            AuthState.user_email,
+            size="2",
+            color_scheme="gray",
+            trim="both",
+            word_break="break_all",
+            width="100%",
+        ),
         rx.button(
             rx.icon("log-out", size=16),
             "Sign out",
@@ -76,8 +89,10 @@ def sidebar() -> rx.Component:
             height="100%",
             spacing="4",
             padding="1rem",
+            width="100%",
         ),
         display=DESKTOP_ONLY,
+        overflow_x="hidden",
         position="fixed",
         top="0",
         left="0",
@@ -129,10 +144,24 @@ def mobile_drawer() -> rx.Component:
 
 
 def mode_badge() -> rx.Component:
-    return rx.cond(
-        AuthState.livemode,
-        rx.badge("Live mode", color_scheme="green", variant="soft", size="2"),
-        rx.badge("Test mode", color_scheme="orange", variant="soft", size="2"),
+    """The mode switch: live data is signalled loudly (solid red), test data in orange."""
+    return rx.el.label(
+        rx.hstack(
+            rx.cond(
+                AuthState.livemode,
+                rx.badge("Live mode", color_scheme="red", variant="solid", size="2"),
+                rx.badge("Test mode", color_scheme="orange", variant="soft", size="2"),
+            ),
+            rx.switch(
+                checked=AuthState.livemode,
+                on_change=ModeState.switch_mode,
+                color_scheme="red",
+                aria_label="Live mode",
+            ),
+            align="center",
+            spacing="2",
+        ),
+        title="Switch between test data and live data",
     )
 
 
@@ -146,7 +175,10 @@ def header() -> rx.Component:
         spacing="3",
         padding_x=["1rem", "1rem", "2rem"],
         height="3.5rem",
-        border_bottom="1px solid var(--gray-5)",
+        # Live data: a red rule under the header on every page, beside the red badge.
+        border_bottom=rx.cond(
+            AuthState.livemode, "3px solid var(--red-9)", "1px solid var(--gray-5)"
+        ),
         background="var(--color-background)",
         position="sticky",
         top="0",
@@ -171,6 +203,7 @@ def portal_frame(content: rx.Component) -> rx.Component:
             margin_left=["0", "0", SIDEBAR_WIDTH],
             min_height="100vh",
         ),
+        step_up_dialog(),
         # Hide the signed-in frame until the session check on load has filled in the user.
         visibility=rx.cond(AuthState.user_email != "", "visible", "hidden"),
     )

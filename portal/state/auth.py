@@ -8,7 +8,7 @@ import reflex as rx
 
 from backend.config import get_settings
 from backend.db import session_scope
-from backend.services import sessions
+from backend.services import sessions, two_factor
 from backend.services.errors import ServiceError
 
 _SETTINGS = get_settings()
@@ -38,6 +38,8 @@ class AuthState(rx.State):
 
     _user_id: str = ""
     _merchant_id: str = ""
+    # A correct password of an account with 2FA: the ticket to the second step (never a cookie).
+    _pending_login: str = ""
 
     def _load_context(self) -> sessions.SessionContext | None:
         with session_scope() as db:
@@ -79,7 +81,7 @@ class AuthState(rx.State):
         yield
         try:
             with session_scope() as db:
-                token, _ = sessions.sign_in(
+                step = two_factor.begin_login(
                     db,
                     email=email,
                     password=password,
@@ -90,7 +92,12 @@ class AuthState(rx.State):
             self.login_pending = False
             self.login_error = exc.message
             return
-        self.session_token = token
+        if step.pending_token:  # the second factor first: portal/pages/two_factor.py
+            self._pending_login, self.login_pending = step.pending_token, False
+            next_path = quote(_safe_next(self.router.url.query_parameters.get("next")), safe="")
+            yield rx.redirect(f"/login/two-factor?next={next_path}")
+            return
+        self.session_token = step.session_token or ""
         self.login_pending = False
         self._load_context()
         yield rx.redirect(_safe_next(self.router.url.query_parameters.get("next")))

@@ -68,6 +68,7 @@ def app_env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
         "DATABASE_URL": f"sqlite:///{tmp_path_factory.mktemp('e2e') / 'e2e.db'}",
         "APP_URL": f"http://localhost:{port}",
         "PORT": str(port),
+        "WEBHOOKS_ALLOW_LOOPBACK": "true",  # webhook endpoints on the tests' local receiver
     }
     env.pop("REDIS_URL", None)
     if os.environ.get("TEST_REDIS_URL"):

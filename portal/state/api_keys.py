@@ -1,0 +1,178 @@
+"""Developers, API keys: list, create, roll and revoke (secrets are shown once)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+import reflex as rx
+
+from backend.db import session_scope
+from backend.models import ApiKey, Merchant
+from backend.services import api_keys, developers, permissions
+from backend.services.errors import ServiceError
+from backend.services.permissions import Permission
+from backend.services.step_up import StepUpRequired
+from portal.state.auth import AuthState
+from portal.state.step_up import step_up_then
+
+GRACE_LABELS = {"now": "Stop it now", "1h": "1 hour", "24h": "24 hours", "7d": "7 days"}
+
+
+def when(value: datetime | None, timezone: str) -> str:
+    """A time in the merchant's time zone, e.g. "22 Nov 2026, 14:05 CET"."""
+    if value is None:
+        return "—"
+    try:
+        zone = ZoneInfo(timezone)
+    except (KeyError, ValueError):
+        zone = ZoneInfo("UTC")
+    return value.astimezone(zone).strftime("%d %b %Y, %H:%M %Z")
+
+
+def merchant_timezone(merchant_id: str) -> str:
+    with session_scope(readonly=True) as db:
+        merchant = db.get(Merchant, merchant_id)
+    return merchant.timezone if merchant else "UTC"
+
+
+def _row(key: ApiKey, tz: str) -> dict[str, str]:
+    status = api_keys.status(key)
+    return {
+        "id": key.id,
+        "name": key.name,
+        "masked": f"{key.display_prefix}…{key.last4}",
+        "created": when(key.created_at, tz),
+        "last_used": when(key.last_used_at, tz) if key.last_used_at else "Never",
+        "status": status,
+        "status_label": {
+            "active": "Active",
+            "expiring": f"Expires {when(key.expires_at, tz)}",
+            "expired": "Expired",
+            "revoked": "Revoked",
+        }[status],
+    }
+
+
+class ApiKeysState(AuthState):
+    rows: list[dict[str, str]] = []
+    loaded: bool = False
+    can_manage: bool = False
+    error: str = ""
+    create_open: bool = False
+    roll_key_id: str = ""
+    roll_grace: str = "24h"
+    revoke_key_id: str = ""
+    # A secret, shown once after create or roll.
+    new_secret: str = ""
+    secret_title: str = ""
+
+    @rx.event
+    def load(self):  # type: ignore[no-untyped-def]
+        self.new_secret = self.secret_title = self.error = ""
+        self.create_open, self.roll_key_id, self.revoke_key_id = False, "", ""
+        return self._fill()
+
+    @rx.event
+    def reload(self):  # type: ignore[no-untyped-def]
+        return self._fill()
+
+    def _fill(self):  # type: ignore[no-untyped-def]
+        ctx = self._load_context()
+        if ctx is None:
+            return AuthState.require_session
+        self.can_manage = permissions.can(ctx.role, Permission.MANAGE_API_KEYS)
+        try:
+            with session_scope(readonly=True) as db:
+                keys = developers.list_api_keys(db, ctx)
+        except ServiceError as exc:
+            self.rows, self.error, self.loaded = [], exc.message, True
+            return None
+        tz = merchant_timezone(ctx.merchant_id)
+        self.rows = [_row(k, tz) for k in keys]
+        self.loaded = True
+        return None
+
+    @rx.event
+    def set_create_open(self, value: bool) -> None:
+        self.create_open, self.error = value, ""
+
+    @rx.event
+    def create(self, form: dict[str, str]):  # type: ignore[no-untyped-def]
+        ctx = self._load_context()
+        if ctx is None:
+            return AuthState.require_session
+        name = str(form.get("name", ""))[:200]
+        try:
+            with session_scope() as db:
+                issued = developers.create_api_key(db, ctx, name)
+        except StepUpRequired:
+            self.create_open = False
+            return step_up_then(ApiKeysState.create, "Create a live API key", form={"name": name})
+        except ServiceError as exc:
+            self.error = exc.message
+            return None
+        self.create_open = False
+        self.secret_title = f"Your new key “{issued.api_key.name}”"
+        self.new_secret = issued.secret
+        return ApiKeysState.reload
+
+    @rx.event
+    def open_roll(self, key_id: str) -> None:
+        self.roll_key_id, self.roll_grace, self.error = key_id, "24h", ""
+
+    @rx.event
+    def close_roll(self, value: bool = False) -> None:
+        if not value:
+            self.roll_key_id = ""
+
+    @rx.event
+    def choose_grace(self, value: str) -> None:
+        if value in api_keys.ROLL_GRACE:
+            self.roll_grace = value
+
+    @rx.event
+    def roll(self, key_id: str, grace: str):  # type: ignore[no-untyped-def]
+        ctx = self._load_context()
+        if ctx is None:
+            return AuthState.require_session
+        try:
+            with session_scope() as db:
+                issued = developers.roll_api_key(db, ctx, key_id[:64], grace)
+        except StepUpRequired:
+            self.roll_key_id = ""
+            return step_up_then(ApiKeysState.roll, "Roll this API key", key_id=key_id, grace=grace)
+        except ServiceError as exc:
+            self.error, self.roll_key_id = exc.message, ""
+            return None
+        self.roll_key_id = ""
+        self.secret_title = f"The new secret of “{issued.api_key.name}”"
+        self.new_secret = issued.secret
+        return ApiKeysState.reload
+
+    @rx.event
+    def open_revoke(self, key_id: str) -> None:
+        self.revoke_key_id, self.error = key_id, ""
+
+    @rx.event
+    def close_revoke(self, value: bool = False) -> None:
+        if not value:
+            self.revoke_key_id = ""
+
+    @rx.event
+    def revoke(self):  # type: ignore[no-untyped-def]
+        ctx = self._load_context()
+        if ctx is None:
+            return AuthState.require_session
+        try:
+            with session_scope() as db:
+                developers.revoke_api_key(db, ctx, self.revoke_key_id)
+        except ServiceError as exc:
+            self.error = exc.message
+        self.revoke_key_id = ""
+        return ApiKeysState.reload
+
+    @rx.event
+    def dismiss_secret(self, value: bool = False) -> None:
+        if not value:
+            self.new_secret = self.secret_title = ""

@@ -1,0 +1,27 @@
+"""The test/live switch in the header: kept on the server-side session, so it survives reloads
+and every page's loader reads the same mode."""
+
+from __future__ import annotations
+
+import reflex as rx
+
+from backend.db import session_scope
+from backend.services import sessions
+from backend.services.errors import ServiceError
+from portal.state.auth import AuthState
+
+
+class ModeState(AuthState):
+    @rx.event
+    def switch_mode(self, live: bool):  # type: ignore[no-untyped-def]
+        ctx = self._load_context()
+        if ctx is None:
+            return AuthState.require_session
+        try:
+            with session_scope() as db:
+                sessions.set_livemode(db, ctx.session_id, bool(live))
+        except ServiceError:
+            return AuthState.require_session
+        self.livemode = bool(live)
+        # Reload so that every state on the page loads its data again in the new mode.
+        return rx.call_script("window.location.reload()")

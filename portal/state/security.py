@@ -1,0 +1,189 @@
+"""Settings, Security: the authenticator app, recovery codes and the phone for SMS codes."""
+
+from __future__ import annotations
+
+import reflex as rx
+
+from backend.db import session_scope
+from backend.models import User
+from backend.services import sms, step_up, two_factor
+from backend.services.errors import ServiceError
+from backend.services.step_up import StepUpRequired
+from portal.state.auth import AuthState
+from portal.state.step_up import step_up_then
+
+
+class SecurityState(AuthState):
+    loaded: bool = False
+    two_factor_on: bool = False
+    codes_left: int = 0
+    phone: str = ""  # masked, verified
+    # Enrolment in progress: the QR code and the key as text.
+    enrolling: bool = False
+    qr: str = ""
+    secret: str = ""
+    # Recovery codes, shown once right after they are made.
+    new_codes: list[str] = []
+    phone_code_sent: bool = False
+    phone_note: str = ""
+    error: str = ""
+    notice: str = ""
+
+    def _refresh(self, user_id: str) -> None:
+        with session_scope(readonly=True) as db:
+            user = db.get(User, user_id)
+            left = two_factor.recovery_codes_left(db, user_id)
+        if user is None:
+            return
+        self.two_factor_on = two_factor.is_enabled(user)
+        self.codes_left = left
+        self.phone = sms.mask(user.phone) if user.phone_verified_at else ""
+        self.loaded = True
+
+    @rx.event
+    def load(self):  # type: ignore[no-untyped-def]
+        ctx = self._load_context()
+        if ctx is None:
+            return AuthState.require_session
+        self.error = self.notice = ""
+        self.new_codes, self.enrolling, self.qr, self.secret = [], False, "", ""
+        self._refresh(ctx.user_id)
+        return None
+
+    @rx.event
+    def start_enrolment(self):  # type: ignore[no-untyped-def]
+        ctx = self._load_context()
+        if ctx is None:
+            return AuthState.require_session
+        try:
+            with session_scope() as db:
+                enrolment = two_factor.begin_enrolment(db, ctx.user_id)
+        except ServiceError as exc:
+            self.error = exc.message
+            return None
+        self.enrolling, self.qr, self.secret, self.error = True, enrolment.qr_data_uri, "", ""
+        self.secret = " ".join(enrolment.secret[i : i + 4] for i in range(0, 32, 4))
+        return None
+
+    @rx.event
+    def cancel_enrolment(self) -> None:
+        self.enrolling, self.qr, self.secret, self.error = False, "", "", ""
+
+    @rx.event
+    def confirm_enrolment(self, form: dict[str, str]):  # type: ignore[no-untyped-def]
+        ctx = self._load_context()
+        if ctx is None:
+            return AuthState.require_session
+        try:
+            with session_scope() as db:
+                codes = two_factor.confirm_enrolment(
+                    db, ctx.user_id, str(form.get("code", ""))[:32], session_id=ctx.session_id
+                )
+        except ServiceError as exc:
+            self.error = exc.message
+            return None
+        self.enrolling, self.qr, self.secret, self.error = False, "", "", ""
+        self.new_codes = codes
+        self.notice = "Two-factor authentication is on."
+        self._refresh(ctx.user_id)
+        return None
+
+    @rx.event
+    def hide_codes(self) -> None:
+        self.new_codes = []
+
+    @rx.event
+    def regenerate_codes(self):  # type: ignore[no-untyped-def]
+        ctx = self._load_context()
+        if ctx is None:
+            return AuthState.require_session
+        try:
+            with session_scope() as db:
+                codes = two_factor.regenerate_recovery_codes(
+                    db, ctx.user_id, session_id=ctx.session_id
+                )
+        except StepUpRequired:
+            return step_up_then(SecurityState.regenerate_codes, "Make new recovery codes")
+        except ServiceError as exc:
+            self.error = exc.message
+            return None
+        self.new_codes, self.error, self.notice = (
+            codes,
+            "",
+            "Your old recovery codes stopped working.",
+        )
+        self._refresh(ctx.user_id)
+        return None
+
+    @rx.event
+    def disable(self):  # type: ignore[no-untyped-def]
+        ctx = self._load_context()
+        if ctx is None:
+            return AuthState.require_session
+        try:
+            with session_scope() as db:
+                two_factor.disable(db, ctx.user_id, session_id=ctx.session_id)
+        except StepUpRequired:
+            return step_up_then(SecurityState.disable, "Turn off two-factor authentication")
+        except ServiceError as exc:
+            self.error = exc.message
+            return None
+        self.new_codes, self.error = [], ""
+        self.notice = "Two-factor authentication is off."
+        self._refresh(ctx.user_id)
+        return None
+
+    @rx.event
+    def send_phone_code(self, form: dict[str, str]):  # type: ignore[no-untyped-def]
+        ctx = self._load_context()
+        if ctx is None:
+            return AuthState.require_session
+        number = str(form.get("phone", ""))[:40]
+        try:
+            with session_scope() as db:
+                if self.two_factor_on:  # a new factor on a protected account: a fresh code
+                    step_up.require_fresh(db, ctx.session_id)
+                row = sms.start_phone_enrolment(db, ctx.user_id, number)
+        except StepUpRequired:
+            return step_up_then(
+                SecurityState.send_phone_code, "Add a phone", form={"phone": number}
+            )
+        except ServiceError as exc:
+            self.error = exc.message
+            return None
+        self.phone_code_sent, self.error = True, ""
+        self.phone_note = f"We texted a code to {sms.mask(row.phone)}. It is good for 10 minutes."
+        return None
+
+    @rx.event
+    def confirm_phone(self, form: dict[str, str]):  # type: ignore[no-untyped-def]
+        ctx = self._load_context()
+        if ctx is None:
+            return AuthState.require_session
+        try:
+            with session_scope() as db:
+                sms.confirm_phone(
+                    db, ctx.user_id, str(form.get("code", ""))[:32], merchant_id=ctx.merchant_id
+                )
+        except ServiceError as exc:
+            self.error = exc.message
+            return None
+        self.phone_code_sent, self.phone_note, self.error = False, "", ""
+        self.notice = "Your phone is verified: text messages can now confirm it is you."
+        self._refresh(ctx.user_id)
+        return None
+
+    @rx.event
+    def cancel_phone(self) -> None:
+        self.phone_code_sent, self.phone_note, self.error = False, "", ""
+
+    @rx.event
+    def remove_phone(self):  # type: ignore[no-untyped-def]
+        ctx = self._load_context()
+        if ctx is None:
+            return AuthState.require_session
+        with session_scope() as db:
+            sms.remove_phone(db, ctx.user_id, merchant_id=ctx.merchant_id)
+        self.notice = "Your phone number was removed."
+        self._refresh(ctx.user_id)
+        return None

@@ -1,0 +1,105 @@
+"""The second step of signing in: a code from the app, a text message or a recovery code."""
+
+from __future__ import annotations
+
+import reflex as rx
+
+from backend.config import get_settings
+from backend.db import session_scope
+from backend.services import sms, two_factor
+from backend.services.errors import ServiceError
+from portal.state.auth import AuthState, _safe_next
+from portal.state.step_up import METHOD_LABELS
+
+
+class TwoFactorState(AuthState):
+    methods: list[str] = []
+    method: str = "totp"
+    phone_hint: str = ""
+    sms_note: str = ""
+    error: str = ""
+    expired: bool = False
+    checking: bool = False
+
+    @rx.var
+    def method_options(self) -> list[list[str]]:
+        return [[m, METHOD_LABELS[m]] for m in self.methods]
+
+    @rx.event
+    def load(self):  # type: ignore[no-untyped-def]
+        self.error = self.sms_note = ""
+        self.checking = False
+        if not self._pending_login:
+            return rx.redirect("/login", replace=True)
+        try:
+            with session_scope(readonly=True) as db:
+                challenge = two_factor.challenge(db, self._pending_login)
+        except ServiceError as exc:
+            self._pending_login, self.expired, self.error = "", True, exc.message
+            return None
+        self.expired = False
+        self.methods, self.phone_hint = challenge.methods, challenge.phone_hint
+        if self.method not in self.methods:
+            self.method = "totp"
+        return None
+
+    @rx.event
+    def choose_method(self, method: str) -> None:
+        if method in self.methods:
+            self.method, self.error = method, ""
+
+    @rx.event
+    def send_sms(self) -> None:
+        try:
+            with session_scope() as db:
+                masked = two_factor.send_login_sms(db, self._pending_login)
+        except ServiceError as exc:
+            self.error = exc.message
+            return
+        self.error, self.sms_note = "", f"We texted a code to {masked}."
+
+    @rx.event
+    def submit(self, form: dict[str, str]):  # type: ignore[no-untyped-def]
+        self.checking, self.error = True, ""
+        yield
+        try:
+            with session_scope() as db:
+                token = two_factor.complete_login(
+                    db,
+                    self._pending_login,
+                    method=self.method,
+                    code=str(form.get("code", ""))[:32],
+                    ip_address=self.router.session.client_ip or None,
+                    user_agent=self.router.headers.user_agent or None,
+                )
+        except ServiceError as exc:
+            self.checking, self.error = False, exc.message
+            self.expired = exc.code == "sign_in_expired"
+            return
+        self._pending_login, self.session_token, self.checking = "", token, False
+        self._load_context()
+        yield rx.redirect(_safe_next(self.router.url.query_parameters.get("next")))
+
+
+class SmsOutboxState(rx.State):
+    """The demo's /dev/sms: texts the sandbox twin "sent" (never in production)."""
+
+    messages: list[dict[str, str]] = []
+    available: bool = True
+
+    @rx.event
+    def load(self) -> None:
+        self.available = not get_settings().is_production
+        if not self.available:
+            self.messages = []
+            return
+        with session_scope(readonly=True) as db:
+            rows = sms.sandbox_outbox(db)
+        self.messages = [
+            {
+                "to": m.to_phone,
+                "body": m.body,
+                "at": m.created_at.strftime("%d %b %Y, %H:%M:%S UTC"),
+            }
+            for m in rows
+        ]

@@ -1,0 +1,345 @@
+"""Developers, Webhooks: endpoints, their signing secrets, the delivery log and redelivery."""
+
+from __future__ import annotations
+
+import json
+
+import reflex as rx
+
+from backend.db import session_scope
+from backend.services import developers, permissions, webhooks_out
+from backend.services.errors import ServiceError
+from backend.services.events import EVENT_TYPES
+from backend.services.permissions import Permission
+from backend.services.step_up import StepUpRequired
+from backend.tasks import outbound
+from portal.state.api_keys import merchant_timezone, when
+from portal.state.auth import AuthState
+from portal.state.step_up import step_up_then
+
+OVERLAP_CHOICES = {"now": 0, "1h": 1, "24h": 24, "7d": 168}
+
+
+def _events_label(events: list[str]) -> str:
+    return "All events" if "*" in events else ", ".join(events)
+
+
+class WebhooksState(AuthState):
+    endpoints: list[dict[str, str]] = []
+    loaded: bool = False
+    can_manage: bool = False
+    error: str = ""
+    create_open: bool = False
+    all_events: bool = True
+    chosen: list[str] = []
+    new_secret: str = ""
+
+    @rx.var
+    def event_types(self) -> list[str]:
+        return list(EVENT_TYPES)
+
+    @rx.event
+    def load(self):  # type: ignore[no-untyped-def]
+        self.new_secret = self.error = ""
+        self.create_open = False
+        ctx = self._load_context()
+        if ctx is None:
+            return AuthState.require_session
+        self.can_manage = permissions.can(ctx.role, Permission.MANAGE_WEBHOOKS)
+        try:
+            with session_scope(readonly=True) as db:
+                found = developers.list_endpoints(db, ctx)
+        except ServiceError as exc:
+            self.endpoints, self.error, self.loaded = [], exc.message, True
+            return None
+        self.endpoints = [
+            {
+                "id": e.id,
+                "url": e.url,
+                "description": e.description,
+                "events": _events_label(e.enabled_events),
+                "status": e.status,
+            }
+            for e in found
+        ]
+        self.loaded = True
+        return None
+
+    @rx.event
+    def set_create_open(self, value: bool) -> None:
+        self.create_open, self.error = value, ""
+        self.all_events, self.chosen = True, []
+
+    @rx.event
+    def set_all_events(self, value: bool) -> None:
+        self.all_events = bool(value)
+
+    @rx.event
+    def toggle_event(self, event_type: str, on: bool) -> None:
+        if event_type not in EVENT_TYPES:
+            return
+        chosen = [e for e in self.chosen if e != event_type]
+        self.chosen = sorted([*chosen, event_type]) if on else chosen
+
+    @rx.event
+    def create(self, form: dict[str, str]):  # type: ignore[no-untyped-def]
+        ctx = self._load_context()
+        if ctx is None:
+            return AuthState.require_session
+        url = str(form.get("url", ""))[:2100].strip()
+        description = str(form.get("description", ""))[:400]
+        events = ["*"] if self.all_events else list(self.chosen)
+        try:
+            with session_scope() as db:
+                created = developers.create_endpoint(
+                    db, ctx, url=url, enabled_events=events, description=description or None
+                )
+        except StepUpRequired:
+            self.create_open = False
+            return step_up_then(
+                WebhooksState.create,
+                "Add a live webhook endpoint",
+                form={"url": url, "description": description},
+            )
+        except ServiceError as exc:
+            self.error = exc.message
+            return None
+        self.create_open = False
+        return [
+            rx.redirect(f"/developers/webhooks/{created.endpoint.id}"),
+            WebhookEndpointState.show_secret(created.secret),
+        ]
+
+
+class WebhookEndpointState(AuthState):
+    endpoint: dict[str, str] = {}
+    deliveries: list[dict[str, str]] = []
+    next_cursor: str = ""
+    not_found: bool = False
+    loaded: bool = False
+    can_manage: bool = False
+    error: str = ""
+    notice: str = ""
+    new_secret: str = ""
+    roll_open: bool = False
+    overlap: str = "24h"
+    delete_open: bool = False
+    # The delivery opened in the log: its payload and attempts.
+    selected: dict[str, str] = {}
+    selected_attempts: list[dict[str, str]] = []
+    _tz: str = "UTC"
+
+    @rx.event
+    def show_secret(self, secret: str) -> None:
+        """The secret of an endpoint just created, carried over to its page (shown once)."""
+        self.new_secret = secret if secret.startswith(webhooks_out.SECRET_PREFIX) else ""
+
+    def _endpoint_id(self) -> str:
+        return str(self.router.page.params.get("endpoint_id", ""))[:64]
+
+    @rx.event
+    def load(self):  # type: ignore[no-untyped-def]
+        self.loaded, self.error, self.notice = False, "", ""
+        self.selected, self.selected_attempts = {}, []
+        self.roll_open = self.delete_open = False
+        return self._fill(keep_secret=True)
+
+    def _fill(self, *, keep_secret: bool = False):  # type: ignore[no-untyped-def]
+        ctx = self._load_context()
+        if ctx is None:
+            return AuthState.require_session
+        if not keep_secret:
+            self.new_secret = ""
+        self.can_manage = permissions.can(ctx.role, Permission.MANAGE_WEBHOOKS)
+        self._tz = merchant_timezone(ctx.merchant_id)
+        try:
+            with session_scope(readonly=True) as db:
+                endpoint = developers.get_endpoint(db, ctx, self._endpoint_id())
+                page = developers.delivery_log(db, ctx, endpoint.id)
+        except ServiceError:
+            self.not_found, self.loaded = True, True
+            self.endpoint, self.deliveries = {}, []
+            return None
+        self.not_found = False
+        self.endpoint = {
+            "id": endpoint.id,
+            "url": endpoint.url,
+            "description": endpoint.description,
+            "events": _events_label(endpoint.enabled_events),
+            "status": endpoint.status,
+            "disabled_reason": endpoint.disabled_reason or "",
+            "previous_expires": when(endpoint.previous_secret_expires_at, self._tz)
+            if endpoint.previous_secret_expires_at
+            else "",
+            "created": when(endpoint.created_at, self._tz),
+        }
+        self.deliveries = [self._delivery_row(x) for x in page.deliveries]
+        self.next_cursor = page.next_cursor or ""
+        self.loaded = True
+        return None
+
+    def _delivery_row(self, logged: webhooks_out.LoggedDelivery) -> dict[str, str]:
+        d = logged.delivery
+        code = d.last_status_code
+        return {
+            "id": d.id,
+            "event_type": logged.event_type,
+            "status": d.status,
+            "attempts": str(d.attempts),
+            "response": str(code) if code is not None else (d.last_error or "—"),
+            "created": when(d.created_at, self._tz),
+        }
+
+    @rx.event
+    def load_more(self):  # type: ignore[no-untyped-def]
+        ctx = self._load_context()
+        if ctx is None:
+            return AuthState.require_session
+        try:
+            with session_scope(readonly=True) as db:
+                page = developers.delivery_log(
+                    db, ctx, self._endpoint_id(), cursor=self.next_cursor or None
+                )
+        except ServiceError as exc:
+            self.error = exc.message
+            return None
+        self.deliveries = [*self.deliveries, *(self._delivery_row(x) for x in page.deliveries)]
+        self.next_cursor = page.next_cursor or ""
+        return None
+
+    @rx.event
+    def open_delivery(self, delivery_id: str):  # type: ignore[no-untyped-def]
+        ctx = self._load_context()
+        if ctx is None:
+            return AuthState.require_session
+        if self.selected.get("id") == delivery_id:
+            self.selected, self.selected_attempts = {}, []
+            return None
+        try:
+            with session_scope(readonly=True) as db:
+                detail = developers.delivery_detail(db, ctx, delivery_id[:64])
+        except ServiceError as exc:
+            self.error = exc.message
+            return None
+        body = json.loads(webhooks_out.event_body(detail.event))
+        self.selected = {
+            "id": detail.delivery.id,
+            "status": detail.delivery.status,
+            "payload": json.dumps(body, indent=2, ensure_ascii=False),
+            "next": when(detail.delivery.next_attempt_at, self._tz)
+            if detail.delivery.next_attempt_at
+            else "",
+        }
+        self.selected_attempts = [
+            {
+                "at": when(a.attempted_at, self._tz),
+                "code": str(a.status_code) if a.status_code is not None else "No answer",
+                "latency": f"{a.latency_ms} ms" if a.latency_ms is not None else "",
+                "error": a.error or "",
+                "excerpt": (a.response_excerpt or "")[:300],
+            }
+            for a in detail.attempts
+        ]
+        return None
+
+    @rx.event
+    def redeliver(self, delivery_id: str):  # type: ignore[no-untyped-def]
+        ctx = self._load_context()
+        if ctx is None:
+            return AuthState.require_session
+        try:
+            with session_scope() as db:
+                queued = developers.redeliver(db, ctx, delivery_id[:64])
+        except ServiceError as exc:
+            self.error = exc.message
+            return None
+        outbound.enqueue_deliveries([queued])
+        self.notice, self.error = "Redelivery queued: the log shows the new attempt.", ""
+        self.selected, self.selected_attempts = {}, []
+        return self._fill(keep_secret=True)
+
+    @rx.event
+    def send_test(self):  # type: ignore[no-untyped-def]
+        ctx = self._load_context()
+        if ctx is None:
+            return AuthState.require_session
+        try:
+            with session_scope() as db:
+                queued = developers.send_test_event(db, ctx, self._endpoint_id())
+        except ServiceError as exc:
+            self.error = exc.message
+            return None
+        outbound.enqueue_deliveries([queued])
+        self.notice, self.error = "A webhook.test event was sent.", ""
+        return self._fill(keep_secret=True)
+
+    @rx.event
+    def set_enabled(self, enabled: bool):  # type: ignore[no-untyped-def]
+        ctx = self._load_context()
+        if ctx is None:
+            return AuthState.require_session
+        try:
+            with session_scope() as db:
+                developers.set_endpoint_enabled(db, ctx, self._endpoint_id(), bool(enabled))
+        except ServiceError as exc:
+            self.error = exc.message
+            return None
+        self.notice = "Endpoint enabled." if enabled else "Endpoint disabled: it receives nothing."
+        return self._fill(keep_secret=True)
+
+    @rx.event
+    def set_roll_open(self, value: bool) -> None:
+        self.roll_open, self.overlap = value, "24h"
+
+    @rx.event
+    def choose_overlap(self, value: str) -> None:
+        if value in OVERLAP_CHOICES:
+            self.overlap = value
+
+    @rx.event
+    def roll_secret(self, endpoint_id: str, overlap: str):  # type: ignore[no-untyped-def]
+        ctx = self._load_context()
+        if ctx is None:
+            return AuthState.require_session
+        hours = OVERLAP_CHOICES.get(overlap, 24)
+        try:
+            with session_scope() as db:
+                rolled = developers.roll_endpoint_secret(db, ctx, endpoint_id[:64], hours)
+        except StepUpRequired:
+            self.roll_open = False
+            return step_up_then(
+                WebhookEndpointState.roll_secret,
+                "Roll the signing secret",
+                endpoint_id=endpoint_id,
+                overlap=overlap,
+            )
+        except ServiceError as exc:
+            self.error, self.roll_open = exc.message, False
+            return None
+        self.roll_open = False
+        self._fill()
+        self.new_secret = rolled.secret
+        return None
+
+    @rx.event
+    def dismiss_secret(self, value: bool = False) -> None:
+        if not value:
+            self.new_secret = ""
+
+    @rx.event
+    def set_delete_open(self, value: bool) -> None:
+        self.delete_open = value
+
+    @rx.event
+    def delete(self):  # type: ignore[no-untyped-def]
+        ctx = self._load_context()
+        if ctx is None:
+            return AuthState.require_session
+        try:
+            with session_scope() as db:
+                developers.delete_endpoint(db, ctx, self._endpoint_id())
+        except ServiceError as exc:
+            self.error, self.delete_open = exc.message, False
+            return None
+        self.delete_open = False
+        return rx.redirect("/developers/webhooks")

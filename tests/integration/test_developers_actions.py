@@ -1,0 +1,235 @@
+"""The Developers pages' server-side actions: permissions, step-up, keys and webhooks."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import replace
+from datetime import timedelta
+
+import pytest
+from sqlmodel import select
+
+from backend.config import get_settings
+from backend.db import session_scope
+from backend.ids import new_id
+from backend.models import ApiKey, AuditLog, Membership, User, UserSession, utcnow
+from backend.models.enums import Role
+from backend.services import accounts, api_keys, developers, sessions, webhooks_out
+from backend.services.errors import AuthenticationFailed, NotFound, PermissionDenied
+from backend.services.security import hash_password
+from backend.services.step_up import StepUpRequired, TwoFactorSetupRequired
+from backend.tasks import outbound
+from tests.fakes.receiver import Receiver, Reply
+
+PASSWORD = "correct horse battery"
+
+
+@pytest.fixture
+def loopback(configured_app: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    monkeypatch.setenv("WEBHOOKS_ALLOW_LOOPBACK", "true")
+    get_settings.cache_clear()
+    yield
+    get_settings.cache_clear()
+
+
+def member(merchant_id: str, role: Role, *, two_factor: bool = True) -> sessions.SessionContext:
+    """A signed-in member of the merchant with that role (2FA on, unless told otherwise)."""
+    with session_scope() as db:
+        user = User(
+            id=new_id("usr"),
+            email=f"{role}-{new_id('x')}@shop.test",
+            password_hash=hash_password(PASSWORD),
+            totp_enabled_at=utcnow() if two_factor else None,
+        )
+        db.add(user)
+        db.flush()
+        membership = Membership(
+            id=new_id("mem"), merchant_id=merchant_id, user_id=user.id, role=role
+        )
+        db.add(membership)
+        token, _ = sessions.start_session(db, user, membership)
+    with session_scope() as db:
+        ctx = sessions.resolve(db, token)
+    assert ctx is not None
+    return ctx
+
+
+def fresh(ctx: sessions.SessionContext) -> None:
+    """As if the member had just entered a second-factor code."""
+    with session_scope() as db:
+        row = db.get(UserSession, ctx.session_id)
+        assert row is not None
+        row.step_up_at = utcnow()
+        db.add(row)
+
+
+@pytest.fixture
+def merchant_id(configured_app: str) -> str:
+    with session_scope() as db:
+        created = accounts.create_merchant(
+            db, email=f"owner-{new_id('m')}@shop.test", password=PASSWORD
+        )
+        return created.merchant.id
+
+
+def test_an_analyst_is_refused_on_the_server(merchant_id: str):
+    analyst = member(merchant_id, Role.ANALYST)
+    fresh(analyst)  # even with a fresh code: the role decides
+    for action in (
+        lambda db: developers.list_api_keys(db, analyst),
+        lambda db: developers.create_api_key(db, analyst, "Mine"),
+        lambda db: developers.list_endpoints(db, analyst),
+        lambda db: developers.create_endpoint(
+            db, analyst, url="https://example.com/h", enabled_events=["*"]
+        ),
+    ):
+        with pytest.raises(PermissionDenied, match="analyst"), session_scope() as db:
+            action(db)
+    with session_scope() as db:
+        assert db.exec(select(ApiKey).where(ApiKey.name == "Mine")).all() == []
+
+
+def test_rolling_a_key_needs_a_fresh_code_and_keeps_the_old_one_for_the_grace(merchant_id: str):
+    dev = member(merchant_id, Role.DEVELOPER)
+    with session_scope() as db:
+        issued = developers.create_api_key(db, dev, "Checkout server")  # test mode: no step-up
+    with pytest.raises(StepUpRequired), session_scope() as db:
+        developers.roll_api_key(db, dev, issued.api_key.id, "24h")
+
+    fresh(dev)
+    with session_scope() as db:
+        rolled = developers.roll_api_key(db, dev, issued.api_key.id, "24h")
+    assert rolled.secret != issued.secret and rolled.api_key.name == "Checkout server"
+    with session_scope() as db:
+        assert api_keys.authenticate(db, issued.secret)  # still works during the grace period
+        assert api_keys.authenticate(db, rolled.secret)
+        old = db.get(ApiKey, issued.api_key.id)
+        assert old is not None and api_keys.status(old) == "expiring"
+        assert timedelta(hours=23) < old.expires_at - utcnow() <= timedelta(hours=24)  # type: ignore[operator]
+
+    with session_scope() as db:
+        developers.revoke_api_key(db, dev, issued.api_key.id)
+    with pytest.raises(AuthenticationFailed), session_scope() as db:
+        api_keys.authenticate(db, issued.secret)
+    with session_scope() as db:
+        actions = db.exec(
+            select(AuditLog.action).where(AuditLog.object_id == issued.api_key.id)
+        ).all()
+    assert {"api_key.created", "api_key.rolled", "api_key.revoked"} <= set(actions)
+
+
+def test_roll_now_stops_the_old_key_at_once(merchant_id: str):
+    dev = member(merchant_id, Role.DEVELOPER)
+    fresh(dev)
+    with session_scope() as db:
+        issued = developers.create_api_key(db, dev, "Cron")
+    with session_scope() as db:
+        developers.roll_api_key(db, dev, issued.api_key.id, "now")
+    with pytest.raises(AuthenticationFailed), session_scope() as db:
+        api_keys.authenticate(db, issued.secret)
+
+
+def test_live_keys_need_a_fresh_code_and_2fa_at_all(merchant_id: str):
+    without_2fa = replace(member(merchant_id, Role.OWNER, two_factor=False), livemode=True)
+    with pytest.raises(TwoFactorSetupRequired, match="Turn on two-factor"), session_scope() as db:
+        developers.create_api_key(db, without_2fa, "Live server")
+    owner = replace(member(merchant_id, Role.OWNER), livemode=True)
+    with pytest.raises(StepUpRequired), session_scope() as db:
+        developers.create_api_key(db, owner, "Live server")
+    with session_scope() as db:
+        assert db.exec(select(ApiKey).where(ApiKey.livemode)).all() == []
+    fresh(owner)
+    with session_scope() as db:
+        issued = developers.create_api_key(db, owner, "Live server")
+    assert issued.secret.startswith("sk_live_")
+
+
+def test_keys_of_another_merchant_or_mode_are_not_found(merchant_id: str):
+    dev = member(merchant_id, Role.DEVELOPER)
+    fresh(dev)
+    with session_scope() as db:
+        other = accounts.create_merchant(db, email=f"o-{new_id('x')}@shop.test", password=PASSWORD)
+    with session_scope() as db:
+        foreign = db.exec(select(ApiKey).where(ApiKey.merchant_id == other.merchant.id)).one()
+    with pytest.raises(NotFound), session_scope() as db:
+        developers.revoke_api_key(db, dev, foreign.id)
+    with pytest.raises(NotFound), session_scope() as db:
+        developers.roll_api_key(db, dev, foreign.id, "now")
+
+
+def test_webhook_endpoint_log_and_redelivery(merchant_id: str, loopback: None):
+    dev = member(merchant_id, Role.DEVELOPER)
+    with Receiver() as hook:
+        hook.script(Reply(500))
+        with session_scope() as db:
+            created = developers.create_endpoint(
+                db, dev, url=hook.url, enabled_events=["payment.succeeded"]
+            )
+        assert created.secret.startswith("whsec_")
+        endpoint_id = created.endpoint.id
+        with session_scope() as db:
+            delivery_id = developers.send_test_event(db, dev, endpoint_id)
+        outbound.enqueue_deliveries([delivery_id])  # runs inline in the tests
+        with session_scope() as db:
+            page = developers.delivery_log(db, dev, endpoint_id)
+        (logged,) = page.deliveries
+        assert logged.delivery.status == "pending" and logged.attempts[0].status_code == 500
+
+        with session_scope() as db:
+            developers.redeliver(db, dev, delivery_id)
+        outbound.enqueue_deliveries([delivery_id])
+        with session_scope() as db:
+            detail = developers.delivery_detail(db, dev, delivery_id)
+            body = webhooks_out.event_body(detail.event)
+        assert detail.delivery.status == "succeeded"
+        assert [a.status_code for a in detail.attempts] == [500, 200]
+        assert hook.received[-1].body == body
+
+    # Rolling the secret needs a fresh code; an analyst cannot redeliver.
+    with pytest.raises(StepUpRequired), session_scope() as db:
+        developers.roll_endpoint_secret(db, dev, endpoint_id, 24)
+    analyst = member(merchant_id, Role.ANALYST)
+    with pytest.raises(PermissionDenied), session_scope() as db:
+        developers.redeliver(db, analyst, delivery_id)
+    fresh(dev)
+    with session_scope() as db:
+        rolled = developers.roll_endpoint_secret(db, dev, endpoint_id, 24)
+        assert rolled.secret != created.secret
+    with session_scope() as db:
+        developers.set_endpoint_enabled(db, dev, endpoint_id, False)
+        developers.delete_endpoint(db, dev, endpoint_id)
+    with session_scope() as db:
+        actions = set(
+            db.exec(select(AuditLog.action).where(AuditLog.merchant_id == merchant_id)).all()
+        )
+    assert {
+        "webhook_endpoint.created",
+        "webhook_delivery.test_sent",
+        "webhook_delivery.redelivered",
+        "webhook_endpoint.secret_rolled",
+        "webhook_endpoint.deleted",
+    } <= actions
+
+
+def test_mode_switch_is_kept_on_the_session(merchant_id: str):
+    with session_scope() as db:
+        owner = db.exec(
+            select(User)
+            .join(Membership, Membership.user_id == User.id)
+            .where(Membership.merchant_id == merchant_id)
+        ).one()
+        membership = db.exec(select(Membership).where(Membership.user_id == owner.id)).one()
+        token, row = sessions.start_session(db, owner, membership)
+    with session_scope() as db:
+        sessions.set_livemode(db, row.id, True)
+    with session_scope() as db:
+        ctx = sessions.resolve(db, token)
+        assert ctx is not None and ctx.livemode
+        sessions.set_livemode(db, row.id, False)
+    with session_scope() as db:
+        ctx = sessions.resolve(db, token)
+        assert ctx is not None and not ctx.livemode
+        changes = db.exec(
+            select(AuditLog.details).where(AuditLog.action == "session.mode_changed")
+        ).all()
+    assert [c["livemode"] for c in changes] == [True, False]
