@@ -3,9 +3,12 @@
 import backend.models.base  # noqa: F401  (sets the naming convention before any table)
 from backend.models.accounts import ApiKey, Membership, Merchant, User, UserSession
 from backend.models.commerce import Customer, Dispute, Order, Payment, Refund
+from backend.models.evidence import DisputeEvidenceFile, DisputeResponse
 from backend.models.fees import FeeOverride, FeeTier
 from backend.models.messages import OutboundEmail
+from backend.models.notifications import NotificationPreference
 from backend.models.ops import AuditLog, IdempotencyKey
+from backend.models.reporting_indexes import PAYMENT_INDEXES  # noqa: F401  (registers them)
 from backend.models.routing import BlocklistEntry, GatewayConfig, PaymentAttempt
 from backend.models.types import UTCDateTime, utcnow
 from backend.models.webhooks import (
@@ -22,6 +25,8 @@ __all__ = [
     "BlocklistEntry",
     "Customer",
     "Dispute",
+    "DisputeEvidenceFile",
+    "DisputeResponse",
     "DomainEvent",
     "FeeOverride",
     "FeeTier",
@@ -30,6 +35,7 @@ __all__ = [
     "InboundWebhookEvent",
     "Membership",
     "Merchant",
+    "NotificationPreference",
     "Order",
     "OutboundEmail",
     "Payment",
