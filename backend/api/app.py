@@ -9,7 +9,7 @@ from starlette.concurrency import run_in_threadpool
 from backend import db
 from backend.api import errors
 from backend.api.limits_middleware import BodySizeLimit
-from backend.api.routes import payments, webhook_endpoints, webhooks_stripe
+from backend.api.routes import payments, portal_exports, webhook_endpoints, webhooks_stripe
 from backend.config import APP_VERSION, get_settings
 
 DESCRIPTION = """
@@ -53,6 +53,7 @@ def create_app() -> FastAPI:
     api.include_router(payments.router)
     api.include_router(webhook_endpoints.router)
     api.include_router(webhooks_stripe.router)
+    api.include_router(portal_exports.router)
     return api
 
 
