@@ -5,7 +5,14 @@ from __future__ import annotations
 import reflex as rx
 
 from backend.api import app as api_app
-from portal.pages import dashboard, login, payments  # noqa: F401  (pages register themselves)
+from portal.pages import (  # noqa: F401  (pages register themselves)
+    customers,
+    dashboard,
+    disputes,
+    login,
+    payments,
+    settings,
+)
 from portal.theme import BRAND
 
 HEAD = [

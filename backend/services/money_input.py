@@ -14,7 +14,7 @@ _SYMBOLS = "$€£¥₹₩₽₺₪₫฿ "
 
 
 def parse_money(
-    text: object, currency: str, locale: str = "en_US", *, param: str = "amount"
+    text: object, currency: str, locale: str = "en_US", *, param: str = "amount", minimum: int = 1
 ) -> int:
     """Minor units of `currency` for an amount written the way the merchant's locale writes it.
 
@@ -33,7 +33,7 @@ def parse_money(
             value = Decimal(cleaned)
         except ArithmeticError:
             raise ValidationFailed(f"{text!r} is not an amount", param=param) from None
-    if not value.is_finite() or value <= 0:
+    if not value.is_finite() or value < 0 or (value == 0 and minimum > 0):
         raise ValidationFailed("Enter an amount above zero", param=param)
     minor = value.scaleb(exponent(currency))
     if minor != minor.to_integral_value():

@@ -13,6 +13,9 @@ from portal.theme import BRAND, DESKTOP_ONLY, MOBILE_ONLY, SIDEBAR_WIDTH
 NAV_ITEMS: list[tuple[str, str, str]] = [
     ("Dashboard", "/dashboard", "layout-dashboard"),
     ("Payments", "/payments", "credit-card"),
+    ("Customers", "/customers", "users"),
+    ("Disputes", "/disputes", "shield-alert"),
+    ("Settings", "/settings", "settings"),
 ]
 
 
