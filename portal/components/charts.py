@@ -36,6 +36,7 @@ def volume_chart(data: rx.Var) -> rx.Component:
             fill=ACCENT,
             fill_opacity=0.15,
             type_="monotone",
+            is_animation_active=False,
         ),
         rx.recharts.x_axis(data_key="day", min_tick_gap=24, font_size=11),
         rx.recharts.y_axis(width=48, font_size=11),
@@ -50,7 +51,9 @@ def volume_chart(data: rx.Var) -> rx.Component:
 def method_chart(data: rx.Var) -> rx.Component:
     return rx.recharts.bar_chart(
         rx.recharts.cartesian_grid(stroke_dasharray="3 3", horizontal=False),
-        rx.recharts.bar(data_key="volume", name="Volume", fill=ACCENT, radius=4),
+        rx.recharts.bar(
+            data_key="volume", name="Volume", fill=ACCENT, radius=4, is_animation_active=False
+        ),
         rx.recharts.x_axis(type_="number", font_size=11),
         rx.recharts.y_axis(data_key="name", type_="category", width=96, font_size=11),
         rx.recharts.graphing_tooltip(),
@@ -75,6 +78,7 @@ def currency_chart(data: rx.Var) -> rx.Component:
             inner_radius="45%",
             outer_radius="75%",
             label=True,
+            is_animation_active=False,
         ),
         rx.recharts.legend(),
         rx.recharts.graphing_tooltip(),

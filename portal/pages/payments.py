@@ -18,7 +18,9 @@ from portal.state.payments import (
 
 
 def labelled(label: str, control: rx.Component) -> rx.Component:
-    return rx.vstack(rx.text(label, size="1", color_scheme="gray"), control, spacing="1")
+    return rx.vstack(
+        rx.text(label, size="1", color_scheme="gray"), control, spacing="1", min_width="5.5rem"
+    )
 
 
 def date_input(label: str, html_id: str, value: rx.Var, on_change: object) -> rx.Component:

@@ -6,7 +6,7 @@ import reflex as rx
 
 from backend.services.notifications import KINDS
 from portal.components.layout import portal_page
-from portal.state.settings import COUNTRIES, CURRENCIES, LOCALES, TIMEZONES, SettingsState
+from portal.state.settings import COUNTRIES, LOCALES, TIMEZONES, SettingsState
 
 MINUS = "\u2212 "  # a real minus sign
 
@@ -72,6 +72,7 @@ def profile_card() -> rx.Component:
                         required=True,
                         max_length=200,
                         read_only=~SettingsState.can_manage,
+                        width="100%",
                     ),
                 ),
                 field(
@@ -84,6 +85,7 @@ def profile_card() -> rx.Component:
                         default_value=p["support_email"],
                         required=True,
                         read_only=~SettingsState.can_manage,
+                        width="100%",
                     ),
                     "Shown to customers on receipts and the checkout.",
                 ),
@@ -96,11 +98,16 @@ def profile_card() -> rx.Component:
                     field(
                         "Default currency",
                         "default-currency",
-                        native_select(
-                            "default-currency",
-                            "default_currency",
-                            [(c, c) for c in CURRENCIES],
-                            p["default_currency"],
+                        rx.el.select(
+                            rx.foreach(
+                                SettingsState.currency_options,
+                                lambda c: rx.el.option(c, value=c),
+                            ),
+                            id="default-currency",
+                            name="default_currency",
+                            default_value=p["default_currency"],
+                            class_name="pp-native-select",
+                            disabled=~SettingsState.can_manage,
                         ),
                     ),
                     field(

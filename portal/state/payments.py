@@ -418,8 +418,9 @@ class PaymentDetailState(AuthState):
         if viewer is None:
             return AuthState.require_session
         self.refund_amount = str(form.get("amount", self.refund_amount))[:40]
-        reason = str(form.get("reason", self.refund_reason))
-        self.refund_reason = reason if reason in REFUND_REASONS else "requested_by_customer"
+        reason = str(form.get("reason", ""))
+        if reason in REFUND_REASONS:  # else the choice already made through on_change
+            self.refund_reason = reason
         try:
             with session_scope(readonly=True) as db:
                 p = payments.get_payment(db, viewer.scope, self._payment_id)

@@ -23,7 +23,10 @@ COUNTRIES = sorted(
     ((code, name) for code, name in _EN.territories.items() if len(code) == 2 and code.isalpha()),
     key=lambda item: item[1],
 )
-TIMEZONES = sorted(tz for tz in available_timezones() if "/" in tz and not tz.startswith("Etc/"))
+TIMEZONES = [
+    "UTC",
+    *sorted(tz for tz in available_timezones() if "/" in tz and not tz.startswith("Etc/")),
+]
 LOCALES = [(code, Locale.parse(code).get_display_name("en")) for code in business_profile.LOCALES]
 CURRENCIES = [
     "USD",
@@ -44,6 +47,7 @@ CURRENCIES = [
 
 class SettingsState(AuthState):
     profile: dict[str, str] = {}
+    currency_options: list[str] = CURRENCIES
     choices: dict[str, bool] = {}
     support_limit: str = ""
     step_up_threshold: str = ""
@@ -97,6 +101,7 @@ class SettingsState(AuthState):
             "default_currency": merchant.default_currency,
         }
         self.choices = choices.as_dict()
+        self.currency_options = sorted({*CURRENCIES, merchant.default_currency})
         self.limit_currency = currency
         self.support_limit = str(to_major(merchant.support_refund_limit, currency))
         self.step_up_threshold = str(to_major(merchant.step_up_refund_threshold, currency))
