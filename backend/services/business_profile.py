@@ -43,6 +43,16 @@ LOCALES = (
 )
 
 
+# ISO 3166 countries by their English names (Babel's CLDR data), without CLDR's groupings and
+# placeholders (EU, UN, ZZ "Unknown Region"...).
+_NOT_COUNTRIES = {"EU", "EZ", "QO", "UN", "XA", "XB", "ZZ"}
+COUNTRIES: dict[str, str] = {
+    code: name
+    for code, name in Locale("en").territories.items()
+    if len(code) == 2 and code.isalpha() and code not in _NOT_COUNTRIES
+}
+
+
 def _merchant(db: Session, merchant_id: str, *, lock: bool = False) -> Merchant:
     query = select(Merchant).where(Merchant.id == merchant_id)
     if lock:
@@ -69,7 +79,7 @@ def _validate(profile: Profile) -> Profile:
         raise ValidationFailed("Enter the business name (at most 200 characters)", param="name")
     support_email = normalise_email(profile.support_email, param="support_email")
     country = profile.country.strip().upper()
-    if not (len(country) == 2 and country.isalpha() and country in Locale("en").territories):
+    if country not in COUNTRIES:
         raise ValidationFailed("Choose a country", param="country")
     if profile.timezone not in available_timezones():
         raise ValidationFailed("Choose a time zone", param="timezone")

@@ -18,11 +18,7 @@ from backend.services.permissions import Permission
 from portal.state.auth import AuthState
 from portal.state.viewer import current_viewer
 
-_EN = Locale("en")
-COUNTRIES = sorted(
-    ((code, name) for code, name in _EN.territories.items() if len(code) == 2 and code.isalpha()),
-    key=lambda item: item[1],
-)
+COUNTRIES = sorted(business_profile.COUNTRIES.items(), key=lambda item: item[1])
 TIMEZONES = [
     "UTC",
     *sorted(tz for tz in available_timezones() if "/" in tz and not tz.startswith("Etc/")),
