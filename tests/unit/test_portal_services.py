@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
 import pytest
@@ -262,7 +263,9 @@ def test_live_feed_watcher_queries_once_per_interval_whatever_the_subscribers(
             hub.unsubscribe(sub)
         return got, polls, theirs.queue.qsize()
 
-    got, polls, foreign = asyncio.run(scenario())
+    # A loop of its own in a thread: the browser tests' Playwright may hold this thread's loop.
+    with ThreadPoolExecutor(1) as pool:
+        got, polls, foreign = pool.submit(asyncio.run, scenario()).result()
     assert len(got) == 50 and {p.amount for p in got} == {1_234}
     assert foreign == 0
     # About six intervals passed, each reading once per merchant (2): nowhere near 51 per poll.
