@@ -52,6 +52,11 @@ class Settings(BaseSettings):
     api_max_body_bytes: int = Field(1_048_576, ge=1024)
     session_idle_minutes: int = Field(30, ge=1, le=24 * 60)
     session_max_hours: int = Field(12, ge=1, le=24 * 30)
+    uploads_dir: Path | None = Field(
+        None,
+        description="private files merchants upload (dispute evidence); default var/uploads "
+        "beside the app, never inside Reflex's public upload folder",
+    )
 
     # Providers: each one is live only when its keys are set, otherwise its sandbox twin runs.
     stripe_secret_key: str | None = None

@@ -12,7 +12,14 @@ import portal.pages.security
 import portal.pages.two_factor
 import portal.pages.webhooks  # noqa: F401  (Developers: webhooks)
 from backend.api import app as api_app
-from portal.pages import dashboard, login, payments  # noqa: F401  (pages register themselves)
+from portal.pages import (  # noqa: F401  (pages register themselves)
+    customers,
+    dashboard,
+    disputes,
+    login,
+    payments,
+    settings,
+)
 from portal.theme import BRAND
 
 HEAD = [

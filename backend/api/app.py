@@ -10,7 +10,7 @@ from backend import db
 from backend.api import errors
 from backend.api.limits_middleware import BodySizeLimit
 from backend.api.routes import checkout as checkout_routes
-from backend.api.routes import payments, webhook_endpoints, webhooks_stripe
+from backend.api.routes import payments, portal_exports, webhook_endpoints, webhooks_stripe
 from backend.config import APP_VERSION, get_settings
 
 DESCRIPTION = """
@@ -55,6 +55,7 @@ def create_app() -> FastAPI:
     api.include_router(webhook_endpoints.router)
     api.include_router(webhooks_stripe.router)
     api.include_router(checkout_routes.router)
+    api.include_router(portal_exports.router)
     return api
 
 

@@ -4,9 +4,12 @@ import backend.models.base  # noqa: F401  (sets the naming convention before any
 from backend.models.accounts import ApiKey, Membership, Merchant, User, UserSession
 from backend.models.checkout import BrandLogo, CheckoutSession, PaymentLink
 from backend.models.commerce import Customer, Dispute, Order, Payment, Refund
+from backend.models.evidence import DisputeEvidenceFile, DisputeResponse
 from backend.models.fees import FeeOverride, FeeTier
 from backend.models.messages import OutboundEmail
+from backend.models.notifications import NotificationPreference
 from backend.models.ops import AuditLog, IdempotencyKey
+from backend.models.reporting_indexes import PAYMENT_INDEXES  # noqa: F401  (registers them)
 from backend.models.routing import BlocklistEntry, GatewayConfig, PaymentAttempt
 from backend.models.two_factor import OutboundSms, PendingLogin, RecoveryCode, SmsVerification
 from backend.models.types import UTCDateTime, utcnow
@@ -26,6 +29,8 @@ __all__ = [
     "CheckoutSession",
     "Customer",
     "Dispute",
+    "DisputeEvidenceFile",
+    "DisputeResponse",
     "DomainEvent",
     "FeeOverride",
     "FeeTier",
@@ -34,6 +39,7 @@ __all__ = [
     "InboundWebhookEvent",
     "Membership",
     "Merchant",
+    "NotificationPreference",
     "Order",
     "OutboundEmail",
     "OutboundSms",

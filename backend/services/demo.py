@@ -37,6 +37,7 @@ DEMO_PASSWORD = "northwind-coffee-2026"
 DEMO_NAME = "Northwind Coffee Roasters"
 DEMO_KEY_NAME = "Demo key (make run)"
 STARTER = FeeSchedule(percent_pips=30_000)
+_OPEN_DISPUTES = 3
 
 _CURRENCIES = [("USD", 70), ("EUR", 12), ("GBP", 8), ("CAD", 5), ("JPY", 5)]
 # (status, weight) across what a real shop sees in a quarter.
@@ -171,7 +172,7 @@ def _seed_payments(db: Session, merchant: Merchant, rng: random.Random, count: i
     db.flush()
 
     dependents: list[Refund | Dispute] = []
-    for _ in range(count):
+    for i in range(count):
         created_at = now - timedelta(seconds=rng.uniform(0, 90 * 86400))
         currency = str(_pick(rng, _CURRENCIES))
         low, high = _TICKETS[currency]
@@ -179,8 +180,12 @@ def _seed_payments(db: Session, merchant: Merchant, rng: random.Random, count: i
         if currency == "JPY":
             amount = amount // 10 * 10
         status = PaymentStatus(str(_pick(rng, _STATUSES)))
+        if i < _OPEN_DISPUTES:  # a few disputes still waiting for the merchant's answer
+            created_at = now - timedelta(days=rng.uniform(1, 6))
+            status = PaymentStatus.DISPUTED
         customer = rng.choice(customers)
         brand, last4 = rng.choice(_CARDS)
+        fingerprint = hashlib.sha256(f"{brand}{last4}{customer.id}".encode()).hexdigest()[:32]
         order = Order(
             id=new_id("ord"),
             merchant_id=merchant.id,
@@ -207,11 +212,10 @@ def _seed_payments(db: Session, merchant: Merchant, rng: random.Random, count: i
             gateway_payment_id=f"sbx_{rng.getrandbits(64):016x}",
             card_brand=brand,
             card_last4=last4,
-            card_exp_month=rng.randint(1, 12),
-            card_exp_year=now.year + rng.randint(1, 5),
-            card_fingerprint=hashlib.sha256(f"{brand}{last4}{customer.id}".encode()).hexdigest()[
-                :32
-            ],
+            # One customer's card keeps its expiry from payment to payment.
+            card_exp_month=int(fingerprint[:8], 16) % 12 + 1,
+            card_exp_year=now.year + 1 + int(fingerprint[8:16], 16) % 5,
+            card_fingerprint=fingerprint,
             card_country=customer.country,
             customer_email=customer.email,
             description=rng.choice(_PRODUCTS),
@@ -297,6 +301,10 @@ def _apply_outcome(
             )
         ]
     elif status == PaymentStatus.DISPUTED:
+        opened = min(at + timedelta(days=rng.uniform(0.2, 3)), utcnow())
+        due = opened + timedelta(days=21)
+        # Disputes whose deadline passed unanswered were lost (the payment stays disputed).
+        lost = due < utcnow()
         return [
             Dispute(
                 id=new_id("dp"),
@@ -304,11 +312,12 @@ def _apply_outcome(
                 payment_id=payment.id,
                 amount=payment.amount,
                 currency=payment.currency,
-                status=DisputeStatus.NEEDS_RESPONSE,
+                status=DisputeStatus.LOST if lost else DisputeStatus.NEEDS_RESPONSE,
                 reason=rng.choice(["fraudulent", "product_not_received", "duplicate"]),
-                evidence_due_by=at + timedelta(days=21),
-                created_at=at + timedelta(days=3),
-                updated_at=at + timedelta(days=3),
+                evidence_due_by=due,
+                created_at=opened,
+                updated_at=due if lost else opened,
+                closed_at=due if lost else None,
             )
         ]
     return []

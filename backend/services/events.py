@@ -25,6 +25,7 @@ EVENT_TYPES = (
     "refund.updated",
     "dispute.created",
     "dispute.closed",
+    "dispute.updated",
     "order.paid",
     "checkout.session.completed",
     "checkout.session.expired",

@@ -5,6 +5,10 @@ web processes (which enqueue) both import it.
 """
 
 from backend.jobs import huey
-from backend.tasks import inbound, outbound  # noqa: F401  (registers the tasks)
+from backend.tasks import (  # noqa: F401  (registers the tasks)
+    inbound,
+    notifications,
+    outbound,
+)
 
 __all__ = ["huey"]

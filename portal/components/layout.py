@@ -20,6 +20,9 @@ NAV_ITEMS: list[tuple[str, str, str]] = [
     ("API keys", "/developers/api-keys", "key-round"),
     ("Webhooks", "/developers/webhooks", "webhook"),
     ("Security", "/settings/security", "shield-check"),
+    ("Customers", "/customers", "users"),
+    ("Disputes", "/disputes", "shield-alert"),
+    ("Settings", "/settings", "settings"),
 ]
 
 

@@ -41,6 +41,8 @@ def _row(p: rx.Var) -> rx.Component:
             rx.text(p["date"], size="2", white_space="nowrap"),
             rx.text(p["time"], size="1", color_scheme="gray"),
         ),
+        # Rows pushed by the live feed flash once.
+        class_name=rx.cond(p["fresh"] == "1", "pp-fresh", ""),
     )
 
 

@@ -1,38 +1,102 @@
-"""Home: the last 30 days at a glance and the latest payments."""
+"""Home: a range and a currency at a glance, charts, and payments as they arrive."""
 
 from __future__ import annotations
 
 import reflex as rx
 
+from portal.components.charts import chart_card, currency_chart, method_chart, volume_chart
+from portal.components.kpi import kpi_grid
 from portal.components.layout import portal_page
 from portal.components.payments_table import labelled_select, payments_table
-from portal.state.dashboard import RANGE_DAYS, DashboardState
+from portal.state.dashboard import RANGES, DashboardState
 
 
-def kpi(label: str, value: rx.Var, hint: str = "") -> rx.Component:
-    return rx.card(
-        rx.vstack(
-            rx.text(label, size="2", color_scheme="gray"),
-            rx.text(value, size="6", weight="bold"),
-            rx.cond(hint != "", rx.text(hint, size="1", color_scheme="gray")),
-            spacing="1",
+def range_picker() -> rx.Component:
+    return rx.vstack(
+        rx.segmented_control.root(
+            *(rx.segmented_control.item(label, value=key) for key, label in RANGES),
+            value=DashboardState.range_key,
+            on_change=DashboardState.choose_range,
+            aria_label="Date range",
+            size="1",
         ),
-        width="100%",
+        rx.cond(
+            DashboardState.range_key == "custom",
+            rx.form(
+                rx.hstack(
+                    rx.el.label("From", html_for="range-from", class_name="pp-label"),
+                    rx.input(
+                        id="range-from",
+                        name="from",
+                        type="date",
+                        default_value=DashboardState.custom_from,
+                        required=True,
+                        size="1",
+                    ),
+                    rx.el.label("To", html_for="range-to", class_name="pp-label"),
+                    rx.input(
+                        id="range-to",
+                        name="to",
+                        type="date",
+                        default_value=DashboardState.custom_to,
+                        required=True,
+                        size="1",
+                    ),
+                    rx.button("Apply", type="submit", size="1", variant="soft"),
+                    align="center",
+                    wrap="wrap",
+                    spacing="2",
+                ),
+                on_submit=DashboardState.apply_custom,
+                reset_on_submit=False,
+            ),
+        ),
+        spacing="2",
+        align="start",
     )
 
 
-def recent_payments() -> rx.Component:
+def live_feed() -> rx.Component:
     return rx.card(
         rx.vstack(
-            rx.heading("Latest payments", size="4", as_="h2"),
-            rx.cond(
-                DashboardState.recent.length() > 0,  # type: ignore[attr-defined]
-                payments_table(DashboardState.recent),
-                rx.text(
-                    "No payments yet. Create one with your test API key and it will appear here.",
-                    color_scheme="gray",
-                    size="2",
+            rx.hstack(
+                rx.heading("Latest payments", size="4", as_="h2"),
+                rx.cond(
+                    DashboardState.live,
+                    rx.badge(
+                        rx.box(class_name="pp-live-dot"),
+                        "Live",
+                        color_scheme="green",
+                        variant="soft",
+                    ),
                 ),
+                rx.spacer(),
+                rx.cond(
+                    DashboardState.new_payments > 0,
+                    rx.button(
+                        DashboardState.new_payments.to(str) + " new · update figures",
+                        size="1",
+                        variant="soft",
+                        on_click=DashboardState.refresh_figures,
+                    ),
+                ),
+                align="center",
+                width="100%",
+                wrap="wrap",
+            ),
+            rx.box(
+                rx.cond(
+                    DashboardState.recent.length() > 0,  # type: ignore[attr-defined]
+                    payments_table(DashboardState.recent),
+                    rx.text(
+                        "No payments yet. Create one with your test API key (Developers) and "
+                        "it appears here at once.",
+                        color_scheme="gray",
+                        size="2",
+                    ),
+                ),
+                aria_live="polite",
+                width="100%",
             ),
             spacing="3",
             width="100%",
@@ -41,41 +105,72 @@ def recent_payments() -> rx.Component:
     )
 
 
-def currency_picker() -> rx.Component:
-    return labelled_select(
-        DashboardState.currencies,
-        value=DashboardState.currency,
-        on_change=DashboardState.choose_currency,
-        label="Currency",
+def charts() -> rx.Component:
+    return rx.grid(
+        rx.box(
+            chart_card(
+                "Volume over time",
+                volume_chart(DashboardState.volume_series),
+                ~DashboardState.has_volume,
+                "No captured payments in this currency and range.",
+            ),
+            grid_column=rx.breakpoints(initial="auto", md="span 2"),
+            min_width="0",
+        ),
+        chart_card(
+            "By payment method",
+            method_chart(DashboardState.method_series),
+            DashboardState.method_series.length() == 0,  # type: ignore[attr-defined]
+            "No captured payments in this currency and range.",
+        ),
+        chart_card(
+            "Payments by currency",
+            currency_chart(DashboardState.currency_series),
+            DashboardState.currency_series.length() == 0,  # type: ignore[attr-defined]
+            "No captured payments in this range.",
+        ),
+        columns=rx.breakpoints(initial="1", md="2"),
+        spacing="3",
+        width="100%",
     )
 
 
-@portal_page("/dashboard", "Dashboard", on_load=[DashboardState.load])
+@portal_page("/dashboard", "Dashboard", on_load=[DashboardState.load, DashboardState.watch_live])
 def dashboard() -> rx.Component:
     return rx.vstack(
-        rx.hstack(
+        rx.flex(
             rx.vstack(
                 rx.heading("Dashboard", size="7", as_="h1"),
-                rx.text(f"Last {RANGE_DAYS} days", size="2", color_scheme="gray"),
+                rx.text(DashboardState.range_label, size="2", color_scheme="gray"),
                 spacing="1",
             ),
             rx.spacer(),
-            currency_picker(),
+            rx.hstack(
+                range_picker(),
+                rx.cond(
+                    DashboardState.currencies.length() > 0,  # type: ignore[attr-defined]
+                    labelled_select(
+                        DashboardState.currencies,
+                        value=DashboardState.currency,
+                        on_change=DashboardState.choose_currency,
+                        label="Currency",
+                    ),
+                ),
+                align="start",
+                wrap="wrap",
+                spacing="3",
+            ),
             width="100%",
-            align="end",
+            gap="3",
+            direction=rx.breakpoints(initial="column", md="row"),
         ),
-        rx.grid(
-            kpi("Gross volume", DashboardState.gross),
-            kpi("Net", DashboardState.net),
-            kpi("Fees", DashboardState.fees),
-            kpi("Refunded", DashboardState.refunded),
-            kpi("Successful payments", DashboardState.successful_payments),
-            kpi("Success rate", DashboardState.success_rate),
-            columns=rx.breakpoints(initial="2", sm="3"),
-            spacing="3",
-            width="100%",
+        rx.cond(
+            DashboardState.error != "",
+            rx.callout(DashboardState.error, color_scheme="red", role="alert", width="100%"),
         ),
-        recent_payments(),
+        kpi_grid(DashboardState.kpis),
+        charts(),
+        live_feed(),
         spacing="5",
         width="100%",
     )

@@ -1,23 +1,42 @@
-"""Turning service-layer objects into the plain strings the pages show."""
+"""Turning service-layer objects into the plain strings the pages show, in the merchant's
+locale and time zone (Babel)."""
 
 from __future__ import annotations
 
+from datetime import datetime
+
+from babel.dates import format_date, format_datetime, format_time
+
 from backend.models import Payment
 from backend.services.currency import format_money
+from backend.services.reporting import zone
 
 
 def status_label(status: str) -> str:
     return status.replace("_", " ").capitalize()
 
 
-def payment_row(p: Payment, locale: str = "en_US") -> dict[str, str]:
+def when(value: datetime | None, tz: str = "UTC", locale: str = "en_US") -> str:
+    if value is None:
+        return "—"
+    local = value.astimezone(zone(tz))
+    return format_datetime(local, "medium", tzinfo=local.tzinfo, locale=locale)
+
+
+def card_label(brand: str | None, last4: str | None) -> str:
+    return f"{(brand or '').title()} •••• {last4}" if last4 else "—"
+
+
+def payment_row(p: Payment, locale: str = "en_US", tz: str = "UTC") -> dict[str, str]:
+    local = p.created_at.astimezone(zone(tz))
     return {
         "id": p.id,
         "amount": format_money(p.amount, p.currency, locale),
         "status": p.status,
         "status_label": status_label(p.status),
         "customer": p.customer_email or "—",
-        "card": f"{(p.card_brand or '').title()} •••• {p.card_last4}" if p.card_last4 else "—",
-        "date": p.created_at.strftime("%d %b %Y"),
-        "time": p.created_at.strftime("%H:%M UTC"),
+        "card": card_label(p.card_brand, p.card_last4),
+        "date": format_date(local, "medium", locale=locale),
+        "time": format_time(local, "short", tzinfo=local.tzinfo, locale=locale),
+        "fresh": "",
     }

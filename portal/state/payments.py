@@ -1,20 +1,33 @@
-"""The payments page: search, filters and keyset pages; and one payment's details."""
+"""Payments: the searchable, filterable list with keyset pages; one payment with its timeline,
+fees, risk, refunds and webhooks, and the capture, void and refund actions.
+
+Every action checks the member's permission on the server, here, before the service layer
+acts; the buttons a member cannot use are hidden too, but only as a courtesy.
+"""
 
 from __future__ import annotations
 
+from datetime import date
+from urllib.parse import urlencode
+
 import reflex as rx
-from sqlmodel import select
 
 from backend.db import session_scope
-from backend.models import PaymentAttempt
-from backend.services import payments, reporting
+from backend.models import Merchant
+from backend.services import payments, permissions, reporting, state_machine, step_up
 from backend.services.currency import format_money
-from backend.services.errors import ServiceError
+from backend.services.errors import ServiceError, ValidationFailed
+from backend.services.exports import filters_from_query
+from backend.services.money_input import parse_money
+from backend.services.permissions import Permission
+from backend.services.reporting import method_label
 from portal.state.auth import AuthState
-from portal.state.formatting import payment_row, status_label
+from portal.state.formatting import payment_row, status_label, when
+from portal.state.viewer import Viewer, current_viewer
 
+ALL = "all"
 STATUS_CHOICES = [
-    "all",
+    ALL,
     "succeeded",
     "authorized",
     "partially_refunded",
@@ -24,16 +37,51 @@ STATUS_CHOICES = [
     "disputed",
     "requires_action",
 ]
+METHOD_CHOICES = [ALL, *payments.PAYMENT_METHOD_TYPES]
+GATEWAY_CHOICES = [ALL, "sandbox", "stripe"]
+REFUND_REASONS = ["requested_by_customer", "duplicate", "fraudulent"]
 PAGE_SIZE = 25
 
 
 class PaymentsState(AuthState):
     query: str = ""
-    status: str = "all"
+    status: str = ALL
+    currency: str = ALL
+    method: str = ALL
+    gateway: str = ALL
+    date_from: str = ""
+    date_to: str = ""
+    currencies: list[str] = [ALL]
     rows: list[dict[str, str]] = []
     has_more: bool = False
+    can_export: bool = False
     error: str = ""
+    loaded: bool = False
     _cursor: str | None = None
+
+    @rx.var
+    def export_url(self) -> str:
+        params = {
+            "q": self.query.strip(),
+            "status": "" if self.status == ALL else self.status,
+            "currency": "" if self.currency == ALL else self.currency,
+            "method": "" if self.method == ALL else self.method,
+            "gateway": "" if self.gateway == ALL else self.gateway,
+            "from": self.date_from,
+            "to": self.date_to,
+        }
+        return "/api/portal/exports/payments.csv?" + urlencode(
+            {k: v for k, v in params.items() if v}
+        )
+
+    @rx.var
+    def filtered(self) -> bool:
+        return bool(
+            self.query.strip()
+            or self.date_from
+            or self.date_to
+            or any(v != ALL for v in (self.status, self.currency, self.method, self.gateway))
+        )
 
     @rx.event
     def load(self):  # type: ignore[no-untyped-def]
@@ -49,114 +97,417 @@ class PaymentsState(AuthState):
 
     @rx.event
     def choose_status(self, value: str):  # type: ignore[no-untyped-def]
-        self.status = value if value in STATUS_CHOICES else "all"
+        self.status = value if value in STATUS_CHOICES else ALL
+        return self._search(reset=True)
+
+    @rx.event
+    def choose_currency(self, value: str):  # type: ignore[no-untyped-def]
+        self.currency = value if value in self.currencies else ALL
+        return self._search(reset=True)
+
+    @rx.event
+    def choose_method(self, value: str):  # type: ignore[no-untyped-def]
+        self.method = value if value in METHOD_CHOICES else ALL
+        return self._search(reset=True)
+
+    @rx.event
+    def choose_gateway(self, value: str):  # type: ignore[no-untyped-def]
+        self.gateway = value if value in GATEWAY_CHOICES else ALL
+        return self._search(reset=True)
+
+    @rx.event
+    def set_date_from(self, value: str):  # type: ignore[no-untyped-def]
+        self.date_from = value[:10]
+        return self._search(reset=True)
+
+    @rx.event
+    def set_date_to(self, value: str):  # type: ignore[no-untyped-def]
+        self.date_to = value[:10]
+        return self._search(reset=True)
+
+    @rx.event
+    def clear_filters(self):  # type: ignore[no-untyped-def]
+        self.query, self.date_from, self.date_to = "", "", ""
+        self.status = self.currency = self.method = self.gateway = ALL
         return self._search(reset=True)
 
     @rx.event
     def load_more(self):  # type: ignore[no-untyped-def]
         return self._search(reset=False)
 
+    def _filters(self, viewer: Viewer) -> reporting.PaymentFilters:
+        for value in (self.date_from, self.date_to):
+            if value:
+                try:
+                    date.fromisoformat(value)
+                except ValueError:
+                    raise ValidationFailed("Dates are YYYY-MM-DD") from None
+        params = {
+            "q": self.query,
+            "status": "" if self.status == ALL else self.status,
+            "currency": "" if self.currency == ALL else self.currency,
+            "method": "" if self.method == ALL else self.method,
+            "gateway": "" if self.gateway == ALL else self.gateway,
+            "from": self.date_from,
+            "to": self.date_to,
+        }
+        return filters_from_query(params, viewer.timezone)
+
     def _search(self, *, reset: bool):  # type: ignore[no-untyped-def]
-        ctx = self._load_context()
-        if ctx is None:
+        viewer = current_viewer(self)
+        if viewer is None:
             return AuthState.require_session
-        filters = reporting.PaymentFilters(
-            query=self.query,
-            statuses=() if self.status == "all" else (self.status,),
-        )
         try:
+            viewer.require(Permission.VIEW_DATA)
+            filters = self._filters(viewer)
             with session_scope(readonly=True) as db:
+                if reset:
+                    self.currencies = [
+                        ALL,
+                        *reporting.currencies_used(
+                            db, merchant_id=viewer.ctx.merchant_id, livemode=viewer.ctx.livemode
+                        ),
+                    ]
                 page = reporting.search_payments(
                     db,
-                    merchant_id=ctx.merchant_id,
-                    livemode=ctx.livemode,
+                    merchant_id=viewer.ctx.merchant_id,
+                    livemode=viewer.ctx.livemode,
                     filters=filters,
                     cursor=None if reset else self._cursor,
                     limit=PAGE_SIZE,
                 )
         except ServiceError as exc:
             self.error = exc.message
+            self.loaded = True
             return None
-        found = [payment_row(p) for p in page.payments]
+        found = [payment_row(p, viewer.locale, viewer.timezone) for p in page.payments]
         self.rows = found if reset else [*self.rows, *found]
         self._cursor = page.next_cursor
         self.has_more = page.next_cursor is not None
+        self.can_export = viewer.can(Permission.EXPORT_DATA)
         self.error = ""
+        self.loaded = True
         return None
 
 
 class PaymentDetailState(AuthState):
     payment: dict[str, str] = {}
     refunds: list[dict[str, str]] = []
-    attempts: list[dict[str, str]] = []
+    timeline: list[dict[str, str]] = []
+    webhooks: list[dict[str, str]] = []
     risk_reasons: list[str] = []
     not_found: bool = False
     loaded: bool = False
 
+    can_capture: bool = False
+    can_void: bool = False
+    can_refund: bool = False
+    refundable: str = ""
+
+    capture_open: bool = False
+    capture_amount: str = ""
+    void_open: bool = False
+    refund_open: bool = False
+    refund_amount: str = ""
+    refund_reason: str = "requested_by_customer"
+    refund_confirming: bool = False
+    refund_summary: str = ""
+    step_up_required: bool = False
+    action_error: str = ""
+    action_pending: bool = False
+    outcome: str = ""
+
+    _payment_id: str = ""
+    _refund_minor: int = 0
+
     @rx.event
     def load(self):  # type: ignore[no-untyped-def]
         self.loaded = False
-        ctx = self._load_context()
-        if ctx is None:
+        self.outcome = ""
+        self._payment_id = str(self.router.page.params.get("payment_id", ""))[:64]
+        return self._reload()
+
+    def _reload(self):  # type: ignore[no-untyped-def]
+        viewer = current_viewer(self)
+        if viewer is None:
             return AuthState.require_session
-        payment_id = str(self.router.page.params.get("payment_id", ""))[:64]
-        scope = payments.Scope(ctx.merchant_id, ctx.livemode)
         try:
+            viewer.require(Permission.VIEW_DATA)
             with session_scope(readonly=True) as db:
-                p = payments.get_payment(db, scope, payment_id)
+                p = payments.get_payment(db, viewer.scope, self._payment_id)
                 refunds = payments.refunds_of(db, p.id)
-                attempts = list(
-                    db.exec(
-                        select(PaymentAttempt)
-                        .where(PaymentAttempt.payment_id == p.id)
-                        .order_by(PaymentAttempt.created_at)
-                    )
-                )
+                timeline = reporting.payment_timeline(db, p)
+                webhooks = reporting.payment_webhooks(db, p)
         except ServiceError:
             self.not_found = self.loaded = True
-            self.payment, self.refunds, self.attempts, self.risk_reasons = {}, [], [], []
+            self.payment, self.refunds, self.timeline, self.webhooks = {}, [], [], []
+            self.risk_reasons = []
             return None
+        locale, tz = viewer.locale, viewer.timezone
 
         def money(amount: int) -> str:
-            return format_money(amount, p.currency)
+            return format_money(amount, p.currency, locale)
 
+        remaining = p.amount_captured - p.amount_refunded
         self.not_found = False
         self.payment = {
-            **payment_row(p),
+            **payment_row(p, locale, tz),
             "currency": p.currency,
+            "created": when(p.created_at, tz, locale),
             "captured": money(p.amount_captured),
             "refunded": money(p.amount_refunded),
             "platform_fee": money(p.platform_fee),
             "gateway_fee": money(p.gateway_fee),
+            "fees": money(p.platform_fee + p.gateway_fee),
             "net": money(p.net_amount),
             "gateway": p.gateway,
+            "method": method_label(p.payment_method_type, p.card_brand),
             "order": p.order_id or "—",
+            "customer_id": p.customer_id or "",
             "risk_score": "—" if p.risk_score is None else str(p.risk_score),
-            "risk_decision": (p.risk_decision or "—").capitalize(),
+            "risk_decision": (p.risk_decision or "not assessed").capitalize(),
             "failure": p.failure_message or "",
             "expiry": f"{p.card_exp_month:02d}/{p.card_exp_year}" if p.card_exp_month else "—",
+            "description": p.description or "",
         }
-        self.risk_reasons = list(p.risk_reasons or [])
+        self.risk_reasons = [r.replace("_", " ") for r in (p.risk_reasons or [])]
         self.refunds = [
             {
                 "id": r.id,
                 "amount": money(r.amount),
                 "status": status_label(r.status),
-                "reason": (r.reason or "—").replace("_", " "),
-                "date": r.created_at.strftime("%d %b %Y, %H:%M UTC"),
+                "reason": (r.reason or "no reason given").replace("_", " "),
+                "date": when(r.created_at, tz, locale),
+                "failure": r.failure_reason or "",
             }
             for r in refunds
         ]
-        self.attempts = [
+        self.timeline = [
             {
-                "gateway": a.gateway,
-                "operation": a.operation,
-                "outcome": a.outcome,
-                "code": a.code or "",
-                "latency": f"{a.latency_ms} ms",
-                "date": a.created_at.strftime("%d %b %Y, %H:%M:%S UTC"),
+                "date": when(e.at, tz, locale),
+                "title": e.title,
+                "detail": e.detail,
+                "actor": e.actor,
             }
-            for a in attempts
+            for e in timeline
         ]
+        self.webhooks = [
+            {
+                "event": e.type,
+                "event_id": e.event_id,
+                "date": when(e.created_at, tz, locale),
+                "summary": "; ".join(
+                    f"{d['url']}: {d['status']}"
+                    + (f" (HTTP {d['last_status_code']})" if d["last_status_code"] else "")
+                    + (f", {d['attempts']} attempts" if d["attempts"] > 1 else "")
+                    for d in e.deliveries
+                )
+                or "No endpoint subscribed to this event",
+            }
+            for e in webhooks
+        ]
+        self.can_capture = p.status in state_machine.CAPTURABLE and viewer.can(
+            Permission.CAPTURE_VOID
+        )
+        self.can_void = p.status in state_machine.VOIDABLE and viewer.can(Permission.CAPTURE_VOID)
+        self.can_refund = (
+            p.status in state_machine.REFUNDABLE
+            and remaining > 0
+            and (viewer.can(Permission.REFUND) or viewer.can(Permission.REFUND_LIMITED))
+        )
+        self.refundable = money(remaining)
         self.loaded = True
         return None
+
+    # -- capture ---------------------------------------------------------------------------
+
+    @rx.event
+    def open_capture(self) -> None:
+        self.capture_open, self.action_error = True, ""
+        self.capture_amount = ""
+
+    @rx.event
+    def set_capture_open(self, value: bool) -> None:
+        self.capture_open = value
+
+    @rx.event
+    def submit_capture(self, form: dict[str, str]):  # type: ignore[no-untyped-def]
+        viewer = current_viewer(self)
+        if viewer is None:
+            return AuthState.require_session
+        typed = str(form.get("amount", "")).strip()
+        try:
+            viewer.require(Permission.CAPTURE_VOID)
+            with session_scope() as db:
+                current = payments.get_payment(db, viewer.scope, self._payment_id)
+                amount = (
+                    parse_money(typed, current.currency, viewer.locale, param="amount")
+                    if typed
+                    else None
+                )
+                captured = payments.capture(
+                    db,
+                    viewer.scope,
+                    self._payment_id,
+                    amount=amount,
+                    actor=viewer.actor(self.router.session.client_ip),
+                )
+                text = format_money(captured.amount_captured, captured.currency, viewer.locale)
+        except ServiceError as exc:
+            self.action_error = exc.message
+            return None
+        self.capture_open = False
+        self.outcome = f"Captured {text}."
+        return self._reload()
+
+    # -- void ------------------------------------------------------------------------------
+
+    @rx.event
+    def set_void_open(self, value: bool) -> None:
+        self.void_open, self.action_error = value, ""
+
+    @rx.event
+    def confirm_void(self):  # type: ignore[no-untyped-def]
+        viewer = current_viewer(self)
+        if viewer is None:
+            return AuthState.require_session
+        try:
+            viewer.require(Permission.CAPTURE_VOID)
+            with session_scope() as db:
+                payments.void(
+                    db,
+                    viewer.scope,
+                    self._payment_id,
+                    actor=viewer.actor(self.router.session.client_ip),
+                )
+        except ServiceError as exc:
+            self.action_error = exc.message
+            return None
+        self.void_open = False
+        self.outcome = "The authorization was voided; the hold on the card is released."
+        return self._reload()
+
+    # -- refund ----------------------------------------------------------------------------
+
+    @rx.event
+    def set_refund_open(self, value: bool) -> None:
+        self.refund_open = value
+        if value:
+            self.refund_amount, self.refund_reason = "", "requested_by_customer"
+            self.refund_confirming = self.step_up_required = False
+            self.action_error = ""
+
+    @rx.event
+    def set_refund_amount(self, value: str) -> None:
+        self.refund_amount = value[:40]
+
+    @rx.event
+    def set_refund_reason(self, value: str) -> None:
+        self.refund_reason = value if value in REFUND_REASONS else "requested_by_customer"
+
+    @rx.event
+    def back_to_refund_form(self) -> None:
+        self.refund_confirming = False
+        self.step_up_required = False
+
+    @rx.event
+    def review_refund(self, form: dict[str, str]):  # type: ignore[no-untyped-def]
+        """First step: check the amount and the member's right to refund it, then ask to
+        confirm. Nothing moves until confirm_refund."""
+        viewer = current_viewer(self)
+        if viewer is None:
+            return AuthState.require_session
+        self.refund_amount = str(form.get("amount", self.refund_amount))[:40]
+        reason = str(form.get("reason", ""))
+        if reason in REFUND_REASONS:  # else the choice already made through on_change
+            self.refund_reason = reason
+        try:
+            with session_scope(readonly=True) as db:
+                p = payments.get_payment(db, viewer.scope, self._payment_id)
+                merchant = db.get(Merchant, viewer.ctx.merchant_id)
+                assert merchant is not None
+                remaining = p.amount_captured - p.amount_refunded
+                amount = (
+                    parse_money(self.refund_amount, p.currency, viewer.locale, param="amount")
+                    if self.refund_amount.strip()
+                    else remaining
+                )
+                if amount > remaining:
+                    raise ValidationFailed(
+                        f"At most {format_money(remaining, p.currency, viewer.locale)} "
+                        "can still be refunded",
+                        param="amount",
+                    )
+                permissions.require_refund(viewer.ctx.role, merchant, amount, p.currency)
+                who = p.customer_email or "the customer"
+                self.refund_summary = (
+                    f"Refund {format_money(amount, p.currency, viewer.locale)} of "
+                    f"{format_money(p.amount_captured, p.currency, viewer.locale)} to {who}"
+                    f" ({self.refund_reason.replace('_', ' ')}). This cannot be undone."
+                )
+        except ServiceError as exc:
+            self.action_error = exc.message
+            return None
+        self._refund_minor = amount
+        self.action_error = ""
+        self.refund_confirming = True
+        return None
+
+    @rx.event
+    def confirm_refund(self):  # type: ignore[no-untyped-def]
+        """Second step, one call: refund the reviewed amount. After a StepUpRequired answer
+        the step-up dialog only has to prove the second factor and call this again."""
+        viewer = current_viewer(self)
+        if viewer is None:
+            yield AuthState.require_session
+            return
+        if not self.refund_confirming or self._refund_minor <= 0:
+            self.action_error = "Review the refund first."
+            return
+        self.action_pending = True
+        yield
+        try:
+            with session_scope() as db:
+                p = payments.get_payment(db, viewer.scope, self._payment_id)
+                merchant = db.get(Merchant, viewer.ctx.merchant_id)
+                assert merchant is not None
+                permissions.require_refund(
+                    viewer.ctx.role, merchant, self._refund_minor, p.currency
+                )
+                if permissions.refund_needs_step_up(merchant, self._refund_minor, p.currency):
+                    step_up.require_fresh(db, viewer.ctx.session_id)
+                _, refund = payments.refund(
+                    db,
+                    viewer.scope,
+                    self._payment_id,
+                    amount=self._refund_minor,
+                    reason=self.refund_reason,
+                    actor=viewer.actor(self.router.session.client_ip),
+                )
+                amount_text = format_money(refund.amount, refund.currency, viewer.locale)
+                state = refund.status
+                failure = refund.failure_reason
+        except step_up.StepUpRequired as exc:
+            self.action_pending = False
+            self.step_up_required = True
+            self.action_error = exc.message
+            return
+        except ServiceError as exc:
+            self.action_pending = False
+            self.action_error = exc.message
+            return
+        self.action_pending = False
+        self.refund_open = self.refund_confirming = self.step_up_required = False
+        self._refund_minor = 0
+        if state == "failed":
+            self.outcome = f"The refund of {amount_text} failed: {failure or 'refused'}."
+        elif state == "pending":
+            self.outcome = f"Refund of {amount_text} sent; the processor confirms it shortly."
+        else:
+            self.outcome = f"Refunded {amount_text}."
+        yield from self._reload_events()
+
+    def _reload_events(self):  # type: ignore[no-untyped-def]
+        result = self._reload()
+        if result is not None:
+            yield result

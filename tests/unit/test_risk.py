@@ -485,7 +485,8 @@ def test_a_full_assessment_is_three_statements_on_the_right_indexes(db, merchant
         "ix_payments_fingerprint_created",
         "ix_payments_email_created",
         "ix_payments_ip_created",
-        "ix_payments_merchant_status_created",
+        # The merchant's usual amount in this currency (index of migration 0009).
+        "ix_payments_merchant_currency_created",
     ]
 
 

@@ -1,0 +1,45 @@
+"""Amounts typed by people ("12.50", "1.234,56", "¥500") turned into integer minor units."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from babel.numbers import NumberFormatError, parse_decimal
+
+from backend.services.currency import exponent
+from backend.services.errors import ValidationFailed
+from backend.services.payments import MAX_AMOUNT
+
+_SYMBOLS = "$€£¥₹₩₽₺₪₫฿ "
+
+
+def parse_money(
+    text: object, currency: str, locale: str = "en_US", *, param: str = "amount", minimum: int = 1
+) -> int:
+    """Minor units of `currency` for an amount written the way the merchant's locale writes it.
+
+    Refuses anything that is not a positive amount with at most the currency's decimals
+    (12.345 USD, 12.5 JPY), rather than rounding what a person typed.
+    """
+    if not isinstance(text, str) or not text.strip():
+        raise ValidationFailed("Enter an amount", param=param)
+    if len(text) > 40:
+        raise ValidationFailed("That amount is too long", param=param)
+    cleaned = text.strip().upper().removesuffix(currency.upper()).strip(_SYMBOLS)
+    try:
+        value = parse_decimal(cleaned, locale=locale, strict=True)
+    except (NumberFormatError, ValueError):
+        try:  # "12.50" typed on a de_DE account: plain decimal notation is always understood
+            value = Decimal(cleaned)
+        except ArithmeticError:
+            raise ValidationFailed(f"{text!r} is not an amount", param=param) from None
+    if not value.is_finite() or value < 0 or (value == 0 and minimum > 0):
+        raise ValidationFailed("Enter an amount above zero", param=param)
+    minor = value.scaleb(exponent(currency))
+    if minor != minor.to_integral_value():
+        raise ValidationFailed(
+            f"{currency} amounts have {exponent(currency)} decimal places at most", param=param
+        )
+    if minor > MAX_AMOUNT:
+        raise ValidationFailed("That amount is larger than any payment can be", param=param)
+    return int(minor)

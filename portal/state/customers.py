@@ -1,0 +1,146 @@
+"""Customers: the list with each one's payments and lifetime value, and one customer."""
+
+from __future__ import annotations
+
+import reflex as rx
+
+from backend.db import session_scope
+from backend.services import customers, reporting
+from backend.services.currency import format_money
+from backend.services.errors import ServiceError
+from backend.services.permissions import Permission
+from portal.state.auth import AuthState
+from portal.state.formatting import card_label, payment_row, when
+from portal.state.viewer import Viewer, current_viewer
+
+PAGE_SIZE = 25
+
+
+def _values(values: dict[str, int], locale: str) -> str:
+    return " · ".join(format_money(v, c, locale) for c, v in values.items()) or "—"
+
+
+def _summary_row(s: customers.CustomerSummary, viewer: Viewer) -> dict[str, str]:
+    c = s.customer
+    return {
+        "id": c.id,
+        "name": c.name or c.email or c.id,
+        "email": c.email or "—",
+        "payments": str(s.payments),
+        "value": _values(s.lifetime_value, viewer.locale),
+        "last": when(s.last_payment_at, viewer.timezone, viewer.locale)
+        if s.last_payment_at
+        else "No payments yet",
+    }
+
+
+class CustomersState(AuthState):
+    query: str = ""
+    rows: list[dict[str, str]] = []
+    has_more: bool = False
+    error: str = ""
+    loaded: bool = False
+    _cursor: str | None = None
+
+    @rx.event
+    def load(self):  # type: ignore[no-untyped-def]
+        return self._search(reset=True)
+
+    @rx.event
+    def set_query(self, value: str) -> None:
+        self.query = value[:200]
+
+    @rx.event
+    def submit_search(self, _form: dict[str, str]):  # type: ignore[no-untyped-def]
+        return self._search(reset=True)
+
+    @rx.event
+    def load_more(self):  # type: ignore[no-untyped-def]
+        return self._search(reset=False)
+
+    def _search(self, *, reset: bool):  # type: ignore[no-untyped-def]
+        viewer = current_viewer(self)
+        if viewer is None:
+            return AuthState.require_session
+        try:
+            viewer.require(Permission.VIEW_DATA)
+            with session_scope(readonly=True) as db:
+                page = customers.list_customers(
+                    db,
+                    merchant_id=viewer.ctx.merchant_id,
+                    livemode=viewer.ctx.livemode,
+                    query=self.query,
+                    cursor=None if reset else self._cursor,
+                    limit=PAGE_SIZE,
+                )
+        except ServiceError as exc:
+            self.error = exc.message
+            self.loaded = True
+            return None
+        found = [_summary_row(s, viewer) for s in page.customers]
+        self.rows = found if reset else [*self.rows, *found]
+        self._cursor = page.next_cursor
+        self.has_more = page.next_cursor is not None
+        self.error = ""
+        self.loaded = True
+        return None
+
+
+class CustomerDetailState(AuthState):
+    customer: dict[str, str] = {}
+    values: list[str] = []
+    methods: list[dict[str, str]] = []
+    payments: list[dict[str, str]] = []
+    more_payments: bool = False
+    not_found: bool = False
+    loaded: bool = False
+
+    @rx.event
+    def load(self):  # type: ignore[no-untyped-def]
+        self.loaded = False
+        viewer = current_viewer(self)
+        if viewer is None:
+            return AuthState.require_session
+        customer_id = str(self.router.page.params.get("customer_id", ""))[:64]
+        try:
+            viewer.require(Permission.VIEW_DATA)
+            with session_scope(readonly=True) as db:
+                detail = customers.get_customer(
+                    db,
+                    merchant_id=viewer.ctx.merchant_id,
+                    livemode=viewer.ctx.livemode,
+                    customer_id=customer_id,
+                )
+                page = reporting.search_payments(
+                    db,
+                    merchant_id=viewer.ctx.merchant_id,
+                    livemode=viewer.ctx.livemode,
+                    filters=reporting.PaymentFilters(customer_id=customer_id),
+                    limit=25,
+                )
+        except ServiceError:
+            self.not_found = self.loaded = True
+            self.customer, self.values, self.methods, self.payments = {}, [], [], []
+            return None
+        self.not_found = False
+        self.customer = {
+            **_summary_row(detail.summary, viewer),
+            "country": detail.summary.customer.country or "—",
+            "since": when(detail.summary.customer.created_at, viewer.timezone, viewer.locale),
+        }
+        self.values = [
+            format_money(v, c, viewer.locale) for c, v in detail.summary.lifetime_value.items()
+        ]
+        self.methods = [
+            {
+                "card": card_label(m.brand, m.last4),
+                "expiry": f"{m.exp_month:02d}/{m.exp_year}" if m.exp_month else "—",
+                "used": f"{m.payments} payment{'s' if m.payments != 1 else ''}, last "
+                + when(m.last_used_at, viewer.timezone, viewer.locale),
+            }
+            for m in detail.methods
+        ]
+        self.payments = [payment_row(p, viewer.locale, viewer.timezone) for p in page.payments]
+        self.more_payments = page.next_cursor is not None
+        self.loaded = True
+        return None

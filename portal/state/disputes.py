@@ -1,0 +1,263 @@
+"""Disputes: the list with deadlines, and one dispute with its evidence and response."""
+
+from __future__ import annotations
+
+import math
+
+import reflex as rx
+
+from backend.db import session_scope
+from backend.models import utcnow
+from backend.models.enums import DisputeStatus
+from backend.services import dispute_evidence
+from backend.services.currency import format_money
+from backend.services.errors import ServiceError
+from backend.services.permissions import Permission
+from portal.state.auth import AuthState
+from portal.state.formatting import status_label, when
+from portal.state.viewer import current_viewer
+
+ALL = "all"
+STATUS_CHOICES = [ALL, *(s.value for s in DisputeStatus)]
+UPLOAD_ID = "evidence"
+
+
+def days_left(due, status: str) -> str:  # type: ignore[no-untyped-def]
+    if status != DisputeStatus.NEEDS_RESPONSE or due is None:
+        return ""
+    seconds = (due - utcnow()).total_seconds()
+    if seconds <= 0:
+        return "Deadline passed"
+    days = math.ceil(seconds / 86400)
+    return f"{days} day{'s' if days != 1 else ''} left"
+
+
+def _size(n: int) -> str:
+    return f"{n / 1024:.0f} KB" if n < 1024 * 1024 else f"{n / (1024 * 1024):.1f} MB"
+
+
+class DisputesState(AuthState):
+    status: str = ALL
+    rows: list[dict[str, str]] = []
+    has_more: bool = False
+    open_count: int = 0
+    error: str = ""
+    loaded: bool = False
+    _cursor: str | None = None
+
+    @rx.event
+    def load(self):  # type: ignore[no-untyped-def]
+        return self._search(reset=True)
+
+    @rx.event
+    def choose_status(self, value: str):  # type: ignore[no-untyped-def]
+        self.status = value if value in STATUS_CHOICES else ALL
+        return self._search(reset=True)
+
+    @rx.event
+    def load_more(self):  # type: ignore[no-untyped-def]
+        return self._search(reset=False)
+
+    def _search(self, *, reset: bool):  # type: ignore[no-untyped-def]
+        viewer = current_viewer(self)
+        if viewer is None:
+            return AuthState.require_session
+        try:
+            viewer.require(Permission.VIEW_DATA)
+            with session_scope(readonly=True) as db:
+                page = dispute_evidence.list_disputes(
+                    db,
+                    viewer.scope,
+                    status=None if self.status == ALL else self.status,
+                    cursor=None if reset else self._cursor,
+                )
+                self.open_count = dispute_evidence.count_open(db, viewer.scope)
+        except ServiceError as exc:
+            self.error = exc.message
+            self.loaded = True
+            return None
+        found = [
+            {
+                "id": r.dispute.id,
+                "amount": format_money(r.dispute.amount, r.dispute.currency, viewer.locale),
+                "status": r.dispute.status,
+                "status_label": status_label(r.dispute.status),
+                "reason": r.dispute.reason.replace("_", " ").capitalize(),
+                "customer": r.customer_email or "—",
+                "due": when(r.dispute.evidence_due_by, viewer.timezone, viewer.locale),
+                "days_left": days_left(r.dispute.evidence_due_by, r.dispute.status),
+            }
+            for r in page.rows
+        ]
+        self.rows = found if reset else [*self.rows, *found]
+        self._cursor = page.next_cursor
+        self.has_more = page.next_cursor is not None
+        self.error = ""
+        self.loaded = True
+        return None
+
+
+class DisputeDetailState(AuthState):
+    dispute: dict[str, str] = {}
+    files: list[dict[str, str]] = []
+    explanation: str = ""
+    submitted: str = ""
+    can_respond: bool = False
+    can_manage: bool = False
+    not_found: bool = False
+    loaded: bool = False
+    error: str = ""
+    notice: str = ""
+    uploading: bool = False
+    _dispute_id: str = ""
+
+    @rx.event
+    def load(self):  # type: ignore[no-untyped-def]
+        self.loaded = False
+        self.error = self.notice = ""
+        self._dispute_id = str(self.router.page.params.get("dispute_id", ""))[:64]
+        return self._reload()
+
+    def _reload(self):  # type: ignore[no-untyped-def]
+        viewer = current_viewer(self)
+        if viewer is None:
+            return AuthState.require_session
+        try:
+            viewer.require(Permission.VIEW_DATA)
+            with session_scope(readonly=True) as db:
+                detail = dispute_evidence.dispute_detail(db, viewer.scope, self._dispute_id)
+        except ServiceError:
+            self.not_found = self.loaded = True
+            self.dispute, self.files = {}, []
+            return None
+        d, p = detail.dispute, detail.payment
+        self.not_found = False
+        self.dispute = {
+            "id": d.id,
+            "amount": format_money(d.amount, d.currency, viewer.locale),
+            "status": d.status,
+            "status_label": status_label(d.status),
+            "reason": d.reason.replace("_", " ").capitalize(),
+            "opened": when(d.created_at, viewer.timezone, viewer.locale),
+            "due": when(d.evidence_due_by, viewer.timezone, viewer.locale),
+            "days_left": days_left(d.evidence_due_by, d.status),
+            "payment_id": p.id,
+            "payment_amount": format_money(p.amount, p.currency, viewer.locale),
+            "customer": p.customer_email or "—",
+        }
+        self.files = [
+            {
+                "id": f.id,
+                "name": f.filename,
+                "kind": f.content_type.split("/")[1].upper(),
+                "size": _size(f.size_bytes),
+                "url": f"/api/portal/disputes/{d.id}/evidence/{f.id}",
+            }
+            for f in detail.files
+        ]
+        if not self.explanation or detail.response is not None:
+            self.explanation = detail.response.explanation if detail.response else ""
+        self.submitted = (
+            when(detail.response.submitted_at, viewer.timezone, viewer.locale)
+            if detail.response and detail.response.submitted_at
+            else ""
+        )
+        self.can_manage = viewer.can(Permission.MANAGE_DISPUTES)
+        self.can_respond = detail.can_respond and self.can_manage
+        self.loaded = True
+        return None
+
+    @rx.event
+    def set_explanation(self, value: str) -> None:
+        self.explanation = value[: dispute_evidence.MAX_EXPLANATION + 1]
+
+    @rx.event
+    async def handle_upload(self, files: list[rx.UploadFile]):  # type: ignore[no-untyped-def]
+        viewer = current_viewer(self)
+        if viewer is None:
+            return AuthState.require_session
+        self.error = self.notice = ""
+        if len(files) > dispute_evidence.MAX_FILES:
+            self.error = f"Upload at most {dispute_evidence.MAX_FILES} files at once."
+            return rx.clear_selected_files(UPLOAD_ID)
+        uploads = []
+        for file in files:
+            # One byte past the limit is enough to refuse it; never read a huge file whole.
+            data = await file.read(dispute_evidence.MAX_FILE_BYTES + 1)
+            uploads.append(dispute_evidence.Upload(file.filename or "evidence", data))
+        try:
+            viewer.require(Permission.MANAGE_DISPUTES)
+            with session_scope() as db:
+                added = dispute_evidence.add_evidence(
+                    db,
+                    viewer.scope,
+                    self._dispute_id,
+                    uploads,
+                    actor=viewer.actor(self.router.session.client_ip),
+                )
+        except ServiceError as exc:
+            self.error = exc.message
+            return rx.clear_selected_files(UPLOAD_ID)
+        self.notice = f"Added {len(added)} file{'s' if len(added) != 1 else ''}."
+        self._reload()
+        return rx.clear_selected_files(UPLOAD_ID)
+
+    @rx.event
+    def remove_file(self, file_id: str):  # type: ignore[no-untyped-def]
+        viewer = current_viewer(self)
+        if viewer is None:
+            return AuthState.require_session
+        try:
+            viewer.require(Permission.MANAGE_DISPUTES)
+            with session_scope() as db:
+                dispute_evidence.remove_evidence(
+                    db,
+                    viewer.scope,
+                    self._dispute_id,
+                    str(file_id)[:40],
+                    actor=viewer.actor(self.router.session.client_ip),
+                )
+        except ServiceError as exc:
+            self.error = exc.message
+            return None
+        self.error, self.notice = "", "File removed."
+        return self._reload()
+
+    @rx.event
+    def save_draft(self):  # type: ignore[no-untyped-def]
+        return self._save(submit=False)
+
+    @rx.event
+    def submit_response(self):  # type: ignore[no-untyped-def]
+        return self._save(submit=True)
+
+    def _save(self, *, submit: bool):  # type: ignore[no-untyped-def]
+        viewer = current_viewer(self)
+        if viewer is None:
+            return AuthState.require_session
+        try:
+            viewer.require(Permission.MANAGE_DISPUTES)
+            with session_scope() as db:
+                action = (
+                    dispute_evidence.submit_evidence
+                    if submit
+                    else dispute_evidence.save_explanation
+                )
+                action(
+                    db,
+                    viewer.scope,
+                    self._dispute_id,
+                    self.explanation,
+                    actor=viewer.actor(self.router.session.client_ip),
+                )
+        except ServiceError as exc:
+            self.error, self.notice = exc.message, ""
+            return None
+        self.error = ""
+        self.notice = (
+            "Evidence submitted. The card network decides, usually within 75 days; the "
+            "outcome shows here."
+            if submit
+            else "Draft saved."
+        )
+        return self._reload()

@@ -1,0 +1,47 @@
+"""Who is looking, for the portal's event handlers: the session, the merchant's locale and
+time zone, and the permission checks every handler makes on the server."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from backend.db import session_scope
+from backend.models import Merchant
+from backend.models.enums import ActorType
+from backend.services import permissions, sessions
+from backend.services.payments import Actor, Scope
+from backend.services.permissions import Permission
+from portal.state.auth import AuthState
+
+
+@dataclass(frozen=True)
+class Viewer:
+    ctx: sessions.SessionContext
+    locale: str
+    timezone: str
+    default_currency: str
+
+    @property
+    def scope(self) -> Scope:
+        return Scope(self.ctx.merchant_id, self.ctx.livemode)
+
+    def actor(self, ip: str | None) -> Actor:
+        return Actor(ActorType.USER, self.ctx.user_id, ip or None)
+
+    def can(self, permission: Permission) -> bool:
+        return permissions.can(self.ctx.role, permission)
+
+    def require(self, permission: Permission) -> None:
+        permissions.require(self.ctx.role, permission)
+
+
+def current_viewer(state: AuthState) -> Viewer | None:
+    """The signed-in viewer, or None (the caller sends the browser to sign in)."""
+    ctx = state._load_context()
+    if ctx is None:
+        return None
+    with session_scope(readonly=True) as db:
+        merchant = db.get(Merchant, ctx.merchant_id)
+    if merchant is None:
+        return None
+    return Viewer(ctx, merchant.locale, merchant.timezone, merchant.default_currency)

@@ -1,0 +1,135 @@
+"""The portal's download routes through the real app: cookie sessions, roles, tenant isolation,
+CSV filters, PDF statements and evidence files (served as downloads, never as pages)."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlmodel import select
+
+from backend.db import session_scope
+from backend.models import Dispute, Membership, Payment
+from backend.models.enums import ActorType, Role
+from backend.services import accounts, demo, dispute_evidence, sessions
+from backend.services.payments import Actor, Scope
+
+PASSWORD = "a long passphrase 1"
+PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 32
+
+
+@pytest.fixture
+def client(configured_app: str, tmp_path, monkeypatch) -> TestClient:
+    monkeypatch.setenv("UPLOADS_DIR", str(tmp_path / "uploads"))
+    from backend.config import get_settings
+
+    get_settings.cache_clear()
+    from backend.api.app import create_app
+
+    return TestClient(create_app())
+
+
+def sign_in(email: str) -> str:
+    with session_scope() as db:
+        token, _ = sessions.sign_in(db, email=email, password=PASSWORD)
+    return token
+
+
+def new_account(role: Role = Role.OWNER) -> tuple[str, str]:
+    """(merchant id, session token) of a fresh merchant seen by a member with `role`."""
+    email = f"owner-{uuid.uuid4().hex[:10]}@shop.test"
+    with session_scope() as db:
+        created = accounts.create_merchant(db, email=email, password=PASSWORD, name="Shop")
+        demo._seed_payments(db, created.merchant, __import__("random").Random(7), 60)
+        if role != Role.OWNER:
+            membership = db.exec(
+                select(Membership).where(Membership.user_id == created.user.id)
+            ).one()
+            membership.role = role
+            db.add(membership)
+    return created.merchant.id, sign_in(email)
+
+
+def test_csv_needs_a_session_and_the_export_permission(client: TestClient) -> None:
+    assert client.get("/api/portal/exports/payments.csv").status_code == 401
+    client.cookies.set("pp_session", "not-a-token")
+    assert client.get("/api/portal/exports/payments.csv").status_code == 401
+    _, support = new_account(Role.SUPPORT)
+    client.cookies.set("pp_session", support)
+    refused = client.get("/api/portal/exports/payments.csv")
+    assert refused.status_code == 403
+    assert refused.json()["error"]["code"] == "permission_denied"
+
+
+def test_csv_rows_follow_filters_and_stay_in_the_tenant(client: TestClient) -> None:
+    merchant_id, token = new_account(Role.ANALYST)
+    other_id, _ = new_account()
+    client.cookies.set("pp_session", token)
+    response = client.get("/api/portal/exports/payments.csv", params={"status": "refunded"})
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/csv")
+    assert response.headers["content-disposition"].startswith("attachment;")
+    lines = response.content.decode("utf-8-sig").splitlines()
+    with session_scope(readonly=True) as db:
+        refunded = db.exec(
+            select(Payment.id).where(
+                Payment.merchant_id == merchant_id, Payment.status == "refunded"
+            )
+        ).all()
+        foreign = set(db.exec(select(Payment.id).where(Payment.merchant_id == other_id)).all())
+    ids = {line.split(",")[0] for line in lines[1:]}
+    assert ids == set(refunded) and not ids & foreign
+    bad = client.get("/api/portal/exports/payments.csv", params={"status": "bogus"})
+    assert bad.status_code == 422
+    bad_date = client.get("/api/portal/exports/payments.csv", params={"from": "yesterday"})
+    assert bad_date.status_code == 422
+
+
+def test_monthly_statement_pdf(client: TestClient) -> None:
+    _, token = new_account()
+    client.cookies.set("pp_session", token)
+    from backend.models import utcnow
+
+    month = utcnow().strftime("%Y-%m")
+    response = client.get(f"/api/portal/statements/{month}.pdf")
+    assert response.status_code == 200
+    assert response.headers["content-type"] == "application/pdf"
+    assert response.content.startswith(b"%PDF-")
+    assert client.get("/api/portal/statements/2026-99.pdf").status_code == 422
+
+
+def test_evidence_is_downloaded_with_its_sniffed_type_only_by_its_merchant(
+    client: TestClient,
+) -> None:
+    merchant_id, token = new_account()
+    _, other_token = new_account()
+    with session_scope() as db:
+        payment = db.exec(
+            select(Payment).where(Payment.merchant_id == merchant_id, Payment.status == "succeeded")
+        ).first()
+        assert payment is not None
+        from backend.services import disputes
+
+        dispute = disputes.open_dispute(db, payment)
+        db.flush()
+        (row,) = dispute_evidence.add_evidence(
+            db,
+            Scope(merchant_id, False),
+            dispute.id,
+            [dispute_evidence.Upload("proof <b>.png", PNG)],
+            actor=Actor(ActorType.SYSTEM),
+        )
+        dispute_id, file_id = dispute.id, row.id
+    url = f"/api/portal/disputes/{dispute_id}/evidence/{file_id}"
+    client.cookies.set("pp_session", token)
+    response = client.get(url)
+    assert response.status_code == 200
+    assert response.content == PNG
+    assert response.headers["content-type"] == "image/png"
+    assert response.headers["x-content-type-options"] == "nosniff"
+    assert response.headers["content-disposition"].startswith("attachment;")
+    client.cookies.set("pp_session", other_token)
+    assert client.get(url).status_code == 404
+    with session_scope(readonly=True) as db:
+        assert db.get(Dispute, dispute_id) is not None

@@ -1,0 +1,353 @@
+"""The portal's read models on SQLite and PostgreSQL: dashboard figures against hand-made
+payments, local-day buckets, search alternatives, customers, exports in batches, statements."""
+
+from __future__ import annotations
+
+import csv
+import io
+import tracemalloc
+from collections.abc import Iterator
+from datetime import UTC, date, datetime, timedelta
+
+import pytest
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+from sqlmodel import Session
+
+from backend.db import make_engine
+from backend.ids import new_id
+from backend.models import Customer, Dispute, Merchant, Payment, Refund
+from backend.services import customers, exports, reporting, statements
+from backend.services.errors import ValidationFailed
+from backend.services.money_input import parse_money
+from backend.services.payments import Scope
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def engine(request: pytest.FixtureRequest, db_engine: Engine) -> Iterator[Engine]:
+    if request.param == "sqlite":
+        yield db_engine
+        return
+    url = request.getfixturevalue("_migrated_postgres")
+    pg = make_engine(url)
+    yield pg
+    pg.dispose()
+
+
+@pytest.fixture
+def merchant(engine: Engine) -> str:
+    merchant_id = new_id("mer")
+    with Session(engine) as db:
+        db.add(
+            Merchant(
+                id=merchant_id,
+                name="Figures Shop",
+                support_email="help@figures.test",
+                timezone="America/New_York",
+            )
+        )
+        db.commit()
+    return merchant_id
+
+
+def add_payment(
+    db: Session,
+    merchant_id: str,
+    at: datetime,
+    amount: int,
+    *,
+    status: str = "succeeded",
+    currency: str = "USD",
+    brand: str = "visa",
+    email: str = "a@example.com",
+    last4: str = "4242",
+    customer_id: str | None = None,
+) -> Payment:
+    captured = amount if status in reporting.CAPTURED_STATUSES else 0
+    fee = captured * 3 // 100
+    payment = Payment(
+        id=new_id("pay"),
+        merchant_id=merchant_id,
+        status=status,
+        currency=currency,
+        amount=amount,
+        amount_captured=captured,
+        platform_fee=fee,
+        gateway_fee=0,
+        net_amount=captured - fee,
+        card_brand=brand,
+        card_last4=last4,
+        customer_email=email,
+        customer_id=customer_id,
+        created_at=at,
+        updated_at=at,
+    )
+    db.add(payment)
+    return payment
+
+
+NOW = datetime(2026, 3, 20, 15, 0, tzinfo=UTC)
+
+
+def test_kpis_and_the_previous_period(engine: Engine, merchant: str) -> None:
+    period = reporting.period_for("7d", "America/New_York", now=NOW)
+    assert period.days == 7 and period.first_day == date(2026, 3, 14)
+    # Local midnight in New York (EDT since 8 March: UTC-4).
+    assert period.start == datetime(2026, 3, 14, 4, 0, tzinfo=UTC)
+    inside = period.start + timedelta(hours=1)
+    before = period.previous.start + timedelta(hours=1)
+    with Session(engine) as db:
+        add_payment(db, merchant, inside, 10_000)
+        add_payment(db, merchant, inside, 5_001)
+        add_payment(db, merchant, inside, 7_000, status="failed")
+        add_payment(db, merchant, inside, 9_999, currency="EUR")  # another currency
+        add_payment(db, merchant, period.start - timedelta(seconds=1), 123)  # the day before
+        add_payment(db, merchant, before, 20_000)
+        disputed = add_payment(db, merchant, inside, 3_000, status="disputed")
+        db.flush()
+        db.add(
+            Refund(
+                id=new_id("re"),
+                merchant_id=merchant,
+                payment_id=disputed.id,
+                amount=1_000,
+                currency="USD",
+                status="succeeded",
+                created_at=inside,
+            )
+        )
+        db.add(
+            Dispute(
+                id=new_id("dp"),
+                merchant_id=merchant,
+                payment_id=disputed.id,
+                amount=3_000,
+                currency="USD",
+                created_at=inside,
+            )
+        )
+        db.commit()
+        now = reporting.kpis(
+            db, merchant_id=merchant, livemode=False, currency="USD", period=period
+        )
+        prev = reporting.kpis(
+            db, merchant_id=merchant, livemode=False, currency="USD", period=period.previous
+        )
+    assert now.gross == 18_001 and now.successful == 3 and now.failed == 1
+    assert now.fees == 300 + 150 + 90 and now.net == now.gross - now.fees
+    assert now.refunded == 1_000 and now.refunds == 1
+    assert now.disputed == 3_000 and now.disputes == 1
+    assert now.success_rate == 0.75
+    assert now.average_ticket == 6_000  # 18001 / 3 = 6000.33, half up to the cent
+    assert prev.gross == 20_123 and prev.successful == 2
+    assert reporting.change(now.gross, prev.gross) == pytest.approx((18_001 - 20_123) / 20_123)
+    assert reporting.change(5, 0) is None
+
+
+def test_volume_by_local_day_and_breakdowns(engine: Engine, merchant: str) -> None:
+    period = reporting.period_for("7d", "America/New_York", now=NOW)
+    with Session(engine) as db:
+        # 23:30 in New York on 15 March is 03:30 UTC on the 16th: it counts for the 15th.
+        add_payment(db, merchant, datetime(2026, 3, 16, 3, 30, tzinfo=UTC), 1_000)
+        add_payment(db, merchant, datetime(2026, 3, 16, 4, 30, tzinfo=UTC), 2_000)
+        add_payment(db, merchant, datetime(2026, 3, 16, 4, 31, tzinfo=UTC), 500, brand="mastercard")
+        add_payment(db, merchant, datetime(2026, 3, 17, 12, 0, tzinfo=UTC), 700, currency="JPY")
+        db.commit()
+        days = reporting.volume_by_day(
+            db, merchant_id=merchant, livemode=False, currency="USD", period=period
+        )
+        methods = reporting.volume_by_method(
+            db, merchant_id=merchant, livemode=False, currency="USD", period=period
+        )
+        by_currency = reporting.volume_by_currency(
+            db, merchant_id=merchant, livemode=False, period=period
+        )
+    assert [d.day for d in days] == period.day_list()
+    daily = {d.day: (d.gross, d.count) for d in days if d.count}
+    assert daily == {date(2026, 3, 15): (1_000, 1), date(2026, 3, 16): (2_500, 2)}
+    assert [(m.label, m.count, m.volume) for m in methods] == [
+        ("Visa", 2, 3_000),
+        ("Mastercard", 1, 500),
+    ]
+    assert [(c.label, c.count) for c in by_currency] == [("USD", 3), ("JPY", 1)]
+
+
+def test_custom_ranges_are_checked() -> None:
+    with pytest.raises(ValidationFailed):
+        reporting.period_for(
+            "custom", "UTC", custom_from=date(2026, 3, 2), custom_to=date(2026, 3, 1)
+        )
+    with pytest.raises(ValidationFailed):
+        reporting.period_for(
+            "custom", "UTC", custom_from=date(2024, 1, 1), custom_to=date(2026, 1, 1)
+        )
+    with pytest.raises(ValidationFailed):
+        reporting.period_for("1y", "UTC")
+    one_day = reporting.period_for(
+        "custom", "Asia/Kolkata", custom_from=date(2026, 1, 5), custom_to=date(2026, 1, 5)
+    )
+    assert one_day.start == datetime(2026, 1, 4, 18, 30, tzinfo=UTC) and one_day.days == 1
+
+
+def test_search_merges_alternatives_in_order_with_pages(engine: Engine, merchant: str) -> None:
+    base = NOW - timedelta(days=1)
+    with Session(engine) as db:
+        by_last4 = [
+            add_payment(db, merchant, base + timedelta(minutes=i), 999, last4="1234")
+            for i in range(5)
+        ]
+        by_amount = [
+            add_payment(db, merchant, base + timedelta(minutes=i, seconds=30), 1_234)
+            for i in range(5)
+        ]
+        yen = add_payment(db, merchant, base, 1_234, currency="JPY")
+        add_payment(db, merchant, base, 12_340)  # $123.40 is not 12.34 nor 1234
+        db.commit()
+        seen, cursor = [], None
+        while True:
+            page = reporting.search_payments(
+                db,
+                merchant_id=merchant,
+                livemode=False,
+                filters=reporting.PaymentFilters(query="1234"),
+                cursor=cursor,
+                limit=3,
+            )
+            seen += page.payments
+            if page.next_cursor is None:
+                break
+            cursor = page.next_cursor
+        # "1234" is a last four, and 1234 yen; not $12.34 (that is typed "12.34").
+        assert {p.id for p in seen} == {p.id for p in by_last4} | {yen.id}
+        keys = [(p.created_at, p.id) for p in seen]
+        assert keys == sorted(keys, reverse=True) and len(set(keys)) == len(keys)
+        typed = reporting.search_payments(
+            db,
+            merchant_id=merchant,
+            livemode=False,
+            filters=reporting.PaymentFilters(query="12.34"),
+        )
+        assert {p.id for p in typed.payments} == {p.id for p in by_amount}
+
+
+def test_customers_lifetime_value_and_methods(engine: Engine, merchant: str) -> None:
+    with Session(engine) as db:
+        customer = Customer(id=new_id("cus"), merchant_id=merchant, email="zed@example.com")
+        other = Customer(id=new_id("cus"), merchant_id=merchant, email="amy@example.com")
+        db.add(customer)
+        db.add(other)
+        db.flush()
+        add_payment(db, merchant, NOW, 1_000, customer_id=customer.id, last4="4242")
+        add_payment(db, merchant, NOW, 2_000, customer_id=customer.id, last4="4242")
+        add_payment(db, merchant, NOW, 900, customer_id=customer.id, currency="EUR", last4="1881")
+        add_payment(db, merchant, NOW, 5_000, customer_id=customer.id, status="failed")
+        db.commit()
+        page = customers.list_customers(db, merchant_id=merchant, livemode=False, query="ZED")
+        assert [s.customer.id for s in page.customers] == [customer.id]
+        summary = page.customers[0]
+        assert summary.payments == 4
+        assert summary.lifetime_value == {"EUR": 900, "USD": 3_000}
+        detail = customers.get_customer(
+            db, merchant_id=merchant, livemode=False, customer_id=customer.id
+        )
+        assert sorted((m.last4, m.payments) for m in detail.methods) == [
+            ("1881", 1),
+            ("4242", 3),
+        ]
+        with pytest.raises(Exception, match="No such customer"):
+            customers.get_customer(
+                db, merchant_id="mer_other", livemode=False, customer_id=customer.id
+            )
+
+
+def test_csv_export_streams_in_batches(engine: Engine, merchant: str) -> None:
+    with Session(engine) as db:
+        for i in range(250):
+            add_payment(db, merchant, NOW - timedelta(minutes=i), 100 + i, email=f"=cmd{i}@x.test")
+        db.commit()
+    statements_seen: list[str] = []
+
+    def count(conn, cursor, statement, *args):  # type: ignore[no-untyped-def]
+        if statement.lstrip().upper().startswith("SELECT") and "payments" in statement:
+            statements_seen.append(statement)
+
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        chunks = exports.payments_csv(
+            Scope(merchant, False),
+            reporting.PaymentFilters(),
+            tz="UTC",
+            batch_size=100,
+            engine=engine,
+        )
+        header = next(chunks)
+        assert statements_seen == []  # nothing is read before the client asks for rows
+        first_batch = next(chunks)
+        assert len(statements_seen) == 1
+        rest = "".join(chunks)
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+    assert len(statements_seen) == 3  # 100 + 100 + 50 rows: one query per batch
+    rows = list(csv.reader(io.StringIO(header.lstrip("\ufeff") + first_batch + rest)))
+    assert rows[0][:5] == ["id", "created_at", "status", "currency", "amount"]
+    assert len(rows) == 251
+    assert rows[1][4] == "1.00" and rows[-1][4] == "3.49"
+    assert all(r[10].startswith("'=") for r in rows[1:])  # no formula reaches a spreadsheet
+
+
+def test_csv_memory_stays_flat(engine: Engine, merchant: str) -> None:
+    """Peak memory while exporting 3,000 rows is about that of 600: batches, not the list."""
+    with Session(engine) as db:
+        for i in range(3_000):
+            add_payment(db, merchant, NOW - timedelta(seconds=i), 100 + i)
+        db.commit()
+
+    def peak(filters: reporting.PaymentFilters) -> int:
+        tracemalloc.start()
+        for _ in exports.payments_csv(
+            Scope(merchant, False), filters, tz="UTC", batch_size=200, engine=engine
+        ):
+            pass
+        _, top = tracemalloc.get_traced_memory()
+        tracemalloc.stop()
+        return top
+
+    small = peak(reporting.PaymentFilters(created_from=NOW - timedelta(seconds=600)))
+    large = peak(reporting.PaymentFilters())
+    assert large < small * 2
+
+
+def test_statement_pdf(engine: Engine, merchant: str) -> None:
+    with Session(engine) as db:
+        add_payment(db, merchant, datetime(2026, 2, 10, tzinfo=UTC), 12_345)
+        add_payment(db, merchant, datetime(2026, 2, 11, tzinfo=UTC), 500, currency="EUR")
+        add_payment(db, merchant, datetime(2026, 3, 1, 12, tzinfo=UTC), 777)  # March
+        db.commit()
+        statement = statements.build(db, merchant, False, statements.parse_month("2026-02"))
+    assert [t.currency for t in statement.totals] == ["EUR", "USD"]
+    assert statement.totals[1].kpis.gross == 12_345
+    pdf = statements.render_pdf(statement)
+    assert pdf.startswith(b"%PDF-") and len(pdf) > 1000
+    with pytest.raises(ValidationFailed):
+        statements.parse_month("2026-13")
+
+
+@pytest.mark.parametrize(
+    ("text", "currency", "locale", "minor"),
+    [
+        ("12.50", "USD", "en_US", 1250),
+        ("1,234.56", "USD", "en_US", 123456),
+        ("1.234,56", "EUR", "de_DE", 123456),
+        ("12.50", "EUR", "de_DE", 1250),
+        ("500", "JPY", "ja_JP", 500),
+        ("1.005", "KWD", "en_US", 1005),
+    ],
+)
+def test_money_typed_by_people(text: str, currency: str, locale: str, minor: int) -> None:
+    assert parse_money(text, currency, locale) == minor
+
+
+@pytest.mark.parametrize("text", ["", "abc", "-1", "0", "12.345", "1e400", "NaN", "12" * 30])
+def test_money_refused(text: str) -> None:
+    with pytest.raises(ValidationFailed):
+        parse_money(text, "USD")
