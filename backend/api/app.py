@@ -10,6 +10,7 @@ from backend import db
 from backend.api import errors
 from backend.api.limits_middleware import BodySizeLimit
 from backend.api.routes import payments, webhook_endpoints, webhooks_stripe
+from backend.api.routes.audit_export import router as audit_export_router
 from backend.config import APP_VERSION, get_settings
 
 DESCRIPTION = """
@@ -53,6 +54,7 @@ def create_app() -> FastAPI:
     api.include_router(payments.router)
     api.include_router(webhook_endpoints.router)
     api.include_router(webhooks_stripe.router)
+    api.include_router(audit_export_router)
     return api
 
 

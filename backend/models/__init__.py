@@ -4,6 +4,7 @@ import backend.models.base  # noqa: F401  (sets the naming convention before any
 from backend.models.accounts import ApiKey, Membership, Merchant, User, UserSession
 from backend.models.commerce import Customer, Dispute, Order, Payment, Refund
 from backend.models.fees import FeeOverride, FeeTier
+from backend.models.identity import ActionToken, Invitation, LoginThrottle
 from backend.models.messages import OutboundEmail
 from backend.models.ops import AuditLog, IdempotencyKey
 from backend.models.routing import BlocklistEntry, GatewayConfig, PaymentAttempt
@@ -17,6 +18,7 @@ from backend.models.webhooks import (
 )
 
 __all__ = [
+    "ActionToken",
     "ApiKey",
     "AuditLog",
     "BlocklistEntry",
@@ -28,6 +30,8 @@ __all__ = [
     "GatewayConfig",
     "IdempotencyKey",
     "InboundWebhookEvent",
+    "Invitation",
+    "LoginThrottle",
     "Membership",
     "Merchant",
     "Order",
