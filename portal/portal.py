@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import reflex as rx
 
+import portal.pages.identity  # noqa: F401  (sign-up, team, audit log... register themselves)
 from backend.api import app as api_app
 from portal.pages import dashboard, login, payments  # noqa: F401  (pages register themselves)
 from portal.theme import BRAND

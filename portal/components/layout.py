@@ -6,6 +6,7 @@ from collections.abc import Callable
 
 import reflex as rx
 
+from portal.components.verify_banner import verify_banner
 from portal.state.auth import AuthState
 from portal.theme import BRAND, DESKTOP_ONLY, MOBILE_ONLY, SIDEBAR_WIDTH
 
@@ -13,6 +14,9 @@ from portal.theme import BRAND, DESKTOP_ONLY, MOBILE_ONLY, SIDEBAR_WIDTH
 NAV_ITEMS: list[tuple[str, str, str]] = [
     ("Dashboard", "/dashboard", "layout-dashboard"),
     ("Payments", "/payments", "credit-card"),
+    ("Team", "/team", "users"),
+    ("Audit log", "/audit-log", "scroll-text"),
+    ("Your sessions", "/settings/sessions", "monitor-smartphone"),
 ]
 
 
@@ -159,6 +163,7 @@ def portal_frame(content: rx.Component) -> rx.Component:
         sidebar(),
         rx.box(
             header(),
+            verify_banner(),
             rx.box(
                 content,
                 padding=["1rem", "1rem", "2rem"],
