@@ -37,14 +37,14 @@ def field(
 
 
 def alert(message: rx.Var | str, color: str = "red", icon: str = "triangle-alert") -> rx.Component:
-    """A message read out by screen readers when it appears."""
-    callout = rx.callout(message, icon=icon, color_scheme=color, size="1", width="100%")
-    return rx.box(
-        callout if isinstance(message, str) else rx.cond(message != "", callout),
+    """A message that screen readers announce when it appears (an inserted role=alert/status
+    region is read out), and that takes no room while there is none."""
+    box = rx.box(
+        rx.callout(message, icon=icon, color_scheme=color, size="1", width="100%"),
         role="alert" if color == "red" else "status",
-        aria_live="assertive" if color == "red" else "polite",
         width="100%",
     )
+    return box if isinstance(message, str) else rx.cond(message != "", box)
 
 
 def strength_meter(score: rx.Var, message: rx.Var) -> rx.Component:

@@ -114,7 +114,10 @@ def entry(row: rx.Var) -> rx.Component:
                         row["details"], size="1", color_scheme="gray", overflow_wrap="anywhere"
                     ),
                 ),
-                rx.text("IP " + row["ip"].to(str), size="1", color_scheme="gray"),
+                rx.cond(
+                    row["ip"] != "—",
+                    rx.text("IP " + row["ip"].to(str), size="1", color_scheme="gray"),
+                ),
                 spacing="1",
                 min_width="0",
             ),

@@ -145,7 +145,6 @@ def invite_card() -> rx.Component:
                         spacing="1",
                         flex="1",
                         min_width="0",
-                        width="100%",
                     ),
                     rx.vstack(
                         rx.text("Role", class_name="pp-label", as_="div"),
@@ -296,8 +295,16 @@ MATRIX_ROWS = [
 
 
 def permission_matrix() -> rx.Component:
-    yes = rx.icon("check", size=16, color="var(--grass-11)", aria_label="allowed")
-    no = rx.text("—", color_scheme="gray", aria_label="not allowed")
+    yes = rx.flex(
+        rx.icon("check", size=16, color="var(--grass-11)"),
+        rx.text.span("allowed", class_name="pp-sr-only"),
+        justify="center",
+    )
+    no = rx.flex(
+        rx.text("—", color_scheme="gray", aria_hidden="true"),
+        rx.text.span("not allowed", class_name="pp-sr-only"),
+        justify="center",
+    )
     return rx.card(
         rx.vstack(
             rx.heading("What each role can do", size="4", as_="h2"),
@@ -338,6 +345,12 @@ def permission_matrix() -> rx.Component:
                 width="100%",
                 tab_index=0,
                 aria_label="Permission matrix",
+            ),
+            rx.text(
+                "Swipe the table sideways to see every role.",
+                size="1",
+                color_scheme="gray",
+                display=["block", "block", "none"],
             ),
             spacing="3",
             width="100%",

@@ -38,8 +38,18 @@ def _follow_link(page: Page, path: str) -> None:
     page.wait_for_url(f"**{path}**")
 
 
+def _hydrated(page: Page, selector: str) -> None:
+    """Wait until React has attached its handlers to the element (typing earlier is lost)."""
+    page.wait_for_function(
+        """(sel) => { const el = document.querySelector(sel);
+            return !!el && Object.keys(el).some((k) => k.startsWith("__reactProps")); }""",
+        arg=selector,
+    )
+
+
 def _sign_up(page: Page, app_url: str, address: str, business: str) -> None:
     page.goto(f"{app_url}/signup")
+    _hydrated(page, "#password")
     page.get_by_label("Business name").fill(business)
     page.get_by_label("E-mail").fill(address)
     page.get_by_label("Password").fill("short")
@@ -142,6 +152,7 @@ def test_forgotten_password_reset_through_the_mailbox(
     _follow_link(page, "/reset-password")
     page.get_by_role("heading", name="Choose a new password").wait_for()
     page.get_by_text(address).wait_for()
+    _hydrated(page, "#password")
     _check_layout(page, "reset-password-phone")
     new_password = "a brand new passphrase"
     page.get_by_label("New password", exact=True).fill(new_password)
