@@ -66,13 +66,12 @@ def filters() -> rx.Component:
                     "Clear filters", variant="soft", color_scheme="gray", on_click=S.clear_filters
                 ),
                 rx.spacer(),
-                rx.link(
-                    rx.button(
-                        rx.icon("download", size=16), "Export CSV", variant="soft", as_="span"
-                    ),
-                    href=S.export_href,
-                    is_external=False,
-                    download="",
+                # rx.download clicks a plain anchor: the app's router must not take the URL.
+                rx.button(
+                    rx.icon("download", size=16),
+                    "Export CSV",
+                    variant="soft",
+                    on_click=rx.download(url=S.export_href),
                 ),
                 width="100%",
                 wrap="wrap",
@@ -86,7 +85,7 @@ def filters() -> rx.Component:
 
 
 def entry(row: rx.Var) -> rx.Component:
-    return rx.box(
+    return rx.el.li(
         rx.flex(
             rx.text(
                 row["when"], size="1", color_scheme="gray", white_space="nowrap", min_width="11rem"
@@ -125,10 +124,7 @@ def entry(row: rx.Var) -> rx.Component:
             gap=rx.breakpoints(initial="1", sm="4"),
             width="100%",
         ),
-        padding_y="0.75rem",
-        border_bottom="1px solid var(--gray-4)",
-        width="100%",
-        as_="li",
+        style={"padding": "0.75rem 0", "border-bottom": "1px solid var(--gray-4)"},
     )
 
 

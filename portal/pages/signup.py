@@ -54,6 +54,8 @@ def signup_form() -> rx.Component:
         on_submit=SignupState.submit,
         reset_on_submit=False,
         width="100%",
+        # "true" once the page's on_load has run (browser tests wait for it before typing).
+        custom_attrs={"data-ready": SignupState.is_hydrated.to_string()},
     )
 
 
