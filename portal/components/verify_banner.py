@@ -23,7 +23,7 @@ def verify_banner() -> rx.Component:
                     overflow_wrap="anywhere",
                 ),
                 rx.button("Send a new link", size="1", variant="soft", on_click=S.resend),
-                gap="3",
+                spacing="3",
                 align=rx.breakpoints(initial="start", sm="center"),
                 direction=rx.breakpoints(initial="column", sm="row"),
             ),

@@ -121,7 +121,7 @@ def entry(row: rx.Var) -> rx.Component:
                 min_width="0",
             ),
             direction=rx.breakpoints(initial="column", sm="row"),
-            gap=rx.breakpoints(initial="1", sm="4"),
+            spacing=rx.breakpoints(initial="1", sm="4"),
             width="100%",
         ),
         style={"padding": "0.75rem 0", "border-bottom": "1px solid var(--gray-4)"},

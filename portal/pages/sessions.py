@@ -53,7 +53,7 @@ def session_card(row: rx.Var) -> rx.Component:
                 ),
             ),
             direction=rx.breakpoints(initial="column", sm="row"),
-            gap="3",
+            spacing="3",
             width="100%",
         ),
         width="100%",
