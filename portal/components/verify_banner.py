@@ -18,7 +18,7 @@ def verify_banner() -> rx.Component:
                 rx.text(
                     "Confirm your e-mail address: we sent a link to ",
                     rx.text.strong(S.user_email),
-                    ". Until then you cannot invite your team or go live.",
+                    ". Until then you cannot invite your team.",
                     size="2",
                     overflow_wrap="anywhere",
                 ),

@@ -64,7 +64,7 @@ def signup() -> rx.Component:
     return auth_card(
         rx.heading("Create your PayPortal account", size="6", as_="h1"),
         rx.text(
-            "Start in test mode right away; confirm your e-mail to invite your team and go live.",
+            "Start in test mode right away; confirm your e-mail address to invite your team.",
             size="2",
             color_scheme="gray",
         ),
