@@ -5,20 +5,28 @@ from __future__ import annotations
 import reflex as rx
 
 import checkout.pages  # noqa: F401  (the hosted checkout: /pay/{id}, /link/{id})
-import portal.pages.api_keys
-import portal.pages.branding
-import portal.pages.payment_links
-import portal.pages.security
-import portal.pages.two_factor
-import portal.pages.webhooks  # noqa: F401  (Developers: webhooks)
 from backend.api import app as api_app
 from portal.pages import (  # noqa: F401  (pages register themselves)
+    accept_invite,
+    api_keys,
+    audit_log,
+    branding,
     customers,
     dashboard,
     disputes,
     login,
+    mailbox,
+    password_reset,
+    payment_links,
     payments,
+    security,
+    sessions,
     settings,
+    signup,
+    team,
+    two_factor,
+    verify_email,
+    webhooks,
 )
 from portal.theme import BRAND
 

@@ -11,6 +11,7 @@ from backend.api import errors
 from backend.api.limits_middleware import BodySizeLimit
 from backend.api.routes import checkout as checkout_routes
 from backend.api.routes import payments, portal_exports, webhook_endpoints, webhooks_stripe
+from backend.api.routes.audit_export import router as audit_export_router
 from backend.config import APP_VERSION, get_settings
 
 DESCRIPTION = """
@@ -56,6 +57,7 @@ def create_app() -> FastAPI:
     api.include_router(webhooks_stripe.router)
     api.include_router(checkout_routes.router)
     api.include_router(portal_exports.router)
+    api.include_router(audit_export_router)
     return api
 
 

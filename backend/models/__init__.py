@@ -6,6 +6,7 @@ from backend.models.checkout import BrandLogo, CheckoutSession, PaymentLink
 from backend.models.commerce import Customer, Dispute, Order, Payment, Refund
 from backend.models.evidence import DisputeEvidenceFile, DisputeResponse
 from backend.models.fees import FeeOverride, FeeTier
+from backend.models.identity import ActionToken, Invitation, LoginThrottle
 from backend.models.messages import OutboundEmail
 from backend.models.notifications import NotificationPreference
 from backend.models.ops import AuditLog, IdempotencyKey
@@ -22,6 +23,7 @@ from backend.models.webhooks import (
 )
 
 __all__ = [
+    "ActionToken",
     "ApiKey",
     "AuditLog",
     "BlocklistEntry",
@@ -37,6 +39,8 @@ __all__ = [
     "GatewayConfig",
     "IdempotencyKey",
     "InboundWebhookEvent",
+    "Invitation",
+    "LoginThrottle",
     "Membership",
     "Merchant",
     "NotificationPreference",

@@ -72,6 +72,26 @@ def check_password_strength(password: object, *, email: str | None = None) -> st
     return password
 
 
+def password_feedback(password: str, *, email: str | None = None) -> tuple[int, str]:
+    """(score 0-4, advice) for the sign-up form's meter; 0 means the password would be refused."""
+    try:
+        check_password_strength(password, email=email)
+    except ValidationFailed as exc:
+        return 0, exc.message
+    kinds = sum(
+        any(test(c) for c in password)
+        for test in (str.islower, str.isupper, str.isdigit, lambda c: not c.isalnum())
+    )
+    score = 1 + (len(password) >= 14) + (len(password) >= 20) + (kinds >= 3)
+    advice = {
+        1: "Acceptable. A longer passphrase would be stronger.",
+        2: "Good password.",
+        3: "Strong password.",
+        4: "Very strong password.",
+    }
+    return score, advice[score]
+
+
 @dataclass(frozen=True)
 class CreatedMerchant:
     merchant: Merchant

@@ -308,10 +308,17 @@ def begin_login(
     ip_address: str | None = None,
     user_agent: str | None = None,
 ) -> LoginStep:
-    user, membership = sessions.check_credentials(db, email=email, password=password)
+    user = sessions.authenticate(db, email=email, password=password, ip_address=ip_address)
+    membership = sessions.first_membership(db, user.id)
+    if membership is None:
+        raise AuthenticationFailed("This account is not a member of any merchant")
     if not is_enabled(user):
         token, _ = sessions.start_session(
-            db, user, membership, ip_address=ip_address, user_agent=user_agent
+            db,
+            user_id=user.id,
+            merchant_id=membership.merchant_id,
+            ip_address=ip_address,
+            user_agent=user_agent,
         )
         return LoginStep(session_token=token)
     token = random_token(40)
@@ -380,8 +387,8 @@ def complete_login(
     db.add(pending)
     token, _ = sessions.start_session(
         db,
-        user,
-        membership,
+        user_id=user.id,
+        merchant_id=membership.merchant_id,
         ip_address=ip_address,
         user_agent=user_agent,
         second_factor=method,

@@ -7,23 +7,43 @@ from collections.abc import Callable
 import reflex as rx
 
 from portal.components.step_up import step_up_dialog
+from portal.components.verify_banner import verify_banner
 from portal.state.auth import AuthState
 from portal.state.mode import ModeState
 from portal.theme import BRAND, DESKTOP_ONLY, MOBILE_ONLY, SIDEBAR_WIDTH
 
-# Only routes that have a page are listed: later pages add themselves here.
-NAV_ITEMS: list[tuple[str, str, str]] = [
-    ("Dashboard", "/dashboard", "layout-dashboard"),
-    ("Payments", "/payments", "credit-card"),
-    ("Payment links", "/payment-links", "link"),
-    ("Branding", "/settings/branding", "palette"),
-    ("API keys", "/developers/api-keys", "key-round"),
-    ("Webhooks", "/developers/webhooks", "webhook"),
-    ("Security", "/settings/security", "shield-check"),
-    ("Customers", "/customers", "users"),
-    ("Disputes", "/disputes", "shield-alert"),
-    ("Settings", "/settings", "settings"),
+# The sidebar's sections: (heading, [(label, href, lucide icon)]); "" means no heading.
+NAV_SECTIONS: list[tuple[str, list[tuple[str, str, str]]]] = [
+    (
+        "",
+        [
+            ("Dashboard", "/dashboard", "layout-dashboard"),
+            ("Payments", "/payments", "credit-card"),
+            ("Customers", "/customers", "users"),
+            ("Disputes", "/disputes", "shield-alert"),
+            ("Payment links", "/payment-links", "link"),
+        ],
+    ),
+    (
+        "Developers",
+        [
+            ("API keys", "/developers/api-keys", "key-round"),
+            ("Webhooks", "/developers/webhooks", "webhook"),
+        ],
+    ),
+    (
+        "Account",
+        [
+            ("Team", "/team", "user-cog"),
+            ("Audit log", "/audit-log", "scroll-text"),
+            ("Settings", "/settings", "settings"),
+            ("Branding", "/settings/branding", "palette"),
+            ("Security", "/settings/security", "shield-check"),
+            ("Your sessions", "/settings/sessions", "monitor-smartphone"),
+        ],
+    ),
 ]
+NAV_ITEMS = [item for _, items in NAV_SECTIONS for item in items]
 
 
 def logo() -> rx.Component:
@@ -37,7 +57,11 @@ def logo() -> rx.Component:
 
 def nav_link(label: str, href: str, icon: str) -> rx.Component:
     path = AuthState.router.url.path
-    active = (path == href) | path.startswith(href + "/")  # type: ignore[attr-defined]
+    active = path == href
+    # A section's pages (/payments/pay_1) light up its item, unless the deeper path has an item
+    # of its own (/settings/branding is not /settings).
+    if not any(other.startswith(href + "/") for _, other, _ in NAV_ITEMS):
+        active = active | path.startswith(href + "/")  # type: ignore[attr-defined]
     return rx.link(
         rx.hstack(rx.icon(icon, size=18), rx.text(label, size="3"), align="center", spacing="3"),
         href=href,
@@ -53,8 +77,22 @@ def nav_link(label: str, href: str, icon: str) -> rx.Component:
     )
 
 
+def nav_section(heading: str, items: list[tuple[str, str, str]]) -> rx.Component:
+    links = [nav_link(*item) for item in items]
+    if heading:
+        links.insert(
+            0,
+            rx.text(heading, size="1", weight="medium", color_scheme="gray", padding_x="0.75rem"),
+        )
+    return rx.vstack(*links, spacing="1", width="100%")
+
+
 def nav_links() -> rx.Component:
-    return rx.vstack(*(nav_link(*item) for item in NAV_ITEMS), spacing="1", width="100%")
+    return rx.vstack(
+        *(nav_section(heading, items) for heading, items in NAV_SECTIONS),
+        spacing="4",
+        width="100%",
+    )
 
 
 def account_footer() -> rx.Component:
@@ -96,6 +134,7 @@ def sidebar() -> rx.Component:
         ),
         display=DESKTOP_ONLY,
         overflow_x="hidden",
+        overflow_y="auto",
         position="fixed",
         top="0",
         left="0",
@@ -138,6 +177,7 @@ def mobile_drawer() -> rx.Component:
                 left="0",
                 height="100%",
                 width="min(18rem, 85vw)",
+                overflow_y="auto",
                 background="var(--color-panel-solid)",
                 z_index="51",
             )
@@ -196,6 +236,7 @@ def portal_frame(content: rx.Component) -> rx.Component:
         sidebar(),
         rx.box(
             header(),
+            verify_banner(),
             rx.box(
                 content,
                 padding=["1rem", "1rem", "2rem"],

@@ -27,7 +27,13 @@ def login_form() -> rx.Component:
                 width="100%",
             ),
             rx.vstack(
-                rx.el.label("Password", html_for="password", class_name="pp-label"),
+                rx.hstack(
+                    rx.el.label("Password", html_for="password", class_name="pp-label"),
+                    rx.spacer(),
+                    rx.link("Forgot your password?", href="/forgot-password", size="2"),
+                    width="100%",
+                    align="center",
+                ),
                 rx.input(
                     id="password",
                     name="password",
@@ -84,6 +90,9 @@ def login() -> rx.Component:
                     color_scheme="gray",
                 ),
                 login_form(),
+                rx.text(
+                    "New to PayPortal? ", rx.link("Create an account", href="/signup"), size="2"
+                ),
                 spacing="4",
                 width="100%",
             ),

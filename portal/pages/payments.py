@@ -444,8 +444,8 @@ def refund_confirmation() -> rx.Component:
         rx.cond(
             PaymentDetailState.step_up_required,
             rx.text(
-                "This refund needs a fresh code from your authenticator. Confirm it is you, "
-                "then confirm the refund again.",
+                "This refund needs a fresh code from your second factor: once you confirm "
+                "it is you, the refund goes through.",
                 size="2",
                 id="refund-step-up",
             ),

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 import reflex as rx
 
@@ -12,6 +12,9 @@ from backend.services import sessions, two_factor
 from backend.services.errors import ServiceError
 
 _SETTINGS = get_settings()
+# Secure everywhere but plain-http localhost, where browsers would refuse to store it.
+_LOCAL_HOSTS = {"localhost", "127.0.0.1", "::1"}
+_SECURE_COOKIE = (urlsplit(_SETTINGS.app_url).hostname or "") not in _LOCAL_HOSTS
 
 
 def _safe_next(target: str | None) -> str:
@@ -24,15 +27,16 @@ def _safe_next(target: str | None) -> str:
 class AuthState(rx.State):
     session_token: str = rx.Cookie(
         "",
-        name="pp_session",
+        name=sessions.COOKIE_NAME,
         same_site="strict",
-        secure=_SETTINGS.app_url.startswith("https://"),
+        secure=_SECURE_COOKIE,
         max_age=_SETTINGS.session_max_hours * 3600,
     )
     user_email: str = ""
     merchant_name: str = ""
     role: str = ""
     livemode: bool = False
+    email_verified: bool = True
     login_error: str = ""
     login_pending: bool = False
 
@@ -51,6 +55,7 @@ class AuthState(rx.State):
         self._user_id, self._merchant_id = ctx.user_id, ctx.merchant_id
         self.user_email, self.merchant_name = ctx.email, ctx.merchant_name
         self.role, self.livemode = ctx.role, ctx.livemode
+        self.email_verified = ctx.email_verified
         return ctx
 
     @rx.event

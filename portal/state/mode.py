@@ -6,7 +6,7 @@ from __future__ import annotations
 import reflex as rx
 
 from backend.db import session_scope
-from backend.services import sessions
+from backend.services import email_verification, sessions
 from backend.services.errors import ServiceError
 from portal.state.auth import AuthState
 
@@ -19,7 +19,11 @@ class ModeState(AuthState):
             return AuthState.require_session
         try:
             with session_scope() as db:
+                if live:  # live money waits until the person has proved their address
+                    email_verification.require_verified(db, ctx.user_id)
                 sessions.set_livemode(db, ctx.session_id, bool(live))
+        except email_verification.EmailNotVerified as exc:
+            return rx.toast.error(exc.message)
         except ServiceError:
             return AuthState.require_session
         self.livemode = bool(live)

@@ -23,6 +23,7 @@ from backend.services.permissions import Permission
 from backend.services.reporting import method_label
 from portal.state.auth import AuthState
 from portal.state.formatting import payment_row, status_label, when
+from portal.state.step_up import step_up_then
 from portal.state.viewer import Viewer, current_viewer
 
 ALL = "all"
@@ -491,6 +492,8 @@ class PaymentDetailState(AuthState):
             self.action_pending = False
             self.step_up_required = True
             self.action_error = exc.message
+            # The dialog proves a fresh code, then sends confirm_refund again.
+            yield step_up_then(PaymentDetailState.confirm_refund, "Refund this payment")
             return
         except ServiceError as exc:
             self.action_pending = False

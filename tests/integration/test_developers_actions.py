@@ -47,7 +47,7 @@ def member(merchant_id: str, role: Role, *, two_factor: bool = True) -> sessions
             id=new_id("mem"), merchant_id=merchant_id, user_id=user.id, role=role
         )
         db.add(membership)
-        token, _ = sessions.start_session(db, user, membership)
+        token, _ = sessions.start_session(db, user_id=user.id, merchant_id=membership.merchant_id)
     with session_scope() as db:
         ctx = sessions.resolve(db, token)
     assert ctx is not None
@@ -219,7 +219,9 @@ def test_mode_switch_is_kept_on_the_session(merchant_id: str):
             .where(Membership.merchant_id == merchant_id)
         ).one()
         membership = db.exec(select(Membership).where(Membership.user_id == owner.id)).one()
-        token, row = sessions.start_session(db, owner, membership)
+        token, row = sessions.start_session(
+            db, user_id=owner.id, merchant_id=membership.merchant_id
+        )
     with session_scope() as db:
         sessions.set_livemode(db, row.id, True)
     with session_scope() as db:

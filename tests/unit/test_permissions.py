@@ -80,3 +80,14 @@ def test_step_up_window_is_five_minutes() -> None:
     assert step_up.is_fresh(session, now)
     session.step_up_at = now - timedelta(minutes=5)
     assert not step_up.is_fresh(session, now)
+
+
+def test_readme_shows_the_matrix_as_written() -> None:
+    """The README's table is the matrix: a change to one without the other fails here."""
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    roles = list(Role)
+    for permission, description in permissions.DESCRIPTIONS.items():
+        marks = " | ".join("✓" if permission in permissions.MATRIX[r] else "—" for r in roles)
+        assert f"| {description} | {marks} |" in readme, description

@@ -145,7 +145,9 @@ def test_recovery_codes_work_once_each_and_regenerating_replaces_them(db: Sessio
         two_factor.prove(db, user.id, method="recovery", code=codes[0], sms_purpose="sign_in")
     db.rollback()
 
-    _, session = sessions.start_session(db, user, _membership(db, user), second_factor="totp")
+    _, session = sessions.start_session(
+        db, user_id=user.id, merchant_id=_membership(db, user).merchant_id, second_factor="totp"
+    )
     db.commit()
     fresh = two_factor.regenerate_recovery_codes(db, user.id, session_id=session.id)
     db.commit()
@@ -252,7 +254,9 @@ def test_wrong_passwords_count_even_though_the_unit_of_work_rolls_back(db: Sessi
 
 def test_step_up_window_and_accounts_without_2fa(db: Session, clock, monkeypatch):
     user = make_user(db)
-    _, session = sessions.start_session(db, user, _membership(db, user))
+    _, session = sessions.start_session(
+        db, user_id=user.id, merchant_id=_membership(db, user).merchant_id
+    )
     db.commit()
     # No second factor at all: told to set one up, never let through.
     with pytest.raises(TwoFactorSetupRequired, match="Turn on two-factor"):
@@ -280,7 +284,9 @@ def test_step_up_window_and_accounts_without_2fa(db: Session, clock, monkeypatch
 def test_disabling_2fa_needs_a_fresh_code_and_removes_everything(db: Session, clock):
     user = make_user(db)
     enrol(db, user, clock)
-    _, session = sessions.start_session(db, user, _membership(db, user))
+    _, session = sessions.start_session(
+        db, user_id=user.id, merchant_id=_membership(db, user).merchant_id
+    )
     db.commit()
     with pytest.raises(StepUpRequired):
         two_factor.disable(db, user.id, session_id=session.id)

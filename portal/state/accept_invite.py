@@ -1,0 +1,80 @@
+"""Accepting a team invitation: a new account (choose a password) or an existing one."""
+
+from __future__ import annotations
+
+import reflex as rx
+
+from backend.db import session_scope
+from backend.services import invitations
+from backend.services.errors import ServiceError
+from portal.state.auth import AuthState
+
+
+class AcceptInviteState(AuthState):
+    status: str = "checking"  # checking, ready, invalid
+    invalid_message: str = ""
+    invite: dict[str, str] = {}
+    account_exists: bool = False
+    error: str = ""
+    pending: bool = False
+
+    def _token(self) -> str:
+        return str(self.router.url.query_parameters.get("token", ""))
+
+    @rx.event
+    def check(self) -> None:
+        self.error, self.pending = "", False
+        try:
+            with session_scope(readonly=True) as db:
+                view = invitations.look_up(db, self._token())
+        except ServiceError as exc:
+            self.status, self.invalid_message = "invalid", exc.message
+            return
+        self.invite = {
+            "merchant": view.merchant_name,
+            "email": view.email,
+            "role": view.role,
+            "by": view.invited_by,
+        }
+        self.account_exists = view.account_exists
+        self.status = "ready"
+
+    @rx.event
+    def accept(self, form: dict[str, str]):  # type: ignore[no-untyped-def]
+        self.pending, self.error = True, ""
+        yield
+        ip = self.router.session.client_ip or None
+        agent = self.router.headers.user_agent or None
+        try:
+            with session_scope() as db:
+                if self.account_exists:
+                    token = invitations.accept_with_existing_account(
+                        db,
+                        self._token(),
+                        password=form.get("password", ""),
+                        ip_address=ip,
+                        user_agent=agent,
+                    )
+                else:
+                    if form.get("password", "") != form.get("confirm", ""):
+                        self.pending, self.error = False, "The two passwords are not the same"
+                        return
+                    token = invitations.accept_with_new_account(
+                        db,
+                        self._token(),
+                        password=form.get("password", ""),
+                        full_name=form.get("name", ""),
+                        ip_address=ip,
+                        user_agent=agent,
+                    )
+        except ServiceError as exc:
+            self.pending, self.error = False, exc.message
+            return
+        self.pending = False
+        if not token:
+            yield rx.toast.success("You joined the team. Sign in with your two-factor code.")
+            yield rx.redirect("/login")
+            return
+        self.session_token = token
+        self._load_context()
+        yield rx.redirect("/dashboard")

@@ -1,0 +1,142 @@
+"""Sign-in protection on SQLite and PostgreSQL: the per-address throttle and the per-account
+lockout survive the caller's rollback, passwords are re-hashed when the parameters change."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from passlib.context import CryptContext
+from sqlmodel import select
+
+from backend.db import session_scope
+from backend.models import AuditLog, LoginThrottle, User, utcnow
+from backend.services import login_throttle, security, sessions
+from backend.services.errors import AuthenticationFailed, RateLimited
+from tests.integration.identity_support import PASSWORD, sign_up, unique_email
+
+pytestmark = pytest.mark.usefixtures("configured_app")
+
+
+def _attempt(address: str, password: str, ip: str | None) -> Exception | None:
+    """One sign-in as the portal makes it: its own unit of work, rolled back on error."""
+    try:
+        with session_scope() as db:
+            sessions.sign_in(db, email=address, password=password, ip_address=ip)
+    except (AuthenticationFailed, RateLimited) as exc:
+        return exc
+    return None
+
+
+def _age_failures(ip: str, seconds: int) -> None:
+    with session_scope() as db:
+        row = db.get(LoginThrottle, login_throttle.throttle_key(ip))
+        assert row is not None
+        row.last_failure_at -= timedelta(seconds=seconds)
+        db.add(row)
+
+
+def test_account_lockout_holds_although_each_attempt_rolls_back() -> None:
+    address = unique_email()
+    _, ctx = sign_up(address)
+    for _ in range(sessions.MAX_FAILED_LOGINS):
+        assert isinstance(_attempt(address, "wrong password!", None), AuthenticationFailed)
+    refused = _attempt(address, PASSWORD, None)
+    assert isinstance(refused, RateLimited)
+    assert "Try again in 15 minutes" in refused.message or "16 minutes" in refused.message
+    with session_scope(readonly=True) as db:
+        failed = db.exec(
+            select(AuditLog).where(
+                AuditLog.merchant_id == ctx.merchant_id, AuditLog.action == "user.sign_in_failed"
+            )
+        ).all()
+    assert len(failed) == sessions.MAX_FAILED_LOGINS
+
+
+def test_an_address_is_slowed_down_then_locked_and_told_how_long() -> None:
+    ip = f"192.0.2.{utcnow().microsecond % 250 + 1}"
+    address = unique_email()
+    sign_up(address)
+    # The free failures, against accounts that do not even exist: no waiting yet.
+    for _ in range(login_throttle.FREE_FAILURES - 1):
+        assert isinstance(
+            _attempt(unique_email("nobody"), "whatever pass", ip), AuthenticationFailed
+        )
+    assert isinstance(_attempt(unique_email("nobody"), "whatever pass", ip), AuthenticationFailed)
+    # Now the next attempt must wait, even with the right password of a real account.
+    slowed = _attempt(address, PASSWORD, ip)
+    assert isinstance(slowed, RateLimited) and slowed.code == "sign_in_slowed"
+    assert "Wait 2 seconds" in slowed.message or "Wait 1 second" in slowed.message
+    assert 0 < slowed.retry_after <= 3
+    # Each further failure doubles the wait.
+    waits = []
+    for _ in range(4):
+        _age_failures(ip, 120)
+        assert isinstance(
+            _attempt(unique_email("nobody"), "whatever pass", ip), AuthenticationFailed
+        )
+        refused = _attempt(address, PASSWORD, ip)
+        assert isinstance(refused, RateLimited)
+        waits.append(refused.retry_after)
+    assert waits == sorted(waits) and waits[-1] > waits[0] * 4
+    # Up to the lock: then the address is shut out for LOCK_DURATION.
+    with session_scope(readonly=True) as db:
+        failures = db.get(LoginThrottle, login_throttle.throttle_key(ip)).failures
+    for _ in range(login_throttle.LOCK_AT - failures):
+        _age_failures(ip, 61)
+        _attempt(unique_email("nobody"), "whatever pass", ip)
+    locked = _attempt(address, PASSWORD, ip)
+    assert isinstance(locked, RateLimited) and locked.code == "sign_in_locked"
+    assert "Try again in 15 minutes" in locked.message
+    # Another address is not affected, and the right password still works from there.
+    assert _attempt(address, PASSWORD, "198.51.100.200") is None
+
+
+def test_quiet_window_starts_the_count_afresh_and_ipv6_counts_per_64() -> None:
+    assert login_throttle.throttle_key("2001:db8:1:2::1") == login_throttle.throttle_key(
+        "2001:db8:1:2:ffff::9"
+    )
+    assert login_throttle.throttle_key("2001:db8:1:3::1") != login_throttle.throttle_key(
+        "2001:db8:1:2::1"
+    )
+    assert login_throttle.throttle_key("::ffff:192.0.2.1") == "ip:192.0.2.1"
+    ip = f"2001:db8:{utcnow().microsecond % 9000:x}::1"
+    for attempt in range(login_throttle.FREE_FAILURES + 2):
+        if attempt:
+            _age_failures(ip, 120)  # past any wait, inside the window
+        _attempt(unique_email("nobody"), "whatever pass", ip)
+    assert isinstance(_attempt(unique_email("nobody"), "x" * 12, ip), RateLimited)
+    _age_failures(ip, int(login_throttle.WINDOW.total_seconds()) + 1)
+    assert isinstance(_attempt(unique_email("nobody"), "x" * 12, ip), AuthenticationFailed)
+    with session_scope(readonly=True) as db:
+        assert db.get(LoginThrottle, login_throttle.throttle_key(ip)).failures == 1
+
+
+def test_password_hashed_with_old_parameters_is_rehashed_on_sign_in(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    address = unique_email()
+    sign_up(address)
+    weaker = CryptContext(
+        schemes=["argon2"], argon2__type="ID", argon2__memory_cost=8192, argon2__rounds=2
+    )
+    old_hash = weaker.hash(PASSWORD)
+    with session_scope() as db:
+        user = db.exec(select(User).where(User.email == address)).one()
+        user.password_hash = old_hash
+        db.add(user)
+    assert "m=8192" in old_hash
+    with session_scope() as db:
+        sessions.sign_in(db, email=address, password=PASSWORD)
+    with session_scope(readonly=True) as db:
+        new_hash = db.exec(select(User.password_hash).where(User.email == address)).one()
+    assert new_hash != old_hash and "m=8192" not in new_hash
+    assert security.verify_password(PASSWORD, new_hash) == (True, False)
+    # A wrong password never rewrites the hash.
+    with session_scope() as db:
+        user = db.exec(select(User).where(User.email == address)).one()
+        user.password_hash = old_hash
+        db.add(user)
+    _attempt(address, "wrong password!", None)
+    with session_scope(readonly=True) as db:
+        assert db.exec(select(User.password_hash).where(User.email == address)).one() == old_hash
