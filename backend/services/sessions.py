@@ -17,7 +17,7 @@ from backend.config import get_settings
 from backend.ids import new_id
 from backend.models import Membership, Merchant, User, UserSession, utcnow
 from backend.models.enums import ActorType
-from backend.services import audit, login_throttle
+from backend.services import audit, email_verification, login_throttle
 from backend.services.accounts import normalise_email
 from backend.services.errors import (
     AuthenticationFailed,
@@ -348,6 +348,8 @@ def set_livemode(db: Session, session_id: str, livemode: bool) -> None:
         raise AuthenticationFailed("Your session has ended: sign in again")
     if session.livemode == livemode:
         return
+    if livemode:  # live money waits until the person has proved their address
+        email_verification.require_verified(db, session.user_id)
     session.livemode = livemode
     db.add(session)
     audit.record(

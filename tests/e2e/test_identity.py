@@ -29,7 +29,7 @@ def _open_mail(page: Page, app_url: str, to: str, subject_part: str) -> None:
     page.get_by_role("heading", name="Mailbox").wait_for()
     page.get_by_role("link").filter(has_text=to).filter(has_text=subject_part).first.click()
     page.wait_for_url("**/dev/mailbox/eml_*")
-    page.get_by_text("To " + to).wait_for()
+    page.get_by_role("heading", level=1).filter(has_text=subject_part).wait_for()
 
 
 def _follow_link(page: Page, path: str) -> None:

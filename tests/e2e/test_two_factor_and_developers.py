@@ -14,7 +14,7 @@ from sqlalchemy import update
 
 from backend.db import make_engine, session_scope
 from backend.ids import new_id
-from backend.models import UserSession
+from backend.models import UserSession, utcnow
 from backend.services import accounts
 from tests.e2e.conftest import has_horizontal_scroll, screenshot
 from tests.fakes.receiver import Receiver, Reply
@@ -46,7 +46,9 @@ def merchant(app_env: dict[str, str], app_url: str) -> dict[str, str]:
     engine = make_engine(app_env["DATABASE_URL"])
     email = f"security-{new_id('e')}@shop.test"
     with session_scope(engine) as db:
-        accounts.create_merchant(db, email=email, password=PASSWORD, name="Kestrel Tea")
+        created = accounts.create_merchant(db, email=email, password=PASSWORD, name="Kestrel Tea")
+        created.user.email_verified_at = utcnow()  # live mode needs a confirmed address
+        db.add(created.user)
     engine.dispose()
     return {"email": email}
 

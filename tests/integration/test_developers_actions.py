@@ -14,7 +14,14 @@ from backend.db import session_scope
 from backend.ids import new_id
 from backend.models import ApiKey, AuditLog, Membership, User, UserSession, utcnow
 from backend.models.enums import Role
-from backend.services import accounts, api_keys, developers, sessions, webhooks_out
+from backend.services import (
+    accounts,
+    api_keys,
+    developers,
+    email_verification,
+    sessions,
+    webhooks_out,
+)
 from backend.services.errors import AuthenticationFailed, NotFound, PermissionDenied
 from backend.services.security import hash_password
 from backend.services.step_up import StepUpRequired, TwoFactorSetupRequired
@@ -222,6 +229,11 @@ def test_mode_switch_is_kept_on_the_session(merchant_id: str):
         token, row = sessions.start_session(
             db, user_id=owner.id, merchant_id=membership.merchant_id
         )
+    with session_scope() as db, pytest.raises(email_verification.EmailNotVerified):
+        sessions.set_livemode(db, row.id, True)  # live money waits for a confirmed address
+    with session_scope() as db:
+        assert sessions.resolve(db, token).livemode is False
+        db.get(User, owner.id).email_verified_at = utcnow()
     with session_scope() as db:
         sessions.set_livemode(db, row.id, True)
     with session_scope() as db:
