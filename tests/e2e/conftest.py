@@ -19,6 +19,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import expect
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "tests" / "e2e" / "artifacts"
@@ -32,6 +33,10 @@ CHROMIUM_ARGS = [
     "--no-first-run",
     "--disable-quic",
 ]
+# Two cores run the app, the browser and the rest of the suite: under that load a page's first
+# websocket round trip can take several seconds. A page that never shows its data still fails.
+expect.set_options(timeout=15_000)
+
 VIEWPORTS = {"phone": {"width": 390, "height": 844}, "desktop": {"width": 1280, "height": 800}}
 STARTUP_TIMEOUT_S = 900  # the first build installs the frontend's npm packages
 
