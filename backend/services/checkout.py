@@ -279,6 +279,32 @@ def refresh(db: Session, session: CheckoutSession, *, locale: str = "en_US") -> 
     return None
 
 
+def sessions_to_settle(db: Session, *, now: datetime | None = None, limit: int = 200) -> list[str]:
+    """Open sessions that nobody has read since they fell due: their expiry time has passed, or
+    their order was paid off the page (a Stripe webhook after 3-D Secure). The sweep settles
+    them so the merchant's webhooks hear at once, not at the next read."""
+    now = now or utcnow()
+    overdue = db.exec(
+        select(CheckoutSession.id)
+        .where(CheckoutSession.status == OPEN, col(CheckoutSession.expires_at) <= now)
+        .order_by(col(CheckoutSession.expires_at))
+        .limit(limit)
+    ).all()
+    paid = db.exec(
+        select(CheckoutSession.id)
+        .join(Order, col(Order.id) == col(CheckoutSession.order_id))
+        .where(CheckoutSession.status == OPEN, Order.status != OrderStatus.OPEN)
+        .limit(limit)
+    ).all()
+    return list(dict.fromkeys([*paid, *overdue]))
+
+
+def settle(db: Session, session_id: str) -> str | None:
+    """Bring one session up to date under its row lock; the receipt e-mail id to send after
+    the commit, if completing it wrote one."""
+    return refresh(db, _lock(db, session_id))
+
+
 def _succeeded_payment(db: Session, session: CheckoutSession) -> Payment | None:
     order = db.get(Order, session.order_id)
     if order is None or order.status == OrderStatus.OPEN:

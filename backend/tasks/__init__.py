@@ -6,6 +6,7 @@ web processes (which enqueue) both import it.
 
 from backend.jobs import huey
 from backend.tasks import (  # noqa: F401  (registers the tasks)
+    checkout,
     inbound,
     notifications,
     outbound,

@@ -22,7 +22,7 @@ from huey import crontab
 from backend.jobs import huey
 from backend.models.enums import InboundEventStatus
 from backend.services import webhooks_in
-from backend.tasks import outbound
+from backend.tasks import checkout, outbound
 
 SWEEP_EVERY_SECONDS = 10
 SWEEP_CHUNK = 50  # events per task the sweep enqueues, so several workers share a backlog
@@ -33,6 +33,7 @@ def process_events(event_pks: list[str]) -> None:
     statuses = [webhooks_in.process(event_pk) for event_pk in event_pks]
     if InboundEventStatus.PROCESSED in statuses:
         outbound.enqueue_dispatch()
+        checkout.settle_sessions()  # a payment finished off the page completes its session
 
 
 @huey.task()

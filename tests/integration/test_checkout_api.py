@@ -227,3 +227,53 @@ def test_two_tabs_paying_at_once_charge_once(shop: Merchant) -> None:
             )
         ).all()
     assert len(paid) == 1
+
+
+def _events(shop: Merchant, type_: str) -> list[DomainEvent]:
+    with session_scope() as db:
+        return list(
+            db.exec(
+                select(DomainEvent).where(
+                    DomainEvent.type == type_, DomainEvent.merchant_id == shop.merchant_id
+                )
+            ).all()
+        )
+
+
+def test_the_sweep_expires_overdue_sessions_nobody_reads(shop: Merchant) -> None:
+    from backend.tasks.checkout import settle_due
+
+    overdue, fresh = create(shop, amountCents=900), create(shop, amountCents=900)
+    with session_scope() as db:
+        row = db.get(CheckoutSession, overdue["id"])
+        row.expires_at = datetime.now(UTC) - timedelta(seconds=1)
+        db.add(row)
+    assert settle_due() == 1
+    assert len(_events(shop, "checkout.session.expired")) == 1
+    with session_scope() as db:
+        assert db.get(CheckoutSession, overdue["id"]).status == "expired"
+        assert db.get(CheckoutSession, fresh["id"]).status == "open"
+    assert settle_due() == 0  # settled once: the next sweep finds nothing
+
+
+def test_the_sweep_completes_a_session_whose_order_was_paid_off_the_page(shop: Merchant) -> None:
+    from backend.tasks.checkout import settle_due
+
+    session = create(shop, amountCents=2500, customerEmail="ann@example.com")
+    charged = shop.post(
+        "/api/payments/charge",
+        {
+            "orderId": session["orderId"],
+            "paymentMethod": {"type": "card", "token": "pm_card_visa"},
+        },
+    )
+    assert charged.status_code == 201, charged.text
+    assert settle_due() == 1
+    read = shop.get(f"/api/checkout/sessions/{session['id']}").json()["session"]
+    assert (read["status"], read["paymentId"]) == ("complete", charged.json()["payment"]["id"])
+    assert len(_events(shop, "checkout.session.completed")) == 1
+    with session_scope() as db:
+        receipt = db.exec(
+            select(OutboundEmail).where(OutboundEmail.merchant_id == shop.merchant_id)
+        ).one()
+    assert receipt.status == "sent" and "$25.00" in receipt.text_body
