@@ -191,7 +191,7 @@ class _Shape:
                 self.factories[name] = field.default_factory
             elif field.default is not PydanticUndefined:
                 self.defaults[name] = field.default
-        self.insert = insert(self.table)
+        self.insert = Prepared(insert(self.table), [c.key for c in self.table.c])
 
 
 _SHAPES: dict[type[SQLModel], _Shape] = {}
@@ -234,8 +234,7 @@ def row_values(obj: SQLModel) -> dict[str, Any]:
 
 def insert_rows(db: Session, model: type[SQLModel], rows: Sequence[dict[str, Any]]) -> None:
     """INSERT rows (dicts keyed by column name, every column given) in one statement."""
-    if rows:
-        db.execute(_shape(model).insert, list(rows))
+    _shape(model).insert.run_many(db, rows)
 
 
 def adopt(db: Session, obj: T) -> T:
@@ -244,3 +243,67 @@ def adopt(db: Session, obj: T) -> T:
     make_transient_to_detached(obj)
     db.add(obj)
     return obj
+
+
+class Prepared:
+    """A Core statement compiled once per dialect and run straight on the DBAPI cursor of the
+    session's connection, in its transaction.
+
+    For the few statements every charge runs: it does what SQLAlchemy's execution context does
+    per call (the column types' bind processors: JSON, UTC timestamps...) and nothing else, no
+    events and no result objects, which saves about 50 us per statement. The SQL is
+    SQLAlchemy's own compilation of the statement for the dialect.
+    """
+
+    def __init__(self, statement: Any, column_keys: Sequence[str] | None = None) -> None:
+        self.statement = statement
+        self.column_keys = list(column_keys) if column_keys is not None else None
+        self._compiled: dict[str, tuple[str, list[tuple[str, Any, Any]], bool]] = {}
+
+    def _for(self, dialect: Any) -> tuple[str, list[tuple[str, Any, Any]], bool]:
+        found = self._compiled.get(dialect.name)
+        if found is None:
+            compiled = self.statement.compile(dialect=dialect, column_keys=self.column_keys)
+            names = list(compiled.positiontup) if compiled.positional else list(compiled.binds)
+            binds = []
+            for name in names:
+                bind = compiled.binds[name]
+                process = bind.type.dialect_impl(dialect).bind_processor(dialect)
+                # A literal in the statement is a parameter with its own value.
+                binds.append((name, process, None if bind.required else bind.effective_value))
+            found = self._compiled[dialect.name] = (compiled.string, binds, compiled.positional)
+        return found
+
+    def _params(
+        self, values: dict[str, Any], binds: list[tuple[str, Any, Any]], positional: bool
+    ) -> Any:
+        processed = []
+        for name, process, default in binds:
+            value = values.get(name, default)
+            processed.append((name, process(value) if process is not None else value))
+        return tuple(value for _, value in processed) if positional else dict(processed)
+
+    def run(self, db: Session, values: dict[str, Any]) -> Any:
+        """Execute once; the first row of the result, if it has one (RETURNING)."""
+        connection = db.connection()
+        sql, binds, positional = self._for(connection.dialect)
+        cursor = connection.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+        try:
+            cursor.execute(sql, self._params(values, binds, positional))
+            return cursor.fetchone() if cursor.description else None
+        finally:
+            cursor.close()
+
+    def run_many(self, db: Session, rows: Sequence[dict[str, Any]]) -> None:
+        if not rows:
+            return
+        connection = db.connection()
+        sql, binds, positional = self._for(connection.dialect)
+        cursor = connection.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+        try:
+            if len(rows) == 1:
+                cursor.execute(sql, self._params(rows[0], binds, positional))
+            else:
+                cursor.executemany(sql, [self._params(r, binds, positional) for r in rows])
+        finally:
+            cursor.close()

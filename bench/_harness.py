@@ -12,7 +12,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -68,6 +68,7 @@ def server(app: str, env: dict[str, str], workers: int = 1) -> Iterator[str]:
     ]
     proc = subprocess.Popen(cmd, cwd=ROOT, env={**os.environ, **env})
     base = f"http://127.0.0.1:{port}"
+    _SERVERS[base] = proc.pid
     try:
         deadline = time.monotonic() + 60
         while True:
@@ -80,11 +81,79 @@ def server(app: str, env: dict[str, str], workers: int = 1) -> Iterator[str]:
                 time.sleep(0.1)
         yield base
     finally:
+        _SERVERS.pop(base, None)
         proc.terminate()
         try:
             proc.wait(timeout=15)
         except subprocess.TimeoutExpired:
             proc.kill()
+
+
+# ---------------------------------------------------------------------------------------------
+# CPU time: on a machine shared with other work, requests per second move with the neighbours'
+# load; the CPU seconds our own processes spend per request hardly do.
+
+_SERVERS: dict[str, int] = {}
+_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def _cpu_of(pid: int) -> float:
+    """User + system CPU seconds of one process (all its threads), 0 when it is gone."""
+    try:
+        with open(f"/proc/{pid}/stat") as handle:
+            fields = handle.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / _TICKS
+
+
+def _descendants(pid: int) -> list[int]:
+    found = [pid]
+    try:
+        tasks = os.listdir(f"/proc/{pid}/task")
+    except OSError:
+        return found
+    for task in tasks:
+        try:
+            with open(f"/proc/{pid}/task/{task}/children") as handle:
+                children = [int(child) for child in handle.read().split()]
+        except OSError:
+            continue
+        for child in children:
+            found += _descendants(child)
+    return found
+
+
+def cpu_meter(base: str, database_url: str) -> Callable[[], float]:
+    """A function giving the CPU seconds used so far by the server at base (supervisor and
+    workers) and, on PostgreSQL, by the database's backend processes serving it."""
+    backends: Callable[[], list[int]] = list
+    if database_url.startswith("postgres"):
+        from sqlalchemy import create_engine, make_url, pool, text
+
+        from backend.config import normalise_database_url
+
+        url = normalise_database_url(database_url)
+        name = make_url(url).database
+        admin = create_engine(url, poolclass=pool.NullPool)
+
+        def backends() -> list[int]:
+            with admin.connect() as conn:
+                return list(
+                    conn.execute(
+                        text(
+                            "SELECT pid FROM pg_stat_activity WHERE datname = :name"
+                            " AND pid <> pg_backend_pid()"
+                        ),
+                        {"name": name},
+                    ).scalars()
+                )
+
+    def used() -> float:
+        pids = set(_descendants(_SERVERS[base])) | set(backends())
+        return sum(_cpu_of(pid) for pid in pids)
+
+    return used
 
 
 @dataclass
@@ -96,16 +165,25 @@ class Figures:
     p50: float
     p95: float
     p99: float
+    cpu_seconds: float | None = None  # the server's (and its database's) during the run
+
+    @property
+    def cpu_ms(self) -> float | None:
+        """Server CPU milliseconds per request."""
+        if self.cpu_seconds is None or not self.requests:
+            return None
+        return self.cpu_seconds / self.requests * 1000
 
     @property
     def rate(self) -> float:
         return self.requests / self.seconds
 
     def line(self) -> str:
+        cpu = f"  CPU {self.cpu_ms:5.2f} ms/req" if self.cpu_ms is not None else ""
         return (
             f"{self.label:<38} {self.rate:8.0f} req/s  p50 {self.p50:6.1f} ms  "
             f"p95 {self.p95:6.1f} ms  p99 {self.p99:6.1f} ms  "
-            f"non-2xx {self.errors}/{self.requests}"
+            f"non-2xx {self.errors}/{self.requests}{cpu}"
         )
 
 
@@ -148,12 +226,14 @@ def load(
     concurrency: int,
     seconds: float,
     threads: int = 2,
+    cpu: Callable[[], float] | None = None,
 ) -> Figures:
     """wrk (Debian's `wrk` package) drives `concurrency` connections for `seconds`.
 
     wrk is a C load generator: a Python client on the same two cores would measure itself.
     `body_lua` is a Lua expression for the body; `n` is a number unique to each request, and
-    header values may use it too (`{n}` in a value is replaced by it).
+    header values may use it too (`{n}` in a value is replaced by it). `cpu` (see `cpu_meter`)
+    is read around the measured run, to give the server's CPU time per request.
     """
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is missing: `apt-get install wrk` (Debian's package)")
@@ -190,6 +270,7 @@ def load(
             capture_output=True,
             check=True,
         )
+        cpu_before = cpu() if cpu else None
         done = subprocess.run(
             [
                 "wrk",
@@ -209,6 +290,7 @@ def load(
             text=True,
             check=True,
         )
+        cpu_used = cpu() - cpu_before if cpu and cpu_before is not None else None
     finally:
         os.unlink(handle.name)
     results = [line for line in done.stdout.splitlines() if line.startswith("RESULT")]
@@ -217,5 +299,12 @@ def load(
     result = results[0]
     requests, errors, duration, p50, p95, p99 = result.split()[1:]
     return Figures(
-        label, int(requests), int(errors), float(duration), float(p50), float(p95), float(p99)
+        label,
+        int(requests),
+        int(errors),
+        float(duration),
+        float(p50),
+        float(p95),
+        float(p99),
+        cpu_used,
     )

@@ -30,10 +30,9 @@ from sqlalchemy import select as sa_select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.sql import Executable
 from sqlmodel import Session, select
 
-from backend.db import new_instance, row_values, session_scope
+from backend.db import Prepared, new_instance, row_values, session_scope
 from backend.ids import new_id
 from backend.models import IdempotencyKey, utcnow
 from backend.services.errors import Conflict, ValidationFailed
@@ -162,33 +161,36 @@ _TABLE = IdempotencyKey.__table__  # type: ignore[attr-defined]
 _CLAIM_COLUMNS = [c for c in _TABLE.c if c.name not in ("response_status", "response_body")]
 _UNIQUE = ["merchant_id", "livemode", "key"]
 _LOCK = func.pg_try_advisory_xact_lock(ADVISORY_LOCK_SPACE, func.hashtext(bindparam("lock_key")))
-_STATEMENTS: dict[str, Executable] = {}
+_STATEMENTS: dict[str, Prepared] = {}
 
 
-def _claim_statement(dialect: str) -> Executable:
+def _claim_statement(dialect: str) -> Prepared:
     """INSERT the claim unless the key is taken: one statement, built once per dialect.
 
     PostgreSQL: the row is only offered when the key's advisory lock is free (taken without
     waiting), so a duplicate of a request still running never waits on its uncommitted row.
     """
-    statement = _STATEMENTS.get(dialect)
-    if statement is None:
+    prepared = _STATEMENTS.get(dialect)
+    if prepared is None:
+        names = [c.name for c in _CLAIM_COLUMNS]
         if dialect == "postgresql":
             offered = sa_select(*(bindparam(c.name, type_=c.type) for c in _CLAIM_COLUMNS))
             statement = (
                 postgresql.insert(_TABLE)
-                .from_select([c.name for c in _CLAIM_COLUMNS], offered.where(_LOCK))
+                .from_select(names, offered.where(_LOCK))
                 .on_conflict_do_nothing(index_elements=_UNIQUE)
                 .returning(_TABLE.c.id)
             )
+            prepared = Prepared(statement)
         else:
             statement = (
                 sqlite.insert(_TABLE)
                 .on_conflict_do_nothing(index_elements=_UNIQUE)
                 .returning(_TABLE.c.id)
             )
-        _STATEMENTS[dialect] = statement
-    return statement
+            prepared = Prepared(statement, names)
+        _STATEMENTS[dialect] = prepared
+    return prepared
 
 
 def _lock_key(record: IdempotencyKey) -> str:
@@ -225,7 +227,7 @@ def claim(
     values = {c.name: v for c, v in zip(_CLAIM_COLUMNS, _claim_values(record), strict=True)}
     if dialect == "postgresql":
         values["lock_key"] = _lock_key(record)
-    if db.execute(_claim_statement(dialect), values).first() is not None:
+    if _claim_statement(dialect).run(db, values) is not None:
         return Claim(record.id)
     if (
         dialect == "postgresql"
@@ -240,17 +242,21 @@ def _claim_values(record: IdempotencyKey) -> list[object]:
     return [stored[c.name] for c in _CLAIM_COLUMNS]
 
 
+_ANSWER = Prepared(
+    update(_TABLE)
+    .where(_TABLE.c.id == bindparam("record_id"))
+    .values(response_status=bindparam("status"), response_body=bindparam("body"))
+)
+_DROP = Prepared(delete(_TABLE).where(_TABLE.c.id == bindparam("record_id")))
+
+
 def finish(db: Session, claim: Claim, *, status: int, body: str) -> None:
     """Store the answer with the work (committed together); a server error (5xx) is no answer
     to keep, so its claim is dropped and a retry runs afresh."""
     if status >= 500:
-        db.execute(delete(IdempotencyKey).where(IdempotencyKey.id == claim.record_id))
+        _DROP.run(db, {"record_id": claim.record_id})
     else:
-        db.execute(
-            update(IdempotencyKey)
-            .where(IdempotencyKey.id == claim.record_id)
-            .values(response_status=status, response_body=body)
-        )
+        _ANSWER.run(db, {"record_id": claim.record_id, "status": status, "body": body})
 
 
 def store(

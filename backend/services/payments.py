@@ -267,6 +267,8 @@ class _NewRows:
         )
 
     def write(self, db: Session) -> None:
+        if db.new:  # rows the caller added (a customer...) first: ours may refer to them
+            db.flush()
         # Parents first: payments reference orders; attempts, audit rows and events come after.
         insert_rows(db, Order, [row_values(o) for o in self.orders])
         insert_rows(db, Payment, [row_values(p) for p in self.payments])
