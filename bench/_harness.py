@@ -6,6 +6,7 @@ Everything targets 127.0.0.1 and stops by itself: bounded duration, bounded conc
 from __future__ import annotations
 
 import os
+import secrets
 import shutil
 import socket
 import subprocess
@@ -46,10 +47,36 @@ def database(kind: str) -> Iterator[str]:
         yield url
 
 
-@contextmanager
-def server(app: str, env: dict[str, str], workers: int = 1) -> Iterator[str]:
-    port = free_port()
-    cmd = [
+SERVERS = ("uvicorn", "granian")
+
+
+def server_command(app: str, port: int, workers: int, kind: str = "uvicorn") -> list[str]:
+    """The command serving `app` on 127.0.0.1:port: uvicorn (uvloop and httptools, as
+    `uvicorn[standard]` installs them) or granian (Reflex's production server), each with
+    `workers` processes and access logs off."""
+    if kind == "granian":
+        return [
+            sys.executable,
+            "-m",
+            "granian",
+            "--interface",
+            "asgi",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--workers",
+            str(workers),
+            "--loop",
+            "uvloop",
+            "--log-level",
+            "warning",
+            "--no-access-log",
+            "--backlog",
+            "4096",
+            app,
+        ]
+    return [
         sys.executable,
         "-m",
         "uvicorn",
@@ -60,12 +87,22 @@ def server(app: str, env: dict[str, str], workers: int = 1) -> Iterator[str]:
         str(port),
         "--workers",
         str(workers),
+        "--loop",
+        "uvloop",
+        "--http",
+        "httptools",
         "--log-level",
         "warning",
         "--no-access-log",
         "--backlog",
         "4096",
     ]
+
+
+@contextmanager
+def server(app: str, env: dict[str, str], workers: int = 1, kind: str = "uvicorn") -> Iterator[str]:
+    port = free_port()
+    cmd = server_command(app, port, workers, kind)
     proc = subprocess.Popen(cmd, cwd=ROOT, env={**os.environ, **env})
     base = f"http://127.0.0.1:{port}"
     _SERVERS[base] = proc.pid
@@ -124,7 +161,7 @@ def _descendants(pid: int) -> list[int]:
     return found
 
 
-def cpu_meter(base: str, database_url: str) -> Callable[[], float]:
+def cpu_meter(base: str, database_url: str) -> Callable[[], tuple[float, float]]:
     """A function giving the CPU seconds used so far by the server at base (supervisor and
     workers) and, on PostgreSQL, by the database's backend processes serving it."""
     backends: Callable[[], list[int]] = list
@@ -149,9 +186,9 @@ def cpu_meter(base: str, database_url: str) -> Callable[[], float]:
                     ).scalars()
                 )
 
-    def used() -> float:
-        pids = set(_descendants(_SERVERS[base])) | set(backends())
-        return sum(_cpu_of(pid) for pid in pids)
+    def used() -> tuple[float, float]:
+        app = sum(_cpu_of(pid) for pid in _descendants(_SERVERS[base]))
+        return app, sum(_cpu_of(pid) for pid in backends())
 
     return used
 
@@ -165,21 +202,26 @@ class Figures:
     p50: float
     p95: float
     p99: float
-    cpu_seconds: float | None = None  # the server's (and its database's) during the run
+    # CPU seconds during the run: the server's processes, and the database server's for it.
+    cpu_seconds: tuple[float, float] | None = None
 
     @property
     def cpu_ms(self) -> float | None:
-        """Server CPU milliseconds per request."""
+        """Server CPU milliseconds per request, the database server's included."""
         if self.cpu_seconds is None or not self.requests:
             return None
-        return self.cpu_seconds / self.requests * 1000
+        return sum(self.cpu_seconds) / self.requests * 1000
 
     @property
     def rate(self) -> float:
         return self.requests / self.seconds
 
     def line(self) -> str:
-        cpu = f"  CPU {self.cpu_ms:5.2f} ms/req" if self.cpu_ms is not None else ""
+        cpu = ""
+        if self.cpu_seconds is not None and self.cpu_ms is not None:
+            database = self.cpu_seconds[1] / max(self.requests, 1) * 1000
+            cpu = f"  CPU {self.cpu_ms:5.2f} ms/req"
+            cpu += f" ({database:4.2f} in the database)" if database else ""
         return (
             f"{self.label:<38} {self.rate:8.0f} req/s  p50 {self.p50:6.1f} ms  "
             f"p95 {self.p95:6.1f} ms  p99 {self.p99:6.1f} ms  "
@@ -196,6 +238,7 @@ function setup(thread)
 end
 function init(args)
   tid = tid or 0
+  run = args[1] or ""
 end
 request = function()
   counter = counter + 1
@@ -226,14 +269,15 @@ def load(
     concurrency: int,
     seconds: float,
     threads: int = 2,
-    cpu: Callable[[], float] | None = None,
+    cpu: Callable[[], tuple[float, float]] | None = None,
 ) -> Figures:
     """wrk (Debian's `wrk` package) drives `concurrency` connections for `seconds`.
 
     wrk is a C load generator: a Python client on the same two cores would measure itself.
     `body_lua` is a Lua expression for the body; `n` is a number unique to each request, and
-    header values may use it too (`{n}` in a value is replaced by it). `cpu` (see `cpu_meter`)
-    is read around the measured run, to give the server's CPU time per request.
+    header values may use it too (`{n}` in a value is replaced by it, after a prefix unique to
+    each wrk run, so the warm-up and the measured run never send the same value). `cpu` (see
+    `cpu_meter`) is read around the measured run, to give the server's CPU time per request.
     """
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is missing: `apt-get install wrk` (Debian's package)")
@@ -241,7 +285,7 @@ def load(
     for name, value in (headers or {}).items():
         if "{n}" in value:
             head, tail = value.split("{n}", 1)
-            lines.append(f'headers["{name}"] = "{head}" .. n .. "{tail}"')
+            lines.append(f'headers["{name}"] = "{head}" .. run .. n .. "{tail}"')
         else:
             lines.append(f'headers["{name}"] = "{value}"')
     script = _LUA % {
@@ -266,6 +310,8 @@ def load(
                 "-s",
                 handle.name,
                 base,
+                "--",
+                f"w{secrets.token_hex(4)}-",
             ],
             capture_output=True,
             check=True,
@@ -285,12 +331,17 @@ def load(
                 "-s",
                 handle.name,
                 base,
+                "--",
+                f"m{secrets.token_hex(4)}-",
             ],
             capture_output=True,
             text=True,
             check=True,
         )
-        cpu_used = cpu() - cpu_before if cpu and cpu_before is not None else None
+        cpu_used = None
+        if cpu and cpu_before is not None:
+            app, database = cpu()
+            cpu_used = (app - cpu_before[0], database - cpu_before[1])
     finally:
         os.unlink(handle.name)
     results = [line for line in done.stdout.splitlines() if line.startswith("RESULT")]

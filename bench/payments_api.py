@@ -2,8 +2,10 @@
 
     .venv/bin/python bench/payments_api.py [--seconds 10] [--concurrency 32] [--workers 2]
                                            [--databases sqlite,postgresql]
+                                           [--server uvicorn|granian]
 
-For each database: a fresh migrated database, one uvicorn server (`backend.api:app`), a
+For each database: a fresh migrated database, one server for `backend.api:app` as the README
+says to run the API on its own (uvicorn with uvloop and httptools, or granian), a
 merchant whose risk thresholds are raised (the benchmark charges one test card hundreds of
 times a second, which the velocity rules would rightly block), then in the same run:
   1. GET /api/health at the same concurrency (the framework's ceiling on this machine),
@@ -23,7 +25,7 @@ import argparse
 import os
 import sys
 
-from _harness import Figures, cpu_meter, database, load, server
+from _harness import SERVERS, Figures, cpu_meter, database, load, server
 
 
 def _merchant(url: str) -> str:
@@ -76,17 +78,18 @@ def main() -> int:
     parser.add_argument("--concurrency", type=int, default=32)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--databases", default="sqlite,postgresql")
+    parser.add_argument("--server", choices=SERVERS, default="uvicorn")
     args = parser.parse_args()
 
     print(
         f"payments API benchmark: {args.concurrency} clients, {args.seconds:.0f} s each, "
-        f"{args.workers} uvicorn worker(s), {os.cpu_count()} cores"
+        f"{args.workers} {args.server} worker(s), {os.cpu_count()} cores"
     )
     for kind in args.databases.split(","):
         with database(kind) as url:
             key = _merchant(url)
             env = {"DATABASE_URL": url, "API_RATE_LIMIT": "1000000/second"}
-            with server("backend.api:app", env, workers=args.workers) as base:
+            with server("backend.api:app", env, workers=args.workers, kind=args.server) as base:
                 cpu = cpu_meter(base, url)
                 ceiling = load(
                     f"[{kind}] GET /api/health (ceiling)",

@@ -2,9 +2,9 @@
 
 Read on every charge, changed a few times a year, so each worker keeps them for
 CACHE_TTL_SECONDS (backend/services/ttl_cache.py): a new fee override or risk threshold applies
-to payments created at most that long (2 s by default) after the change, in every worker; the
-process that made the change sees it at once when it calls `forget`. Refunds and captures read
-the fee already stored on the payment, so a change never touches money already taken.
+to payments created at most that long (2 s by default) after the change in every worker, and at
+once in the process that committed it (forget_on_commit below). A capture computes its fee
+afresh (fees.platform_schedule); a refund reads the fee stored on the payment.
 """
 
 from __future__ import annotations
