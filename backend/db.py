@@ -111,9 +111,11 @@ def make_engine(url: str) -> Engine:
             conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
         return engine
-    # Each API worker runs at most ~40 requests at once (its thread pool), and one request
-    # holds one connection; 2 workers x 30 stays well inside PostgreSQL's default 100.
-    return create_engine(url, pool_pre_ping=True, pool_size=20, max_overflow=10)
+    # One request holds one connection, and a worker runs at most 40 at once (its thread
+    # pool): the pool keeps up to 32 open, so a busy worker never opens and closes connections
+    # per request (a new PostgreSQL backend costs more than a charge), and never holds more
+    # than 40. Size max_connections (or a PgBouncer) for 40 per worker.
+    return create_engine(url, pool_pre_ping=True, pool_size=32, max_overflow=8)
 
 
 @lru_cache

@@ -161,9 +161,14 @@ def _descendants(pid: int) -> list[int]:
     return found
 
 
-def cpu_meter(base: str, database_url: str) -> Callable[[], tuple[float, float]]:
+CpuMeter = Callable[[], tuple[float, dict[int, float]]]
+
+
+def cpu_meter(base: str, database_url: str) -> CpuMeter:
     """A function giving the CPU seconds used so far by the server at base (supervisor and
-    workers) and, on PostgreSQL, by the database's backend processes serving it."""
+    workers) and, on PostgreSQL, by each database backend process serving it. A backend that
+    exits during a run takes its CPU time with it: the database's figure is then a lower
+    bound (the pool keeps its connections open, so it does not happen under steady load)."""
     backends: Callable[[], list[int]] = list
     if database_url.startswith("postgres"):
         from sqlalchemy import create_engine, make_url, pool, text
@@ -186,9 +191,9 @@ def cpu_meter(base: str, database_url: str) -> Callable[[], tuple[float, float]]
                     ).scalars()
                 )
 
-    def used() -> tuple[float, float]:
+    def used() -> tuple[float, dict[int, float]]:
         app = sum(_cpu_of(pid) for pid in _descendants(_SERVERS[base]))
-        return app, sum(_cpu_of(pid) for pid in backends())
+        return app, {pid: _cpu_of(pid) for pid in backends()}
 
     return used
 
@@ -269,7 +274,7 @@ def load(
     concurrency: int,
     seconds: float,
     threads: int = 2,
-    cpu: Callable[[], tuple[float, float]] | None = None,
+    cpu: CpuMeter | None = None,
 ) -> Figures:
     """wrk (Debian's `wrk` package) drives `concurrency` connections for `seconds`.
 
@@ -340,8 +345,9 @@ def load(
         )
         cpu_used = None
         if cpu and cpu_before is not None:
-            app, database = cpu()
-            cpu_used = (app - cpu_before[0], database - cpu_before[1])
+            app, backends = cpu()
+            database = sum(used - cpu_before[1].get(pid, 0.0) for pid, used in backends.items())
+            cpu_used = (app - cpu_before[0], database)
     finally:
         os.unlink(handle.name)
     results = [line for line in done.stdout.splitlines() if line.startswith("RESULT")]
