@@ -50,6 +50,14 @@ class Settings(BaseSettings):
         "1000/second", description="requests per API key, in the `limits` notation"
     )
     api_max_body_bytes: int = Field(1_048_576, ge=1024)
+    cache_ttl_seconds: float = Field(
+        2.0,
+        ge=0,
+        le=60,
+        description="how long a worker reuses API key lookups, merchants' fee and risk terms "
+        "and gateway configurations before reading them again (0: never cache); a change "
+        "made by another worker reaches every worker within this time",
+    )
     session_idle_minutes: int = Field(30, ge=1, le=24 * 60)
     session_max_hours: int = Field(12, ge=1, le=24 * 30)
     uploads_dir: Path | None = Field(

@@ -87,9 +87,11 @@ def _reset_caches() -> None:
     from backend.config import get_settings
     from backend.db import get_engine
     from backend.gateways import routing
+    from backend.services import ttl_cache
 
     for cached in (get_settings, get_engine, routing._build, deps._limiter):
         cached.cache_clear()
+    ttl_cache.clear_all()
 
 
 @pytest.fixture(scope="session")

@@ -14,6 +14,7 @@ from fastapi.responses import JSONResponse
 from limits import parse
 from limits.storage import storage_from_string
 from limits.strategies import SlidingWindowCounterRateLimiter
+from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
 
 from backend.config import get_settings
@@ -55,7 +56,7 @@ def _check_rate(api_key_id: str) -> None:
         )
 
 
-def _authenticate(authorization: str | None) -> api_keys.KeyContext:
+def _bearer(authorization: str | None) -> str:
     if not authorization:
         raise AuthenticationFailed(
             "No API key given: send `Authorization: Bearer sk_test_...`", code="missing_api_key"
@@ -63,8 +64,12 @@ def _authenticate(authorization: str | None) -> api_keys.KeyContext:
     scheme, _, secret = authorization.partition(" ")
     if scheme.lower() != "bearer" or not secret.strip():
         raise AuthenticationFailed("Use `Authorization: Bearer <secret key>`")
-    with session_scope(readonly=True) as db:
-        key = api_keys.authenticate(db, secret.strip())
+    return secret.strip()
+
+
+def _authenticate(authorization: str | None) -> api_keys.KeyContext:
+    """The key's context, through this worker's key cache (a database read when not cached)."""
+    key = api_keys.authenticate_cached(_bearer(authorization))
     if key.stale_last_used:
         with session_scope() as db:
             api_keys.touch(db, key.api_key_id)
@@ -73,7 +78,12 @@ def _authenticate(authorization: str | None) -> api_keys.KeyContext:
 
 async def caller(request: Request) -> Caller:
     """FastAPI dependency: the authenticated, rate-limited caller."""
-    key = await run_in_threadpool(_authenticate, request.headers.get("authorization"))
+    authorization = request.headers.get("authorization")
+    try:
+        # A cached key needs no database: answered here, without a trip to the thread pool.
+        key = api_keys.authenticate_cached_only(_bearer(authorization))
+    except api_keys.NotCached:
+        key = await run_in_threadpool(_authenticate, authorization)
     _check_rate(key.api_key_id)
     return Caller(key, request.client.host if request.client else None)
 
@@ -121,6 +131,77 @@ async def respond(request: Request, who: Caller, work: Callable[[], Result]) -> 
             )
         )
     return response
+
+
+AtomicWork = Callable[[Session], Result]
+
+
+async def respond_atomic(request: Request, who: Caller, work: AtomicWork) -> JSONResponse:
+    """Run a mutating request in one unit of work with its Idempotency-Key record.
+
+    The key is claimed, the work done and its answer stored in one transaction, in one trip to
+    the thread pool: the change and the answer that describes it are committed together. A
+    refusal (a ServiceError: 404, 409, 422...) rolls the work back and is then stored on its
+    own, so a retry gets the same answer; a server error (5xx) stores nothing.
+    """
+    key = request.headers.get("idempotency-key")
+    digest = (
+        None
+        if key is None
+        else idempotency.request_digest(request.method, request.url.path, await request.body())
+    )
+    method, path = request.method, request.url.path
+    return await run_in_threadpool(_atomic, method, path, who, key, digest, work)
+
+
+def _atomic(
+    method: str, path: str, who: Caller, key: str | None, digest: str | None, work: AtomicWork
+) -> JSONResponse:
+    try:
+        with session_scope() as db:
+            if key is None or digest is None:
+                status, body = work(db)
+                return JSONResponse(body, status_code=status)
+            started = idempotency.claim(
+                db,
+                merchant_id=who.scope.merchant_id,
+                livemode=who.scope.livemode,
+                key=key,
+                method=method,
+                path=path,
+                digest=digest,
+            )
+            if isinstance(started, idempotency.Replay):
+                return JSONResponse(
+                    json.loads(started.body),
+                    status_code=started.status,
+                    headers={"Idempotent-Replayed": "true"},
+                )
+            status, body = work(db)
+            response = JSONResponse(body, status_code=status)
+            idempotency.finish(db, started, status=status, body=response.body.decode())
+            return response
+    except ServiceError as exc:
+        refused = service_error_response(exc)
+        if key is None or digest is None or exc.status >= 500 or _is_idempotency_refusal(exc):
+            return refused
+        idempotency.store(
+            get_engine(),
+            merchant_id=who.scope.merchant_id,
+            livemode=who.scope.livemode,
+            key=key,
+            method=method,
+            path=path,
+            digest=digest,
+            status=refused.status_code,
+            body=refused.body.decode(),
+        )
+        return refused
+
+
+def _is_idempotency_refusal(exc: ServiceError) -> bool:
+    """The key itself was refused (malformed, in use, reused): nothing to keep under it."""
+    return exc.param == "Idempotency-Key"
 
 
 async def _run(work: Callable[[], Result]) -> JSONResponse:

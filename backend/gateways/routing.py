@@ -25,6 +25,7 @@ from backend.models import GatewayConfig
 from backend.services.crypto import decrypt_json
 from backend.services.errors import ServiceError, ValidationFailed
 from backend.services.fees import STRIPE_DEFAULT, FeeSchedule
+from backend.services.ttl_cache import TTLMemo, forget_on_commit
 
 GATEWAY_NAMES = ("sandbox", "stripe")
 # The sandbox charges what Stripe would, so test mode shows realistic fees and net amounts.
@@ -84,7 +85,68 @@ def _route(config: GatewayConfig | None, name: str) -> Route:
     return Route(name, _build(name, secret), fees, config.id if config else None)
 
 
-def _matches(config: GatewayConfig, amount: int, currency: str, method: str) -> bool:
+@dataclass(frozen=True)
+class _Candidate:
+    """An enabled gateway configuration, detached from any session, with its route built."""
+
+    gateway: str
+    currencies: tuple[str, ...]
+    methods: tuple[str, ...]
+    min_amount: int | None
+    max_amount: int | None
+    # The route, or why it cannot be built (raised only if this gateway is chosen).
+    route: Route | ServiceError
+
+    def chosen(self) -> Route:
+        if isinstance(self.route, ServiceError):
+            error = self.route  # a fresh exception each time: threads share this entry
+            raise type(error)(error.message, code=error.code, param=error.param)
+        return self.route
+
+
+# Each merchant's enabled gateways per mode, in priority order, with their credentials already
+# decrypted into a route. A configuration changed in another worker applies to payments at most
+# CACHE_TTL_SECONDS later (2 s by default); in this process at once (forget_on_commit below).
+_CONFIGS: TTLMemo[tuple[_Candidate, ...]] = TTLMemo("gateway_configs")
+
+
+def _enabled_configs(db: Session, merchant_id: str, livemode: bool) -> tuple[_Candidate, ...]:
+    def load() -> tuple[_Candidate, ...]:
+        configs = db.exec(
+            select(GatewayConfig)
+            .where(
+                GatewayConfig.merchant_id == merchant_id,
+                GatewayConfig.livemode == livemode,
+                GatewayConfig.enabled == True,  # noqa: E712
+            )
+            .order_by(GatewayConfig.priority, GatewayConfig.created_at)
+        ).all()
+        return tuple(
+            _Candidate(
+                c.gateway,
+                tuple(c.currencies or ()),
+                tuple(c.methods or ()),
+                c.min_amount,
+                c.max_amount,
+                _route_or_error(c),
+            )
+            for c in configs
+        )
+
+    return _CONFIGS.get((merchant_id, livemode), load)
+
+
+def _route_or_error(config: GatewayConfig) -> Route | ServiceError:
+    try:
+        return _route(config, config.gateway)
+    except ServiceError as exc:
+        return exc
+
+
+forget_on_commit(GatewayConfig, _CONFIGS, lambda row: (row.merchant_id, row.livemode))  # type: ignore[attr-defined]
+
+
+def _matches(config: GatewayConfig | _Candidate, amount: int, currency: str, method: str) -> bool:
     return (
         (not config.currencies or currency in config.currencies)
         and (not config.methods or method in config.methods)
@@ -113,25 +175,17 @@ def candidate_routes(
             param="gatewayType",
             code="gateway_not_available",
         )
-    configs = db.exec(
-        select(GatewayConfig)
-        .where(
-            GatewayConfig.merchant_id == merchant_id,
-            GatewayConfig.livemode == livemode,
-            GatewayConfig.enabled == True,  # noqa: E712
-        )
-        .order_by(GatewayConfig.priority, GatewayConfig.created_at)
-    ).all()
+    configs = _enabled_configs(db, merchant_id, livemode)
     if configs:
         chosen = [
-            c
+            c.chosen()
             for c in configs
             if _matches(c, amount, currency, method)
             and requested in (None, c.gateway)
             and not (livemode and c.gateway == "sandbox")
         ]
         if chosen:
-            return [_route(c, c.gateway) for c in chosen]
+            return chosen
     if requested == "sandbox" or (
         requested is None and not livemode and not get_settings().stripe_enabled
     ):

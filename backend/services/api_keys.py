@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from sqlalchemy import or_, update
 from sqlmodel import Session, col, select
 
+from backend.db import session_scope
 from backend.ids import new_id
 from backend.models import ApiKey, Merchant, utcnow
 from backend.models.enums import ActorType, MerchantStatus
 from backend.services import audit
 from backend.services.errors import AuthenticationFailed, Conflict, NotFound, ValidationFailed
 from backend.services.security import random_token, token_digest
+from backend.services.ttl_cache import ALL, TTLMemo, forget_on_commit
 
 _PURPOSE = "api_key"
 # Writing last_used_at on every request would turn each read into a write; once a minute is
@@ -70,27 +72,110 @@ def issue_key(
     return IssuedKey(key, secret)
 
 
-def authenticate(db: Session, secret: str) -> KeyContext:
-    """The merchant and mode a bearer key speaks for, or AuthenticationFailed."""
+@dataclass(frozen=True)
+class _StoredKey:
+    """What authentication needs to know about a key and its merchant."""
+
+    api_key_id: str
+    merchant_id: str
+    livemode: bool
+    revoked_at: datetime | None
+    expires_at: datetime | None
+    merchant_status: str
+    last_used_at: datetime | None
+
+
+# API keys by digest, for the REST API (`authenticate_cached`). A revoked key, or a key of a
+# merchant that was suspended, keeps working at most CACHE_TTL_SECONDS (2 s by default) on
+# workers that looked it up just before; an expiry (a rolled key) is checked on every request
+# against the cached expiry time, so it is exact. Unknown keys are never cached: a new key
+# works at once.
+_KEYS: TTLMemo[_StoredKey] = TTLMemo("api_keys")
+
+
+def _check_format(secret: str) -> str:
     if not secret.startswith(("sk_test_", "sk_live_")) or len(secret) > 100:
         raise AuthenticationFailed(
             "Invalid API key: expected a secret key (sk_test_... or sk_live_...)"
         )
+    return token_digest(secret, purpose=_PURPOSE)
+
+
+def _stored(db: Session, digest: str) -> _StoredKey:
     row = db.exec(
         select(ApiKey, Merchant.status)
         .join(Merchant, Merchant.id == ApiKey.merchant_id)
-        .where(ApiKey.digest == token_digest(secret, purpose=_PURPOSE))
+        .where(ApiKey.digest == digest)
     ).first()
-    now = utcnow()
     if row is None:
         raise AuthenticationFailed("Invalid API key")
     key, merchant_status = row
+    return _StoredKey(
+        key.id,
+        key.merchant_id,
+        key.livemode,
+        key.revoked_at,
+        key.expires_at,
+        merchant_status,
+        key.last_used_at,
+    )
+
+
+def _context(key: _StoredKey, now: datetime) -> KeyContext:
     if key.revoked_at is not None or (key.expires_at is not None and key.expires_at <= now):
         raise AuthenticationFailed("This API key has been revoked or has expired")
-    if merchant_status != MerchantStatus.ACTIVE:
+    if key.merchant_status != MerchantStatus.ACTIVE:
         raise AuthenticationFailed("This merchant account is not active")
     stale = key.last_used_at is None or now - key.last_used_at > _LAST_USED_RESOLUTION
-    return KeyContext(key.merchant_id, key.livemode, key.id, stale_last_used=stale)
+    return KeyContext(key.merchant_id, key.livemode, key.api_key_id, stale_last_used=stale)
+
+
+def authenticate(db: Session, secret: str) -> KeyContext:
+    """The merchant and mode a bearer key speaks for, or AuthenticationFailed."""
+    return _context(_stored(db, _check_format(secret)), utcnow())
+
+
+def authenticate_cached(secret: str) -> KeyContext:
+    """`authenticate` through this process's key cache (see _KEYS for the staleness bound).
+
+    Opens its own read-only unit of work when the key is not cached. When the answer says
+    `stale_last_used`, the cached copy already counts the key as used now, so this process
+    asks for one `touch` per key per minute however many requests it serves.
+    """
+    digest = _check_format(secret)
+
+    def load() -> _StoredKey:
+        with session_scope(readonly=True) as db:
+            return _stored(db, digest)
+
+    key = _KEYS.get(digest, load)
+    now = utcnow()
+    context = _context(key, now)
+    if context.stale_last_used:
+        _KEYS.put(digest, replace(key, last_used_at=now))
+    return context
+
+
+class NotCached(Exception):
+    """`authenticate_cached_only` cannot answer without the database."""
+
+
+def authenticate_cached_only(secret: str) -> KeyContext:
+    """`authenticate_cached` when it needs no database (the key is cached and needs no
+    touch), for callers that must not block; otherwise NotCached, or AuthenticationFailed."""
+    key = _KEYS.peek(_check_format(secret))
+    if key is None:
+        raise NotCached
+    context = _context(key, utcnow())
+    if context.stale_last_used:
+        raise NotCached
+    return context
+
+
+def clear_cache() -> None:
+    """Forget every cached key in this process (after revoking a key, for an immediate effect
+    here; other workers see it within CACHE_TTL_SECONDS)."""
+    _KEYS.clear()
 
 
 def touch(db: Session, api_key_id: str) -> None:
@@ -222,3 +307,8 @@ def revoke_key(
         details={"name": key.name},
     )
     return key
+
+
+forget_on_commit(ApiKey, _KEYS, lambda row: row.digest)  # type: ignore[attr-defined]
+# A merchant's status decides whether its keys work; merchants change rarely.
+forget_on_commit(Merchant, _KEYS, lambda _row: ALL)

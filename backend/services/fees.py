@@ -67,6 +67,11 @@ def platform_schedule(db: Session, merchant: Merchant) -> FeeSchedule:
     if row is None:
         raise LookupError(f"fee tier {merchant.fee_tier_id!r} does not exist")
     tier, override = row
+    return schedule_of(tier, override)
+
+
+def schedule_of(tier: FeeTier, override: FeeOverride | None) -> FeeSchedule:
+    """A tier's price with the fields an override sets (its null fields keep the tier's)."""
     percent = tier.percent_pips
     fixed, fixed_currency = tier.fixed_fee, tier.fixed_fee_currency
     if override is not None:

@@ -19,6 +19,7 @@ from typing import Any, TypeVar
 
 from sqlmodel import Session, select
 
+from backend.db import adopt, insert_rows, new_instance, row_values
 from backend.gateways import routing
 from backend.gateways.base import (
     Outcome,
@@ -28,7 +29,17 @@ from backend.gateways.base import (
     RefundState,
 )
 from backend.ids import new_id
-from backend.models import Customer, Merchant, Order, Payment, PaymentAttempt, Refund, utcnow
+from backend.models import (
+    AuditLog,
+    Customer,
+    DomainEvent,
+    Merchant,
+    Order,
+    Payment,
+    PaymentAttempt,
+    Refund,
+    utcnow,
+)
 from backend.models.enums import (
     ActorType,
     CaptureMethod,
@@ -37,10 +48,15 @@ from backend.models.enums import (
     RefundStatus,
     RiskDecision,
 )
-from backend.services import audit, events, risk, state_machine
+from backend.services import audit, events, merchant_terms, risk, state_machine
 from backend.services.currency import normalise_currency
 from backend.services.errors import Conflict, NotFound, ValidationFailed
-from backend.services.fees import compute_fees, platform_schedule, returned_platform_fee
+from backend.services.fees import (
+    FeeSchedule,
+    compute_fees,
+    platform_schedule,
+    returned_platform_fee,
+)
 from backend.services.representations import order_to_dict, payment_to_dict, refund_to_dict
 
 M = TypeVar("M", Payment, Order, Refund)
@@ -203,6 +219,67 @@ def refunds_of(db: Session, payment_id: str) -> list[Refund]:
 
 
 # ---------------------------------------------------------------------------------------------
+# New rows
+
+
+class _NewRows:
+    """The rows one operation creates, written together at its end: one INSERT per table.
+
+    Creating an order or a payment only adds rows (its audit rows, outbox events and gateway
+    attempts with it), so they are computed in memory and written with Core INSERTs rather
+    than through the ORM's unit of work (see backend.db.new_instance). They are written in the
+    caller's transaction like everything else: all of it is committed, or none of it.
+    """
+
+    def __init__(self) -> None:
+        self.orders: list[Order] = []
+        self.payments: list[Payment] = []
+        self.attempts: list[dict[str, Any]] = []
+        self.audit: list[dict[str, Any]] = []
+        self.events: list[dict[str, Any]] = []
+
+    def event(
+        self,
+        *,
+        type: str,
+        merchant_id: str,
+        livemode: bool,
+        object_type: str,
+        object_id: str,
+        data: dict[str, Any],
+    ) -> None:
+        """The outbox row `events.emit` would add."""
+        if type not in events.EVENT_TYPES:
+            raise ValueError(f"unknown event type {type!r}")
+        self.events.append(
+            row_values(
+                new_instance(
+                    DomainEvent,
+                    id=new_id("evt"),
+                    merchant_id=merchant_id,
+                    livemode=livemode,
+                    type=type,
+                    object_type=object_type,
+                    object_id=object_id,
+                    data=data,
+                )
+            )
+        )
+
+    def write(self, db: Session) -> None:
+        if db.new:  # rows the caller added (a customer...) first: ours may refer to them
+            db.flush()
+        # Parents first: payments reference orders; attempts, audit rows and events come after.
+        insert_rows(db, Order, [row_values(o) for o in self.orders])
+        insert_rows(db, Payment, [row_values(p) for p in self.payments])
+        insert_rows(db, PaymentAttempt, self.attempts)
+        insert_rows(db, AuditLog, self.audit)
+        insert_rows(db, DomainEvent, self.events)
+        for obj in (*self.orders, *self.payments):
+            adopt(db, obj)
+
+
+# ---------------------------------------------------------------------------------------------
 # Orders
 
 
@@ -217,6 +294,35 @@ def create_order(
     metadata: object = None,
     actor: Actor = SYSTEM,
 ) -> Order:
+    rows = _NewRows()
+    order = _new_order(
+        db,
+        scope,
+        rows,
+        amount=amount,
+        currency=currency,
+        reference=reference,
+        customer_email=customer_email,
+        metadata=metadata,
+        actor=actor,
+    )
+    rows.write(db)
+    return order
+
+
+def _new_order(
+    db: Session,
+    scope: Scope,
+    rows: _NewRows,
+    *,
+    amount: object,
+    currency: object,
+    reference: str | None = None,
+    customer_email: str | None = None,
+    metadata: object = None,
+    actor: Actor = SYSTEM,
+) -> Order:
+    """A validated order and its audit row, added to rows (not yet written)."""
     from backend.services.accounts import normalise_email
 
     amount = validate_amount(amount)
@@ -227,7 +333,9 @@ def create_order(
         )
     email = normalise_email(customer_email, param="customerEmail") if customer_email else None
     customer = _customer_for(db, scope, email)
-    order = Order(
+    now = utcnow()
+    order = new_instance(
+        Order,
         id=new_id("ord"),
         merchant_id=scope.merchant_id,
         livemode=scope.livemode,
@@ -237,19 +345,22 @@ def create_order(
         reference=reference,
         customer_email=email,
         metadata_=validate_metadata(metadata),
+        created_at=now,
+        updated_at=now,
     )
-    db.add(order)
-    audit.record(
-        db,
-        action="order.created",
-        merchant_id=scope.merchant_id,
-        livemode=scope.livemode,
-        actor_type=actor.type,
-        actor_id=actor.id,
-        object_type="order",
-        object_id=order.id,
-        ip_address=actor.ip_address,
-        details={"amount": amount, "currency": currency},
+    rows.orders.append(order)
+    rows.audit.append(
+        audit.new_row(
+            action="order.created",
+            merchant_id=scope.merchant_id,
+            livemode=scope.livemode,
+            actor_type=actor.type,
+            actor_id=actor.id,
+            object_type="order",
+            object_id=order.id,
+            ip_address=actor.ip_address,
+            details={"amount": amount, "currency": currency},
+        )
     )
     return order
 
@@ -294,6 +405,17 @@ def charge(
 def _create_payment(
     db: Session, scope: Scope, data: ChargeInput, *, capture: bool, actor: Actor
 ) -> PaymentOutcome:
+    """Validate, score, call the gateway, then write the payment with everything it created
+    (order, attempts, audit rows, events) in the caller's transaction."""
+    rows = _NewRows()
+    outcome = _payment_outcome_of(db, scope, data, capture, actor, rows)
+    rows.write(db)
+    return outcome
+
+
+def _payment_outcome_of(
+    db: Session, scope: Scope, data: ChargeInput, capture: bool, actor: Actor, rows: _NewRows
+) -> PaymentOutcome:
     from backend.services.accounts import normalise_email
 
     method = data.payment_method
@@ -310,11 +432,9 @@ def _create_payment(
     billing_country = _country(data.billing_country, "billingCountry")
     ip_address = risk.canonical_ip(data.ip_address)
     metadata = validate_metadata(data.metadata)
-    merchant = db.get(Merchant, scope.merchant_id)
-    if merchant is None:
-        raise NotFound("No such merchant")
+    terms = merchant_terms.terms(db, scope.merchant_id)
 
-    order = _order_for_payment(db, scope, data, email, actor)
+    order = _order_for_payment(db, scope, data, email, actor, rows)
     email = email or order.customer_email
     routes = routing.candidate_routes(
         db,
@@ -327,7 +447,9 @@ def _create_payment(
     )
     card = routes[0].gateway.card_details(method.token)
 
-    payment = Payment(
+    now = utcnow()
+    payment = new_instance(
+        Payment,
         id=new_id("pay"),
         merchant_id=scope.merchant_id,
         livemode=scope.livemode,
@@ -343,6 +465,8 @@ def _create_payment(
         ip_address=ip_address,
         description=data.description,
         metadata_=metadata,
+        created_at=now,
+        updated_at=now,
     )
     if card is not None:
         _store_card(payment, card)
@@ -359,18 +483,17 @@ def _create_payment(
             billing_country=billing_country,
             card=card,
         ),
-        review_score=merchant.risk_review_score,
-        block_score=merchant.risk_block_score,
+        review_score=terms.risk_review_score,
+        block_score=terms.risk_block_score,
     )
     payment.risk_score = assessment.score
     payment.risk_decision = assessment.decision
     payment.risk_reasons = list(assessment.reasons)
-    db.add(payment)
-    db.flush()  # attempts and events reference the payment
+    rows.payments.append(payment)  # attempts and events below reference it
 
     if assessment.decision == RiskDecision.BLOCK:
         message = "This payment was blocked by the merchant's risk rules."
-        _fail(db, payment, "risk_blocked", message, actor)
+        _fail(db, payment, "risk_blocked", message, actor, rows)
         return PaymentOutcome(payment, "payment_blocked", message)
 
     request = PaymentRequest(
@@ -388,22 +511,22 @@ def _create_payment(
         route, result = routing.with_failover(
             routes,
             lambda g: g.create_payment(request),
-            _recorder(db, payment, "authorize" if not capture else "charge"),
+            _recorder(db, payment, "authorize" if not capture else "charge", rows),
             _payment_outcome,
         )
     except routing.AllGatewaysUnavailable as exc:
-        _fail(db, payment, exc.code, exc.message, actor)
+        _fail(db, payment, exc.code, exc.message, actor, rows)
         return PaymentOutcome(payment, exc.code, exc.message)
 
     payment.gateway = route.name
     payment.gateway_payment_id = result.gateway_payment_id
     if result.card is not None:
         _store_card(payment, result.card)
-    return _apply_result(db, merchant, order, payment, result, route.fees, actor)
+    return _apply_result(db, terms.platform_fees, order, payment, result, route.fees, actor, rows)
 
 
 def _order_for_payment(
-    db: Session, scope: Scope, data: ChargeInput, email: str | None, actor: Actor
+    db: Session, scope: Scope, data: ChargeInput, email: str | None, actor: Actor, rows: _NewRows
 ) -> Order:
     if data.order_id:
         if data.amount is not None or data.currency is not None:
@@ -432,46 +555,57 @@ def _order_for_payment(
         return order
     if data.amount is None or data.currency is None:
         raise ValidationFailed("Give orderId, or amountCents and currency", param="orderId")
-    order = create_order(
-        db, scope, amount=data.amount, currency=data.currency, customer_email=email, actor=actor
+    return _new_order(
+        db,
+        scope,
+        rows,
+        amount=data.amount,
+        currency=data.currency,
+        customer_email=email,
+        actor=actor,
     )
-    db.flush()
-    return order
 
 
 def _apply_result(
     db: Session,
-    merchant: Merchant,
+    platform_fees: FeeSchedule,
     order: Order,
     payment: Payment,
     result: PaymentResult,
     gateway_fees: routing.FeeSchedule,
     actor: Actor,
+    rows: _NewRows | None = None,
 ) -> PaymentOutcome:
     now = utcnow()
     if result.outcome == Outcome.DECLINED:
         message = result.message or "The card was declined."
-        _fail(db, payment, result.decline_code or "card_declined", message, actor)
+        _fail(db, payment, result.decline_code or "card_declined", message, actor, rows)
         return PaymentOutcome(payment, "card_declined", message)
 
     if result.outcome == Outcome.REQUIRES_ACTION:
         move_payment(payment, PaymentStatus.REQUIRES_ACTION)
-        _set_fees(db, merchant, payment, payment.amount, gateway_fees)
-        record_change(db, payment, "payment.requires_action", actor)
+        _apply_fees(payment, payment.amount, platform_fees, gateway_fees)
+        record_change(db, payment, "payment.requires_action", actor, rows=rows)
         return PaymentOutcome(payment)
 
-    _set_fees(db, merchant, payment, payment.amount, gateway_fees)
+    _apply_fees(payment, payment.amount, platform_fees, gateway_fees)
     payment.authorized_at = payment.authorized_at or now
     if result.outcome == Outcome.AUTHORIZED:
         move_payment(payment, PaymentStatus.AUTHORIZED)
-        record_change(db, payment, "payment.authorized", actor)
+        record_change(db, payment, "payment.authorized", actor, rows=rows)
     else:
-        _mark_captured(db, order, payment, payment.amount, actor, now)
+        _mark_captured(db, order, payment, payment.amount, actor, now, rows)
     return PaymentOutcome(payment, dispute_expected=result.dispute_expected)
 
 
 def _mark_captured(
-    db: Session, order: Order | None, payment: Payment, amount: int, actor: Actor, now: Any
+    db: Session,
+    order: Order | None,
+    payment: Payment,
+    amount: int,
+    actor: Actor,
+    now: Any,
+    rows: _NewRows | None = None,
 ) -> None:
     move_payment(payment, PaymentStatus.SUCCEEDED)
     payment.amount_captured = amount
@@ -479,9 +613,11 @@ def _mark_captured(
     if order is not None:
         order.status = OrderStatus.PAID
         order.updated_at = now
-        db.add(order)
-        events.emit(
+        if rows is None:  # otherwise the order is new (in rows) or already in the session
+            db.add(order)
+        _emit(
             db,
+            rows,
             type="order.paid",
             merchant_id=order.merchant_id,
             livemode=order.livemode,
@@ -489,7 +625,7 @@ def _mark_captured(
             object_id=order.id,
             data=order_to_dict(order),
         )
-    record_change(db, payment, "payment.succeeded", actor)
+    record_change(db, payment, "payment.succeeded", actor, rows=rows)
 
 
 def _set_fees(
@@ -499,7 +635,13 @@ def _set_fees(
     amount: int,
     gateway_fees: routing.FeeSchedule,
 ) -> None:
-    fees = compute_fees(amount, payment.currency, platform_schedule(db, merchant), gateway_fees)
+    _apply_fees(payment, amount, platform_schedule(db, merchant), gateway_fees)
+
+
+def _apply_fees(
+    payment: Payment, amount: int, platform_fees: FeeSchedule, gateway_fees: FeeSchedule
+) -> None:
+    fees = compute_fees(amount, payment.currency, platform_fees, gateway_fees)
     payment.platform_fee, payment.gateway_fee, payment.net_amount = (
         fees.platform_fee,
         fees.gateway_fee,
@@ -507,11 +649,18 @@ def _set_fees(
     )
 
 
-def _fail(db: Session, payment: Payment, code: str, message: str, actor: Actor) -> None:
+def _fail(
+    db: Session,
+    payment: Payment,
+    code: str,
+    message: str,
+    actor: Actor,
+    rows: _NewRows | None = None,
+) -> None:
     move_payment(payment, PaymentStatus.FAILED)
     payment.failure_code, payment.failure_message = code, message
     payment.platform_fee = payment.gateway_fee = payment.net_amount = 0
-    record_change(db, payment, "payment.failed", actor, details={"code": code})
+    record_change(db, payment, "payment.failed", actor, details={"code": code}, rows=rows)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -711,22 +860,29 @@ def record_change(
     *,
     details: dict[str, Any] | None = None,
     extra: dict[str, Any] | None = None,
+    rows: _NewRows | None = None,
 ) -> None:
-    db.add(payment)
-    audit.record(
+    """The audit row and the outbox event of a change to a payment, in the caller's
+    transaction (added to rows, when given, for a payment that is being created)."""
+    audit_values: dict[str, Any] = {
+        "action": type,
+        "merchant_id": payment.merchant_id,
+        "livemode": payment.livemode,
+        "actor_type": actor.type,
+        "actor_id": actor.id,
+        "object_type": "payment",
+        "object_id": payment.id,
+        "ip_address": actor.ip_address,
+        "details": {"status": payment.status, **(details or {})},
+    }
+    if rows is None:
+        db.add(payment)
+        audit.record(db, **audit_values)
+    else:
+        rows.audit.append(audit.new_row(**audit_values))
+    _emit(
         db,
-        action=type,
-        merchant_id=payment.merchant_id,
-        livemode=payment.livemode,
-        actor_type=actor.type,
-        actor_id=actor.id,
-        object_type="payment",
-        object_id=payment.id,
-        ip_address=actor.ip_address,
-        details={"status": payment.status, **(details or {})},
-    )
-    events.emit(
-        db,
+        rows,
         type=type,
         merchant_id=payment.merchant_id,
         livemode=payment.livemode,
@@ -734,6 +890,13 @@ def record_change(
         object_id=payment.id,
         data={"payment": payment_to_dict(payment), **(extra or {})},
     )
+
+
+def _emit(db: Session, rows: _NewRows | None, **event: Any) -> None:
+    if rows is None:
+        events.emit(db, **event)
+    else:
+        rows.event(**event)
 
 
 def _store_card(payment: Payment, card: Any) -> None:
@@ -749,23 +912,27 @@ def _payment_outcome(result: PaymentResult) -> tuple[str, str | None, str | None
     return result.outcome.value, result.decline_code, result.message
 
 
-def _recorder(db: Session, payment: Payment, operation: str) -> routing.RecordAttempt:
+def _recorder(
+    db: Session, payment: Payment, operation: str, rows: _NewRows | None = None
+) -> routing.RecordAttempt:
     def record(
         route: routing.Route, outcome: str, code: str | None, message: str | None, latency_ms: int
     ) -> None:
-        db.add(
-            PaymentAttempt(
-                id=new_id("att"),
-                merchant_id=payment.merchant_id,
-                payment_id=payment.id,
-                operation=operation,
-                gateway=route.name,
-                outcome=outcome,
-                code=code,
-                message=(message or "")[:500] or None,
-                latency_ms=latency_ms,
-            )
-        )
+        values = {
+            "id": new_id("att"),
+            "merchant_id": payment.merchant_id,
+            "payment_id": payment.id,
+            "operation": operation,
+            "gateway": route.name,
+            "outcome": outcome,
+            "code": code,
+            "message": (message or "")[:500] or None,
+            "latency_ms": latency_ms,
+        }
+        if rows is None:
+            db.add(PaymentAttempt(**values))
+        else:
+            rows.attempts.append(row_values(new_instance(PaymentAttempt, **values)))
 
     return record
 

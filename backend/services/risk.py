@@ -29,7 +29,7 @@ test cards (4242...) and often from the same address (127.0.0.1), so counting ac
 there would let one merchant's test run put another's test payments under review.
 
 A match on the blocklist always blocks, whatever the merchant's block score: the merchant said
-never to take this money. The other rules are then skipped (their queries are not run).
+never to take this money. The other rules are then not scored.
 
 Reasons are stable, machine-readable strings that merchants can read too:
 "velocity_card:6_in_1h", "amount_far_above_usual:8.3x", "blocklisted_email",
@@ -37,12 +37,13 @@ Reasons are stable, machine-readable strings that merchants can read too:
 as "100+": the rules only need to know whether a threshold is passed, and the cap bounds the
 work each count does.
 
-Cost (it runs on every charge): one statement of capped COUNTs over the velocity indexes
-(ix_payments_fingerprint_created, ix_payments_email_created, ix_payments_ip_created), one
-lookup on uq_blocklist_entry, and one COUNT/SUM over ix_payments_merchant_status_created for the
-usual amount. That last one grows with the merchant's volume, so for a merchant with at least
-BASELINE_CACHE_MIN_PAYMENTS captured payments it is cached per process for BASELINE_CACHE_TTL
-(a 30-day mean hardly moves in minutes); smaller merchants are always computed exactly.
+Cost (it runs on every charge): one statement, built once per shape of input, whose columns
+are an EXISTS probe of uq_blocklist_entry per value, the capped COUNTs over the velocity indexes
+(ix_payments_fingerprint_created, ix_payments_email_created, ix_payments_ip_created) and the
+COUNT/SUM of the usual amount over ix_payments_merchant_status_created. That last one grows with
+the merchant's volume, so for a merchant with at least BASELINE_CACHE_MIN_PAYMENTS captured
+payments it is cached per process for BASELINE_CACHE_TTL (a 30-day mean hardly moves in
+minutes) and left out of the statement; smaller merchants are always computed exactly.
 
 Amounts are compared in integers: amount > 5 x (sum / count) is amount * count > 5 * sum.
 
@@ -61,11 +62,11 @@ import threading
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import func
+from sqlalchemy import bindparam, func
 from sqlalchemy import select as sa_select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.sql.elements import ColumnElement
-from sqlalchemy.sql.selectable import ScalarSelect
+from sqlalchemy.sql.selectable import ScalarSelect, Select
 from sqlmodel import Session, select
 
 from backend.gateways import cards
@@ -201,42 +202,101 @@ def _count_label(count: int) -> str:
     return f"{VELOCITY_COUNT_CAP}+" if count >= VELOCITY_COUNT_CAP else str(count)
 
 
+# Statements are built from the tables' columns (Core), not the models' attributes (ORM): they
+# read plain values, and Core statements skip the ORM's per-execution work.
+_P = Payment.__table__.c  # type: ignore[attr-defined]
+_B = BlocklistEntry.__table__.c  # type: ignore[attr-defined]
+
+
 def _capped_count(*conditions: ColumnElement[bool]) -> ScalarSelect[int]:
     """A scalar subquery: how many payments match, counting no further than the cap."""
-    matching = select(Payment.id).where(*conditions).limit(VELOCITY_COUNT_CAP).subquery()
-    return select(func.count()).select_from(matching).scalar_subquery()
+    matching = sa_select(_P.id).where(*conditions).limit(VELOCITY_COUNT_CAP).subquery()
+    return sa_select(func.count()).select_from(matching).scalar_subquery()
 
 
-def _velocity_counts(
-    db: Session, data: RiskInput, since: datetime, fingerprint: str | None, email: str | None
-) -> tuple[int, int, int]:
-    """(card, e-mail, IP) counts in one round trip; 0 for what the payment does not carry."""
-    common = [Payment.created_at >= since, Payment.livemode == data.livemode]
-    if data.payment_id:
-        common.append(Payment.id != data.payment_id)
+def _listed(kind: str, param: str) -> ColumnElement[bool]:
+    """Whether the merchant's blocklist holds the value bound to `param`: one probe of
+    uq_blocklist_entry."""
+    return (
+        sa_select(_B.id)
+        .where(
+            _B.merchant_id == bindparam("merchant_id"),
+            _B.kind == kind,
+            _B.value == bindparam(param),
+        )
+        .exists()
+    )
+
+
+@dataclass(frozen=True)
+class _Shape:
+    """What one assessment has to look up; each shape has one statement, built once."""
+
+    blocklist: tuple[tuple[str, str], ...]  # (kind, parameter) probed; up to two countries
+    card: bool
+    email: bool
+    ip: bool
+    livemode: bool
+    exclude_payment: bool
+    usual_amount: bool
+
+
+_STATEMENTS: dict[_Shape, Select[tuple[object, ...]]] = {}
+_STATEMENTS_LOCK = threading.Lock()
+
+
+def _statement(shape: _Shape) -> Select[tuple[object, ...]]:
+    """Every lookup of an assessment as the columns of one SELECT: one round trip.
+
+    Bound parameters: merchant_id, livemode, since (velocity window), the blocklist values
+    (named in the shape), fingerprint, email, ip, payment_id, and currency and usual_since for
+    the usual amount.
+    """
+    found = _STATEMENTS.get(shape)
+    if found is not None:
+        return found
+    columns: list[ColumnElement[object] | ScalarSelect[object]] = [
+        _listed(kind, param) for kind, param in shape.blocklist
+    ]
+
+    common: list[ColumnElement[bool]] = [
+        _P.created_at >= bindparam("since"),
+        _P.livemode == bindparam("livemode"),
+    ]
+    if shape.exclude_payment:
+        common.append(_P.id != bindparam("payment_id"))
     # `merchant_id || ''` keeps the planner off the merchant's own indexes, which would walk
     # every payment the merchant took in the hour; the value's index finds a handful of rows.
-    own = Payment.merchant_id + "" == data.merchant_id
+    own = _P.merchant_id + "" == bindparam("merchant_id")
     # Platform-wide in live mode; the merchant's own in test mode (see the module docstring).
-    platform = [*common] if data.livemode else [*common, own]
-    ip = _lenient_ip(data.ip_address)
-
-    columns = []
-    if fingerprint:
-        columns.append(_capped_count(Payment.card_fingerprint == fingerprint, *platform))
-    if email:
-        columns.append(_capped_count(Payment.customer_email == email, own, *common))
-    if ip:
-        columns.append(_capped_count(Payment.ip_address == ip, *platform))
-    if not columns:
-        return 0, 0, 0
-    # SQLAlchemy's select: rows even for one column (SQLModel's would unwrap it to a scalar).
-    values = iter(db.exec(sa_select(*columns)).one())
-    return (
-        int(next(values)) if fingerprint else 0,
-        int(next(values)) if email else 0,
-        int(next(values)) if ip else 0,
-    )
+    platform = common if shape.livemode else [*common, own]
+    if shape.card:
+        card = _P.card_fingerprint == bindparam("fingerprint")
+        columns.append(_capped_count(card, *platform))
+    if shape.email:
+        columns.append(_capped_count(_P.customer_email == bindparam("email"), own, *common))
+    if shape.ip:
+        columns.append(_capped_count(_P.ip_address == bindparam("ip"), *platform))
+    statement = sa_select(*columns)
+    if shape.usual_amount:
+        usual = (
+            sa_select(
+                func.count().label("n"),
+                func.coalesce(func.sum(_P.amount_captured), 0).label("total"),
+            )
+            .where(
+                _P.merchant_id == bindparam("merchant_id"),
+                _P.livemode == bindparam("livemode"),
+                _P.status.in_(CAPTURED_STATUSES),
+                _P.created_at >= bindparam("usual_since"),
+                _P.currency == bindparam("currency"),
+            )
+            .subquery("usual")
+        )
+        statement = sa_select(*columns, usual.c.n, usual.c.total).select_from(usual)
+    with _STATEMENTS_LOCK:
+        _STATEMENTS[shape] = statement
+    return statement
 
 
 # (merchant_id, livemode, currency) -> (count, sum, computed at)
@@ -250,78 +310,34 @@ def clear_baseline_cache() -> None:
         _baseline_cache.clear()
 
 
-def _usual_amount(db: Session, data: RiskInput, now: datetime) -> tuple[int, int]:
-    """(count, sum of amount_captured) of the merchant's captured payments in 30 days."""
-    currency = data.currency.strip().upper()
-    key = (data.merchant_id, data.livemode, currency)
+def _cached_usual(key: tuple[str, bool, str], now: datetime) -> tuple[int, int] | None:
     with _baseline_lock:
         cached = _baseline_cache.get(key)
     if cached and now - cached[2] < BASELINE_CACHE_TTL:
         return cached[0], cached[1]
+    return None
 
-    count, total = db.exec(
-        select(  # type: ignore[call-overload]
-            func.count(), func.coalesce(func.sum(Payment.amount_captured), 0)
-        ).where(
-            Payment.merchant_id == data.merchant_id,
-            Payment.livemode == data.livemode,
-            Payment.status.in_(CAPTURED_STATUSES),  # type: ignore[attr-defined]
-            Payment.created_at >= now - USUAL_AMOUNT_WINDOW,
-            Payment.currency == currency,
-        )
-    ).one()
-    count, total = int(count), int(total)  # PostgreSQL's SUM(bigint) is a Decimal
+
+def _remember_usual(key: tuple[str, bool, str], count: int, total: int, now: datetime) -> None:
     with _baseline_lock:
         if count >= BASELINE_CACHE_MIN_PAYMENTS:
             _baseline_cache[key] = (count, total, now)
         else:
             _baseline_cache.pop(key, None)
-    return count, total
 
 
-def _amount_rule(db: Session, data: RiskInput, now: datetime) -> tuple[int, str | None]:
-    if data.amount <= 0:
+def _amount_points(amount: int, usual: tuple[int, int] | None) -> tuple[int, str | None]:
+    if usual is None:
         return 0, None
-    count, total = _usual_amount(db, data, now)
+    count, total = usual
     if count < USUAL_AMOUNT_MIN_PAYMENTS or total <= 0:
         return 0, None
     # amount / (total / count) > multiple  <=>  amount * count > multiple * total
     for multiple, points in AMOUNT_TIERS:
-        if data.amount * count > multiple * total:
-            tenths = data.amount * count * 10 // total  # the ratio, rounded down to 0.1
+        if amount * count > multiple * total:
+            tenths = amount * count * 10 // total  # the ratio, rounded down to 0.1
             return points, f"amount_far_above_usual:{tenths // 10}.{tenths % 10}x"
     return 0, None
-
-
-def _blocklisted(
-    db: Session,
-    merchant_id: str,
-    email: str | None,
-    fingerprint: str | None,
-    ip: str | None,
-    countries: list[str],
-) -> list[str]:
-    wanted: set[tuple[str, str]] = set()
-    if email:
-        wanted.add(("email", email))
-    if fingerprint:
-        wanted.add(("card_fingerprint", fingerprint))
-    if ip:
-        wanted.add(("ip_address", ip))
-    wanted.update(("country", country) for country in countries)
-    if not wanted:
-        return []
-    # IN on both columns probes uq_blocklist_entry (merchant_id, kind, value) directly; the
-    # few cross-combinations it may also return are filtered out here.
-    rows = db.exec(
-        select(BlocklistEntry.kind, BlocklistEntry.value).where(
-            BlocklistEntry.merchant_id == merchant_id,
-            BlocklistEntry.kind.in_({kind for kind, _ in wanted}),  # type: ignore[attr-defined]
-            BlocklistEntry.value.in_({value for _, value in wanted}),  # type: ignore[attr-defined]
-        )
-    ).all()
-    hits = {kind for kind, value in rows if (kind, value) in wanted}
-    return [f"blocklisted_{kind}" for kind in BLOCKLIST_KINDS if kind in hits]
 
 
 def _decide(score: int, review_score: int, block_score: int) -> RiskDecision:
@@ -348,15 +364,58 @@ def assess(
     card_country = _lenient_country(data.card.country if data.card else None)
     billing_country = _lenient_country(data.billing_country)
     countries = sorted({c for c in (card_country, billing_country) if c})
+    currency = data.currency.strip().upper()
+    usual_key = (data.merchant_id, data.livemode, currency)
+    usual = _cached_usual(usual_key, now) if data.amount > 0 else None
 
-    blocked = _blocklisted(db, data.merchant_id, email, fingerprint, ip, countries)
-    if blocked:
-        return RiskAssessment(BLOCKLIST_SCORE, RiskDecision.BLOCK, blocked)
+    params: dict[str, object] = {"merchant_id": data.merchant_id, "livemode": data.livemode}
+    wanted = [("email", email), ("card_fingerprint", fingerprint), ("ip_address", ip)]
+    wanted += [("country", country) for country in countries]
+    blocklist: list[tuple[str, str]] = []
+    for kind, value in wanted:
+        if value:
+            param = f"listed_{len(blocklist)}"
+            blocklist.append((kind, param))
+            params[param] = value
+    shape = _Shape(
+        blocklist=tuple(blocklist),
+        card=bool(fingerprint),
+        email=bool(email),
+        ip=bool(ip),
+        livemode=data.livemode,
+        exclude_payment=bool(data.payment_id),
+        usual_amount=data.amount > 0 and usual is None,
+    )
+    params.update(
+        since=now - VELOCITY_WINDOW,
+        fingerprint=fingerprint,
+        email=email,
+        ip=ip,
+        payment_id=data.payment_id,
+        usual_since=now - USUAL_AMOUNT_WINDOW,
+        currency=currency,
+    )
+    values: list[object] = []
+    if blocklist or shape.card or shape.email or shape.ip or shape.usual_amount:
+        values = list(db.connection().execute(_statement(shape), params).one())
+    found = iter(values)
+
+    hits = {kind for kind, _ in blocklist if next(found)}
+    card_n = int(next(found)) if shape.card else 0  # type: ignore[call-overload]
+    email_n = int(next(found)) if shape.email else 0  # type: ignore[call-overload]
+    ip_n = int(next(found)) if shape.ip else 0  # type: ignore[call-overload]
+    if shape.usual_amount:
+        # PostgreSQL's SUM(bigint) is a Decimal.
+        usual = int(next(found)), int(next(found))  # type: ignore[call-overload]
+        _remember_usual(usual_key, *usual, now)
+
+    if hits:
+        reasons = [f"blocklisted_{kind}" for kind in BLOCKLIST_KINDS if kind in hits]
+        return RiskAssessment(BLOCKLIST_SCORE, RiskDecision.BLOCK, reasons)
 
     score = 0
     reasons: list[str] = []
     window = _window_label(VELOCITY_WINDOW)
-    card_n, email_n, ip_n = _velocity_counts(db, data, now - VELOCITY_WINDOW, fingerprint, email)
     for name, count, tiers in (
         ("card", card_n, CARD_VELOCITY_TIERS),
         ("email", email_n, EMAIL_VELOCITY_TIERS),
@@ -367,7 +426,7 @@ def assess(
             score += points
             reasons.append(f"velocity_{name}:{_count_label(count)}_in_{window}")
 
-    points, reason = _amount_rule(db, data, now)
+    points, reason = _amount_points(data.amount, usual) if data.amount > 0 else (0, None)
     if reason:
         score += points
         reasons.append(reason)

@@ -8,7 +8,7 @@ from fastapi import APIRouter, BackgroundTasks, Path, Request
 from fastapi.responses import JSONResponse
 from sqlmodel import Session
 
-from backend.api.deps import Caller, CallerDep, Result, respond
+from backend.api.deps import Caller, CallerDep, Result, respond_atomic
 from backend.api.errors import ErrorBody
 from backend.api.schemas import (
     CaptureBody,
@@ -86,33 +86,39 @@ def _charge_input(body: PaymentCreate, who: Caller, request: Request) -> ChargeI
     summary="Create an order",
 )
 async def create_order(body: OrderCreate, request: Request, who: CallerDep) -> JSONResponse:
-    def work() -> Result:
-        with session_scope() as db:
-            order = payments.create_order(
-                db,
-                who.scope,
-                amount=body.amountCents,
-                currency=body.currency,
-                reference=body.reference,
-                customer_email=body.customerEmail,
-                metadata=body.metadata,
-                actor=who.actor,
-            )
+    def work(db: Session) -> Result:
+        order = payments.create_order(
+            db,
+            who.scope,
+            amount=body.amountCents,
+            currency=body.currency,
+            reference=body.reference,
+            customer_email=body.customerEmail,
+            metadata=body.metadata,
+            actor=who.actor,
+        )
         return 201, {"success": True, "order": order_to_dict(order)}
 
-    return await respond(request, who, work)
+    return await respond_atomic(request, who, work)
 
 
-def _create(
+async def _create(
     body: PaymentCreate, request: Request, who: Caller, background: BackgroundTasks, capture: bool
-) -> Result:
+) -> JSONResponse:
     data = _charge_input(body, who, request)
-    with session_scope() as db:
-        operation = payments.charge if capture else payments.authorize
+    operation = payments.charge if capture else payments.authorize
+    disputed: list[str] = []
+
+    def work(db: Session) -> Result:
         outcome = operation(db, who.scope, data, actor=who.actor)
-    if outcome.dispute_expected:
-        background.add_task(dispute_later, who.scope, outcome.payment.id)
-    return _outcome_result(outcome, 201)
+        if outcome.dispute_expected:
+            disputed.append(outcome.payment.id)
+        return _outcome_result(outcome, 201)
+
+    response = await respond_atomic(request, who, work)
+    for payment_id in disputed:  # only once the payment is committed
+        background.add_task(dispute_later, who.scope, payment_id)
+    return response
 
 
 @router.post(
@@ -128,7 +134,7 @@ async def authorize(
     background: BackgroundTasks,
     who: CallerDep,
 ) -> JSONResponse:
-    return await respond(request, who, lambda: _create(body, request, who, background, False))
+    return await _create(body, request, who, background, False)
 
 
 @router.post(
@@ -144,7 +150,7 @@ async def charge(
     background: BackgroundTasks,
     who: CallerDep,
 ) -> JSONResponse:
-    return await respond(request, who, lambda: _create(body, request, who, background, True))
+    return await _create(body, request, who, background, True)
 
 
 @router.post(
@@ -159,14 +165,13 @@ async def capture(
     who: CallerDep,
     body: CaptureBody | None = None,
 ) -> JSONResponse:
-    def work() -> Result:
-        with session_scope() as db:
-            payment = payments.capture(
-                db, who.scope, paymentId, amount=body.amountCents if body else None, actor=who.actor
-            )
+    def work(db: Session) -> Result:
+        payment = payments.capture(
+            db, who.scope, paymentId, amount=body.amountCents if body else None, actor=who.actor
+        )
         return 200, {"success": True, "payment": payment_to_dict(payment)}
 
-    return await respond(request, who, work)
+    return await respond_atomic(request, who, work)
 
 
 @router.post(
@@ -184,16 +189,15 @@ async def refund(
     who: CallerDep,
     body: RefundBody | None = None,
 ) -> JSONResponse:
-    def work() -> Result:
-        with session_scope() as db:
-            payment, record = payments.refund(
-                db,
-                who.scope,
-                paymentId,
-                amount=body.amountCents if body else None,
-                reason=body.reason if body else None,
-                actor=who.actor,
-            )
+    def work(db: Session) -> Result:
+        payment, record = payments.refund(
+            db,
+            who.scope,
+            paymentId,
+            amount=body.amountCents if body else None,
+            reason=body.reason if body else None,
+            actor=who.actor,
+        )
         ok = record.status != "failed"
         result: dict[str, Any] = {
             "success": ok,
@@ -208,7 +212,7 @@ async def refund(
             }
         return (200 if ok else 402), result
 
-    return await respond(request, who, work)
+    return await respond_atomic(request, who, work)
 
 
 @router.post(
@@ -218,12 +222,11 @@ async def refund(
     summary="Void (cancel) an uncaptured authorization",
 )
 async def void(request: Request, paymentId: PaymentId, who: CallerDep) -> JSONResponse:
-    def work() -> Result:
-        with session_scope() as db:
-            payment = payments.void(db, who.scope, paymentId, actor=who.actor)
+    def work(db: Session) -> Result:
+        payment = payments.void(db, who.scope, paymentId, actor=who.actor)
         return 200, {"success": True, "payment": payment_to_dict(payment)}
 
-    return await respond(request, who, work)
+    return await respond_atomic(request, who, work)
 
 
 def _read(fn: Any) -> Any:
