@@ -55,6 +55,8 @@ def forgot_password() -> rx.Component:
                 on_submit=ForgotPasswordState.submit,
                 reset_on_submit=False,
                 width="100%",
+                # Tests (and people on slow phones) wait until on_load has reset the form.
+                custom_attrs={"data-ready": ForgotPasswordState.is_hydrated.to_string()},
             ),
         ),
     )

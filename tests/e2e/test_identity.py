@@ -135,7 +135,7 @@ def test_forgotten_password_reset_through_the_mailbox(
     page.get_by_role("link", name="Forgot your password?").click()
     page.wait_for_url("**/forgot-password")
     _check_layout(page, "forgot-password-phone")
-    _hydrated(page, 'input[name="email"]')
+    page.locator('form[data-ready="true"]').wait_for()
     page.get_by_label("E-mail").fill(_address("nobody"))
     page.get_by_role("button", name="Send the link").click()
     sent = page.get_by_text("If an account uses that address")
@@ -143,7 +143,7 @@ def test_forgotten_password_reset_through_the_mailbox(
     unknown_text = sent.inner_text()
 
     page.goto(f"{app_url}/forgot-password")
-    _hydrated(page, 'input[name="email"]')
+    page.locator('form[data-ready="true"]').wait_for()
     page.get_by_label("E-mail").fill(address)
     page.get_by_role("button", name="Send the link").click()
     assert page.get_by_text("If an account uses that address").inner_text() == unknown_text
