@@ -9,6 +9,7 @@ import portal.pages.branding
 import portal.pages.payment_links  # noqa: F401
 from backend.api import app as api_app
 from portal.pages import dashboard, login, payments  # noqa: F401  (pages register themselves)
+from portal.http_cache import immutable_assets
 from portal.theme import BRAND
 
 HEAD = [
@@ -24,6 +25,7 @@ HEAD = [
 
 app = rx.App(
     head_components=HEAD,
-    api_transformer=api_app,
+    # The API's routes first; then year-long caching of the hashed build files.
+    api_transformer=[api_app, immutable_assets],
     stylesheets=["/portal.css"],
 )
