@@ -1,13 +1,16 @@
-"""Radix Themes with its stylesheet scoped to the pages that use it.
+"""Radix Themes scoped to the pages that use it: the portal's, not the hosted checkout's.
 
-Reflex's RadixThemesPlugin puts the whole Radix Themes CSS (about 700 kB, 83 kB gzipped) into
-the app-wide stylesheet, which blocks the first paint of every route. The hosted checkout uses
-none of it (plain elements and its own inlined CSS), and a customer on a phone pays for those
-bytes before seeing the order. This plugin keeps everything else Radix does (the package, the
-app-level Theme wrapper) but imports the stylesheet from each page module instead, except the
-checkout's. Vite then emits it as route CSS: React Router links it in the head of the portal's
-prerendered pages and loads it before rendering a portal route on the client, so the portal
-never shows unstyled content, and checkout pages never fetch it.
+Reflex's RadixThemesPlugin puts the whole Radix Themes CSS (695 kB, 81 kB gzipped) into the
+app-wide stylesheet, which blocks the first paint of every route, and wraps the app root in
+Radix's Theme, which puts the Radix Themes package (78 kB gzipped of JavaScript) into the code
+every route loads. The hosted checkout uses none of it (plain elements and its own inlined CSS),
+and a customer on a phone pays for those bytes before seeing the order.
+
+This plugin does both per page instead, for every page but the checkout's: the page module
+imports the stylesheet, so Vite emits it as route CSS (React Router links it in the head of
+the prerendered pages and loads it before rendering a route on the client, so the portal never
+shows unstyled content), and the page's component tree is wrapped in the configured Theme (the
+root Theme of that page, exactly what the app-level wrapper was).
 """
 
 from __future__ import annotations
@@ -33,6 +36,12 @@ class RouteScopedRadixThemes(RadixThemesPlugin):
         return ()
 
     def compile_page(self, page_ctx: PageContext, /, **kwargs: Any) -> None:
-        super().compile_page(page_ctx, **kwargs)
-        if self.enabled and not is_unthemed(page_ctx.route):
-            page_ctx.imports.append({RADIX_THEMES_STYLESHEET: [ImportVar(tag=None)]})
+        # Not the parent's: that one adds the Theme as an app-level (every route) wrapper.
+        if not self.enabled or is_unthemed(page_ctx.route):
+            return
+        page_ctx.imports.append({RADIX_THEMES_STYLESHEET: [ImportVar(tag=None)]})
+        if self.theme is not None:
+            theme = page_ctx.own(self.theme)
+            theme.children = [page_ctx.root_component]
+            page_ctx.imports.append(theme._get_all_imports())
+            page_ctx.root_component = theme
