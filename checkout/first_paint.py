@@ -7,7 +7,7 @@ wrapper answers GET /pay/{id} with that same shell plus a server-rendered copy o
 the page (merchant, test-mode note, order summary), built from the same messages and money
 formatting as CheckoutState and the same markup and classes as checkout/pages.py.
 
-The copy is `inert` (not focusable, hidden from assistive technology: the live page is the one
+The copy is `inert` and aria-hidden (not focusable, not read out: the live page is the one
 to use). React 19 skips unexpected elements in <body> while hydrating, so it stays in place; a
 CSS rule hides the live page while the copy is there, and a MutationObserver removes the copy
 in the same frame as the live page shows its first real view (main[data-view] other than
@@ -101,7 +101,7 @@ def snapshot(
     )
     note = "" if session.livemode else f'<p class="co-note" role="note">{_e(m["test_note"])}</p>'
     return (
-        f'<div id="{ROOT_ID}" inert=""><div class="co-root co-snap" '
+        f'<div id="{ROOT_ID}" inert="" aria-hidden="true"><div class="co-root co-snap" '
         f'style="--co-brand:{_e(brand)};--co-brand-text:{_e(brand_text)}">'
         '<div class="co-bar"></div>'
         f'<main class="co-wrap" lang="{_e(language)}"><header class="co-head">'

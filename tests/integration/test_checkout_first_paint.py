@@ -74,7 +74,7 @@ def test_open_session_page_carries_its_first_paint(api: TestClient, site: TestCl
     assert page.headers["cache-control"] == "private, no-cache"
     text = page.text
     # Everything the customer sees first, in their language, escaped.
-    assert f'<div id="{ROOT_ID}" inert="">' in text
+    assert f'<div id="{ROOT_ID}" inert="" aria-hidden="true">' in text
     assert "<h1>Ann &amp; &quot;Bob&quot; &lt;Coffee&gt;</h1>" in text
     assert "Beans &lt;250 g&gt;" in text and "<Coffee>" not in text
     assert "29,00" in text and 'lang="es"' in text
