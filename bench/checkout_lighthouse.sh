@@ -58,11 +58,9 @@ print("render-blocking", ", ".join(u.rsplit("/", 1)[-1] for u in urls) or "none"
 unused = (audits.get("unused-javascript") or {}).get("details") or {}
 wasted = sum(i.get("wastedBytes", 0) for i in unused.get("items", []))
 print(f"unused JS      {wasted / 1024:.0f} KiB")
-lcp_el = (audits.get("largest-contentful-paint-element") or {}).get("details") or {}
-for item in lcp_el.get("items", [])[:1]:
-    for sub in (item.get("items") or [item])[:1]:
-        node = sub.get("node") or {}
-        print(f"LCP element    {node.get('snippet', 'n/a')[:100]}")
+breakdown = (audits.get("lcp-breakdown-insight") or {}).get("details") or {}
+for node in [i for i in breakdown.get("items", []) if i.get("type") == "node"][:1]:
+    print(f"LCP element    {node.get('selector', 'n/a')}")
 failed = [a["id"] for a in audits.values()
           if a.get("score") is not None and a["score"] < 1 and a["id"] in
           {r["id"] for r in cats["accessibility"]["auditRefs"]}]
