@@ -4,6 +4,7 @@ import reflex as rx
 from reflex.plugins.sitemap import SitemapPlugin
 
 from backend.config import get_settings
+from portal.theme_plugin import RouteScopedRadixThemes
 
 settings = get_settings()
 
@@ -19,8 +20,11 @@ config = rx.Config(
     show_built_with_reflex=False,
     telemetry_enabled=False,
     disable_plugins=[SitemapPlugin],
+    # No page evaluates dynamic components: keep Radix Themes' whole namespace out of the
+    # JavaScript every route loads.
+    frontend_lazy_bundled_libraries=True,
     plugins=[
-        rx.plugins.RadixThemesPlugin(
+        RouteScopedRadixThemes(
             theme=rx.theme(
                 accent_color="indigo", gray_color="slate", radius="medium", appearance="light"
             )

@@ -328,6 +328,8 @@ def shell() -> rx.Component:
             rx.el.p(S.m["secure_note"], class_name="co-foot"),
             class_name="co-wrap",
             lang=S.language,
+            # checkout/first_paint.py swaps its server-rendered copy out on the first real view.
+            custom_attrs={"data-view": S.view},
         ),
         class_name="co-root",
         style={"--co-brand": S.brand_color, "--co-brand-text": S.button_text_color},

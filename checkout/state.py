@@ -38,6 +38,16 @@ _CUSTOMER_ERRORS = {
 }
 
 
+def fill_messages(locale: str, **values: object) -> dict[str, str]:
+    """Every message of the page in the locale, placeholders filled (also for first_paint)."""
+    defaults: dict[str, object] = {"merchant": "", "amount": "", "email": "", "n": 3}
+    defaults.update({"min": "", "max": "", "currency": "", "url": "", **values})
+    messages = {key: text.format(**defaults) for key, text in catalog(locale).items()}
+    messages["err_cvc3"] = t("err_cvc", locale, n=3)
+    messages["err_cvc4"] = t("err_cvc", locale, n=4)
+    return messages
+
+
 class CheckoutState(rx.State):
     # loading | form | challenge | complete | expired | not_found | link | link_inactive
     view: str = "loading"
@@ -93,12 +103,8 @@ class CheckoutState(rx.State):
         self.brand_color, self.button_text_color = colors.background, colors.text
 
     def _fill_messages(self, **values: object) -> None:
-        defaults = {"merchant": self.merchant_name, "amount": self.total, "email": "", "n": 3}
-        defaults.update({"min": "", "max": "", "currency": self.currency, "url": ""})
-        defaults.update(values)
-        self.m = {key: text.format(**defaults) for key, text in catalog(self.locale).items()}
-        self.m["err_cvc3"] = t("err_cvc", self.locale, n=3)
-        self.m["err_cvc4"] = t("err_cvc", self.locale, n=4)
+        values = {"merchant": self.merchant_name, "amount": self.total, **values}
+        self.m = fill_messages(self.locale, currency=self.currency, **values)
 
     def _money(self, amount: int) -> str:
         return format_money(amount, self.currency, self.locale)

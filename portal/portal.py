@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import reflex as rx
+from reflex.utils.prerequisites import get_web_dir
+from reflex_base import constants
 
 import checkout.pages  # noqa: F401  (the hosted checkout: /pay/{id}, /link/{id})
 from backend.api import app as api_app
+from checkout.first_paint import with_first_paint
+from portal.http_cache import immutable_assets
 from portal.pages import (  # noqa: F401  (pages register themselves)
     accept_invite,
     api_keys,
@@ -41,8 +45,16 @@ HEAD = [
     rx.el.script(src="/register-sw.js", defer=True),
 ]
 
+SPA_SHELL = (get_web_dir() / constants.Dirs.STATIC / constants.ReactRouter.SPA_FALLBACK).resolve()
+
 app = rx.App(
     head_components=HEAD,
-    api_transformer=api_app,
+    # The API's routes first; then year-long caching of the hashed build files; then the
+    # checkout's first paint in the HTML of /pay/{id} (built into the SPA shell of `--env prod`).
+    api_transformer=[
+        api_app,
+        immutable_assets,
+        lambda app: with_first_paint(app, SPA_SHELL),
+    ],
     stylesheets=["/portal.css"],
 )

@@ -58,6 +58,32 @@ def test_checkout_route_javascript_holds_no_portal_code(app_url) -> None:
     assert "portal___state" in _route_code(portal)
 
 
+def test_checkout_loads_no_radix_themes(app_url) -> None:
+    """Radix Themes' stylesheet and package belong to the portal's routes only
+    (portal/theme_plugin.py); the checkout is styled by its own inlined CSS."""
+    routes = _manifest()["routes"]
+    pay = next(r for r in routes if "[pay]" in r)
+    link = next(r for r in routes if "[link]" in r)
+    portal = next(r for r in routes if r.endswith("[payments]._index"))
+    for route_id in ("root", pay, link):
+        assert routes[route_id].get("css", []) == [], route_id
+    assert routes[portal]["css"], "the portal route lost the Radix Themes stylesheet"
+    radix_css = (
+        ROOT / ".web" / "build" / "client" / routes[portal]["css"][0].lstrip("/")
+    ).read_text()
+    assert ".radix-themes" in radix_css
+    global_css = next(ASSETS.glob("__reflex_global_styles-*.css")).read_text()
+    assert ".radix-themes" not in global_css
+    root = routes["root"]
+    root_code = "\n".join(
+        (ROOT / ".web" / "build" / "client" / f.lstrip("/")).read_text()
+        for f in (root["module"], *root.get("imports", []))
+    )
+    # A class name from the Radix Themes package: the portal routes carry it, the root does not.
+    assert "rt-Flex" not in root_code
+    assert "rt-Flex" in _route_code(portal)
+
+
 def test_checkout_page_receives_no_portal_state(app_url, demo, open_page) -> None:
     api = httpx.Client(
         base_url=app_url, headers={"Authorization": f"Bearer {demo['test_secret_key']}"}
