@@ -5,6 +5,7 @@ from __future__ import annotations
 import reflex as rx
 
 from portal.components.layout import portal_page
+from portal.components.list_page import list_error, list_table, paged_results, search_form
 from portal.components.payments_table import PHONE_HIDDEN, SMALL_HIDDEN, payments_table
 from portal.state.customers import CustomerDetailState, CustomersState
 
@@ -26,71 +27,32 @@ def _row(c: rx.Var) -> rx.Component:
 def customers_list() -> rx.Component:
     return rx.vstack(
         rx.heading("Customers", size="7", as_="h1"),
-        rx.form(
-            rx.hstack(
-                rx.input(
-                    rx.input.slot(rx.icon("search", size=16)),
-                    placeholder="Search e-mail or name",
-                    value=CustomersState.query,
-                    on_change=CustomersState.set_query,
-                    aria_label="Search customers",
-                    width="100%",
-                ),
-                rx.button("Search", type="submit", variant="soft"),
-                width="100%",
+        search_form(
+            CustomersState, placeholder="Search e-mail or name", aria_label="Search customers"
+        ),
+        list_error(CustomersState),
+        paged_results(
+            CustomersState,
+            list_table(
+                [
+                    rx.table.column_header_cell("Customer"),
+                    rx.table.column_header_cell("Payments", display=SMALL_HIDDEN),
+                    rx.table.column_header_cell("Lifetime value"),
+                    rx.table.column_header_cell("Last payment", display=PHONE_HIDDEN),
+                ],
+                CustomersState.rows,
+                _row,
             ),
-            on_submit=CustomersState.submit_search,
-            width="100%",
-        ),
-        rx.cond(
-            CustomersState.error != "",
-            rx.callout(CustomersState.error, color_scheme="red", role="alert", width="100%"),
-        ),
-        rx.card(
-            rx.cond(
-                CustomersState.rows.length() > 0,  # type: ignore[attr-defined]
-                rx.vstack(
-                    rx.box(
-                        rx.table.root(
-                            rx.table.header(
-                                rx.table.row(
-                                    rx.table.column_header_cell("Customer"),
-                                    rx.table.column_header_cell("Payments", display=SMALL_HIDDEN),
-                                    rx.table.column_header_cell("Lifetime value"),
-                                    rx.table.column_header_cell(
-                                        "Last payment", display=PHONE_HIDDEN
-                                    ),
-                                )
-                            ),
-                            rx.table.body(rx.foreach(CustomersState.rows, _row)),
-                            width="100%",
-                        ),
-                        width="100%",
-                        overflow_x="auto",
-                    ),
-                    rx.cond(
-                        CustomersState.has_more,
-                        rx.button("Load more", variant="soft", on_click=CustomersState.load_more),
-                    ),
-                    align="center",
-                    width="100%",
-                ),
+            rx.text(
                 rx.cond(
-                    CustomersState.loaded,
-                    rx.text(
-                        rx.cond(
-                            CustomersState.query != "",
-                            "No customer matches. Search by the start of an e-mail or a name.",
-                            "No customers yet. A customer is created when a payment carries the "
-                            "customer's e-mail (customerEmail in the API, or the checkout form).",
-                        ),
-                        color_scheme="gray",
-                        size="2",
-                    ),
-                    rx.center(rx.spinner(), padding="2rem", width="100%"),
+                    CustomersState.query != "",
+                    "No customer matches. Search by the start of an e-mail or a name.",
+                    "No customers yet. A customer is created when a payment carries the "
+                    "customer's e-mail (customerEmail in the API, or the checkout form).",
                 ),
+                color_scheme="gray",
+                size="2",
             ),
-            width="100%",
         ),
         spacing="4",
         width="100%",

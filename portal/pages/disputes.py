@@ -6,6 +6,7 @@ import reflex as rx
 
 from backend.services.dispute_evidence import MAX_FILE_BYTES, MAX_FILES
 from portal.components.layout import portal_page
+from portal.components.list_page import list_error, list_table, paged_results
 from portal.components.payments_table import PHONE_HIDDEN, SMALL_HIDDEN, labelled_select
 from portal.state.disputes import STATUS_CHOICES, UPLOAD_ID, DisputeDetailState, DisputesState
 
@@ -64,49 +65,25 @@ def disputes_list() -> rx.Component:
                 width="100%",
             ),
         ),
-        rx.cond(
-            DisputesState.error != "",
-            rx.callout(DisputesState.error, color_scheme="red", role="alert", width="100%"),
-        ),
-        rx.card(
-            rx.cond(
-                DisputesState.rows.length() > 0,  # type: ignore[attr-defined]
-                rx.vstack(
-                    rx.box(
-                        rx.table.root(
-                            rx.table.header(
-                                rx.table.row(
-                                    rx.table.column_header_cell("Amount"),
-                                    rx.table.column_header_cell("Status"),
-                                    rx.table.column_header_cell("Customer", display=PHONE_HIDDEN),
-                                    rx.table.column_header_cell("Evidence due"),
-                                )
-                            ),
-                            rx.table.body(rx.foreach(DisputesState.rows, _row)),
-                            width="100%",
-                        ),
-                        width="100%",
-                        overflow_x="auto",
-                    ),
-                    rx.cond(
-                        DisputesState.has_more,
-                        rx.button("Load more", variant="soft", on_click=DisputesState.load_more),
-                    ),
-                    align="center",
-                    width="100%",
-                ),
-                rx.cond(
-                    DisputesState.loaded,
-                    rx.text(
-                        "No disputes here. When a customer's bank disputes a payment it appears "
-                        "here with the deadline to answer, and the team is e-mailed.",
-                        color_scheme="gray",
-                        size="2",
-                    ),
-                    rx.center(rx.spinner(), padding="2rem", width="100%"),
-                ),
+        list_error(DisputesState),
+        paged_results(
+            DisputesState,
+            list_table(
+                [
+                    rx.table.column_header_cell("Amount"),
+                    rx.table.column_header_cell("Status"),
+                    rx.table.column_header_cell("Customer", display=PHONE_HIDDEN),
+                    rx.table.column_header_cell("Evidence due"),
+                ],
+                DisputesState.rows,
+                _row,
             ),
-            width="100%",
+            rx.text(
+                "No disputes here. When a customer's bank disputes a payment it appears "
+                "here with the deadline to answer, and the team is e-mailed.",
+                color_scheme="gray",
+                size="2",
+            ),
         ),
         spacing="4",
         width="100%",

@@ -6,6 +6,7 @@ from __future__ import annotations
 import reflex as rx
 
 from portal.components.layout import portal_page
+from portal.components.list_page import list_error, paged_results, search_form
 from portal.components.payments_table import labelled_select, payments_table, status_badge
 from portal.state.payments import (
     GATEWAY_CHOICES,
@@ -33,22 +34,11 @@ def date_input(label: str, html_id: str, value: rx.Var, on_change: object) -> rx
 
 def filters() -> rx.Component:
     return rx.vstack(
-        rx.form(
-            rx.hstack(
-                rx.input(
-                    rx.input.slot(rx.icon("search", size=16)),
-                    placeholder="Search id, e-mail, last 4 or amount",
-                    value=PaymentsState.query,
-                    on_change=PaymentsState.set_query,
-                    name="query",
-                    aria_label="Search payments",
-                    width="100%",
-                ),
-                rx.button("Search", type="submit", variant="soft"),
-                width="100%",
-            ),
-            on_submit=PaymentsState.submit_search,
-            width="100%",
+        search_form(
+            PaymentsState,
+            placeholder="Search id, e-mail, last 4 or amount",
+            aria_label="Search payments",
+            name="query",
         ),
         rx.flex(
             labelled(
@@ -121,53 +111,29 @@ def payments_list() -> rx.Component:
             align="center",
         ),
         filters(),
-        rx.cond(
-            PaymentsState.error != "",
-            rx.callout(PaymentsState.error, color_scheme="red", role="alert", width="100%"),
-        ),
-        rx.card(
-            rx.cond(
-                PaymentsState.rows.length() > 0,  # type: ignore[attr-defined]
-                rx.vstack(
-                    payments_table(PaymentsState.rows),
-                    rx.cond(
-                        PaymentsState.has_more,
-                        rx.button("Load more", variant="soft", on_click=PaymentsState.load_more),
+        list_error(PaymentsState),
+        paged_results(
+            PaymentsState,
+            payments_table(PaymentsState.rows),
+            rx.vstack(
+                rx.cond(
+                    PaymentsState.filtered,
+                    rx.text("No payments match these filters.", color_scheme="gray", size="2"),
+                    rx.text(
+                        "No payments yet. Charge a test card through the API with your "
+                        "test key and it shows up here.",
+                        color_scheme="gray",
+                        size="2",
                     ),
-                    align="center",
-                    width="100%",
                 ),
                 rx.cond(
-                    PaymentsState.loaded,
-                    rx.vstack(
-                        rx.cond(
-                            PaymentsState.filtered,
-                            rx.text(
-                                "No payments match these filters.",
-                                color_scheme="gray",
-                                size="2",
-                            ),
-                            rx.text(
-                                "No payments yet. Charge a test card through the API with your "
-                                "test key and it shows up here.",
-                                color_scheme="gray",
-                                size="2",
-                            ),
-                        ),
-                        rx.cond(
-                            PaymentsState.filtered,
-                            rx.button(
-                                "Clear filters",
-                                variant="soft",
-                                on_click=PaymentsState.clear_filters,
-                            ),
-                        ),
-                        align="start",
+                    PaymentsState.filtered,
+                    rx.button(
+                        "Clear filters", variant="soft", on_click=PaymentsState.clear_filters
                     ),
-                    rx.center(rx.spinner(), padding="2rem", width="100%"),
                 ),
+                align="start",
             ),
-            width="100%",
         ),
         spacing="4",
         width="100%",
