@@ -5,27 +5,8 @@ from __future__ import annotations
 import reflex as rx
 
 from portal.components.layout import logo
+from portal.components.second_factor import code_input, method_picker
 from portal.state.two_factor import SmsOutboxState, TwoFactorState
-
-
-def _method_picker() -> rx.Component:
-    return rx.radio_group.root(
-        rx.flex(
-            rx.foreach(
-                TwoFactorState.method_options,
-                lambda option: rx.text(
-                    rx.flex(rx.radio_group.item(value=option[0]), option[1], spacing="2"),
-                    as_="label",
-                    size="2",
-                ),
-            ),
-            direction="column",
-            spacing="2",
-        ),
-        value=TwoFactorState.method,
-        on_change=TwoFactorState.choose_method,
-        aria_label="How to confirm",
-    )
 
 
 def _hint() -> rx.Component:
@@ -64,24 +45,13 @@ def _hint() -> rx.Component:
 def _form() -> rx.Component:
     return rx.form(
         rx.vstack(
-            _method_picker(),
-            _hint(),
-            rx.vstack(
-                rx.el.label("Code", html_for="code", class_name="pp-label"),
-                rx.input(
-                    id="code",
-                    name="code",
-                    auto_complete="one-time-code",
-                    input_mode=rx.cond(TwoFactorState.method == "recovery", "text", "numeric"),
-                    required=True,
-                    auto_focus=True,
-                    size="3",
-                    width="100%",
-                    max_length=32,
-                ),
-                spacing="1",
-                width="100%",
+            method_picker(
+                TwoFactorState.method_options,
+                value=TwoFactorState.method,
+                on_change=TwoFactorState.choose_method,
             ),
+            _hint(),
+            code_input(TwoFactorState.method, field_id="code", auto_focus=True),
             rx.box(
                 rx.cond(
                     TwoFactorState.error != "",
