@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import reflex as rx
 
-from portal.components.layout import logo
+from portal.components.auth_card import auth_card, live_error
 from portal.components.second_factor import code_input, method_picker
 from portal.state.two_factor import SmsOutboxState, TwoFactorState
 
@@ -52,21 +52,7 @@ def _form() -> rx.Component:
             ),
             _hint(),
             code_input(TwoFactorState.method, field_id="code", auto_focus=True),
-            rx.box(
-                rx.cond(
-                    TwoFactorState.error != "",
-                    rx.callout(
-                        TwoFactorState.error,
-                        icon="triangle-alert",
-                        color_scheme="red",
-                        size="1",
-                        width="100%",
-                    ),
-                ),
-                role="alert",
-                aria_live="assertive",
-                width="100%",
-            ),
+            live_error(TwoFactorState.error),
             rx.button(
                 "Verify", type="submit", size="3", width="100%", loading=TwoFactorState.checking
             ),
@@ -93,23 +79,10 @@ def _expired() -> rx.Component:
     route="/login/two-factor", title="Two-factor sign-in · PayPortal", on_load=TwoFactorState.load
 )
 def two_factor_login() -> rx.Component:
-    return rx.center(
-        rx.card(
-            rx.vstack(
-                logo(),
-                rx.heading("Confirm it's you", size="6", as_="h1"),
-                rx.cond(TwoFactorState.expired, _expired(), _form()),
-                spacing="4",
-                width="100%",
-            ),
-            size="4",
-            width="100%",
-            max_width="26rem",
-        ),
-        min_height="100vh",
-        padding="1rem",
-        background="var(--gray-2)",
-        as_="main",
+    return auth_card(
+        rx.heading("Confirm it's you", size="6", as_="h1"),
+        rx.cond(TwoFactorState.expired, _expired(), _form()),
+        max_width="26rem",
     )
 
 
