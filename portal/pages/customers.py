@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import reflex as rx
 
+from portal.components.detail_page import detail_page, fact
 from portal.components.layout import portal_page
 from portal.components.list_page import list_error, list_table, paged_results, search_form
 from portal.components.payments_table import PHONE_HIDDEN, SMALL_HIDDEN, payments_table
@@ -59,111 +60,87 @@ def customers_list() -> rx.Component:
     )
 
 
-def fact(label: str, value: rx.Var) -> rx.Component:
-    return rx.hstack(
-        rx.text(label, size="2", color_scheme="gray"),
-        rx.spacer(),
-        rx.text(value, size="2", weight="medium", text_align="right"),
-        width="100%",
-    )
-
-
 @portal_page("/customers/[customer_id]", "Customer", on_load=[CustomerDetailState.load])
 def customer_detail() -> rx.Component:
     c = CustomerDetailState.customer
-    return rx.cond(
-        ~CustomerDetailState.loaded,
-        rx.center(rx.spinner(size="3"), padding="4rem", aria_label="Loading the customer"),
-        rx.cond(
-            CustomerDetailState.not_found,
-            rx.vstack(
-                rx.heading("Customer not found", size="6", as_="h1"),
-                rx.text("It may belong to another account or mode.", color_scheme="gray"),
-                rx.link("Back to customers", href="/customers"),
-            ),
-            rx.vstack(
-                rx.link(
-                    rx.hstack(rx.icon("arrow-left", size=16), rx.text("Customers")),
-                    href="/customers",
-                    size="2",
-                ),
-                rx.heading(c["name"], size="7", as_="h1", overflow_wrap="anywhere"),
-                rx.text(c["id"], size="1", color_scheme="gray", font_family="monospace"),
-                rx.grid(
-                    rx.card(
-                        rx.vstack(
-                            rx.heading("Overview", size="4", as_="h2"),
-                            fact("E-mail", c["email"]),
-                            fact("Country", c["country"]),
-                            fact("Customer since", c["since"]),
-                            fact("Payments", c["payments"]),
-                            fact("Last payment", c["last"]),
-                            rx.text("Lifetime value", size="2", color_scheme="gray"),
-                            rx.cond(
-                                CustomerDetailState.values.length() > 0,  # type: ignore[attr-defined]
-                                rx.flex(
-                                    rx.foreach(
-                                        CustomerDetailState.values,
-                                        lambda v: rx.badge(v, size="2", variant="soft"),
-                                    ),
-                                    gap="2",
-                                    wrap="wrap",
-                                ),
-                                rx.text("Nothing captured yet.", size="2"),
+    return detail_page(
+        CustomerDetailState,
+        rx.heading(c["name"], size="7", as_="h1", overflow_wrap="anywhere"),
+        rx.text(c["id"], size="1", color_scheme="gray", font_family="monospace"),
+        rx.grid(
+            rx.card(
+                rx.vstack(
+                    rx.heading("Overview", size="4", as_="h2"),
+                    fact("E-mail", c["email"]),
+                    fact("Country", c["country"]),
+                    fact("Customer since", c["since"]),
+                    fact("Payments", c["payments"]),
+                    fact("Last payment", c["last"]),
+                    rx.text("Lifetime value", size="2", color_scheme="gray"),
+                    rx.cond(
+                        CustomerDetailState.values.length() > 0,  # type: ignore[attr-defined]
+                        rx.flex(
+                            rx.foreach(
+                                CustomerDetailState.values,
+                                lambda v: rx.badge(v, size="2", variant="soft"),
                             ),
-                            spacing="2",
-                            width="100%",
+                            gap="2",
+                            wrap="wrap",
                         ),
-                        width="100%",
+                        rx.text("Nothing captured yet.", size="2"),
                     ),
-                    rx.card(
-                        rx.vstack(
-                            rx.heading("Saved payment methods", size="4", as_="h2"),
-                            rx.cond(
-                                CustomerDetailState.methods.length() > 0,  # type: ignore[attr-defined]
-                                rx.foreach(
-                                    CustomerDetailState.methods,
-                                    lambda m: rx.box(
-                                        fact(m["card"], "exp. " + m["expiry"]),
-                                        rx.text(m["used"], size="1", color_scheme="gray"),
-                                        width="100%",
-                                    ),
-                                ),
-                                rx.text("No card used yet.", size="2", color_scheme="gray"),
-                            ),
-                            spacing="2",
-                            width="100%",
-                        ),
-                        width="100%",
-                    ),
-                    columns=rx.breakpoints(initial="1", md="2"),
-                    spacing="3",
+                    spacing="2",
                     width="100%",
                 ),
-                rx.card(
-                    rx.vstack(
-                        rx.heading("Payments", size="4", as_="h2"),
-                        rx.cond(
-                            CustomerDetailState.payments.length() > 0,  # type: ignore[attr-defined]
-                            payments_table(CustomerDetailState.payments),
-                            rx.text("No payments yet.", size="2", color_scheme="gray"),
-                        ),
-                        rx.cond(
-                            CustomerDetailState.more_payments,
-                            rx.text(
-                                "The latest 25 are shown; search the Payments page by e-mail "
-                                "for all of them.",
-                                size="1",
-                                color_scheme="gray",
-                            ),
-                        ),
-                        spacing="3",
-                        width="100%",
-                    ),
-                    width="100%",
-                ),
-                spacing="4",
                 width="100%",
             ),
+            rx.card(
+                rx.vstack(
+                    rx.heading("Saved payment methods", size="4", as_="h2"),
+                    rx.cond(
+                        CustomerDetailState.methods.length() > 0,  # type: ignore[attr-defined]
+                        rx.foreach(
+                            CustomerDetailState.methods,
+                            lambda m: rx.box(
+                                fact(m["card"], "exp. " + m["expiry"]),
+                                rx.text(m["used"], size="1", color_scheme="gray"),
+                                width="100%",
+                            ),
+                        ),
+                        rx.text("No card used yet.", size="2", color_scheme="gray"),
+                    ),
+                    spacing="2",
+                    width="100%",
+                ),
+                width="100%",
+            ),
+            columns=rx.breakpoints(initial="1", md="2"),
+            spacing="3",
+            width="100%",
         ),
+        rx.card(
+            rx.vstack(
+                rx.heading("Payments", size="4", as_="h2"),
+                rx.cond(
+                    CustomerDetailState.payments.length() > 0,  # type: ignore[attr-defined]
+                    payments_table(CustomerDetailState.payments),
+                    rx.text("No payments yet.", size="2", color_scheme="gray"),
+                ),
+                rx.cond(
+                    CustomerDetailState.more_payments,
+                    rx.text(
+                        "The latest 25 are shown; search the Payments page by e-mail "
+                        "for all of them.",
+                        size="1",
+                        color_scheme="gray",
+                    ),
+                ),
+                spacing="3",
+                width="100%",
+            ),
+            width="100%",
+        ),
+        noun="customer",
+        list_href="/customers",
+        list_title="Customers",
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import reflex as rx
 
+from portal.components.detail_page import detail_page
 from portal.components.layout import portal_page
 from portal.components.list_page import list_error, paged_results, search_form
 from portal.components.payments_table import labelled_select, payments_table, status_badge
@@ -464,73 +465,54 @@ def actions() -> rx.Component:
 
 @portal_page("/payments/[payment_id]", "Payment", on_load=[PaymentDetailState.load])
 def payment_detail() -> rx.Component:
-    return rx.cond(
-        ~PaymentDetailState.loaded,
-        rx.center(rx.spinner(size="3"), padding="4rem", aria_label="Loading the payment"),
-        _detail(),
-    )
-
-
-def _detail() -> rx.Component:
     p = PaymentDetailState.payment
-    return rx.cond(
-        PaymentDetailState.not_found,
-        rx.vstack(
-            rx.heading("Payment not found", size="6", as_="h1"),
-            rx.text("It may belong to another account or mode.", color_scheme="gray"),
-            rx.link("Back to payments", href="/payments"),
+    return detail_page(
+        PaymentDetailState,
+        rx.flex(
+            rx.vstack(
+                rx.hstack(
+                    rx.heading(p["amount"], size="7", as_="h1"),
+                    status_badge(p["status"], p["status_label"]),
+                    align="center",
+                    wrap="wrap",
+                ),
+                rx.text(p["id"], size="1", color_scheme="gray", font_family="monospace"),
+                rx.cond(p["description"] != "", rx.text(p["description"], size="2")),
+                spacing="1",
+                min_width="0",
+            ),
+            rx.spacer(),
+            actions(),
+            width="100%",
+            gap="3",
+            direction=rx.breakpoints(initial="column", sm="row"),
         ),
-        rx.vstack(
-            rx.link(
-                rx.hstack(rx.icon("arrow-left", size=16), rx.text("Payments")),
-                href="/payments",
-                size="2",
-            ),
-            rx.flex(
-                rx.vstack(
-                    rx.hstack(
-                        rx.heading(p["amount"], size="7", as_="h1"),
-                        status_badge(p["status"], p["status_label"]),
-                        align="center",
-                        wrap="wrap",
-                    ),
-                    rx.text(p["id"], size="1", color_scheme="gray", font_family="monospace"),
-                    rx.cond(p["description"] != "", rx.text(p["description"], size="2")),
-                    spacing="1",
-                    min_width="0",
+        rx.box(
+            rx.cond(
+                PaymentDetailState.outcome != "",
+                rx.callout(
+                    PaymentDetailState.outcome,
+                    icon="circle-check",
+                    color_scheme="green",
+                    width="100%",
                 ),
-                rx.spacer(),
-                actions(),
-                width="100%",
-                gap="3",
-                direction=rx.breakpoints(initial="column", sm="row"),
             ),
-            rx.box(
-                rx.cond(
-                    PaymentDetailState.outcome != "",
-                    rx.callout(
-                        PaymentDetailState.outcome,
-                        icon="circle-check",
-                        color_scheme="green",
-                        width="100%",
-                    ),
-                ),
-                role="status",
-                width="100%",
-            ),
-            rx.cond(p["failure"] != "", rx.callout(p["failure"], color_scheme="red", width="100%")),
-            rx.grid(
-                money_card(),
-                details_card(),
-                risk_card(),
-                refunds_card(),
-                timeline_card(),
-                webhooks_card(),
-                columns=rx.breakpoints(initial="1", md="2"),
-                spacing="3",
-                width="100%",
-            ),
-            spacing="4",
+            role="status",
             width="100%",
         ),
+        rx.cond(p["failure"] != "", rx.callout(p["failure"], color_scheme="red", width="100%")),
+        rx.grid(
+            money_card(),
+            details_card(),
+            risk_card(),
+            refunds_card(),
+            timeline_card(),
+            webhooks_card(),
+            columns=rx.breakpoints(initial="1", md="2"),
+            spacing="3",
+            width="100%",
+        ),
+        noun="payment",
+        list_href="/payments",
+        list_title="Payments",
     )
