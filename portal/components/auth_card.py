@@ -1,4 +1,5 @@
-"""The centred card and labelled fields of the signed-out pages (sign-up, reset, invitations)."""
+"""The centred card and labelled fields of the signed-out pages (sign-in and its second step,
+sign-up, reset, invitations)."""
 
 from __future__ import annotations
 
@@ -45,6 +46,20 @@ def alert(message: rx.Var | str, color: str = "red", icon: str = "triangle-alert
         width="100%",
     )
     return box if isinstance(message, str) else rx.cond(message != "", box)
+
+
+def live_error(message: rx.Var) -> rx.Component:
+    """A sign-in error in an assertive live region that is always mounted, so a retry's new
+    message is announced too."""
+    return rx.box(
+        rx.cond(
+            message != "",
+            rx.callout(message, icon="triangle-alert", color_scheme="red", size="1", width="100%"),
+        ),
+        role="alert",
+        aria_live="assertive",
+        width="100%",
+    )
 
 
 def strength_meter(score: rx.Var, message: rx.Var) -> rx.Component:

@@ -4,45 +4,8 @@ from __future__ import annotations
 
 import reflex as rx
 
+from portal.components.second_factor import code_input, method_picker
 from portal.state.step_up import StepUpState
-
-
-def code_input(label: str = "Code", *, field_id: str = "step-up-code") -> rx.Component:
-    return rx.vstack(
-        rx.el.label(label, html_for=field_id, class_name="pp-label"),
-        rx.input(
-            id=field_id,
-            name="code",
-            auto_complete="one-time-code",
-            input_mode=rx.cond(StepUpState.method == "recovery", "text", "numeric"),
-            required=True,
-            size="3",
-            width="100%",
-            max_length=32,
-        ),
-        spacing="1",
-        width="100%",
-    )
-
-
-def method_picker() -> rx.Component:
-    return rx.radio_group.root(
-        rx.flex(
-            rx.foreach(
-                StepUpState.method_options,
-                lambda option: rx.text(
-                    rx.flex(rx.radio_group.item(value=option[0]), option[1], spacing="2"),
-                    as_="label",
-                    size="2",
-                ),
-            ),
-            direction="column",
-            spacing="2",
-        ),
-        value=StepUpState.method,
-        on_change=StepUpState.choose_method,
-        aria_label="How to confirm",
-    )
 
 
 def _setup_first() -> rx.Component:
@@ -68,7 +31,11 @@ def _setup_first() -> rx.Component:
 def _ask_code() -> rx.Component:
     return rx.form(
         rx.vstack(
-            method_picker(),
+            method_picker(
+                StepUpState.method_options,
+                value=StepUpState.method,
+                on_change=StepUpState.choose_method,
+            ),
             rx.cond(
                 StepUpState.method == "sms",
                 rx.vstack(
@@ -82,7 +49,7 @@ def _ask_code() -> rx.Component:
                     spacing="2",
                 ),
             ),
-            code_input(),
+            code_input(StepUpState.method, field_id="step-up-code"),
             rx.box(
                 rx.cond(
                     StepUpState.error != "",

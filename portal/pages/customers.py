@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import reflex as rx
 
+from portal.components.detail_page import detail_page, fact
 from portal.components.layout import portal_page
+from portal.components.list_page import list_error, list_table, paged_results, search_form
 from portal.components.payments_table import PHONE_HIDDEN, SMALL_HIDDEN, payments_table
 from portal.state.customers import CustomerDetailState, CustomersState
 
@@ -26,82 +28,34 @@ def _row(c: rx.Var) -> rx.Component:
 def customers_list() -> rx.Component:
     return rx.vstack(
         rx.heading("Customers", size="7", as_="h1"),
-        rx.form(
-            rx.hstack(
-                rx.input(
-                    rx.input.slot(rx.icon("search", size=16)),
-                    placeholder="Search e-mail or name",
-                    value=CustomersState.query,
-                    on_change=CustomersState.set_query,
-                    aria_label="Search customers",
-                    width="100%",
-                ),
-                rx.button("Search", type="submit", variant="soft"),
-                width="100%",
+        search_form(
+            CustomersState, placeholder="Search e-mail or name", aria_label="Search customers"
+        ),
+        list_error(CustomersState),
+        paged_results(
+            CustomersState,
+            list_table(
+                [
+                    rx.table.column_header_cell("Customer"),
+                    rx.table.column_header_cell("Payments", display=SMALL_HIDDEN),
+                    rx.table.column_header_cell("Lifetime value"),
+                    rx.table.column_header_cell("Last payment", display=PHONE_HIDDEN),
+                ],
+                CustomersState.rows,
+                _row,
             ),
-            on_submit=CustomersState.submit_search,
-            width="100%",
-        ),
-        rx.cond(
-            CustomersState.error != "",
-            rx.callout(CustomersState.error, color_scheme="red", role="alert", width="100%"),
-        ),
-        rx.card(
-            rx.cond(
-                CustomersState.rows.length() > 0,  # type: ignore[attr-defined]
-                rx.vstack(
-                    rx.box(
-                        rx.table.root(
-                            rx.table.header(
-                                rx.table.row(
-                                    rx.table.column_header_cell("Customer"),
-                                    rx.table.column_header_cell("Payments", display=SMALL_HIDDEN),
-                                    rx.table.column_header_cell("Lifetime value"),
-                                    rx.table.column_header_cell(
-                                        "Last payment", display=PHONE_HIDDEN
-                                    ),
-                                )
-                            ),
-                            rx.table.body(rx.foreach(CustomersState.rows, _row)),
-                            width="100%",
-                        ),
-                        width="100%",
-                        overflow_x="auto",
-                    ),
-                    rx.cond(
-                        CustomersState.has_more,
-                        rx.button("Load more", variant="soft", on_click=CustomersState.load_more),
-                    ),
-                    align="center",
-                    width="100%",
-                ),
+            rx.text(
                 rx.cond(
-                    CustomersState.loaded,
-                    rx.text(
-                        rx.cond(
-                            CustomersState.query != "",
-                            "No customer matches. Search by the start of an e-mail or a name.",
-                            "No customers yet. A customer is created when a payment carries the "
-                            "customer's e-mail (customerEmail in the API, or the checkout form).",
-                        ),
-                        color_scheme="gray",
-                        size="2",
-                    ),
-                    rx.center(rx.spinner(), padding="2rem", width="100%"),
+                    CustomersState.query != "",
+                    "No customer matches. Search by the start of an e-mail or a name.",
+                    "No customers yet. A customer is created when a payment carries the "
+                    "customer's e-mail (customerEmail in the API, or the checkout form).",
                 ),
+                color_scheme="gray",
+                size="2",
             ),
-            width="100%",
         ),
         spacing="4",
-        width="100%",
-    )
-
-
-def fact(label: str, value: rx.Var) -> rx.Component:
-    return rx.hstack(
-        rx.text(label, size="2", color_scheme="gray"),
-        rx.spacer(),
-        rx.text(value, size="2", weight="medium", text_align="right"),
         width="100%",
     )
 
@@ -109,99 +63,84 @@ def fact(label: str, value: rx.Var) -> rx.Component:
 @portal_page("/customers/[customer_id]", "Customer", on_load=[CustomerDetailState.load])
 def customer_detail() -> rx.Component:
     c = CustomerDetailState.customer
-    return rx.cond(
-        ~CustomerDetailState.loaded,
-        rx.center(rx.spinner(size="3"), padding="4rem", aria_label="Loading the customer"),
-        rx.cond(
-            CustomerDetailState.not_found,
-            rx.vstack(
-                rx.heading("Customer not found", size="6", as_="h1"),
-                rx.text("It may belong to another account or mode.", color_scheme="gray"),
-                rx.link("Back to customers", href="/customers"),
-            ),
-            rx.vstack(
-                rx.link(
-                    rx.hstack(rx.icon("arrow-left", size=16), rx.text("Customers")),
-                    href="/customers",
-                    size="2",
-                ),
-                rx.heading(c["name"], size="7", as_="h1", overflow_wrap="anywhere"),
-                rx.text(c["id"], size="1", color_scheme="gray", font_family="monospace"),
-                rx.grid(
-                    rx.card(
-                        rx.vstack(
-                            rx.heading("Overview", size="4", as_="h2"),
-                            fact("E-mail", c["email"]),
-                            fact("Country", c["country"]),
-                            fact("Customer since", c["since"]),
-                            fact("Payments", c["payments"]),
-                            fact("Last payment", c["last"]),
-                            rx.text("Lifetime value", size="2", color_scheme="gray"),
-                            rx.cond(
-                                CustomerDetailState.values.length() > 0,  # type: ignore[attr-defined]
-                                rx.flex(
-                                    rx.foreach(
-                                        CustomerDetailState.values,
-                                        lambda v: rx.badge(v, size="2", variant="soft"),
-                                    ),
-                                    gap="2",
-                                    wrap="wrap",
-                                ),
-                                rx.text("Nothing captured yet.", size="2"),
+    return detail_page(
+        CustomerDetailState,
+        rx.heading(c["name"], size="7", as_="h1", overflow_wrap="anywhere"),
+        rx.text(c["id"], size="1", color_scheme="gray", font_family="monospace"),
+        rx.grid(
+            rx.card(
+                rx.vstack(
+                    rx.heading("Overview", size="4", as_="h2"),
+                    fact("E-mail", c["email"]),
+                    fact("Country", c["country"]),
+                    fact("Customer since", c["since"]),
+                    fact("Payments", c["payments"]),
+                    fact("Last payment", c["last"]),
+                    rx.text("Lifetime value", size="2", color_scheme="gray"),
+                    rx.cond(
+                        CustomerDetailState.values.length() > 0,  # type: ignore[attr-defined]
+                        rx.flex(
+                            rx.foreach(
+                                CustomerDetailState.values,
+                                lambda v: rx.badge(v, size="2", variant="soft"),
                             ),
-                            spacing="2",
-                            width="100%",
+                            gap="2",
+                            wrap="wrap",
                         ),
-                        width="100%",
+                        rx.text("Nothing captured yet.", size="2"),
                     ),
-                    rx.card(
-                        rx.vstack(
-                            rx.heading("Saved payment methods", size="4", as_="h2"),
-                            rx.cond(
-                                CustomerDetailState.methods.length() > 0,  # type: ignore[attr-defined]
-                                rx.foreach(
-                                    CustomerDetailState.methods,
-                                    lambda m: rx.box(
-                                        fact(m["card"], "exp. " + m["expiry"]),
-                                        rx.text(m["used"], size="1", color_scheme="gray"),
-                                        width="100%",
-                                    ),
-                                ),
-                                rx.text("No card used yet.", size="2", color_scheme="gray"),
-                            ),
-                            spacing="2",
-                            width="100%",
-                        ),
-                        width="100%",
-                    ),
-                    columns=rx.breakpoints(initial="1", md="2"),
-                    spacing="3",
+                    spacing="2",
                     width="100%",
                 ),
-                rx.card(
-                    rx.vstack(
-                        rx.heading("Payments", size="4", as_="h2"),
-                        rx.cond(
-                            CustomerDetailState.payments.length() > 0,  # type: ignore[attr-defined]
-                            payments_table(CustomerDetailState.payments),
-                            rx.text("No payments yet.", size="2", color_scheme="gray"),
-                        ),
-                        rx.cond(
-                            CustomerDetailState.more_payments,
-                            rx.text(
-                                "The latest 25 are shown; search the Payments page by e-mail "
-                                "for all of them.",
-                                size="1",
-                                color_scheme="gray",
-                            ),
-                        ),
-                        spacing="3",
-                        width="100%",
-                    ),
-                    width="100%",
-                ),
-                spacing="4",
                 width="100%",
             ),
+            rx.card(
+                rx.vstack(
+                    rx.heading("Saved payment methods", size="4", as_="h2"),
+                    rx.cond(
+                        CustomerDetailState.methods.length() > 0,  # type: ignore[attr-defined]
+                        rx.foreach(
+                            CustomerDetailState.methods,
+                            lambda m: rx.box(
+                                fact(m["card"], "exp. " + m["expiry"]),
+                                rx.text(m["used"], size="1", color_scheme="gray"),
+                                width="100%",
+                            ),
+                        ),
+                        rx.text("No card used yet.", size="2", color_scheme="gray"),
+                    ),
+                    spacing="2",
+                    width="100%",
+                ),
+                width="100%",
+            ),
+            columns=rx.breakpoints(initial="1", md="2"),
+            spacing="3",
+            width="100%",
         ),
+        rx.card(
+            rx.vstack(
+                rx.heading("Payments", size="4", as_="h2"),
+                rx.cond(
+                    CustomerDetailState.payments.length() > 0,  # type: ignore[attr-defined]
+                    payments_table(CustomerDetailState.payments),
+                    rx.text("No payments yet.", size="2", color_scheme="gray"),
+                ),
+                rx.cond(
+                    CustomerDetailState.more_payments,
+                    rx.text(
+                        "The latest 25 are shown; search the Payments page by e-mail "
+                        "for all of them.",
+                        size="1",
+                        color_scheme="gray",
+                    ),
+                ),
+                spacing="3",
+                width="100%",
+            ),
+            width="100%",
+        ),
+        noun="customer",
+        list_href="/customers",
+        list_title="Customers",
     )

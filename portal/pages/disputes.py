@@ -5,7 +5,9 @@ from __future__ import annotations
 import reflex as rx
 
 from backend.services.dispute_evidence import MAX_FILE_BYTES, MAX_FILES
+from portal.components.detail_page import detail_page, fact
 from portal.components.layout import portal_page
+from portal.components.list_page import list_error, list_table, paged_results
 from portal.components.payments_table import PHONE_HIDDEN, SMALL_HIDDEN, labelled_select
 from portal.state.disputes import STATUS_CHOICES, UPLOAD_ID, DisputeDetailState, DisputesState
 
@@ -64,60 +66,27 @@ def disputes_list() -> rx.Component:
                 width="100%",
             ),
         ),
-        rx.cond(
-            DisputesState.error != "",
-            rx.callout(DisputesState.error, color_scheme="red", role="alert", width="100%"),
-        ),
-        rx.card(
-            rx.cond(
-                DisputesState.rows.length() > 0,  # type: ignore[attr-defined]
-                rx.vstack(
-                    rx.box(
-                        rx.table.root(
-                            rx.table.header(
-                                rx.table.row(
-                                    rx.table.column_header_cell("Amount"),
-                                    rx.table.column_header_cell("Status"),
-                                    rx.table.column_header_cell("Customer", display=PHONE_HIDDEN),
-                                    rx.table.column_header_cell("Evidence due"),
-                                )
-                            ),
-                            rx.table.body(rx.foreach(DisputesState.rows, _row)),
-                            width="100%",
-                        ),
-                        width="100%",
-                        overflow_x="auto",
-                    ),
-                    rx.cond(
-                        DisputesState.has_more,
-                        rx.button("Load more", variant="soft", on_click=DisputesState.load_more),
-                    ),
-                    align="center",
-                    width="100%",
-                ),
-                rx.cond(
-                    DisputesState.loaded,
-                    rx.text(
-                        "No disputes here. When a customer's bank disputes a payment it appears "
-                        "here with the deadline to answer, and the team is e-mailed.",
-                        color_scheme="gray",
-                        size="2",
-                    ),
-                    rx.center(rx.spinner(), padding="2rem", width="100%"),
-                ),
+        list_error(DisputesState),
+        paged_results(
+            DisputesState,
+            list_table(
+                [
+                    rx.table.column_header_cell("Amount"),
+                    rx.table.column_header_cell("Status"),
+                    rx.table.column_header_cell("Customer", display=PHONE_HIDDEN),
+                    rx.table.column_header_cell("Evidence due"),
+                ],
+                DisputesState.rows,
+                _row,
             ),
-            width="100%",
+            rx.text(
+                "No disputes here. When a customer's bank disputes a payment it appears "
+                "here with the deadline to answer, and the team is e-mailed.",
+                color_scheme="gray",
+                size="2",
+            ),
         ),
         spacing="4",
-        width="100%",
-    )
-
-
-def fact(label: str, value: rx.Var) -> rx.Component:
-    return rx.hstack(
-        rx.text(label, size="2", color_scheme="gray"),
-        rx.spacer(),
-        rx.text(value, size="2", weight="medium", text_align="right"),
         width="100%",
     )
 
@@ -299,59 +268,44 @@ def response_card() -> rx.Component:
 @portal_page("/disputes/[dispute_id]", "Dispute", on_load=[DisputeDetailState.load])
 def dispute_detail() -> rx.Component:
     d = DisputeDetailState.dispute
-    return rx.cond(
-        ~DisputeDetailState.loaded,
-        rx.center(rx.spinner(size="3"), padding="4rem", aria_label="Loading the dispute"),
-        rx.cond(
-            DisputeDetailState.not_found,
-            rx.vstack(
-                rx.heading("Dispute not found", size="6", as_="h1"),
-                rx.text("It may belong to another account or mode.", color_scheme="gray"),
-                rx.link("Back to disputes", href="/disputes"),
+    return detail_page(
+        DisputeDetailState,
+        rx.hstack(
+            rx.heading(d["amount"], size="7", as_="h1"),
+            dispute_badge(d["status"], d["status_label"]),
+            rx.cond(
+                d["days_left"] != "",
+                rx.badge(d["days_left"], color_scheme="red", variant="outline"),
             ),
-            rx.vstack(
-                rx.link(
-                    rx.hstack(rx.icon("arrow-left", size=16), rx.text("Disputes")),
-                    href="/disputes",
-                    size="2",
-                ),
-                rx.hstack(
-                    rx.heading(d["amount"], size="7", as_="h1"),
-                    dispute_badge(d["status"], d["status_label"]),
-                    rx.cond(
-                        d["days_left"] != "",
-                        rx.badge(d["days_left"], color_scheme="red", variant="outline"),
+            align="center",
+            wrap="wrap",
+        ),
+        rx.text(d["id"], size="1", color_scheme="gray", font_family="monospace"),
+        rx.grid(
+            rx.card(
+                rx.vstack(
+                    rx.heading("Dispute", size="4", as_="h2"),
+                    fact("Reason", d["reason"]),
+                    fact("Opened", d["opened"]),
+                    fact("Evidence due", d["due"]),
+                    fact("Customer", d["customer"]),
+                    fact("Payment", d["payment_amount"]),
+                    rx.link(
+                        "View payment",
+                        href="/payments/" + d["payment_id"].to(str),
+                        size="2",
                     ),
-                    align="center",
-                    wrap="wrap",
-                ),
-                rx.text(d["id"], size="1", color_scheme="gray", font_family="monospace"),
-                rx.grid(
-                    rx.card(
-                        rx.vstack(
-                            rx.heading("Dispute", size="4", as_="h2"),
-                            fact("Reason", d["reason"]),
-                            fact("Opened", d["opened"]),
-                            fact("Evidence due", d["due"]),
-                            fact("Customer", d["customer"]),
-                            fact("Payment", d["payment_amount"]),
-                            rx.link(
-                                "View payment",
-                                href="/payments/" + d["payment_id"].to(str),
-                                size="2",
-                            ),
-                            spacing="2",
-                            width="100%",
-                        ),
-                        width="100%",
-                    ),
-                    response_card(),
-                    columns=rx.breakpoints(initial="1", md="2"),
-                    spacing="3",
+                    spacing="2",
                     width="100%",
                 ),
-                spacing="4",
                 width="100%",
             ),
+            response_card(),
+            columns=rx.breakpoints(initial="1", md="2"),
+            spacing="3",
+            width="100%",
         ),
+        noun="dispute",
+        list_href="/disputes",
+        list_title="Disputes",
     )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import reflex as rx
 
-from portal.components.layout import logo
+from portal.components.auth_card import auth_card, live_error
 from portal.state.auth import AuthState
 
 
@@ -46,21 +46,7 @@ def login_form() -> rx.Component:
                 spacing="1",
                 width="100%",
             ),
-            rx.box(
-                rx.cond(
-                    AuthState.login_error != "",
-                    rx.callout(
-                        AuthState.login_error,
-                        icon="triangle-alert",
-                        color_scheme="red",
-                        size="1",
-                        width="100%",
-                    ),
-                ),
-                role="alert",
-                aria_live="assertive",
-                width="100%",
-            ),
+            live_error(AuthState.login_error),
             rx.button(
                 "Sign in",
                 type="submit",
@@ -79,31 +65,16 @@ def login_form() -> rx.Component:
 
 @rx.page(route="/login", title="Sign in · PayPortal", on_load=AuthState.redirect_if_signed_in)
 def login() -> rx.Component:
-    return rx.center(
-        rx.card(
-            rx.vstack(
-                logo(),
-                rx.heading("Sign in to your account", size="6", as_="h1"),
-                rx.text(
-                    "Manage payments, refunds and payouts for your business.",
-                    size="2",
-                    color_scheme="gray",
-                ),
-                login_form(),
-                rx.text(
-                    "New to PayPortal? ", rx.link("Create an account", href="/signup"), size="2"
-                ),
-                spacing="4",
-                width="100%",
-            ),
-            size="4",
-            width="100%",
-            max_width="26rem",
+    return auth_card(
+        rx.heading("Sign in to your account", size="6", as_="h1"),
+        rx.text(
+            "Manage payments, refunds and payouts for your business.",
+            size="2",
+            color_scheme="gray",
         ),
-        min_height="100vh",
-        padding="1rem",
-        background="var(--gray-2)",
-        as_="main",
+        login_form(),
+        rx.text("New to PayPortal? ", rx.link("Create an account", href="/signup"), size="2"),
+        max_width="26rem",
     )
 
 

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import reflex as rx
 
+from portal.components.detail_page import detail_page
 from portal.components.layout import portal_page
+from portal.components.list_page import list_error, paged_results, search_form
 from portal.components.payments_table import labelled_select, payments_table, status_badge
 from portal.state.payments import (
     GATEWAY_CHOICES,
@@ -33,22 +35,11 @@ def date_input(label: str, html_id: str, value: rx.Var, on_change: object) -> rx
 
 def filters() -> rx.Component:
     return rx.vstack(
-        rx.form(
-            rx.hstack(
-                rx.input(
-                    rx.input.slot(rx.icon("search", size=16)),
-                    placeholder="Search id, e-mail, last 4 or amount",
-                    value=PaymentsState.query,
-                    on_change=PaymentsState.set_query,
-                    name="query",
-                    aria_label="Search payments",
-                    width="100%",
-                ),
-                rx.button("Search", type="submit", variant="soft"),
-                width="100%",
-            ),
-            on_submit=PaymentsState.submit_search,
-            width="100%",
+        search_form(
+            PaymentsState,
+            placeholder="Search id, e-mail, last 4 or amount",
+            aria_label="Search payments",
+            name="query",
         ),
         rx.flex(
             labelled(
@@ -121,53 +112,29 @@ def payments_list() -> rx.Component:
             align="center",
         ),
         filters(),
-        rx.cond(
-            PaymentsState.error != "",
-            rx.callout(PaymentsState.error, color_scheme="red", role="alert", width="100%"),
-        ),
-        rx.card(
-            rx.cond(
-                PaymentsState.rows.length() > 0,  # type: ignore[attr-defined]
-                rx.vstack(
-                    payments_table(PaymentsState.rows),
-                    rx.cond(
-                        PaymentsState.has_more,
-                        rx.button("Load more", variant="soft", on_click=PaymentsState.load_more),
+        list_error(PaymentsState),
+        paged_results(
+            PaymentsState,
+            payments_table(PaymentsState.rows),
+            rx.vstack(
+                rx.cond(
+                    PaymentsState.filtered,
+                    rx.text("No payments match these filters.", color_scheme="gray", size="2"),
+                    rx.text(
+                        "No payments yet. Charge a test card through the API with your "
+                        "test key and it shows up here.",
+                        color_scheme="gray",
+                        size="2",
                     ),
-                    align="center",
-                    width="100%",
                 ),
                 rx.cond(
-                    PaymentsState.loaded,
-                    rx.vstack(
-                        rx.cond(
-                            PaymentsState.filtered,
-                            rx.text(
-                                "No payments match these filters.",
-                                color_scheme="gray",
-                                size="2",
-                            ),
-                            rx.text(
-                                "No payments yet. Charge a test card through the API with your "
-                                "test key and it shows up here.",
-                                color_scheme="gray",
-                                size="2",
-                            ),
-                        ),
-                        rx.cond(
-                            PaymentsState.filtered,
-                            rx.button(
-                                "Clear filters",
-                                variant="soft",
-                                on_click=PaymentsState.clear_filters,
-                            ),
-                        ),
-                        align="start",
+                    PaymentsState.filtered,
+                    rx.button(
+                        "Clear filters", variant="soft", on_click=PaymentsState.clear_filters
                     ),
-                    rx.center(rx.spinner(), padding="2rem", width="100%"),
                 ),
+                align="start",
             ),
-            width="100%",
         ),
         spacing="4",
         width="100%",
@@ -498,73 +465,54 @@ def actions() -> rx.Component:
 
 @portal_page("/payments/[payment_id]", "Payment", on_load=[PaymentDetailState.load])
 def payment_detail() -> rx.Component:
-    return rx.cond(
-        ~PaymentDetailState.loaded,
-        rx.center(rx.spinner(size="3"), padding="4rem", aria_label="Loading the payment"),
-        _detail(),
-    )
-
-
-def _detail() -> rx.Component:
     p = PaymentDetailState.payment
-    return rx.cond(
-        PaymentDetailState.not_found,
-        rx.vstack(
-            rx.heading("Payment not found", size="6", as_="h1"),
-            rx.text("It may belong to another account or mode.", color_scheme="gray"),
-            rx.link("Back to payments", href="/payments"),
+    return detail_page(
+        PaymentDetailState,
+        rx.flex(
+            rx.vstack(
+                rx.hstack(
+                    rx.heading(p["amount"], size="7", as_="h1"),
+                    status_badge(p["status"], p["status_label"]),
+                    align="center",
+                    wrap="wrap",
+                ),
+                rx.text(p["id"], size="1", color_scheme="gray", font_family="monospace"),
+                rx.cond(p["description"] != "", rx.text(p["description"], size="2")),
+                spacing="1",
+                min_width="0",
+            ),
+            rx.spacer(),
+            actions(),
+            width="100%",
+            gap="3",
+            direction=rx.breakpoints(initial="column", sm="row"),
         ),
-        rx.vstack(
-            rx.link(
-                rx.hstack(rx.icon("arrow-left", size=16), rx.text("Payments")),
-                href="/payments",
-                size="2",
-            ),
-            rx.flex(
-                rx.vstack(
-                    rx.hstack(
-                        rx.heading(p["amount"], size="7", as_="h1"),
-                        status_badge(p["status"], p["status_label"]),
-                        align="center",
-                        wrap="wrap",
-                    ),
-                    rx.text(p["id"], size="1", color_scheme="gray", font_family="monospace"),
-                    rx.cond(p["description"] != "", rx.text(p["description"], size="2")),
-                    spacing="1",
-                    min_width="0",
+        rx.box(
+            rx.cond(
+                PaymentDetailState.outcome != "",
+                rx.callout(
+                    PaymentDetailState.outcome,
+                    icon="circle-check",
+                    color_scheme="green",
+                    width="100%",
                 ),
-                rx.spacer(),
-                actions(),
-                width="100%",
-                gap="3",
-                direction=rx.breakpoints(initial="column", sm="row"),
             ),
-            rx.box(
-                rx.cond(
-                    PaymentDetailState.outcome != "",
-                    rx.callout(
-                        PaymentDetailState.outcome,
-                        icon="circle-check",
-                        color_scheme="green",
-                        width="100%",
-                    ),
-                ),
-                role="status",
-                width="100%",
-            ),
-            rx.cond(p["failure"] != "", rx.callout(p["failure"], color_scheme="red", width="100%")),
-            rx.grid(
-                money_card(),
-                details_card(),
-                risk_card(),
-                refunds_card(),
-                timeline_card(),
-                webhooks_card(),
-                columns=rx.breakpoints(initial="1", md="2"),
-                spacing="3",
-                width="100%",
-            ),
-            spacing="4",
+            role="status",
             width="100%",
         ),
+        rx.cond(p["failure"] != "", rx.callout(p["failure"], color_scheme="red", width="100%")),
+        rx.grid(
+            money_card(),
+            details_card(),
+            risk_card(),
+            refunds_card(),
+            timeline_card(),
+            webhooks_card(),
+            columns=rx.breakpoints(initial="1", md="2"),
+            spacing="3",
+            width="100%",
+        ),
+        noun="payment",
+        list_href="/payments",
+        list_title="Payments",
     )

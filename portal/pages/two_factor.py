@@ -4,28 +4,9 @@ from __future__ import annotations
 
 import reflex as rx
 
-from portal.components.layout import logo
+from portal.components.auth_card import auth_card, live_error
+from portal.components.second_factor import code_input, method_picker
 from portal.state.two_factor import SmsOutboxState, TwoFactorState
-
-
-def _method_picker() -> rx.Component:
-    return rx.radio_group.root(
-        rx.flex(
-            rx.foreach(
-                TwoFactorState.method_options,
-                lambda option: rx.text(
-                    rx.flex(rx.radio_group.item(value=option[0]), option[1], spacing="2"),
-                    as_="label",
-                    size="2",
-                ),
-            ),
-            direction="column",
-            spacing="2",
-        ),
-        value=TwoFactorState.method,
-        on_change=TwoFactorState.choose_method,
-        aria_label="How to confirm",
-    )
 
 
 def _hint() -> rx.Component:
@@ -64,39 +45,14 @@ def _hint() -> rx.Component:
 def _form() -> rx.Component:
     return rx.form(
         rx.vstack(
-            _method_picker(),
+            method_picker(
+                TwoFactorState.method_options,
+                value=TwoFactorState.method,
+                on_change=TwoFactorState.choose_method,
+            ),
             _hint(),
-            rx.vstack(
-                rx.el.label("Code", html_for="code", class_name="pp-label"),
-                rx.input(
-                    id="code",
-                    name="code",
-                    auto_complete="one-time-code",
-                    input_mode=rx.cond(TwoFactorState.method == "recovery", "text", "numeric"),
-                    required=True,
-                    auto_focus=True,
-                    size="3",
-                    width="100%",
-                    max_length=32,
-                ),
-                spacing="1",
-                width="100%",
-            ),
-            rx.box(
-                rx.cond(
-                    TwoFactorState.error != "",
-                    rx.callout(
-                        TwoFactorState.error,
-                        icon="triangle-alert",
-                        color_scheme="red",
-                        size="1",
-                        width="100%",
-                    ),
-                ),
-                role="alert",
-                aria_live="assertive",
-                width="100%",
-            ),
+            code_input(TwoFactorState.method, field_id="code", auto_focus=True),
+            live_error(TwoFactorState.error),
             rx.button(
                 "Verify", type="submit", size="3", width="100%", loading=TwoFactorState.checking
             ),
@@ -123,23 +79,10 @@ def _expired() -> rx.Component:
     route="/login/two-factor", title="Two-factor sign-in · PayPortal", on_load=TwoFactorState.load
 )
 def two_factor_login() -> rx.Component:
-    return rx.center(
-        rx.card(
-            rx.vstack(
-                logo(),
-                rx.heading("Confirm it's you", size="6", as_="h1"),
-                rx.cond(TwoFactorState.expired, _expired(), _form()),
-                spacing="4",
-                width="100%",
-            ),
-            size="4",
-            width="100%",
-            max_width="26rem",
-        ),
-        min_height="100vh",
-        padding="1rem",
-        background="var(--gray-2)",
-        as_="main",
+    return auth_card(
+        rx.heading("Confirm it's you", size="6", as_="h1"),
+        rx.cond(TwoFactorState.expired, _expired(), _form()),
+        max_width="26rem",
     )
 
 

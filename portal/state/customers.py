@@ -11,6 +11,7 @@ from backend.services.errors import ServiceError
 from backend.services.permissions import Permission
 from portal.state.auth import AuthState
 from portal.state.formatting import card_label, payment_row, when
+from portal.state.keyset_list import SearchableListState
 from portal.state.viewer import Viewer, current_viewer
 
 PAGE_SIZE = 25
@@ -34,56 +35,20 @@ def _summary_row(s: customers.CustomerSummary, viewer: Viewer) -> dict[str, str]
     }
 
 
-class CustomersState(AuthState):
-    query: str = ""
-    rows: list[dict[str, str]] = []
-    has_more: bool = False
-    error: str = ""
-    loaded: bool = False
-    _cursor: str | None = None
-
-    @rx.event
-    def load(self):  # type: ignore[no-untyped-def]
-        return self._search(reset=True)
-
-    @rx.event
-    def set_query(self, value: str) -> None:
-        self.query = value[:200]
-
-    @rx.event
-    def submit_search(self, _form: dict[str, str]):  # type: ignore[no-untyped-def]
-        return self._search(reset=True)
-
-    @rx.event
-    def load_more(self):  # type: ignore[no-untyped-def]
-        return self._search(reset=False)
-
-    def _search(self, *, reset: bool):  # type: ignore[no-untyped-def]
-        viewer = current_viewer(self)
-        if viewer is None:
-            return AuthState.require_session
-        try:
-            viewer.require(Permission.VIEW_DATA)
-            with session_scope(readonly=True) as db:
-                page = customers.list_customers(
-                    db,
-                    merchant_id=viewer.ctx.merchant_id,
-                    livemode=viewer.ctx.livemode,
-                    query=self.query,
-                    cursor=None if reset else self._cursor,
-                    limit=PAGE_SIZE,
-                )
-        except ServiceError as exc:
-            self.error = exc.message
-            self.loaded = True
-            return None
-        found = [_summary_row(s, viewer) for s in page.customers]
-        self.rows = found if reset else [*self.rows, *found]
-        self._cursor = page.next_cursor
-        self.has_more = page.next_cursor is not None
-        self.error = ""
-        self.loaded = True
-        return None
+class CustomersState(SearchableListState, AuthState):
+    def _fetch_page(
+        self, viewer: Viewer, *, cursor: str | None, reset: bool
+    ) -> tuple[list[dict[str, str]], str | None]:
+        with session_scope(readonly=True) as db:
+            page = customers.list_customers(
+                db,
+                merchant_id=viewer.ctx.merchant_id,
+                livemode=viewer.ctx.livemode,
+                query=self.query,
+                cursor=cursor,
+                limit=PAGE_SIZE,
+            )
+        return [_summary_row(s, viewer) for s in page.customers], page.next_cursor
 
 
 class CustomerDetailState(AuthState):

@@ -15,7 +15,8 @@ from backend.services.errors import ServiceError
 from backend.services.permissions import Permission
 from portal.state.auth import AuthState
 from portal.state.formatting import status_label, when
-from portal.state.viewer import current_viewer
+from portal.state.keyset_list import KeysetListState
+from portal.state.viewer import Viewer, current_viewer
 
 ALL = "all"
 STATUS_CHOICES = [ALL, *(s.value for s in DisputeStatus)]
@@ -36,46 +37,26 @@ def _size(n: int) -> str:
     return f"{n / 1024:.0f} KB" if n < 1024 * 1024 else f"{n / (1024 * 1024):.1f} MB"
 
 
-class DisputesState(AuthState):
+class DisputesState(KeysetListState, AuthState):
     status: str = ALL
-    rows: list[dict[str, str]] = []
-    has_more: bool = False
     open_count: int = 0
-    error: str = ""
-    loaded: bool = False
-    _cursor: str | None = None
-
-    @rx.event
-    def load(self):  # type: ignore[no-untyped-def]
-        return self._search(reset=True)
 
     @rx.event
     def choose_status(self, value: str):  # type: ignore[no-untyped-def]
         self.status = value if value in STATUS_CHOICES else ALL
         return self._search(reset=True)
 
-    @rx.event
-    def load_more(self):  # type: ignore[no-untyped-def]
-        return self._search(reset=False)
-
-    def _search(self, *, reset: bool):  # type: ignore[no-untyped-def]
-        viewer = current_viewer(self)
-        if viewer is None:
-            return AuthState.require_session
-        try:
-            viewer.require(Permission.VIEW_DATA)
-            with session_scope(readonly=True) as db:
-                page = dispute_evidence.list_disputes(
-                    db,
-                    viewer.scope,
-                    status=None if self.status == ALL else self.status,
-                    cursor=None if reset else self._cursor,
-                )
-                self.open_count = dispute_evidence.count_open(db, viewer.scope)
-        except ServiceError as exc:
-            self.error = exc.message
-            self.loaded = True
-            return None
+    def _fetch_page(
+        self, viewer: Viewer, *, cursor: str | None, reset: bool
+    ) -> tuple[list[dict[str, str]], str | None]:
+        with session_scope(readonly=True) as db:
+            page = dispute_evidence.list_disputes(
+                db,
+                viewer.scope,
+                status=None if self.status == ALL else self.status,
+                cursor=cursor,
+            )
+            self.open_count = dispute_evidence.count_open(db, viewer.scope)
         found = [
             {
                 "id": r.dispute.id,
@@ -89,12 +70,7 @@ class DisputesState(AuthState):
             }
             for r in page.rows
         ]
-        self.rows = found if reset else [*self.rows, *found]
-        self._cursor = page.next_cursor
-        self.has_more = page.next_cursor is not None
-        self.error = ""
-        self.loaded = True
-        return None
+        return found, page.next_cursor
 
 
 class DisputeDetailState(AuthState):

@@ -23,6 +23,7 @@ from backend.services.permissions import Permission
 from backend.services.reporting import method_label
 from portal.state.auth import AuthState
 from portal.state.formatting import payment_row, status_label, when
+from portal.state.keyset_list import SearchableListState
 from portal.state.step_up import step_up_then
 from portal.state.viewer import Viewer, current_viewer
 
@@ -44,8 +45,7 @@ REFUND_REASONS = ["requested_by_customer", "duplicate", "fraudulent"]
 PAGE_SIZE = 25
 
 
-class PaymentsState(AuthState):
-    query: str = ""
+class PaymentsState(SearchableListState, AuthState):
     status: str = ALL
     currency: str = ALL
     method: str = ALL
@@ -53,12 +53,7 @@ class PaymentsState(AuthState):
     date_from: str = ""
     date_to: str = ""
     currencies: list[str] = [ALL]
-    rows: list[dict[str, str]] = []
-    has_more: bool = False
     can_export: bool = False
-    error: str = ""
-    loaded: bool = False
-    _cursor: str | None = None
 
     @rx.var
     def export_url(self) -> str:
@@ -83,18 +78,6 @@ class PaymentsState(AuthState):
             or self.date_to
             or any(v != ALL for v in (self.status, self.currency, self.method, self.gateway))
         )
-
-    @rx.event
-    def load(self):  # type: ignore[no-untyped-def]
-        return self._search(reset=True)
-
-    @rx.event
-    def set_query(self, value: str) -> None:
-        self.query = value[:200]
-
-    @rx.event
-    def submit_search(self, _form: dict[str, str]):  # type: ignore[no-untyped-def]
-        return self._search(reset=True)
 
     @rx.event
     def choose_status(self, value: str):  # type: ignore[no-untyped-def]
@@ -132,10 +115,6 @@ class PaymentsState(AuthState):
         self.status = self.currency = self.method = self.gateway = ALL
         return self._search(reset=True)
 
-    @rx.event
-    def load_more(self):  # type: ignore[no-untyped-def]
-        return self._search(reset=False)
-
     def _filters(self, viewer: Viewer) -> reporting.PaymentFilters:
         for value in (self.date_from, self.date_to):
             if value:
@@ -154,41 +133,30 @@ class PaymentsState(AuthState):
         }
         return filters_from_query(params, viewer.timezone)
 
-    def _search(self, *, reset: bool):  # type: ignore[no-untyped-def]
-        viewer = current_viewer(self)
-        if viewer is None:
-            return AuthState.require_session
-        try:
-            viewer.require(Permission.VIEW_DATA)
-            filters = self._filters(viewer)
-            with session_scope(readonly=True) as db:
-                if reset:
-                    self.currencies = [
-                        ALL,
-                        *reporting.currencies_used(
-                            db, merchant_id=viewer.ctx.merchant_id, livemode=viewer.ctx.livemode
-                        ),
-                    ]
-                page = reporting.search_payments(
-                    db,
-                    merchant_id=viewer.ctx.merchant_id,
-                    livemode=viewer.ctx.livemode,
-                    filters=filters,
-                    cursor=None if reset else self._cursor,
-                    limit=PAGE_SIZE,
-                )
-        except ServiceError as exc:
-            self.error = exc.message
-            self.loaded = True
-            return None
-        found = [payment_row(p, viewer.locale, viewer.timezone) for p in page.payments]
-        self.rows = found if reset else [*self.rows, *found]
-        self._cursor = page.next_cursor
-        self.has_more = page.next_cursor is not None
+    def _fetch_page(
+        self, viewer: Viewer, *, cursor: str | None, reset: bool
+    ) -> tuple[list[dict[str, str]], str | None]:
+        filters = self._filters(viewer)
+        with session_scope(readonly=True) as db:
+            if reset:
+                self.currencies = [
+                    ALL,
+                    *reporting.currencies_used(
+                        db, merchant_id=viewer.ctx.merchant_id, livemode=viewer.ctx.livemode
+                    ),
+                ]
+            page = reporting.search_payments(
+                db,
+                merchant_id=viewer.ctx.merchant_id,
+                livemode=viewer.ctx.livemode,
+                filters=filters,
+                cursor=cursor,
+                limit=PAGE_SIZE,
+            )
         self.can_export = viewer.can(Permission.EXPORT_DATA)
-        self.error = ""
-        self.loaded = True
-        return None
+        return [payment_row(p, viewer.locale, viewer.timezone) for p in page.payments], (
+            page.next_cursor
+        )
 
 
 class PaymentDetailState(AuthState):
