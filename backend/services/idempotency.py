@@ -35,6 +35,7 @@ from sqlmodel import Session, select
 from backend.db import Prepared, new_instance, row_values, session_scope
 from backend.ids import new_id
 from backend.models import IdempotencyKey, utcnow
+from backend.services import crypto
 from backend.services.errors import Conflict, ValidationFailed
 
 RETENTION = timedelta(hours=24)
@@ -137,7 +138,7 @@ def _settle(db: Session, record: IdempotencyKey, now: datetime) -> Replay | Clai
             param="Idempotency-Key",
         )
     if existing.response_status is not None:
-        return Replay(existing.response_status, existing.response_body or "")
+        return Replay(existing.response_status, _opened(existing.response_body))
     if now - existing.created_at < STALE_CLAIM:
         raise _in_use()
     existing.created_at = now  # the first attempt died: this one takes over
@@ -242,6 +243,21 @@ def _claim_values(record: IdempotencyKey) -> list[object]:
     return [stored[c.name] for c in _CLAIM_COLUMNS]
 
 
+def _sealed(body: str) -> str:
+    """Stored answers are encrypted at rest: some carry a secret shown once (a new webhook
+    endpoint's signing secret), and a replay must not leave it readable in the table."""
+    return crypto.encrypt(body)
+
+
+def _opened(stored: str | None) -> str:
+    if not stored:
+        return ""
+    try:
+        return crypto.decrypt(stored)
+    except ValueError:
+        return stored  # an answer stored before encryption (kept 24 h at most)
+
+
 _ANSWER = Prepared(
     update(_TABLE)
     .where(_TABLE.c.id == bindparam("record_id"))
@@ -256,7 +272,7 @@ def finish(db: Session, claim: Claim, *, status: int, body: str) -> None:
     if status >= 500:
         _DROP.run(db, {"record_id": claim.record_id})
     else:
-        _ANSWER.run(db, {"record_id": claim.record_id, "status": status, "body": body})
+        _ANSWER.run(db, {"record_id": claim.record_id, "status": status, "body": _sealed(body)})
 
 
 def store(
@@ -293,7 +309,7 @@ def complete(engine: Engine, claim: Claim, *, status: int, body: str) -> None:
         db.execute(
             update(IdempotencyKey)
             .where(IdempotencyKey.id == claim.record_id)
-            .values(response_status=status, response_body=body)
+            .values(response_status=status, response_body=_sealed(body))
         )
 
 

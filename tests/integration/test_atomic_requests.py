@@ -15,7 +15,7 @@ from sqlmodel import select
 from backend.db import adopt, insert_rows, new_instance, row_values, session_scope
 from backend.ids import new_id
 from backend.models import AuditLog, DomainEvent, IdempotencyKey, Order, Payment, utcnow
-from backend.services import idempotency
+from backend.services import crypto, idempotency
 from backend.services.errors import Conflict
 from tests.integration.api_client import Merchant as Shop
 from tests.integration.api_client import new_merchant
@@ -71,9 +71,10 @@ def test_the_record_and_the_work_are_committed_together(shop: Shop):
             select(IdempotencyKey).where(IdempotencyKey.merchant_id == shop.merchant_id)
         ).one()
     assert record.response_status == 201
-    assert record.response_body is not None and first.json()["payment"]["id"] in (
-        record.response_body
-    )
+    assert record.response_body is not None
+    # Stored sealed (encrypted at rest), and it opens to the first answer.
+    assert first.json()["payment"]["id"] not in record.response_body
+    assert first.json()["payment"]["id"] in crypto.decrypt(record.response_body)
 
 
 def test_work_that_fails_unexpectedly_leaves_neither_record_nor_rows(shop: Shop, monkeypatch):

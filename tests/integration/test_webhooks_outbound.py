@@ -27,6 +27,7 @@ from backend.api.routes import webhook_endpoints as schemas
 from backend.db import session_scope
 from backend.models import (
     DomainEvent,
+    IdempotencyKey,
     OutboundEmail,
     WebhookDelivery,
     WebhookDeliveryAttempt,
@@ -887,6 +888,12 @@ def test_endpoint_api_round_trip_with_test_event_log_and_redelivery(
         key="create-1",
     )
     assert again.json()["endpoint"]["id"] == endpoint["id"]  # idempotent
+    assert again.json()["secret"] == secret
+    with session_scope(readonly=True) as db:  # the replayable answer keeps no readable secret
+        stored = db.exec(
+            select(IdempotencyKey.response_body).where(IdempotencyKey.key == "create-1")
+        ).one()
+    assert secret not in stored and "whsec_" not in stored
     listed = shop.get("/api/webhook_endpoints").json()["endpoints"]
     assert [e["id"] for e in listed] == [endpoint["id"]]
     fetched = shop.get(f"/api/webhook_endpoints/{endpoint['id']}").json()
