@@ -58,17 +58,7 @@ def issue_key(
         created_by_user_id=created_by_user_id,
     )
     db.add(key)
-    audit.record(
-        db,
-        action="api_key.created",
-        merchant_id=merchant_id,
-        livemode=livemode,
-        actor_type=ActorType.USER if created_by_user_id else ActorType.SYSTEM,
-        actor_id=created_by_user_id,
-        object_type="api_key",
-        object_id=key.id,
-        details={"name": name},
-    )
+    _audit(db, key, "api_key.created", created_by_user_id, {"name": name})
     return IssuedKey(key, secret)
 
 
@@ -208,6 +198,22 @@ ROLL_GRACE = {
 }
 
 
+def _audit(
+    db: Session, key: ApiKey, action: str, user_id: str | None, details: dict[str, object]
+) -> None:
+    audit.record(
+        db,
+        action=action,
+        merchant_id=key.merchant_id,
+        livemode=key.livemode,
+        actor_type=ActorType.USER if user_id else ActorType.SYSTEM,
+        actor_id=user_id,
+        object_type="api_key",
+        object_id=key.id,
+        details=details,
+    )
+
+
 def validate_name(name: object) -> str:
     if not isinstance(name, str) or not name.strip():
         raise ValidationFailed(
@@ -272,16 +278,8 @@ def roll_key(
     )
     key.expires_at = utcnow() + ROLL_GRACE[grace]
     db.add(key)
-    audit.record(
-        db,
-        action="api_key.rolled",
-        merchant_id=merchant_id,
-        livemode=livemode,
-        actor_type=ActorType.USER if actor_user_id else ActorType.SYSTEM,
-        actor_id=actor_user_id,
-        object_type="api_key",
-        object_id=key.id,
-        details={"replacedBy": issued.api_key.id, "grace": grace},
+    _audit(
+        db, key, "api_key.rolled", actor_user_id, {"replacedBy": issued.api_key.id, "grace": grace}
     )
     return issued
 
@@ -295,17 +293,7 @@ def revoke_key(
         raise Conflict("This key is already revoked", code="key_revoked")
     key.revoked_at = utcnow()
     db.add(key)
-    audit.record(
-        db,
-        action="api_key.revoked",
-        merchant_id=merchant_id,
-        livemode=livemode,
-        actor_type=ActorType.USER if actor_user_id else ActorType.SYSTEM,
-        actor_id=actor_user_id,
-        object_type="api_key",
-        object_id=key.id,
-        details={"name": key.name},
-    )
+    _audit(db, key, "api_key.revoked", actor_user_id, {"name": key.name})
     return key
 
 
