@@ -77,7 +77,33 @@ def _sqlite_writer(engine: Engine) -> _SQLiteWriter:
         return writer
 
 
+def _savepoints_as_text(engine: Engine) -> None:
+    """SAVEPOINT, RELEASE and ROLLBACK TO go to the driver as plain text.
+
+    SQLAlchemy compiles its savepoint clauses anew each time (they are not in its statement
+    cache), and the group-commit writer (backend.group_commit) takes a savepoint per request.
+    The names are SQLAlchemy's own (sa_savepoint_N)."""
+
+    def run(connection: Any, sql: str) -> None:
+        cursor = connection.connection.dbapi_connection.cursor()
+        try:
+            cursor.execute(sql)
+        finally:
+            cursor.close()
+
+    dialect: Any = engine.dialect
+    dialect.do_savepoint = lambda conn, name: run(conn, f"SAVEPOINT {name}")
+    dialect.do_release_savepoint = lambda conn, name: run(conn, f"RELEASE SAVEPOINT {name}")
+    dialect.do_rollback_to_savepoint = lambda conn, name: run(conn, f"ROLLBACK TO SAVEPOINT {name}")
+
+
 def make_engine(url: str) -> Engine:
+    engine = _make_engine(url)
+    _savepoints_as_text(engine)
+    return engine
+
+
+def _make_engine(url: str) -> Engine:
     if url.startswith("sqlite"):
         # A pool as large as the server's thread pool: connections stay open, since opening one
         # (and setting its pragmas) costs far more than the queries a request runs.

@@ -4,21 +4,24 @@ from __future__ import annotations
 
 import json
 import math
+import threading
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from functools import lru_cache
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
 from fastapi.responses import JSONResponse
 from limits import parse
-from limits.storage import storage_from_string
+from limits.storage import MemoryStorage, storage_from_string
 from limits.strategies import SlidingWindowCounterRateLimiter
 from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
 
 from backend.config import get_settings
 from backend.db import get_engine, session_scope
+from backend.group_commit import committer_for
 from backend.models.enums import ActorType
 from backend.services import api_keys, idempotency
 from backend.services.errors import AuthenticationFailed, RateLimited, ServiceError
@@ -36,11 +39,26 @@ class Caller:
         self.actor = Actor(ActorType.API_KEY, key.api_key_id, ip)
 
 
+class _ProcessStorage(MemoryStorage):
+    """limits' in-process storage, with its clean-up thread started at most once a second.
+
+    MemoryStorage reads expiry lazily (a counter past its expiry reads as 0); its timer only
+    drops dead keys, yet it starts a new 10 ms timer thread whenever the last one has ended: under
+    load, a thread start every few requests. One sweep a second frees the same memory.
+    """
+
+    def _MemoryStorage__schedule_expiry(self) -> None:  # overrides the name-mangled method
+        if not self.timer.is_alive():
+            self.timer = threading.Timer(1.0, self._MemoryStorage__expire_events)  # type: ignore[attr-defined]
+            self.timer.daemon = True
+            self.timer.start()
+
+
 @lru_cache
 def _limiter() -> tuple[SlidingWindowCounterRateLimiter, Any]:
     settings = get_settings()
     # Shared across workers through Redis when it is configured, per process otherwise.
-    storage = storage_from_string(settings.redis_url or "memory://")
+    storage = storage_from_string(settings.redis_url) if settings.redis_url else _ProcessStorage()
     return SlidingWindowCounterRateLimiter(storage), parse(settings.api_rate_limit)
 
 
@@ -139,10 +157,11 @@ AtomicWork = Callable[[Session], Result]
 async def respond_atomic(request: Request, who: Caller, work: AtomicWork) -> JSONResponse:
     """Run a mutating request in one unit of work with its Idempotency-Key record.
 
-    The key is claimed, the work done and its answer stored in one transaction, in one trip to
-    the thread pool: the change and the answer that describes it are committed together. A
-    refusal (a ServiceError: 404, 409, 422...) rolls the work back and is then stored on its
-    own, so a retry gets the same answer; a server error (5xx) stores nothing.
+    The key is claimed, the work done and its answer stored in one transaction: the change and
+    the answer that describes it are committed together. A refusal (a ServiceError: 404, 409,
+    422...) rolls the work back and is then stored on its own, so a retry gets the same answer;
+    a server error (5xx) stores nothing. On SQLite the unit runs on the process's group-commit
+    writer (backend.group_commit), elsewhere in one trip to the thread pool.
     """
     key = request.headers.get("idempotency-key")
     digest = (
@@ -150,53 +169,86 @@ async def respond_atomic(request: Request, who: Caller, work: AtomicWork) -> JSO
         if key is None
         else idempotency.request_digest(request.method, request.url.path, await request.body())
     )
-    method, path = request.method, request.url.path
-    return await run_in_threadpool(_atomic, method, path, who, key, digest, work)
+    unit = _Unit(request.method, request.url.path, who, key, digest, work)
+    engine = get_engine()
+    if engine.dialect.name == "sqlite":
+        return await committer_for(engine).run(unit.answer, unit.refused)
+    return await run_in_threadpool(unit.alone)
 
 
-def _atomic(
-    method: str, path: str, who: Caller, key: str | None, digest: str | None, work: AtomicWork
-) -> JSONResponse:
-    try:
-        with session_scope() as db:
-            if key is None or digest is None:
-                status, body = work(db)
-                return JSONResponse(body, status_code=status)
-            started = idempotency.claim(
-                db,
-                merchant_id=who.scope.merchant_id,
-                livemode=who.scope.livemode,
-                key=key,
-                method=method,
-                path=path,
-                digest=digest,
+@dataclass(frozen=True)
+class _Unit:
+    """One mutating request's unit of work (see respond_atomic)."""
+
+    method: str
+    path: str
+    who: Caller
+    key: str | None
+    digest: str | None
+    work: AtomicWork
+
+    def answer(self, db: Session) -> JSONResponse:
+        """Claim the key, do the work, keep its answer, in db's transaction. A refusal
+        escapes as its ServiceError: the caller rolls the work back, then calls `refused`."""
+        if self.key is None or self.digest is None:
+            status, body = self.work(db)
+            return JSONResponse(body, status_code=status)
+        started = idempotency.claim(db, **self._identity(), digest=self.digest)
+        if isinstance(started, idempotency.Replay):
+            return JSONResponse(
+                json.loads(started.body),
+                status_code=started.status,
+                headers={"Idempotent-Replayed": "true"},
             )
-            if isinstance(started, idempotency.Replay):
-                return JSONResponse(
-                    json.loads(started.body),
-                    status_code=started.status,
-                    headers={"Idempotent-Replayed": "true"},
-                )
-            status, body = work(db)
-            response = JSONResponse(body, status_code=status)
-            idempotency.finish(db, started, status=status, body=response.body.decode())
-            return response
-    except ServiceError as exc:
+        status, body = self.work(db)
+        response = JSONResponse(body, status_code=status)
+        idempotency.finish(db, started, status=status, body=response.body.decode())
+        return response
+
+    def refused(self, db: Session, exc: Exception) -> JSONResponse:
+        """The answer to a refusal, kept under the key in db's transaction so that a retry
+        gets it too. Anything but a ServiceError is re-raised."""
+        if not isinstance(exc, ServiceError):
+            raise exc
         refused = service_error_response(exc)
-        if key is None or digest is None or exc.status >= 500 or _is_idempotency_refusal(exc):
-            return refused
-        idempotency.store(
-            get_engine(),
-            merchant_id=who.scope.merchant_id,
-            livemode=who.scope.livemode,
-            key=key,
-            method=method,
-            path=path,
-            digest=digest,
-            status=refused.status_code,
-            body=refused.body.decode(),
-        )
+        if self._keeps(exc):
+            assert self.key is not None and self.digest is not None
+            idempotency.store(
+                db,
+                **self._identity(),
+                digest=self.digest,
+                status=refused.status_code,
+                body=refused.body.decode(),
+            )
         return refused
+
+    def alone(self) -> JSONResponse:
+        """The unit in a transaction of its own (and the refusal in another)."""
+        try:
+            with session_scope() as db:
+                return self.answer(db)
+        except ServiceError as exc:
+            if not self._keeps(exc):
+                return service_error_response(exc)
+            with session_scope() as db:
+                return self.refused(db, exc)
+
+    def _keeps(self, exc: ServiceError) -> bool:
+        return (
+            self.key is not None
+            and self.digest is not None
+            and exc.status < 500
+            and not _is_idempotency_refusal(exc)
+        )
+
+    def _identity(self) -> dict[str, Any]:
+        return {
+            "merchant_id": self.who.scope.merchant_id,
+            "livemode": self.who.scope.livemode,
+            "key": self.key,
+            "method": self.method,
+            "path": self.path,
+        }
 
 
 def _is_idempotency_refusal(exc: ServiceError) -> bool:

@@ -74,8 +74,6 @@ class Payment(SQLModel, table=True):
         Index(
             "ix_payments_merchant_status_created", "merchant_id", "livemode", "status", "created_at"
         ),
-        Index("ix_payments_merchant_email", "merchant_id", "customer_email"),
-        Index("ix_payments_merchant_last4", "merchant_id", "card_last4"),
         Index("ix_payments_gateway_ref", "gateway", "gateway_payment_id"),
         # Risk velocity rules: recent payments by card, e-mail and IP.
         Index("ix_payments_fingerprint_created", "card_fingerprint", "created_at"),
@@ -87,9 +85,8 @@ class Payment(SQLModel, table=True):
     merchant_id: str = Field(foreign_key="merchants.id", max_length=40)
     livemode: bool = False
     order_id: str | None = Field(default=None, foreign_key="orders.id", index=True, max_length=40)
-    customer_id: str | None = Field(
-        default=None, foreign_key="customers.id", index=True, max_length=40
-    )
+    # Searched through ix_payments_customer_created (backend/models/reporting_indexes.py).
+    customer_id: str | None = Field(default=None, foreign_key="customers.id", max_length=40)
     status: str = Field(default=PaymentStatus.REQUIRES_PAYMENT_METHOD, max_length=32)
     capture_method: str = Field(default=CaptureMethod.AUTOMATIC, max_length=16)
     currency: str = Field(max_length=3)

@@ -276,7 +276,7 @@ def finish(db: Session, claim: Claim, *, status: int, body: str) -> None:
 
 
 def store(
-    engine: Engine,
+    db: Session,
     *,
     merchant_id: str,
     livemode: bool,
@@ -288,20 +288,19 @@ def store(
     body: str,
 ) -> None:
     """Keep the answer of a request whose work was rolled back (a refusal such as 409 or
-    422), in a unit of work of its own: a retry gets the same refusal. Nothing is stored if
-    another request took the key meanwhile."""
-    with session_scope(engine) as db:
-        started = claim(
-            db,
-            merchant_id=merchant_id,
-            livemode=livemode,
-            key=key,
-            method=method,
-            path=path,
-            digest=digest,
-        )
-        if isinstance(started, Claim):
-            finish(db, started, status=status, body=body)
+    422), in db's transaction: a retry gets the same refusal. Nothing is stored if another
+    request took the key meanwhile."""
+    started = claim(
+        db,
+        merchant_id=merchant_id,
+        livemode=livemode,
+        key=key,
+        method=method,
+        path=path,
+        digest=digest,
+    )
+    if isinstance(started, Claim):
+        finish(db, started, status=status, body=body)
 
 
 def complete(engine: Engine, claim: Claim, *, status: int, body: str) -> None:
