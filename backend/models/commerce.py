@@ -76,9 +76,18 @@ class Payment(SQLModel, table=True):
         ),
         Index("ix_payments_gateway_ref", "gateway", "gateway_payment_id"),
         # Risk velocity rules: recent payments by card, e-mail and IP.
-        Index("ix_payments_fingerprint_created", "card_fingerprint", "created_at"),
-        Index("ix_payments_email_created", "customer_email", "created_at"),
-        Index("ix_payments_ip_created", "ip_address", "created_at"),
+        # livemode and merchant_id ride along: a capped count reads the index alone.
+        Index(
+            "ix_payments_fingerprint_created",
+            "card_fingerprint",
+            "created_at",
+            "livemode",
+            "merchant_id",
+        ),
+        Index(
+            "ix_payments_email_created", "customer_email", "created_at", "livemode", "merchant_id"
+        ),
+        Index("ix_payments_ip_created", "ip_address", "created_at", "livemode", "merchant_id"),
     )
 
     id: str = Field(primary_key=True, max_length=40)

@@ -30,6 +30,21 @@ class UTCDateTime(TypeDecorator[datetime]):
         value = value.astimezone(UTC)
         return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
 
+    def bind_processor(self, dialect):  # type: ignore[no-untyped-def]
+        if dialect.name != "sqlite":
+            return super().bind_processor(dialect)
+
+        def to_text(value: datetime | None) -> str | None:
+            # process_bind_param and SQLite's DATETIME format ("2026-11-22 06:50:05.000000")
+            # in one step: every row the charge path writes carries several timestamps.
+            if value is None:
+                return None
+            if value.tzinfo is None:
+                raise ValueError("naive datetime given to a UTC column")
+            return value.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
+
+        return to_text
+
     def process_result_value(self, value: datetime | None, dialect):  # type: ignore[no-untyped-def]
         if value is None:
             return None

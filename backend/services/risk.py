@@ -34,12 +34,13 @@ never to take this money. The other rules are then not scored.
 Reasons are stable, machine-readable strings that merchants can read too:
 "velocity_card:6_in_1h", "amount_far_above_usual:8.3x", "blocklisted_email",
 "country_mismatch:card=GB,billing=US". Counts are capped at VELOCITY_COUNT_CAP and then shown
-as "100+": the rules only need to know whether a threshold is passed, and the cap bounds the
+as "50+": the rules only need to know whether a threshold is passed, and the cap bounds the
 work each count does.
 
 Cost (it runs on every charge): one statement, built once per shape of input, whose columns
 are an EXISTS probe of uq_blocklist_entry per value, the capped COUNTs over the velocity indexes
-(ix_payments_fingerprint_created, ix_payments_email_created, ix_payments_ip_created) and the
+(ix_payments_fingerprint_created, ix_payments_email_created, ix_payments_ip_created, which
+carry livemode and merchant_id so that a count reads the index alone, never the rows) and the
 COUNT/SUM of the usual amount over ix_payments_merchant_status_created. That last one grows with
 the merchant's volume, so for a merchant with at least BASELINE_CACHE_MIN_PAYMENTS captured
 payments it is cached per process for BASELINE_CACHE_TTL (a 30-day mean hardly moves in
@@ -66,9 +67,10 @@ from sqlalchemy import bindparam, func
 from sqlalchemy import select as sa_select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.sql.elements import ColumnElement
-from sqlalchemy.sql.selectable import ScalarSelect, Select
+from sqlalchemy.sql.selectable import ScalarSelect
 from sqlmodel import Session, select
 
+from backend.db import Prepared
 from backend.gateways import cards
 from backend.gateways.base import CardDetails
 from backend.ids import new_id
@@ -86,7 +88,7 @@ CARD_VELOCITY_TIERS: tuple[tuple[int, int], ...] = ((6, 50), (3, 25))
 EMAIL_VELOCITY_TIERS: tuple[tuple[int, int], ...] = ((10, 40), (5, 20))
 IP_VELOCITY_TIERS: tuple[tuple[int, int], ...] = ((30, 40), (10, 20))
 # Counting stops here; must stay above every velocity threshold.
-VELOCITY_COUNT_CAP = 100
+VELOCITY_COUNT_CAP = 50
 
 USUAL_AMOUNT_WINDOW = timedelta(days=30)
 USUAL_AMOUNT_MIN_PAYMENTS = 10
@@ -209,8 +211,9 @@ _B = BlocklistEntry.__table__.c  # type: ignore[attr-defined]
 
 
 def _capped_count(*conditions: ColumnElement[bool]) -> ScalarSelect[int]:
-    """A scalar subquery: how many payments match, counting no further than the cap."""
-    matching = sa_select(_P.id).where(*conditions).limit(VELOCITY_COUNT_CAP).subquery()
+    """A scalar subquery: how many payments match, counting no further than the cap. It reads
+    only columns of the velocity indexes (created_at, not id), so the rows are never visited."""
+    matching = sa_select(_P.created_at).where(*conditions).limit(VELOCITY_COUNT_CAP).subquery()
     return sa_select(func.count()).select_from(matching).scalar_subquery()
 
 
@@ -241,11 +244,11 @@ class _Shape:
     usual_amount: bool
 
 
-_STATEMENTS: dict[_Shape, Select[tuple[object, ...]]] = {}
+_STATEMENTS: dict[_Shape, Prepared] = {}
 _STATEMENTS_LOCK = threading.Lock()
 
 
-def _statement(shape: _Shape) -> Select[tuple[object, ...]]:
+def _statement(shape: _Shape) -> Prepared:
     """Every lookup of an assessment as the columns of one SELECT: one round trip.
 
     Bound parameters: merchant_id, livemode, since (velocity window), the blocklist values
@@ -287,16 +290,20 @@ def _statement(shape: _Shape) -> Select[tuple[object, ...]]:
             .where(
                 _P.merchant_id == bindparam("merchant_id"),
                 _P.livemode == bindparam("livemode"),
-                _P.status.in_(CAPTURED_STATUSES),
+                # One bound value per status (not an expanding IN), as Prepared requires.
+                _P.status.in_(
+                    [bindparam(f"captured_{n}", s) for n, s in enumerate(CAPTURED_STATUSES)]
+                ),
                 _P.created_at >= bindparam("usual_since"),
                 _P.currency == bindparam("currency"),
             )
             .subquery("usual")
         )
         statement = sa_select(*columns, usual.c.n, usual.c.total).select_from(usual)
+    prepared = Prepared(statement)
     with _STATEMENTS_LOCK:
-        _STATEMENTS[shape] = statement
-    return statement
+        _STATEMENTS[shape] = prepared
+    return prepared
 
 
 # (merchant_id, livemode, currency) -> (count, sum, computed at)
@@ -397,7 +404,7 @@ def assess(
     )
     values: list[object] = []
     if blocklist or shape.card or shape.email or shape.ip or shape.usual_amount:
-        values = list(db.connection().execute(_statement(shape), params).one())
+        values = list(_statement(shape).run(db, params))
     found = iter(values)
 
     hits = {kind for kind, _ in blocklist if next(found)}

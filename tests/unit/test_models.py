@@ -146,6 +146,27 @@ def test_utc_datetime_type_directly() -> None:
     assert column_type.process_result_value(stored, dialect) == datetime(2024, 1, 1, tzinfo=UTC)
 
 
+@pytest.mark.parametrize(
+    "value",
+    [
+        datetime(2024, 1, 1, tzinfo=UTC),  # no microseconds: still six digits
+        datetime(2026, 11, 22, 6, 50, 5, 123, tzinfo=UTC),
+        datetime(999, 12, 31, 23, 59, 59, 999_999, tzinfo=timezone(timedelta(hours=-3))),
+    ],
+)
+def test_sqlite_text_is_what_sqlalchemys_datetime_would_store(value: datetime) -> None:
+    """UTCDateTime's one-step SQLite processor writes exactly the text of the two-step path,
+    so stored timestamps keep sorting and comparing as before."""
+    dialect = sa.create_engine("sqlite://").dialect
+    two_steps = sa.DateTime().dialect_impl(dialect).bind_processor(dialect)
+    one_step = UTCDateTime().dialect_impl(dialect).bind_processor(dialect)
+    naive_utc = UTCDateTime().process_bind_param(value, dialect)
+    assert one_step(value) == two_steps(naive_utc)
+    assert one_step(None) is None
+    with pytest.raises(ValueError, match="naive datetime"):
+        one_step(datetime(2024, 1, 1))
+
+
 def test_new_id_shape_and_uniqueness() -> None:
     made = [ids.new_id("pay") for _ in range(10_000)]
 
