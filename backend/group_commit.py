@@ -128,6 +128,11 @@ def _run_job(db: Session, job: _Job[Any]) -> tuple[Any, Exception | None]:
                 return job.recover(db, exc), None
         except Exception as again:
             return None, again
+    finally:
+        # Everything is flushed by now. The next job starts with an empty identity map, as in
+        # a session of its own: it reads rows, never an object an earlier job loaded (which a
+        # Core UPDATE since then would have left stale).
+        db.expunge_all()
 
 
 _COMMITTERS: dict[int, GroupCommitter] = {}

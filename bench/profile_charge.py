@@ -171,17 +171,31 @@ def _by_package(stats: pstats.Stats, count: int) -> None:
 
 
 def _inline_threadpool() -> None:
-    """cProfile sees one thread: run the thread-pool work inline while profiling."""
+    """cProfile sees one thread: run the thread-pool work, and the SQLite group-commit
+    writer's, inline while profiling (each request then is a batch of one)."""
     import sys
+
+    from backend.api import deps
+    from backend.db import session_scope
+    from backend.group_commit import _Job, _run_job
 
     async def inline(func: Any, *args: Any, **kwargs: Any) -> Any:
         return func(*args, **kwargs)
+
+    class InlineWriter:
+        async def run(self, work: Any, recover: Any = None) -> Any:
+            with session_scope() as db:
+                value, error = _run_job(db, _Job(work, recover))
+            if error is not None:
+                raise error
+            return value
 
     for module in list(sys.modules.values()):
         if getattr(module, "__name__", "").startswith("backend.api") and hasattr(
             module, "run_in_threadpool"
         ):
             module.run_in_threadpool = inline  # type: ignore[attr-defined]
+    deps.committer_for = lambda _engine: InlineWriter()  # type: ignore[assignment]
 
 
 def main() -> int:

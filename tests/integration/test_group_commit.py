@@ -6,12 +6,13 @@ import threading
 from collections.abc import Callable, Iterator
 
 import pytest
-from sqlalchemy import event, text
+from sqlalchemy import event, text, update
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from backend import group_commit
 from backend.group_commit import GroupCommitter
+from backend.models import FeeTier
 
 
 @pytest.fixture
@@ -129,6 +130,35 @@ def test_no_answer_before_the_commit_and_a_failed_commit_fails_the_whole_batch(
     # The writer carries on with the next jobs.
     assert committer.submit(insert("next")).result(10) == "next"
     assert names(engine) == ["a-first", "next"]
+
+
+def test_each_job_reads_rows_not_objects_an_earlier_job_of_the_batch_loaded(
+    engine: Engine,
+) -> None:
+    committer = GroupCommitter(engine)
+    _started, release = held_writer(committer)
+
+    kept: list[FeeTier] = []  # an object still referenced, so the identity map keeps it
+
+    def load(db: Session) -> str:
+        tier = db.get(FeeTier, "starter")
+        assert tier is not None
+        kept.append(tier)
+        return tier.description
+
+    def rename(db: Session) -> str:  # a Core UPDATE, which the ORM's identity map never sees
+        table = FeeTier.__table__  # type: ignore[attr-defined]
+        db.connection().execute(
+            update(table).where(table.c.id == "starter").values(description="renamed")
+        )
+        return "renamed"
+
+    first, changed, second = (committer.submit(work) for work in (load, rename, load))
+    release.set()
+    assert first.result(10) != "renamed"
+    assert changed.result(10) == "renamed"
+    assert second.result(10) == "renamed"
+    assert committer.batches == 2  # all three in one transaction
 
 
 def test_a_job_cancelled_before_it_runs_is_skipped(engine: Engine) -> None:
