@@ -265,6 +265,19 @@ def insert_rows(db: Session, model: type[SQLModel], rows: Sequence[dict[str, Any
     _shape(model).insert.run_many(db, rows)
 
 
+@contextmanager
+def pipelined(db: Session) -> Iterator[None]:
+    """On PostgreSQL (psycopg), the statements run inside go out without waiting for each
+    answer, in one round trip; an error surfaces when the block ends, and still fails the
+    transaction. Elsewhere a plain block."""
+    dbapi_connection: Any = db.connection().connection.dbapi_connection
+    if db.get_bind().dialect.name != "postgresql" or not hasattr(dbapi_connection, "pipeline"):
+        yield
+        return
+    with dbapi_connection.pipeline():
+        yield
+
+
 def adopt(db: Session, obj: T) -> T:
     """Make an instance whose row was just inserted with `insert_rows` persistent in db, as if
     it had been loaded from its row: no SQL, and later changes are flushed as UPDATEs."""

@@ -19,7 +19,7 @@ from typing import Any, TypeVar
 
 from sqlmodel import Session, select
 
-from backend.db import adopt, insert_rows, new_instance, row_values
+from backend.db import adopt, insert_rows, new_instance, pipelined, row_values
 from backend.gateways import routing
 from backend.gateways.base import (
     Outcome,
@@ -270,11 +270,12 @@ class _NewRows:
         if db.new:  # rows the caller added (a customer...) first: ours may refer to them
             db.flush()
         # Parents first: payments reference orders; attempts, audit rows and events come after.
-        insert_rows(db, Order, [row_values(o) for o in self.orders])
-        insert_rows(db, Payment, [row_values(p) for p in self.payments])
-        insert_rows(db, PaymentAttempt, self.attempts)
-        insert_rows(db, AuditLog, self.audit)
-        insert_rows(db, DomainEvent, self.events)
+        with pipelined(db):
+            insert_rows(db, Order, [row_values(o) for o in self.orders])
+            insert_rows(db, Payment, [row_values(p) for p in self.payments])
+            insert_rows(db, PaymentAttempt, self.attempts)
+            insert_rows(db, AuditLog, self.audit)
+            insert_rows(db, DomainEvent, self.events)
         for obj in (*self.orders, *self.payments):
             adopt(db, obj)
 
