@@ -305,6 +305,10 @@ class Prepared:
         found = self._compiled.get(dialect.name)
         if found is None:
             compiled = self.statement.compile(dialect=dialect, column_keys=self.column_keys)
+            expanding = sorted(name for name, bind in compiled.binds.items() if bind.expanding)
+            if expanding:
+                # SQLAlchemy renders these only at execution; give one bindparam per value.
+                raise TypeError(f"Prepared takes no expanding IN parameters: {expanding}")
             names = list(compiled.positiontup) if compiled.positional else list(compiled.binds)
             binds = []
             for name in names:

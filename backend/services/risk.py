@@ -41,7 +41,7 @@ Cost (it runs on every charge): one statement, built once per shape of input, wh
 are an EXISTS probe of uq_blocklist_entry per value, the capped COUNTs over the velocity indexes
 (ix_payments_fingerprint_created, ix_payments_email_created, ix_payments_ip_created, which
 carry livemode and merchant_id so that a count reads the index alone, never the rows) and the
-COUNT/SUM of the usual amount over ix_payments_merchant_status_created. That last one grows with
+COUNT/SUM of the usual amount over ix_payments_merchant_currency_created. That last one grows with
 the merchant's volume, so for a merchant with at least BASELINE_CACHE_MIN_PAYMENTS captured
 payments it is cached per process for BASELINE_CACHE_TTL (a 30-day mean hardly moves in
 minutes) and left out of the statement; smaller merchants are always computed exactly.
@@ -290,7 +290,7 @@ def _statement(shape: _Shape) -> Prepared:
             .where(
                 _P.merchant_id == bindparam("merchant_id"),
                 _P.livemode == bindparam("livemode"),
-                # One bound value per status (not an expanding IN), as Prepared requires.
+                # One bound value per status: Prepared takes no expanding IN.
                 _P.status.in_(
                     [bindparam(f"captured_{n}", s) for n, s in enumerate(CAPTURED_STATUSES)]
                 ),

@@ -1,4 +1,5 @@
-"""backend.db.pipelined: several INSERTs in one round trip on PostgreSQL, errors still fail."""
+"""backend.db.Prepared and pipelined: statements straight to the driver, several INSERTs in one
+round trip on PostgreSQL, errors still fail."""
 
 from __future__ import annotations
 
@@ -47,3 +48,11 @@ def test_an_error_inside_the_pipeline_fails_the_whole_transaction(engine: Engine
             INSERT.run_many(db, [{"n": 11}])  # the same key again
             INSERT.run_many(db, [{"n": 12}])
     assert stored(engine) == []
+
+
+def test_an_expanding_in_is_refused_when_first_compiled(engine: Engine) -> None:
+    # SQLAlchemy renders an expanding IN only at execution, which Prepared skips: refuse it
+    # loudly rather than send "__[POSTCOMPILE_...]" to the database.
+    prepared = Prepared(select(ROWS.c.n).where(ROWS.c.n.in_([1, 2])))
+    with session_scope(engine) as db, pytest.raises(TypeError, match="expanding IN"):
+        prepared.run(db, {})
