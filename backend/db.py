@@ -3,19 +3,21 @@
 from __future__ import annotations
 
 import fcntl
+import operator
 import os
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from functools import lru_cache
 from typing import Any, TypeVar
 
 from pydantic_core import PydanticUndefined
 from sqlalchemy import event, insert, text
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import make_transient_to_detached
 from sqlmodel import Session, SQLModel, create_engine
 
+from backend import json_codec
 from backend.config import get_settings
 
 # Execution option that makes a SQLite transaction take the write lock when it begins.
@@ -111,6 +113,7 @@ def _make_engine(url: str) -> Engine:
         engine = create_engine(
             url,
             connect_args={"check_same_thread": False, "timeout": 30},
+            json_serializer=json_codec.dumps,
             **({} if in_memory else {"pool_size": 40, "max_overflow": 10}),
         )
 
@@ -141,7 +144,9 @@ def _make_engine(url: str) -> Engine:
     # pool): the pool keeps up to 32 open, so a busy worker never opens and closes connections
     # per request (a new PostgreSQL backend costs more than a charge), and never holds more
     # than 40. Size max_connections (or a PgBouncer) for 40 per worker.
-    return create_engine(url, pool_pre_ping=True, pool_size=32, max_overflow=8)
+    return create_engine(
+        url, pool_pre_ping=True, pool_size=32, max_overflow=8, json_serializer=json_codec.dumps
+    )
 
 
 @lru_cache
@@ -232,9 +237,9 @@ def _shape(model: type[SQLModel]) -> _Shape:
     return shape
 
 
-def new_instance(model: type[T], **values: Any) -> T:
-    """A transient `model` instance with these attribute values and the fields' defaults for
-    the rest, built without SQLModel's constructor (no validation, as with table models)."""
+def _complete(model: type[SQLModel], values: dict[str, Any]) -> dict[str, Any]:
+    """values and the fields' defaults for the rest, keyed by attribute name; refuses unknown
+    attributes and missing values."""
     shape = _shape(model)
     unknown = values.keys() - shape.columns.keys()
     if unknown:
@@ -247,10 +252,24 @@ def new_instance(model: type[T], **values: Any) -> T:
     missing = shape.columns.keys() - state.keys()
     if missing:
         raise TypeError(f"{model.__name__} needs values for {sorted(missing)}")
-    obj: T = shape.manager.new_instance()
+    return state
+
+
+def new_instance(model: type[T], **values: Any) -> T:
+    """A transient `model` instance with these attribute values and the fields' defaults for
+    the rest, built without SQLModel's constructor (no validation, as with table models)."""
+    state = _complete(model, values)
+    obj: T = _shape(model).manager.new_instance()
     obj.__dict__.update(state)
     object.__setattr__(obj, "__pydantic_fields_set__", set(values))
     return obj
+
+
+def new_row(model: type[SQLModel], **values: Any) -> dict[str, Any]:
+    """The column values of a new row, for `insert_rows`: what `row_values(new_instance(...))`
+    gives, for rows nobody reads back as objects (audit rows, events, attempts)."""
+    state = _complete(model, values)
+    return {column: state[attr] for attr, column in _shape(model).columns.items()}
 
 
 def row_values(obj: SQLModel) -> dict[str, Any]:
@@ -260,18 +279,21 @@ def row_values(obj: SQLModel) -> dict[str, Any]:
     return {column: state[attr] for attr, column in shape.columns.items()}
 
 
-def insert_rows(db: Session, model: type[SQLModel], rows: Sequence[dict[str, Any]]) -> None:
+def insert_rows(
+    db: Session | Connection, model: type[SQLModel], rows: Sequence[dict[str, Any]]
+) -> None:
     """INSERT rows (dicts keyed by column name, every column given) in one statement."""
     _shape(model).insert.run_many(db, rows)
 
 
 @contextmanager
-def pipelined(db: Session) -> Iterator[None]:
+def pipelined(db: Session | Connection) -> Iterator[None]:
     """On PostgreSQL (psycopg), the statements run inside go out without waiting for each
     answer, in one round trip; an error surfaces when the block ends, and still fails the
     transaction. Elsewhere a plain block."""
-    dbapi_connection: Any = db.connection().connection.dbapi_connection
-    if db.get_bind().dialect.name != "postgresql" or not hasattr(dbapi_connection, "pipeline"):
+    connection = _connection(db)
+    dbapi_connection: Any = connection.connection.dbapi_connection
+    if connection.dialect.name != "postgresql" or not hasattr(dbapi_connection, "pipeline"):
         yield
         return
     with dbapi_connection.pipeline():
@@ -284,6 +306,46 @@ def adopt(db: Session, obj: T) -> T:
     make_transient_to_detached(obj)
     db.add(obj)
     return obj
+
+
+class _Compiled:
+    """A statement's SQL for one dialect and how to turn a dict of values into its parameters."""
+
+    __slots__ = ("defaults", "names", "positional", "processors", "sql", "take")
+
+    def __init__(self, compiled: Any, dialect: Any) -> None:
+        expanding = sorted(name for name, bind in compiled.binds.items() if bind.expanding)
+        if expanding:
+            # SQLAlchemy renders these only at execution; give one bindparam per value.
+            raise TypeError(f"Prepared takes no expanding IN parameters: {expanding}")
+        self.sql: str = compiled.string
+        self.positional: bool = compiled.positional
+        self.names = tuple(compiled.positiontup) if compiled.positional else tuple(compiled.binds)
+        # A literal in the statement is a parameter with its own value.
+        self.defaults = tuple(
+            None if compiled.binds[name].required else compiled.binds[name].effective_value
+            for name in self.names
+        )
+        processors = []
+        for index, name in enumerate(self.names):
+            process = compiled.binds[name].type.dialect_impl(dialect).bind_processor(dialect)
+            if process is not None:
+                processors.append((index, process))
+        self.processors = tuple(processors)
+        # The values in parameter order, gathered in C: a charge binds about 150 values.
+        getter = operator.itemgetter(*self.names) if self.names else (lambda _values: ())
+        self.take: Callable[[dict[str, Any]], Any] = (
+            (lambda values: (getter(values),)) if len(self.names) == 1 else getter
+        )
+
+    def params(self, values: dict[str, Any]) -> Any:
+        try:
+            raw = list(self.take(values))
+        except KeyError:  # a value not given is the statement's own literal, or NULL
+            raw = [values.get(n, d) for n, d in zip(self.names, self.defaults, strict=True)]
+        for index, process in self.processors:
+            raw[index] = process(raw[index])
+        return raw if self.positional else dict(zip(self.names, raw, strict=True))
 
 
 class Prepared:
@@ -299,56 +361,43 @@ class Prepared:
     def __init__(self, statement: Any, column_keys: Sequence[str] | None = None) -> None:
         self.statement = statement
         self.column_keys = list(column_keys) if column_keys is not None else None
-        self._compiled: dict[str, tuple[str, list[tuple[str, Any, Any]], bool]] = {}
+        self._compiled: dict[str, _Compiled] = {}
 
-    def _for(self, dialect: Any) -> tuple[str, list[tuple[str, Any, Any]], bool]:
+    def _for(self, dialect: Any) -> _Compiled:
         found = self._compiled.get(dialect.name)
         if found is None:
             compiled = self.statement.compile(dialect=dialect, column_keys=self.column_keys)
-            expanding = sorted(name for name, bind in compiled.binds.items() if bind.expanding)
-            if expanding:
-                # SQLAlchemy renders these only at execution; give one bindparam per value.
-                raise TypeError(f"Prepared takes no expanding IN parameters: {expanding}")
-            names = list(compiled.positiontup) if compiled.positional else list(compiled.binds)
-            binds = []
-            for name in names:
-                bind = compiled.binds[name]
-                process = bind.type.dialect_impl(dialect).bind_processor(dialect)
-                # A literal in the statement is a parameter with its own value.
-                binds.append((name, process, None if bind.required else bind.effective_value))
-            found = self._compiled[dialect.name] = (compiled.string, binds, compiled.positional)
+            found = self._compiled[dialect.name] = _Compiled(compiled, dialect)
         return found
 
-    def _params(
-        self, values: dict[str, Any], binds: list[tuple[str, Any, Any]], positional: bool
-    ) -> Any:
-        processed = []
-        for name, process, default in binds:
-            value = values.get(name, default)
-            processed.append((name, process(value) if process is not None else value))
-        return tuple(value for _, value in processed) if positional else dict(processed)
-
-    def run(self, db: Session, values: dict[str, Any]) -> Any:
+    def run(self, db: Session | Connection, values: dict[str, Any]) -> Any:
         """Execute once; the first row of the result, if it has one (RETURNING)."""
-        connection = db.connection()
-        sql, binds, positional = self._for(connection.dialect)
+        connection = _connection(db)
+        compiled = self._for(connection.dialect)
         cursor = connection.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
         try:
-            cursor.execute(sql, self._params(values, binds, positional))
+            cursor.execute(compiled.sql, compiled.params(values))
             return cursor.fetchone() if cursor.description else None
         finally:
             cursor.close()
 
-    def run_many(self, db: Session, rows: Sequence[dict[str, Any]]) -> None:
+    def run_many(self, db: Session | Connection, rows: Sequence[dict[str, Any]]) -> None:
         if not rows:
             return
-        connection = db.connection()
-        sql, binds, positional = self._for(connection.dialect)
+        connection = _connection(db)
+        compiled = self._for(connection.dialect)
         cursor = connection.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
         try:
             if len(rows) == 1:
-                cursor.execute(sql, self._params(rows[0], binds, positional))
+                cursor.execute(compiled.sql, compiled.params(rows[0]))
             else:
-                cursor.executemany(sql, [self._params(r, binds, positional) for r in rows])
+                cursor.executemany(compiled.sql, [compiled.params(r) for r in rows])
         finally:
             cursor.close()
+
+
+def _connection(db: Session | Connection) -> Connection:
+    """The session's connection in its transaction; a statement that runs several in a row
+    asks for it once and passes it on (each `Session.connection()` walks the session's
+    transaction states)."""
+    return db if isinstance(db, Connection) else db.connection()

@@ -5,20 +5,19 @@ Time order keeps primary-key indexes append-mostly; 80 random bits make ids ungu
 
 from __future__ import annotations
 
-import secrets
+import os
 import time
 
-_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"  # Crockford base32
-
-
-def _encode(value: int, length: int) -> str:
-    chars = []
-    for _ in range(length):
-        value, rem = divmod(value, 32)
-        chars.append(_ALPHABET[rem])
-    return "".join(reversed(chars))
+_ALPHABET = "0123456789abcdefghjkmnpqrstvwxyz"  # Crockford base32, lower case as ids are shown
+# Every 10-bit value as its two characters: an id's 130 bits are 13 lookups, where one
+# divmod per character costs a charge (about ten ids) tens of microseconds.
+_PAIRS = [a + b for a in _ALPHABET for b in _ALPHABET]
+_SHIFTS = range(120, -1, -10)
 
 
 def new_id(prefix: str) -> str:
+    """prefix_ then 26 characters: 10 for the milliseconds since 1970 and 16 for 80 random
+    bits, 5 bits a character, most significant first (so ids sort by creation time)."""
     millis = time.time_ns() // 1_000_000
-    return f"{prefix}_{_encode(millis, 10)}{_encode(secrets.randbits(80), 16)}".lower()
+    value = (millis << 80) | int.from_bytes(os.urandom(10))
+    return prefix + "_" + "".join([_PAIRS[(value >> shift) & 1023] for shift in _SHIFTS])

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from fastapi import FastAPI
-from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
 from backend import db
-from backend.api import errors
+from backend.api import errors, json_body
 from backend.api.limits_middleware import BodySizeLimit
+from backend.api.responses import JSONResponse
 from backend.api.routes import checkout as checkout_routes
 from backend.api.routes import payments, portal_exports, webhook_endpoints, webhooks_stripe
 from backend.api.routes.audit_export import router as audit_export_router
@@ -33,6 +33,7 @@ def create_app() -> FastAPI:
         docs_url="/api/docs",
         redoc_url=None,
         openapi_url="/api/openapi.json",
+        default_response_class=JSONResponse,
     )
     errors.install(api)
     api.add_middleware(BodySizeLimit, max_bytes=settings.api_max_body_bytes)
@@ -58,6 +59,7 @@ def create_app() -> FastAPI:
     api.include_router(checkout_routes.router)
     api.include_router(portal_exports.router)
     api.include_router(audit_export_router)
+    json_body.add_schemas(api)
     return api
 
 

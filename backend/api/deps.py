@@ -12,13 +12,13 @@ from functools import lru_cache
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
-from fastapi.responses import JSONResponse
 from limits import parse
 from limits.storage import MemoryStorage, storage_from_string
 from limits.strategies import SlidingWindowCounterRateLimiter
 from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
 
+from backend.api.responses import JSONResponse
 from backend.config import get_settings
 from backend.db import get_engine, session_scope
 from backend.group_commit import committer_for

@@ -8,10 +8,10 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from backend.api.responses import JSONResponse
 from backend.services.errors import RateLimited, ServiceError
 
 log = logging.getLogger(__name__)

@@ -61,6 +61,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import Enum
 
+from backend.config import get_settings
 from backend.gateways import cards
 from backend.gateways.base import (
     CardDetails,
@@ -174,15 +175,27 @@ def _find_card(token: object) -> _TestCard | None:
     return _CARDS.get(number)
 
 
+# A test card's details, by card, expiry year and the secret its fingerprint is keyed with:
+# a charge asks twice (before risk scoring and in the answer), each time an HMAC.
+_DETAILS: dict[tuple[_TestCard, int, str], CardDetails] = {}
+
+
 def _details(card: _TestCard) -> CardDetails:
-    return CardDetails(
-        brand=cards.detect_brand(card.number),
-        last4=card.number[-4:],
-        exp_month=EXPIRY_MONTH,
-        exp_year=datetime.now(UTC).year + EXPIRY_YEARS_AHEAD,
-        fingerprint=cards.fingerprint(card.number),
-        country=card.country,
-    )
+    exp_year = datetime.now(UTC).year + EXPIRY_YEARS_AHEAD
+    key = (card, exp_year, get_settings().secret_key)
+    found = _DETAILS.get(key)
+    if found is None:
+        if len(_DETAILS) > 4 * len(_CARDS):  # a new year or secret: the old ones are unused
+            _DETAILS.clear()
+        found = _DETAILS[key] = CardDetails(
+            brand=cards.detect_brand(card.number),
+            last4=card.number[-4:],
+            exp_month=EXPIRY_MONTH,
+            exp_year=exp_year,
+            fingerprint=cards.fingerprint(card.number),
+            country=card.country,
+        )
+    return found
 
 
 def _check_amount(amount: object, currency: object) -> None:

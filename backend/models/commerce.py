@@ -19,6 +19,7 @@ from backend.models.enums import (
     PaymentStatus,
     RefundStatus,
 )
+from backend.models.transient import transient_setattr
 from backend.models.types import UTCDateTime, utcnow
 
 
@@ -45,6 +46,7 @@ class Customer(SQLModel, table=True):
 
 class Order(SQLModel, table=True):
     __tablename__ = "orders"
+    __setattr__ = transient_setattr  # the charge path fills new ones in bulk
     __table_args__ = (
         Index("ix_orders_merchant_created", "merchant_id", "livemode", "created_at"),
         Index("ix_orders_merchant_reference", "merchant_id", "reference"),
@@ -68,6 +70,7 @@ class Order(SQLModel, table=True):
 
 class Payment(SQLModel, table=True):
     __tablename__ = "payments"
+    __setattr__ = transient_setattr  # the charge path fills new ones in bulk
     __table_args__ = (
         # The dashboard's list and KPIs: one merchant, one mode, newest first.
         Index("ix_payments_merchant_created", "merchant_id", "livemode", "created_at"),

@@ -39,6 +39,8 @@ class UTCDateTime(TypeDecorator[datetime]):
             # in one step: every row the charge path writes carries several timestamps.
             if value is None:
                 return None
+            if value.tzinfo is UTC:  # what utcnow() makes: drop "+00:00"
+                return value.isoformat(" ", "microseconds")[:26]
             if value.tzinfo is None:
                 raise ValueError("naive datetime given to a UTC column")
             return value.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")

@@ -10,6 +10,7 @@ from typing import Any
 
 from sqlmodel import Session
 
+from backend.db import new_row as db_new_row
 from backend.ids import new_id
 from backend.models import DomainEvent
 
@@ -32,8 +33,7 @@ EVENT_TYPES = (
 )
 
 
-def emit(
-    db: Session,
+def new_row(
     *,
     type: str,
     merchant_id: str,
@@ -41,10 +41,12 @@ def emit(
     object_type: str,
     object_id: str,
     data: dict[str, Any],
-) -> DomainEvent:
+) -> dict[str, Any]:
+    """An outbox row's column values, for `backend.db.insert_rows` in the caller's transaction."""
     if type not in EVENT_TYPES:
         raise ValueError(f"unknown event type {type!r}")
-    event = DomainEvent(
+    return db_new_row(
+        DomainEvent,
         id=new_id("evt"),
         merchant_id=merchant_id,
         livemode=livemode,
@@ -53,5 +55,10 @@ def emit(
         object_id=object_id,
         data=data,
     )
-    db.add(event)
-    return event
+
+
+def emit(db: Session, **event: Any) -> DomainEvent:
+    """Add the outbox row of an event (`new_row`'s arguments) to db's transaction."""
+    row = DomainEvent(**new_row(**event))
+    db.add(row)
+    return row

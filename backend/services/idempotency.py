@@ -32,7 +32,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
-from backend.db import Prepared, new_instance, row_values, session_scope
+from backend.db import Prepared, new_instance, new_row, session_scope
 from backend.ids import new_id
 from backend.models import IdempotencyKey, utcnow
 from backend.services import crypto
@@ -194,8 +194,8 @@ def _claim_statement(dialect: str) -> Prepared:
     return prepared
 
 
-def _lock_key(record: IdempotencyKey) -> str:
-    return f"{record.merchant_id}:{int(record.livemode)}:{record.key}"
+def _lock_key(merchant_id: str, livemode: bool, key: str) -> str:
+    return f"{merchant_id}:{int(livemode)}:{key}"
 
 
 def claim(
@@ -212,7 +212,7 @@ def claim(
     say what to answer instead. The caller does the work, then calls `finish` before commit."""
     validate_key(key)
     now = utcnow()
-    record = new_instance(
+    values = new_row(
         IdempotencyKey,
         id=new_id("idk"),
         merchant_id=merchant_id,
@@ -225,37 +225,34 @@ def claim(
         expires_at=now + RETENTION,
     )
     dialect = db.get_bind().dialect.name
-    values = {c.name: v for c, v in zip(_CLAIM_COLUMNS, _claim_values(record), strict=True)}
     if dialect == "postgresql":
-        values["lock_key"] = _lock_key(record)
-    if _claim_statement(dialect).run(db, values) is not None:
-        return Claim(record.id)
+        values["lock_key"] = _lock_key(merchant_id, livemode, key)
+    if _claim_statement(dialect).run(db, values) is not None:  # binds the claim's columns
+        return Claim(values["id"])
     if (
         dialect == "postgresql"
-        and not db.execute(sa_select(_LOCK), {"lock_key": _lock_key(record)}).scalar()
+        and not db.execute(sa_select(_LOCK), {"lock_key": values["lock_key"]}).scalar()
     ):
         raise _in_use()  # the key's request is still running in another transaction
-    return _settle(db, record, now)
-
-
-def _claim_values(record: IdempotencyKey) -> list[object]:
-    stored = row_values(record)
-    return [stored[c.name] for c in _CLAIM_COLUMNS]
+    values.pop("lock_key", None)
+    return _settle(db, new_instance(IdempotencyKey, **values), now)
 
 
 def _sealed(body: str) -> str:
     """Stored answers are encrypted at rest: some carry a secret shown once (a new webhook
     endpoint's signing secret), and a replay must not leave it readable in the table."""
-    return crypto.encrypt(body)
+    return crypto.seal(body)
 
 
 def _opened(stored: str | None) -> str:
     if not stored:
         return ""
-    try:
+    if stored.startswith(crypto.SEALED_PREFIX):
+        return crypto.unseal(stored)
+    try:  # answers stored in the last 24 h by the release that used Fernet
         return crypto.decrypt(stored)
     except ValueError:
-        return stored  # an answer stored before encryption (kept 24 h at most)
+        return stored  # an answer stored before encryption
 
 
 _ANSWER = Prepared(

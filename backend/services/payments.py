@@ -19,7 +19,7 @@ from typing import Any, TypeVar
 
 from sqlmodel import Session, select
 
-from backend.db import adopt, insert_rows, new_instance, pipelined, row_values
+from backend.db import adopt, insert_rows, new_instance, new_row, pipelined, row_values
 from backend.gateways import routing
 from backend.gateways.base import (
     Outcome,
@@ -238,44 +238,21 @@ class _NewRows:
         self.audit: list[dict[str, Any]] = []
         self.events: list[dict[str, Any]] = []
 
-    def event(
-        self,
-        *,
-        type: str,
-        merchant_id: str,
-        livemode: bool,
-        object_type: str,
-        object_id: str,
-        data: dict[str, Any],
-    ) -> None:
-        """The outbox row `events.emit` would add."""
-        if type not in events.EVENT_TYPES:
-            raise ValueError(f"unknown event type {type!r}")
-        self.events.append(
-            row_values(
-                new_instance(
-                    DomainEvent,
-                    id=new_id("evt"),
-                    merchant_id=merchant_id,
-                    livemode=livemode,
-                    type=type,
-                    object_type=object_type,
-                    object_id=object_id,
-                    data=data,
-                )
-            )
-        )
+    def event(self, **event: Any) -> None:
+        """The outbox row `events.emit` would add (its arguments)."""
+        self.events.append(events.new_row(**event))
 
     def write(self, db: Session) -> None:
         if db.new:  # rows the caller added (a customer...) first: ours may refer to them
             db.flush()
         # Parents first: payments reference orders; attempts, audit rows and events come after.
-        with pipelined(db):
-            insert_rows(db, Order, [row_values(o) for o in self.orders])
-            insert_rows(db, Payment, [row_values(p) for p in self.payments])
-            insert_rows(db, PaymentAttempt, self.attempts)
-            insert_rows(db, AuditLog, self.audit)
-            insert_rows(db, DomainEvent, self.events)
+        connection = db.connection()
+        with pipelined(connection):
+            insert_rows(connection, Order, [row_values(o) for o in self.orders])
+            insert_rows(connection, Payment, [row_values(p) for p in self.payments])
+            insert_rows(connection, PaymentAttempt, self.attempts)
+            insert_rows(connection, AuditLog, self.audit)
+            insert_rows(connection, DomainEvent, self.events)
         for obj in (*self.orders, *self.payments):
             adopt(db, obj)
 
@@ -933,7 +910,7 @@ def _recorder(
         if rows is None:
             db.add(PaymentAttempt(**values))
         else:
-            rows.attempts.append(row_values(new_instance(PaymentAttempt, **values)))
+            rows.attempts.append(new_row(PaymentAttempt, **values))
 
     return record
 

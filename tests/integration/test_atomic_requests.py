@@ -74,7 +74,7 @@ def test_the_record_and_the_work_are_committed_together(shop: Shop):
     assert record.response_body is not None
     # Stored sealed (encrypted at rest), and it opens to the first answer.
     assert first.json()["payment"]["id"] not in record.response_body
-    assert first.json()["payment"]["id"] in crypto.decrypt(record.response_body)
+    assert first.json()["payment"]["id"] in crypto.unseal(record.response_body)
 
 
 def test_work_that_fails_unexpectedly_leaves_neither_record_nor_rows(shop: Shop, monkeypatch):

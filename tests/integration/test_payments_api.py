@@ -85,6 +85,85 @@ def test_malformed_json_and_huge_bodies_are_refused(shop: Merchant, client: Test
     assert response.json()["error"]["code"] == "request_too_large"
 
 
+_CARD = {"type": "card", "token": "pm_card_visa"}
+
+
+@pytest.mark.parametrize("path", ["/api/payments/charge", "/api/payments/authorize"])
+@pytest.mark.parametrize(
+    ("content", "content_type", "code", "param"),
+    [
+        (b"", "application/json", "invalid_request", None),  # no body at all
+        (b"{not json", "application/json", "invalid_json", None),
+        (b'{"amountCents": 100}', "text/plain", "invalid_request", None),  # not declared JSON
+        (b'{"amountCents": 100}', None, "invalid_request", None),
+        (b'{"amountCents": "100", "currency": "USD", "paymentMethod": {}}', None, None, None),
+        (b"[1, 2]", "application/json", "invalid_request", None),
+        (b'{"amountCents": "100", "currency": "USD"}', "application/json", None, "amountCents"),
+        (
+            b'{"amountCents": 100, "currency": "USD", "paymentMethod": {"type": "card"}}',
+            "application/json",
+            None,
+            "paymentMethod.token",
+        ),
+        (
+            b'{"amountCents": 100, "currency": "USD", "amount_cents": 1,'
+            b' "paymentMethod": {"type": "card", "token": "x"}}',
+            "application/json; charset=utf-8",
+            None,
+            "amount_cents",
+        ),
+        (
+            b'{"amountCents": true, "currency": "USD"}',
+            "application/vnd.api+json",
+            None,
+            "amountCents",
+        ),
+    ],
+)
+def test_a_charge_body_the_route_reads_itself_is_refused_as_any_body(
+    shop: Merchant,
+    client: TestClient,
+    path: str,
+    content: bytes,
+    content_type: str | None,
+    code: str | None,
+    param: str | None,
+):
+    """Charge and authorize parse their own bodies (backend.api.json_body): each refusal is the
+    API's usual 400, names the field, and leaves nothing behind, as with FastAPI's parsing."""
+    headers = {**shop.headers("body-1")}
+    if content_type is not None:
+        headers["Content-Type"] = content_type
+    response = client.post(path, content=content, headers=headers)
+    assert response.status_code == 400, response.text
+    error = response.json()["error"]
+    assert error["code"] == (code or "invalid_request")
+    assert error["param"] == param
+    assert error["message"]
+    with session_scope(readonly=True) as db:
+        assert not db.exec(select(Payment).where(Payment.merchant_id == shop.merchant_id)).all()
+    # A malformed request is no answer to keep: the key still takes the corrected request.
+    ok = shop.post(
+        path, {"amountCents": 100, "currency": "USD", "paymentMethod": _CARD}, key="body-1"
+    )
+    assert ok.status_code == 201, ok.text
+    assert ok.json()["payment"]["amountCaptured"] == (100 if path.endswith("charge") else 0)
+
+
+def test_a_charge_body_is_documented_in_the_openapi_schema(client: TestClient):
+    schema = client.get("/api/openapi.json").json()
+    for path in ("/api/payments/charge", "/api/payments/authorize"):
+        body = schema["paths"][path]["post"]["requestBody"]
+        assert body["required"] is True
+        assert body["content"]["application/json"]["schema"] == {
+            "$ref": "#/components/schemas/PaymentCreate"
+        }
+    created = schema["components"]["schemas"]["PaymentCreate"]
+    assert created["required"] == ["paymentMethod"]
+    assert created["additionalProperties"] is False
+    assert "PaymentMethodIn" in schema["components"]["schemas"]
+
+
 @pytest.mark.parametrize(
     "authorization",
     [None, "sk_test_abc", "Bearer ", "Bearer sk_test_unknown0000000000000000000000", "Basic x"],

@@ -94,3 +94,42 @@ def test_api_key_last_use_is_touched_at_most_once_a_minute(db_engine, merchant_i
     with session_scope(db_engine, readonly=True) as db:
         assert api_keys.authenticate(db, issued.secret).stale_last_used is False
         assert db.get(ApiKey, issued.api_key.id).last_used_at is not None
+
+
+def test_stored_answers_are_sealed_and_answers_sealed_by_fernet_still_replay(
+    db_engine, merchant_id: str
+):
+    from backend.services import crypto
+
+    claim = begin(db_engine, merchant_id)
+    idempotency.complete(db_engine, claim, status=201, body='{"secret": "whsec_abc"}')
+    with session_scope(db_engine) as db:
+        stored = db.get(IdempotencyKey, claim.record_id).response_body
+        assert stored.startswith(crypto.SEALED_PREFIX) and "whsec_abc" not in stored
+        # An answer the Fernet-sealing release stored within the last 24 hours.
+        db.execute(
+            update(IdempotencyKey)
+            .where(IdempotencyKey.id == claim.record_id)
+            .values(response_body=crypto.encrypt('{"secret": "whsec_old"}'))
+        )
+    replay = begin(db_engine, merchant_id)
+    assert isinstance(replay, idempotency.Replay)
+    assert replay.body == '{"secret": "whsec_old"}'
+
+
+def test_a_sealed_value_opens_only_unchanged_and_with_its_key(monkeypatch):
+    from backend.config import get_settings
+    from backend.services import crypto
+
+    sealed = crypto.seal("ünïcode answer")
+    assert crypto.unseal(sealed) == "ünïcode answer"
+    assert crypto.seal("same") != crypto.seal("same")  # a fresh nonce each time
+    body = sealed[len(crypto.SEALED_PREFIX) :]
+    flipped = body[:-2] + ("A" if body[-2] != "A" else "B") + body[-1]
+    for broken in (crypto.SEALED_PREFIX + flipped, sealed[:-8], "s1.!!!", "plain text"):
+        with pytest.raises(ValueError):
+            crypto.unseal(broken)
+    monkeypatch.setattr(get_settings(), "secret_key", "another secret key for this test")
+    monkeypatch.setattr(get_settings(), "encryption_key", None)
+    with pytest.raises(ValueError):
+        crypto.unseal(sealed)

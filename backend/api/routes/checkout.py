@@ -6,11 +6,11 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Path, Request, Response
-from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr
 
 from backend.api.deps import CallerDep, Result, respond
 from backend.api.errors import ErrorBody
+from backend.api.responses import JSONResponse
 from backend.db import session_scope
 from backend.services import branding, checkout
 from backend.services.errors import NotFound

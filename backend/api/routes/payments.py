@@ -5,11 +5,12 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, BackgroundTasks, Path, Request
-from fastapi.responses import JSONResponse
 from sqlmodel import Session
 
-from backend.api.deps import Caller, CallerDep, Result, respond_atomic
+from backend.api import json_body
+from backend.api.deps import Caller, CallerDep, Result, caller, respond_atomic
 from backend.api.errors import ErrorBody
+from backend.api.responses import JSONResponse
 from backend.api.schemas import (
     CaptureBody,
     DeclinedBody,
@@ -102,9 +103,11 @@ async def create_order(body: OrderCreate, request: Request, who: CallerDep) -> J
     return await respond_atomic(request, who, work)
 
 
-async def _create(
-    body: PaymentCreate, request: Request, who: Caller, background: BackgroundTasks, capture: bool
-) -> JSONResponse:
+async def _create(request: Request, capture: bool) -> JSONResponse:
+    """Authorize or charge. The caller and the body are read here rather than by FastAPI's
+    dependency solver (see backend.api.json_body): every charge takes this route."""
+    who = await caller(request)
+    body = await json_body.parse(request, PaymentCreate)
     data = _charge_input(body, who, request)
     operation = payments.charge if capture else payments.authorize
     disputed: list[str] = []
@@ -116,8 +119,10 @@ async def _create(
         return _outcome_result(outcome, 201)
 
     response = await respond_atomic(request, who, work)
-    for payment_id in disputed:  # only once the payment is committed
-        background.add_task(dispute_later, who.scope, payment_id)
+    if disputed:  # only once the payment is committed
+        response.background = BackgroundTasks()
+        for payment_id in disputed:
+            response.background.add_task(dispute_later, who.scope, payment_id)
     return response
 
 
@@ -126,15 +131,11 @@ async def _create(
     status_code=201,
     response_model=PaymentEnvelope,
     responses=_CHARGE_ERRORS,
+    openapi_extra=json_body.documented(PaymentCreate),
     summary="Authorize a payment (place a hold)",
 )
-async def authorize(
-    body: PaymentCreate,
-    request: Request,
-    background: BackgroundTasks,
-    who: CallerDep,
-) -> JSONResponse:
-    return await _create(body, request, who, background, False)
+async def authorize(request: Request) -> JSONResponse:
+    return await _create(request, False)
 
 
 @router.post(
@@ -142,15 +143,11 @@ async def authorize(
     status_code=201,
     response_model=PaymentEnvelope,
     responses=_CHARGE_ERRORS,
+    openapi_extra=json_body.documented(PaymentCreate),
     summary="Charge a payment (authorize and capture)",
 )
-async def charge(
-    body: PaymentCreate,
-    request: Request,
-    background: BackgroundTasks,
-    who: CallerDep,
-) -> JSONResponse:
-    return await _create(body, request, who, background, True)
+async def charge(request: Request) -> JSONResponse:
+    return await _create(request, True)
 
 
 @router.post(

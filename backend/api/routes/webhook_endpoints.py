@@ -5,11 +5,11 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Path, Query, Request
-from fastapi.responses import JSONResponse
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr
 
 from backend.api.deps import CallerDep, Result, respond
 from backend.api.errors import ErrorBody
+from backend.api.responses import JSONResponse
 from backend.db import session_scope
 from backend.services import webhooks_out
 from backend.services.events import EVENT_TYPES

@@ -15,12 +15,12 @@ from queue import Empty, SimpleQueue
 from typing import Any, Literal
 
 from fastapi import APIRouter, Request
-from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from sqlalchemy.exc import SQLAlchemyError
 from starlette.concurrency import run_in_threadpool
 
 from backend.api.errors import ErrorBody, error_response
+from backend.api.responses import JSONResponse
 from backend.config import get_settings
 from backend.services import webhooks_in
 
