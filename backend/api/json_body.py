@@ -20,12 +20,12 @@ from pydantic import BaseModel, ValidationError
 
 M = TypeVar("M", bound=BaseModel)
 
-_MODELS: list[type[BaseModel]] = []
+_MODELS: dict[str, type[BaseModel]] = {}  # by schema name, as the components list them
 
 
 def documented(model: type[BaseModel]) -> dict[str, Any]:
     """`openapi_extra` for a route whose required JSON body is a `model`."""
-    _MODELS.append(model)
+    _MODELS[model.__name__] = model
     schema = {"$ref": f"#/components/schemas/{model.__name__}"}
     return {"requestBody": {"content": {"application/json": {"schema": schema}}, "required": True}}
 
@@ -39,7 +39,7 @@ def add_schemas(api: FastAPI) -> None:
             return api.openapi_schema
         schema = generate()
         components = schema.setdefault("components", {}).setdefault("schemas", {})
-        for model in _MODELS:
+        for model in _MODELS.values():
             found = model.model_json_schema(ref_template="#/components/schemas/{model}")
             for name, definition in found.pop("$defs", {}).items():
                 components.setdefault(name, definition)

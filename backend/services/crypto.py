@@ -7,7 +7,6 @@ third of Fernet's CBC, HMAC and base64 in Python."""
 from __future__ import annotations
 
 import base64
-import binascii
 import hashlib
 import json
 import os
@@ -84,6 +83,6 @@ def unseal(token: str) -> str:
         opened = _aead(settings.encryption_key, settings.secret_key).decrypt(
             raw[:_NONCE_BYTES], raw[_NONCE_BYTES:], None
         )
-    except (InvalidTag, binascii.Error, ValueError) as exc:
+    except (InvalidTag, ValueError) as exc:  # binascii.Error is a ValueError
         raise ValueError("cannot unseal: wrong ENCRYPTION_KEY or corrupted value") from exc
     return opened.decode()
