@@ -81,3 +81,17 @@ def strength_meter(score: rx.Var, message: rx.Var) -> rx.Component:
             aria_live="polite",
         ),
     )
+
+
+def submit_button(label: rx.Var | str, state: type[rx.State], pending: rx.Var) -> rx.Component:
+    """The form's submit button, disabled until the page's state has hydrated (its on_load has
+    run). Before that, a click or Enter would be a native GET submit that puts the typed password
+    in the address bar, or an event that races the on_load."""
+    return rx.button(
+        label,
+        type="submit",
+        size="3",
+        width="100%",
+        loading=pending,
+        disabled=~state.is_hydrated,
+    )

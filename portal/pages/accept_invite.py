@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import reflex as rx
 
-from portal.components.auth_card import alert, auth_card, field
+from portal.components.auth_card import alert, auth_card, field, submit_button
 from portal.state.accept_invite import AcceptInviteState
 
 S = AcceptInviteState
@@ -58,12 +58,10 @@ def _form() -> rx.Component:
                 ),
             ),
             alert(S.error),
-            rx.button(
+            submit_button(
                 rx.cond(S.account_exists, "Sign in and join", "Create account and join"),
-                type="submit",
-                size="3",
-                width="100%",
-                loading=S.pending,
+                S,
+                S.pending,
             ),
             spacing="4",
             width="100%",

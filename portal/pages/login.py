@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import reflex as rx
 
-from portal.components.auth_card import auth_card, live_error
+from portal.components.auth_card import auth_card, live_error, submit_button
 from portal.state.auth import AuthState
 
 
@@ -47,13 +47,7 @@ def login_form() -> rx.Component:
                 width="100%",
             ),
             live_error(AuthState.login_error),
-            rx.button(
-                "Sign in",
-                type="submit",
-                size="3",
-                width="100%",
-                loading=AuthState.login_pending,
-            ),
+            submit_button("Sign in", AuthState, AuthState.login_pending),
             spacing="4",
             width="100%",
         ),

@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import reflex as rx
 
-from portal.components.auth_card import alert, auth_card, field, strength_meter
+from portal.components.auth_card import (
+    alert,
+    auth_card,
+    field,
+    strength_meter,
+    submit_button,
+)
 from portal.state.password_reset import ForgotPasswordState, ResetPasswordState
 
 
@@ -41,12 +47,8 @@ def forgot_password() -> rx.Component:
                         auto_focus=True,
                     ),
                     alert(ForgotPasswordState.error),
-                    rx.button(
-                        "Send the link",
-                        type="submit",
-                        size="3",
-                        width="100%",
-                        loading=ForgotPasswordState.pending,
+                    submit_button(
+                        "Send the link", ForgotPasswordState, ForgotPasswordState.pending
                     ),
                     rx.link("Back to sign in", href="/login", size="2"),
                     spacing="4",
@@ -103,13 +105,7 @@ def reset_form() -> rx.Component:
                 "Saving it signs you out on every other device.", size="1", color_scheme="gray"
             ),
             alert(ResetPasswordState.error),
-            rx.button(
-                "Save the new password",
-                type="submit",
-                size="3",
-                width="100%",
-                loading=ResetPasswordState.pending,
-            ),
+            submit_button("Save the new password", ResetPasswordState, ResetPasswordState.pending),
             spacing="4",
             width="100%",
         ),

@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import reflex as rx
 
-from portal.components.auth_card import alert, auth_card, field, strength_meter
+from portal.components.auth_card import (
+    alert,
+    auth_card,
+    field,
+    strength_meter,
+    submit_button,
+)
 from portal.state.signup import SignupState
 
 
@@ -45,9 +51,7 @@ def signup_form() -> rx.Component:
                 color_scheme="gray",
             ),
             alert(SignupState.error),
-            rx.button(
-                "Create account", type="submit", size="3", width="100%", loading=SignupState.pending
-            ),
+            submit_button("Create account", SignupState, SignupState.pending),
             spacing="4",
             width="100%",
         ),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import reflex as rx
 
-from portal.components.auth_card import auth_card, live_error
+from portal.components.auth_card import auth_card, live_error, submit_button
 from portal.components.second_factor import code_input, method_picker
 from portal.state.two_factor import SmsOutboxState, TwoFactorState
 
@@ -53,9 +53,7 @@ def _form() -> rx.Component:
             _hint(),
             code_input(TwoFactorState.method, field_id="code", auto_focus=True),
             live_error(TwoFactorState.error),
-            rx.button(
-                "Verify", type="submit", size="3", width="100%", loading=TwoFactorState.checking
-            ),
+            submit_button("Verify", TwoFactorState, TwoFactorState.checking),
             rx.link("Use another account", href="/login", size="2"),
             spacing="4",
             width="100%",

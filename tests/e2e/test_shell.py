@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import urllib.request
 
 import pytest
@@ -79,6 +80,23 @@ def test_root_sends_visitors_to_sign_in(app_url, open_page) -> None:
     page.wait_for_url("**/login**")
     page.goto(f"{app_url}/dashboard")
     page.wait_for_url("**/login?next=%2Fdashboard")
+
+
+def test_sign_in_waits_for_the_server_connection(app_url, demo, open_page) -> None:
+    """Until the page's state has hydrated, Sign in is disabled: a native submit would put the
+    password in the address bar."""
+    page = open_page("phone")
+    # Hold the event socket open without a server behind it, so the page never hydrates.
+    page.route_web_socket(re.compile(r"/_event"), lambda ws: None)
+    page.goto(f"{app_url}/login")
+    page.get_by_label("E-mail").fill(demo["email"])
+    page.get_by_label("Password").fill(demo["password"])
+    button = page.get_by_role("button", name="Sign in")
+    expect(button).to_be_disabled()
+    page.get_by_label("Password").press("Enter")
+    page.wait_for_timeout(500)
+    assert "password" not in page.url
+    assert page.url.rstrip("/").endswith("/login")
 
 
 def test_wrong_password_is_refused(app_url, demo, open_page) -> None:
