@@ -50,6 +50,13 @@ class Settings(BaseSettings):
         "1000/second", description="requests per API key, in the `limits` notation"
     )
     api_max_body_bytes: int = Field(1_048_576, ge=1024)
+    api_read_threads: int = Field(
+        6,
+        ge=1,
+        le=40,
+        description="how many read-only requests (health, getting payments...) of a worker "
+        "use the database at once; the others wait their turn in order (backend.read_threads)",
+    )
     cache_ttl_seconds: float = Field(
         2.0,
         ge=0,

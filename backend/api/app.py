@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from fastapi import FastAPI
-from starlette.concurrency import run_in_threadpool
 
 from backend import db
 from backend.api import errors, json_body
@@ -13,6 +12,7 @@ from backend.api.routes import checkout as checkout_routes
 from backend.api.routes import payments, portal_exports, webhook_endpoints, webhooks_stripe
 from backend.api.routes.audit_export import router as audit_export_router
 from backend.config import APP_VERSION, get_settings
+from backend.read_threads import run_read
 
 DESCRIPTION = """
 The merchant REST API. Authenticate with `Authorization: Bearer sk_test_...` (test mode) or
@@ -45,7 +45,7 @@ def create_app() -> FastAPI:
         responses={503: {"description": "The database does not answer"}},
     )
     async def health() -> JSONResponse:
-        database_ok = await run_in_threadpool(db.ping)
+        database_ok = await run_read(db.ping)
         body = {
             "status": "ok" if database_ok else "unavailable",
             "version": APP_VERSION,

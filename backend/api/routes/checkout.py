@@ -12,6 +12,8 @@ from backend.api.deps import CallerDep, Result, respond
 from backend.api.errors import ErrorBody
 from backend.api.responses import JSONResponse
 from backend.db import session_scope
+from backend.models import BrandLogo
+from backend.read_threads import run_read
 from backend.services import branding, checkout
 from backend.services.errors import NotFound
 
@@ -153,12 +155,14 @@ async def expire_session(sessionId: SessionId, request: Request, who: CallerDep)
     summary="A merchant's checkout logo (public; immutable, cache forever)",
     responses={404: {"model": ErrorBody}},
 )
-def logo(
+async def logo(
     logoId: Annotated[str, Path(min_length=1, max_length=60)],
 ) -> Response:
-    logo_id = logoId.split(".", 1)[0]
-    with session_scope(readonly=True) as db:
-        found = branding.get_logo(db, logo_id)
+    def read() -> BrandLogo | None:
+        with session_scope(readonly=True) as db:
+            return branding.get_logo(db, logoId.split(".", 1)[0])
+
+    found = await run_read(read)
     if found is None:
         raise NotFound("No such logo")
     return Response(

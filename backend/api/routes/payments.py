@@ -23,6 +23,7 @@ from backend.api.schemas import (
     RefundEnvelope,
 )
 from backend.db import session_scope
+from backend.read_threads import run_read
 from backend.services import payments
 from backend.services.payments import ChargeInput, PaymentMethodInput, PaymentOutcome
 from backend.services.representations import order_to_dict, payment_to_dict, refund_to_dict
@@ -237,14 +238,14 @@ def _read(fn: Any) -> Any:
     responses={k: v for k, v in _ERRORS.items() if k in (401, 404, 429)},
     summary="Get a payment",
 )
-def get_payment(paymentId: PaymentId, who: CallerDep) -> dict[str, Any]:
+async def get_payment(paymentId: PaymentId, who: CallerDep) -> dict[str, Any]:
     def read(db: Session) -> dict[str, Any]:
         return {
             "success": True,
             "payment": payment_to_dict(payments.get_payment(db, who.scope, paymentId)),
         }
 
-    return _read(read)
+    return await run_read(_read, read)
 
 
 @router.get(
@@ -253,9 +254,9 @@ def get_payment(paymentId: PaymentId, who: CallerDep) -> dict[str, Any]:
     responses={k: v for k, v in _ERRORS.items() if k in (401, 404, 429)},
     summary="List the payments of an order",
 )
-def order_payments(orderId: OrderId, who: CallerDep) -> dict[str, Any]:
+async def order_payments(orderId: OrderId, who: CallerDep) -> dict[str, Any]:
     def read(db: Session) -> dict[str, Any]:
         found = payments.list_order_payments(db, who.scope, orderId)
         return {"success": True, "payments": [payment_to_dict(p) for p in found]}
 
-    return _read(read)
+    return await run_read(_read, read)

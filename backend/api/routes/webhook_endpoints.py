@@ -11,6 +11,7 @@ from backend.api.deps import CallerDep, Result, respond
 from backend.api.errors import ErrorBody
 from backend.api.responses import JSONResponse
 from backend.db import session_scope
+from backend.read_threads import run_read
 from backend.services import webhooks_out
 from backend.services.events import EVENT_TYPES
 from backend.services.webhooks_out import delivery_to_dict, endpoint_to_dict
@@ -187,10 +188,13 @@ async def create_endpoint(body: EndpointCreate, request: Request, who: CallerDep
     responses={k: v for k, v in _READ_ERRORS.items() if k != 404},
     summary="List webhook endpoints",
 )
-def list_endpoints(who: CallerDep) -> dict[str, Any]:
-    with session_scope(readonly=True) as db:
-        found = webhooks_out.list_endpoints(db, who.scope)
-        return {"success": True, "endpoints": [endpoint_to_dict(e) for e in found]}
+async def list_endpoints(who: CallerDep) -> dict[str, Any]:
+    def read() -> dict[str, Any]:
+        with session_scope(readonly=True) as db:
+            found = webhooks_out.list_endpoints(db, who.scope)
+            return {"success": True, "endpoints": [endpoint_to_dict(e) for e in found]}
+
+    return await run_read(read)
 
 
 @router.get(
@@ -199,10 +203,13 @@ def list_endpoints(who: CallerDep) -> dict[str, Any]:
     responses=_READ_ERRORS,
     summary="Get a webhook endpoint",
 )
-def get_endpoint(endpointId: EndpointId, who: CallerDep) -> dict[str, Any]:
-    with session_scope(readonly=True) as db:
-        endpoint = webhooks_out.get_endpoint(db, who.scope, endpointId)
-        return {"success": True, "endpoint": endpoint_to_dict(endpoint)}
+async def get_endpoint(endpointId: EndpointId, who: CallerDep) -> dict[str, Any]:
+    def read() -> dict[str, Any]:
+        with session_scope(readonly=True) as db:
+            endpoint = webhooks_out.get_endpoint(db, who.scope, endpointId)
+            return {"success": True, "endpoint": endpoint_to_dict(endpoint)}
+
+    return await run_read(read)
 
 
 @router.post(
@@ -295,18 +302,21 @@ async def send_test_event(endpointId: EndpointId, request: Request, who: CallerD
     responses=_READ_ERRORS,
     summary="The endpoint's delivery log, newest first, with every attempt",
 )
-def delivery_log(
+async def delivery_log(
     endpointId: EndpointId,
     who: CallerDep,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
     cursor: Annotated[str | None, Query(min_length=1, max_length=64)] = None,
 ) -> dict[str, Any]:
-    with session_scope(readonly=True) as db:
-        page, next_cursor = webhooks_out.delivery_log(
-            db, who.scope, endpointId, limit=limit, cursor=cursor
-        )
-        deliveries = [delivery_to_dict(x.delivery, x.event_type, x.attempts) for x in page]
-    return {"success": True, "deliveries": deliveries, "nextCursor": next_cursor}
+    def read() -> dict[str, Any]:
+        with session_scope(readonly=True) as db:
+            page, next_cursor = webhooks_out.delivery_log(
+                db, who.scope, endpointId, limit=limit, cursor=cursor
+            )
+            deliveries = [delivery_to_dict(x.delivery, x.event_type, x.attempts) for x in page]
+        return {"success": True, "deliveries": deliveries, "nextCursor": next_cursor}
+
+    return await run_read(read)
 
 
 @router.post(

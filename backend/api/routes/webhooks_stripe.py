@@ -17,11 +17,11 @@ from typing import Any, Literal
 from fastapi import APIRouter, Request
 from pydantic import BaseModel, Field
 from sqlalchemy.exc import SQLAlchemyError
-from starlette.concurrency import run_in_threadpool
 
 from backend.api.errors import ErrorBody, error_response
 from backend.api.responses import JSONResponse
 from backend.config import get_settings
+from backend.read_threads import run_read
 from backend.services import webhooks_in
 
 log = logging.getLogger(__name__)
@@ -213,7 +213,7 @@ _writer = GroupCommit()
     "the last hour pass their thresholds.",
 )
 async def webhooks_health() -> JSONResponse:
-    figures = await run_in_threadpool(webhooks_in.health)
+    figures = await run_read(webhooks_in.health)
     configured = bool(webhooks_in.signing_secrets(get_settings().stripe_webhook_secret))
     body = WebhookHealth(
         status=figures.status,  # type: ignore[arg-type]
