@@ -3,8 +3,8 @@
 A worker hands blocking calls to AnyIO's thread pool, which runs up to 40 at once. Threads that
 run Python take turns at the GIL, and CPython does not hand it over in arrival order: with dozens
 of reads in flight, some wait behind many others. Measured on the 2-core machine (GET
-/api/health at 32 clients, SQLite, bench/payments_api.py): p50 about 20 ms, p95 about 560 ms
-and p99 a second with the whole pool at work; p95 about 170 ms with 6 threads.
+/api/health at 32 clients, SQLite, bench/payments_api.py): p95 382-454 ms and p99 743-837 ms
+with the whole pool at work, p95 88-117 ms and p99 204-309 ms with 6 places (see the README).
 
 So reads (health checks, getting payments and webhook endpoints, logos) wait for one of
 API_READ_THREADS places on an AnyIO CapacityLimiter, whose waiters are served first come, first
@@ -15,9 +15,7 @@ cannot take every place. Writes and calls to providers keep the whole pool.
 
 from __future__ import annotations
 
-import asyncio
 import functools
-import weakref
 from collections.abc import Callable
 from typing import ParamSpec, TypeVar
 
@@ -29,18 +27,11 @@ from backend.config import get_settings
 P = ParamSpec("P")
 T = TypeVar("T")
 
-# One limiter per event loop (a test may run several loops, one after another).
-_LIMITERS: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, anyio.CapacityLimiter] = (
-    weakref.WeakKeyDictionary()
-)
 
-
+@functools.lru_cache
 def _limiter() -> anyio.CapacityLimiter:
-    loop = asyncio.get_running_loop()
-    limiter = _LIMITERS.get(loop)
-    if limiter is None:
-        limiter = _LIMITERS[loop] = anyio.CapacityLimiter(get_settings().api_read_threads)
-    return limiter
+    """This process's places. An AnyIO limiter binds to no event loop: one serves them all."""
+    return anyio.CapacityLimiter(get_settings().api_read_threads)
 
 
 async def run_read(fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:

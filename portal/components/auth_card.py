@@ -83,7 +83,7 @@ def strength_meter(score: rx.Var, message: rx.Var) -> rx.Component:
     )
 
 
-def submit_button(label: rx.Var | str, state: type[rx.State], pending: rx.Var) -> rx.Component:
+def submit_button(label: rx.Var | str, pending: rx.Var) -> rx.Component:
     """The form's submit button, disabled until the page's state has hydrated (its on_load has
     run). Before that, a click or Enter would be a native GET submit that puts the typed password
     in the address bar, or an event that races the on_load."""
@@ -93,5 +93,5 @@ def submit_button(label: rx.Var | str, state: type[rx.State], pending: rx.Var) -
         size="3",
         width="100%",
         loading=pending,
-        disabled=~state.is_hydrated,
+        disabled=~rx.State.is_hydrated,
     )

@@ -60,7 +60,6 @@ def _form() -> rx.Component:
             alert(S.error),
             submit_button(
                 rx.cond(S.account_exists, "Sign in and join", "Create account and join"),
-                S,
                 S.pending,
             ),
             spacing="4",

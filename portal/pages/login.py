@@ -47,7 +47,7 @@ def login_form() -> rx.Component:
                 width="100%",
             ),
             live_error(AuthState.login_error),
-            submit_button("Sign in", AuthState, AuthState.login_pending),
+            submit_button("Sign in", AuthState.login_pending),
             spacing="4",
             width="100%",
         ),

@@ -47,9 +47,7 @@ def forgot_password() -> rx.Component:
                         auto_focus=True,
                     ),
                     alert(ForgotPasswordState.error),
-                    submit_button(
-                        "Send the link", ForgotPasswordState, ForgotPasswordState.pending
-                    ),
+                    submit_button("Send the link", ForgotPasswordState.pending),
                     rx.link("Back to sign in", href="/login", size="2"),
                     spacing="4",
                     width="100%",
@@ -105,7 +103,7 @@ def reset_form() -> rx.Component:
                 "Saving it signs you out on every other device.", size="1", color_scheme="gray"
             ),
             alert(ResetPasswordState.error),
-            submit_button("Save the new password", ResetPasswordState, ResetPasswordState.pending),
+            submit_button("Save the new password", ResetPasswordState.pending),
             spacing="4",
             width="100%",
         ),

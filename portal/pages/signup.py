@@ -51,7 +51,7 @@ def signup_form() -> rx.Component:
                 color_scheme="gray",
             ),
             alert(SignupState.error),
-            submit_button("Create account", SignupState, SignupState.pending),
+            submit_button("Create account", SignupState.pending),
             spacing="4",
             width="100%",
         ),

@@ -53,7 +53,7 @@ def _form() -> rx.Component:
             _hint(),
             code_input(TwoFactorState.method, field_id="code", auto_focus=True),
             live_error(TwoFactorState.error),
-            submit_button("Verify", TwoFactorState, TwoFactorState.checking),
+            submit_button("Verify", TwoFactorState.checking),
             rx.link("Use another account", href="/login", size="2"),
             spacing="4",
             width="100%",

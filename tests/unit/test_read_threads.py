@@ -10,6 +10,7 @@ from typing import Any, TypeVar
 
 import pytest
 
+from backend import read_threads
 from backend.config import get_settings
 from backend.read_threads import run_read
 
@@ -28,8 +29,10 @@ def run(coroutine: Coroutine[Any, Any, T]) -> T:
 def two_places(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     monkeypatch.setenv("API_READ_THREADS", "2")
     get_settings.cache_clear()
+    read_threads._limiter.cache_clear()
     yield
     get_settings.cache_clear()
+    read_threads._limiter.cache_clear()
 
 
 def test_at_most_api_read_threads_at_once_served_in_arrival_order(two_places: None) -> None:
@@ -57,9 +60,20 @@ def test_at_most_api_read_threads_at_once_served_in_arrival_order(two_places: No
     assert [set(starts[i : i + 2]) for i in (0, 2, 4)] == [{0, 1}, {2, 3}, {4, 5}]
 
 
-def test_each_event_loop_has_its_own_places(two_places: None) -> None:
-    for _ in range(2):  # a limiter bound to a finished loop would fail the second run
-        assert run(run_read(lambda: "read")) == "read"
+def test_one_limiter_serves_one_event_loop_after_another(two_places: None) -> None:
+    # Four reads for two places: each round has reads waiting for a place, which a limiter
+    # bound to the first event loop could not serve in the second.
+    pair = threading.Barrier(2, timeout=WAIT)
+
+    def read(n: int) -> int:
+        pair.wait()
+        return n
+
+    async def main() -> list[int]:
+        return list(await asyncio.gather(*(run_read(read, n) for n in range(4))))
+
+    for _ in range(2):
+        assert run(main()) == [0, 1, 2, 3]
 
 
 def test_an_error_reaches_the_caller_and_frees_the_place(two_places: None) -> None:
