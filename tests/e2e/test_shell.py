@@ -141,3 +141,27 @@ def test_sign_in_reaches_dashboard(app_url, demo, open_page, console_errors, vie
     page.goto(f"{app_url}/dashboard")
     page.wait_for_url("**/login?next=%2Fdashboard")
     assert console_errors == []
+
+
+@pytest.mark.parametrize("viewport", list(VIEWPORTS))
+def test_a_dynamic_route_opened_directly_keeps_the_frame(
+    app_url, signed_in, console_errors, viewport
+) -> None:
+    """/payments/{id} has no prerendered page: its Radix stylesheet arrives after the
+    components' own styles, which must still win (the sidebar on desktop, the menu on phones)."""
+    page = signed_in(viewport)
+    page.goto(f"{app_url}/payments")
+    href = page.locator("table tbody tr").first.get_by_role("link").get_attribute("href")
+    page.goto(f"{app_url}{href}")  # a full load of the dynamic route, not a client navigation
+    expect(page.get_by_role("heading", name="Timeline")).to_be_visible()
+    menu = page.get_by_role("button", name="Open menu")
+    sidebar = page.get_by_role("link", name="Dashboard")  # the sidebar's first link
+    if viewport == "phone":
+        expect(menu).to_be_visible()
+        expect(sidebar).to_be_hidden()
+    else:
+        expect(menu).to_be_hidden()
+        expect(sidebar).to_be_visible()
+    assert not has_horizontal_scroll(page)
+    screenshot(page, f"payment-direct-{viewport}")
+    assert console_errors == []
