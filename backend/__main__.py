@@ -43,20 +43,26 @@ def _seed_demo(args: argparse.Namespace) -> dict[str, object]:
 
 
 def _gateway_add(args: argparse.Namespace) -> dict[str, object]:
-    from backend.services.merchant_settings import add_gateway
+    from backend.models import Merchant
+    from backend.services import gateway_configs
+    from backend.services.errors import NotFound
+    from backend.services.payments import Scope
 
     with session_scope() as db:
-        config = add_gateway(
+        if db.get(Merchant, args.merchant) is None:
+            raise NotFound(f"No such merchant: {args.merchant!r}", param="merchant")
+        config = gateway_configs.add(
             db,
-            args.merchant,
+            Scope(args.merchant, args.live),
             gateway=args.gateway,
-            livemode=args.live,
             priority=args.priority,
             secret_key=args.secret_key,
-            currencies=_split(args.currencies),
-            methods=_split(args.methods),
-            min_amount=args.min_amount,
-            max_amount=args.max_amount,
+            rules=gateway_configs.Rules(
+                currencies=tuple(_split(args.currencies)),
+                methods=tuple(_split(args.methods)),
+                min_amount=args.min_amount,
+                max_amount=args.max_amount,
+            ),
         )
     return {
         "gateway_config_id": config.id,
@@ -68,7 +74,7 @@ def _gateway_add(args: argparse.Namespace) -> dict[str, object]:
 
 def _risk(args: argparse.Namespace) -> dict[str, object]:
     from backend.services import risk
-    from backend.services.merchant_settings import set_risk_thresholds
+    from backend.services.risk_settings import set_risk_thresholds
 
     with session_scope() as db:
         result: dict[str, object] = {"merchant_id": args.merchant}
@@ -168,7 +174,7 @@ def build_parser() -> argparse.ArgumentParser:
     gateway.add_argument("--merchant", required=True, help="merchant id (mer_...)")
     gateway.add_argument("--gateway", required=True, choices=["sandbox", "stripe"])
     gateway.add_argument("--live", action="store_true", help="live mode (default: test mode)")
-    gateway.add_argument("--priority", type=int, default=100, help="lower is tried first")
+    gateway.add_argument("--priority", type=int, help="lower is tried first (default: last)")
     gateway.add_argument("--secret-key", help="the merchant's own Stripe secret key")
     gateway.add_argument("--currencies", help="only these currencies, e.g. EUR,GBP")
     gateway.add_argument("--methods", help="only these methods, e.g. card")

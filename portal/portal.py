@@ -23,6 +23,8 @@ from portal.pages import (  # noqa: F401  (pages register themselves)
     password_reset,
     payment_links,
     payments,
+    processors,
+    risk_rules,
     security,
     sessions,
     settings,

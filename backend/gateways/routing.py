@@ -21,7 +21,7 @@ from sqlmodel import Session, select
 
 from backend.config import get_settings
 from backend.gateways.base import Gateway, GatewayUnavailable
-from backend.models import GatewayConfig
+from backend.models import GatewayConfig, Payment
 from backend.services.crypto import decrypt_json
 from backend.services.errors import ServiceError, ValidationFailed
 from backend.services.fees import STRIPE_DEFAULT, FeeSchedule
@@ -69,20 +69,23 @@ def _build(name: str, secret: str | None) -> Gateway:
     raise ValidationFailed(f"Unknown gateway {name!r}", param="gatewayType")
 
 
+def config_fees(config: GatewayConfig | None, name: str) -> FeeSchedule:
+    """The processor's price: the configuration's own where it sets one, else the gateway's."""
+    fees = DEFAULT_FEES[name]
+    if config is None or (config.fee_percent_pips is None and config.fee_fixed is None):
+        return fees
+    return FeeSchedule(
+        config.fee_percent_pips if config.fee_percent_pips is not None else fees.percent_pips,
+        dict(config.fee_fixed) if config.fee_fixed is not None else fees.fixed_fees,
+    )
+
+
 def _route(config: GatewayConfig | None, name: str) -> Route:
     secret = None
-    fees = DEFAULT_FEES[name]
-    if config is not None:
-        if config.credentials_encrypted:
-            secret = decrypt_json(config.credentials_encrypted).get("secret_key")
-        if config.fee_percent_pips is not None or config.fee_fixed is not None:
-            fees = FeeSchedule(
-                config.fee_percent_pips
-                if config.fee_percent_pips is not None
-                else fees.percent_pips,
-                dict(config.fee_fixed) if config.fee_fixed is not None else fees.fixed_fees,
-            )
-    return Route(name, _build(name, secret), fees, config.id if config else None)
+    if config is not None and config.credentials_encrypted:
+        secret = decrypt_json(config.credentials_encrypted).get("secret_key")
+    config_id = config.id if config else None
+    return Route(name, _build(name, secret), config_fees(config, name), config_id)
 
 
 @dataclass(frozen=True)
@@ -199,18 +202,39 @@ def candidate_routes(
     )
 
 
-def route_for_payment(db: Session, *, merchant_id: str, livemode: bool, gateway: str) -> Route:
-    """The gateway that holds an existing payment: captures and refunds never switch gateway."""
-    config = db.exec(
+def _config_for_payment(db: Session, payment: Payment) -> GatewayConfig | None:
+    """The configuration that took the payment, even if disabled since. Payments from before
+    configurations were recorded on them use the gateway's first one (or none: the
+    platform's default)."""
+    if payment.gateway_config_id is not None:
+        config = db.exec(
+            select(GatewayConfig).where(
+                GatewayConfig.id == payment.gateway_config_id,
+                GatewayConfig.merchant_id == payment.merchant_id,
+            )
+        ).first()
+        if config is not None:
+            return config
+    return db.exec(
         select(GatewayConfig)
         .where(
-            GatewayConfig.merchant_id == merchant_id,
-            GatewayConfig.livemode == livemode,
-            GatewayConfig.gateway == gateway,
+            GatewayConfig.merchant_id == payment.merchant_id,
+            GatewayConfig.livemode == payment.livemode,
+            GatewayConfig.gateway == payment.gateway,
         )
         .order_by(GatewayConfig.priority)
     ).first()
-    return _route(config, gateway)
+
+
+def route_for_payment(db: Session, payment: Payment) -> Route:
+    """The gateway that holds an existing payment: captures, voids and refunds never switch
+    gateway or configuration (credentials and price)."""
+    return _route(_config_for_payment(db, payment), payment.gateway)
+
+
+def fees_for_payment(db: Session, payment: Payment) -> FeeSchedule:
+    """The processor's price for an existing payment, without building a gateway client."""
+    return config_fees(_config_for_payment(db, payment), payment.gateway)
 
 
 RecordAttempt = Callable[[Route, str, str | None, str | None, int], None]

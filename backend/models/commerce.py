@@ -109,6 +109,12 @@ class Payment(SQLModel, table=True):
     gateway_fee: int = Field(default=0, sa_type=BigInteger)
     net_amount: int = Field(default=0, sa_type=BigInteger)
     gateway: str = Field(default="sandbox", max_length=32)
+    # The merchant's processor configuration that took the payment (its credentials and price):
+    # captures, voids and refunds go back through it, even once it is disabled. Null when the
+    # platform's default route took it.
+    gateway_config_id: str | None = Field(
+        default=None, foreign_key="gateway_configs.id", max_length=40
+    )
     gateway_payment_id: str | None = Field(default=None, max_length=255)
     payment_method_type: str = Field(default="card", max_length=16)
     card_brand: str | None = Field(default=None, max_length=20)

@@ -11,14 +11,14 @@ from sqlmodel import Session, select
 from backend.models import FeeOverride, FeeTier, Merchant, utcnow
 from backend.services import audit
 from backend.services.accounts import normalise_email
-from backend.services.currency import exponent, format_money, normalise_currency
+from backend.services.currency import exponent, normalise_currency
 from backend.services.errors import NotFound, ValidationFailed
 from backend.services.fees import (
-    PIPS_PER_UNIT,
     STRIPE_DEFAULT,
     FeeBreakdown,
     FeeSchedule,
     compute_fees,
+    describe,
     platform_schedule,
 )
 from backend.services.payments import MAX_AMOUNT, Actor
@@ -160,9 +160,7 @@ class Price:
     example_currency: str
 
     def describe(self, locale: str = "en_US") -> str:
-        percent = f"{self.platform.percent_pips * 100 / PIPS_PER_UNIT:g}%"
-        fixed = [format_money(v, c, locale) for c, v in self.platform.fixed_fees.items() if v]
-        return percent + (f" + {', '.join(fixed)}" if fixed else "")
+        return describe(self.platform, locale)
 
 
 def price(db: Session, merchant_id: str, *, example_amount: int | None = None) -> Price:

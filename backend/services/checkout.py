@@ -546,9 +546,7 @@ def finish_action(
     payment = _pending_action(db, session)
     if payment is None:
         return PayResult(OPEN, session)
-    route = routing.route_for_payment(
-        db, merchant_id=session.merchant_id, livemode=session.livemode, gateway=payment.gateway
-    )
+    route = routing.route_for_payment(db, payment)
     gateway: Any = route.gateway
     try:
         if approved is not None and hasattr(gateway, "complete_action"):

@@ -38,9 +38,7 @@ def publishable_key() -> str:
 
 def client_secret(db: Session, payment: Payment) -> str | None:
     """The client secret of the payment's PaymentIntent, read with the gateway that holds it."""
-    route = routing.route_for_payment(
-        db, merchant_id=payment.merchant_id, livemode=payment.livemode, gateway=payment.gateway
-    )
+    route = routing.route_for_payment(db, payment)
     # The gateway's own StripeClient (its key, API base and timeout); the Gateway protocol has
     # no call for this browser-only secret.
     client: Any = getattr(route.gateway, "_client", None)

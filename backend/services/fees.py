@@ -10,10 +10,13 @@ fee + net == total holds for every amount and currency by construction.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from decimal import Decimal
 
+from babel.numbers import format_percent
 from sqlmodel import Session, select
 
 from backend.models import FeeOverride, FeeTier, Merchant
+from backend.services.currency import format_money
 
 PIPS_PER_UNIT = 1_000_000  # 100% in hundredths of a basis point
 
@@ -35,6 +38,15 @@ class FeeSchedule:
 
     def fee_for(self, amount: int, currency: str) -> int:
         return percent_of(amount, self.percent_pips) + self.fixed_fees.get(currency, 0)
+
+
+def describe(schedule: FeeSchedule, locale: str = "en_US") -> str:
+    """The price as people write it in the locale: "2.9% + $0.30", "1,5%"."""
+    percent = format_percent(
+        Decimal(schedule.percent_pips) / PIPS_PER_UNIT, format="#,##0.####%", locale=locale
+    )
+    fixed = [format_money(v, c, locale) for c, v in schedule.fixed_fees.items() if v]
+    return percent + (f" + {', '.join(fixed)}" if fixed else "")
 
 
 # Stripe's standard card pricing: 2.9% + 30 cents (US). Configurable per gateway.

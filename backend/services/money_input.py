@@ -1,4 +1,5 @@
-"""Amounts typed by people ("12.50", "1.234,56", "¥500") turned into integer minor units."""
+"""Amounts typed by people ("12.50", "1.234,56", "¥500") turned into integer minor units, and
+percentages ("2.9", "2,9 %") into pips (hundredths of a basis point)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from babel.numbers import NumberFormatError, parse_decimal
 
 from backend.services.currency import exponent
 from backend.services.errors import ValidationFailed
+from backend.services.fees import PIPS_PER_UNIT
 from backend.services.payments import MAX_AMOUNT
 
 _SYMBOLS = "$€£¥₹₩₽₺₪₫฿ "
@@ -26,13 +28,7 @@ def parse_money(
     if len(text) > 40:
         raise ValidationFailed("That amount is too long", param=param)
     cleaned = text.strip().upper().removesuffix(currency.upper()).strip(_SYMBOLS)
-    try:
-        value = parse_decimal(cleaned, locale=locale, strict=True)
-    except (NumberFormatError, ValueError):
-        try:  # "12.50" typed on a de_DE account: plain decimal notation is always understood
-            value = Decimal(cleaned)
-        except ArithmeticError:
-            raise ValidationFailed(f"{text!r} is not an amount", param=param) from None
+    value = _decimal(cleaned, locale, f"{text!r} is not an amount", param)
     if not value.is_finite() or value < 0 or (value == 0 and minimum > 0):
         raise ValidationFailed("Enter an amount above zero", param=param)
     minor = value.scaleb(exponent(currency))
@@ -43,3 +39,30 @@ def parse_money(
     if minor > MAX_AMOUNT:
         raise ValidationFailed("That amount is larger than any payment can be", param=param)
     return int(minor)
+
+
+def parse_percent(text: object, locale: str = "en_US", *, param: str = "percent") -> int:
+    """Pips (2.9% is 29,000) for a percentage between 0 and 100 written the locale's way;
+    more than four decimal places (a fraction of a pip) is refused, not rounded."""
+    if not isinstance(text, str) or not text.strip():
+        raise ValidationFailed("Enter a percentage", param=param)
+    if len(text) > 20:
+        raise ValidationFailed("That percentage is too long", param=param)
+    cleaned = text.strip().removesuffix("%").strip()
+    value = _decimal(cleaned, locale, f"{text!r} is not a percentage", param)
+    if not value.is_finite() or not 0 <= value <= 100:
+        raise ValidationFailed("Enter a percentage from 0 to 100", param=param)
+    pips = value * PIPS_PER_UNIT / 100
+    if pips != pips.to_integral_value():
+        raise ValidationFailed("A percentage has at most four decimal places", param=param)
+    return int(pips)
+
+
+def _decimal(cleaned: str, locale: str, message: str, param: str) -> Decimal:
+    try:
+        return parse_decimal(cleaned, locale=locale, strict=True)
+    except (NumberFormatError, ValueError):
+        try:  # "12.50" typed on a de_DE account: plain decimal notation is always understood
+            return Decimal(cleaned)
+        except ArithmeticError:
+            raise ValidationFailed(message, param=param) from None

@@ -437,6 +437,7 @@ def _payment_outcome_of(
         currency=order.currency,
         amount=order.amount,
         gateway=routes[0].name,
+        gateway_config_id=routes[0].config_id,
         payment_method_type=method.type,
         customer_email=email,
         billing_country=billing_country,
@@ -497,6 +498,7 @@ def _payment_outcome_of(
         return PaymentOutcome(payment, exc.code, exc.message)
 
     payment.gateway = route.name
+    payment.gateway_config_id = route.config_id
     payment.gateway_payment_id = result.gateway_payment_id
     if result.card is not None:
         _store_card(payment, result.card)
@@ -657,9 +659,7 @@ def capture(
             param="amountCents",
             code="amount_too_large",
         )
-    route = routing.route_for_payment(
-        db, merchant_id=scope.merchant_id, livemode=scope.livemode, gateway=payment.gateway
-    )
+    route = routing.route_for_payment(db, payment)
     result = routing.call(
         route,
         lambda g: g.capture(
@@ -689,9 +689,7 @@ def void(db: Session, scope: Scope, payment_id: str, *, actor: Actor = SYSTEM) -
     payment = get_payment(db, scope, payment_id, lock=True)
     state_machine.ensure_operation(payment.status, state_machine.VOIDABLE, "void")
     if payment.gateway_payment_id:
-        route = routing.route_for_payment(
-            db, merchant_id=scope.merchant_id, livemode=scope.livemode, gateway=payment.gateway
-        )
+        route = routing.route_for_payment(db, payment)
         routing.call(
             route,
             lambda g: g.void(
@@ -741,9 +739,7 @@ def refund(
     )  # type: ignore[arg-type]
     db.add(record)
     db.flush()
-    route = routing.route_for_payment(
-        db, merchant_id=scope.merchant_id, livemode=scope.livemode, gateway=payment.gateway
-    )
+    route = routing.route_for_payment(db, payment)
     result: RefundResult = routing.call(
         route,
         lambda g: g.refund(

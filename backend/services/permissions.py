@@ -30,7 +30,8 @@ class Permission(StrEnum):
     VIEW_DEVELOPERS = "view_developers"  # API key list (never secrets), webhook delivery log
     MANAGE_API_KEYS = "manage_api_keys"  # create, reveal, roll, revoke
     MANAGE_WEBHOOKS = "manage_webhooks"  # endpoints, secrets, redelivery
-    MANAGE_SETTINGS = "manage_settings"  # business profile, branding, notifications, limits
+    # business profile, branding, limits, risk rules and blocklist, processors and routing
+    MANAGE_SETTINGS = "manage_settings"
     MANAGE_BANK = "manage_bank"  # payout bank account
     MANAGE_TEAM = "manage_team"  # invite, change roles (never to owner), remove
     VIEW_AUDIT_LOG = "view_audit_log"
@@ -48,7 +49,9 @@ DESCRIPTIONS: dict[Permission, str] = {
     Permission.VIEW_DEVELOPERS: "See API keys (never their secrets) and webhook deliveries",
     Permission.MANAGE_API_KEYS: "Create, reveal, roll and revoke API keys",
     Permission.MANAGE_WEBHOOKS: "Manage webhook endpoints and redeliver events",
-    Permission.MANAGE_SETTINGS: "Change the business profile, branding and limits",
+    Permission.MANAGE_SETTINGS: (
+        "Change settings: profile, branding, limits, risk rules, processors"
+    ),
     Permission.MANAGE_BANK: "Change the payout bank account",
     Permission.MANAGE_TEAM: "Invite, re-role and remove members",
     Permission.VIEW_AUDIT_LOG: "Read and export the audit log",

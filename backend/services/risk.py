@@ -143,6 +143,65 @@ class RiskAssessment:
     reasons: list[str] = field(default_factory=list)
 
 
+@dataclass(frozen=True)
+class RuleDescription:
+    """One rule as the portal explains it to merchants, built from the constants above so the
+    explanation cannot drift from what is scored."""
+
+    name: str
+    counts: str
+    points: str
+
+
+def _tiers_text(tiers: tuple[tuple[int, int], ...], unit: str) -> str:
+    return ", ".join(f"more than {n}{unit}: +{points}" for n, points in reversed(tiers))
+
+
+def _span(window: timedelta) -> str:
+    """'hour', '2 hours', '30 minutes': the span in words, after "the last"."""
+    minutes = int(window.total_seconds()) // 60
+    number, unit = (minutes // 60, "hour") if minutes % 60 == 0 else (minutes, "minute")
+    return unit if number == 1 else f"{number} {unit}s"
+
+
+def rule_descriptions() -> list[RuleDescription]:
+    span = _span(VELOCITY_WINDOW)
+    days = USUAL_AMOUNT_WINDOW.days
+    return [
+        RuleDescription(
+            "Card velocity",
+            f"Payments with the same card in the last {span}",
+            _tiers_text(CARD_VELOCITY_TIERS, ""),
+        ),
+        RuleDescription(
+            "E-mail velocity",
+            f"Your payments from the same customer e-mail in the last {span}",
+            _tiers_text(EMAIL_VELOCITY_TIERS, ""),
+        ),
+        RuleDescription(
+            "IP velocity",
+            f"Payments from the same IP address in the last {span}",
+            _tiers_text(IP_VELOCITY_TIERS, ""),
+        ),
+        RuleDescription(
+            "Unusual amount",
+            f"Amount against your average payment in that currency over {days} days "
+            f"(once you have {USUAL_AMOUNT_MIN_PAYMENTS} of them)",
+            _tiers_text(AMOUNT_TIERS, "x the average"),
+        ),
+        RuleDescription(
+            "Country mismatch",
+            "The card's country differs from the billing country",
+            f"+{COUNTRY_MISMATCH_POINTS}",
+        ),
+        RuleDescription(
+            "Blocklist",
+            "The e-mail, card, IP address or country is on your blocklist",
+            "always blocked",
+        ),
+    ]
+
+
 # ---------------------------------------------------------------------------------------------
 # Normalisation shared by the blocklist and the rules, so stored and fresh values compare equal.
 
@@ -507,6 +566,25 @@ def _find_entry(db: Session, merchant_id: str, kind: str, value: str) -> Blockli
             BlocklistEntry.value == value,
         )
     ).first()
+
+
+# What a payment offers to block, by blocklist kind: the payment's own stored values.
+PAYMENT_BLOCKABLES: dict[str, str] = {
+    "card_fingerprint": "card_fingerprint",
+    "email": "customer_email",
+    "ip_address": "ip_address",
+}
+
+
+def blockable_values(db: Session, payment: Payment) -> list[tuple[str, str, bool]]:
+    """(kind, value, already blocked) for each value of the payment the blocklist can take."""
+    found = []
+    for kind, attribute in PAYMENT_BLOCKABLES.items():
+        value = getattr(payment, attribute)
+        if value:
+            listed = _find_entry(db, payment.merchant_id, kind, value) is not None
+            found.append((kind, value, listed))
+    return found
 
 
 def add_to_blocklist(

@@ -45,7 +45,6 @@ from backend.gateways.stripe_gateway import _decline_code, _message
 from backend.ids import new_id
 from backend.models import (
     Dispute,
-    GatewayConfig,
     InboundWebhookEvent,
     Merchant,
     Order,
@@ -64,7 +63,6 @@ from backend.models.enums import (
 from backend.models.types import UTCDateTime
 from backend.services import audit, disputes, events, payments, state_machine
 from backend.services.errors import Conflict, NotFound, ServiceError
-from backend.services.fees import FeeSchedule
 from backend.services.payments import Actor
 from backend.services.representations import refund_to_dict
 
@@ -639,27 +637,7 @@ def _void(ev: _Event, payment: Payment) -> str:
 def _set_fees(db: Session, payment: Payment, amount: int) -> None:
     merchant = db.get(Merchant, payment.merchant_id)
     assert merchant is not None
-    payments._set_fees(db, merchant, payment, amount, _gateway_fees(db, payment))
-
-
-def _gateway_fees(db: Session, payment: Payment) -> FeeSchedule:
-    """The processor's price for this payment: routing's fee rule, without building a client."""
-    config = db.exec(
-        select(GatewayConfig)
-        .where(
-            GatewayConfig.merchant_id == payment.merchant_id,
-            GatewayConfig.livemode == payment.livemode,
-            GatewayConfig.gateway == payment.gateway,
-        )
-        .order_by(col(GatewayConfig.priority))
-    ).first()
-    fees = routing.DEFAULT_FEES[payment.gateway]
-    if config is None or (config.fee_percent_pips is None and config.fee_fixed is None):
-        return fees
-    return FeeSchedule(
-        fees.percent_pips if config.fee_percent_pips is None else config.fee_percent_pips,
-        fees.fixed_fees if config.fee_fixed is None else dict(config.fee_fixed),
-    )
+    payments._set_fees(db, merchant, payment, amount, routing.fees_for_payment(db, payment))
 
 
 def _payable_order(db: Session, payment: Payment) -> Order | None:

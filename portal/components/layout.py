@@ -25,6 +25,13 @@ NAV_SECTIONS: list[tuple[str, list[tuple[str, str, str]]]] = [
         ],
     ),
     (
+        "Processing",
+        [
+            ("Processors", "/settings/processors", "route"),
+            ("Risk rules", "/settings/risk", "shield-ban"),
+        ],
+    ),
+    (
         "Developers",
         [
             ("API keys", "/developers/api-keys", "key-round"),

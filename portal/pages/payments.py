@@ -6,9 +6,11 @@ from __future__ import annotations
 import reflex as rx
 
 from portal.components.detail_page import detail_page
+from portal.components.forms import error_callout, notice_callout
 from portal.components.layout import portal_page
 from portal.components.list_page import list_error, paged_results, search_form
 from portal.components.payments_table import labelled_select, payments_table, status_badge
+from portal.state.payment_blocking import PaymentBlockingState
 from portal.state.payments import (
     GATEWAY_CHOICES,
     METHOD_CHOICES,
@@ -211,6 +213,38 @@ def risk_card() -> rx.Component:
             ),
             rx.text("No risk signals.", size="2", color_scheme="gray"),
         ),
+        rx.cond(
+            PaymentBlockingState.can_block & (PaymentBlockingState.blockable.length() > 0),  # type: ignore[attr-defined]
+            rx.vstack(
+                rx.separator(width="100%"),
+                rx.foreach(PaymentBlockingState.blockable, block_row),
+                error_callout(PaymentBlockingState.error),
+                notice_callout(PaymentBlockingState.message),
+                spacing="2",
+                width="100%",
+            ),
+        ),
+    )
+
+
+def block_row(item: rx.Var) -> rx.Component:
+    return rx.hstack(
+        rx.text(item["value"], size="1", color_scheme="gray", style={"overflowWrap": "anywhere"}),
+        rx.spacer(),
+        rx.cond(
+            item["blocked"] != "",
+            rx.badge("Blocked", color_scheme="red", variant="soft"),
+            rx.button(
+                rx.icon("ban", size=14),
+                item["label"],
+                size="1",
+                variant="soft",
+                color_scheme="red",
+                on_click=PaymentBlockingState.block(item["kind"]),
+            ),
+        ),
+        align="center",
+        width="100%",
     )
 
 
@@ -280,20 +314,6 @@ def webhooks_card() -> rx.Component:
     )
 
 
-def error_callout() -> rx.Component:
-    return rx.cond(
-        PaymentDetailState.action_error != "",
-        rx.callout(
-            PaymentDetailState.action_error,
-            icon="triangle-alert",
-            color_scheme="red",
-            role="alert",
-            size="1",
-            width="100%",
-        ),
-    )
-
-
 def capture_dialog() -> rx.Component:
     return rx.dialog.root(
         rx.dialog.trigger(rx.button("Capture", on_click=PaymentDetailState.open_capture)),
@@ -316,7 +336,7 @@ def capture_dialog() -> rx.Component:
                         width="100%",
                     ),
                     rx.text("Leave empty to capture it all.", size="1", color_scheme="gray"),
-                    error_callout(),
+                    error_callout(PaymentDetailState.action_error),
                     rx.hstack(
                         rx.dialog.close(rx.button("Cancel", variant="soft", color_scheme="gray")),
                         rx.button("Capture", type="submit"),
@@ -345,7 +365,7 @@ def void_dialog() -> rx.Component:
                 "afterwards.",
                 size="2",
             ),
-            error_callout(),
+            error_callout(PaymentDetailState.action_error),
             rx.hstack(
                 rx.alert_dialog.cancel(rx.button("Keep it", variant="soft", color_scheme="gray")),
                 rx.button(
@@ -388,7 +408,7 @@ def refund_form() -> rx.Component:
                 on_change=PaymentDetailState.set_refund_reason,
                 class_name="pp-native-select",
             ),
-            error_callout(),
+            error_callout(PaymentDetailState.action_error),
             rx.hstack(
                 rx.dialog.close(rx.button("Cancel", variant="soft", color_scheme="gray")),
                 rx.button("Review refund", type="submit"),
@@ -407,7 +427,7 @@ def refund_confirmation() -> rx.Component:
         rx.callout(
             PaymentDetailState.refund_summary, icon="info", color_scheme="amber", width="100%"
         ),
-        error_callout(),
+        error_callout(PaymentDetailState.action_error),
         rx.cond(
             PaymentDetailState.step_up_required,
             rx.text(
@@ -463,7 +483,11 @@ def actions() -> rx.Component:
     )
 
 
-@portal_page("/payments/[payment_id]", "Payment", on_load=[PaymentDetailState.load])
+@portal_page(
+    "/payments/[payment_id]",
+    "Payment",
+    on_load=[PaymentDetailState.load, PaymentBlockingState.load],
+)
 def payment_detail() -> rx.Component:
     p = PaymentDetailState.payment
     return detail_page(

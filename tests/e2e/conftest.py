@@ -14,9 +14,13 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
+import uuid
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 from playwright.sync_api import expect
@@ -182,10 +186,46 @@ def screenshot(page, name: str) -> Path:  # type: ignore[no-untyped-def]
     return path
 
 
+def api_charge(app_url: str, key: str, amount: int, email: str) -> tuple[int, dict]:
+    """Charge pm_card_visa in USD through the merchant REST API: (status, payment)."""
+    body = json.dumps(
+        {
+            "amountCents": amount,
+            "currency": "USD",
+            "customerEmail": email,
+            "paymentMethod": {"type": "card", "token": "pm_card_visa"},
+        }
+    ).encode()
+    request = urllib.request.Request(
+        f"{app_url}/api/payments/charge",
+        data=body,
+        headers={
+            "Authorization": f"Bearer {key}",
+            "Content-Type": "application/json",
+            "Idempotency-Key": uuid.uuid4().hex,
+        },
+        method="POST",
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return response.status, json.load(response)["payment"]
+    except urllib.error.HTTPError as refused:
+        return refused.code, json.load(refused)["payment"]
+
+
 def has_horizontal_scroll(page) -> bool:  # type: ignore[no-untyped-def]
     return page.evaluate(
         "document.documentElement.scrollWidth > document.documentElement.clientWidth"
     )
+
+
+def sign_in(page, app_url: str, email: str, password: str):  # type: ignore[no-untyped-def]
+    page.goto(f"{app_url}/login")
+    page.get_by_label("E-mail").fill(email)
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url("**/dashboard")
+    return page
 
 
 @pytest.fixture
@@ -193,12 +233,100 @@ def signed_in(app_url, demo, open_page):  # type: ignore[no-untyped-def]
     """signed_in(viewport) -> a page signed in as the demo merchant, on the dashboard."""
 
     def _sign_in(viewport: str):  # type: ignore[no-untyped-def]
-        page = open_page(viewport)
-        page.goto(f"{app_url}/login")
-        page.get_by_label("E-mail").fill(demo["email"])
-        page.get_by_label("Password").fill(demo["password"])
-        page.get_by_role("button", name="Sign in").click()
-        page.wait_for_url("**/dashboard")
-        return page
+        return sign_in(open_page(viewport), app_url, demo["email"], demo["password"])
 
     return _sign_in
+
+
+@pytest.fixture
+def new_merchant(app_env: dict[str, str], app_url: str) -> dict[str, str]:
+    """A merchant of its own (owner's e-mail and password, test secret key), for tests that
+    change settings the demo merchant's other tests rely on."""
+    email = f"owner-{uuid.uuid4().hex[:10]}@shop.test"
+    password = "a long passphrase 1"
+    created = json.loads(
+        _run(
+            [
+                sys.executable,
+                "-m",
+                "backend",
+                "create-merchant",
+                "--email",
+                email,
+                "--password",
+                password,
+                "--name",
+                "Harbour Tea",
+            ],
+            app_env,
+        )
+    )
+    return {"email": email, "password": password, "key": created["test_secret_key"]}
+
+
+def next_totp_step(after: int) -> None:
+    """Wait for the 30 s step after `after`: a TOTP code is never accepted twice."""
+    while int(time.time()) // 30 <= after:
+        time.sleep(0.5)
+
+
+@dataclass
+class TwoFactorOwner:
+    page: Any
+    totp: Any  # pyotp.TOTP of the owner's authenticator
+    last_step: int  # the TOTP step of the last code used
+    secret_key: str  # the merchant's test API key
+
+    def fresh_code(self) -> str:
+        next_totp_step(self.last_step)
+        self.last_step = int(time.time()) // 30
+        return self.totp.now()
+
+
+@pytest.fixture
+def two_factor_owner(app_url, app_env, open_page):  # type: ignore[no-untyped-def]
+    """two_factor_owner(name, viewport, **merchant_columns) -> the owner of a new merchant with
+    a confirmed e-mail and an authenticator app, signed in with a code, whose sign-in counts as
+    long ago (the next sensitive action asks for a fresh code)."""
+    import pyotp
+    from sqlalchemy import update
+
+    from backend.db import make_engine, session_scope
+    from backend.models import UserSession, utcnow
+    from backend.services import accounts, two_factor
+
+    password = "two-factor-owner-2026"
+
+    def _make(name: str, viewport: str = "desktop", **merchant_columns: object) -> TwoFactorOwner:
+        engine = make_engine(app_env["DATABASE_URL"])
+        email = f"owner-{uuid.uuid4().hex[:10]}@shop.test"
+        with session_scope(engine) as db:
+            created = accounts.create_merchant(db, email=email, password=password, name=name)
+            created.user.email_verified_at = utcnow()
+            for column, value in merchant_columns.items():
+                setattr(created.merchant, column, value)
+            db.add_all([created.user, created.merchant])
+            totp = pyotp.TOTP(two_factor.begin_enrolment(db, created.user.id).secret)
+        with session_scope(engine) as db:
+            two_factor.confirm_enrolment(db, created.user.id, totp.now())
+        owner = TwoFactorOwner(open_page(viewport), totp, int(time.time()) // 30, "")
+        owner.secret_key = created.test_secret_key
+        page = owner.page
+        page.goto(f"{app_url}/login")
+        page.get_by_label("E-mail").fill(email)
+        page.get_by_label("Password").fill(password)
+        page.get_by_role("button", name="Sign in").click()
+        page.wait_for_url("**/login/two-factor**")
+        page.get_by_role("textbox", name="Code").fill(owner.fresh_code())
+        page.get_by_role("button", name="Verify").click()
+        page.wait_for_url("**/dashboard")
+        with session_scope(engine) as db:  # as if the sign-in's proof were long ago
+            db.exec(
+                update(UserSession)  # type: ignore[call-overload]
+                .where(UserSession.user_id == created.user.id)
+                .values(step_up_at=None)
+            )
+        engine.dispose()
+        return owner
+
+    return _make

@@ -4,43 +4,17 @@
 from __future__ import annotations
 
 import time
-import urllib.request
 import uuid
 from pathlib import Path
 
 import pytest
 from playwright.sync_api import expect
 
-from tests.e2e.conftest import VIEWPORTS, has_horizontal_scroll, screenshot
+from tests.e2e.conftest import VIEWPORTS, api_charge, has_horizontal_scroll, screenshot
 
 pytestmark = pytest.mark.e2e
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
-
-
-def _charge(app_url: str, key: str, amount: int, email: str) -> dict:
-    import json
-
-    body = json.dumps(
-        {
-            "amountCents": amount,
-            "currency": "USD",
-            "customerEmail": email,
-            "paymentMethod": {"type": "card", "token": "pm_card_visa"},
-        }
-    ).encode()
-    request = urllib.request.Request(
-        f"{app_url}/api/payments/charge",
-        data=body,
-        headers={
-            "Authorization": f"Bearer {key}",
-            "Content-Type": "application/json",
-            "Idempotency-Key": uuid.uuid4().hex,
-        },
-        method="POST",
-    )
-    with urllib.request.urlopen(request, timeout=10) as response:
-        return json.load(response)["payment"]
 
 
 @pytest.mark.parametrize("viewport", list(VIEWPORTS))
@@ -95,7 +69,7 @@ def test_dashboard_range_and_live_feed(app_url, demo, signed_in) -> None:
     expect(page.get_by_text("Live", exact=True)).to_be_visible()
 
     email = f"live-{uuid.uuid4().hex[:8]}@example.com"
-    payment = _charge(app_url, demo["test_secret_key"], 4321, email)
+    payment = api_charge(app_url, demo["test_secret_key"], 4321, email)[1]
     started = time.monotonic()
     row = page.locator("table tbody tr", has_text=email)
     row.wait_for(timeout=3000)
@@ -110,7 +84,7 @@ def test_dashboard_range_and_live_feed(app_url, demo, signed_in) -> None:
 
 def test_filters_and_a_confirmed_partial_refund(app_url, demo, signed_in) -> None:
     email = f"refund-{uuid.uuid4().hex[:8]}@example.com"
-    _charge(app_url, demo["test_secret_key"], 2500, email)
+    api_charge(app_url, demo["test_secret_key"], 2500, email)
     page = signed_in("phone")
     page.goto(f"{app_url}/payments")
     rows = page.locator("table tbody tr")

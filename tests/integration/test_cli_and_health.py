@@ -191,7 +191,7 @@ def test_gateway_and_risk_settings_from_the_cli(db_url: str):
             "--gateway",
             "stripe",
             "--secret-key",
-            "sk_test_abc",
+            "sk_test_" + "a1" * 12,
             "--currencies",
             "eur,gbp",
             "--priority",
@@ -210,7 +210,7 @@ def test_gateway_and_risk_settings_from_the_cli(db_url: str):
             "stripe",
             "--live",
             "--secret-key",
-            "sk_test_abc",
+            "sk_test_" + "a1" * 12,
         ],
         db_url,
     )
@@ -239,4 +239,4 @@ def test_gateway_and_risk_settings_from_the_cli(db_url: str):
     assert result["blocked"] == {"kind": "email", "value": "fraud@example.com"}
     bad = run_cli(["risk", "--merchant", merchant, "--review", "90", "--block", "70"], db_url)
     assert bad.returncode == 1
-    assert "review must not be above block" in bad.stderr
+    assert "review score must not be above the block score" in bad.stderr

@@ -1,0 +1,358 @@
+"""Processors in the portal: which gateways take the payments of the current mode, in what
+order, for which payments and at what price.
+
+Changing live-mode processors (adding one, editing it, turning it on, reordering) asks for a
+fresh second-factor code first: it decides where live money goes. Turning one off or deleting
+it only takes a route away, so it does not. The add and edit forms ask before they open, so a
+Stripe key typed into them is never held in the step-up dialog's state; should the 5-minute
+window close while the form is open, Save asks again and the form keeps what was typed.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import reflex as rx
+
+from backend.config import get_settings
+from backend.db import session_scope
+from backend.gateways.routing import DEFAULT_FEES, GATEWAY_NAMES, config_fees
+from backend.models import GatewayConfig
+from backend.services import gateway_configs, step_up
+from backend.services.currency import exponent, format_money
+from backend.services.errors import ServiceError
+from backend.services.fees import describe
+from backend.services.money_input import parse_money, parse_percent
+from backend.services.permissions import Permission
+from backend.services.step_up import StepUpRequired
+from portal.state.auth import AuthState
+from portal.state.step_up import step_up_then
+from portal.state.viewer import Viewer, current_viewer
+
+GATEWAY_LABELS = {"sandbox": "Built-in sandbox", "stripe": "Stripe"}
+LIVE_ACTION = "Change live payment processors"
+# The form's fields, as typed (the state keeps them so an error never loses what was typed).
+FORM_FIELDS = (
+    "currencies",
+    "min_amount",
+    "max_amount",
+    "fee_percent",
+    "fee_fixed",
+    "fee_fixed_currency",
+)
+
+
+def _major(amount: int | None, currency: str) -> str:
+    if amount is None:
+        return ""
+    return f"{Decimal(amount).scaleb(-exponent(currency)):f}"
+
+
+def _percent(pips: int | None) -> str:
+    return "" if pips is None else f"{Decimal(pips) / 10_000:f}".rstrip("0").rstrip(".")
+
+
+def _amounts(config: GatewayConfig, locale: str) -> str:
+    low, high = config.min_amount, config.max_amount
+    if low is None and high is None:
+        return "Any amount"
+    currency = (config.currencies or ["USD"])[0]
+    if low is not None and high is not None:
+        return f"{format_money(low, currency, locale)} to {format_money(high, currency, locale)}"
+    if low is not None:
+        return f"From {format_money(low, currency, locale)}"
+    return f"Up to {format_money(high or 0, currency, locale)}"
+
+
+def _row(config: GatewayConfig, position: int, last: int, in_use: bool, locale: str) -> dict:
+    key = gateway_configs.masked_key(config)
+    if config.gateway == "sandbox":
+        account = "Test cards only, no real money"
+    elif key:
+        account = f"Your Stripe account (key {key})"
+    else:
+        account = "The platform's Stripe account"
+    schedule = config_fees(config, config.gateway)
+    standard = schedule == DEFAULT_FEES[config.gateway]
+    return {
+        "id": config.id,
+        "position": str(position),
+        "name": GATEWAY_LABELS.get(config.gateway, config.gateway),
+        "account": account,
+        "currencies": ", ".join(config.currencies) if config.currencies else "All currencies",
+        "amounts": _amounts(config, locale),
+        "price": describe(schedule, locale) + (" (standard)" if standard else ""),
+        "enabled": "yes" if config.enabled else "",
+        "first": "yes" if position == 1 else "",
+        "last": "yes" if position == last else "",
+        "in_use": "yes" if in_use else "",
+    }
+
+
+def _split(text: str) -> tuple[str, ...]:
+    return tuple(part for part in text.replace(",", " ").split() if part)
+
+
+class ProcessorsState(AuthState):
+    rows: list[dict[str, str]] = []
+    fallback: str = ""
+    loaded: bool = False
+    can_manage: bool = False
+    error: str = ""
+    notice: str = ""
+    form_open: bool = False
+    editing_id: str = ""
+    form_gateway: str = "stripe"
+    form_values: dict[str, str] = {}
+    has_key: bool = False
+
+    @rx.event
+    def load(self):  # type: ignore[no-untyped-def]
+        self.error = self.notice = ""
+        self.form_open = False
+        return self._reload()
+
+    def _reload(self):  # type: ignore[no-untyped-def]
+        viewer = current_viewer(self)
+        if viewer is None:
+            return AuthState.require_session
+        try:
+            viewer.require(Permission.VIEW_DATA)
+            with session_scope(readonly=True) as db:
+                configs = gateway_configs.list_configs(db, viewer.scope)
+                used = {c.id for c in configs if gateway_configs.has_payments(db, c.id)}
+        except ServiceError as exc:
+            self.error, self.loaded = exc.message, True
+            return None
+        self.rows = [
+            _row(c, i, len(configs), c.id in used, viewer.locale)
+            for i, c in enumerate(configs, start=1)
+        ]
+        self.fallback = _fallback(viewer.ctx.livemode, bool(configs))
+        self.can_manage = viewer.can(Permission.MANAGE_SETTINGS)
+        self.loaded = True
+        return None
+
+    @rx.var
+    def gateway_options(self) -> list[list[str]]:
+        names = [n for n in GATEWAY_NAMES if not (self.livemode and n == "sandbox")]
+        return [[n, GATEWAY_LABELS[n]] for n in names]
+
+    @rx.event
+    def new_processor(self):  # type: ignore[no-untyped-def]
+        viewer = current_viewer(self)
+        if viewer is None:
+            return AuthState.require_session
+        if self._needs_step_up(viewer):
+            return step_up_then(ProcessorsState.new_processor, LIVE_ACTION)
+        self.editing_id, self.error, self.notice, self.has_key = "", "", "", False
+        self.form_gateway = "stripe" if viewer.ctx.livemode else "sandbox"
+        self.form_values = {"fee_fixed_currency": viewer.default_currency}
+        self.form_open = True
+        return None
+
+    @rx.event
+    def edit_processor(self, config_id: str):  # type: ignore[no-untyped-def]
+        viewer = current_viewer(self)
+        if viewer is None:
+            return AuthState.require_session
+        if self._needs_step_up(viewer):
+            return step_up_then(ProcessorsState.edit_processor, LIVE_ACTION, config_id=config_id)
+        try:
+            with session_scope(readonly=True) as db:
+                config = gateway_configs.get_config(db, viewer.scope, str(config_id)[:64])
+        except ServiceError as exc:
+            self.error = exc.message
+            return None
+        rules = gateway_configs.rules_of(config)
+        range_currency = rules.currencies[0] if len(rules.currencies) == 1 else "USD"
+        fixed_currency = rules.fee_fixed_currency or viewer.default_currency
+        self.form_values = {
+            "currencies": ", ".join(rules.currencies),
+            "min_amount": _major(rules.min_amount, range_currency),
+            "max_amount": _major(rules.max_amount, range_currency),
+            "fee_percent": _percent(rules.fee_percent_pips),
+            "fee_fixed": _major(rules.fee_fixed, fixed_currency),
+            "fee_fixed_currency": fixed_currency,
+        }
+        self.editing_id, self.form_gateway = config.id, config.gateway
+        self.has_key = config.credentials_encrypted is not None
+        self.error = self.notice = ""
+        self.form_open = True
+        return None
+
+    def _needs_step_up(self, viewer: Viewer) -> bool:
+        if not viewer.ctx.livemode:
+            return False
+        try:
+            with session_scope(readonly=True) as db:
+                step_up.require_fresh(db, viewer.ctx.session_id)
+        except StepUpRequired:
+            return True
+        return False
+
+    @rx.event
+    def confirmed(self) -> None:
+        self.error, self.notice = "", "Confirmed: save again to apply the change."
+
+    @rx.event
+    def close_form(self) -> None:
+        self.form_open, self.editing_id = False, ""
+
+    @rx.event
+    def choose_gateway(self, gateway: str) -> None:
+        if gateway in GATEWAY_NAMES and not self.editing_id:
+            self.form_gateway = gateway
+
+    def _manager(self) -> Viewer | None:
+        viewer = current_viewer(self)
+        if viewer is not None:
+            viewer.require(Permission.MANAGE_SETTINGS)
+        return viewer
+
+    @rx.event
+    def save(self, form: dict[str, str]):  # type: ignore[no-untyped-def]
+        typed = {name: str(form.get(name, ""))[:400].strip() for name in FORM_FIELDS}
+        secret = str(form.get("secret_key", ""))[:300].strip() or None
+        try:
+            viewer = self._manager()
+            if viewer is None:
+                return AuthState.require_session
+            rules = _rules(typed, viewer.locale)
+            with session_scope() as db:
+                if viewer.ctx.livemode:
+                    step_up.require_fresh(db, viewer.ctx.session_id)
+                actor = viewer.actor(self.router.session.client_ip)
+                if self.editing_id:
+                    config = gateway_configs.update(
+                        db,
+                        viewer.scope,
+                        self.editing_id,
+                        rules=rules,
+                        secret_key=secret,
+                        actor=actor,
+                    )
+                else:
+                    config = gateway_configs.add(
+                        db,
+                        viewer.scope,
+                        gateway=self.form_gateway,
+                        secret_key=secret,
+                        rules=rules,
+                        actor=actor,
+                    )
+        except StepUpRequired:
+            # The form stays open with what was typed (the key too: it stays in the page).
+            self.form_values = typed
+            return step_up_then(ProcessorsState.confirmed, LIVE_ACTION)
+        except ServiceError as exc:
+            self.form_values, self.error = typed, exc.message
+            return None
+        name = GATEWAY_LABELS.get(config.gateway, config.gateway)
+        self.notice = f"Saved {name}." if self.editing_id else f"Added {name}."
+        self.error, self.form_open, self.editing_id = "", False, ""
+        return self._reload()
+
+    @rx.event
+    def set_enabled(self, config_id: str, enabled: bool):  # type: ignore[no-untyped-def]
+        return self._change(
+            lambda db, viewer, actor: gateway_configs.set_enabled(
+                db, viewer.scope, str(config_id)[:64], bool(enabled), actor=actor
+            ),
+            "Turned it on: it takes new payments."
+            if enabled
+            else "Turned it off: it takes no "
+            "new payments, and its payments' captures and refunds still go through it.",
+            needs_step_up=bool(enabled),
+            resume=(ProcessorsState.set_enabled, {"config_id": config_id, "enabled": enabled}),
+        )
+
+    @rx.event
+    def move(self, config_id: str, offset: int):  # type: ignore[no-untyped-def]
+        return self._change(
+            lambda db, viewer, actor: gateway_configs.move(
+                db, viewer.scope, str(config_id)[:64], 1 if offset == 1 else -1, actor=actor
+            ),
+            "Order saved: processors are tried from the top.",
+            needs_step_up=True,
+            resume=(ProcessorsState.move, {"config_id": config_id, "offset": offset}),
+        )
+
+    @rx.event
+    def delete(self, config_id: str):  # type: ignore[no-untyped-def]
+        return self._change(
+            lambda db, viewer, actor: gateway_configs.delete(
+                db, viewer.scope, str(config_id)[:64], actor=actor
+            ),
+            "Deleted.",
+            needs_step_up=False,
+            resume=None,
+        )
+
+    def _change(self, act, done: str, *, needs_step_up: bool, resume):  # type: ignore[no-untyped-def]
+        try:
+            viewer = self._manager()
+            if viewer is None:
+                return AuthState.require_session
+            with session_scope() as db:
+                if needs_step_up and viewer.ctx.livemode:
+                    step_up.require_fresh(db, viewer.ctx.session_id)
+                act(db, viewer, viewer.actor(self.router.session.client_ip))
+        except StepUpRequired:
+            if resume is None:
+                raise
+            handler, kwargs = resume
+            return step_up_then(handler, LIVE_ACTION, **kwargs)
+        except ServiceError as exc:
+            # Refused, perhaps because the page was stale (a payment since): show it as it is.
+            self.error, self.notice = exc.message, ""
+            return self._reload()
+        self.error, self.notice = "", done
+        return self._reload()
+
+
+def _rules(typed: dict[str, str], locale: str) -> gateway_configs.Rules:
+    """The form's text as rules: amounts in the range's one currency, the price in its own."""
+    currencies = tuple(c.upper() for c in _split(typed["currencies"]))
+    low, high = typed["min_amount"], typed["max_amount"]
+    min_amount = max_amount = None
+    if low or high:
+        currency = gateway_configs.range_currency(currencies)
+        if low:
+            min_amount = parse_money(low, currency, locale, param="min_amount", minimum=0)
+        if high:
+            max_amount = parse_money(high, currency, locale, param="max_amount")
+    percent = (
+        parse_percent(typed["fee_percent"], locale, param="fee_percent")
+        if typed["fee_percent"]
+        else None
+    )
+    fixed_currency = typed["fee_fixed_currency"].upper() or None
+    fixed = None
+    if typed["fee_fixed"]:
+        fixed = parse_money(
+            typed["fee_fixed"], fixed_currency or "USD", locale, param="fee_fixed", minimum=0
+        )
+    return gateway_configs.Rules(
+        currencies=currencies,
+        min_amount=min_amount,
+        max_amount=max_amount,
+        fee_percent_pips=percent,
+        fee_fixed=fixed,
+        fee_fixed_currency=fixed_currency if fixed is not None else None,
+    )
+
+
+def _fallback(livemode: bool, configured: bool) -> str:
+    """What happens to a payment no processor here takes."""
+    stripe = get_settings().stripe_enabled
+    if livemode and not stripe:
+        if configured:
+            return "Live payments no processor above takes are refused."
+        return "Live payments are refused until you add a Stripe processor."
+    if livemode:
+        target = "the platform's Stripe account"
+    else:
+        target = "the platform's Stripe test account" if stripe else "the built-in sandbox"
+    lead = "Payments no processor above takes go to " if configured else "Payments go to "
+    return lead + target + "."

@@ -1,0 +1,154 @@
+"""Risk rules in the portal: the review and block scores, and the blocklist."""
+
+from __future__ import annotations
+
+import reflex as rx
+
+from backend.db import session_scope
+from backend.models import Merchant
+from backend.services import risk, risk_settings
+from backend.services.errors import NotFound, ServiceError, ValidationFailed
+from backend.services.permissions import Permission
+from portal.state.api_keys import when
+from portal.state.auth import AuthState
+from portal.state.viewer import Viewer, current_viewer
+
+KIND_LABELS = {
+    "email": "E-mail",
+    "card_fingerprint": "Card",
+    "ip_address": "IP address",
+    "country": "Country",
+}
+
+
+def _score(text: object, param: str) -> int:
+    cleaned = str(text or "").strip()
+    if not cleaned.isdigit():
+        raise ValidationFailed(f"The {param} score is a whole number from 0 to 101", param=param)
+    return int(cleaned)
+
+
+class RiskRulesState(AuthState):
+    review_score: str = ""
+    block_score: str = ""
+    entries: list[dict[str, str]] = []
+    can_manage: bool = False
+    loaded: bool = False
+    error: str = ""
+    thresholds_error: str = ""
+    thresholds_message: str = ""
+    blocklist_error: str = ""
+    blocklist_message: str = ""
+    new_kind: str = "email"
+    # Bumped after an entry is added: the form remounts empty (kept as typed after an error).
+    form_key: int = 0
+
+    @rx.event
+    def load(self):  # type: ignore[no-untyped-def]
+        self.thresholds_error = self.thresholds_message = ""
+        self.blocklist_error = self.blocklist_message = self.error = ""
+        return self._reload()
+
+    def _reload(self):  # type: ignore[no-untyped-def]
+        viewer = current_viewer(self)
+        if viewer is None:
+            return AuthState.require_session
+        try:
+            viewer.require(Permission.VIEW_DATA)
+            with session_scope(readonly=True) as db:
+                merchant = db.get(Merchant, viewer.ctx.merchant_id)
+                if merchant is None:
+                    raise NotFound("No such merchant")
+                found = risk.list_blocklist(db, merchant.id)
+        except ServiceError as exc:
+            self.error, self.loaded = exc.message, True
+            return None
+        self.review_score = str(merchant.risk_review_score)
+        self.block_score = str(merchant.risk_block_score)
+        self.entries = [
+            {
+                "id": e.id,
+                "kind": KIND_LABELS.get(e.kind, e.kind),
+                "value": e.value,
+                "reason": e.reason,
+                "added": when(e.created_at, viewer.timezone),
+            }
+            for e in found
+        ]
+        self.can_manage = viewer.can(Permission.MANAGE_SETTINGS)
+        self.loaded = True
+        return None
+
+    def _manager(self) -> Viewer | None:
+        viewer = current_viewer(self)
+        if viewer is not None:
+            viewer.require(Permission.MANAGE_SETTINGS)
+        return viewer
+
+    @rx.event
+    def save_thresholds(self, form: dict[str, str]):  # type: ignore[no-untyped-def]
+        try:
+            viewer = self._manager()
+            if viewer is None:
+                return AuthState.require_session
+            review = _score(form.get("review_score"), "review")
+            block = _score(form.get("block_score"), "block")
+            with session_scope() as db:
+                risk_settings.set_risk_thresholds(
+                    db,
+                    viewer.ctx.merchant_id,
+                    review=review,
+                    block=block,
+                    actor=viewer.actor(self.router.session.client_ip),
+                )
+        except ServiceError as exc:
+            self.thresholds_error, self.thresholds_message = exc.message, ""
+            return None
+        self.thresholds_error = ""
+        self.thresholds_message = "Saved. New payments are scored against these thresholds."
+        return self._reload()
+
+    @rx.event
+    def choose_kind(self, kind: str) -> None:
+        if kind in KIND_LABELS:
+            self.new_kind = kind
+
+    @rx.event
+    def add_entry(self, form: dict[str, str]):  # type: ignore[no-untyped-def]
+        kind = self.new_kind
+        value, reason = str(form.get("value", ""))[:400], str(form.get("reason", ""))[:400]
+
+        def add(db, merchant_id, actor):  # type: ignore[no-untyped-def]
+            entry = risk.add_to_blocklist(
+                db, merchant_id, kind, value, reason, actor_type=actor.type, actor_id=actor.id
+            )
+            self.form_key += 1  # an empty form for the next entry
+            return f"Blocked the {KIND_LABELS[entry.kind].lower()} {entry.value}."
+
+        return self._change_blocklist(add)
+
+    @rx.event
+    def remove_entry(self, entry_id: str):  # type: ignore[no-untyped-def]
+        def remove(db, merchant_id, actor):  # type: ignore[no-untyped-def]
+            entry = risk.delete_blocklist_entry(
+                db, merchant_id, str(entry_id)[:64], actor_type=actor.type, actor_id=actor.id
+            )
+            return f"Removed {entry.value} from the blocklist."
+
+        return self._change_blocklist(remove)
+
+    def _change_blocklist(self, act):  # type: ignore[no-untyped-def]
+        """act(db, merchant_id, actor) -> the message to show, in one unit of work."""
+        try:
+            viewer = self._manager()
+            if viewer is None:
+                return AuthState.require_session
+            with session_scope() as db:
+                message = act(
+                    db, viewer.ctx.merchant_id, viewer.actor(self.router.session.client_ip)
+                )
+        except ServiceError as exc:
+            self.blocklist_error, self.blocklist_message = exc.message, ""
+            return None
+        self.blocklist_error, self.blocklist_message = "", message
+        return self._reload()

@@ -1,0 +1,100 @@
+"""What the Processors and Risk rules pages make of typed text, and how they describe prices
+and rules."""
+
+from __future__ import annotations
+
+import pytest
+
+from backend.services import risk
+from backend.services.errors import ValidationFailed
+from backend.services.fees import STRIPE_DEFAULT, FeeSchedule, describe
+from backend.services.money_input import parse_percent
+from portal.state.processors import _fallback, _rules
+
+
+@pytest.mark.parametrize(
+    ("text", "locale", "pips"),
+    [
+        ("2.9", "en_US", 29_000),
+        ("2,9", "fr_FR", 29_000),
+        ("2.9", "de_DE", 29_000),  # plain decimal notation is always understood
+        ("0.5 %", "en_US", 5_000),
+        ("1.2345", "en_US", 12_345),
+        ("100", "en_US", 1_000_000),
+        ("0", "en_US", 0),
+    ],
+)
+def test_percentages_become_exact_pips(text: str, locale: str, pips: int):
+    assert parse_percent(text, locale) == pips
+
+
+@pytest.mark.parametrize("text", ["", " ", "abc", "-1", "100.01", "2.90001", "1e3", "NaN", None])
+def test_a_percentage_is_refused_rather_than_rounded(text: object):
+    with pytest.raises(ValidationFailed):
+        parse_percent(text)
+
+
+def test_prices_are_written_the_locales_way():
+    assert describe(STRIPE_DEFAULT) == "2.9% + $0.30"
+    assert describe(FeeSchedule(15_000, {"EUR": 25}), "fr_FR") == "1,5% + 0,25\u00a0€"
+    assert describe(FeeSchedule(30_000)) == "3%"
+
+
+def test_typed_rules_are_read_in_the_ranges_currency():
+    rules = _rules(
+        {
+            "currencies": "jpy",
+            "min_amount": "1,000",
+            "max_amount": "50,000",
+            "fee_percent": "3.6",
+            "fee_fixed": "0.25",
+            "fee_fixed_currency": "eur",
+        },
+        "en_US",
+    )
+    assert rules.currencies == ("JPY",)
+    assert (rules.min_amount, rules.max_amount) == (1_000, 50_000)  # JPY has no minor unit
+    assert (rules.fee_percent_pips, rules.fee_fixed, rules.fee_fixed_currency) == (
+        36_000,
+        25,
+        "EUR",
+    )
+    empty = _rules(dict.fromkeys(rules.__dataclass_fields__, "") | {"fee_percent": ""}, "en_US")
+    assert empty.currencies == () and empty.min_amount is None and empty.fee_fixed is None
+
+
+def test_an_amount_range_needs_one_currency_to_be_read_in():
+    typed = {
+        "currencies": "USD EUR",
+        "min_amount": "10",
+        "max_amount": "",
+        "fee_percent": "",
+        "fee_fixed": "",
+        "fee_fixed_currency": "",
+    }
+    with pytest.raises(ValidationFailed) as refused:
+        _rules(typed, "en_US")
+    assert refused.value.param == "currencies"
+
+
+def test_the_page_says_where_unmatched_payments_go(monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.delenv("STRIPE_SECRET_KEY", raising=False)
+    from backend.config import get_settings
+
+    get_settings.cache_clear()
+    try:
+        assert _fallback(False, False) == "Payments go to the built-in sandbox."
+        assert _fallback(True, False) == (
+            "Live payments are refused until you add a Stripe processor."
+        )
+        assert _fallback(True, True) == "Live payments no processor above takes are refused."
+    finally:
+        get_settings.cache_clear()
+
+
+def test_the_rules_table_follows_the_scoring_constants(monkeypatch: pytest.MonkeyPatch):
+    card = risk.rule_descriptions()[0]
+    assert (card.name, card.points) == ("Card velocity", "more than 3: +25, more than 6: +50")
+    monkeypatch.setattr(risk, "CARD_VELOCITY_TIERS", ((9, 60), (4, 30)))
+    assert risk.rule_descriptions()[0].points == "more than 4: +30, more than 9: +60"
+    assert "last hour" in card.counts
