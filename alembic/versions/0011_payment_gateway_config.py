@@ -1,4 +1,5 @@
-"""payments.gateway_config_id: the processor configuration that took each payment.
+"""payments.gateway_config_id, the processor configuration that took each payment, and a
+partial index of the payments the risk rules flagged or blocked.
 
 Captures, voids and refunds go back through the configuration (its credentials and price) that
 took the payment, even after a merchant adds another configuration of the same gateway or
@@ -23,6 +24,7 @@ branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 FK = "fk_payments_gateway_config_id_gateway_configs"
+FLAGGED = "risk_decision IN ('review', 'block')"
 
 
 def upgrade() -> None:
@@ -33,9 +35,17 @@ def upgrade() -> None:
             )
         )
         batch_op.create_foreign_key(FK, "gateway_configs", ["gateway_config_id"], ["id"])
+    op.create_index(
+        "ix_payments_merchant_flagged_created",
+        "payments",
+        ["merchant_id", "livemode", "created_at"],
+        sqlite_where=sa.text(FLAGGED),
+        postgresql_where=sa.text(FLAGGED),
+    )
 
 
 def downgrade() -> None:
+    op.drop_index("ix_payments_merchant_flagged_created", table_name="payments")
     with op.batch_alter_table("payments", schema=None) as batch_op:
         batch_op.drop_constraint(FK, type_="foreignkey")
         batch_op.drop_column("gateway_config_id")

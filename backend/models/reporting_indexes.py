@@ -8,10 +8,11 @@ stops, instead of sorting every match. The dashboard's index carries the summed 
 
 from __future__ import annotations
 
-from sqlalchemy import Index
+from sqlalchemy import Index, text
 
 from backend.models.commerce import Customer, Dispute, Payment
 
+FLAGGED = "risk_decision IN ('review', 'block')"
 DASHBOARD_COLUMNS = [
     "status",
     "amount_captured",
@@ -57,6 +58,16 @@ PAYMENT_INDEXES = (
         "ix_payments_customer_created",
         Payment.customer_id,
         Payment.created_at,
+    ),
+    # Payments the risk rules flagged or blocked: a few of them, so a partial index of just
+    # those keeps the payments list's risk filter one short walk however many payments pass.
+    Index(
+        "ix_payments_merchant_flagged_created",
+        Payment.merchant_id,
+        Payment.livemode,
+        Payment.created_at,
+        sqlite_where=text(FLAGGED),
+        postgresql_where=text(FLAGGED),
     ),
     Index("ix_customers_merchant_name", Customer.merchant_id, Customer.livemode, Customer.name),
     Index(

@@ -17,7 +17,7 @@ from sqlalchemy.engine import Engine
 
 from backend.db import session_scope
 from backend.models import Payment
-from backend.models.enums import PaymentStatus
+from backend.models.enums import PaymentStatus, RiskDecision
 from backend.services import reporting
 from backend.services.currency import normalise_currency, to_major
 from backend.services.errors import ValidationFailed
@@ -125,7 +125,8 @@ def payments_csv(
 
 def filters_from_query(params: Mapping[str, str], tz: str) -> reporting.PaymentFilters:
     """The payments list's filters from a URL's query (the portal links its export with the
-    filters on screen): q, status, currency, method, gateway, customer, from, to (local days)."""
+    filters on screen): q, status, currency, method, gateway, customer, risk, from, to (local
+    days)."""
     status = params.get("status", "")
     if status and status not in set(PaymentStatus):
         raise ValidationFailed(f"Unknown status {status!r}", param="status")
@@ -134,6 +135,9 @@ def filters_from_query(params: Mapping[str, str], tz: str) -> reporting.PaymentF
     if method and method not in PAYMENT_METHOD_TYPES:
         raise ValidationFailed(f"Unknown payment method {method!r}", param="method")
     gateway = params.get("gateway", "")[:32]
+    risk = params.get("risk", "")
+    if risk and risk not in set(RiskDecision):
+        raise ValidationFailed(f"Unknown risk decision {risk!r}", param="risk")
     try:
         first = date.fromisoformat(params["from"]) if params.get("from") else None
         last = date.fromisoformat(params["to"]) if params.get("to") else None
@@ -147,6 +151,7 @@ def filters_from_query(params: Mapping[str, str], tz: str) -> reporting.PaymentF
         method=method or None,
         gateway=gateway or None,
         customer_id=params.get("customer", "")[:40] or None,
+        risk=risk or None,
         created_from=start,
         created_to=end,
     )

@@ -6,7 +6,7 @@ from __future__ import annotations
 import reflex as rx
 
 from portal.components.detail_page import detail_page
-from portal.components.forms import error_callout, notice_callout
+from portal.components.forms import error_callout
 from portal.components.layout import portal_page
 from portal.components.list_page import list_error, paged_results, search_form
 from portal.components.payments_table import labelled_select, payments_table, status_badge
@@ -15,6 +15,7 @@ from portal.state.payments import (
     GATEWAY_CHOICES,
     METHOD_CHOICES,
     REFUND_REASONS,
+    RISK_CHOICES,
     STATUS_CHOICES,
     PaymentDetailState,
     PaymentsState,
@@ -78,6 +79,15 @@ def filters() -> rx.Component:
                     value=PaymentsState.gateway,
                     on_change=PaymentsState.choose_gateway,
                     label="Gateway",
+                ),
+            ),
+            labelled(
+                "Risk",
+                labelled_select(
+                    RISK_CHOICES,
+                    value=PaymentsState.risk,
+                    on_change=PaymentsState.choose_risk,
+                    label="Risk",
                 ),
             ),
             date_input(
@@ -218,8 +228,16 @@ def risk_card() -> rx.Component:
             rx.vstack(
                 rx.separator(width="100%"),
                 rx.foreach(PaymentBlockingState.blockable, block_row),
-                error_callout(PaymentBlockingState.error),
-                notice_callout(PaymentBlockingState.message),
+                # Shown inline (no live region of its own: the page's one status region is the
+                # refund's and capture's), beside the button that turned into a badge.
+                rx.cond(
+                    PaymentBlockingState.error != "",
+                    rx.text(PaymentBlockingState.error, size="2", color="var(--red-11)"),
+                ),
+                rx.cond(
+                    PaymentBlockingState.message != "",
+                    rx.text(PaymentBlockingState.message, size="2", color="var(--green-11)"),
+                ),
                 spacing="2",
                 width="100%",
             ),

@@ -66,6 +66,12 @@ def thresholds_card() -> rx.Component:
             key=S.review_score + "-" + S.block_score,
             width="100%",
         ),
+        rx.flex(
+            rx.link("Payments flagged for review", href="/payments?risk=review", size="2"),
+            rx.link("Blocked payments", href="/payments?risk=block", size="2"),
+            wrap="wrap",
+            style={"gap": "1rem"},
+        ),
         description="Every payment is scored from 0 to 100 before any processor sees it.",
     )
 

@@ -14,6 +14,7 @@ import reflex as rx
 
 from backend.db import session_scope
 from backend.models import Merchant
+from backend.models.enums import RiskDecision
 from backend.services import payments, permissions, reporting, state_machine, step_up
 from backend.services.currency import format_money
 from backend.services.errors import ServiceError, ValidationFailed
@@ -41,6 +42,7 @@ STATUS_CHOICES = [
 ]
 METHOD_CHOICES = [ALL, *payments.PAYMENT_METHOD_TYPES]
 GATEWAY_CHOICES = [ALL, "sandbox", "stripe"]
+RISK_CHOICES = [ALL, *RiskDecision]
 REFUND_REASONS = ["requested_by_customer", "duplicate", "fraudulent"]
 PAGE_SIZE = 25
 
@@ -50,6 +52,7 @@ class PaymentsState(SearchableListState, AuthState):
     currency: str = ALL
     method: str = ALL
     gateway: str = ALL
+    risk: str = ALL
     date_from: str = ""
     date_to: str = ""
     currencies: list[str] = [ALL]
@@ -57,18 +60,24 @@ class PaymentsState(SearchableListState, AuthState):
 
     @rx.var
     def export_url(self) -> str:
-        params = {
+        params = {k: v for k, v in self._query_params().items() if v}
+        return "/api/portal/exports/payments.csv?" + urlencode(params)
+
+    def _query_params(self) -> dict[str, str]:
+        """The filters on screen as the export's query (exports.filters_from_query)."""
+        chosen = {
+            "status": self.status,
+            "currency": self.currency,
+            "method": self.method,
+            "gateway": self.gateway,
+            "risk": self.risk,
+        }
+        return {
             "q": self.query.strip(),
-            "status": "" if self.status == ALL else self.status,
-            "currency": "" if self.currency == ALL else self.currency,
-            "method": "" if self.method == ALL else self.method,
-            "gateway": "" if self.gateway == ALL else self.gateway,
+            **{name: "" if value == ALL else value for name, value in chosen.items()},
             "from": self.date_from,
             "to": self.date_to,
         }
-        return "/api/portal/exports/payments.csv?" + urlencode(
-            {k: v for k, v in params.items() if v}
-        )
 
     @rx.var
     def filtered(self) -> bool:
@@ -76,7 +85,9 @@ class PaymentsState(SearchableListState, AuthState):
             self.query.strip()
             or self.date_from
             or self.date_to
-            or any(v != ALL for v in (self.status, self.currency, self.method, self.gateway))
+            or any(
+                v != ALL for v in (self.status, self.currency, self.method, self.gateway, self.risk)
+            )
         )
 
     @rx.event
@@ -100,6 +111,19 @@ class PaymentsState(SearchableListState, AuthState):
         return self._search(reset=True)
 
     @rx.event
+    def choose_risk(self, value: str):  # type: ignore[no-untyped-def]
+        self.risk = value if value in RISK_CHOICES else ALL
+        return self._search(reset=True)
+
+    @rx.event
+    def load(self):  # type: ignore[no-untyped-def]
+        """The list, narrowed to a risk decision when the link says so (?risk=review)."""
+        asked = str(self.router.page.params.get("risk", ""))
+        if asked in RISK_CHOICES:
+            self.risk = asked
+        return self._search(reset=True)
+
+    @rx.event
     def set_date_from(self, value: str):  # type: ignore[no-untyped-def]
         self.date_from = value[:10]
         return self._search(reset=True)
@@ -112,7 +136,7 @@ class PaymentsState(SearchableListState, AuthState):
     @rx.event
     def clear_filters(self):  # type: ignore[no-untyped-def]
         self.query, self.date_from, self.date_to = "", "", ""
-        self.status = self.currency = self.method = self.gateway = ALL
+        self.status = self.currency = self.method = self.gateway = self.risk = ALL
         return self._search(reset=True)
 
     def _filters(self, viewer: Viewer) -> reporting.PaymentFilters:
@@ -122,16 +146,7 @@ class PaymentsState(SearchableListState, AuthState):
                     date.fromisoformat(value)
                 except ValueError:
                     raise ValidationFailed("Dates are YYYY-MM-DD") from None
-        params = {
-            "q": self.query,
-            "status": "" if self.status == ALL else self.status,
-            "currency": "" if self.currency == ALL else self.currency,
-            "method": "" if self.method == ALL else self.method,
-            "gateway": "" if self.gateway == ALL else self.gateway,
-            "from": self.date_from,
-            "to": self.date_to,
-        }
-        return filters_from_query(params, viewer.timezone)
+        return filters_from_query(self._query_params(), viewer.timezone)
 
     def _fetch_page(
         self, viewer: Viewer, *, cursor: str | None, reset: bool

@@ -75,3 +75,30 @@ def test_other_merchants_and_modes_are_invisible(db: Session, seeded: str):
 def test_bad_cursors_are_refused(db: Session, seeded: str, cursor: str):
     with pytest.raises(ValidationFailed):
         reporting.search_payments(db, merchant_id=seeded, livemode=False, cursor=cursor)
+
+
+def test_the_risk_filter_walks_the_flagged_payments_index(db: Session, seeded: str):
+    rows = db.exec(select(Payment).order_by(Payment.id)).all()
+    for payment, decision in zip(rows, ["review"] * 3 + ["block"] * 2, strict=False):
+        payment.risk_decision = decision
+        db.add(payment)
+    db.commit()
+    review = all_pages(db, seeded, reporting.PaymentFilters(risk="review"), limit=2)
+    assert sorted(p.id for p in review) == sorted(p.id for p in rows[:3])
+    blocked = all_pages(db, seeded, reporting.PaymentFilters(risk="block"))
+    assert sorted(p.id for p in blocked) == sorted(p.id for p in rows[3:5])
+    allowed = all_pages(db, seeded, reporting.PaymentFilters(risk="allow"))
+    assert all(p.risk_decision == "allow" for p in allowed)
+
+    from sqlalchemy import text
+
+    from backend.services.reporting import _filtered
+
+    query = (
+        _filtered(seeded, False, reporting.PaymentFilters(risk="review"))
+        .order_by(Payment.created_at.desc(), Payment.id.desc())  # type: ignore[attr-defined]
+        .limit(26)
+    )
+    sql = str(query.compile(db.get_bind(), compile_kwargs={"literal_binds": True}))
+    plan = " ".join(str(row) for row in db.exec(text(f"EXPLAIN QUERY PLAN {sql}")))  # type: ignore[call-overload]
+    assert "ix_payments_merchant_flagged_created" in plan
