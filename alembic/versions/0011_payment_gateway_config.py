@@ -25,6 +25,7 @@ depends_on: str | Sequence[str] | None = None
 
 FK = "fk_payments_gateway_config_id_gateway_configs"
 FLAGGED = "risk_decision IN ('review', 'block')"
+CONFIGURED = "gateway_config_id IS NOT NULL"
 
 
 def upgrade() -> None:
@@ -36,6 +37,13 @@ def upgrade() -> None:
         )
         batch_op.create_foreign_key(FK, "gateway_configs", ["gateway_config_id"], ["id"])
     op.create_index(
+        "ix_payments_gateway_config",
+        "payments",
+        ["gateway_config_id"],
+        sqlite_where=sa.text(CONFIGURED),
+        postgresql_where=sa.text(CONFIGURED),
+    )
+    op.create_index(
         "ix_payments_merchant_flagged_created",
         "payments",
         ["merchant_id", "livemode", "created_at"],
@@ -45,6 +53,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    op.drop_index("ix_payments_gateway_config", table_name="payments")
     op.drop_index("ix_payments_merchant_flagged_created", table_name="payments")
     with op.batch_alter_table("payments", schema=None) as batch_op:
         batch_op.drop_constraint(FK, type_="foreignkey")

@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Index
+from sqlalchemy import JSON, BigInteger, Index, text
 from sqlmodel import Field, SQLModel
 
 import backend.models.base  # noqa: F401  (naming convention first: before any table class)
@@ -68,6 +68,9 @@ class Order(SQLModel, table=True):
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 
 
+CONFIGURED = "gateway_config_id IS NOT NULL"
+
+
 class Payment(SQLModel, table=True):
     __tablename__ = "payments"
     __setattr__ = transient_setattr  # the charge path fills new ones in bulk
@@ -91,6 +94,15 @@ class Payment(SQLModel, table=True):
             "ix_payments_email_created", "customer_email", "created_at", "livemode", "merchant_id"
         ),
         Index("ix_payments_ip_created", "ip_address", "created_at", "livemode", "merchant_id"),
+        # Whether a processor configuration has taken payments (it is then never deleted), and
+        # the foreign key's own checks. Partial: payments on the platform's default route,
+        # the common case, never touch it.
+        Index(
+            "ix_payments_gateway_config",
+            "gateway_config_id",
+            sqlite_where=text(CONFIGURED),
+            postgresql_where=text(CONFIGURED),
+        ),
     )
 
     id: str = Field(primary_key=True, max_length=40)

@@ -201,6 +201,7 @@ def get_config(db: Session, scope: Scope, config_id: str, *, lock: bool = False)
 
 
 def has_payments(db: Session, config_id: str) -> bool:
+    """One probe of the partial index ix_payments_gateway_config."""
     return bool(db.exec(select(exists().where(Payment.gateway_config_id == config_id))).one())
 
 
@@ -315,7 +316,7 @@ def delete(db: Session, scope: Scope, config_id: str, *, actor: Actor = SYSTEM) 
     if has_payments(db, config.id):
         raise Conflict(
             "This processor has taken payments, and their captures and refunds still go "
-            "through it: disable it instead",
+            "through it: turn it off instead",
             code="processor_in_use",
         )
     _audit(db, config, "gateway_config.deleted", actor, {"gateway": config.gateway})

@@ -10,7 +10,6 @@ from portal.components.forms import error_callout
 from portal.components.layout import portal_page
 from portal.components.list_page import list_error, paged_results, search_form
 from portal.components.payments_table import labelled_select, payments_table, status_badge
-from portal.state.payment_blocking import PaymentBlockingState
 from portal.state.payments import (
     GATEWAY_CHOICES,
     METHOD_CHOICES,
@@ -224,19 +223,19 @@ def risk_card() -> rx.Component:
             rx.text("No risk signals.", size="2", color_scheme="gray"),
         ),
         rx.cond(
-            PaymentBlockingState.can_block & (PaymentBlockingState.blockable.length() > 0),  # type: ignore[attr-defined]
+            PaymentDetailState.blockable.length() > 0,  # type: ignore[attr-defined]
             rx.vstack(
                 rx.separator(width="100%"),
-                rx.foreach(PaymentBlockingState.blockable, block_row),
+                rx.foreach(PaymentDetailState.blockable, block_row),
                 # Shown inline (no live region of its own: the page's one status region is the
                 # refund's and capture's), beside the button that turned into a badge.
                 rx.cond(
-                    PaymentBlockingState.error != "",
-                    rx.text(PaymentBlockingState.error, size="2", color="var(--red-11)"),
+                    PaymentDetailState.block_error != "",
+                    rx.text(PaymentDetailState.block_error, size="2", color="var(--red-11)"),
                 ),
                 rx.cond(
-                    PaymentBlockingState.message != "",
-                    rx.text(PaymentBlockingState.message, size="2", color="var(--green-11)"),
+                    PaymentDetailState.block_message != "",
+                    rx.text(PaymentDetailState.block_message, size="2", color="var(--green-11)"),
                 ),
                 spacing="2",
                 width="100%",
@@ -258,7 +257,7 @@ def block_row(item: rx.Var) -> rx.Component:
                 size="1",
                 variant="soft",
                 color_scheme="red",
-                on_click=PaymentBlockingState.block(item["kind"]),
+                on_click=PaymentDetailState.block(item["kind"]),
             ),
         ),
         align="center",
@@ -501,11 +500,7 @@ def actions() -> rx.Component:
     )
 
 
-@portal_page(
-    "/payments/[payment_id]",
-    "Payment",
-    on_load=[PaymentDetailState.load, PaymentBlockingState.load],
-)
+@portal_page("/payments/[payment_id]", "Payment", on_load=[PaymentDetailState.load])
 def payment_detail() -> rx.Component:
     p = PaymentDetailState.payment
     return detail_page(

@@ -8,7 +8,7 @@ from datetime import datetime
 from babel.dates import format_date, format_datetime, format_time
 
 from backend.models import Payment
-from backend.services.currency import format_money
+from backend.services.currency import format_money, to_major
 from backend.services.reporting import zone
 
 
@@ -21,6 +21,11 @@ def when(value: datetime | None, tz: str = "UTC", locale: str = "en_US") -> str:
         return "—"
     local = value.astimezone(zone(tz))
     return format_datetime(local, "medium", tzinfo=local.tzinfo, locale=locale)
+
+
+def major_text(amount: int | None, currency: str) -> str:
+    """An amount as a form's input shows it, in major units ("12.50", "500" JPY); "" for none."""
+    return "" if amount is None else str(to_major(amount, currency))
 
 
 def card_label(brand: str | None, last4: str | None) -> str:

@@ -13,6 +13,7 @@ from backend.services.currency import exponent, format_money
 from backend.services.errors import ServiceError, ValidationFailed
 from backend.services.payments import Scope
 from portal.state.auth import AuthState
+from portal.state.formatting import major_text
 
 P = permissions.Permission
 
@@ -29,12 +30,6 @@ def _minor(text: str, currency: str, param: str) -> int | None:
     if value != value.to_integral_value():
         raise ValidationFailed("That amount has too many decimal places", param=param)
     return int(value)
-
-
-def _major(amount: int | None, currency: str) -> str:
-    if amount is None:
-        return ""
-    return f"{Decimal(amount).scaleb(-exponent(currency)):f}"
 
 
 def _row(link: PaymentLink) -> dict[str, str]:
@@ -110,9 +105,9 @@ class PaymentLinksState(AuthState):
             "name": link.name,
             "description": link.description or "",
             "currency": link.currency,
-            "unit_amount": _major(link.unit_amount, link.currency),
-            "min_amount": _major(link.min_amount, link.currency),
-            "max_amount": _major(link.max_amount, link.currency),
+            "unit_amount": major_text(link.unit_amount, link.currency),
+            "min_amount": major_text(link.min_amount, link.currency),
+            "max_amount": major_text(link.max_amount, link.currency),
             "max_quantity": str(link.max_quantity),
         }
         self.form_open = True

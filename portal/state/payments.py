@@ -14,8 +14,8 @@ import reflex as rx
 
 from backend.db import session_scope
 from backend.models import Merchant
-from backend.models.enums import RiskDecision
-from backend.services import payments, permissions, reporting, state_machine, step_up
+from backend.models.enums import ActorType, RiskDecision
+from backend.services import payments, permissions, reporting, risk, state_machine, step_up
 from backend.services.currency import format_money
 from backend.services.errors import ServiceError, ValidationFailed
 from backend.services.exports import filters_from_query
@@ -26,7 +26,7 @@ from portal.state.auth import AuthState
 from portal.state.formatting import payment_row, status_label, when
 from portal.state.keyset_list import SearchableListState
 from portal.state.step_up import step_up_then
-from portal.state.viewer import Viewer, current_viewer
+from portal.state.viewer import Viewer, current_viewer, permitted_viewer
 
 ALL = "all"
 STATUS_CHOICES = [
@@ -44,6 +44,11 @@ METHOD_CHOICES = [ALL, *payments.PAYMENT_METHOD_TYPES]
 GATEWAY_CHOICES = [ALL, "sandbox", "stripe"]
 RISK_CHOICES = [ALL, *RiskDecision]
 REFUND_REASONS = ["requested_by_customer", "duplicate", "fraudulent"]
+BLOCK_LABELS = {
+    "card_fingerprint": "Block this card",
+    "email": "Block this e-mail",
+    "ip_address": "Block this IP address",
+}
 PAGE_SIZE = 25
 
 
@@ -200,6 +205,11 @@ class PaymentDetailState(AuthState):
     action_error: str = ""
     action_pending: bool = False
     outcome: str = ""
+    # The payment's card, e-mail and IP address for the blocklist: kind, label, the value
+    # shown, and "yes" when it is already blocked. Only for members who change risk rules.
+    blockable: list[dict[str, str]] = []
+    block_message: str = ""
+    block_error: str = ""
 
     _payment_id: str = ""
     _refund_minor: int = 0
@@ -207,7 +217,7 @@ class PaymentDetailState(AuthState):
     @rx.event
     def load(self):  # type: ignore[no-untyped-def]
         self.loaded = False
-        self.outcome = ""
+        self.outcome = self.block_message = self.block_error = ""
         self._payment_id = str(self.router.page.params.get("payment_id", ""))[:64]
         return self._reload()
 
@@ -222,6 +232,8 @@ class PaymentDetailState(AuthState):
                 refunds = payments.refunds_of(db, p.id)
                 timeline = reporting.payment_timeline(db, p)
                 webhooks = reporting.payment_webhooks(db, p)
+                can_block = viewer.can(Permission.MANAGE_SETTINGS)
+                blockable = risk.blockable_values(db, p) if can_block else []
         except ServiceError:
             self.not_found = self.loaded = True
             self.payment, self.refunds, self.timeline, self.webhooks = {}, [], [], []
@@ -300,8 +312,48 @@ class PaymentDetailState(AuthState):
             and (viewer.can(Permission.REFUND) or viewer.can(Permission.REFUND_LIMITED))
         )
         self.refundable = money(remaining)
+        self.blockable = [
+            {
+                "kind": kind,
+                "label": BLOCK_LABELS[kind],
+                "value": "fingerprint " + value[:12] if kind == "card_fingerprint" else value,
+                "blocked": "yes" if listed else "",
+            }
+            for kind, value, listed in blockable
+        ]
         self.loaded = True
         return None
+
+    # -- blocklist -------------------------------------------------------------------------
+
+    @rx.event
+    def block(self, kind: str):  # type: ignore[no-untyped-def]
+        """Block this payment's stored value of that kind: the browser only names the kind."""
+        try:
+            viewer = permitted_viewer(self, Permission.MANAGE_SETTINGS)
+            if viewer is None:
+                return AuthState.require_session
+            attribute = risk.PAYMENT_BLOCKABLES.get(str(kind))
+            with session_scope() as db:
+                p = payments.get_payment(db, viewer.scope, self._payment_id)
+                value = getattr(p, attribute) if attribute else None
+                if not value:
+                    raise ValidationFailed("This payment has nothing of that kind to block")
+                risk.add_to_blocklist(
+                    db,
+                    viewer.ctx.merchant_id,
+                    str(kind),
+                    value,
+                    f"From payment {p.id}",
+                    actor_type=ActorType.USER,
+                    actor_id=viewer.ctx.user_id,
+                )
+        except ServiceError as exc:
+            self.block_error, self.block_message = exc.message, ""
+            return None
+        self.block_error = ""
+        self.block_message = "Blocked: new payments with it are refused. Undo it in Risk rules."
+        return self._reload()
 
     # -- capture ---------------------------------------------------------------------------
 

@@ -19,15 +19,16 @@ from backend.db import session_scope
 from backend.gateways.routing import DEFAULT_FEES, GATEWAY_NAMES, config_fees
 from backend.models import GatewayConfig
 from backend.services import gateway_configs, step_up
-from backend.services.currency import exponent, format_money
+from backend.services.currency import format_money
 from backend.services.errors import ServiceError
 from backend.services.fees import describe
 from backend.services.money_input import parse_money, parse_percent
 from backend.services.permissions import Permission
 from backend.services.step_up import StepUpRequired
 from portal.state.auth import AuthState
+from portal.state.formatting import major_text
 from portal.state.step_up import step_up_then
-from portal.state.viewer import Viewer, current_viewer
+from portal.state.viewer import Viewer, current_viewer, permitted_viewer
 
 GATEWAY_LABELS = {"sandbox": "Built-in sandbox", "stripe": "Stripe"}
 LIVE_ACTION = "Change live payment processors"
@@ -40,12 +41,6 @@ FORM_FIELDS = (
     "fee_fixed",
     "fee_fixed_currency",
 )
-
-
-def _major(amount: int | None, currency: str) -> str:
-    if amount is None:
-        return ""
-    return f"{Decimal(amount).scaleb(-exponent(currency)):f}"
 
 
 def _percent(pips: int | None) -> str:
@@ -169,10 +164,10 @@ class ProcessorsState(AuthState):
         fixed_currency = rules.fee_fixed_currency or viewer.default_currency
         self.form_values = {
             "currencies": ", ".join(rules.currencies),
-            "min_amount": _major(rules.min_amount, range_currency),
-            "max_amount": _major(rules.max_amount, range_currency),
+            "min_amount": major_text(rules.min_amount, range_currency),
+            "max_amount": major_text(rules.max_amount, range_currency),
             "fee_percent": _percent(rules.fee_percent_pips),
-            "fee_fixed": _major(rules.fee_fixed, fixed_currency),
+            "fee_fixed": major_text(rules.fee_fixed, fixed_currency),
             "fee_fixed_currency": fixed_currency,
         }
         self.editing_id, self.form_gateway = config.id, config.gateway
@@ -204,18 +199,12 @@ class ProcessorsState(AuthState):
         if gateway in GATEWAY_NAMES and not self.editing_id:
             self.form_gateway = gateway
 
-    def _manager(self) -> Viewer | None:
-        viewer = current_viewer(self)
-        if viewer is not None:
-            viewer.require(Permission.MANAGE_SETTINGS)
-        return viewer
-
     @rx.event
     def save(self, form: dict[str, str]):  # type: ignore[no-untyped-def]
         typed = {name: str(form.get(name, ""))[:400].strip() for name in FORM_FIELDS}
         secret = str(form.get("secret_key", ""))[:300].strip() or None
         try:
-            viewer = self._manager()
+            viewer = permitted_viewer(self, Permission.MANAGE_SETTINGS)
             if viewer is None:
                 return AuthState.require_session
             rules = _rules(typed, viewer.locale)
@@ -291,7 +280,7 @@ class ProcessorsState(AuthState):
 
     def _change(self, act, done: str, *, needs_step_up: bool, resume):  # type: ignore[no-untyped-def]
         try:
-            viewer = self._manager()
+            viewer = permitted_viewer(self, Permission.MANAGE_SETTINGS)
             if viewer is None:
                 return AuthState.require_session
             with session_scope() as db:

@@ -9,9 +9,9 @@ from backend.models import Merchant
 from backend.services import risk, risk_settings
 from backend.services.errors import NotFound, ServiceError, ValidationFailed
 from backend.services.permissions import Permission
-from portal.state.api_keys import when
 from portal.state.auth import AuthState
-from portal.state.viewer import Viewer, current_viewer
+from portal.state.formatting import when
+from portal.state.viewer import current_viewer, permitted_viewer
 
 KIND_LABELS = {
     "email": "E-mail",
@@ -71,7 +71,7 @@ class RiskRulesState(AuthState):
                 "kind": KIND_LABELS.get(e.kind, e.kind),
                 "value": e.value,
                 "reason": e.reason,
-                "added": when(e.created_at, viewer.timezone),
+                "added": when(e.created_at, viewer.timezone, viewer.locale),
             }
             for e in found
         ]
@@ -79,16 +79,10 @@ class RiskRulesState(AuthState):
         self.loaded = True
         return None
 
-    def _manager(self) -> Viewer | None:
-        viewer = current_viewer(self)
-        if viewer is not None:
-            viewer.require(Permission.MANAGE_SETTINGS)
-        return viewer
-
     @rx.event
     def save_thresholds(self, form: dict[str, str]):  # type: ignore[no-untyped-def]
         try:
-            viewer = self._manager()
+            viewer = permitted_viewer(self, Permission.MANAGE_SETTINGS)
             if viewer is None:
                 return AuthState.require_session
             review = _score(form.get("review_score"), "review")
@@ -140,7 +134,7 @@ class RiskRulesState(AuthState):
     def _change_blocklist(self, act):  # type: ignore[no-untyped-def]
         """act(db, merchant_id, actor) -> the message to show, in one unit of work."""
         try:
-            viewer = self._manager()
+            viewer = permitted_viewer(self, Permission.MANAGE_SETTINGS)
             if viewer is None:
                 return AuthState.require_session
             with session_scope() as db:

@@ -45,3 +45,12 @@ def current_viewer(state: AuthState) -> Viewer | None:
     if merchant is None:
         return None
     return Viewer(ctx, merchant.locale, merchant.timezone, merchant.default_currency)
+
+
+def permitted_viewer(state: AuthState, permission: Permission) -> Viewer | None:
+    """The signed-in viewer, refused (PermissionDenied) unless their role has the permission;
+    None when nobody is signed in."""
+    viewer = current_viewer(state)
+    if viewer is not None:
+        viewer.require(permission)
+    return viewer

@@ -204,3 +204,16 @@ def test_a_processor_price_applies_to_the_next_payment(client: TestClient):
     # USD no longer matches it: the platform's default route at the standard price.
     assert shop.charge(amount=10_000).json()["payment"]["gatewayFee"] == 320
     assert shop.charge(amount=400, currency="EUR").json()["payment"]["gatewayFee"] == 12
+
+
+def test_whether_a_processor_took_payments_is_one_index_probe(client: TestClient):
+    from sqlalchemy import exists, text
+    from sqlalchemy import select as sa_select
+
+    with session_scope(readonly=True) as db:
+        if db.get_bind().dialect.name != "sqlite":
+            pytest.skip("PostgreSQL's plan for a near-empty table depends on its statistics")
+        query = sa_select(exists().where(Payment.gateway_config_id == "gwc_x"))
+        sql = str(query.compile(db.get_bind(), compile_kwargs={"literal_binds": True}))
+        plan = " ".join(str(row) for row in db.execute(text("EXPLAIN QUERY PLAN " + sql)))
+    assert "USING INDEX ix_payments_gateway_config" in plan
