@@ -43,7 +43,7 @@ def test_processors_route_and_price_the_next_payment(
 
     # The sandbox at a negotiated price: 2% + $0.25.
     page.get_by_role("button", name="Add processor").click()
-    page.get_by_label("Built-in sandbox").check()
+    expect(page.get_by_label("Built-in sandbox")).to_be_checked()  # test mode's default
     page.get_by_label("Percentage").fill("2")
     page.get_by_label("Fixed fee").fill("0.25")
     page.get_by_label("In", exact=True).fill("USD")
@@ -54,7 +54,11 @@ def test_processors_route_and_price_the_next_payment(
 
     # Stripe with the merchant's own key, for euros only; then tried first.
     page.get_by_role("button", name="Add processor").click()
-    page.get_by_label("Stripe", exact=True).check()
+    # The choice is the server's state: it shows once the round trip is back, so wait for
+    # it rather than check() the radio, which looks once, straight after the click.
+    stripe_choice = page.get_by_label("Stripe", exact=True)
+    stripe_choice.click()
+    expect(stripe_choice).to_be_checked()
     page.get_by_label("Your Stripe secret key (optional)").fill(STRIPE_KEY)
     page.get_by_label("Only these currencies").fill("eur")
     page.get_by_role("button", name="Save processor").click()
