@@ -14,6 +14,7 @@ from portal.pages import (  # noqa: F401  (pages register themselves)
     accept_invite,
     api_keys,
     audit_log,
+    bank_account,
     branding,
     customers,
     dashboard,

@@ -2,6 +2,7 @@
 
 import backend.models.base  # noqa: F401  (sets the naming convention before any table)
 from backend.models.accounts import ApiKey, Membership, Merchant, User, UserSession
+from backend.models.banking import BankAccount
 from backend.models.checkout import BrandLogo, CheckoutSession, PaymentLink
 from backend.models.commerce import Customer, Dispute, Order, Payment, Refund
 from backend.models.evidence import DisputeEvidenceFile, DisputeResponse
@@ -26,6 +27,7 @@ __all__ = [
     "ActionToken",
     "ApiKey",
     "AuditLog",
+    "BankAccount",
     "BlocklistEntry",
     "BrandLogo",
     "CheckoutSession",

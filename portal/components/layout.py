@@ -45,6 +45,7 @@ NAV_SECTIONS: list[tuple[str, list[tuple[str, str, str]]]] = [
             ("Audit log", "/audit-log", "scroll-text"),
             ("Settings", "/settings", "settings"),
             ("Branding", "/settings/branding", "palette"),
+            ("Bank account", "/settings/bank", "landmark"),
             ("Security", "/settings/security", "shield-check"),
             ("Your sessions", "/settings/sessions", "monitor-smartphone"),
         ],

@@ -7,8 +7,10 @@ import reflex as rx
 from portal.components.charts import chart_card, currency_chart, method_chart, volume_chart
 from portal.components.kpi import kpi_grid
 from portal.components.layout import portal_page
+from portal.components.onboarding_checklist import onboarding_checklist
 from portal.components.payments_table import labelled_select, payments_table
 from portal.state.dashboard import RANGES, DashboardState
+from portal.state.onboarding import OnboardingState
 
 
 def range_picker() -> rx.Component:
@@ -135,7 +137,11 @@ def charts() -> rx.Component:
     )
 
 
-@portal_page("/dashboard", "Dashboard", on_load=[DashboardState.load, DashboardState.watch_live])
+@portal_page(
+    "/dashboard",
+    "Dashboard",
+    on_load=[OnboardingState.load, DashboardState.load, DashboardState.watch_live],
+)
 def dashboard() -> rx.Component:
     return rx.vstack(
         rx.flex(
@@ -168,6 +174,7 @@ def dashboard() -> rx.Component:
             DashboardState.error != "",
             rx.callout(DashboardState.error, color_scheme="red", role="alert", width="100%"),
         ),
+        onboarding_checklist(),
         kpi_grid(DashboardState.kpis),
         charts(),
         live_feed(),

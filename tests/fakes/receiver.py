@@ -19,8 +19,10 @@ import threading
 import time
 from collections import deque
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from types import TracebackType
+
+from tests.fakes.local_server import LocalServer
 
 
 @dataclass(frozen=True)
@@ -49,20 +51,14 @@ class Received:
     status: int | None  # what the receiver answered; None for a hang
 
 
-class Receiver:
+class Receiver(LocalServer):
     def __init__(self, default: Reply | None = None) -> None:
         self.default = default or Reply()
         self.received: list[Received] = []
         self._steps: deque[Step] = deque()
         self._lock = threading.Lock()
         self._release = threading.Event()
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
-        self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
-
-    @property
-    def port(self) -> int:
-        return self._server.server_address[1]
+        self._serve(self._handler())
 
     @property
     def url(self) -> str:
@@ -120,10 +116,6 @@ class Receiver:
 
         return Handler
 
-    def __enter__(self) -> Receiver:
-        self._thread.start()
-        return self
-
     def __exit__(
         self,
         exc_type: type[BaseException] | None,
@@ -131,6 +123,4 @@ class Receiver:
         tb: TracebackType | None,
     ) -> None:
         self._release.set()
-        self._server.shutdown()
-        self._server.server_close()
-        self._thread.join(timeout=5)
+        super().__exit__(exc_type, exc, tb)

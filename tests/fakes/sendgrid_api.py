@@ -14,9 +14,10 @@ import json
 import secrets
 import threading
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from types import TracebackType
+from http.server import BaseHTTPRequestHandler
 from typing import Any
+
+from tests.fakes.local_server import LocalServer
 
 
 @dataclass(frozen=True)
@@ -26,19 +27,13 @@ class MailRequest:
     message_id: str
 
 
-class FakeSendGrid:
+class FakeSendGrid(LocalServer):
     def __init__(self, api_key: str = "SG.fake-key") -> None:
         self.api_key = api_key
         self.requests: list[MailRequest] = []
         self._failures: list[int] = []
         self._lock = threading.Lock()
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
-        self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self._server.server_address[1]}"
+        self._serve(self._handler())
 
     def fail_next(self, count: int = 1, status: int = 500) -> None:
         with self._lock:
@@ -88,17 +83,3 @@ class FakeSendGrid:
                 self._answer(202, None, X_Message_Id=message_id)
 
         return Handler
-
-    def __enter__(self) -> FakeSendGrid:
-        self._thread.start()
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-        self._thread.join(timeout=5)

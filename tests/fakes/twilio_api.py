@@ -22,10 +22,11 @@ import secrets
 import threading
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from types import TracebackType
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qs
+
+from tests.fakes.local_server import LocalServer
 
 _E164 = re.compile(r"\+[1-9]\d{7,14}")
 _PATH = re.compile(r"/v2/Services/(VA[0-9a-f]{32})/(Verifications|VerificationCheck)")
@@ -40,7 +41,7 @@ class Pending:
     checks: int = 0
 
 
-class FakeTwilioVerify:
+class FakeTwilioVerify(LocalServer):
     def __init__(self) -> None:
         self.account_sid = "AC" + secrets.token_hex(16)
         self.auth_token = secrets.token_hex(16)
@@ -50,13 +51,7 @@ class FakeTwilioVerify:
         self._pending: dict[str, Pending] = {}
         self._failures: list[int] = []
         self._lock = threading.Lock()
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
-        self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self._server.server_address[1]}"
+        self._serve(self._handler())
 
     def code_for(self, to: str) -> str:
         """The code last texted to a number (what the person reads on their phone)."""
@@ -154,20 +149,6 @@ class FakeTwilioVerify:
                     self._answer(*fake._check(form))
 
         return Handler
-
-    def __enter__(self) -> FakeTwilioVerify:
-        self._thread.start()
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-        self._thread.join(timeout=5)
 
 
 def _error(status: int, code: int, message: str) -> dict[str, Any]:

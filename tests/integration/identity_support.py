@@ -9,9 +9,12 @@ import secrets
 from sqlmodel import col, select
 
 from backend.db import session_scope
+from backend.ids import new_id
 from backend.integrations import email
-from backend.models import OutboundEmail
+from backend.models import Membership, OutboundEmail, User, UserSession, utcnow
+from backend.models.enums import Role
 from backend.services import email_verification, sessions, signup
+from backend.services.security import hash_password
 
 PASSWORD = "correct horse battery"
 _LINK = re.compile(r"https?://\S+?[?&]token=([A-Za-z0-9]+)")
@@ -56,3 +59,34 @@ def link_token(address: str, template: str) -> str:
     match = _LINK.search(last_email(address, template).text_body)
     assert match, "the e-mail has no link"
     return match.group(1)
+
+
+def member(merchant_id: str, role: Role, *, two_factor: bool = True) -> sessions.SessionContext:
+    """A signed-in member of the merchant with that role (2FA on, unless told otherwise)."""
+    with session_scope() as db:
+        user = User(
+            id=new_id("usr"),
+            email=f"{role}-{new_id('x')}@shop.test",
+            password_hash=hash_password(PASSWORD),
+            totp_enabled_at=utcnow() if two_factor else None,
+        )
+        db.add(user)
+        db.flush()
+        membership = Membership(
+            id=new_id("mem"), merchant_id=merchant_id, user_id=user.id, role=role
+        )
+        db.add(membership)
+        token, _ = sessions.start_session(db, user_id=user.id, merchant_id=membership.merchant_id)
+    with session_scope() as db:
+        ctx = sessions.resolve(db, token)
+    assert ctx is not None
+    return ctx
+
+
+def fresh(ctx: sessions.SessionContext) -> None:
+    """As if the member had just entered a second-factor code."""
+    with session_scope() as db:
+        row = db.get(UserSession, ctx.session_id)
+        assert row is not None
+        row.step_up_at = utcnow()
+        db.add(row)

@@ -12,7 +12,7 @@ from sqlmodel import select
 from backend.config import get_settings
 from backend.db import session_scope
 from backend.ids import new_id
-from backend.models import ApiKey, AuditLog, Membership, User, UserSession, utcnow
+from backend.models import ApiKey, AuditLog, Membership, User, utcnow
 from backend.models.enums import Role
 from backend.services import (
     accounts,
@@ -23,10 +23,10 @@ from backend.services import (
     webhooks_out,
 )
 from backend.services.errors import AuthenticationFailed, NotFound, PermissionDenied
-from backend.services.security import hash_password
 from backend.services.step_up import StepUpRequired, TwoFactorSetupRequired
 from backend.tasks import outbound
 from tests.fakes.receiver import Receiver, Reply
+from tests.integration.identity_support import fresh, member
 
 PASSWORD = "correct horse battery"
 
@@ -37,37 +37,6 @@ def loopback(configured_app: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[N
     get_settings.cache_clear()
     yield
     get_settings.cache_clear()
-
-
-def member(merchant_id: str, role: Role, *, two_factor: bool = True) -> sessions.SessionContext:
-    """A signed-in member of the merchant with that role (2FA on, unless told otherwise)."""
-    with session_scope() as db:
-        user = User(
-            id=new_id("usr"),
-            email=f"{role}-{new_id('x')}@shop.test",
-            password_hash=hash_password(PASSWORD),
-            totp_enabled_at=utcnow() if two_factor else None,
-        )
-        db.add(user)
-        db.flush()
-        membership = Membership(
-            id=new_id("mem"), merchant_id=merchant_id, user_id=user.id, role=role
-        )
-        db.add(membership)
-        token, _ = sessions.start_session(db, user_id=user.id, merchant_id=membership.merchant_id)
-    with session_scope() as db:
-        ctx = sessions.resolve(db, token)
-    assert ctx is not None
-    return ctx
-
-
-def fresh(ctx: sessions.SessionContext) -> None:
-    """As if the member had just entered a second-factor code."""
-    with session_scope() as db:
-        row = db.get(UserSession, ctx.session_id)
-        assert row is not None
-        row.step_up_at = utcnow()
-        db.add(row)
 
 
 @pytest.fixture

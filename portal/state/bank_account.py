@@ -1,0 +1,230 @@
+"""Settings, Bank account: the payout account, connected through Plaid Link or the sandbox twin."""
+
+from __future__ import annotations
+
+import json
+
+import reflex as rx
+
+from backend.db import session_scope
+from backend.integrations import bank_link, email
+from backend.models import BankAccount, User
+from backend.services import bank_accounts, step_up
+from backend.services.errors import ServiceError
+from backend.services.permissions import Permission
+from backend.services.step_up import StepUpRequired
+from portal.state.auth import AuthState
+from portal.state.formatting import when
+from portal.state.step_up import step_up_then
+from portal.state.viewer import current_viewer, permitted_viewer
+
+ACTION = "Change the payout bank account"
+PLAID_LINK_SCRIPT = "https://cdn.plaid.com/link/v2/stable/link-initialize.js"
+
+# Loads Plaid Link when needed, opens it with the link token, and resolves (Reflex awaits the
+# promise) with the public token and the chosen account, or with why nothing was chosen.
+_OPEN_LINK = """(async () => {
+  if (!window.Plaid) {
+    await new Promise((resolve, reject) => {
+      const script = document.createElement("script");
+      script.src = %(script)s;
+      script.onload = resolve;
+      script.onerror = () => reject(new Error("Plaid Link did not load"));
+      document.head.appendChild(script);
+    });
+  }
+  return await new Promise((resolve) => {
+    const handler = window.Plaid.create({
+      token: %(token)s,
+      onSuccess: (publicToken, metadata) => {
+        handler.destroy();
+        const chosen = (metadata.accounts || [])[0] || {};
+        resolve({public_token: publicToken, account_id: chosen.id || ""});
+      },
+      onExit: (error) => {
+        handler.destroy();
+        resolve({error: error ? (error.display_message || error.error_message || "") : ""});
+      },
+    });
+    handler.open();
+  });
+})().catch((error) => ({error: "Plaid could not be opened: " + error.message}))"""
+
+
+class BankAccountState(AuthState):
+    loaded: bool = False
+    can_manage: bool = False
+    provider: str = "sandbox"
+    account: dict[str, str] = {}
+    sandbox_choices: list[list[str]] = []  # [value "institution:subtype", label]
+    picking: bool = False  # the sandbox twin's bank picker is open
+    confirm_remove: bool = False
+    error: str = ""
+    notice: str = ""
+
+    @rx.event
+    def load(self):  # type: ignore[no-untyped-def]
+        self.error = self.notice = ""
+        self.picking = self.confirm_remove = False
+        return self._reload()
+
+    def _reload(self):  # type: ignore[no-untyped-def]
+        viewer = current_viewer(self)
+        if viewer is None:
+            return AuthState.require_session
+        with session_scope(readonly=True) as db:
+            account = bank_accounts.current(db, viewer.ctx.merchant_id)
+            by = db.get(User, account.verified_by) if account else None
+        self.account = (
+            _shown(account, by.email if by else "", viewer.timezone, viewer.locale)
+            if account
+            else {}
+        )
+        self.can_manage = viewer.can(Permission.MANAGE_BANK)
+        self.provider = bank_link.provider()
+        self.sandbox_choices = [
+            [f"{bank.institution_id}:{a.subtype}", f"{bank.name}: {a.name} ••{a.mask}"]
+            for bank in bank_link.SANDBOX_BANKS
+            for a in bank_link.sandbox_accounts(bank.institution_id)
+        ]
+        self.loaded = True
+        return None
+
+    @rx.event
+    def start_connect(self):  # type: ignore[no-untyped-def]
+        """Ask for a fresh code first, then open Plaid Link (or the sandbox bank picker)."""
+        self.error = self.notice = ""
+        try:
+            viewer = permitted_viewer(self, Permission.MANAGE_BANK)
+            if viewer is None:
+                return AuthState.require_session
+            with session_scope(readonly=True) as db:
+                step_up.require_fresh(db, viewer.ctx.session_id)
+            if bank_link.provider() == "sandbox":
+                self.picking = True
+                return None
+            token = bank_accounts.link_token(viewer.ctx)
+        except StepUpRequired as exc:
+            if exc.code == "two_factor_required":
+                self.error = exc.message
+                return None
+            return step_up_then(BankAccountState.start_connect, ACTION)
+        except ServiceError as exc:
+            self.error = exc.message
+            return None
+        script = _OPEN_LINK % {
+            "script": json.dumps(PLAID_LINK_SCRIPT),
+            "token": json.dumps(token),
+        }
+        return rx.call_script(script, callback=BankAccountState.plaid_finished)
+
+    @rx.event
+    def cancel_pick(self) -> None:
+        self.picking = False
+
+    @rx.event
+    def connect_sandbox(self, form: dict[str, str]):  # type: ignore[no-untyped-def]
+        choice = str(form.get("account", ""))[:80]
+        institution_id, _, subtype = choice.partition(":")
+        try:
+            public_token = bank_link.sandbox_public_token(institution_id)
+        except ServiceError as exc:
+            self.error = exc.message
+            return None
+        return self._connect(public_token, bank_link.sandbox_account_id(institution_id, subtype))
+
+    @rx.event
+    def plaid_finished(self, result: dict):  # type: ignore[no-untyped-def, type-arg]
+        if not isinstance(result, dict) or not result.get("public_token"):
+            reason = str((result or {}).get("error") or "") if isinstance(result, dict) else ""
+            self.error = reason[:300]
+            self.notice = "" if reason else "No bank account was connected."
+            return None
+        return self._connect(
+            str(result["public_token"])[:200], str(result.get("account_id", ""))[:200]
+        )
+
+    @rx.event
+    def resume_connect(self, public_token: str, account_id: str):  # type: ignore[no-untyped-def]
+        """After a fresh code: the same, still unused, public token and account."""
+        return self._connect(str(public_token)[:200], str(account_id)[:200])
+
+    def _connect(self, public_token: str, account_id: str):  # type: ignore[no-untyped-def]
+        viewer = current_viewer(self)
+        if viewer is None:
+            return AuthState.require_session
+        try:
+            with session_scope() as db:
+                change = bank_accounts.connect(
+                    db,
+                    viewer.ctx,
+                    public_token=public_token,
+                    account_id=account_id,
+                    ip_address=self.router.session.client_ip or None,
+                )
+        except StepUpRequired as exc:
+            if exc.code == "two_factor_required":
+                self.error = exc.message
+                return None
+            return step_up_then(
+                BankAccountState.resume_connect,
+                ACTION,
+                public_token=public_token,
+                account_id=account_id,
+            )
+        except ServiceError as exc:
+            self.error = exc.message
+            return None
+        _send(change)
+        self.picking, self.error = False, ""
+        self.notice = "Connected and verified: this is now your payout account."
+        return self._reload()
+
+    @rx.event
+    def ask_remove(self) -> None:
+        self.confirm_remove, self.error, self.notice = True, "", ""
+
+    @rx.event
+    def keep(self) -> None:
+        self.confirm_remove = False
+
+    @rx.event
+    def remove(self):  # type: ignore[no-untyped-def]
+        viewer = current_viewer(self)
+        if viewer is None:
+            return AuthState.require_session
+        try:
+            with session_scope() as db:
+                change = bank_accounts.remove(
+                    db, viewer.ctx, ip_address=self.router.session.client_ip or None
+                )
+        except StepUpRequired as exc:
+            if exc.code == "two_factor_required":
+                self.error = exc.message
+                return None
+            return step_up_then(BankAccountState.remove, ACTION)
+        except ServiceError as exc:
+            self.error = exc.message
+            return None
+        _send(change)
+        self.confirm_remove = False
+        self.notice = "Removed. Connect an account to receive payouts."
+        return self._reload()
+
+
+def _send(change: bank_accounts.Change) -> None:
+    for email_id in change.email_ids:
+        email.send_recorded(email_id)
+    bank_accounts.after_commit(change)
+
+
+def _shown(account: BankAccount, by: str, timezone: str, locale: str) -> dict[str, str]:
+    return {
+        "bank": account.institution_name,
+        "name": account.account_name,
+        "number": f"{account.subtype.capitalize()} ••{account.mask}",
+        "routing": account.routing_number,
+        "verified": f"Verified {when(account.verified_at, timezone, locale)}"
+        + (f" by {by}" if by else ""),
+        "via": "Plaid" if account.provider == "plaid" else "the Plaid sandbox twin",
+    }
