@@ -23,7 +23,11 @@ class InboundWebhookEvent(SQLModel, table=True):
     )
 
     id: str = Field(primary_key=True, max_length=40)
-    provider: str = Field(default="stripe", max_length=32)
+    # "stripe" for the platform's Stripe account; "stripe:<gateway config id>" for a merchant's
+    # own Stripe account, whose events are verified with that configuration's signing secret and
+    # may only touch that configuration's payments. Event ids are unique per source, so one
+    # account's events can never shadow another's.
+    provider: str = Field(default="stripe", max_length=64)
     event_id: str = Field(max_length=255)
     event_type: str = Field(max_length=100)
     livemode: bool = False

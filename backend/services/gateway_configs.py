@@ -10,6 +10,9 @@ Members change them from the portal (Settings, Processors) and operators from th
 - Stripe takes the merchant's own secret or restricted key of the configuration's mode
   (sk_test_/rk_test_ or sk_live_/rk_live_), encrypted at rest and only ever shown masked. No
   key means the platform's own Stripe account.
+- With the merchant's own key, Stripe sends that account's events (refunds, disputes) to
+  /api/webhooks/stripe/<configuration id>, signed with the endpoint's signing secret (whsec_...)
+  stored here beside the key; two comma-separated secrets are both accepted during a rotation.
 - An amount range is in minor units of one currency, so it needs exactly one currency.
 - The processor's price (shown as the gateway fee on each payment) is a percentage plus a fixed
   fee in one currency; unset, the gateway's standard price applies (Stripe's 2.9% + 30c).
@@ -40,6 +43,8 @@ PRIORITY_STEP = 10
 MAX_CONFIGS = 20  # per merchant and mode: routing reads them all on every payment
 MAX_CURRENCIES = 50
 _KEY_LENGTH = range(20, 256)
+_WEBHOOK_SECRET_LENGTH = range(20, 200)
+MAX_WEBHOOK_SECRETS = 2  # the new one and the one it replaces, while Stripe signs with both
 
 
 @dataclass(frozen=True)
@@ -134,6 +139,60 @@ def _clean_key(gateway: str, livemode: bool, secret_key: str | None) -> str | No
     return key
 
 
+def _clean_webhook_secret(webhook_secret: str) -> list[str]:
+    secrets = [s.strip() for s in webhook_secret.split(",") if s.strip()]
+    if not secrets or len(secrets) > MAX_WEBHOOK_SECRETS:
+        raise ValidationFailed(
+            "Enter the endpoint's signing secret (whsec_…); during a rotation, the new and the "
+            "old one separated by a comma",
+            param="webhook_secret",
+        )
+    for secret in secrets:
+        valid = secret.startswith("whsec_") and len(secret) in _WEBHOOK_SECRET_LENGTH
+        if not valid or not secret.isascii() or not secret.replace("_", "").isalnum():
+            raise ValidationFailed(
+                "A Stripe signing secret starts with whsec_", param="webhook_secret"
+            )
+    return secrets
+
+
+def _credentials(config: GatewayConfig) -> dict[str, object]:
+    return decrypt_json(config.credentials_encrypted) if config.credentials_encrypted else {}
+
+
+def _store_credentials(
+    config: GatewayConfig, key: str | None, webhook_secret: str | None
+) -> dict[str, bool]:
+    """Replace what is given (None keeps what is stored); what changed, for the audit row."""
+    stored = _credentials(config)
+    changed: dict[str, bool] = {}
+    if key is not None:
+        stored["secret_key"], changed["key_replaced"] = key, True
+    if webhook_secret is not None:
+        if not stored.get("secret_key"):
+            raise ValidationFailed(
+                "A signing secret belongs to your own Stripe account: add its secret key too. "
+                "The platform's Stripe account sends its events to the platform.",
+                param="webhook_secret",
+            )
+        stored["webhook_secrets"] = _clean_webhook_secret(webhook_secret)
+        changed["webhook_secret_replaced"] = True
+    if changed:
+        config.credentials_encrypted = encrypt_json(stored)
+    return changed
+
+
+def webhook_secrets(config: GatewayConfig) -> list[str]:
+    """The signing secrets its Stripe account's events are verified with (none: not set up)."""
+    found = _credentials(config).get("webhook_secrets")
+    return [str(s) for s in found] if isinstance(found, list) else []
+
+
+def masked_webhook_secret(config: GatewayConfig) -> str | None:
+    found = webhook_secrets(config)
+    return f"whsec_…{found[0][-4:]}" if found else None
+
+
 def _apply(config: GatewayConfig, rules: Rules) -> None:
     config.currencies = list(rules.currencies)
     config.methods = list(rules.methods)
@@ -186,6 +245,14 @@ def list_configs(db: Session, scope: Scope) -> list[GatewayConfig]:
     )
 
 
+def webhook_source(db: Session, config_id: str) -> GatewayConfig | None:
+    """The Stripe configuration an inbound webhook URL names, if it can verify events."""
+    config = db.get(GatewayConfig, config_id)
+    if config is None or config.gateway != "stripe" or not webhook_secrets(config):
+        return None
+    return config
+
+
 def get_config(db: Session, scope: Scope, config_id: str, *, lock: bool = False) -> GatewayConfig:
     query = select(GatewayConfig).where(
         GatewayConfig.id == config_id,
@@ -215,6 +282,7 @@ def add(
     *,
     gateway: str,
     secret_key: str | None = None,
+    webhook_secret: str | None = None,
     rules: Rules = Rules(),
     priority: int | None = None,
     actor: Actor = SYSTEM,
@@ -243,8 +311,8 @@ def add(
         livemode=scope.livemode,
         gateway=gateway,
         priority=priority,
-        credentials_encrypted=encrypt_json({"secret_key": key}) if key else None,
     )
+    _store_credentials(config, key, webhook_secret)
     _apply(config, clean)
     db.add(config)
     _audit(db, config, "gateway_config.created", actor, _summary(config))
@@ -258,16 +326,16 @@ def update(
     *,
     rules: Rules,
     secret_key: str | None = None,
+    webhook_secret: str | None = None,
     actor: Actor = SYSTEM,
 ) -> GatewayConfig:
-    """New rules and price; a new key replaces the stored one (None keeps it)."""
+    """New rules and price; a new key or signing secret replaces the stored one (None keeps
+    it)."""
     config = get_config(db, scope, config_id, lock=True)
     key = _clean_key(config.gateway, scope.livemode, secret_key)
     _apply(config, _clean_rules(rules))
     changed = _summary(config)
-    if key is not None:
-        config.credentials_encrypted = encrypt_json({"secret_key": key})
-        changed["key_replaced"] = True
+    changed.update(_store_credentials(config, key, webhook_secret))
     config.updated_at = utcnow()
     db.add(config)
     _audit(db, config, "gateway_config.updated", actor, changed)
@@ -335,6 +403,7 @@ def _summary(config: GatewayConfig) -> dict[str, object]:
         "fee_percent_pips": config.fee_percent_pips,
         "fee_fixed": config.fee_fixed,
         "own_key": config.credentials_encrypted is not None,
+        "webhook_secret": bool(webhook_secrets(config)),
     }
 
 

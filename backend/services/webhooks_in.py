@@ -1,6 +1,13 @@
 """Inbound Stripe webhooks: verify and store at once, process in the background.
 
-The endpoint verifies the signature, stores the raw event (unique per provider and event id) and
+Two endpoints take events: /api/webhooks/stripe for the platform's Stripe account (verified with
+STRIPE_WEBHOOK_SECRET) and /api/webhooks/stripe/<gateway config id> for a merchant's own Stripe
+account (verified with that processor's signing secret). An event's source is stored with it
+(`provider`: "stripe" or "stripe:<config id>"), and processing lets it touch only payments of
+that source: a merchant holds its own signing secret, so its events must never reach another
+merchant's payments, nor shadow the platform's events by reusing their ids.
+
+The endpoint verifies the signature, stores the raw event (unique per source and event id) and
 enqueues it: Stripe has its 200 within milliseconds, and nothing is lost if a worker dies, because
 the row, not the queue, records what remains to be done.
 
@@ -45,6 +52,7 @@ from backend.gateways.stripe_gateway import _decline_code, _message
 from backend.ids import new_id
 from backend.models import (
     Dispute,
+    GatewayConfig,
     InboundWebhookEvent,
     Merchant,
     Order,
@@ -111,6 +119,15 @@ class VerifiedEvent:
     type: str
     livemode: bool
     payload: str  # the exact text Stripe signed
+    source: str | None = None  # the gateway config of a merchant's own Stripe account
+
+
+def provider_of(source: str | None) -> str:
+    return f"{PROVIDER}:{source}" if source else PROVIDER
+
+
+def source_of(provider: str) -> str | None:
+    return provider.partition(":")[2] or None
 
 
 def signing_secrets(configured: str | None) -> list[str]:
@@ -125,6 +142,7 @@ def verify(
     secrets: Sequence[str],
     *,
     tolerance: int = SIGNATURE_TOLERANCE_SECONDS,
+    source: str | None = None,
 ) -> VerifiedEvent:
     """Check the Stripe-Signature header with the stripe SDK, then that the body is an event."""
     if not header:
@@ -148,7 +166,7 @@ def verify(
             "signature_invalid",
             "The Stripe-Signature does not match the body for any configured signing secret",
         )
-    return _parse(text)
+    return _parse(text, source)
 
 
 def _signed_with(text: str, header: str, secret: str) -> bool:
@@ -158,7 +176,7 @@ def _signed_with(text: str, header: str, secret: str) -> bool:
         return False
 
 
-def _parse(text: str) -> VerifiedEvent:
+def _parse(text: str, source: str | None) -> VerifiedEvent:
     try:
         event = json.loads(text)
     except ValueError:
@@ -177,7 +195,7 @@ def _parse(text: str) -> VerifiedEvent:
         raise SignatureError(
             "invalid_event", "The body is not a Stripe event (id, type, created, data.object)"
         )
-    return VerifiedEvent(event["id"], event["type"], bool(event.get("livemode")), text)
+    return VerifiedEvent(event["id"], event["type"], bool(event.get("livemode")), text, source)
 
 
 def store(event: VerifiedEvent, *, engine: Engine | None = None) -> str | None:
@@ -195,7 +213,7 @@ def store_many(
     rows = [
         {
             "id": new_id("whe"),
-            "provider": PROVIDER,
+            "provider": provider_of(event.source),
             "event_id": event.event_id,
             "event_type": event.type,
             "livemode": event.livemode,
@@ -406,7 +424,11 @@ def get_event(reference: str, *, engine: Engine | None = None) -> InboundWebhook
 def _find(db: Session, reference: str, *, lock: bool = False) -> InboundWebhookEvent:
     t = InboundWebhookEvent
     query = select(t).where(
-        or_(col(t.id) == reference, (col(t.provider) == PROVIDER) & (col(t.event_id) == reference))
+        or_(
+            col(t.id) == reference,
+            (col(t.event_id) == reference)
+            & or_(col(t.provider) == PROVIDER, col(t.provider).startswith(PROVIDER + ":")),
+        )
     )
     event = db.exec(query.with_for_update() if lock else query).first()
     if event is None:
@@ -538,9 +560,25 @@ def _payment(ev: _Event, intent_id: str | None, metadata: dict[str, Any] | None 
         payment.gateway_payment_id = intent_id
     if payment is None:
         raise Ignore(f"no payment for PaymentIntent {intent_id}: not created by this platform")
+    _same_source(ev, payment)
     if payment.livemode != ev.row.livemode:
         raise Ignore(f"a {_mode(ev.row.livemode)} event for {_mode(payment.livemode)} {payment.id}")
     return payment
+
+
+def _same_source(ev: _Event, payment: Payment) -> None:
+    """An event touches only payments its Stripe account took: a merchant's account only the
+    payments of its processor, the platform's account only payments not taken with a
+    merchant's own key."""
+    source = source_of(ev.row.provider)
+    if source is not None:
+        if payment.gateway_config_id != source:
+            raise Ignore(f"payment {payment.id} was not taken through processor {source}")
+        return
+    if payment.gateway_config_id is not None:
+        config = ev.db.get(GatewayConfig, payment.gateway_config_id)
+        if config is not None and config.credentials_encrypted:
+            raise Ignore(f"payment {payment.id} belongs to the merchant's own Stripe account")
 
 
 def _mode(livemode: bool) -> str:
@@ -864,10 +902,15 @@ def _refund_changed(ev: _Event, payment: Payment, record: Refund, action: str) -
 _DISPUTE_WON = {"won": True, "warning_closed": True, "lost": False}
 
 
-def _dispute_row(db: Session, gateway_dispute_id: str) -> Dispute | None:
-    return db.exec(
+def _dispute_row(ev: _Event, gateway_dispute_id: str) -> Dispute | None:
+    dispute = ev.db.exec(
         select(Dispute).where(Dispute.gateway_dispute_id == gateway_dispute_id).with_for_update()
     ).first()
+    if dispute is not None:
+        payment = ev.db.get(Payment, dispute.payment_id)
+        if payment is not None:
+            _same_source(ev, payment)
+    return dispute
 
 
 def _open_dispute(ev: _Event, snapshot: dict[str, Any]) -> Dispute:
@@ -887,7 +930,7 @@ def _open_dispute(ev: _Event, snapshot: dict[str, Any]) -> Dispute:
 
 
 def _on_dispute_created(ev: _Event) -> str:
-    dispute = _dispute_row(ev.db, ev.obj["id"])
+    dispute = _dispute_row(ev, ev.obj["id"])
     if dispute is not None:
         _synced(dispute, ev)
         return f"dispute {dispute.id} already recorded"
@@ -900,7 +943,7 @@ def _on_dispute_closed(ev: _Event) -> str:
     won = _DISPUTE_WON.get(ev.obj.get("status", ""))
     if won is None:
         raise Conflict(f"Dispute {ev.obj['id']} closed with an unknown status {ev.obj['status']}")
-    dispute = _dispute_row(ev.db, ev.obj["id"]) or _open_dispute(ev, ev.obj)
+    dispute = _dispute_row(ev, ev.obj["id"]) or _open_dispute(ev, ev.obj)
     _synced(dispute, ev)
     if dispute.status in (DisputeStatus.WON, DisputeStatus.LOST):
         return f"dispute {dispute.id} already {dispute.status}"

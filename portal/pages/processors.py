@@ -37,32 +37,52 @@ def gateway_choice() -> rx.Component:
     )
 
 
-def key_field() -> rx.Component:
+def secret_field(label: str, html_id: str, name: str, placeholder: object, hint: object):  # type: ignore[no-untyped-def]
+    """A secret typed once: never echoed back by the server, never autofilled."""
     return rx.vstack(
         field(
-            "Your Stripe secret key (optional)",
-            "processor-key",
+            label,
+            html_id,
             rx.input(
-                id="processor-key",
-                name="secret_key",
+                id=html_id,
+                name=name,
                 type="password",
                 auto_complete="off",
                 spell_check=False,
-                placeholder=rx.cond(S.livemode, "sk_live_… or rk_live_…", "sk_test_… or rk_test_…"),
+                placeholder=placeholder,
                 width="100%",
             ),
         ),
-        rx.text(
+        rx.text(hint, size="1", color_scheme="gray"),
+        spacing="1",
+        width="100%",
+    )
+
+
+def key_field() -> rx.Component:
+    return rx.vstack(
+        secret_field(
+            "Your Stripe secret key (optional)",
+            "processor-key",
+            "secret_key",
+            rx.cond(S.livemode, "sk_live_… or rk_live_…", "sk_test_… or rk_test_…"),
             rx.cond(
                 S.has_key,
                 "Leave empty to keep the current key.",
                 "Leave empty to use the platform's Stripe account. Kept encrypted; shown only "
                 "as its last four characters.",
             ),
-            size="1",
-            color_scheme="gray",
         ),
-        spacing="1",
+        secret_field(
+            "Webhook signing secret (with your own key)",
+            "processor-webhook-secret",
+            "webhook_secret",
+            "whsec_…",
+            "So that refunds and disputes made in your Stripe account reach us: in Stripe, add "
+            "the endpoint this page shows after saving, then paste its signing secret here. "
+            "Leave empty to keep the current one.",
+        ),
+        spacing="3",
         width="100%",
     )
 
@@ -169,6 +189,31 @@ def fact(label: str, value: rx.Var) -> rx.Component:
     )
 
 
+def webhook_facts(row: rx.Var) -> rx.Component:
+    return rx.vstack(
+        rx.hstack(
+            rx.cond(
+                row["webhook_ok"] != "",
+                rx.icon("circle-check", size=16, color="var(--green-10)", flex_shrink="0"),
+                rx.icon("triangle-alert", size=16, color="var(--amber-10)", flex_shrink="0"),
+            ),
+            rx.text(row["webhooks"], size="2"),
+            align="start",
+            spacing="2",
+        ),
+        rx.text("Stripe endpoint", size="1", color_scheme="gray"),
+        rx.code(row["webhook_url"], size="1", style={"overflowWrap": "anywhere"}),
+        rx.text(
+            "Events: payment_intent.*, charge.succeeded, charge.failed, charge.refunded, "
+            "refund.created, refund.updated, charge.dispute.created, charge.dispute.closed.",
+            size="1",
+            color_scheme="gray",
+        ),
+        spacing="1",
+        width="100%",
+    )
+
+
 def move_button(row: rx.Var, direction: str, offset: int) -> rx.Component:
     return rx.icon_button(
         rx.icon(f"arrow-{direction}", size=16),
@@ -208,6 +253,7 @@ def processor_card(row: rx.Var) -> rx.Component:
             fact("Currencies", row["currencies"]),
             fact("Amounts", row["amounts"]),
             fact("Price", row["price"]),
+            rx.cond(row["webhook_url"] != "", webhook_facts(row)),
             rx.cond(
                 S.can_manage,
                 rx.flex(

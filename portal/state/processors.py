@@ -67,6 +67,13 @@ def _row(config: GatewayConfig, position: int, last: int, in_use: bool, locale: 
         account = f"Your Stripe account (key {key})"
     else:
         account = "The platform's Stripe account"
+    secret = gateway_configs.masked_webhook_secret(config)
+    if not key:
+        webhooks = ""
+    elif secret:
+        webhooks = f"Events from your Stripe account arrive, signed with {secret}"
+    else:
+        webhooks = "Refunds and disputes made in your Stripe account do not reach us yet"
     schedule = config_fees(config, config.gateway)
     standard = schedule == DEFAULT_FEES[config.gateway]
     return {
@@ -81,6 +88,11 @@ def _row(config: GatewayConfig, position: int, last: int, in_use: bool, locale: 
         "first": "yes" if position == 1 else "",
         "last": "yes" if position == last else "",
         "in_use": "yes" if in_use else "",
+        "webhooks": webhooks,
+        "webhook_ok": "yes" if secret else "",
+        "webhook_url": f"{get_settings().app_url.rstrip('/')}/api/webhooks/stripe/{config.id}"
+        if key
+        else "",
     }
 
 
@@ -203,6 +215,7 @@ class ProcessorsState(AuthState):
     def save(self, form: dict[str, str]):  # type: ignore[no-untyped-def]
         typed = {name: str(form.get(name, ""))[:400].strip() for name in FORM_FIELDS}
         secret = str(form.get("secret_key", ""))[:300].strip() or None
+        webhook_secret = str(form.get("webhook_secret", ""))[:500].strip() or None
         try:
             viewer = permitted_viewer(self, Permission.MANAGE_SETTINGS)
             if viewer is None:
@@ -219,6 +232,7 @@ class ProcessorsState(AuthState):
                         self.editing_id,
                         rules=rules,
                         secret_key=secret,
+                        webhook_secret=webhook_secret,
                         actor=actor,
                     )
                 else:
@@ -227,6 +241,7 @@ class ProcessorsState(AuthState):
                         viewer.scope,
                         gateway=self.form_gateway,
                         secret_key=secret,
+                        webhook_secret=webhook_secret,
                         rules=rules,
                         actor=actor,
                     )

@@ -67,6 +67,11 @@ def with_webhooks(app: FastAPI) -> FastAPI:
 
 @pytest.fixture
 def app(configured_app: str, monkeypatch: pytest.MonkeyPatch) -> FastAPI:
+    return webhook_app(monkeypatch)
+
+
+def webhook_app(monkeypatch: pytest.MonkeyPatch) -> FastAPI:
+    """The API with the platform's signing secrets set, jobs run at once, no stored events."""
     from backend.api import create_app
     from backend.jobs import huey
     from tests.conftest import _reset_caches
@@ -1066,8 +1071,9 @@ def test_one_event_sent_100_times_at_once_has_one_effect(
 def test_events_recorded_by_the_fake_stripe_api_drive_our_payment(
     app: FastAPI, monkeypatch: pytest.MonkeyPatch
 ):
-    """A 3-D Secure payment made through our API and the Stripe SDK, completed by the customer;
-    every event the fake Stripe recorded is delivered, in order, then again in reverse."""
+    """A 3-D Secure payment made through our API and the Stripe SDK with the merchant's own
+    key, completed by the customer; every event the fake Stripe recorded is delivered to that
+    processor's endpoint, in order, then again in reverse."""
     from backend.models import GatewayConfig
     from backend.services.crypto import encrypt_json
     from tests.conftest import _reset_caches
@@ -1078,15 +1084,22 @@ def test_events_recorded_by_the_fake_stripe_api_drive_our_payment(
         _reset_caches()
         with TestClient(app) as client:
             shop = new_merchant(client)
+            config_id = new_id("gwc")
+            credentials = {"secret_key": "sk_test_fake", "webhook_secrets": [ws.OLD_SECRET]}
             with session_scope() as db:
                 db.add(
                     GatewayConfig(
-                        id=new_id("gwc"),
+                        id=config_id,
                         merchant_id=shop.merchant_id,
                         gateway="stripe",
-                        credentials_encrypted=encrypt_json({"secret_key": "sk_test_fake"}),
+                        credentials_encrypted=encrypt_json(credentials),
                     )
                 )
+
+            def deliver(event: dict[str, Any]) -> httpx.Response:
+                body, headers = ws.signed(event, ws.OLD_SECRET)
+                return client.post(f"{PATH}/{config_id}", content=body, headers=headers)
+
             response = shop.charge("pm_card_threeDSecure2Required", amount=AMOUNT)
             payment = response.json()["payment"]
             assert payment["status"] == "requires_action", response.text
@@ -1094,7 +1107,7 @@ def test_events_recorded_by_the_fake_stripe_api_drive_our_payment(
             fake.next_refund_status = "pending"
             # Not refundable yet on our side (requires_action): deliver the events first.
             for event in fake.events:
-                assert send(client, event).status_code == 200
+                assert deliver(event).status_code == 200
             assert state(payment["id"])["status"] == "succeeded"
             refund = shop.post(f"/api/payments/{payment['id']}/refund", {"amountCents": 4_000})
             assert refund.status_code == 200, refund.text
@@ -1102,7 +1115,7 @@ def test_events_recorded_by_the_fake_stripe_api_drive_our_payment(
             fake.refunds[stripe_refund["id"]]["status"] = "succeeded"
             fake._emit("refund.updated", fake.refunds[stripe_refund["id"]])
             for event in reversed(fake.events):
-                send(client, event)
+                deliver(event)
             drain()
             types = Counter(e["type"] for e in fake.events)
             assert types["refund.created"] == types["refund.updated"] == 1

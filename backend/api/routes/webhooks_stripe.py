@@ -1,4 +1,6 @@
-"""Inbound webhooks: POST /api/webhooks/stripe and GET /api/webhooks/health.
+"""Inbound webhooks: POST /api/webhooks/stripe (the platform's Stripe account), POST
+/api/webhooks/stripe/{processor_id} (a merchant's own Stripe account, set up on its processor)
+and GET /api/webhooks/health.
 
 No API key here: Stripe signs each request instead. The endpoint does the least that makes the
 event safe (verify, INSERT, enqueue) and answers at once; the worker does the rest. Stripe
@@ -21,8 +23,9 @@ from sqlalchemy.exc import SQLAlchemyError
 from backend.api.errors import ErrorBody, error_response
 from backend.api.responses import JSONResponse
 from backend.config import get_settings
+from backend.db import session_scope
 from backend.read_threads import run_read
-from backend.services import webhooks_in
+from backend.services import gateway_configs, webhooks_in
 
 log = logging.getLogger(__name__)
 router = APIRouter(prefix="/api/webhooks", tags=["webhooks"])
@@ -107,11 +110,57 @@ async def stripe_webhook(request: Request) -> JSONResponse:
             "webhooks_not_configured",
             "No Stripe signing secret is configured on this server (STRIPE_WEBHOOK_SECRET)",
         )
+    return await _receive(request, secrets, None)
+
+
+@router.post(
+    "/stripe/{processor_id}",
+    response_model=WebhookAck,
+    responses={
+        **_RESPONSES,
+        404: {"model": ErrorBody, "description": "No processor with a signing secret has this id"},
+    },
+    summary="Receive an event from a merchant's own Stripe account",
+    description="For a Stripe processor set up with the merchant's own key: verified with that "
+    "processor's signing secret, and applied only to payments that processor took. The event's "
+    "livemode must match the processor's mode.",
+    openapi_extra={"requestBody": _EVENT_BODY, "parameters": [_SIGNATURE_HEADER]},
+)
+async def stripe_account_webhook(processor_id: str, request: Request) -> JSONResponse:
+    source = await run_read(_webhook_source, processor_id[:64])
+    if source is None:
+        return error_response(
+            404,
+            "resource_missing",
+            "No Stripe processor with a signing secret has this id",
+        )
+    config_id, secrets, livemode = source
+    return await _receive(request, secrets, config_id, livemode=livemode)
+
+
+def _webhook_source(processor_id: str) -> tuple[str, list[str], bool] | None:
+    with session_scope(readonly=True) as db:
+        config = gateway_configs.webhook_source(db, processor_id)
+        if config is None:
+            return None
+        return config.id, gateway_configs.webhook_secrets(config), config.livemode
+
+
+async def _receive(
+    request: Request, secrets: list[str], source: str | None, *, livemode: bool | None = None
+) -> JSONResponse:
     body = await request.body()
     try:
-        event = webhooks_in.verify(body, request.headers.get("stripe-signature"), secrets)
+        event = webhooks_in.verify(
+            body, request.headers.get("stripe-signature"), secrets, source=source
+        )
     except webhooks_in.SignatureError as exc:
         return error_response(400, exc.code, exc.message)
+    if livemode is not None and event.livemode != livemode:
+        mode = "live" if livemode else "test"
+        return error_response(
+            400, "livemode_mismatch", f"This endpoint takes {mode}-mode events only"
+        )
     try:
         stored = await _writer.store(event)
     except SQLAlchemyError:
