@@ -142,6 +142,11 @@ class Payment(SQLModel, table=True):
     risk_score: int | None = None
     risk_decision: str | None = Field(default=None, max_length=16)
     risk_reasons: list[str] = Field(default_factory=list, sa_type=JSON)
+    # A payment flagged for review (risk_decision "review") is open until someone closes it:
+    # approved or fraudulent (backend/services/reviews.py).
+    reviewed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    reviewed_by: str | None = Field(default=None, max_length=40)
+    review_outcome: str | None = Field(default=None, max_length=16)
     failure_code: str | None = Field(default=None, max_length=64)
     failure_message: str | None = Field(default=None, max_length=500)
     metadata_: dict[str, Any] = Field(

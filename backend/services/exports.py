@@ -17,7 +17,7 @@ from sqlalchemy.engine import Engine
 
 from backend.db import session_scope
 from backend.models import Payment
-from backend.models.enums import PaymentStatus, RiskDecision
+from backend.models.enums import PaymentStatus
 from backend.services import reporting
 from backend.services.currency import normalise_currency, to_major
 from backend.services.errors import ValidationFailed
@@ -136,8 +136,8 @@ def filters_from_query(params: Mapping[str, str], tz: str) -> reporting.PaymentF
         raise ValidationFailed(f"Unknown payment method {method!r}", param="method")
     gateway = params.get("gateway", "")[:32]
     risk = params.get("risk", "")
-    if risk and risk not in set(RiskDecision):
-        raise ValidationFailed(f"Unknown risk decision {risk!r}", param="risk")
+    if risk and risk not in reporting.RISK_FILTERS:
+        raise ValidationFailed(f"Unknown risk filter {risk!r}", param="risk")
     try:
         first = date.fromisoformat(params["from"]) if params.get("from") else None
         last = date.fromisoformat(params["to"]) if params.get("to") else None

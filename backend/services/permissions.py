@@ -26,6 +26,7 @@ class Permission(StrEnum):
     REFUND = "refund"  # any amount; support has REFUND_LIMITED instead
     REFUND_LIMITED = "refund_limited"  # up to the merchant's support refund limit
     MANAGE_DISPUTES = "manage_disputes"  # upload evidence, accept
+    REVIEW_PAYMENTS = "review_payments"  # close the review of a flagged payment
     MANAGE_PAYMENT_LINKS = "manage_payment_links"
     VIEW_DEVELOPERS = "view_developers"  # API key list (never secrets), webhook delivery log
     MANAGE_API_KEYS = "manage_api_keys"  # create, reveal, roll, revoke
@@ -45,6 +46,7 @@ DESCRIPTIONS: dict[Permission, str] = {
     Permission.REFUND: "Refund any amount",
     Permission.REFUND_LIMITED: "Refund up to the support refund limit",
     Permission.MANAGE_DISPUTES: "Answer disputes with evidence",
+    Permission.REVIEW_PAYMENTS: "Approve flagged payments or mark them fraudulent",
     Permission.MANAGE_PAYMENT_LINKS: "Create and edit payment links",
     Permission.VIEW_DEVELOPERS: "See API keys (never their secrets) and webhook deliveries",
     Permission.MANAGE_API_KEYS: "Create, reveal, roll and revoke API keys",
@@ -78,6 +80,7 @@ MATRIX: dict[Role, frozenset[Permission]] = {
             Permission.CAPTURE_VOID,
             Permission.REFUND_LIMITED,
             Permission.MANAGE_DISPUTES,
+            Permission.REVIEW_PAYMENTS,
         }
     ),
 }

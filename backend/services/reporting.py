@@ -50,6 +50,9 @@ MAX_RANGE_DAYS = 366
 # number of quarter hours from UTC, so a bucket never straddles a local midnight.
 _BUCKET_SECONDS = 900
 
+UNREVIEWED = "unreviewed"  # flagged for review, and nobody has closed the review yet
+RISK_FILTERS = (*RiskDecision, UNREVIEWED)
+
 
 def zone(name: str | None) -> ZoneInfo:
     try:
@@ -362,7 +365,8 @@ class PaymentFilters:
     method: str | None = None
     gateway: str | None = None
     customer_id: str | None = None
-    risk: str | None = None  # the risk decision: allow, review or block
+    # The risk decision (allow, review or block), or UNREVIEWED: flagged and not yet closed.
+    risk: str | None = None
     created_from: datetime | None = None
     created_to: datetime | None = None
 
@@ -405,7 +409,13 @@ def _filtered(merchant_id: str, livemode: bool, filters: PaymentFilters) -> Any:
         query = query.where(Payment.gateway == filters.gateway)
     if filters.customer_id:
         query = query.where(Payment.customer_id == filters.customer_id)
-    if filters.risk in (RiskDecision.REVIEW, RiskDecision.BLOCK):
+    if filters.risk == UNREVIEWED:
+        query = query.where(
+            text(FLAGGED),
+            Payment.risk_decision == RiskDecision.REVIEW,
+            col(Payment.reviewed_at).is_(None),
+        )
+    elif filters.risk in (RiskDecision.REVIEW, RiskDecision.BLOCK):
         # Spelled as the partial index's predicate, so the planner may use it.
         query = query.where(text(FLAGGED), Payment.risk_decision == filters.risk)
     elif filters.risk:

@@ -210,6 +210,7 @@ def risk_card() -> rx.Component:
         "Risk",
         fact("Decision", p["risk_decision"]),
         fact("Score (0-100)", p["risk_score"]),
+        review_panel(),
         rx.cond(
             PaymentDetailState.risk_reasons.length() > 0,  # type: ignore[attr-defined]
             rx.flex(
@@ -240,6 +241,66 @@ def risk_card() -> rx.Component:
                 spacing="2",
                 width="100%",
             ),
+        ),
+    )
+
+
+def review_panel() -> rx.Component:
+    """An open review, with its two endings for those who may close it; or how it ended."""
+    p = PaymentDetailState.payment
+    return rx.fragment(
+        rx.cond(
+            p["review"] == "open",
+            rx.callout(
+                rx.vstack(
+                    rx.text(
+                        "In review: the risk rules flagged this payment. Check the signals "
+                        "below, then approve it, or mark it fraudulent and refund it and block "
+                        "its card.",
+                        size="2",
+                    ),
+                    rx.cond(
+                        PaymentDetailState.can_review,
+                        rx.hstack(
+                            rx.button(
+                                rx.icon("check", size=14),
+                                "Approve",
+                                size="1",
+                                color_scheme="green",
+                                on_click=PaymentDetailState.close_review("approved"),
+                            ),
+                            rx.button(
+                                rx.icon("octagon-alert", size=14),
+                                "Mark fraudulent",
+                                size="1",
+                                variant="soft",
+                                color_scheme="red",
+                                on_click=PaymentDetailState.close_review("fraudulent"),
+                            ),
+                            wrap="wrap",
+                            spacing="2",
+                        ),
+                    ),
+                    spacing="2",
+                ),
+                icon="eye",
+                color_scheme="amber",
+                size="1",
+                width="100%",
+            ),
+        ),
+        rx.cond(
+            p["review_note"] != "",
+            rx.text(
+                rx.cond(p["review"] == "approved", "✓ ", "⚠ "),
+                p["review_note"],
+                size="2",
+                color=rx.cond(p["review"] == "approved", "var(--green-11)", "var(--red-11)"),
+            ),
+        ),
+        rx.cond(
+            PaymentDetailState.review_error != "",
+            rx.text(PaymentDetailState.review_error, size="2", color="var(--red-11)"),
         ),
     )
 

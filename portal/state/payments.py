@@ -13,9 +13,17 @@ from urllib.parse import urlencode
 import reflex as rx
 
 from backend.db import session_scope
-from backend.models import Merchant
-from backend.models.enums import ActorType, RiskDecision
-from backend.services import payments, permissions, reporting, risk, state_machine, step_up
+from backend.models import Merchant, Payment, User
+from backend.models.enums import ActorType
+from backend.services import (
+    payments,
+    permissions,
+    reporting,
+    reviews,
+    risk,
+    state_machine,
+    step_up,
+)
 from backend.services.currency import format_money
 from backend.services.errors import ServiceError, ValidationFailed
 from backend.services.exports import filters_from_query
@@ -42,7 +50,7 @@ STATUS_CHOICES = [
 ]
 METHOD_CHOICES = [ALL, *payments.PAYMENT_METHOD_TYPES]
 GATEWAY_CHOICES = [ALL, "sandbox", "stripe"]
-RISK_CHOICES = [ALL, *RiskDecision]
+RISK_CHOICES = [ALL, *reporting.RISK_FILTERS]
 REFUND_REASONS = ["requested_by_customer", "duplicate", "fraudulent"]
 BLOCK_LABELS = {
     "card_fingerprint": "Block this card",
@@ -179,6 +187,15 @@ class PaymentsState(SearchableListState, AuthState):
         )
 
 
+def _review_note(p: Payment, reviewer: User | None, tz: str, locale: str) -> str:
+    if p.reviewed_at is None:
+        return ""
+    approved = p.review_outcome == reviews.ReviewOutcome.APPROVED
+    outcome = "Approved" if approved else "Marked fraudulent"
+    by = f" by {reviewer.email}" if reviewer else ""
+    return f"{outcome}{by}, {when(p.reviewed_at, tz, locale)}"
+
+
 class PaymentDetailState(AuthState):
     payment: dict[str, str] = {}
     refunds: list[dict[str, str]] = []
@@ -210,6 +227,8 @@ class PaymentDetailState(AuthState):
     blockable: list[dict[str, str]] = []
     block_message: str = ""
     block_error: str = ""
+    can_review: bool = False
+    review_error: str = ""
 
     _payment_id: str = ""
     _refund_minor: int = 0
@@ -217,7 +236,7 @@ class PaymentDetailState(AuthState):
     @rx.event
     def load(self):  # type: ignore[no-untyped-def]
         self.loaded = False
-        self.outcome = self.block_message = self.block_error = ""
+        self.outcome = self.block_message = self.block_error = self.review_error = ""
         self._payment_id = str(self.router.page.params.get("payment_id", ""))[:64]
         return self._reload()
 
@@ -234,6 +253,7 @@ class PaymentDetailState(AuthState):
                 webhooks = reporting.payment_webhooks(db, p)
                 can_block = viewer.can(Permission.MANAGE_SETTINGS)
                 blockable = risk.blockable_values(db, p) if can_block else []
+                reviewer = db.get(User, p.reviewed_by) if p.reviewed_by else None
         except ServiceError:
             self.not_found = self.loaded = True
             self.payment, self.refunds, self.timeline, self.webhooks = {}, [], [], []
@@ -262,6 +282,8 @@ class PaymentDetailState(AuthState):
             "customer_id": p.customer_id or "",
             "risk_score": "—" if p.risk_score is None else str(p.risk_score),
             "risk_decision": (p.risk_decision or "not assessed").capitalize(),
+            "review": "open" if reviews.is_open(p) else (p.review_outcome or ""),
+            "review_note": _review_note(p, reviewer, tz, locale),
             "failure": p.failure_message or "",
             "expiry": f"{p.card_exp_month:02d}/{p.card_exp_year}" if p.card_exp_month else "—",
             "description": p.description or "",
@@ -312,6 +334,7 @@ class PaymentDetailState(AuthState):
             and (viewer.can(Permission.REFUND) or viewer.can(Permission.REFUND_LIMITED))
         )
         self.refundable = money(remaining)
+        self.can_review = reviews.is_open(p) and viewer.can(Permission.REVIEW_PAYMENTS)
         self.blockable = [
             {
                 "kind": kind,
@@ -353,6 +376,28 @@ class PaymentDetailState(AuthState):
             return None
         self.block_error = ""
         self.block_message = "Blocked: new payments with it are refused. Undo it in Risk rules."
+        return self._reload()
+
+    # -- review ----------------------------------------------------------------------------
+
+    @rx.event
+    def close_review(self, outcome: str):  # type: ignore[no-untyped-def]
+        try:
+            viewer = permitted_viewer(self, Permission.REVIEW_PAYMENTS)
+            if viewer is None:
+                return AuthState.require_session
+            with session_scope() as db:
+                reviews.close(
+                    db,
+                    viewer.scope,
+                    self._payment_id,
+                    str(outcome)[:16],
+                    actor=viewer.actor(self.router.session.client_ip),
+                )
+        except ServiceError as exc:
+            self.review_error = exc.message
+            return None
+        self.review_error = ""
         return self._reload()
 
     # -- capture ---------------------------------------------------------------------------

@@ -1,0 +1,113 @@
+"""Closing the review of a flagged payment: once, either way, in the merchant's own scope."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlmodel import select
+
+from backend.db import session_scope
+from backend.models import AuditLog, Merchant, Payment
+from backend.models.enums import ActorType
+from backend.services import exports, reporting, reviews
+from backend.services.errors import Conflict, NotFound, ValidationFailed
+from backend.services.payments import Actor, Scope
+from tests.integration.api_client import Merchant as Shop
+from tests.integration.api_client import new_merchant
+
+REVIEWER = Actor(ActorType.USER, "usr_reviewer", "198.51.100.7")
+
+
+@pytest.fixture
+def client(configured_app: str) -> Iterator[TestClient]:
+    from backend.api import create_app
+
+    with TestClient(create_app()) as test_client:
+        yield test_client
+
+
+def flagging_shop(client: TestClient) -> Shop:
+    """A merchant whose review score is 0: every payment it takes is flagged for review."""
+    shop = new_merchant(client)
+    with session_scope() as db:
+        merchant = db.get(Merchant, shop.merchant_id)
+        assert merchant is not None
+        merchant.risk_review_score = 0
+        db.add(merchant)
+    return shop
+
+
+def charged(shop: Shop) -> str:
+    response = shop.charge()
+    assert response.status_code == 201, response.text
+    return response.json()["payment"]["id"]
+
+
+def unreviewed(shop: Shop) -> list[str]:
+    filters = exports.filters_from_query({"risk": "unreviewed"}, "UTC")
+    with session_scope(readonly=True) as db:
+        page = reporting.search_payments(
+            db, merchant_id=shop.merchant_id, livemode=False, filters=filters
+        )
+    return [p.id for p in page.payments]
+
+
+def close(shop: Shop, payment_id: str, outcome: str) -> Payment:
+    with session_scope() as db:
+        return reviews.close(
+            db, Scope(shop.merchant_id, False), payment_id, outcome, actor=REVIEWER
+        )
+
+
+def test_a_review_closes_once_and_leaves_the_open_list(client: TestClient):
+    shop = flagging_shop(client)
+    first, second = charged(shop), charged(shop)
+    assert set(unreviewed(shop)) == {first, second}
+
+    closed = close(shop, first, "approved")
+    assert (closed.review_outcome, closed.reviewed_by) == ("approved", REVIEWER.id)
+    assert unreviewed(shop) == [second]
+    close(shop, second, "fraudulent")
+    assert unreviewed(shop) == []
+
+    with pytest.raises(Conflict, match="already closed: approved"):
+        close(shop, first, "fraudulent")
+    with session_scope(readonly=True) as db:
+        payment = db.get(Payment, first)
+        assert payment is not None and payment.review_outcome == "approved"
+        actions = db.exec(
+            select(AuditLog.action, AuditLog.ip_address).where(
+                AuditLog.object_id.in_([first, second])  # type: ignore[union-attr]
+            )
+        ).all()
+    assert ("payment.review_approved", "198.51.100.7") in actions
+    assert ("payment.review_fraudulent", "198.51.100.7") in actions
+
+
+def test_refusals_change_nothing(client: TestClient):
+    shop = flagging_shop(client)
+    flagged = charged(shop)
+    allowed = charged(new_merchant(client))  # a default review score: allowed
+    with pytest.raises(ValidationFailed, match="approved or fraudulent"):
+        close(shop, flagged, "maybe")
+    with pytest.raises(NotFound):  # another merchant's payment is not found, not refused
+        close(shop, allowed, "approved")
+    other = flagging_shop(client)
+    with pytest.raises(NotFound):
+        close(other, flagged, "approved")
+    with session_scope() as db:
+        payment = db.get(Payment, allowed)
+        assert payment is not None and payment.risk_decision == "allow"
+        with pytest.raises(Conflict, match="not flagged for review"):
+            reviews.close(
+                db,
+                Scope(payment.merchant_id, False),
+                allowed,
+                "approved",
+                actor=REVIEWER,
+            )
+    assert unreviewed(shop) == [flagged]
+    with pytest.raises(ValidationFailed, match="Unknown risk filter"):
+        exports.filters_from_query({"risk": "bogus"}, "UTC")
