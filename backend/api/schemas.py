@@ -65,6 +65,15 @@ class RiskOut(BaseModel):
     score: int | None
     decision: str | None
     reasons: list[str]
+    review: Literal["open", "approved", "fraudulent"] | None = Field(
+        description="A payment flagged for review is open until it is approved or marked "
+        "fraudulent (POST /api/payments/{paymentId}/review)"
+    )
+    reviewedAt: str | None
+
+
+class ReviewBody(_Strict):
+    outcome: Literal["approved", "fraudulent"]
 
 
 class FailureOut(BaseModel):

@@ -43,7 +43,13 @@ def payment_to_dict(p: Payment) -> dict[str, Any]:
         },
         "customerEmail": p.customer_email,
         "description": p.description,
-        "risk": {"score": p.risk_score, "decision": p.risk_decision, "reasons": p.risk_reasons},
+        "risk": {
+            "score": p.risk_score,
+            "decision": p.risk_decision,
+            "reasons": p.risk_reasons,
+            "review": review_status(p),
+            "reviewedAt": timestamp(p.reviewed_at),
+        },
         "failure": (
             {"code": p.failure_code, "message": p.failure_message} if p.failure_code else None
         ),
@@ -53,6 +59,13 @@ def payment_to_dict(p: Payment) -> dict[str, Any]:
         "capturedAt": timestamp(p.captured_at),
         "canceledAt": timestamp(p.canceled_at),
     }
+
+
+def review_status(p: Payment) -> str | None:
+    """ "open" while a flagged payment awaits a decision, then how its review ended."""
+    if p.risk_decision == "review" and p.reviewed_at is None:
+        return "open"
+    return p.review_outcome
 
 
 def order_to_dict(o: Order) -> dict[str, Any]:

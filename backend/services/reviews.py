@@ -18,6 +18,7 @@ from backend.models.enums import RiskDecision
 from backend.services import audit, payments
 from backend.services.errors import Conflict, ValidationFailed
 from backend.services.payments import Actor, Scope
+from backend.services.representations import review_status
 
 
 class ReviewOutcome(StrEnum):
@@ -26,7 +27,7 @@ class ReviewOutcome(StrEnum):
 
 
 def is_open(payment: Payment) -> bool:
-    return payment.risk_decision == RiskDecision.REVIEW and payment.reviewed_at is None
+    return review_status(payment) == "open"
 
 
 def close(db: Session, scope: Scope, payment_id: str, outcome: str, *, actor: Actor) -> Payment:

@@ -111,3 +111,31 @@ def test_refusals_change_nothing(client: TestClient):
     assert unreviewed(shop) == [flagged]
     with pytest.raises(ValidationFailed, match="Unknown risk filter"):
         exports.filters_from_query({"risk": "bogus"}, "UTC")
+
+
+def test_the_rest_api_closes_a_review_once_and_replays_its_answer(client: TestClient):
+    shop = flagging_shop(client)
+    flagged = charged(shop)
+    assert shop.get(f"/api/payments/{flagged}").json()["payment"]["risk"]["review"] == "open"
+    path = f"/api/payments/{flagged}/review"
+
+    for bad in ({"outcome": "maybe"}, {"outcome": 1}, {}, {"outcome": "approved", "x": 1}):
+        refused = shop.post(path, bad, key=f"bad-{len(str(bad))}-{bad.get('outcome')}")
+        assert refused.status_code in (400, 422), refused.text
+    assert unreviewed(shop) == [flagged]
+
+    first = shop.post(path, {"outcome": "approved"}, key="review-1")
+    assert first.status_code == 200, first.text
+    risk = first.json()["payment"]["risk"]
+    assert risk["review"] == "approved" and risk["reviewedAt"]
+    again = shop.post(path, {"outcome": "approved"}, key="review-1")  # a retried request
+    assert (again.status_code, again.json()) == (200, first.json())
+    closed = shop.post(path, {"outcome": "fraudulent"}, key="review-2")
+    assert closed.status_code == 409 and closed.json()["error"]["code"] == "review_closed"
+
+    other = new_merchant(client)
+    hidden = other.post(path, {"outcome": "fraudulent"}, key="review-3")
+    assert hidden.status_code == 404
+    with session_scope(readonly=True) as db:
+        payment = db.get(Payment, flagged)
+        assert payment is not None and payment.review_outcome == "approved"

@@ -21,10 +21,11 @@ from backend.api.schemas import (
     PaymentList,
     RefundBody,
     RefundEnvelope,
+    ReviewBody,
 )
 from backend.db import session_scope
 from backend.read_threads import run_read
-from backend.services import payments
+from backend.services import payments, reviews
 from backend.services.payments import ChargeInput, PaymentMethodInput, PaymentOutcome
 from backend.services.representations import order_to_dict, payment_to_dict, refund_to_dict
 from backend.services.sandbox_followups import dispute_later
@@ -222,6 +223,23 @@ async def refund(
 async def void(request: Request, paymentId: PaymentId, who: CallerDep) -> JSONResponse:
     def work(db: Session) -> Result:
         payment = payments.void(db, who.scope, paymentId, actor=who.actor)
+        return 200, {"success": True, "payment": payment_to_dict(payment)}
+
+    return await respond_atomic(request, who, work)
+
+
+@router.post(
+    "/payments/{paymentId}/review",
+    response_model=PaymentEnvelope,
+    responses=_ERRORS,
+    summary="Close the review of a payment the risk rules flagged: approved or fraudulent",
+    description="Once per payment. Marking it fraudulent moves no money: refund it separately.",
+)
+async def review(
+    request: Request, paymentId: PaymentId, who: CallerDep, body: ReviewBody
+) -> JSONResponse:
+    def work(db: Session) -> Result:
+        payment = reviews.close(db, who.scope, paymentId, body.outcome, actor=who.actor)
         return 200, {"success": True, "payment": payment_to_dict(payment)}
 
     return await respond_atomic(request, who, work)
