@@ -104,10 +104,7 @@ class BankAccountState(AuthState):
                 self.picking = True
                 return None
             token = bank_accounts.link_token(viewer.ctx)
-        except StepUpRequired as exc:
-            if exc.code == "two_factor_required":
-                self.error = exc.message
-                return None
+        except StepUpRequired:
             return step_up_then(BankAccountState.start_connect, ACTION)
         except ServiceError as exc:
             self.error = exc.message
@@ -135,10 +132,10 @@ class BankAccountState(AuthState):
 
     @rx.event
     def plaid_finished(self, result: dict):  # type: ignore[no-untyped-def, type-arg]
-        if not isinstance(result, dict) or not result.get("public_token"):
-            reason = str((result or {}).get("error") or "") if isinstance(result, dict) else ""
-            self.error = reason[:300]
-            self.notice = "" if reason else "No bank account was connected."
+        result = result if isinstance(result, dict) else {}
+        if not result.get("public_token"):  # Link closed: by the person, or on an error
+            self.error = str(result.get("error") or "")[:300]
+            self.notice = "" if self.error else "No bank account was connected."
             return None
         return self._connect(
             str(result["public_token"])[:200], str(result.get("account_id", ""))[:200]
@@ -162,10 +159,7 @@ class BankAccountState(AuthState):
                     account_id=account_id,
                     ip_address=self.router.session.client_ip or None,
                 )
-        except StepUpRequired as exc:
-            if exc.code == "two_factor_required":
-                self.error = exc.message
-                return None
+        except StepUpRequired:
             return step_up_then(
                 BankAccountState.resume_connect,
                 ACTION,
@@ -198,10 +192,7 @@ class BankAccountState(AuthState):
                 change = bank_accounts.remove(
                     db, viewer.ctx, ip_address=self.router.session.client_ip or None
                 )
-        except StepUpRequired as exc:
-            if exc.code == "two_factor_required":
-                self.error = exc.message
-                return None
+        except StepUpRequired:
             return step_up_then(BankAccountState.remove, ACTION)
         except ServiceError as exc:
             self.error = exc.message

@@ -34,6 +34,7 @@ def test_owner_connects_replaces_and_removes_the_payout_account(
     page.locator("#step-up-code").fill(owner.fresh_code())
     page.get_by_role("button", name="Confirm", exact=True).click()
     expect(page.get_by_text("no real bank is contacted")).to_be_visible()
+    screenshot(page, f"bank-picker-{viewport}")
     page.get_by_label("Bank and account").select_option(
         label="First Gingham Credit Union: Plaid Saving ••1111"
     )
