@@ -105,7 +105,8 @@ def snapshot(
         f'style="--co-brand:{_e(brand)};--co-brand-text:{_e(brand_text)}">'
         '<div class="co-bar"></div>'
         f'<main class="co-wrap" lang="{_e(language)}"><header class="co-head">'
-        f'<div class="co-merchant">{logo}<h1>{_e(merchant_name)}</h1></div>'
+        f'<div class="co-merchant">{logo}<h1 title="{_e(merchant_name)}">{_e(merchant_name)}</h1>'
+        "</div>"
         f'<div class="co-lang"><label>{_e(m["language"])}</label><select>{options}</select>'
         f"</div></header>{note}"
         f'<div class="co-grid"><section class="co-card"><h2>{_e(m["order_summary"])}</h2>'

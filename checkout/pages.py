@@ -11,11 +11,12 @@ import reflex as rx
 
 from backend.services.checkout_i18n import LANGUAGES
 from checkout.components.stripe_element import stripe_checkout
-from checkout.state import CheckoutState
+from checkout.state import BROWSER_TIME_ZONE, CheckoutState
 from checkout.styles import CSS
 
 S = CheckoutState
 CARD_FORM_JS = rx.asset("card_form.js", shared=True)
+LINK_QUANTITY_JS = rx.asset("link_quantity.js", shared=True)
 
 
 def _field(
@@ -60,7 +61,7 @@ def header() -> rx.Component:
                 rx.el.img(src=S.logo_url, alt=S.merchant_name, height="40"),
                 rx.el.div(S.merchant_initial, class_name="co-initial", aria_hidden="true"),
             ),
-            rx.el.h1(S.merchant_name),
+            rx.el.h1(S.merchant_name, title=S.merchant_name),
             class_name="co-merchant",
         ),
         language_switcher(),
@@ -93,6 +94,36 @@ def summary() -> rx.Component:
         rx.cond(
             S.total != "",
             rx.el.div(rx.el.span(S.m["total"]), rx.el.span(S.total), class_name="co-total"),
+        ),
+        class_name="co-card",
+        aria_label=S.m["order_summary"],
+    )
+
+
+def link_summary() -> rx.Component:
+    """A payment link's order: one line whose quantity and total follow the quantity field at
+    once (checkout/link_quantity.js writes the texts the server prepared for each quantity)."""
+    return rx.el.section(
+        rx.el.h2(S.m["order_summary"]),
+        rx.cond(S.link_description != "", rx.el.p(S.link_description, class_name="co-help")),
+        rx.el.ul(
+            rx.el.li(
+                rx.el.span(
+                    S.items[0]["name"],
+                    rx.el.br(),
+                    rx.el.span(S.items[0]["quantity"], class_name="co-qty", data_link_qty=""),
+                ),
+                rx.el.span(S.items[0]["amount"], data_link_total=""),
+            ),
+            class_name="co-items",
+        ),
+        rx.cond(
+            S.total != "",
+            rx.el.div(
+                rx.el.span(S.m["total"]),
+                rx.el.span(S.total, data_link_total="", aria_live="polite"),
+                class_name="co-total",
+            ),
         ),
         class_name="co-card",
         aria_label=S.m["order_summary"],
@@ -266,6 +297,21 @@ def message(title_key: str, text_key: str) -> rx.Component:
     )
 
 
+def locked() -> rx.Component:
+    """Too many declines: the page takes no more attempts (backend/services/checkout_declines)."""
+    return rx.el.section(
+        rx.el.h2(S.m["locked_title"], id="locked-title"),
+        rx.el.p(S.m["locked_text"]),
+        rx.cond(
+            S.cancel_url != "",
+            rx.el.a(S.m["back_to"], href=S.cancel_url, class_name="co-pay co-button-link"),
+        ),
+        class_name="co-card co-center",
+        role="alert",
+        aria_labelledby="locked-title",
+    )
+
+
 def link_form() -> rx.Component:
     return rx.el.section(
         rx.el.form(
@@ -294,10 +340,18 @@ def link_form() -> rx.Component:
                     input_mode="numeric",
                 ),
             ),
-            rx.el.button(S.m["continue"], type="submit", class_name="co-pay"),
+            rx.el.button(S.link_button, type="submit", class_name="co-pay"),
+            id="link-form",
             on_submit=S.start_link,
             reset_on_submit=False,
+            custom_attrs={
+                "data-totals": S.link_totals.to_string(),
+                "data-quantity-text": S.link_texts["quantity"],
+                "data-button-text": S.link_texts["button"],
+                "data-err-quantity": S.m["err_quantity"],
+            },
         ),
+        rx.script(src=LINK_QUANTITY_JS, defer=True),
         class_name="co-card",
     )
 
@@ -309,8 +363,9 @@ def body() -> rx.Component:
         ("challenge", challenge()),
         ("complete", receipt()),
         ("expired", message("expired_title", "expired_text")),
+        ("locked", locked()),
         ("not_found", message("not_found_title", "not_found_text")),
-        ("link", rx.el.div(summary(), link_form(), class_name="co-grid")),
+        ("link", rx.el.div(link_summary(), link_form(), class_name="co-grid")),
         ("link_inactive", message("link_inactive_title", "link_inactive_text")),
         rx.el.p(S.m["loading"], aria_live="polite", class_name="co-help"),
     )
@@ -336,7 +391,11 @@ def shell() -> rx.Component:
     )
 
 
-@rx.page(route="/pay/[session_id]", title="Checkout", on_load=CheckoutState.load_session)
+@rx.page(
+    route="/pay/[session_id]",
+    title="Checkout",
+    on_load=rx.call_script(BROWSER_TIME_ZONE, callback=CheckoutState.load_session),
+)
 def pay_page() -> rx.Component:
     return shell()
 

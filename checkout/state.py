@@ -18,12 +18,24 @@ from babel.numbers import NumberFormatError, parse_decimal
 from backend.db import session_scope
 from backend.models import CheckoutSession, Merchant, Payment
 from backend.services import branding, checkout, checkout_stripe, payment_links
-from backend.services.checkout_i18n import LANGUAGES, catalog, negotiate, normalise_locale, t
+from backend.services.checkout_i18n import (
+    LANGUAGES,
+    catalog,
+    format_moment,
+    format_wait,
+    negotiate,
+    normalise_locale,
+    t,
+    time_zone,
+)
 from backend.services.currency import exponent, format_money
-from backend.services.errors import NotFound, ServiceError, ValidationFailed
+from backend.services.errors import NotFound, RateLimited, ServiceError, ValidationFailed
 from checkout.card_checks import card_problems
 
 log = logging.getLogger(__name__)
+
+# The browser's time zone, handed to the page's loader: receipts show the customer's clock.
+BROWSER_TIME_ZONE = "Intl.DateTimeFormat().resolvedOptions().timeZone"
 
 # Message keys the customer may see after a pay attempt, whatever the gateway said.
 _CUSTOMER_ERRORS = {
@@ -41,7 +53,7 @@ _CUSTOMER_ERRORS = {
 def fill_messages(locale: str, **values: object) -> dict[str, str]:
     """Every message of the page in the locale, placeholders filled (also for first_paint)."""
     defaults: dict[str, object] = {"merchant": "", "amount": "", "email": "", "n": 3}
-    defaults.update({"min": "", "max": "", "currency": "", "url": "", **values})
+    defaults.update({"min": "", "max": "", "currency": "", "url": "", "wait": "", **values})
     messages = {key: text.format(**defaults) for key, text in catalog(locale).items()}
     messages["err_cvc3"] = t("err_cvc", locale, n=3)
     messages["err_cvc4"] = t("err_cvc", locale, n=4)
@@ -49,7 +61,7 @@ def fill_messages(locale: str, **values: object) -> dict[str, str]:
 
 
 class CheckoutState(rx.State):
-    # loading | form | challenge | complete | expired | not_found | link | link_inactive
+    # loading | form | challenge | complete | expired | locked | not_found | link | link_inactive
     view: str = "loading"
     locale: str = "en_US"
     language: str = "en"
@@ -79,10 +91,17 @@ class CheckoutState(rx.State):
     link_custom_amount: bool = False
     link_max_quantity: int = 1
     link_description: str = ""
+    link_button: str = ""
+    # The total for each quantity (index 0: one), and the texts the browser fills in as the
+    # quantity changes ({n}, {amount}): checkout/link_quantity.js shows a new total at once.
+    link_totals: list[str] = []
+    link_texts: dict[str, str] = {}
 
     _amount: int = 0
     _link_min: int = 0
     _link_max: int = 0
+    _time_zone: str = "UTC"
+    _paid_at: datetime | None = None
 
     # -- loading -----------------------------------------------------------------------------
 
@@ -105,6 +124,9 @@ class CheckoutState(rx.State):
     def _fill_messages(self, **values: object) -> None:
         values = {"merchant": self.merchant_name, "amount": self.total, **values}
         self.m = fill_messages(self.locale, currency=self.currency, **values)
+
+    def _throttled(self, seconds: int) -> str:
+        return t("address_throttled", self.locale, wait=format_wait(seconds, self.locale))
 
     def _money(self, amount: int) -> str:
         return format_money(amount, self.currency, self.locale)
@@ -133,20 +155,24 @@ class CheckoutState(rx.State):
         self.stripe_client_secret = result.client_secret or ""
         views = {
             checkout.OPEN: "form",
-            "declined": "form",
-            "requires_action": "challenge",
+            checkout.DECLINED: "form",
+            checkout.THROTTLED: "form",
+            checkout.REQUIRES_ACTION: "challenge",
             checkout.COMPLETE: "complete",
             checkout.EXPIRED: "expired",
+            checkout.LOCKED: "locked",
         }
         self.view = views[result.status]
-        if result.status == "requires_action" and self.stripe_element:
+        if result.status == checkout.REQUIRES_ACTION and self.stripe_element:
             self.view = "form"  # the Payment Element runs Stripe's own challenge in place
-        if result.status == "declined":
+        if result.status == checkout.DECLINED:
             self.error = self.m[result.error_code or "card_declined"]
+        if result.status == checkout.THROTTLED:
+            self.error = self._throttled(result.retry_after)
         self.receipt = self._receipt(session, result.payment) if self.view == "complete" else {}
 
     def _receipt(self, session: CheckoutSession, payment: Payment | None) -> dict[str, str]:
-        paid_at = session.completed_at or datetime.now(UTC)
+        self._paid_at = session.completed_at or datetime.now(UTC)
         card = ""
         if payment is not None and payment.card_last4:
             card = f"{(payment.card_brand or '').title()} •••• {payment.card_last4}"
@@ -154,18 +180,22 @@ class CheckoutState(rx.State):
         return {
             "amount": self.total,
             "card": card,
-            "date": paid_at.strftime("%Y-%m-%d %H:%M UTC"),
+            "date": format_moment(self._paid_at, self.locale, self._time_zone),
             "reference": payment.id if payment else "",
             "sent": t("receipt_sent", self.locale, email=email) if email else "",
         }
 
     @rx.event
-    def load_session(self) -> None:
+    def load_session(self, browser_time_zone: str = "") -> None:
+        """on_load, with the browser's time zone (checkout/pages.py asks the browser first)."""
         self.view, self.error, self.processing = "loading", "", False
         self._pick_locale()
+        self._time_zone = time_zone(browser_time_zone or self._time_zone)
         try:
             with session_scope() as db:
-                result = checkout.open_session(db, self._session_id(), locale=self.locale)
+                result = checkout.open_session(
+                    db, self._session_id(), locale=self.locale, time_zone=self._time_zone
+                )
                 merchant = checkout.merchant_of(db, result.session)
         except NotFound:
             self._fill_messages()
@@ -185,7 +215,7 @@ class CheckoutState(rx.State):
     def reload(self):  # type: ignore[no-untyped-def]
         if self.router.page.params.get("link_id"):
             return CheckoutState.load_link
-        return CheckoutState.load_session
+        return CheckoutState.load_session(self._time_zone)
 
     # -- paying ------------------------------------------------------------------------------
 
@@ -229,6 +259,7 @@ class CheckoutState(rx.State):
                     customer_email=email or None,
                     ip_address=self.router.session.client_ip or None,
                     locale=self.locale,
+                    time_zone=self._time_zone,
                 )
                 merchant = checkout.merchant_of(db, result.session)
         except ValidationFailed as exc:
@@ -276,7 +307,12 @@ class CheckoutState(rx.State):
         try:
             with session_scope() as db:
                 result = checkout.finish_action(
-                    db, self._session_id(), approved=approved, locale=self.locale
+                    db,
+                    self._session_id(),
+                    approved=approved,
+                    ip_address=self.router.session.client_ip or None,
+                    locale=self.locale,
+                    time_zone=self._time_zone,
                 )
                 merchant = checkout.merchant_of(db, result.session)
         except ServiceError:
@@ -307,13 +343,19 @@ class CheckoutState(rx.State):
         self.link_custom_amount = link.unit_amount is None
         self.link_max_quantity = link.max_quantity
         self._link_min, self._link_max = link.min_amount or 0, link.max_amount or 0
-        unit = link.unit_amount or 0
-        self.total = self._money(unit) if unit else ""
-        self.items = [{"name": link.name, "quantity": "", "amount": self.total}]
+        self.link_totals = payment_links.quantity_totals(link, self.locale)
+        self.total = self.link_totals[0] if self.link_totals else ""
+        quantity = t("quantity", self.locale, n=1) if link.max_quantity > 1 else ""
+        self.items = [{"name": link.name, "quantity": quantity, "amount": self.total}]
         self._fill_messages(
             min=self._money(self._link_min) if self._link_min else "",
             max=self._money(self._link_max) if self._link_max else "",
             n=link.max_quantity,
+        )
+        texts = catalog(self.locale)
+        self.link_texts = {"quantity": texts["quantity"], "button": texts["continue_pay"]}
+        self.link_button = (
+            t("continue_pay", self.locale, amount=self.total) if self.total else self.m["continue"]
         )
         self.view = "link" if link.active else "link_inactive"
 
@@ -344,6 +386,9 @@ class CheckoutState(rx.State):
                     quantity=quantity,
                     ip_address=self.router.session.client_ip or None,
                 )
+        except RateLimited as exc:
+            self.error = self._throttled(exc.retry_after)
+            return None
         except ValidationFailed as exc:
             self.error = self.m["err_amount"] if exc.param == "amount" else self.m["unavailable"]
             if exc.code == "link_inactive":

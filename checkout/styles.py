@@ -11,12 +11,14 @@ CSS = """
 .co-wrap{max-width:960px;margin:0 auto;padding:16px}
 .co-head{display:flex;align-items:center;gap:12px;justify-content:space-between;flex-wrap:wrap;
 padding:8px 0 16px}
-.co-merchant{display:flex;align-items:center;gap:12px;min-width:0}
-.co-merchant img{max-height:40px;max-width:160px;object-fit:contain}
-.co-merchant h1{font-size:1.125rem;font-weight:600;margin:0;overflow-wrap:anywhere}
-.co-initial{width:40px;height:40px;border-radius:8px;background:var(--co-brand);
+.co-merchant{display:flex;align-items:center;gap:12px;min-width:0;flex:1 1 auto;max-width:100%}
+.co-merchant img{max-height:40px;max-width:min(160px,40%);object-fit:contain;flex:none}
+.co-merchant h1{font-size:1.125rem;font-weight:600;margin:0;min-width:0;white-space:nowrap;
+overflow:hidden;text-overflow:ellipsis}
+.co-initial{flex:none;width:40px;height:40px;border-radius:8px;background:var(--co-brand);
 color:var(--co-brand-text);display:grid;place-items:center;font-weight:700}
 .co-lang{display:flex;align-items:center;gap:6px;font-size:.875rem}
+@media (min-width:48em){.co-head{flex-wrap:nowrap}}
 .co-lang select{font:inherit;padding:6px 8px;border:1px solid #6b7280;border-radius:6px;
 background:#fff;color:#1f2937;min-height:40px}
 .co-grid{display:grid;gap:16px}

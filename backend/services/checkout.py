@@ -10,6 +10,10 @@ and then finds the session complete. A declined payment leaves the session open,
 customer can try another card. Gateway calls carry an idempotency key derived from the session
 and the attempt number, so a retry after a lost answer never charges twice at the processor.
 
+A page that takes card numbers must not serve card testers: after a few declines the session
+locks (it expires, and says why), and an address that keeps being declined is refused for a
+while before any gateway is called (backend/services/checkout_declines.py has the rules).
+
 The card number passes through `pay` as the sandbox token and is never stored, logged or
 repeated in an error (the sandbox keeps brand, last4, expiry and a keyed fingerprint only). In
 live mode the browser hands a Stripe PaymentMethod id instead: the number never reaches us.
@@ -29,16 +33,21 @@ from backend.gateways import routing
 from backend.gateways.base import GatewayUnavailable, Outcome, PaymentResult
 from backend.ids import new_id
 from backend.integrations import email as email_outbox
-from backend.models import CheckoutSession, Merchant, Order, Payment, utcnow
+from backend.models import AuditLog, CheckoutSession, Merchant, Order, Payment, utcnow
 from backend.models.enums import ActorType, OrderStatus, PaymentStatus
-from backend.services import audit, events, payments
-from backend.services.checkout_i18n import t
+from backend.services import audit, checkout_declines, events, payments
+from backend.services.checkout_i18n import format_moment, t
 from backend.services.currency import format_money, normalise_currency
 from backend.services.errors import Conflict, NotFound, ServiceError, ValidationFailed
 from backend.services.payments import Actor, ChargeInput, PaymentMethodInput, Scope
 from backend.services.representations import payment_to_dict, timestamp
 
 OPEN, COMPLETE, EXPIRED = "open", "complete", "expired"
+# What a pay attempt may answer besides a session status (PayResult.status).
+DECLINED, REQUIRES_ACTION = "declined", "requires_action"
+LOCKED = "locked"  # too many declines: the session expired for the customer's protection
+THROTTLED = "throttled"  # too many declines from the customer's address: wait, then try again
+TOO_MANY_DECLINES = "too_many_declines"
 DEFAULT_TTL = timedelta(hours=24)
 MIN_TTL = timedelta(minutes=30)
 MAX_TTL = timedelta(days=7)
@@ -263,7 +272,9 @@ def session_to_dict(session: CheckoutSession) -> dict[str, Any]:
 # Keeping a session up to date
 
 
-def refresh(db: Session, session: CheckoutSession, *, locale: str = "en_US") -> str | None:
+def refresh(
+    db: Session, session: CheckoutSession, *, locale: str = "en_US", time_zone: str = "UTC"
+) -> str | None:
     """Apply what happened since the session was last read: its order paid elsewhere (a Stripe
     webhook after 3-D Secure) completes it; its expiry time passing expires it.
 
@@ -273,7 +284,7 @@ def refresh(db: Session, session: CheckoutSession, *, locale: str = "en_US") -> 
         return None
     paid = _succeeded_payment(db, session)
     if paid is not None:
-        return _complete(db, session, paid, locale)
+        return _complete(db, session, paid, locale, time_zone)
     if utcnow() >= session.expires_at:
         _expire(db, session, payments.SYSTEM)
     return None
@@ -335,7 +346,9 @@ def _pending_action(db: Session, session: CheckoutSession) -> Payment | None:
     ).first()
 
 
-def _expire(db: Session, session: CheckoutSession, actor: Actor) -> None:
+def _expire(
+    db: Session, session: CheckoutSession, actor: Actor, details: dict[str, Any] | None = None
+) -> None:
     pending = _pending_action(db, session)
     if pending is not None:  # a 3-D Secure challenge left open: cancel it at the gateway
         payments.void(db, Scope(session.merchant_id, session.livemode), pending.id, actor=actor)
@@ -346,7 +359,7 @@ def _expire(db: Session, session: CheckoutSession, actor: Actor) -> None:
         order.status, order.updated_at = OrderStatus.CANCELED, now
         db.add(order)
     db.add(session)
-    _audit(db, session, "checkout.session.expired", actor)
+    _audit(db, session, "checkout.session.expired", actor, details)
     events.emit(
         db,
         type="checkout.session.expired",
@@ -358,7 +371,9 @@ def _expire(db: Session, session: CheckoutSession, actor: Actor) -> None:
     )
 
 
-def _complete(db: Session, session: CheckoutSession, payment: Payment, locale: str) -> str | None:
+def _complete(
+    db: Session, session: CheckoutSession, payment: Payment, locale: str, time_zone: str = "UTC"
+) -> str | None:
     now = utcnow()
     session.status, session.payment_id = COMPLETE, payment.id
     session.completed_at = session.updated_at = now
@@ -376,10 +391,12 @@ def _complete(db: Session, session: CheckoutSession, payment: Payment, locale: s
     )
     if not session.customer_email:
         return None
-    return _record_receipt(db, session, payment, locale).id
+    return _record_receipt(db, session, payment, locale, time_zone).id
 
 
-def _record_receipt(db: Session, session: CheckoutSession, payment: Payment, locale: str) -> Any:
+def _record_receipt(
+    db: Session, session: CheckoutSession, payment: Payment, locale: str, time_zone: str
+) -> Any:
     merchant = db.get(Merchant, session.merchant_id)
     name = merchant.name if merchant else ""
     amount = format_money(payment.amount_captured or payment.amount, payment.currency, locale)
@@ -391,7 +408,13 @@ def _record_receipt(db: Session, session: CheckoutSession, payment: Payment, loc
     if payment.card_last4:
         lines.append(f"{t('paid_with', locale)}: {(payment.card_brand or '').title()} ••••")
         lines[-1] += f" {payment.card_last4}"
-    lines += [f"{t('reference', locale)}: {payment.id}", "", t("email_view", locale, url=url)]
+    paid_at = format_moment(session.completed_at or utcnow(), locale, time_zone)
+    lines += [
+        f"{t('date', locale)}: {paid_at}",
+        f"{t('reference', locale)}: {payment.id}",
+        "",
+        t("email_view", locale, url=url),
+    ]
     text = "\n".join(lines)
     return email_outbox.record_email(
         db,
@@ -430,7 +453,8 @@ def _audit(
 
 @dataclass(frozen=True)
 class PayResult:
-    """What the page shows next: "complete", "requires_action", "declined", "expired"."""
+    """What the page shows next: "complete", "requires_action", "declined", "expired", "locked"
+    (too many declines on the session) or "throttled" (from the address: `retry_after`)."""
 
     status: str
     session: CheckoutSession
@@ -439,19 +463,34 @@ class PayResult:
     receipt_email_id: str | None = None  # send with send_receipt() after the commit
     # Stripe: what the browser needs to finish 3-D Secure (stripe.handleNextAction).
     client_secret: str | None = None
+    retry_after: int = 0  # seconds, when "throttled"
 
 
-def open_session(db: Session, session_id: str, *, locale: str = "en_US") -> PayResult:
+def open_session(
+    db: Session, session_id: str, *, locale: str = "en_US", time_zone: str = "UTC"
+) -> PayResult:
     """The customer's view of a session, brought up to date; NotFound for an unknown id."""
     session = _lock(db, session_id)
-    receipt = refresh(db, session, locale=locale)
-    payment = db.get(Payment, session.payment_id) if session.payment_id else None
+    receipt = refresh(db, session, locale=locale, time_zone=time_zone)
     if session.status == OPEN:
         pending = _pending_action(db, session)
         if pending is not None:
-            return PayResult("requires_action", session, pending)
+            return PayResult(REQUIRES_ACTION, session, pending)
         return PayResult(OPEN, session)
+    return _closed(db, session, receipt)
+
+
+def _closed(db: Session, session: CheckoutSession, receipt: str | None = None) -> PayResult:
+    """A session that takes no more payments: complete, expired, or locked after declines."""
+    payment = db.get(Payment, session.payment_id) if session.payment_id else None
+    if session.status == EXPIRED and _locked(db, session):
+        return PayResult(LOCKED, session, error_code=TOO_MANY_DECLINES)
     return PayResult(session.status, session, payment, receipt_email_id=receipt)
+
+
+def _locked(db: Session, session: CheckoutSession) -> bool:
+    declines = checkout_declines.order_declines(db, session.order_id)
+    return declines >= checkout_declines.MAX_SESSION_DECLINES
 
 
 def _lock(db: Session, session_id: str) -> CheckoutSession:
@@ -473,27 +512,33 @@ def pay(
     customer_email: str | None,
     ip_address: str | None = None,
     locale: str = "en_US",
+    time_zone: str = "UTC",
 ) -> PayResult:
     """Charge the session's order with a card (sandbox: the number; Stripe: a pm_ id).
 
     Raises ValidationFailed for input the customer must fix (the e-mail, a number the sandbox
-    does not know); a decline is an ordinary result and leaves the session open.
+    does not know); a decline is an ordinary result and leaves the session open, until the
+    declines lock it. An address with too many recent declines is refused ("throttled")
+    before anything reaches a gateway.
     """
     from backend.services.accounts import normalise_email
 
     session = _lock(db, session_id)
-    receipt = refresh(db, session, locale=locale)
+    receipt = refresh(db, session, locale=locale, time_zone=time_zone)
     if session.status != OPEN:
-        payment = db.get(Payment, session.payment_id) if session.payment_id else None
-        return PayResult(session.status, session, payment, receipt_email_id=receipt)
+        return _closed(db, session, receipt)
     pending = _pending_action(db, session)
     if pending is not None:  # another tab started a 3-D Secure challenge: finish that one
-        return PayResult("requires_action", session, pending)
+        return PayResult(REQUIRES_ACTION, session, pending)
     email = session.customer_email or (
         normalise_email(customer_email, param="customerEmail") if customer_email else None
     )
     if email is None:
         raise ValidationFailed("An e-mail address is required", param="customerEmail")
+    wait = checkout_declines.address_wait(ip_address, session.merchant_id, session.livemode)
+    if wait:
+        _record_refusal(db, session, ip_address, wait)
+        return PayResult(THROTTLED, session, error_code=TOO_MANY_DECLINES, retry_after=wait)
     attempt = len(payments.list_order_payments(db, _scope(session), session.order_id)) + 1
     try:
         outcome = payments.charge(
@@ -512,15 +557,14 @@ def pay(
     except Conflict as exc:
         if exc.code not in ("order_already_paid", "order_not_payable"):
             raise
-        return open_session(db, session.id, locale=locale)
+        return open_session(db, session.id, locale=locale, time_zone=time_zone)
     payment = outcome.payment
     if not outcome.ok:
-        return PayResult("declined", session, payment, error_code=_decline_key(outcome))
+        return _declined(db, session, payment, _decline_key(outcome), ip_address)
     if payment.status == PaymentStatus.REQUIRES_ACTION:
-        return PayResult("requires_action", session, payment, client_secret=_secret(db, payment))
-    return PayResult(
-        COMPLETE, session, payment, receipt_email_id=_complete(db, session, payment, locale)
-    )
+        return PayResult(REQUIRES_ACTION, session, payment, client_secret=_secret(db, payment))
+    receipt = _complete(db, session, payment, locale, time_zone)
+    return PayResult(COMPLETE, session, payment, receipt_email_id=receipt)
 
 
 def _decline_key(outcome: payments.PaymentOutcome) -> str:
@@ -528,21 +572,75 @@ def _decline_key(outcome: payments.PaymentOutcome) -> str:
         return "unavailable"
     if outcome.error_code == "payment_blocked":
         return "payment_blocked"
-    code = outcome.payment.failure_code or "card_declined"
+    return _card_decline_key(outcome.payment.failure_code)
+
+
+def _card_decline_key(code: str | None) -> str:
     known = ("insufficient_funds", "expired_card", "incorrect_cvc", "authentication_failed")
     return code if code in known else "card_declined"
 
 
+def _declined(
+    db: Session, session: CheckoutSession, payment: Payment, key: str, ip_address: str | None
+) -> PayResult:
+    """A failed attempt: counted against the address and the session, which it may lock."""
+    if not checkout_declines.is_decline(payment):  # the processor's trouble, not the card's
+        return PayResult(DECLINED, session, payment, error_code=key)
+    wait = checkout_declines.count_address_decline(
+        ip_address, session.merchant_id, session.livemode
+    )
+    if wait:  # this decline used up the address's allowance: say so once, here
+        _audit(
+            db,
+            session,
+            "checkout.session.address_throttled",
+            Actor(ActorType.SYSTEM, "checkout", ip_address),
+            {"reason": "too_many_declines_from_address", "retryAfter": wait},
+        )
+    if _locked(db, session):
+        _expire(
+            db,
+            session,
+            Actor(ActorType.SYSTEM, "checkout", ip_address),
+            {"reason": TOO_MANY_DECLINES, "declines": checkout_declines.MAX_SESSION_DECLINES},
+        )
+        return PayResult(LOCKED, session, payment, error_code=TOO_MANY_DECLINES)
+    return PayResult(DECLINED, session, payment, error_code=key)
+
+
+def _record_refusal(
+    db: Session, session: CheckoutSession, ip_address: str | None, wait: int
+) -> None:
+    """Audit an attempt refused for its address, once per session (a tester retries a lot)."""
+    action = "checkout.session.attempt_refused"
+    seen = db.exec(
+        select(AuditLog.id).where(AuditLog.object_id == session.id, AuditLog.action == action)
+    ).first()
+    if seen is None:
+        _audit(
+            db,
+            session,
+            action,
+            Actor(ActorType.SYSTEM, "checkout", ip_address),
+            {"reason": "too_many_declines_from_address", "retryAfter": wait},
+        )
+
+
 def finish_action(
-    db: Session, session_id: str, *, approved: bool | None = None, locale: str = "en_US"
+    db: Session,
+    session_id: str,
+    *,
+    approved: bool | None = None,
+    ip_address: str | None = None,
+    locale: str = "en_US",
+    time_zone: str = "UTC",
 ) -> PayResult:
     """The end of a 3-D Secure challenge. Sandbox: the customer's answer (`approved`). Stripe:
     the PaymentIntent's state after stripe.handleNextAction in the browser (`approved` None)."""
     session = _lock(db, session_id)
-    receipt = refresh(db, session, locale=locale)
+    receipt = refresh(db, session, locale=locale, time_zone=time_zone)
     if session.status != OPEN:
-        payment = db.get(Payment, session.payment_id) if session.payment_id else None
-        return PayResult(session.status, session, payment, receipt_email_id=receipt)
+        return _closed(db, session, receipt)
     payment = _pending_action(db, session)
     if payment is None:
         return PayResult(OPEN, session)
@@ -558,38 +656,29 @@ def finish_action(
         else:
             raise ValidationFailed("This payment cannot be confirmed here", param="approved")
     except GatewayUnavailable:
-        return PayResult("declined", session, payment, error_code="unavailable")
-    return _apply_action(db, session, payment, result, route.fees, locale)
+        return PayResult(DECLINED, session, payment, error_code="unavailable")
+    if result.outcome == Outcome.REQUIRES_ACTION:
+        return PayResult(REQUIRES_ACTION, session, payment, client_secret=_secret(db, payment))
+    if result.outcome == Outcome.DECLINED:
+        code = result.decline_code or "authentication_failed"
+        payments._fail(db, payment, code, result.message or "The card was declined.", CUSTOMER)
+        return _declined(db, session, payment, _card_decline_key(code), ip_address)
+    return _apply_success(db, session, payment, route.fees, locale, time_zone)
 
 
-def _apply_action(
+def _apply_success(
     db: Session,
     session: CheckoutSession,
     payment: Payment,
-    result: PaymentResult,
     gateway_fees: Any,
     locale: str,
+    time_zone: str,
 ) -> PayResult:
-    """Book the outcome of a 3-D Secure challenge, as payments does for a first answer.
+    """Book a 3-D Secure challenge passed, as payments does for a first answer.
 
-    Uses the payment service's own mechanics (fees, capture, failure), the same ones the Stripe
+    Uses the payment service's own mechanics (fees, capture), the same ones the Stripe
     webhook handlers use, so the payment, its order, audit rows and events stay consistent.
     """
-    if result.outcome == Outcome.REQUIRES_ACTION:
-        return PayResult("requires_action", session, payment, client_secret=_secret(db, payment))
-    if result.outcome == Outcome.DECLINED:
-        code = result.decline_code or "authentication_failed"
-        message = result.message or "The card was declined."
-        payments._fail(db, payment, code, message, CUSTOMER)
-        return PayResult(
-            "declined",
-            session,
-            payment,
-            error_code=code
-            if code
-            in ("insufficient_funds", "expired_card", "incorrect_cvc", "authentication_failed")
-            else "card_declined",
-        )
     merchant = db.get(Merchant, session.merchant_id)
     order = db.get(Order, session.order_id, with_for_update=True)
     assert merchant is not None and order is not None
@@ -598,7 +687,7 @@ def _apply_action(
     payment.authorized_at = payment.authorized_at or now
     payment.failure_code = payment.failure_message = None
     payments._mark_captured(db, order, payment, payment.amount, CUSTOMER, now)
-    receipt = _complete(db, session, payment, locale)
+    receipt = _complete(db, session, payment, locale, time_zone)
     return PayResult(COMPLETE, session, payment, receipt_email_id=receipt)
 
 
@@ -630,8 +719,12 @@ def merchant_of(db: Session, session: CheckoutSession) -> Merchant:
 
 __all__ = [
     "COMPLETE",
+    "DECLINED",
     "EXPIRED",
+    "LOCKED",
     "OPEN",
+    "REQUIRES_ACTION",
+    "THROTTLED",
     "PayResult",
     "ServiceError",
     "create_session",

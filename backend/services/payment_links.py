@@ -2,7 +2,9 @@
 
 A link has a fixed unit price or lets the customer choose the amount within bounds, and may let
 the customer choose a quantity. Deactivating a link stops new visits from paying; sessions
-already opened from it keep their own expiry. QR codes are drawn by segno (SVG and PNG).
+already opened from it keep their own expiry. An address refused for its recent declines
+(backend/services/checkout_declines.py) opens no new session. QR codes are drawn by segno (SVG
+and PNG).
 """
 
 from __future__ import annotations
@@ -17,9 +19,9 @@ from backend.config import get_settings
 from backend.ids import new_id
 from backend.models import CheckoutSession, Merchant, PaymentLink, utcnow
 from backend.models.enums import ActorType
-from backend.services import audit, checkout, payments
-from backend.services.currency import normalise_currency
-from backend.services.errors import NotFound, ValidationFailed
+from backend.services import audit, checkout, checkout_declines, payments
+from backend.services.currency import format_money, normalise_currency
+from backend.services.errors import NotFound, RateLimited, ValidationFailed
 from backend.services.payments import Actor, Scope
 
 MAX_QUANTITY_LIMIT = 99
@@ -192,6 +194,13 @@ def start_session(
     link, _ = public_link(db, link_id)
     if not link.active:
         raise ValidationFailed("This payment link is not active", code="link_inactive")
+    wait = checkout_declines.address_wait(ip_address, link.merchant_id, link.livemode)
+    if wait:
+        raise RateLimited(
+            "Too many declined payments came from this address; try again later.",
+            retry_after=wait,
+            code=checkout.TOO_MANY_DECLINES,
+        )
     if isinstance(quantity, bool) or not isinstance(quantity, int):
         raise ValidationFailed("quantity must be a whole number", param="quantity")
     if not 1 <= quantity <= link.max_quantity:
@@ -214,6 +223,17 @@ def start_session(
         metadata={"payment_link": link.id},
         actor=Actor(ActorType.SYSTEM, "payment_link", ip_address),
     )
+
+
+def quantity_totals(link: PaymentLink, locale: str) -> list[str]:
+    """The order's total for each quantity the customer may choose (index 0: one unit), in the
+    customer's locale, so the page can show a new total the moment the quantity changes."""
+    if link.unit_amount is None:
+        return []
+    return [
+        format_money(quantity * link.unit_amount, link.currency, locale)
+        for quantity in range(1, link.max_quantity + 1)
+    ]
 
 
 # ---------------------------------------------------------------------------------------------

@@ -1,5 +1,5 @@
-"""Rate limits for people (code sends, code attempts): the `limits` library, shared through
-Redis when REDIS_URL is set (several workers), per process otherwise.
+"""Rate limits for people (code sends, code attempts, declined card payments): the `limits`
+library, shared through Redis when REDIS_URL is set (several workers), per process otherwise.
 
 Counters live outside the database on purpose: a wrong code raises, the unit of work rolls
 back, and the failure must still count.
@@ -47,6 +47,14 @@ def hit(limit: str, *keys: str, message: str) -> None:
     if not _current().hit(item, *keys):
         wait = _retry_after(item, keys)
         raise RateLimited(f"{message} Try again in {_wait_text(wait)}.", retry_after=wait)
+
+
+def wait_seconds(limit: str, *keys: str) -> int:
+    """0 while `limit` has room for keys, else the seconds until it has; consumes nothing.
+
+    For callers that word the refusal themselves (the checkout, in the customer's language)."""
+    item = parse(limit)
+    return 0 if _current().test(item, *keys) else _retry_after(item, keys)
 
 
 def count(limit: str, *keys: str) -> None:

@@ -75,7 +75,8 @@ def test_open_session_page_carries_its_first_paint(api: TestClient, site: TestCl
     text = page.text
     # Everything the customer sees first, in their language, escaped.
     assert f'<div id="{ROOT_ID}" inert="" aria-hidden="true">' in text
-    assert "<h1>Ann &amp; &quot;Bob&quot; &lt;Coffee&gt;</h1>" in text
+    name = "Ann &amp; &quot;Bob&quot; &lt;Coffee&gt;"
+    assert f'<h1 title="{name}">{name}</h1>' in text
     assert "Beans &lt;250 g&gt;" in text and "<Coffee>" not in text
     assert "29,00" in text and 'lang="es"' in text
     # The app still boots: once, after the first paint; its modules are fetched at low priority.
