@@ -50,7 +50,7 @@ def test_payment_link_from_portal_to_payment(app_url, signed_in, tmp_path, viewp
     customer = page.context.new_page()
     customer.goto(url)
     customer.get_by_label("Quantity").fill("2")
-    customer.get_by_role("button", name="Continue to payment").click()
+    customer.get_by_role("button", name="Continue to pay $50.00").click()
     customer.wait_for_url(re.compile(r".*/pay/cs_.*"))
     expect(customer.get_by_role("button", name="Pay $50.00")).to_be_visible()
     customer.close()
