@@ -31,7 +31,7 @@ from backend.ids import new_id
 from backend.integrations import email as email_outbox
 from backend.models import CheckoutSession, Merchant, Order, Payment, utcnow
 from backend.models.enums import ActorType, OrderStatus, PaymentStatus
-from backend.services import audit, events, payments
+from backend.services import audit, events, payments, risk
 from backend.services.checkout_i18n import t
 from backend.services.currency import format_money, normalise_currency
 from backend.services.errors import Conflict, NotFound, ServiceError, ValidationFailed
@@ -436,6 +436,9 @@ class PayResult:
     session: CheckoutSession
     payment: Payment | None = None
     error_code: str | None = None
+    # Test mode only: the risk rule that refused the payment, in words, for the tester. A live
+    # customer is never told which rule fired (it would show a fraudster what to change).
+    blocked_by: str | None = None
     receipt_email_id: str | None = None  # send with send_receipt() after the commit
     # Stripe: what the browser needs to finish 3-D Secure (stripe.handleNextAction).
     client_secret: str | None = None
@@ -515,7 +518,12 @@ def pay(
         return open_session(db, session.id, locale=locale)
     payment = outcome.payment
     if not outcome.ok:
-        return PayResult("declined", session, payment, error_code=_decline_key(outcome))
+        blocked_by = None
+        if outcome.error_rule and not session.livemode:
+            blocked_by = risk.describe_reason(outcome.error_rule)
+        return PayResult(
+            "declined", session, payment, error_code=_decline_key(outcome), blocked_by=blocked_by
+        )
     if payment.status == PaymentStatus.REQUIRES_ACTION:
         return PayResult("requires_action", session, payment, client_secret=_secret(db, payment))
     return PayResult(
