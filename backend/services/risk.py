@@ -233,7 +233,7 @@ def rule_descriptions() -> list[RuleDescription]:
             "Risk test cards",
             "Test mode only: 4100 0000 0000 0019 is always blocked; 4000 0000 0000 9235 "
             "scores up to your review score",
-            "always blocked; review",
+            "0019: always blocked; 9235: review",
         ),
     ]
 
