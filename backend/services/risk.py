@@ -41,8 +41,9 @@ every merchant's live payments, e-mail velocity the merchant's own.
 A match on the blocklist always blocks, whatever the merchant's block score: the merchant said
 never to take this money. The other rules are then not scored.
 
-Risk test cards (Stripe's Radar test cards; test mode only, never in live mode). The test
-processor reports them in CardDetails.risk_test. `4100 0000 0000 0019` (pm_card_radarBlock) is
+Risk test cards (Stripe's Radar test cards; test mode only, never in live mode). The sandbox
+reports them in CardDetails.risk_test (through Stripe's test mode, Stripe's own Radar answers
+for them instead). `4100 0000 0000 0019` (pm_card_radarBlock) is
 always blocked, whatever the thresholds, and nothing else is looked up. `4000 0000 0000 9235`
 (pm_card_riskLevelElevated) scores as elevated risk: its reason adds the points that bring the
 score up to the merchant's review score, and the decision follows the thresholds as for any
@@ -62,13 +63,13 @@ passed, and the cap bounds the work each count does.
 
 Cost (it runs on every charge): one statement, built once per shape of input, whose columns
 are an EXISTS probe of uq_blocklist_entry per value, the capped COUNTs (live mode) over the
-velocity indexes
-(ix_payments_fingerprint_created, ix_payments_email_created, ix_payments_ip_created, which
-carry livemode and merchant_id so that a count reads the index alone, never the rows) and the
-COUNT/SUM of the usual amount over ix_payments_merchant_currency_created. That last one grows with
-the merchant's volume, so for a merchant with at least BASELINE_CACHE_MIN_PAYMENTS captured
-payments it is cached per process for BASELINE_CACHE_TTL (a 30-day mean hardly moves in
-minutes) and left out of the statement; smaller merchants are always computed exactly.
+velocity indexes (ix_payments_fingerprint_created, ix_payments_email_created,
+ix_payments_ip_created, which carry livemode and merchant_id so that a count reads the index
+alone, never the rows) and the COUNT/SUM of the usual amount over
+ix_payments_merchant_currency_created. That last one grows with the merchant's volume, so for a
+merchant with at least BASELINE_CACHE_MIN_PAYMENTS captured payments it is cached per process
+for BASELINE_CACHE_TTL (a 30-day mean hardly moves in minutes) and left out of the statement;
+smaller merchants are always computed exactly.
 
 Amounts are compared in integers: amount > 5 x (sum / count) is amount * count > 5 * sum.
 
