@@ -52,7 +52,7 @@ _CUSTOMER_ERRORS = {
 
 def fill_messages(locale: str, **values: object) -> dict[str, str]:
     """Every message of the page in the locale, placeholders filled (also for first_paint)."""
-    defaults: dict[str, object] = {"merchant": "", "amount": "", "email": "", "n": 3}
+    defaults: dict[str, object] = {"merchant": "", "amount": "", "email": "", "n": 3, "rule": ""}
     defaults.update({"min": "", "max": "", "currency": "", "url": "", "wait": "", **values})
     messages = {key: text.format(**defaults) for key, text in catalog(locale).items()}
     messages["err_cvc3"] = t("err_cvc", locale, n=3)
@@ -167,6 +167,8 @@ class CheckoutState(rx.State):
             self.view = "form"  # the Payment Element runs Stripe's own challenge in place
         if result.status == checkout.DECLINED:
             self.error = self.m[result.error_code or "card_declined"]
+            if result.blocked_by:  # test mode: tell the tester which rule blocked it
+                self.error = t("payment_blocked_test", self.locale, rule=result.blocked_by)
         if result.status == checkout.THROTTLED:
             self.error = self._throttled(result.retry_after)
         self.receipt = self._receipt(session, result.payment) if self.view == "complete" else {}

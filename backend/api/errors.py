@@ -1,4 +1,7 @@
-"""One error shape for every failure: {"success": false, "error": {"code", "message", "param"}}."""
+"""One error shape for every failure: {"success": false, "error": {"code", "message", "param"}}.
+
+A payment refused by the card issuer adds error.declineCode; one refused by the risk rules adds
+error.rule too, the rule that fired."""
 
 from __future__ import annotations
 
@@ -8,7 +11,7 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from backend.api.responses import JSONResponse
@@ -22,6 +25,12 @@ class ErrorDetail(BaseModel):
     message: str
     param: str | None = None
     declineCode: str | None = None
+    rule: str | None = Field(
+        default=None,
+        description="A risk refusal (402 payment_blocked) only: the rule that fired, as in "
+        "payment.risk.reasons (velocity_card:7_in_1h, blocklisted_email, "
+        "test_card_always_blocks...).",
+    )
 
 
 class ErrorBody(BaseModel):

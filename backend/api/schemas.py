@@ -6,6 +6,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr
 
+from backend.api.errors import ErrorDetail
+
 
 class _Strict(BaseModel):
     # Unknown fields are refused, so a typo (amount_cents) is an error, not silently ignored.
@@ -157,14 +159,7 @@ class PaymentList(BaseModel):
     payments: list[PaymentOut]
 
 
-class DeclineDetail(BaseModel):
-    code: str
-    message: str
-    param: str | None = None
-    declineCode: str | None = None
-
-
 class DeclinedBody(BaseModel):
     success: Literal[False] = False
-    error: DeclineDetail
+    error: ErrorDetail
     payment: PaymentOut

@@ -44,6 +44,13 @@ class Outcome(StrEnum):
     DECLINED = "declined"
 
 
+class RiskTest(StrEnum):
+    """The risk outcome a test card asks for, as Stripe's Radar test cards do (test mode only)."""
+
+    ALWAYS_BLOCK = "always_block"
+    ELEVATED_RISK = "elevated_risk"
+
+
 @dataclass(frozen=True)
 class CardDetails:
     """What may be stored about a card: never the number or the CVC."""
@@ -54,6 +61,8 @@ class CardDetails:
     exp_year: int | None = None
     fingerprint: str | None = None
     country: str | None = None
+    # Set by a test processor on its risk test cards; never stored.
+    risk_test: RiskTest | None = None
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,8 @@ Test cards (numbers may carry spaces or dashes):
     4000000000000127     visa        US       declined: incorrect_cvc
     4000002500003155     visa        US       REQUIRES_ACTION (3-D Secure), then complete_action
     4000000000000259     visa        US       succeeds, dispute_expected=True
+    4100000000000019     visa        US       risk test card: always blocked by risk (**)
+    4000000000009235     visa        US       risk test card: elevated risk, in review (**)
     5555555555554444     mastercard  US       succeeds
     2223003122003222     mastercard  US       succeeds (2-series)
     5200828282828210     mastercard  US       succeeds (debit)
@@ -29,8 +31,15 @@ Stripe's test PaymentMethod ids stand for these numbers: pm_card_visa (4242), pm
 (4444), pm_card_mastercard_debit (8210), pm_card_amex (0005), pm_card_discover,
 pm_card_diners, pm_card_jcb, pm_card_unionpay, pm_card_chargeDeclined (0002),
 pm_card_chargeDeclinedInsufficientFunds (9995), pm_card_chargeDeclinedExpiredCard (0069),
-pm_card_chargeDeclinedIncorrectCvc (0127), pm_card_authenticationRequired (3155) and
-pm_card_createDispute (0259). A token and its number share a fingerprint.
+pm_card_chargeDeclinedIncorrectCvc (0127), pm_card_authenticationRequired (3155),
+pm_card_createDispute (0259), pm_card_radarBlock and its alias pm_card_chargeDeclinedFraudulent
+(0019), and pm_card_riskLevelElevated (9235). A token and its number share a fingerprint.
+
+(**) Risk test cards, Stripe's Radar test cards: `card_details` reports the risk outcome they
+ask for (CardDetails.risk_test) and the risk rules, in test mode, block the first and flag the
+second for review (backend.services.risk). The risk block happens before any gateway; should
+0019 reach this processor all the same, it is declined as fraudulent, as at Stripe. 9235
+otherwise behaves as 4242.
 
 Countries: Stripe issues its test cards as US cards; JCB and UnionPay cards are given their
 home countries (Japan, China) so country rules (a card from one country, a billing address in
@@ -71,6 +80,7 @@ from backend.gateways.base import (
     PaymentResult,
     RefundResult,
     RefundState,
+    RiskTest,
 )
 from backend.services.errors import ValidationFailed
 from backend.services.security import random_token
@@ -99,6 +109,7 @@ class _Behaviour(Enum):
     DECLINE_INCORRECT_CVC = "incorrect_cvc"
     REQUIRE_AUTHENTICATION = "authentication_required"
     DISPUTE = "dispute"
+    DECLINE_FRAUDULENT = "fraudulent"
 
 
 DECLINE_MESSAGES: dict[str, str] = {
@@ -106,6 +117,7 @@ DECLINE_MESSAGES: dict[str, str] = {
     "insufficient_funds": "Your card has insufficient funds.",
     "expired_card": "Your card has expired.",
     "incorrect_cvc": "Your card's security code is incorrect.",
+    "fraudulent": "Your card was declined.",  # as Stripe words it: never tell why
     "authentication_failed": "We couldn't verify your card. Try again or use another card.",
 }
 REQUIRES_ACTION_MESSAGE = "Your bank needs you to confirm this payment."
@@ -116,6 +128,7 @@ class _TestCard:
     number: str
     country: str
     behaviour: _Behaviour
+    risk_test: RiskTest | None = None
 
 
 _CARDS: dict[str, _TestCard] = {
@@ -128,6 +141,8 @@ _CARDS: dict[str, _TestCard] = {
         _TestCard("4000000000000127", "US", _Behaviour.DECLINE_INCORRECT_CVC),
         _TestCard("4000002500003155", "US", _Behaviour.REQUIRE_AUTHENTICATION),
         _TestCard("4000000000000259", "US", _Behaviour.DISPUTE),
+        _TestCard("4100000000000019", "US", _Behaviour.DECLINE_FRAUDULENT, RiskTest.ALWAYS_BLOCK),
+        _TestCard("4000000000009235", "US", _Behaviour.SUCCEED, RiskTest.ELEVATED_RISK),
         _TestCard("5555555555554444", "US", _Behaviour.SUCCEED),
         _TestCard("2223003122003222", "US", _Behaviour.SUCCEED),
         _TestCard("5200828282828210", "US", _Behaviour.SUCCEED),
@@ -156,6 +171,9 @@ _TOKENS: dict[str, str] = {
     "pm_card_chargeDeclinedIncorrectCvc": "4000000000000127",
     "pm_card_authenticationRequired": "4000002500003155",
     "pm_card_createDispute": "4000000000000259",
+    "pm_card_radarBlock": "4100000000000019",
+    "pm_card_chargeDeclinedFraudulent": "4100000000000019",
+    "pm_card_riskLevelElevated": "4000000000009235",
 }
 
 TEST_CARD_NUMBERS: tuple[str, ...] = tuple(_CARDS)
@@ -194,6 +212,7 @@ def _details(card: _TestCard) -> CardDetails:
             exp_year=exp_year,
             fingerprint=cards.fingerprint(card.number),
             country=card.country,
+            risk_test=card.risk_test,
         )
     return found
 

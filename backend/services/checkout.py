@@ -35,7 +35,7 @@ from backend.ids import new_id
 from backend.integrations import email as email_outbox
 from backend.models import AuditLog, CheckoutSession, Merchant, Order, Payment, utcnow
 from backend.models.enums import ActorType, OrderStatus, PaymentStatus
-from backend.services import audit, checkout_declines, events, payments
+from backend.services import audit, checkout_declines, events, payments, risk
 from backend.services.checkout_i18n import format_moment, t
 from backend.services.currency import format_money, normalise_currency
 from backend.services.errors import Conflict, NotFound, ServiceError, ValidationFailed
@@ -460,6 +460,9 @@ class PayResult:
     session: CheckoutSession
     payment: Payment | None = None
     error_code: str | None = None
+    # Test mode only: the risk rule that refused the payment, in words, for the tester. A live
+    # customer is never told which rule fired (it would show a fraudster what to change).
+    blocked_by: str | None = None
     receipt_email_id: str | None = None  # send with send_receipt() after the commit
     # Stripe: what the browser needs to finish 3-D Secure (stripe.handleNextAction).
     client_secret: str | None = None
@@ -560,7 +563,10 @@ def pay(
         return open_session(db, session.id, locale=locale, time_zone=time_zone)
     payment = outcome.payment
     if not outcome.ok:
-        return _declined(db, session, payment, _decline_key(outcome), ip_address)
+        blocked_by = None
+        if outcome.error_rule and not session.livemode:
+            blocked_by = risk.describe_reason(outcome.error_rule)
+        return _declined(db, session, payment, _decline_key(outcome), ip_address, blocked_by)
     if payment.status == PaymentStatus.REQUIRES_ACTION:
         return PayResult(REQUIRES_ACTION, session, payment, client_secret=_secret(db, payment))
     receipt = _complete(db, session, payment, locale, time_zone)
@@ -581,11 +587,16 @@ def _card_decline_key(code: str | None) -> str:
 
 
 def _declined(
-    db: Session, session: CheckoutSession, payment: Payment, key: str, ip_address: str | None
+    db: Session,
+    session: CheckoutSession,
+    payment: Payment,
+    key: str,
+    ip_address: str | None,
+    blocked_by: str | None,
 ) -> PayResult:
     """A failed attempt: counted against the address and the session, which it may lock."""
     if not checkout_declines.is_decline(payment):  # the processor's trouble, not the card's
-        return PayResult(DECLINED, session, payment, error_code=key)
+        return PayResult(DECLINED, session, payment, error_code=key, blocked_by=blocked_by)
     wait = checkout_declines.count_address_decline(
         ip_address, session.merchant_id, session.livemode
     )
@@ -605,7 +616,7 @@ def _declined(
             {"reason": TOO_MANY_DECLINES, "declines": checkout_declines.MAX_SESSION_DECLINES},
         )
         return PayResult(LOCKED, session, payment, error_code=TOO_MANY_DECLINES)
-    return PayResult(DECLINED, session, payment, error_code=key)
+    return PayResult(DECLINED, session, payment, error_code=key, blocked_by=blocked_by)
 
 
 def _record_refusal(

@@ -208,6 +208,15 @@ MESSAGES: dict[str, dict[str, str]] = {
         "fr": "Ce paiement n'a pas pu être accepté. Contactez le vendeur.",
         "de": "Diese Zahlung konnte nicht angenommen werden. Wenden Sie sich an den Verkäufer.",
     },
+    # test mode only, for the merchant trying their checkout: {rule} is the rule in words
+    "payment_blocked_test": {
+        "en": "Test mode: the risk rules blocked this payment ({rule}). A live customer sees "
+        "only that the payment could not be accepted.",
+        "es": "Modo de prueba: las reglas de riesgo bloquearon este pago ({rule}). Un cliente "
+        "real solo verá que el pago no se pudo aceptar.",
+        "fr": "Mode test : les règles de risque ont bloqué ce paiement ({rule}). Un vrai client "
+        "verra seulement que le paiement n'a pas pu être accepté.",
+    },
     "unavailable": {
         "en": "We couldn't reach the payment network. Nothing was charged; try again in a moment.",
         "es": "No pudimos contactar con la red de pagos. No se cobró nada; inténtalo en un "

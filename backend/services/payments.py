@@ -98,6 +98,8 @@ class PaymentOutcome:
     # Set when no money moved: a decline, a risk block or every gateway down.
     error_code: str | None = None
     error_message: str | None = None
+    # A risk refusal: the rule that fired (risk.RiskAssessment.rule).
+    error_rule: str | None = None
     dispute_expected: bool = False
 
     @property
@@ -471,9 +473,9 @@ def _payment_outcome_of(
     rows.payments.append(payment)  # attempts and events below reference it
 
     if assessment.decision == RiskDecision.BLOCK:
-        message = "This payment was blocked by the merchant's risk rules."
+        message = risk.refusal_message(assessment.rule)
         _fail(db, payment, "risk_blocked", message, actor, rows)
-        return PaymentOutcome(payment, "payment_blocked", message)
+        return PaymentOutcome(payment, "payment_blocked", message, error_rule=assessment.rule)
 
     request = PaymentRequest(
         amount=order.amount,

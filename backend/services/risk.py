@@ -19,32 +19,57 @@ above its `risk_review_score`, otherwise ALLOW.
 |   card=XX,billing=YY      | known                                              |         |       |
 | blocklisted_<kind>        | the merchant's blocklist: email, card_fingerprint, | a match | =100  |
 |                           | ip_address, country (card's or billing country)    |         | BLOCK |
+| test_card_always_blocks   | risk test card 4100 0000 0000 0019 (test mode)     | always  | =100  |
+|                           |                                                    |         | BLOCK |
+| test_card_elevated_risk   | risk test card 4000 0000 0000 9235 (test mode)     | always  | up to |
+|                           |                                                    |         | review|
 
 Within a rule only the highest tier reached counts (a card seen 8 times scores 50, not 75).
 Every threshold and point value is a module-level constant below, so it can be tuned.
 
-(*) Test mode and live mode never count each other's payments. In test mode card and IP
-velocity count only the merchant's own payments: every merchant tests with the same published
-test cards (4242...) and often from the same address (127.0.0.1), so counting across merchants
-there would let one merchant's test run put another's test payments under review.
+(*) Velocity is a live-mode rule; test mode and live mode never count each other's payments.
+In test mode the velocity rules neither score a payment nor count it for later ones (no
+velocity column is even in the statement). Test mode takes published test cards and tokens only
+(the sandbox refuses every other number, and so does Stripe's test mode), so a test-mode payment
+is always a test-card payment, and, as with Stripe's published test cards, testing is never
+throttled: a merchant may charge pm_card_visa from 127.0.0.1 with one e-mail as often as their
+tests need. No money moves in test mode, so there is no card testing to stop. The other rules
+(blocklist, usual amount, country mismatch) score test payments as live ones, and the risk test
+cards below produce each outcome on purpose. Live mode is unchanged: card and IP velocity count
+every merchant's live payments, e-mail velocity the merchant's own.
 
 A match on the blocklist always blocks, whatever the merchant's block score: the merchant said
 never to take this money. The other rules are then not scored.
 
-Reasons are stable, machine-readable strings that merchants can read too:
-"velocity_card:6_in_1h", "amount_far_above_usual:8.3x", "blocklisted_email",
-"country_mismatch:card=GB,billing=US". Counts are capped at VELOCITY_COUNT_CAP and then shown
-as "50+": the rules only need to know whether a threshold is passed, and the cap bounds the
-work each count does.
+Risk test cards (Stripe's Radar test cards; test mode only, never in live mode). The sandbox
+reports them in CardDetails.risk_test (through Stripe's test mode, Stripe's own Radar answers
+for them instead). `4100 0000 0000 0019` (pm_card_radarBlock) is
+always blocked, whatever the thresholds, and nothing else is looked up. `4000 0000 0000 9235`
+(pm_card_riskLevelElevated) scores as elevated risk: its reason adds the points that bring the
+score up to the merchant's review score, and the decision follows the thresholds as for any
+payment, so with the usual thresholds it lands in review (another rule may still block it).
+
+The rule that decided (RiskAssessment.rule), named in every refusal: for a block or a review,
+the blocklist match or test card that forced it, otherwise the reason that weighed most (the
+first among equals), or "block_score:N" / "review_score:N" when the merchant's threshold alone
+caught a payment without signals (a threshold of 0). `describe_reason` puts a reason or rule in
+words for people; every page that shows one uses it.
+
+Reasons are stable, machine-readable strings: "velocity_card:6_in_1h",
+"amount_far_above_usual:8.3x", "blocklisted_email", "country_mismatch:card=GB,billing=US",
+"test_card_always_blocks"; people read them through `describe_reason`. Counts are capped at
+VELOCITY_COUNT_CAP and then shown as "50+": the rules only need to know whether a threshold is
+passed, and the cap bounds the work each count does.
 
 Cost (it runs on every charge): one statement, built once per shape of input, whose columns
-are an EXISTS probe of uq_blocklist_entry per value, the capped COUNTs over the velocity indexes
-(ix_payments_fingerprint_created, ix_payments_email_created, ix_payments_ip_created, which
-carry livemode and merchant_id so that a count reads the index alone, never the rows) and the
-COUNT/SUM of the usual amount over ix_payments_merchant_currency_created. That last one grows with
-the merchant's volume, so for a merchant with at least BASELINE_CACHE_MIN_PAYMENTS captured
-payments it is cached per process for BASELINE_CACHE_TTL (a 30-day mean hardly moves in
-minutes) and left out of the statement; smaller merchants are always computed exactly.
+are an EXISTS probe of uq_blocklist_entry per value, the capped COUNTs (live mode) over the
+velocity indexes (ix_payments_fingerprint_created, ix_payments_email_created,
+ix_payments_ip_created, which carry livemode and merchant_id so that a count reads the index
+alone, never the rows) and the COUNT/SUM of the usual amount over
+ix_payments_merchant_currency_created. That last one grows with the merchant's volume, so for a
+merchant with at least BASELINE_CACHE_MIN_PAYMENTS captured payments it is cached per process
+for BASELINE_CACHE_TTL (a 30-day mean hardly moves in minutes) and left out of the statement;
+smaller merchants are always computed exactly.
 
 Amounts are compared in integers: amount > 5 x (sum / count) is amount * count > 5 * sum.
 
@@ -63,6 +88,7 @@ import threading
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from babel import Locale
 from sqlalchemy import bindparam, func
 from sqlalchemy import select as sa_select
 from sqlalchemy.exc import IntegrityError
@@ -72,7 +98,7 @@ from sqlmodel import Session, select
 
 from backend.db import Prepared
 from backend.gateways import cards
-from backend.gateways.base import CardDetails
+from backend.gateways.base import CardDetails, RiskTest
 from backend.ids import new_id
 from backend.models import BlocklistEntry, Payment, utcnow
 from backend.models.enums import ActorType, PaymentStatus, RiskDecision
@@ -108,6 +134,9 @@ COUNTRY_MISMATCH_POINTS = 15
 BLOCKLIST_SCORE = 100
 MAX_SCORE = 100
 
+TEST_CARD_BLOCK_REASON = "test_card_always_blocks"
+TEST_CARD_ELEVATED_REASON = "test_card_elevated_risk"
+
 BLOCKLIST_KINDS: tuple[str, ...] = ("email", "card_fingerprint", "ip_address", "country")
 
 if any(
@@ -141,6 +170,8 @@ class RiskAssessment:
     score: int  # 0-100
     decision: RiskDecision
     reasons: list[str] = field(default_factory=list)
+    # The reason (or threshold) that made it a block or a review; None when allowed.
+    rule: str | None = None
 
 
 @dataclass(frozen=True)
@@ -170,17 +201,17 @@ def rule_descriptions() -> list[RuleDescription]:
     return [
         RuleDescription(
             "Card velocity",
-            f"Payments with the same card in the last {span}",
+            f"Payments with the same card in the last {span} (live mode only)",
             _tiers_text(CARD_VELOCITY_TIERS, ""),
         ),
         RuleDescription(
             "E-mail velocity",
-            f"Your payments from the same customer e-mail in the last {span}",
+            f"Your payments from the same customer e-mail in the last {span} (live mode only)",
             _tiers_text(EMAIL_VELOCITY_TIERS, ""),
         ),
         RuleDescription(
             "IP velocity",
-            f"Payments from the same IP address in the last {span}",
+            f"Payments from the same IP address in the last {span} (live mode only)",
             _tiers_text(IP_VELOCITY_TIERS, ""),
         ),
         RuleDescription(
@@ -199,7 +230,68 @@ def rule_descriptions() -> list[RuleDescription]:
             "The e-mail, card, IP address or country is on your blocklist",
             "always blocked",
         ),
+        RuleDescription(
+            "Risk test cards",
+            "Test mode only: 4100 0000 0000 0019 is always blocked; 4000 0000 0000 9235 "
+            "scores up to your review score",
+            "0019: always blocked; 9235: review",
+        ),
     ]
+
+
+# ---------------------------------------------------------------------------------------------
+# Reasons in words: the one place that turns a stored reason (or a rule) into a phrase.
+
+_VELOCITY_REASON = re.compile(r"velocity_(card|email|ip):(\d+)(\+?)_in_(\d+)([hm])")
+_AMOUNT_REASON = re.compile(r"amount_far_above_usual:(\d+(?:\.\d+)?)x")
+_MISMATCH_REASON = re.compile(r"country_mismatch:card=([A-Z]{2}),billing=([A-Z]{2})")
+_THRESHOLD_REASON = re.compile(r"(review|block)_score:(\d+)")
+_VELOCITY_SUBJECTS = {"card": "Card", "email": "E-mail", "ip": "IP address"}
+_BLOCKLIST_WORDS = {
+    "email": "e-mail",
+    "card_fingerprint": "card",
+    "ip_address": "IP address",
+    "country": "country",
+}
+_FIXED_WORDS = {
+    TEST_CARD_BLOCK_REASON: "Risk test card: always blocked",
+    TEST_CARD_ELEVATED_REASON: "Risk test card: elevated risk",
+}
+
+
+def _country_name(code: str) -> str:
+    return Locale("en").territories.get(code, code)
+
+
+def describe_reason(reason: str) -> str:
+    """A risk reason, or the rule of a refusal, in words for people: "Card used 7 times in
+    the last hour", "On your blocklist: e-mail", "Risk test card: always blocked". English,
+    like the rest of the merchant's portal; unknown reasons are shown readably as they are."""
+    if reason in _FIXED_WORDS:
+        return _FIXED_WORDS[reason]
+    kind = reason.removeprefix("blocklisted_")
+    if kind != reason and kind in _BLOCKLIST_WORDS:
+        return f"On your blocklist: {_BLOCKLIST_WORDS[kind]}"
+    if found := _VELOCITY_REASON.fullmatch(reason):
+        subject, count, more, number, unit = found.groups()
+        window = timedelta(hours=int(number)) if unit == "h" else timedelta(minutes=int(number))
+        times = f"{count} or more times" if more else ("once" if count == "1" else f"{count} times")
+        return f"{_VELOCITY_SUBJECTS[subject]} used {times} in the last {_span(window)}"
+    if found := _AMOUNT_REASON.fullmatch(reason):
+        return f"Amount {found[1]} times your average payment in this currency"
+    if found := _MISMATCH_REASON.fullmatch(reason):
+        card, billing = (_country_name(code) for code in found.groups())
+        return f"Card country ({card}) differs from billing country ({billing})"
+    if found := _THRESHOLD_REASON.fullmatch(reason):
+        return f"Score at or above your {found[1]} score ({found[2]})"
+    return reason.replace("_", " ").capitalize()
+
+
+def refusal_message(rule: str | None) -> str:
+    """The message of a risk refusal for the merchant (API, portal): it names the rule."""
+    if not rule:
+        return "Blocked by the risk rules."
+    return f"Blocked by the risk rules. {describe_reason(rule)}."
 
 
 # ---------------------------------------------------------------------------------------------
@@ -295,10 +387,9 @@ class _Shape:
     """What one assessment has to look up; each shape has one statement, built once."""
 
     blocklist: tuple[tuple[str, str], ...]  # (kind, parameter) probed; up to two countries
-    card: bool
+    card: bool  # the velocity counts: live mode only
     email: bool
     ip: bool
-    livemode: bool
     exclude_payment: bool
     usual_amount: bool
 
@@ -330,15 +421,13 @@ def _statement(shape: _Shape) -> Prepared:
     # `merchant_id || ''` keeps the planner off the merchant's own indexes, which would walk
     # every payment the merchant took in the hour; the value's index finds a handful of rows.
     own = _P.merchant_id + "" == bindparam("merchant_id")
-    # Platform-wide in live mode; the merchant's own in test mode (see the module docstring).
-    platform = common if shape.livemode else [*common, own]
+    # Card and IP: every merchant's payments; e-mail: the merchant's own.
     if shape.card:
-        card = _P.card_fingerprint == bindparam("fingerprint")
-        columns.append(_capped_count(card, *platform))
+        columns.append(_capped_count(_P.card_fingerprint == bindparam("fingerprint"), *common))
     if shape.email:
         columns.append(_capped_count(_P.customer_email == bindparam("email"), own, *common))
     if shape.ip:
-        columns.append(_capped_count(_P.ip_address == bindparam("ip"), *platform))
+        columns.append(_capped_count(_P.ip_address == bindparam("ip"), *common))
     statement = sa_select(*columns)
     if shape.usual_amount:
         usual = (
@@ -414,6 +503,20 @@ def _decide(score: int, review_score: int, block_score: int) -> RiskDecision:
     return RiskDecision.ALLOW
 
 
+def _deciding_rule(
+    decision: RiskDecision, signals: list[tuple[str, int]], review_score: int, block_score: int
+) -> str | None:
+    """What made it a block or a review: the heaviest signal (the first among equals), or the
+    merchant's threshold when it caught a payment without any signal."""
+    if decision is RiskDecision.ALLOW:
+        return None
+    if signals:
+        return max(signals, key=lambda signal: signal[1])[0]
+    if decision is RiskDecision.BLOCK:
+        return f"block_score:{block_score}"
+    return f"review_score:{review_score}"
+
+
 def assess(
     db: Session,
     data: RiskInput,
@@ -424,6 +527,12 @@ def assess(
 ) -> RiskAssessment:
     """Score a payment before it reaches any gateway. Reads only; writes nothing."""
     now = now or utcnow()
+    # Risk test cards count in test mode only; a live card can never ask for an outcome.
+    risk_test = data.card.risk_test if data.card and not data.livemode else None
+    if risk_test is RiskTest.ALWAYS_BLOCK:
+        reasons = [TEST_CARD_BLOCK_REASON]
+        return RiskAssessment(MAX_SCORE, RiskDecision.BLOCK, reasons, TEST_CARD_BLOCK_REASON)
+    velocity = data.livemode  # see (*) in the module docstring
     email = _lenient_email(data.customer_email)
     ip = _lenient_ip(data.ip_address)
     fingerprint = data.card.fingerprint if data.card and data.card.fingerprint else None
@@ -445,11 +554,10 @@ def assess(
             params[param] = value
     shape = _Shape(
         blocklist=tuple(blocklist),
-        card=bool(fingerprint),
-        email=bool(email),
-        ip=bool(ip),
-        livemode=data.livemode,
-        exclude_payment=bool(data.payment_id),
+        card=velocity and bool(fingerprint),
+        email=velocity and bool(email),
+        ip=velocity and bool(ip),
+        exclude_payment=velocity and bool(data.payment_id),
         usual_amount=data.amount > 0 and usual is None,
     )
     params.update(
@@ -477,10 +585,9 @@ def assess(
 
     if hits:
         reasons = [f"blocklisted_{kind}" for kind in BLOCKLIST_KINDS if kind in hits]
-        return RiskAssessment(BLOCKLIST_SCORE, RiskDecision.BLOCK, reasons)
+        return RiskAssessment(BLOCKLIST_SCORE, RiskDecision.BLOCK, reasons, reasons[0])
 
-    score = 0
-    reasons: list[str] = []
+    signals: list[tuple[str, int]] = []  # (reason, points), in the order of the table
     window = _window_label(VELOCITY_WINDOW)
     for name, count, tiers in (
         ("card", card_n, CARD_VELOCITY_TIERS),
@@ -489,20 +596,25 @@ def assess(
     ):
         points = _tier_points(count, tiers)
         if points:
-            score += points
-            reasons.append(f"velocity_{name}:{_count_label(count)}_in_{window}")
+            signals.append((f"velocity_{name}:{_count_label(count)}_in_{window}", points))
 
     points, reason = _amount_points(data.amount, usual) if data.amount > 0 else (0, None)
     if reason:
-        score += points
-        reasons.append(reason)
+        signals.append((reason, points))
 
     if card_country and billing_country and card_country != billing_country:
-        score += COUNTRY_MISMATCH_POINTS
-        reasons.append(f"country_mismatch:card={card_country},billing={billing_country}")
+        mismatch = f"country_mismatch:card={card_country},billing={billing_country}"
+        signals.append((mismatch, COUNTRY_MISMATCH_POINTS))
 
-    score = min(score, MAX_SCORE)
-    return RiskAssessment(score, _decide(score, review_score, block_score), reasons)
+    if risk_test is RiskTest.ELEVATED_RISK:
+        # The points that bring the score up to the merchant's review score, listed first.
+        missing = min(review_score, MAX_SCORE) - sum(points for _, points in signals)
+        signals.insert(0, (TEST_CARD_ELEVATED_REASON, max(missing, 0)))
+
+    score = min(sum(points for _, points in signals), MAX_SCORE)
+    decision = _decide(score, review_score, block_score)
+    rule = _deciding_rule(decision, signals, review_score, block_score)
+    return RiskAssessment(score, decision, [reason for reason, _ in signals], rule)
 
 
 # ---------------------------------------------------------------------------------------------

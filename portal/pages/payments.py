@@ -204,6 +204,19 @@ def details_card() -> rx.Component:
     )
 
 
+def risk_signal(reason: rx.Var) -> rx.Component:
+    return rx.el.li(
+        # Beside the first line of a sentence that wraps.
+        rx.icon(
+            "triangle-alert", size=14, color="var(--amber-10)", flex_shrink="0", margin_top="3px"
+        ),
+        rx.text(reason, size="2"),
+        display="flex",
+        gap="var(--space-2)",
+        align_items="flex-start",
+    )
+
+
 def risk_card() -> rx.Component:
     p = PaymentDetailState.payment
     return section(
@@ -213,13 +226,16 @@ def risk_card() -> rx.Component:
         review_panel(),
         rx.cond(
             PaymentDetailState.risk_reasons.length() > 0,  # type: ignore[attr-defined]
-            rx.flex(
-                rx.foreach(
-                    PaymentDetailState.risk_reasons,
-                    lambda reason: rx.badge(reason, color_scheme="amber", variant="soft"),
-                ),
-                gap="2",
-                wrap="wrap",
+            # Sentences (risk.describe_reason), one a line: they wrap on a phone, badges don't.
+            rx.el.ul(
+                rx.foreach(PaymentDetailState.risk_reasons, risk_signal),
+                aria_label="Risk signals",
+                display="flex",
+                flex_direction="column",
+                gap="var(--space-1)",
+                margin="0",
+                padding="0",
+                list_style="none",
             ),
             rx.text("No risk signals.", size="2", color_scheme="gray"),
         ),

@@ -288,7 +288,7 @@ class PaymentDetailState(AuthState):
             "expiry": f"{p.card_exp_month:02d}/{p.card_exp_year}" if p.card_exp_month else "—",
             "description": p.description or "",
         }
-        self.risk_reasons = [r.replace("_", " ") for r in (p.risk_reasons or [])]
+        self.risk_reasons = [risk.describe_reason(r) for r in p.risk_reasons or []]
         self.refunds = [
             {
                 "id": r.id,

@@ -110,6 +110,7 @@ def test_risk_rules_and_the_blocklist(
     page = sign_in(open_page(viewport), app_url, new_merchant["email"], new_merchant["password"])
     page.goto(f"{app_url}/settings/risk")
     expect(page.get_by_role("cell", name="Card velocity")).to_be_visible()
+    expect(page.get_by_role("cell", name="Risk test cards")).to_contain_text("4100 0000 0000 0019")
 
     page.get_by_label("Flag for review at").fill("90")
     page.get_by_label("Block at").fill("70")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from datetime import timedelta
 
 import pytest
@@ -10,7 +11,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
 from backend.gateways import cards
-from backend.gateways.base import CardDetails
+from backend.gateways.base import CardDetails, RiskTest
 from backend.ids import new_id
 from backend.models import AuditLog, BlocklistEntry, Merchant, Payment, utcnow
 from backend.models.enums import PaymentStatus, RiskDecision
@@ -159,21 +160,34 @@ def test_card_velocity_counts_every_merchant_in_live_mode(db, merchant, other):
     assert score(db, payment(merchant, card=CARD)).reasons == ["velocity_card:4_in_1h"]
 
 
-def test_card_velocity_in_test_mode_counts_only_the_merchants_own(db, merchant, other):
-    # Every merchant tests with 4242...: another merchant's test run must not flag ours.
-    add_payments(db, other, 10, card_fingerprint=CARD.fingerprint, livemode=False)
-    assert score(db, payment(merchant, card=CARD, livemode=False)).score == 0
-    add_payments(db, merchant, 4, card_fingerprint=CARD.fingerprint, livemode=False)
-    assert score(db, payment(merchant, card=CARD, livemode=False)).score == 25
+VELOCITY_INPUTS = {"card": CARD, "customer_email": EMAIL, "ip_address": IP}
+VELOCITY_FIELDS = {"card_fingerprint": CARD.fingerprint, "customer_email": EMAIL, "ip_address": IP}
 
 
-def test_test_and_live_payments_never_count_for_each_other(db, merchant):
-    add_payments(db, merchant, 10, card_fingerprint=CARD.fingerprint, livemode=False)
-    assert score(db, payment(merchant, card=CARD, livemode=True)).score == 0
-    add_payments(db, merchant, 10, card_fingerprint=CARD.fingerprint, livemode=True)
-    assert score(db, payment(merchant, card=CARD, livemode=False)).reasons == [
-        "velocity_card:10_in_1h"
+def test_velocity_neither_scores_nor_counts_test_mode_payments(db, merchant, other):
+    # A merchant testing with 4242 from one address and one e-mail, as often as tests need
+    # (and another merchant doing the same): nothing is flagged.
+    add_payments(db, merchant, 40, livemode=False, **VELOCITY_FIELDS)
+    add_payments(db, other, 40, livemode=False, **VELOCITY_FIELDS)
+    result = score(db, payment(merchant, livemode=False, **VELOCITY_INPUTS))
+    assert result == risk.RiskAssessment(0, RiskDecision.ALLOW, [])
+    # Nor do those 80 test payments count for a live one: that is scored on live payments.
+    live = score(db, payment(merchant, livemode=True, **VELOCITY_INPUTS))
+    assert live == risk.RiskAssessment(0, RiskDecision.ALLOW, [])
+
+
+def test_live_payments_are_not_counted_in_test_mode(db, merchant):
+    add_payments(db, merchant, 40, livemode=True, **VELOCITY_FIELDS)
+    assert score(db, payment(merchant, livemode=False, **VELOCITY_INPUTS)).score == 0
+    # The same payment in live mode: every velocity rule at its top tier.
+    result = score(db, payment(merchant, livemode=True, **VELOCITY_INPUTS))
+    assert result.reasons == [
+        "velocity_card:40_in_1h",
+        "velocity_email:40_in_1h",
+        "velocity_ip:40_in_1h",
     ]
+    assert (result.score, result.decision) == (100, RiskDecision.BLOCK)
+    assert result.rule == "velocity_card:40_in_1h"  # the heaviest of the three
 
 
 def test_the_assessed_payment_does_not_count_itself(db: Session, merchant: Merchant):
@@ -365,11 +379,13 @@ def test_no_country_mismatch_without_two_different_countries(db, merchant, card_
         ("country", "US", {"card": CARD}),  # the card's country
     ],
 )
-def test_blocklisted_values_block(db, merchant, kind, value, overrides):
+@pytest.mark.parametrize("livemode", [True, False])
+def test_blocklisted_values_block(db, merchant, kind, value, overrides, livemode):
     risk.add_to_blocklist(db, merchant.id, kind, value)
     db.commit()
-    result = score(db, payment(merchant, **overrides))
-    assert result == risk.RiskAssessment(100, RiskDecision.BLOCK, [f"blocklisted_{kind}"])
+    result = score(db, payment(merchant, livemode=livemode, **overrides))
+    reason = f"blocklisted_{kind}"
+    assert result == risk.RiskAssessment(100, RiskDecision.BLOCK, [reason], rule=reason)
 
 
 def test_blocklist_names_every_match_and_blocks_whatever_the_block_score(db, merchant):
@@ -380,6 +396,7 @@ def test_blocklist_names_every_match_and_blocks_whatever_the_block_score(db, mer
     result = score(db, data, review=200, block=200)
     assert result.decision is RiskDecision.BLOCK and result.score == 100
     assert result.reasons == ["blocklisted_email", "blocklisted_ip_address"]
+    assert result.rule == "blocklisted_email"
 
 
 def test_another_merchants_blocklist_does_not_apply(db, merchant, other):
@@ -442,6 +459,128 @@ def test_two_rules_together(db: Session, merchant: Merchant):
     assert (result.score, result.decision) == (40, RiskDecision.ALLOW)
 
 
+def test_the_rule_is_the_heaviest_signal_of_a_block_or_a_review(db, merchant):
+    add_payments(db, merchant, 4, card_fingerprint=CARD.fingerprint)  # +25
+    add_captured(db, merchant, 10, 100)  # +25 at 501 (5.01x): a tie with the card
+    gb_card = CardDetails(brand="visa", last4="4242", fingerprint=CARD.fingerprint, country="GB")
+    data = payment(merchant, amount=501, card=gb_card, billing_country="US")  # +15
+    result = score(db, data, review=50, block=80)
+    assert (result.score, result.decision) == (65, RiskDecision.REVIEW)
+    assert result.rule == "velocity_card:4_in_1h"  # the first of the two heaviest
+    assert score(db, data, review=60, block=65).rule == "velocity_card:4_in_1h"
+    assert score(db, data, review=70, block=80).rule is None  # allowed: no rule fired
+
+
+def test_a_threshold_of_zero_is_the_rule_when_nothing_else_fired(db, merchant):
+    assert score(db, payment(merchant), review=0, block=80).rule == "review_score:0"
+    assert score(db, payment(merchant), review=0, block=0).rule == "block_score:0"
+
+
+# -- risk test cards (Stripe's Radar test cards) -----------------------------------------------
+
+BLOCK_CARD = CardDetails(
+    brand="visa",
+    last4="0019",
+    fingerprint=cards.fingerprint("4100000000000019"),
+    country="US",
+    risk_test=RiskTest.ALWAYS_BLOCK,
+)
+ELEVATED_CARD = CardDetails(
+    brand="visa",
+    last4="9235",
+    fingerprint=cards.fingerprint("4000000000009235"),
+    country="US",
+    risk_test=RiskTest.ELEVATED_RISK,
+)
+
+
+@pytest.mark.parametrize(("review", "block"), [(50, 80), (101, 101), (0, 0)])
+def test_the_block_test_card_is_always_blocked_in_test_mode(db, merchant, review, block):
+    statements = _record_statements(db)
+    result = score(db, payment(merchant, livemode=False, card=BLOCK_CARD), review, block)
+    reason = "test_card_always_blocks"
+    assert result == risk.RiskAssessment(100, RiskDecision.BLOCK, [reason], rule=reason)
+    assert statements == []  # decided without a look at the database
+
+
+def test_the_elevated_test_card_lands_in_review_in_test_mode(db, merchant):
+    result = score(db, payment(merchant, livemode=False, card=ELEVATED_CARD))
+    reason = "test_card_elevated_risk"
+    assert result == risk.RiskAssessment(50, RiskDecision.REVIEW, [reason], rule=reason)
+    # At the merchant's own review score, whatever it is.
+    assert score(db, payment(merchant, livemode=False, card=ELEVATED_CARD), 65, 90).score == 65
+
+
+def test_the_elevated_test_card_goes_through_the_other_rules(db, merchant):
+    gb_card = replace(ELEVATED_CARD, country="GB")
+    data = payment(merchant, livemode=False, card=gb_card, billing_country="US")  # +15
+    result = score(db, data)
+    assert (result.score, result.decision) == (50, RiskDecision.REVIEW)
+    assert result.reasons == ["test_card_elevated_risk", "country_mismatch:card=GB,billing=US"]
+    assert result.rule == "test_card_elevated_risk"  # its 35 points weigh most
+    # The merchant's thresholds decide, as for any payment.
+    assert score(db, data, review=80, block=80).decision is RiskDecision.BLOCK
+    assert score(db, data, review=101, block=101).decision is RiskDecision.ALLOW
+    risk.add_to_blocklist(db, merchant.id, "country", "GB")
+    db.commit()
+    assert score(db, data).reasons == ["blocklisted_country"]
+
+
+@pytest.mark.parametrize("card", [BLOCK_CARD, ELEVATED_CARD])
+def test_risk_test_cards_mean_nothing_in_live_mode(db, merchant, card):
+    assert score(db, payment(merchant, livemode=True, card=card)) == risk.RiskAssessment(
+        0, RiskDecision.ALLOW, []
+    )
+
+
+# -- reasons in words ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("reason", "words"),
+    [
+        ("velocity_card:7_in_1h", "Card used 7 times in the last hour"),
+        ("velocity_email:11_in_1h", "E-mail used 11 times in the last hour"),
+        ("velocity_ip:50+_in_1h", "IP address used 50 or more times in the last hour"),
+        ("velocity_card:1_in_30m", "Card used once in the last 30 minutes"),
+        ("amount_far_above_usual:8.3x", "Amount 8.3 times your average payment in this currency"),
+        (
+            "country_mismatch:card=GB,billing=US",
+            "Card country (United Kingdom) differs from billing country (United States)",
+        ),
+        ("blocklisted_email", "On your blocklist: e-mail"),
+        ("blocklisted_card_fingerprint", "On your blocklist: card"),
+        ("blocklisted_ip_address", "On your blocklist: IP address"),
+        ("blocklisted_country", "On your blocklist: country"),
+        ("test_card_always_blocks", "Risk test card: always blocked"),
+        ("test_card_elevated_risk", "Risk test card: elevated risk"),
+        ("block_score:0", "Score at or above your block score (0)"),
+        ("review_score:0", "Score at or above your review score (0)"),
+        ("something_new:3", "Something new:3"),  # a reason of a later version: still readable
+    ],
+)
+def test_describe_reason(reason: str, words: str):
+    assert risk.describe_reason(reason) == words
+
+
+def test_every_reason_the_rules_give_reads_in_words(db, merchant):
+    add_payments(db, merchant, 40, **VELOCITY_FIELDS)
+    add_captured(db, merchant, 10, 100)
+    gb_card = replace(CARD, country="GB")
+    data = payment(merchant, amount=10_001, card=gb_card, customer_email=EMAIL, ip_address=IP)
+    reasons = score(db, replace(data, billing_country="US")).reasons
+    assert len(reasons) == 5
+    for reason in reasons:
+        assert "_" not in risk.describe_reason(reason), reason
+
+
+def test_the_refusal_message_names_the_rule():
+    assert risk.refusal_message("velocity_card:7_in_1h") == (
+        "Blocked by the risk rules. Card used 7 times in the last hour."
+    )
+    assert risk.refusal_message(None) == "Blocked by the risk rules."
+
+
 # -- cost ----------------------------------------------------------------------------------
 
 
@@ -474,6 +613,12 @@ def test_a_full_assessment_is_one_statement_on_the_right_indexes(db, merchant, l
     )
     score(db, data)
     assert len(statements) == 1  # blocklist, velocity counts and usual amount together
+    # Velocity is a live-mode rule: in test mode its counts are not even in the statement.
+    velocity = (
+        ["ix_payments_fingerprint_created", "ix_payments_email_created", "ix_payments_ip_created"]
+        if livemode
+        else []
+    )
 
     used: list[str] = []
     conn = db.connection()  # the session's own: another would wait for its write lock
@@ -486,9 +631,7 @@ def test_a_full_assessment_is_one_statement_on_the_right_indexes(db, merchant, l
     assert sorted(used) == sorted(
         [
             *["uq_blocklist_entry"] * 5,  # e-mail, card, IP, the card's and the billing country
-            "ix_payments_fingerprint_created",
-            "ix_payments_email_created",
-            "ix_payments_ip_created",
+            *velocity,
             # The merchant's usual amount in this currency (index of migration 0009).
             "ix_payments_merchant_currency_created",
         ]

@@ -16,6 +16,7 @@ from backend.gateways.base import (
     Outcome,
     PaymentRequest,
     PaymentResult,
+    RiskTest,
 )
 from backend.gateways.sandbox import (
     NOT_A_TEST_CARD_MESSAGE,
@@ -215,6 +216,9 @@ def test_dispute_card_succeeds_and_announces_the_dispute(gw: SandboxGateway, tok
         ("pm_card_chargeDeclinedIncorrectCvc", "4000000000000127", Outcome.DECLINED),
         ("pm_card_authenticationRequired", "4000002500003155", Outcome.REQUIRES_ACTION),
         ("pm_card_createDispute", "4000000000000259", Outcome.SUCCEEDED),
+        ("pm_card_radarBlock", "4100000000000019", Outcome.DECLINED),
+        ("pm_card_chargeDeclinedFraudulent", "4100000000000019", Outcome.DECLINED),
+        ("pm_card_riskLevelElevated", "4000000000009235", Outcome.SUCCEEDED),
     ],
 )
 def test_tokens_behave_as_their_cards(gw: SandboxGateway, token, number, outcome):
@@ -226,10 +230,46 @@ def test_tokens_behave_as_their_cards(gw: SandboxGateway, token, number, outcome
 
 
 def test_every_listed_number_and_token_is_a_valid_card():
-    assert len(TEST_CARD_NUMBERS) == 16 and len(TEST_TOKENS) == 14
+    assert len(TEST_CARD_NUMBERS) == 18 and len(TEST_TOKENS) == 17
     for number in TEST_CARD_NUMBERS:
         assert cards.luhn_valid(number), number
         assert len(number) in cards.card_lengths(cards.detect_brand(number)), number
+
+
+# -- risk test cards -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("token", "risk_test"),
+    [
+        ("4100 0000 0000 0019", RiskTest.ALWAYS_BLOCK),
+        ("pm_card_radarBlock", RiskTest.ALWAYS_BLOCK),
+        ("pm_card_chargeDeclinedFraudulent", RiskTest.ALWAYS_BLOCK),
+        ("4000 0000 0000 9235", RiskTest.ELEVATED_RISK),
+        ("pm_card_riskLevelElevated", RiskTest.ELEVATED_RISK),
+    ],
+)
+def test_risk_test_cards_tell_the_risk_rules_what_they_ask_for(gw, token, risk_test):
+    details = gw.card_details(token)
+    assert details.risk_test is risk_test
+    assert (details.brand, details.country) == ("visa", "US")
+
+
+def test_other_cards_ask_nothing_of_the_risk_rules(gw: SandboxGateway):
+    assert {gw.card_details(n).risk_test for n in TEST_CARD_NUMBERS} == {
+        None,
+        RiskTest.ALWAYS_BLOCK,
+        RiskTest.ELEVATED_RISK,
+    }
+    assert gw.card_details("pm_card_visa").risk_test is None
+
+
+def test_the_block_card_is_declined_as_fraudulent_if_it_ever_reaches_the_processor(gw):
+    # The risk rules refuse it first; should it get here, it fails as at Stripe.
+    result = gw.create_payment(request("4100000000000019"))
+    assert (result.outcome, result.decline_code) == (Outcome.DECLINED, "fraudulent")
+    assert result.message == "Your card was declined."
+    assert gw.create_payment(request("4000000000009235")).outcome is Outcome.SUCCEEDED
 
 
 # -- refusals ------------------------------------------------------------------------------

@@ -62,6 +62,8 @@ def _outcome_result(outcome: PaymentOutcome, created: int) -> Result:
         "param": "paymentMethod" if status == 402 else None,
         "declineCode": outcome.payment.failure_code,
     }
+    if outcome.error_rule:
+        body["error"]["rule"] = outcome.error_rule
     return status, body
 
 
