@@ -216,6 +216,8 @@ MESSAGES: dict[str, dict[str, str]] = {
         "real solo verá que el pago no se pudo aceptar.",
         "fr": "Mode test : les règles de risque ont bloqué ce paiement ({rule}). Un vrai client "
         "verra seulement que le paiement n'a pas pu être accepté.",
+        "de": "Testmodus: Die Risikoregeln haben diese Zahlung blockiert ({rule}). Echte Kunden "
+        "sehen nur, dass die Zahlung nicht angenommen werden konnte.",
     },
     "unavailable": {
         "en": "We couldn't reach the payment network. Nothing was charged; try again in a moment.",
