@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 import uuid
 from pathlib import Path
@@ -102,6 +103,7 @@ def test_filters_and_a_confirmed_partial_refund(app_url, demo, signed_in) -> Non
     expect(rows.first).to_contain_text("$25.00")
     page.get_by_label("Search payments").fill(email)
     page.get_by_role("button", name="Search").click()
+    page.wait_for_url(re.compile(r"q=refund-"))  # the search is in the address, then listed
     expect(rows).to_have_count(1)
     rows.first.get_by_role("link").click()
     page.wait_for_url("**/payments/pay_*")
