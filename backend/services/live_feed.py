@@ -16,8 +16,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
+from backend.db import session_scope
 from backend.models import DomainEvent, Payment
 
 LOOKBACK = timedelta(seconds=30)
@@ -51,3 +53,12 @@ def payment_changes(
         )
         changes.extend(PaymentChange(eid, at, payment) for eid, at, payment in rows)
     return sorted(changes, key=lambda c: c.event_at)
+
+
+def read_payment_changes(
+    scopes: Iterable[tuple[str, bool]], *, since: datetime, engine: Engine | None = None
+) -> list[PaymentChange]:
+    """payment_changes() in a read-only unit of work of its own (the watcher's poll, a
+    dashboard catching up after its connection came back)."""
+    with session_scope(engine, readonly=True) as db:
+        return payment_changes(db, scopes, since=since)

@@ -16,9 +16,11 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import Integer, case, cast, func, or_, text
+from sqlalchemy.engine import Engine
 from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import Session, col, select
 
+from backend.db import session_scope
 from backend.models import (
     AuditLog,
     Dispute,
@@ -105,7 +107,10 @@ def period_for(
         if custom_from is None or custom_to is None:
             raise ValidationFailed("Choose both dates of the range", param="range")
         if custom_to < custom_from:
-            raise ValidationFailed("The range ends before it starts", param="range")
+            raise ValidationFailed(
+                "The range ends before it starts: choose a last day on or after the first.",
+                param="range",
+            )
         days = (custom_to - custom_from).days + 1
         if days > MAX_RANGE_DAYS:
             raise ValidationFailed(
@@ -119,11 +124,39 @@ def period_for(
     return _local_days(today - timedelta(days=days - 1), days, tz)
 
 
-def change(current: int | float | None, previous: int | float | None) -> float | None:
-    """Relative change against the previous period; None when there is nothing to compare."""
-    if current is None or previous is None or previous == 0:
-        return None
-    return (current - previous) / abs(previous)
+# The previous period is "near-empty" when its figure is zero or under 1/NEAR_EMPTY_FACTOR
+# (1%) of the current one: a percentage against it ("+20740%") tells nothing, so the change
+# reads "New". Exact on integers: |previous| * 100 < |current|.
+NEAR_EMPTY_FACTOR = 100
+
+
+@dataclass(frozen=True)
+class Change:
+    """How a figure moved against the previous period."""
+
+    ratio: float | None = None  # (current - previous) / |previous|, when that means something
+    new: bool = False  # the previous period had (next to) none of it: see NEAR_EMPTY_FACTOR
+    no_earlier_data: bool = False  # the previous period had nothing to measure (no attempts)
+    up: bool = False  # the figure grew
+
+
+def change(current: int | float | None, previous: int | float | None) -> Change:
+    """The one place a change against the previous period is worked out.
+
+    None on either side (a rate of no attempts, an average of no payments) compares nothing;
+    a previous figure that is zero or below 1% of the current one is "new" rather than a
+    percentage in the thousands; otherwise the relative change, 0 when both are zero.
+    """
+    if current is None:
+        return Change()
+    if previous is None:
+        return Change(no_earlier_data=True)
+    if current == 0 and previous == 0:
+        return Change(ratio=0.0)
+    if abs(previous) * NEAR_EMPTY_FACTOR < abs(current):
+        return Change(new=True, up=current > previous)
+    ratio = (current - previous) / abs(previous)
+    return Change(ratio=ratio, up=ratio > 0)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -349,6 +382,77 @@ def currencies_used(db: Session, *, merchant_id: str, livemode: bool) -> list[st
         if nxt is None:
             return found
         found.append(nxt)
+
+
+@dataclass(frozen=True)
+class Overview:
+    """Everything the dashboard shows for one period and currency, read in one unit of work."""
+
+    currencies: list[str]  # the merchant's currencies in this mode
+    currency: str  # the one the figures are in
+    current: Kpis
+    previous: Kpis  # the same length of time just before
+    days: list[DayVolume]
+    methods: list[Slice]
+    by_currency: list[Slice]
+    recent: list[Payment]
+
+
+def overview(
+    db: Session,
+    *,
+    merchant_id: str,
+    livemode: bool,
+    currency: str,
+    fallback_currency: str,
+    period: Period,
+    recent: int = 10,
+) -> Overview:
+    """The dashboard's figures, charts and latest payments. The figures are in `currency`
+    when the merchant has payments in it, else in `fallback_currency` (their default) when
+    they have some in that, else in their first currency."""
+    scope = {"merchant_id": merchant_id, "livemode": livemode}
+    currencies = currencies_used(db, **scope)
+    if currency not in currencies:
+        currency = (
+            fallback_currency
+            if fallback_currency in currencies or not currencies
+            else currencies[0]
+        )
+    return Overview(
+        currencies=currencies,
+        currency=currency,
+        current=kpis(db, **scope, currency=currency, period=period),
+        previous=kpis(db, **scope, currency=currency, period=period.previous),
+        days=volume_by_day(db, **scope, currency=currency, period=period),
+        methods=volume_by_method(db, **scope, currency=currency, period=period),
+        by_currency=volume_by_currency(db, **scope, period=period),
+        recent=recent_payments(db, **scope, limit=recent),
+    )
+
+
+def read_overview(
+    *,
+    merchant_id: str,
+    livemode: bool,
+    currency: str,
+    fallback_currency: str,
+    period: Period,
+    recent: int = 10,
+    engine: Engine | None = None,
+) -> Overview:
+    """overview() in a read-only unit of work of its own (for callers without a session,
+    such as a dashboard refreshing its figures in the background)."""
+    with session_scope(engine, readonly=True) as db:
+        return overview(
+            db,
+            merchant_id=merchant_id,
+            livemode=livemode,
+            currency=currency,
+            fallback_currency=fallback_currency,
+            period=period,
+            recent=recent,
+        )
 
 
 # ---------------------------------------------------------------------------------------------

@@ -21,6 +21,8 @@ def kpi_card(item: rx.Var) -> rx.Component:
             spacing="1",
             min_width="0",
         ),
+        role="group",
+        aria_label=item["label"],
         width="100%",
         min_width="0",
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import reflex as rx
+from reflex_components_core.core.banner import has_connection_errors
 
 from portal.components.charts import chart_card, currency_chart, method_chart, volume_chart
 from portal.components.kpi import kpi_grid
@@ -58,30 +59,36 @@ def range_picker() -> rx.Component:
     )
 
 
+def live_badge() -> rx.Component:
+    """The feed's state as the browser knows it: "Live" only while the websocket is up."""
+    return rx.cond(
+        has_connection_errors,
+        rx.badge(
+            rx.spinner(size="1"),
+            "Reconnecting…",
+            color_scheme="amber",
+            variant="soft",
+            role="status",
+        ),
+        rx.cond(
+            DashboardState.live,
+            rx.badge(
+                rx.box(class_name="pp-live-dot"),
+                "Live",
+                color_scheme="green",
+                variant="soft",
+                role="status",
+            ),
+        ),
+    )
+
+
 def live_feed() -> rx.Component:
     return rx.card(
         rx.vstack(
             rx.hstack(
                 rx.heading("Latest payments", size="4", as_="h2"),
-                rx.cond(
-                    DashboardState.live,
-                    rx.badge(
-                        rx.box(class_name="pp-live-dot"),
-                        "Live",
-                        color_scheme="green",
-                        variant="soft",
-                    ),
-                ),
-                rx.spacer(),
-                rx.cond(
-                    DashboardState.new_payments > 0,
-                    rx.button(
-                        DashboardState.new_payments.to(str) + " new · update figures",
-                        size="1",
-                        variant="soft",
-                        on_click=DashboardState.refresh_figures,
-                    ),
-                ),
+                live_badge(),
                 align="center",
                 width="100%",
                 wrap="wrap",
@@ -103,6 +110,57 @@ def live_feed() -> rx.Component:
             spacing="3",
             width="100%",
         ),
+        width="100%",
+    )
+
+
+def figures_status() -> rx.Component:
+    """When the figures were read, and whether they can be trusted to be current."""
+    return rx.cond(
+        has_connection_errors,
+        rx.text(
+            "Reconnecting… the figures are from " + DashboardState.figures_at + ".",
+            size="1",
+            color="var(--amber-11)",
+        ),
+        rx.cond(
+            DashboardState.figures_stale,
+            rx.hstack(
+                rx.text(
+                    "These figures may be out of date (last read "
+                    + DashboardState.figures_at
+                    + ").",
+                    size="1",
+                    color="var(--amber-11)",
+                ),
+                rx.button(
+                    rx.icon("refresh-cw", size=12),
+                    "Refresh",
+                    size="1",
+                    variant="soft",
+                    on_click=DashboardState.refresh_figures,
+                ),
+                align="center",
+                wrap="wrap",
+            ),
+            rx.cond(
+                DashboardState.figures_at != "",
+                rx.text(
+                    "Updated " + DashboardState.figures_at + " · follows new payments",
+                    size="1",
+                    color_scheme="gray",
+                ),
+            ),
+        ),
+    )
+
+
+def range_problem() -> rx.Component:
+    return rx.callout(
+        DashboardState.range_problem,
+        icon="calendar-range",
+        color_scheme="amber",
+        role="status",
         width="100%",
     )
 
@@ -148,6 +206,7 @@ def dashboard() -> rx.Component:
             rx.vstack(
                 rx.heading("Dashboard", size="7", as_="h1"),
                 rx.text(DashboardState.range_label, size="2", color_scheme="gray"),
+                figures_status(),
                 spacing="1",
             ),
             rx.spacer(),
@@ -175,8 +234,11 @@ def dashboard() -> rx.Component:
             rx.callout(DashboardState.error, color_scheme="red", role="alert", width="100%"),
         ),
         onboarding_checklist(),
-        kpi_grid(DashboardState.kpis),
-        charts(),
+        rx.cond(
+            DashboardState.range_problem != "",
+            range_problem(),
+            rx.fragment(kpi_grid(DashboardState.kpis), charts()),
+        ),
         live_feed(),
         spacing="5",
         width="100%",

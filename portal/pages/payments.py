@@ -11,6 +11,8 @@ from portal.components.layout import portal_page
 from portal.components.list_page import list_error, paged_results, search_form
 from portal.components.payments_table import labelled_select, payments_table, status_badge
 from portal.state.payments import (
+    CUSTOM,
+    DATE_CHOICES,
     GATEWAY_CHOICES,
     METHOD_CHOICES,
     REFUND_REASONS,
@@ -32,6 +34,17 @@ def date_input(label: str, html_id: str, value: rx.Var, on_change: object) -> rx
         rx.el.label(label, html_for=html_id, class_name="pp-label", font_size="var(--font-size-1)"),
         rx.input(id=html_id, type="date", value=value, on_change=on_change, size="2"),
         spacing="1",
+    )
+
+
+def date_range_select() -> rx.Component:
+    return rx.select.root(
+        rx.select.trigger(aria_label="Date"),
+        rx.select.content(
+            *(rx.select.item(label, value=key) for key, label in DATE_CHOICES.items())
+        ),
+        value=PaymentsState.date_range,
+        on_change=PaymentsState.choose_date_range,
     )
 
 
@@ -89,16 +102,62 @@ def filters() -> rx.Component:
                     label="Risk",
                 ),
             ),
-            date_input(
-                "From", "payments-from", PaymentsState.date_from, PaymentsState.set_date_from
+            labelled("Date", date_range_select()),
+            rx.cond(
+                PaymentsState.date_range == CUSTOM,
+                rx.fragment(
+                    date_input(
+                        "From",
+                        "payments-from",
+                        PaymentsState.date_from,
+                        PaymentsState.set_date_from,
+                    ),
+                    date_input(
+                        "To", "payments-to", PaymentsState.date_to, PaymentsState.set_date_to
+                    ),
+                ),
             ),
-            date_input("To", "payments-to", PaymentsState.date_to, PaymentsState.set_date_to),
             gap="3",
             wrap="wrap",
             align="end",
             width="100%",
         ),
+        rx.foreach(
+            PaymentsState.notes,
+            lambda note: rx.callout(note, icon="info", color_scheme="gray", size="1", width="100%"),
+        ),
         spacing="3",
+        width="100%",
+    )
+
+
+def no_results() -> rx.Component:
+    return rx.vstack(
+        rx.cond(
+            PaymentsState.filtered,
+            rx.text("No payments match these filters.", color_scheme="gray", size="2"),
+            rx.text(
+                "No payments yet. Charge a test card through the API with your "
+                "test key and it shows up here.",
+                color_scheme="gray",
+                size="2",
+            ),
+        ),
+        rx.cond(
+            PaymentsState.filtered,
+            rx.button("Clear filters", variant="soft", on_click=PaymentsState.clear_filters),
+        ),
+        align="start",
+    )
+
+
+def range_problem() -> rx.Component:
+    """Dates that cannot be applied: no list at all, rather than one that does not match."""
+    return rx.callout(
+        PaymentsState.range_problem,
+        icon="calendar-x",
+        color_scheme="amber",
+        role="status",
         width="100%",
     )
 
@@ -110,7 +169,7 @@ def payments_list() -> rx.Component:
             rx.heading("Payments", size="7", as_="h1"),
             rx.spacer(),
             rx.cond(
-                PaymentsState.can_export,
+                PaymentsState.can_export & (PaymentsState.export_url != ""),
                 rx.link(
                     rx.button(rx.icon("download", size=16), "Export CSV", variant="soft"),
                     href=PaymentsState.export_url,
@@ -124,28 +183,10 @@ def payments_list() -> rx.Component:
         ),
         filters(),
         list_error(PaymentsState),
-        paged_results(
-            PaymentsState,
-            payments_table(PaymentsState.rows),
-            rx.vstack(
-                rx.cond(
-                    PaymentsState.filtered,
-                    rx.text("No payments match these filters.", color_scheme="gray", size="2"),
-                    rx.text(
-                        "No payments yet. Charge a test card through the API with your "
-                        "test key and it shows up here.",
-                        color_scheme="gray",
-                        size="2",
-                    ),
-                ),
-                rx.cond(
-                    PaymentsState.filtered,
-                    rx.button(
-                        "Clear filters", variant="soft", on_click=PaymentsState.clear_filters
-                    ),
-                ),
-                align="start",
-            ),
+        rx.cond(
+            PaymentsState.range_problem != "",
+            range_problem(),
+            paged_results(PaymentsState, payments_table(PaymentsState.rows), no_results()),
         ),
         spacing="4",
         width="100%",

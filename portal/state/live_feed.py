@@ -7,6 +7,13 @@ browser over the existing websocket. So the database sees one small query per pr
 interval however many browsers watch, nothing at all when no dashboard is open, and changes
 made by any process (API, checkout, the webhook worker) reach every dashboard. It needs no
 Redis: with several workers each runs its own watcher for its own sockets.
+
+One feed per browser tab: when a tab subscribes again (its websocket came back and the page
+loaded anew), the new subscription replaces the old one, whose feed then stops.
+
+The dashboards' figures follow the feed, recomputed through the reporting service; tabs that
+show the same figures share one read (`Hub.figures`), so a burst of payments costs one
+recomputation per selection and interval, not one per open tab.
 """
 
 from __future__ import annotations
@@ -14,10 +21,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
-from backend.db import session_scope
 from backend.models import Payment, utcnow
 from backend.services import live_feed
 
@@ -27,46 +36,63 @@ POLL_SECONDS = 0.25
 
 @dataclass(eq=False)
 class Subscription:
+    client_token: str
     merchant_id: str
     livemode: bool
-    queue: asyncio.Queue[Payment] = field(default_factory=lambda: asyncio.Queue(maxsize=200))
+    # Payments as they change; None once a newer subscription of the same tab replaced this.
+    queue: asyncio.Queue[Payment | None] = field(default_factory=lambda: asyncio.Queue(maxsize=200))
+    # Set when a read of the outbox that began after this subscribed has been handed out:
+    # from then on every change reaches the queue, and anything earlier is in the database
+    # for the subscriber's own catch-up read.
+    ready: asyncio.Event = field(default_factory=asyncio.Event)
+    ended: bool = False
+
+    def end(self) -> None:
+        self.ended = True
+        with contextlib.suppress(asyncio.QueueFull):
+            self.queue.put_nowait(None)
+
+
+@dataclass
+class _Read:
+    started: float  # time.monotonic() when the read began
+    task: asyncio.Task[Any]
 
 
 class Hub:
     def __init__(self) -> None:
         self._subscriptions: set[Subscription] = set()
-        self._watching: set[str] = set()  # client tokens with a running feed in this process
+        self._by_token: dict[str, Subscription] = {}  # each tab's current subscription
         self._task: asyncio.Task[None] | None = None
         self._seen: dict[str, datetime] = {}
+        self._reads: dict[Hashable, _Read] = {}
 
-    def claim(self, client_token: str) -> bool:
-        """True if this browser tab had no feed running here (one feed per tab)."""
-        if client_token in self._watching:
-            return False
-        self._watching.add(client_token)
-        return True
-
-    def release(self, client_token: str) -> None:
-        self._watching.discard(client_token)
-
-    def subscribe(self, merchant_id: str, livemode: bool) -> Subscription:
-        subscription = Subscription(merchant_id, livemode)
+    def subscribe(self, client_token: str, merchant_id: str, livemode: bool) -> Subscription:
+        """This tab's feed from now on; a feed it had running here ends."""
+        previous = self._by_token.pop(client_token, None)
+        if previous is not None:
+            self._subscriptions.discard(previous)
+            previous.end()
+        subscription = Subscription(client_token, merchant_id, livemode)
         self._subscriptions.add(subscription)
+        self._by_token[client_token] = subscription
         if self._task is None or self._task.done():
             self._task = asyncio.create_task(self._watch(), name="live-feed-watcher")
         return subscription
 
     def unsubscribe(self, subscription: Subscription) -> None:
         self._subscriptions.discard(subscription)
+        if self._by_token.get(subscription.client_token) is subscription:
+            del self._by_token[subscription.client_token]
 
     def _read(self, scopes: set[tuple[str, bool]], since: datetime) -> list:
-        with session_scope(readonly=True) as db:
-            return live_feed.payment_changes(db, scopes, since=since)
+        return live_feed.read_payment_changes(scopes, since=since)
 
     async def _watch(self) -> None:
         primed: set[tuple[str, bool]] = set()
         while self._subscriptions:
-            scopes = {(s.merchant_id, s.livemode) for s in self._subscriptions}
+            watching = list(self._subscriptions)
+            scopes = {(s.merchant_id, s.livemode) for s in watching}
             now = utcnow()
             try:
                 changes = await asyncio.to_thread(self._read, scopes, now - live_feed.LOOKBACK)
@@ -86,10 +112,31 @@ class Hub:
                         with contextlib.suppress(asyncio.QueueFull):
                             sub.queue.put_nowait(change.payment)
             primed |= scopes
+            for sub in watching:
+                sub.ready.set()
             horizon = now - 2 * live_feed.LOOKBACK
             self._seen = {k: v for k, v in self._seen.items() if v >= horizon}
             await asyncio.sleep(POLL_SECONDS)
         self._seen.clear()
+
+    async def figures(self, key: Hashable, read: Callable[[], Any], *, not_before: float) -> Any:
+        """`read()` (run in a thread), or the result of a read of the same key that began at
+        or after `not_before` (time.monotonic()): open dashboards showing the same figures
+        share one recomputation after a payment, and none gets figures read before it."""
+        now = time.monotonic()
+        self._reads = {
+            k: r for k, r in self._reads.items() if not r.task.done() or r.started > now - 60
+        }
+        shared = self._reads.get(key)
+        if (
+            shared is None
+            or shared.started < not_before
+            or (shared.task.done() and shared.task.exception() is not None)
+        ):
+            shared = _Read(now, asyncio.create_task(asyncio.to_thread(read)))
+            self._reads[key] = shared
+        # Shielded: one tab leaving does not cancel the read the others wait for.
+        return await asyncio.shield(shared.task)
 
 
 HUB = Hub()

@@ -7,7 +7,7 @@ acts; the buttons a member cannot use are hidden too, but only as a courtesy.
 
 from __future__ import annotations
 
-from datetime import date
+from dataclasses import replace
 from urllib.parse import urlencode
 
 import reflex as rx
@@ -30,27 +30,24 @@ from backend.services.exports import filters_from_query
 from backend.services.money_input import parse_money
 from backend.services.permissions import Permission
 from backend.services.reporting import method_label
+from portal.state import payment_query
 from portal.state.auth import AuthState
 from portal.state.formatting import payment_row, status_label, when
 from portal.state.keyset_list import SearchableListState
+from portal.state.payment_query import (
+    ALL,
+    ANY_TIME,
+    CUSTOM,
+    DATE_CHOICES,
+    GATEWAY_CHOICES,
+    METHOD_CHOICES,
+    RISK_CHOICES,
+    STATUS_CHOICES,
+    PaymentQuery,
+)
 from portal.state.step_up import step_up_then
 from portal.state.viewer import Viewer, current_viewer, permitted_viewer
 
-ALL = "all"
-STATUS_CHOICES = [
-    ALL,
-    "succeeded",
-    "authorized",
-    "partially_refunded",
-    "refunded",
-    "failed",
-    "voided",
-    "disputed",
-    "requires_action",
-]
-METHOD_CHOICES = [ALL, *payments.PAYMENT_METHOD_TYPES]
-GATEWAY_CHOICES = [ALL, "sandbox", "stripe"]
-RISK_CHOICES = [ALL, *reporting.RISK_FILTERS]
 REFUND_REASONS = ["requested_by_customer", "duplicate", "fraudulent"]
 BLOCK_LABELS = {
     "card_fingerprint": "Block this card",
@@ -61,118 +58,140 @@ PAGE_SIZE = 25
 
 
 class PaymentsState(SearchableListState, AuthState):
+    """The list shows what the address asks for (portal/state/payment_query.py): on_load
+    reads the selection from it, and every change of a control writes a new address, whose
+    load then lists it. So Back, a reload and a shared link all show the same payments."""
+
     status: str = ALL
     currency: str = ALL
     method: str = ALL
     gateway: str = ALL
     risk: str = ALL
+    date_range: str = ANY_TIME
     date_from: str = ""
     date_to: str = ""
     currencies: list[str] = [ALL]
     can_export: bool = False
+    export_url: str = ""
+    notes: list[str] = []  # parts of the address that were ignored, and why
+    range_problem: str = ""  # why the dates cannot be applied; nothing is listed meanwhile
+    filtered: bool = False  # anything other than every payment is asked for
 
-    @rx.var
-    def export_url(self) -> str:
-        params = {k: v for k, v in self._query_params().items() if v}
-        return "/api/portal/exports/payments.csv?" + urlencode(params)
-
-    def _query_params(self) -> dict[str, str]:
-        """The filters on screen as the export's query (exports.filters_from_query)."""
-        chosen = {
-            "status": self.status,
-            "currency": self.currency,
-            "method": self.method,
-            "gateway": self.gateway,
-            "risk": self.risk,
-        }
-        return {
-            "q": self.query.strip(),
-            **{name: "" if value == ALL else value for name, value in chosen.items()},
-            "from": self.date_from,
-            "to": self.date_to,
-        }
-
-    @rx.var
-    def filtered(self) -> bool:
-        return bool(
-            self.query.strip()
-            or self.date_from
-            or self.date_to
-            or any(
-                v != ALL for v in (self.status, self.currency, self.method, self.gateway, self.risk)
-            )
+    def _selection(self) -> PaymentQuery:
+        return PaymentQuery(
+            q=self.query.strip(),
+            status=self.status,
+            currency=self.currency,
+            method=self.method,
+            gateway=self.gateway,
+            risk=self.risk,
+            date=self.date_range,
+            date_from=self.date_from,
+            date_to=self.date_to,
         )
 
-    @rx.event
-    def choose_status(self, value: str):  # type: ignore[no-untyped-def]
-        self.status = value if value in STATUS_CHOICES else ALL
-        return self._search(reset=True)
-
-    @rx.event
-    def choose_currency(self, value: str):  # type: ignore[no-untyped-def]
-        self.currency = value if value in self.currencies else ALL
-        return self._search(reset=True)
-
-    @rx.event
-    def choose_method(self, value: str):  # type: ignore[no-untyped-def]
-        self.method = value if value in METHOD_CHOICES else ALL
-        return self._search(reset=True)
-
-    @rx.event
-    def choose_gateway(self, value: str):  # type: ignore[no-untyped-def]
-        self.gateway = value if value in GATEWAY_CHOICES else ALL
-        return self._search(reset=True)
-
-    @rx.event
-    def choose_risk(self, value: str):  # type: ignore[no-untyped-def]
-        self.risk = value if value in RISK_CHOICES else ALL
-        return self._search(reset=True)
+    def _put_on_controls(self, selection: PaymentQuery) -> None:
+        self.query = selection.q
+        self.status, self.currency = selection.status, selection.currency
+        self.method, self.gateway, self.risk = selection.method, selection.gateway, selection.risk
+        self.date_range = selection.date
+        self.date_from, self.date_to = selection.date_from, selection.date_to
+        self.range_problem = selection.range_problem()
+        self.filtered = selection.filtered
+        if selection.currency not in self.currencies:
+            self.currencies = [*self.currencies, selection.currency]
 
     @rx.event
     def load(self):  # type: ignore[no-untyped-def]
-        """The list, narrowed to a risk decision when the link says so (?risk=review)."""
-        asked = str(self.router.page.params.get("risk", ""))
-        if asked in RISK_CHOICES:
-            self.risk = asked
+        selection, self.notes = payment_query.parse(self.router.url.query_parameters)
+        self._put_on_controls(selection)
+        if self.range_problem:
+            self._show_nothing()
+            return None
         return self._search(reset=True)
+
+    def _show_nothing(self) -> None:
+        self.rows, self.has_more, self._cursor = [], False, None
+        self.error, self.export_url = "", ""
+        self.loaded = True
+
+    def _go(self, selection: PaymentQuery):  # type: ignore[no-untyped-def]
+        """Show the new choice on the controls at once, drop the old choice's rows (a spinner
+        until the new ones come), and put the choice in the address, adding a history entry
+        so Back returns to the previous one. The page's on_load lists it."""
+        in_address, notes = payment_query.parse(self.router.url.query_parameters)
+        if selection == in_address and not notes:
+            return self.load()  # the same selection again: list it afresh
+        self._put_on_controls(selection)
+        self.notes = []
+        self.rows, self.has_more, self._cursor, self.error = [], False, None, ""
+        self.loaded = False
+        return rx.redirect(selection.path())
+
+    @rx.event
+    def choose_status(self, value: str):  # type: ignore[no-untyped-def]
+        status = value if value in STATUS_CHOICES else ALL
+        return self._go(replace(self._selection(), status=status))
+
+    @rx.event
+    def choose_currency(self, value: str):  # type: ignore[no-untyped-def]
+        currency = value if value in self.currencies else ALL
+        return self._go(replace(self._selection(), currency=currency))
+
+    @rx.event
+    def choose_method(self, value: str):  # type: ignore[no-untyped-def]
+        method = value if value in METHOD_CHOICES else ALL
+        return self._go(replace(self._selection(), method=method))
+
+    @rx.event
+    def choose_gateway(self, value: str):  # type: ignore[no-untyped-def]
+        gateway = value if value in GATEWAY_CHOICES else ALL
+        return self._go(replace(self._selection(), gateway=gateway))
+
+    @rx.event
+    def choose_risk(self, value: str):  # type: ignore[no-untyped-def]
+        risk = value if value in RISK_CHOICES else ALL
+        return self._go(replace(self._selection(), risk=risk))
+
+    @rx.event
+    def choose_date_range(self, value: str):  # type: ignore[no-untyped-def]
+        if value not in DATE_CHOICES:
+            return None
+        selection = replace(self._selection(), date=value)
+        if value != CUSTOM:
+            selection = replace(selection, date_from="", date_to="")
+        return self._go(selection)
 
     @rx.event
     def set_date_from(self, value: str):  # type: ignore[no-untyped-def]
-        self.date_from = value[:10]
-        return self._search(reset=True)
+        day = value[:10] if payment_query.is_day(value[:10]) else ""
+        return self._go(replace(self._selection(), date=CUSTOM, date_from=day))
 
     @rx.event
     def set_date_to(self, value: str):  # type: ignore[no-untyped-def]
-        self.date_to = value[:10]
-        return self._search(reset=True)
+        day = value[:10] if payment_query.is_day(value[:10]) else ""
+        return self._go(replace(self._selection(), date=CUSTOM, date_to=day))
+
+    @rx.event
+    def submit_search(self, _form: dict[str, str]):  # type: ignore[no-untyped-def]
+        return self._go(self._selection())
 
     @rx.event
     def clear_filters(self):  # type: ignore[no-untyped-def]
-        self.query, self.date_from, self.date_to = "", "", ""
-        self.status = self.currency = self.method = self.gateway = self.risk = ALL
-        return self._search(reset=True)
-
-    def _filters(self, viewer: Viewer) -> reporting.PaymentFilters:
-        for value in (self.date_from, self.date_to):
-            if value:
-                try:
-                    date.fromisoformat(value)
-                except ValueError:
-                    raise ValidationFailed("Dates are YYYY-MM-DD") from None
-        return filters_from_query(self._query_params(), viewer.timezone)
+        return self._go(PaymentQuery())
 
     def _fetch_page(
         self, viewer: Viewer, *, cursor: str | None, reset: bool
     ) -> tuple[list[dict[str, str]], str | None]:
-        filters = self._filters(viewer)
+        params = self._selection().export_params(viewer.timezone)
+        filters = filters_from_query(params, viewer.timezone)
         with session_scope(readonly=True) as db:
             if reset:
-                self.currencies = [
-                    ALL,
-                    *reporting.currencies_used(
-                        db, merchant_id=viewer.ctx.merchant_id, livemode=viewer.ctx.livemode
-                    ),
-                ]
+                used = reporting.currencies_used(
+                    db, merchant_id=viewer.ctx.merchant_id, livemode=viewer.ctx.livemode
+                )
+                chosen = [] if self.currency in (ALL, *used) else [self.currency]
+                self.currencies = [ALL, *used, *chosen]
             page = reporting.search_payments(
                 db,
                 merchant_id=viewer.ctx.merchant_id,
@@ -182,6 +201,7 @@ class PaymentsState(SearchableListState, AuthState):
                 limit=PAGE_SIZE,
             )
         self.can_export = viewer.can(Permission.EXPORT_DATA)
+        self.export_url = "/api/portal/exports/payments.csv?" + urlencode(params)
         return [payment_row(p, viewer.locale, viewer.timezone) for p in page.payments], (
             page.next_cursor
         )

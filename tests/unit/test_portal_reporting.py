@@ -140,8 +140,55 @@ def test_kpis_and_the_previous_period(engine: Engine, merchant: str) -> None:
     assert now.success_rate == 0.75
     assert now.average_ticket == 6_000  # 18001 / 3 = 6000.33, half up to the cent
     assert prev.gross == 20_123 and prev.successful == 2
-    assert reporting.change(now.gross, prev.gross) == pytest.approx((18_001 - 20_123) / 20_123)
-    assert reporting.change(5, 0) is None
+    assert reporting.change(now.gross, prev.gross).ratio == pytest.approx(
+        (18_001 - 20_123) / 20_123
+    )
+
+
+@pytest.mark.parametrize(
+    ("current", "previous", "expected"),
+    [
+        (18_001, 20_123, reporting.Change(ratio=(18_001 - 20_123) / 20_123)),
+        (150, 100, reporting.Change(ratio=0.5, up=True)),
+        (0, 0, reporting.Change(ratio=0.0)),
+        (0, 500, reporting.Change(ratio=-1.0)),
+        # Nothing, or under 1% of now, before: "New", never "+20740%".
+        (5, 0, reporting.Change(new=True, up=True)),
+        (2_075_000, 9_950, reporting.Change(new=True, up=True)),
+        (-5_000, 10, reporting.Change(new=True)),  # net fell below zero from next to nothing
+        # Exactly 1% of now is a figure to compare with: +9900%.
+        (10_000, 100, reporting.Change(ratio=99.0, up=True)),
+        (None, 100, reporting.Change()),  # e.g. no payments now: no average ticket
+        (0.75, None, reporting.Change(no_earlier_data=True)),  # no attempts before
+    ],
+)
+def test_change_against_the_previous_period(
+    current: float | None, previous: float | None, expected: reporting.Change
+) -> None:
+    got = reporting.change(current, previous)
+    assert got.new == expected.new and got.up == expected.up
+    assert got.no_earlier_data == expected.no_earlier_data
+    assert got.ratio == (None if expected.ratio is None else pytest.approx(expected.ratio))
+
+
+def test_change_labels_read_as_people_say_them() -> None:
+    from portal.state.dashboard import change_label
+
+    def label(current: float | None, previous: float | None, good: bool = True) -> tuple:
+        shown = change_label(reporting.change(current, previous), higher_is_good=good)
+        return shown["delta"], shown["trend"]
+
+    assert label(2_075_000, 9_950) == ("New", "good")  # was "+20,754.3% vs previous period"
+    assert label(3, 0, good=False) == ("New", "bad")  # disputes where there were none
+    assert label(150, 100) == ("+50.0% vs previous period", "good")
+    assert label(1_234_500, 100_000) == ("+1,134.5% vs previous period", "good")
+    assert label(80, 100, good=False) == ("\u221220.0% vs previous period", "good")
+    assert label(100, 100) == ("No change", "flat")
+    assert label(0, 0) == ("No change", "flat")
+    assert label(0.9, None) == ("No earlier data", "flat")
+    assert label(None, 5) == ("—", "flat")
+    shown = change_label(reporting.change(150, 100), higher_is_good=True, locale="de_DE")
+    assert shown["delta"].startswith("+50,0%")  # the decimal comma of German
 
 
 def test_volume_by_local_day_and_breakdowns(engine: Engine, merchant: str) -> None:

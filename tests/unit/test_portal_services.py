@@ -238,8 +238,8 @@ def test_live_feed_watcher_queries_once_per_interval_whatever_the_subscribers(
 
     async def scenario() -> tuple[list[Payment], int, int]:
         hub = feed.Hub()
-        mine = [hub.subscribe(created.merchant.id, False) for _ in range(50)]
-        theirs = hub.subscribe(other.merchant.id, False)
+        mine = [hub.subscribe(f"tab-{i}", created.merchant.id, False) for i in range(50)]
+        theirs = hub.subscribe("their-tab", other.merchant.id, False)
         await asyncio.sleep(feed.POLL_SECONDS * 2)  # primed
         event.listen(db_engine, "before_cursor_execute", count)
         try:
