@@ -66,6 +66,7 @@ def create_dialog() -> rx.Component:
                     WebhooksState.local_urls,
                     " On this development server, test-mode endpoints may also be "
                     "http://localhost:PORT/… (or run `python -m backend webhooks listen`).",
+                    "",
                 ),
                 size="2",
                 margin_bottom="1rem",
@@ -246,7 +247,8 @@ def _delivery_detail() -> rx.Component:
                         "Show technical detail",
                     ),
                     size="1",
-                    variant="ghost",
+                    variant="soft",
+                    color_scheme="gray",
                     on_click=WebhookEndpointState.toggle_technical,
                     aria_expanded=rx.cond(WebhookEndpointState.technical_open, "true", "false"),
                 ),

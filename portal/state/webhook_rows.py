@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from http import HTTPStatus
 
-from backend.models import WebhookDeliveryAttempt, WebhookEndpoint
+from backend.models import WebhookDeliveryAttempt, WebhookEndpoint, utcnow
 from backend.services import webhooks_out
 from backend.services.webhook_failures import reason
 from portal.state.api_keys import when
@@ -63,17 +63,26 @@ def endpoint_row(endpoint: WebhookEndpoint, tz: str) -> dict[str, str]:
     }
 
 
+def _soon(at: datetime, now: datetime) -> str:
+    """ " (in 42 s)" or " (in 5 min)" for a time within the hour; "" otherwise."""
+    seconds = max(0, int((at - now).total_seconds()))
+    if seconds >= 3600:
+        return ""
+    return f" (in {seconds} s)" if seconds < 60 else f" (in {seconds // 60} min)"
+
+
 def delivery_summary(
-    state: webhooks_out.DeliveryState, delivered_at: datetime | None, tz: str
+    state: webhooks_out.DeliveryState, delivered_at: datetime | None, tz: str, now: datetime
 ) -> str:
     """Where a delivery stands, in a phrase: "Attempt 2 of 12 failed · next try …"."""
     match state.status:
         case "pending":
             return "Waiting for its first attempt"
         case "retrying":
+            at = state.next_attempt_at or now
             return (
                 f"Attempt {state.attempt} of {state.max_attempts} failed · next try "
-                f"{when(state.next_attempt_at, tz)}"
+                f"{when(at, tz)}{_soon(at, now)}"
             )
         case "succeeded":
             on = f" on attempt {state.attempt}" if state.attempt > 1 else ""
@@ -87,14 +96,14 @@ def delivery_summary(
 def delivery_row(
     logged: webhooks_out.LoggedDelivery, tz: str, now: datetime | None = None
 ) -> dict[str, str]:
-    d = logged.delivery
+    d, now = logged.delivery, now or utcnow()
     state = webhooks_out.delivery_state(d, now)
     return {
         "id": d.id,
         "event_type": logged.event_type,
         "status": state.status,
         "status_label": LABELS[state.status],
-        "summary": delivery_summary(state, d.delivered_at, tz),
+        "summary": delivery_summary(state, d.delivered_at, tz, now),
         "reason": state.reason or "",
         "created": when(d.created_at, tz),
     }

@@ -12,7 +12,7 @@ import pytest
 from backend.models import WebhookDelivery, WebhookDeliveryAttempt, WebhookEndpoint
 from backend.services import webhooks_out
 from backend.services.webhook_failures import FailureKind, classify, failure_kind, reason
-from portal.state.webhook_rows import attempt_row, endpoint_row
+from portal.state.webhook_rows import attempt_row, delivery_row, endpoint_row
 
 T0 = datetime(2030, 1, 1, 12, 0, tzinfo=UTC)
 
@@ -221,3 +221,19 @@ def test_rows_for_people_show_health_and_keep_the_technical_detail_apart():
     assert shown["line"] == "01 Jan 2030, 12:00 UTC · No answer · 5001 ms"
     assert shown["reason"] == "Timed out after 5 s without an answer"
     assert shown["technical"] == "timed out after 5 s"
+
+
+def test_a_retry_within_the_hour_says_how_soon():
+    retrying = webhooks_out.LoggedDelivery(
+        delivery(attempts=1, next_attempt_at=T0 + timedelta(seconds=42), last_status_code=500),
+        "payment.succeeded",
+        [],
+    )
+    row = delivery_row(retrying, "UTC", now=T0)
+    assert (row["status_label"], row["reason"]) == (
+        "Retrying",
+        "Answered 500 Internal Server Error",
+    )
+    assert row["summary"] == "Attempt 1 of 12 failed · next try 01 Jan 2030, 12:00 UTC (in 42 s)"
+    later = delivery_row(retrying, "UTC", now=T0 - timedelta(hours=2))
+    assert later["summary"].endswith("next try 01 Jan 2030, 12:00 UTC")
