@@ -261,38 +261,40 @@ def test_an_exception_while_building_the_request_is_a_failed_attempt_and_the_sch
 # --- URLs refused at creation ------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(
-    "suffix",
-    [
-        " ",  # a trailing space: refused, never trimmed silently
-        "/a b",
-        "/a\tb",
-        "/new\nline",
-        "/nul\x00",
-        "/bell\x07",
-        "/del\x7f",
-        "/zero\u200bwidth",
-        "/nbsp\u00a0",
-        "/<script>",
-        '/"quoted"',
-        "/back\\slash",
-        "/bad%zzescape",
-    ],
-)
+BAD_SUFFIXES = [
+    " ",  # a trailing space: refused, never trimmed silently
+    "/a b",
+    "/a\tb",
+    "/new\nline",
+    "/nul\x00",
+    "/bell\x07",
+    "/del\x7f",
+    "/zero\u200bwidth",
+    "/nbsp\u00a0",
+    "/<script>",
+    '/"quoted"',
+    "/back\\slash",
+    "/bad%zzescape",
+]
+
+
 def test_urls_with_control_characters_or_whitespace_are_refused_with_422(
-    shop: Merchant, receiver: Receiver, suffix: str
+    shop: Merchant, receiver: Receiver
 ):
-    for url in (receiver.url + suffix, " " + receiver.url):
-        response = shop.post("/api/webhook_endpoints", {"url": url, "enabledEvents": ["*"]})
-        assert response.status_code == 422, (url, response.text)
-        error = response.json()["error"]
-        assert (error["param"], error["code"]) == ("url", "url_not_allowed")
-    assert shop.get("/api/webhook_endpoints").json()["endpoints"] == []
     created = shop.post("/api/webhook_endpoints", {"url": receiver.url, "enabledEvents": ["*"]})
     endpoint_id = created.json()["endpoint"]["id"]
-    updated = shop.post(f"/api/webhook_endpoints/{endpoint_id}", {"url": receiver.url + suffix})
-    assert updated.status_code == 422 and updated.json()["error"]["param"] == "url"
-    assert endpoint_json(shop, endpoint_id)["url"] == receiver.url  # unchanged
+    for suffix in BAD_SUFFIXES:
+        for url in (receiver.url + suffix, " " + receiver.url):
+            response = shop.post("/api/webhook_endpoints", {"url": url, "enabledEvents": ["*"]})
+            assert response.status_code == 422, (url, response.text)
+            error = response.json()["error"]
+            assert (error["param"], error["code"]) == ("url", "url_not_allowed")
+        path = f"/api/webhook_endpoints/{endpoint_id}"
+        updated = shop.post(path, {"url": receiver.url + suffix})
+        assert updated.status_code == 422, (suffix, updated.text)
+        assert updated.json()["error"]["param"] == "url"
+    [endpoint] = shop.get("/api/webhook_endpoints").json()["endpoints"]  # nothing created
+    assert endpoint["url"] == receiver.url  # nor changed
 
 
 # --- localhost endpoints on a development server ---------------------------------------------
