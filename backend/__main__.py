@@ -148,6 +148,12 @@ def _webhooks_replay_failed(args: argparse.Namespace) -> dict[str, object]:
     return {"replayed": len(replayed), "statuses": dict(statuses)}
 
 
+def _webhooks_listen(args: argparse.Namespace) -> dict[str, object]:
+    from backend.cli import webhooks_listen
+
+    return webhooks_listen.run(args)
+
+
 def _aware_time(value: str) -> datetime:
     try:
         parsed = datetime.fromisoformat(value)
@@ -199,7 +205,7 @@ def build_parser() -> argparse.ArgumentParser:
     worker.add_argument("--workers", type=int, default=4, help="worker threads (default 4)")
     worker.set_defaults(handler=_worker)
 
-    webhooks = commands.add_parser("webhooks", help="inbound webhook events: replay")
+    webhooks = commands.add_parser("webhooks", help="replay inbound events; listen locally")
     actions = webhooks.add_subparsers(dest="action", required=True, metavar="ACTION")
     replay = actions.add_parser("replay", help="process one event again, now")
     replay.add_argument("event", help="Stripe's event id (evt_...) or ours (whe_...)")
@@ -207,6 +213,16 @@ def build_parser() -> argparse.ArgumentParser:
     failed = actions.add_parser("replay-failed", help="process every failed and dead event again")
     failed.add_argument("--since", type=_aware_time, help="received since (ISO 8601)")
     failed.set_defaults(handler=_webhooks_replay_failed)
+    listen = actions.add_parser(
+        "listen", help="forward a merchant's test-mode events to a local URL as they happen"
+    )
+    listen.add_argument("--merchant", required=True, help="merchant id (mer_...)")
+    listen.add_argument(
+        "--forward-to", required=True, help="a local URL, e.g. http://localhost:4242/hook"
+    )
+    listen.add_argument("--events", help="only these event types, comma-separated (default *)")
+    listen.add_argument("--live", action="store_true", help="refused: test mode only")
+    listen.set_defaults(handler=_webhooks_listen)
     return parser
 
 

@@ -100,8 +100,8 @@ class Settings(BaseSettings):
     )
     webhooks_allow_loopback: bool = Field(
         False,
-        description="let test-mode endpoints use 127.0.0.1/::1 over http (tests, local "
-        "development); never in live mode, refused in production",
+        description="let test-mode endpoints use localhost/127.0.0.1/[::1] in any APP_ENV but "
+        "production (development allows it anyway); never in live mode, refused in production",
     )
 
     @field_validator("database_url")
@@ -116,6 +116,15 @@ class Settings(BaseSettings):
     @property
     def is_production(self) -> bool:
         return self.app_env == "production"
+
+    @property
+    def webhooks_loopback_allowed(self) -> bool:
+        """Whether test-mode webhook endpoints may be http(s)://localhost, 127.0.0.1 or [::1]:
+        on a development server (APP_ENV=development, what `make run` uses) or with
+        WEBHOOKS_ALLOW_LOOPBACK; never in production, whatever the flag says."""
+        if self.is_production:
+            return False
+        return self.app_env == "development" or self.webhooks_allow_loopback
 
     @property
     def stripe_enabled(self) -> bool:

@@ -82,6 +82,9 @@ class WebhookEndpoint(SQLModel, table=True):
     status: str = Field(default=EndpointStatus.ENABLED, max_length=16)
     disabled_reason: str | None = Field(default=None, max_length=300)
     failing_since: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # Health: failed attempts since the last success, and when that success was.
+    consecutive_failures: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
+    last_success_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 
@@ -106,6 +109,7 @@ class WebhookDelivery(SQLModel, table=True):
     next_attempt_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     last_status_code: int | None = None
     last_error: str | None = Field(default=None, max_length=500)
+    last_error_code: str | None = Field(default=None, max_length=32)  # a FailureKind
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     delivered_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
@@ -119,4 +123,5 @@ class WebhookDeliveryAttempt(SQLModel, table=True):
     status_code: int | None = None
     latency_ms: int | None = None
     error: str | None = Field(default=None, max_length=500)
+    error_code: str | None = Field(default=None, max_length=32)  # a FailureKind
     response_excerpt: str | None = Field(default=None, max_length=2048)

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 from sqlmodel import Session
 
+from backend.db import session_scope
 from backend.models import ApiKey, WebhookEndpoint
 from backend.models.enums import ActorType
 from backend.services import api_keys, audit, step_up, webhooks_out
@@ -173,3 +174,28 @@ def delivery_detail(
 ) -> webhooks_out.DeliveryDetail:
     require(ctx.role, Permission.VIEW_DEVELOPERS)
     return webhooks_out.delivery_detail(db, _scope(ctx), delivery_id)
+
+
+@dataclass(frozen=True)
+class EndpointLog:
+    endpoint: WebhookEndpoint
+    deliveries: list[webhooks_out.LoggedDelivery]
+    next_cursor: str | None
+
+
+def read_endpoint_log(ctx: SessionContext, endpoint_id: str, *, limit: int = 20) -> EndpointLog:
+    """The endpoint and its newest deliveries, read in a unit of work of its own (the portal's
+    open delivery log refreshes itself with this every few seconds)."""
+    require(ctx.role, Permission.VIEW_DEVELOPERS)
+    with session_scope(readonly=True) as db:
+        endpoint = webhooks_out.get_endpoint(db, _scope(ctx), endpoint_id)
+        page, next_cursor = webhooks_out.delivery_log(
+            db, _scope(ctx), endpoint.id, limit=max(1, min(limit, 100))
+        )
+    return EndpointLog(endpoint, page, next_cursor)
+
+
+def read_delivery_detail(ctx: SessionContext, delivery_id: str) -> webhooks_out.DeliveryDetail:
+    """delivery_detail in a read-only unit of work of its own."""
+    with session_scope(readonly=True) as db:
+        return delivery_detail(db, ctx, delivery_id)

@@ -30,30 +30,31 @@ Signature (Stripe's scheme): `PayPortal-Signature: t=<unix time>,v1=<hex HMAC-SH
 "<t>.<body>" keyed by the endpoint's secret>`. While a rolled secret overlaps, one v1= per
 secret, so receivers holding either one verify.
 
-Server-side request forgery: an endpoint's host is resolved at registration and again at each
-attempt; every address it resolves to must be public (not private, loopback, link-local,
-multicast, reserved or unspecified), and the request goes to that checked address (the Host
-header and TLS server name stay the URL's), so DNS cannot point us elsewhere between the check
-and the connection. WEBHOOKS_ALLOW_LOOPBACK lets test-mode endpoints use 127.0.0.1 / ::1 over
-plain http (tests, local development); it is ignored in live mode and in production.
+One attempt, one outcome: whatever goes wrong between the claim and the answer (a refused
+or malformed URL, a TLS or connection error, an exception in our own code) is recorded as a
+failed attempt with its kind (backend/services/webhook_failures.py) and follows the retry
+schedule; nothing raises into the job runner, which would otherwise hand the delivery out
+again at every sweep, forever.
+
+States, as the API and the portal show them (`delivery_state`), derived from stored facts:
+pending (never tried), retrying (attempt n of N failed, next at T), succeeded, failed.
+
+Server-side request forgery and which URLs are valid: backend/services/webhook_urls.py.
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
-import ipaddress
 import json
+import logging
 import random
-import re
-import socket
 import time
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
-from urllib.parse import urlsplit
 
 import httpx
 from sqlalchemy import delete, func, or_, update
@@ -81,12 +82,15 @@ from backend.services.events import EVENT_TYPES
 from backend.services.payments import SYSTEM, Actor, Scope, owned
 from backend.services.representations import timestamp
 from backend.services.security import random_token
+from backend.services.webhook_failures import FailureKind, classify, failure_kind, reason
+from backend.services.webhook_urls import UrlRefused, check_url, is_ip
+
+log = logging.getLogger(__name__)
 
 SIGNATURE_HEADER = "PayPortal-Signature"
 TEST_EVENT_TYPE = "webhook.test"  # sent by send_test_event only; nobody subscribes to it
 SECRET_PREFIX = "whsec_"
 MAX_ENDPOINTS = 16  # per merchant and mode
-MAX_URL_LENGTH = 2048
 MAX_OVERLAP_HOURS = 7 * 24
 
 BACKOFF = (
@@ -111,8 +115,6 @@ _USER_AGENT = "PayPortal-Webhooks/1.0"
 # The jitter's source; tests replace it to get the nominal schedule exactly.
 _random: Callable[[], float] = random.random
 
-IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
-
 
 # ---------------------------------------------------------------------------------------------
 # Signing
@@ -135,101 +137,6 @@ def event_body(event: DomainEvent) -> bytes:
         "data": event.data,
     }
     return json.dumps(payload, separators=(",", ":"), ensure_ascii=False).encode()
-
-
-# ---------------------------------------------------------------------------------------------
-# Server-side request forgery guard
-
-_LABEL = re.compile(r"(?!-)[a-z0-9-]{1,63}(?<!-)")
-
-
-def _loopback_allowed(livemode: bool) -> bool:
-    settings = get_settings()
-    return settings.webhooks_allow_loopback and not livemode and not settings.is_production
-
-
-def _forbidden(ip: IPAddress) -> bool:
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped:
-        ip = ip.ipv4_mapped  # ::ffff:10.0.0.1 reaches 10.0.0.1
-    # is_global alone misses multicast (224.0.0.0/4 counts as global), hence the explicit list.
-    return (
-        ip.is_private
-        or ip.is_loopback
-        or ip.is_link_local
-        or ip.is_multicast
-        or ip.is_reserved
-        or ip.is_unspecified
-        or not ip.is_global
-    )
-
-
-def _valid_hostname(host: str) -> bool:
-    try:
-        ipaddress.ip_address(host)
-        return True
-    except ValueError:
-        pass
-    try:
-        ascii_host = host.encode("idna").decode("ascii")
-    except UnicodeError:
-        return False
-    labels = ascii_host.removesuffix(".").split(".")
-    return len(ascii_host) <= 253 and all(_LABEL.fullmatch(label) for label in labels)
-
-
-def _resolve(host: str, port: int) -> list[IPAddress]:
-    try:
-        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-    except (OSError, UnicodeError) as exc:
-        raise _refused(f"{host} cannot be resolved") from exc
-    addresses: list[IPAddress] = []
-    for info in infos:
-        ip = ipaddress.ip_address(str(info[4][0]).split("%")[0])  # drop an IPv6 scope id
-        if ip not in addresses:
-            addresses.append(ip)
-    if not addresses:
-        raise _refused(f"{host} cannot be resolved")
-    # IPv4 first: the request goes to one checked address, and many servers lack IPv6 routes.
-    return sorted(addresses, key=lambda ip: ip.version)
-
-
-def _refused(message: str) -> ValidationFailed:
-    return ValidationFailed(message, param="url", code="url_not_allowed")
-
-
-def check_url(url: str, *, livemode: bool) -> str:
-    """The address to connect to for url, or ValidationFailed (param "url") saying why not."""
-    if not isinstance(url, str) or not 0 < len(url) <= MAX_URL_LENGTH:
-        raise _refused(f"url must be 1 to {MAX_URL_LENGTH} characters")
-    try:
-        parts = urlsplit(url.strip())
-        port = parts.port
-    except ValueError as exc:
-        raise _refused("url is not a valid URL") from exc
-    host = parts.hostname
-    loopback_ok = _loopback_allowed(livemode)
-    if parts.scheme not in ("https", "http") or not host:
-        raise _refused("url must be an https:// URL")
-    if parts.scheme == "http" and not loopback_ok:
-        raise _refused("url must use https://")
-    if parts.username is not None or parts.password is not None:
-        raise _refused("url must not contain credentials")
-    if parts.fragment:
-        raise _refused("url must not contain a #fragment")
-    if not _valid_hostname(host):
-        raise _refused(f"{host!r} is not a valid host name")
-    addresses = _resolve(host, port or (443 if parts.scheme == "https" else 80))
-    for ip in addresses:
-        if loopback_ok and ip.is_loopback:
-            continue
-        if _forbidden(ip):
-            raise _refused(
-                f"{host} resolves to {ip}, which is not a public address: webhook endpoints "
-                "must be reachable on the internet"
-            )
-    if parts.scheme == "http" and not all(ip.is_loopback for ip in addresses):
-        raise _refused("url must use https://")
-    return str(addresses[0])
 
 
 # ---------------------------------------------------------------------------------------------
@@ -317,7 +224,7 @@ def create_endpoint(
         id=new_id("we"),
         merchant_id=scope.merchant_id,
         livemode=scope.livemode,
-        url=url.strip(),
+        url=url,  # check_url refuses surrounding whitespace: nothing is trimmed silently
         description=text,
         enabled_events=events,
         secret_encrypted=encrypted,
@@ -364,7 +271,7 @@ def update_endpoint(
     changes: dict[str, Any] = {}
     if url is not None:
         check_url(url, livemode=endpoint.livemode)
-        endpoint.url = changes["url"] = url.strip()
+        endpoint.url = changes["url"] = url
     if enabled_events is not None:
         endpoint.enabled_events = changes["enabledEvents"] = _validate_events(enabled_events)
     if description is not None:
@@ -374,7 +281,8 @@ def update_endpoint(
         changes["status"] = EndpointStatus.DISABLED
     elif disabled is False and endpoint.status == EndpointStatus.DISABLED:
         endpoint.status, endpoint.disabled_reason = EndpointStatus.ENABLED, None
-        endpoint.failing_since = None  # a fresh start: the failure clock restarts
+        # A fresh start: the failure clock and count restart.
+        endpoint.failing_since, endpoint.consecutive_failures = None, 0
         changes["status"] = EndpointStatus.ENABLED
     endpoint.updated_at = now
     db.add(endpoint)
@@ -439,11 +347,11 @@ def signing_secrets(endpoint: WebhookEndpoint, now: datetime) -> list[str]:
     return found
 
 
-def _disable(db: Session, endpoint: WebhookEndpoint, reason: str, now: datetime) -> None:
+def _disable(db: Session, endpoint: WebhookEndpoint, why: str, now: datetime) -> None:
     """Disable the endpoint and fail its pending deliveries (redeliver them once it is back)."""
     endpoint.status, endpoint.disabled_reason, endpoint.updated_at = (
         EndpointStatus.DISABLED,
-        reason[:300],
+        why[:300],
         now,
     )
     db.add(endpoint)
@@ -458,6 +366,7 @@ def _disable(db: Session, endpoint: WebhookEndpoint, reason: str, now: datetime)
             next_attempt_at=None,
             locked_until=None,
             last_error="endpoint disabled",
+            last_error_code=FailureKind.ENDPOINT_DISABLED,
         )
     )
 
@@ -528,8 +437,15 @@ def _new_delivery(endpoint: WebhookEndpoint, event: DomainEvent, now: datetime) 
     )
 
 
-def due_deliveries(db: Session, *, now: datetime | None = None, limit: int = 500) -> list[str]:
-    """Pending deliveries whose time has come and whose lease (if any) has expired."""
+def due_deliveries(
+    db: Session,
+    *,
+    now: datetime | None = None,
+    limit: int = 500,
+    endpoint_id: str | None = None,
+) -> list[str]:
+    """Pending deliveries whose time has come and whose lease (if any) has expired; of one
+    endpoint only if endpoint_id is given."""
     now = now or utcnow()
     query = (
         select(WebhookDelivery.id)
@@ -544,6 +460,8 @@ def due_deliveries(db: Session, *, now: datetime | None = None, limit: int = 500
         .order_by(col(WebhookDelivery.next_attempt_at))
         .limit(limit)
     )
+    if endpoint_id is not None:
+        query = query.where(col(WebhookDelivery.endpoint_id) == endpoint_id)
     return list(db.exec(query).all())
 
 
@@ -560,6 +478,17 @@ def next_attempt_at(created_at: datetime, failures: int, now: datetime) -> datet
     return min(now + nominal * (1 - JITTER * _random()), deadline)
 
 
+def planned_attempts(created_at: datetime, made: int, next_at: datetime) -> int:
+    """How many attempts a delivery gets in all if the next one, at next_at, and each later one
+    fail on the nominal schedule (jitter shortens waits, so it can fit in a few more)."""
+    deadline = created_at + RETRY_WINDOW
+    attempts, at = made + 1, next_at
+    while at < deadline:
+        at = min(at + BACKOFF[min(attempts, len(BACKOFF)) - 1], deadline)
+        attempts += 1
+    return attempts
+
+
 def _lease() -> timedelta:
     # Well past the longest attempt (connect, write and read timeouts in turn) plus recording.
     return timedelta(seconds=max(60.0, 4 * get_settings().webhook_timeout_seconds))
@@ -570,10 +499,8 @@ class _Job:
     delivery_id: str
     endpoint_id: str
     lease: datetime
-    url: str
-    livemode: bool
-    body: bytes
-    secrets: list[str]
+    endpoint: WebhookEndpoint  # as read in the claim's transaction (detached)
+    event: DomainEvent
 
 
 @dataclass(frozen=True)
@@ -582,6 +509,7 @@ class _Response:
     latency_ms: int
     excerpt: str | None
     error: str | None
+    kind: FailureKind | None = None  # why it failed; None for a 2xx answer
 
     @property
     def ok(self) -> bool:
@@ -591,7 +519,7 @@ class _Response:
 @dataclass(frozen=True)
 class AttemptResult:
     delivery_id: str
-    status: str  # the delivery's status afterwards
+    status: str  # the delivery's stored status afterwards (pending, succeeded or failed)
     status_code: int | None
     error: str | None
     next_attempt_at: datetime | None
@@ -599,12 +527,22 @@ class AttemptResult:
 
 def deliver(delivery_id: str, *, now: datetime | None = None) -> AttemptResult | None:
     """Make one attempt at a due delivery. None when there is nothing to do: it is not due,
-    another worker holds it, it has already succeeded or failed, or its endpoint is disabled."""
+    another worker holds it, it has already succeeded or failed, or its endpoint is disabled.
+
+    Whatever goes wrong once the delivery is claimed ends as a recorded failed attempt that
+    follows the retry schedule: this never raises for a bad URL, a library error or a bug in
+    building the request (only when the database itself fails, and then the lease makes the
+    next try wait)."""
     now = now or utcnow()
     job = _claim(delivery_id, now)
     if job is None:
         return None
-    response = _attempt(job, now)
+    try:
+        response = _attempt(job, now)
+    except Exception as exc:  # the boundary of one attempt
+        log.exception("webhook delivery %s: the attempt failed unexpectedly", delivery_id)
+        failure = classify(exc, get_settings().webhook_timeout_seconds)
+        response = _Response(None, 0, None, _clean(failure.detail), failure.kind)
     result, queued_emails = _record(job, response, now)
     for email_id in queued_emails:  # after the commit: no lock held while SendGrid answers
         email.send_recorded(email_id)
@@ -642,41 +580,38 @@ def _claim(delivery_id: str, now: datetime) -> _Job | None:
             )
             delivery.attempts -= 1  # nothing was sent
             delivery.last_error = "endpoint disabled"
+            delivery.last_error_code = FailureKind.ENDPOINT_DISABLED
             db.add(delivery)
             return None
-        return _Job(
-            delivery_id=delivery.id,
-            endpoint_id=endpoint.id,
-            lease=lease,
-            url=endpoint.url,
-            livemode=endpoint.livemode,
-            body=event_body(event),
-            secrets=_secrets_or_none(endpoint, now),
-        )
-
-
-def _secrets_or_none(endpoint: WebhookEndpoint, now: datetime) -> list[str]:
-    try:
-        return signing_secrets(endpoint, now)
-    except ValueError:  # ENCRYPTION_KEY changed: a failed attempt, not a crash on every sweep
-        return []
+        # Only reads here: building the request (which can fail) happens in _attempt, inside
+        # the boundary that turns any failure into a recorded attempt.
+        return _Job(delivery.id, endpoint.id, lease, endpoint, event)
 
 
 def _attempt(job: _Job, now: datetime) -> _Response:
-    if not job.secrets:
-        return _Response(None, 0, None, "cannot decrypt the signing secret (ENCRYPTION_KEY?)")
     try:
-        address = check_url(job.url, livemode=job.livemode)  # again: DNS may have changed
-    except ValidationFailed as exc:
-        return _Response(None, 0, None, f"refused: {exc.message}"[:_MAX_ERROR])
+        secrets = signing_secrets(job.endpoint, now)
+    except ValueError:  # ENCRYPTION_KEY changed: a failed attempt, not a crash on every sweep
+        return _Response(
+            None,
+            0,
+            None,
+            "cannot decrypt the signing secret (ENCRYPTION_KEY?)",
+            FailureKind.SECRET_UNREADABLE,
+        )
+    try:  # again at each attempt: DNS may have changed, and the row may hold anything
+        address = check_url(job.endpoint.url, livemode=job.endpoint.livemode)
+    except UrlRefused as exc:
+        return _Response(None, 0, None, _clean(f"refused: {exc.message}"), exc.kind)
+    body = event_body(job.event)
     headers = {
         "Content-Type": "application/json",
         "User-Agent": _USER_AGENT,
         "Accept-Encoding": "identity",  # the excerpt is read raw: no decompression bombs
-        SIGNATURE_HEADER: sign(job.body, job.secrets, int(now.timestamp())),
+        SIGNATURE_HEADER: sign(body, secrets, int(now.timestamp())),
         "PayPortal-Delivery-Id": job.delivery_id,
     }
-    return _post(job.url, address, job.body, headers, get_settings().webhook_timeout_seconds)
+    return _post(job.endpoint.url, address, body, headers, get_settings().webhook_timeout_seconds)
 
 
 def _post(
@@ -686,12 +621,13 @@ def _post(
     target = httpx.URL(url)
     headers = {**headers, "Host": target.netloc.decode("ascii")}
     extensions: dict[str, Any] = {}
-    if target.scheme == "https" and not _is_ip(target.host):
+    if target.scheme == "https" and not is_ip(target.host):
         extensions["sni_hostname"] = target.host  # also the name the certificate must match
     started = time.monotonic()
     status: int | None = None
     excerpt: str | None = None
     error: str | None = None
+    kind: FailureKind | None = None
     try:
         # trust_env=False: an HTTP(S)_PROXY from the environment would bypass the address check.
         with (
@@ -705,23 +641,17 @@ def _post(
             ) as response,
         ):
             status = response.status_code
-            excerpt = _excerpt(response, deadline=started + timeout)
             if 300 <= status < 400:
-                error = "redirects are not followed"
-    except httpx.TimeoutException:
-        error = f"timed out after {timeout:g} s"
-    except httpx.HTTPError as exc:
-        error = f"{type(exc).__name__}: {exc}"
+                error, kind = "redirects are not followed", FailureKind.REDIRECT
+            elif not 200 <= status < 300:
+                kind = FailureKind.HTTP_STATUS
+            excerpt = _excerpt(response, deadline=started + timeout)
+    except httpx.HTTPError as exc:  # timeouts, TLS, refused or broken connections
+        failure = classify(exc, timeout)
+        error = failure.detail
+        kind = kind or failure.kind  # an answer's status says more than its broken body
     latency = round((time.monotonic() - started) * 1000)
-    return _Response(status, latency, excerpt, _clean(error))
-
-
-def _is_ip(host: str) -> bool:
-    try:
-        ipaddress.ip_address(host)
-        return True
-    except ValueError:
-        return False
+    return _Response(status, latency, excerpt, _clean(error), kind)
 
 
 def _excerpt(response: httpx.Response, deadline: float) -> str:
@@ -735,8 +665,12 @@ def _excerpt(response: httpx.Response, deadline: float) -> str:
 
 
 def _clean(text: str | None) -> str | None:
-    # PostgreSQL text cannot hold NUL characters, which a receiver may well send.
-    return text.replace("\x00", "")[:EXCERPT_BYTES] if text is not None else None
+    """Text any database stores: no NUL (PostgreSQL refuses it, and receivers do send it), no
+    lone surrogate (no encoding can write one), at most EXCERPT_BYTES characters."""
+    if text is None:
+        return None
+    valid = text.encode("utf-8", errors="replace").decode("utf-8")
+    return valid.replace("\x00", "")[:EXCERPT_BYTES]
 
 
 def _record(job: _Job, response: _Response, now: datetime) -> tuple[AttemptResult, list[str]]:
@@ -763,6 +697,7 @@ def _record(job: _Job, response: _Response, now: datetime) -> tuple[AttemptResul
                 status_code=response.status_code,
                 latency_ms=response.latency_ms,
                 error=response.error[:_MAX_ERROR] if response.error else None,
+                error_code=None if response.ok else response.kind,
                 response_excerpt=response.excerpt,
             )
         )
@@ -791,32 +726,66 @@ def _apply_outcome(
     delivery.locked_until = None
     delivery.last_status_code = response.status_code
     delivery.last_error = response.error[:_MAX_ERROR] if response.error else None
+    delivery.last_error_code = None if response.ok else response.kind
     db.add(delivery)
+    db.add(endpoint)
     if response.ok:
         delivery.status, delivery.delivered_at, delivery.next_attempt_at = (
             DeliveryStatus.SUCCEEDED,
             now,
             None,
         )
-        if endpoint.failing_since is not None:
-            endpoint.failing_since = None
-            db.add(endpoint)
+        endpoint.failing_since, endpoint.consecutive_failures = None, 0
+        endpoint.last_success_at = max(now, endpoint.last_success_at or now)
         return []
 
     emails: list[str] = []
+    endpoint.consecutive_failures += 1
     delivery.next_attempt_at = next_attempt_at(delivery.created_at, delivery.attempts, now)
     if delivery.next_attempt_at is None:
         delivery.status = DeliveryStatus.FAILED
         emails += _notify_failing(db, endpoint, now)
     if endpoint.failing_since is None:
         endpoint.failing_since = now
-        db.add(endpoint)
     if endpoint.status == EndpointStatus.ENABLED and now - endpoint.failing_since >= DISABLE_AFTER:
         db.flush()  # this delivery's own state first; _disable then fails what is still pending
         _disable(db, endpoint, f"Deliveries failed continuously for {DISABLE_AFTER.days} days", now)
         db.refresh(delivery)
         emails += _notify_disabled(db, endpoint, now)
     return emails
+
+
+@dataclass(frozen=True)
+class DeliveryState:
+    """A delivery as people and the API see it, derived from its stored facts."""
+
+    status: str  # pending (never tried), retrying, succeeded or failed
+    attempt: int  # attempts made so far (one in flight is not counted yet)
+    max_attempts: int  # attempts in all on the nominal schedule (jitter may add a few)
+    next_attempt_at: datetime | None
+    reason_code: str | None  # why the last attempt failed (a FailureKind); None if it did not
+    reason: str | None  # the same in plain words
+
+
+def delivery_state(delivery: WebhookDelivery, now: datetime | None = None) -> DeliveryState:
+    now = now or utcnow()
+    if delivery.status == DeliveryStatus.SUCCEEDED:
+        made = delivery.attempts
+        return DeliveryState("succeeded", made, made, None, None, None)
+    kind = failure_kind(delivery.last_error_code, delivery.last_status_code, delivery.last_error)
+    why = reason(kind, delivery.last_status_code, delivery.last_error)
+    if delivery.status == DeliveryStatus.FAILED:
+        made = delivery.attempts
+        return DeliveryState("failed", made, made, None, kind, why)
+    in_flight = delivery.locked_until is not None and delivery.locked_until > now
+    made = delivery.attempts - (1 if in_flight else 0)
+    next_at = delivery.next_attempt_at or now
+    planned = planned_attempts(delivery.created_at, made, next_at)
+    if made == 0:
+        return DeliveryState("pending", 0, planned, next_at, None, None)
+    if why is None:  # claimed by a worker that stopped before recording anything
+        why = "The last attempt did not finish; it is tried again"
+    return DeliveryState("retrying", made, planned, next_at, kind, why)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -1055,6 +1024,8 @@ def endpoint_to_dict(endpoint: WebhookEndpoint) -> dict[str, Any]:
         "status": endpoint.status,
         "disabledReason": endpoint.disabled_reason,
         "failingSince": timestamp(endpoint.failing_since),
+        "consecutiveFailures": endpoint.consecutive_failures,
+        "lastSuccessAt": timestamp(endpoint.last_success_at),
         "previousSecretExpiresAt": timestamp(endpoint.previous_secret_expires_at),
         "createdAt": timestamp(endpoint.created_at),
         "updatedAt": timestamp(endpoint.updated_at),
@@ -1066,6 +1037,8 @@ def attempt_to_dict(attempt: WebhookDeliveryAttempt) -> dict[str, Any]:
         "attemptedAt": timestamp(attempt.attempted_at),
         "statusCode": attempt.status_code,
         "latencyMs": attempt.latency_ms,
+        "reasonCode": failure_kind(attempt.error_code, attempt.status_code, attempt.error),
+        "reason": reason(attempt.error_code, attempt.status_code, attempt.error),
         "error": attempt.error,
         "responseExcerpt": attempt.response_excerpt,
     }
@@ -1081,16 +1054,23 @@ def delivery_to_dict(
     delivery: WebhookDelivery,
     event_type: str | None = None,
     attempts: Sequence[WebhookDeliveryAttempt] | None = None,
+    *,
+    now: datetime | None = None,
 ) -> dict[str, Any]:
+    state = delivery_state(delivery, now)
     body: dict[str, Any] = {
         "id": delivery.id,
         "object": "webhook_delivery",
         "endpointId": delivery.endpoint_id,
         "eventId": delivery.event_id,
         "eventType": event_type,
-        "status": delivery.status,
+        "status": state.status,
+        "attempt": state.attempt,
+        "maxAttempts": state.max_attempts,
+        "nextAttemptAt": timestamp(state.next_attempt_at),
+        "reasonCode": state.reason_code,
+        "reason": state.reason,
         "attemptCount": delivery.attempts,
-        "nextAttemptAt": timestamp(delivery.next_attempt_at),
         "lastStatusCode": delivery.last_status_code,
         "lastError": delivery.last_error,
         "createdAt": timestamp(delivery.created_at),

@@ -9,15 +9,33 @@ from portal.components.layout import portal_page
 from portal.components.payments_table import labelled_select
 from portal.state.webhooks import OVERLAP_CHOICES, WebhookEndpointState, WebhooksState
 
-DELIVERY_COLORS = {"succeeded": "green", "pending": "amber", "failed": "red"}
+COLORS = {
+    "enabled": "green",
+    "disabled": "gray",
+    "pending": "blue",
+    "retrying": "amber",
+    "succeeded": "green",
+    "failed": "red",
+    "healthy": "green",
+    "failing": "red",
+    "new": "gray",
+}
 
 
-def _status_badge(status: rx.Var) -> rx.Component:
-    return rx.badge(
-        status,
-        color_scheme=rx.match(
-            status, ("enabled", "green"), ("disabled", "gray"), *DELIVERY_COLORS.items(), "gray"
-        ),
+def _status_badge(status: rx.Var, label: rx.Var) -> rx.Component:
+    """A state in words ("Retrying"), coloured by its code ("retrying")."""
+    return rx.badge(label, color_scheme=rx.match(status, *COLORS.items(), "gray"))
+
+
+def _health(e: rx.Var) -> rx.Component:
+    """An endpoint's health: a badge, then failing since when, failures in a row, last success."""
+    return rx.flex(
+        _status_badge(e["health"], e["health_label"]),
+        rx.text(e["health_detail"], size="1", color_scheme="gray"),
+        spacing="2",
+        align="center",
+        wrap="wrap",
+        class_name="pp-endpoint-health",
     )
 
 
@@ -44,6 +62,12 @@ def create_dialog() -> rx.Component:
             rx.dialog.description(
                 "We POST signed JSON events to this URL. It must be https:// on a public "
                 "address and answer 2xx within 5 seconds.",
+                rx.cond(
+                    WebhooksState.local_urls,
+                    " On this development server, test-mode endpoints may also be "
+                    "http://localhost:PORT/… (or run `python -m backend webhooks listen`).",
+                    "",
+                ),
                 size="2",
                 margin_bottom="1rem",
             ),
@@ -114,11 +138,13 @@ def endpoint_card(e: rx.Var) -> rx.Component:
             rx.vstack(
                 rx.hstack(
                     rx.text(e["url"], weight="medium", word_break="break_all"),
-                    _status_badge(e["status"]),
+                    _status_badge(e["status"], e["status_label"]),
                     align="center",
                     wrap="wrap",
                 ),
+                rx.cond(e["description"] != "", rx.text(e["description"], size="1")),
                 rx.text(e["events"], size="1", color_scheme="gray"),
+                _health(e),
                 spacing="1",
             ),
             width="100%",
@@ -182,11 +208,24 @@ def webhooks_page() -> rx.Component:
 
 def _attempt(a: rx.Var) -> rx.Component:
     return rx.box(
-        rx.text(a["at"] + " · " + a["code"] + " " + a["latency"], size="1", weight="medium"),
-        rx.cond(a["error"] != "", rx.text(a["error"], size="1", color_scheme="red")),
+        rx.text(a["line"], size="1", weight="medium"),
+        rx.cond(a["reason"] != "", rx.text(a["reason"], size="1", color_scheme="red")),
         rx.cond(
-            a["excerpt"] != "",
-            rx.code(a["excerpt"], size="1", variant="ghost", word_break="break_all"),
+            WebhookEndpointState.technical_open,
+            rx.vstack(
+                rx.cond(
+                    a["technical"] != "",
+                    rx.code(a["technical"], size="1", variant="ghost", word_break="break_all"),
+                ),
+                rx.cond(
+                    a["excerpt"] != "",
+                    rx.code(
+                        "Answer: " + a["excerpt"], size="1", variant="ghost", word_break="break_all"
+                    ),
+                ),
+                spacing="1",
+                class_name="pp-technical",
+            ),
         ),
         padding_y="0.25rem",
     )
@@ -194,10 +233,31 @@ def _attempt(a: rx.Var) -> rx.Component:
 
 def _delivery_detail() -> rx.Component:
     s = WebhookEndpointState.selected
+    has_attempts = WebhookEndpointState.selected_attempts.length() > 0  # type: ignore[attr-defined]
     return rx.vstack(
-        rx.text("Attempts", size="2", weight="medium"),
+        rx.flex(
+            rx.text("Attempts", size="2", weight="medium"),
+            rx.spacer(),
+            rx.cond(
+                has_attempts,
+                rx.button(
+                    rx.cond(
+                        WebhookEndpointState.technical_open,
+                        "Hide technical detail",
+                        "Show technical detail",
+                    ),
+                    size="1",
+                    variant="soft",
+                    color_scheme="gray",
+                    on_click=WebhookEndpointState.toggle_technical,
+                    aria_expanded=rx.cond(WebhookEndpointState.technical_open, "true", "false"),
+                ),
+            ),
+            align="center",
+            width="100%",
+        ),
         rx.cond(
-            WebhookEndpointState.selected_attempts.length() > 0,  # type: ignore[attr-defined]
+            has_attempts,
             rx.foreach(WebhookEndpointState.selected_attempts, _attempt),
             rx.text("Not attempted yet.", size="1", color_scheme="gray"),
         ),
@@ -234,18 +294,19 @@ def delivery_item(d: rx.Var) -> rx.Component:
                 rx.vstack(
                     rx.hstack(
                         rx.text(d["event_type"], weight="medium", size="2"),
-                        _status_badge(d["status"]),
+                        _status_badge(d["status"], d["status_label"]),
                         wrap="wrap",
                         align="center",
                     ),
-                    rx.text(
-                        d["created"]
-                        + " · attempts "
-                        + d["attempts"]
-                        + " · response "
-                        + d["response"],
-                        size="1",
-                        color_scheme="gray",
+                    rx.text(d["created"] + " · " + d["summary"], size="1", color_scheme="gray"),
+                    rx.cond(
+                        d["reason"] != "",
+                        rx.text(
+                            d["reason"],
+                            size="1",
+                            color_scheme=rx.cond(d["status"] == "failed", "red", "amber"),
+                            class_name="pp-delivery-reason",
+                        ),
                     ),
                     spacing="1",
                     min_width="0",
@@ -404,11 +465,12 @@ def _endpoint_view() -> rx.Component:
         ),
         rx.hstack(
             rx.heading("Endpoint", size="7", as_="h1"),
-            _status_badge(e["status"]),
+            _status_badge(e["status"], e["status_label"]),
             align="center",
         ),
         rx.text(e["url"], weight="medium", word_break="break_all"),
         rx.text(e["events"], size="2", color_scheme="gray"),
+        _health(e),
         rx.cond(
             e["disabled_reason"] != "",
             rx.callout(e["disabled_reason"], color_scheme="gray", size="1"),
@@ -453,7 +515,9 @@ def _endpoint_view() -> rx.Component:
 
 
 @portal_page(
-    "/developers/webhooks/[endpoint_id]", "Webhook endpoint", on_load=[WebhookEndpointState.load]
+    "/developers/webhooks/[endpoint_id]",
+    "Webhook endpoint",
+    on_load=[WebhookEndpointState.load, WebhookEndpointState.watch_log],
 )
 def webhook_endpoint_page() -> rx.Component:
     return rx.cond(

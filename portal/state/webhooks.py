@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 
 import reflex as rx
 
 from backend.db import session_scope
-from backend.services import developers, permissions, webhooks_out
+from backend.services import developers, permissions, webhook_urls, webhooks_out
 from backend.services.errors import ServiceError
 from backend.services.events import EVENT_TYPES
 from backend.services.permissions import Permission
@@ -15,13 +16,12 @@ from backend.services.step_up import StepUpRequired
 from backend.tasks import outbound
 from portal.state.api_keys import merchant_timezone, when
 from portal.state.auth import AuthState
+from portal.state.live_feed import client_connected
 from portal.state.step_up import step_up_then
+from portal.state.webhook_rows import LABELS, attempt_row, delivery_row, endpoint_row
 
 OVERLAP_CHOICES = {"now": 0, "1h": 1, "24h": 24, "7d": 168}
-
-
-def _events_label(events: list[str]) -> str:
-    return "All events" if "*" in events else ", ".join(events)
+REFRESH_SECONDS = 3.0  # an open delivery log reads itself again this often
 
 
 class WebhooksState(AuthState):
@@ -33,6 +33,7 @@ class WebhooksState(AuthState):
     all_events: bool = True
     chosen: list[str] = []
     new_secret: str = ""
+    local_urls: bool = False  # this mode accepts http://localhost endpoints here
 
     @rx.var
     def event_types(self) -> list[str]:
@@ -46,22 +47,15 @@ class WebhooksState(AuthState):
         if ctx is None:
             return AuthState.require_session
         self.can_manage = permissions.can(ctx.role, Permission.MANAGE_WEBHOOKS)
+        self.local_urls = webhook_urls.loopback_allowed(ctx.livemode)
         try:
             with session_scope(readonly=True) as db:
                 found = developers.list_endpoints(db, ctx)
         except ServiceError as exc:
             self.endpoints, self.error, self.loaded = [], exc.message, True
             return None
-        self.endpoints = [
-            {
-                "id": e.id,
-                "url": e.url,
-                "description": e.description,
-                "events": _events_label(e.enabled_events),
-                "status": e.status,
-            }
-            for e in found
-        ]
+        tz = merchant_timezone(ctx.merchant_id)
+        self.endpoints = [endpoint_row(e, tz) for e in found]
         self.loaded = True
         return None
 
@@ -124,10 +118,12 @@ class WebhookEndpointState(AuthState):
     roll_open: bool = False
     overlap: str = "24h"
     delete_open: bool = False
-    # The delivery opened in the log: its payload and attempts.
+    # The delivery opened in the log: its payload and attempts; its technical detail shown.
     selected: dict[str, str] = {}
     selected_attempts: list[dict[str, str]] = []
+    technical_open: bool = False
     _tz: str = "UTC"
+    _watch: int = 0  # the running refresh loop's number; a newer loop replaces it
 
     @rx.event
     def show_secret(self, secret: str) -> None:
@@ -140,7 +136,7 @@ class WebhookEndpointState(AuthState):
     @rx.event
     def load(self):  # type: ignore[no-untyped-def]
         self.loaded, self.error, self.notice = False, "", ""
-        self.selected, self.selected_attempts = {}, []
+        self.selected, self.selected_attempts, self.technical_open = {}, [], False
         self.roll_open = self.delete_open = False
         return self._fill(keep_secret=True)
 
@@ -153,42 +149,58 @@ class WebhookEndpointState(AuthState):
         self.can_manage = permissions.can(ctx.role, Permission.MANAGE_WEBHOOKS)
         self._tz = merchant_timezone(ctx.merchant_id)
         try:
-            with session_scope(readonly=True) as db:
-                endpoint = developers.get_endpoint(db, ctx, self._endpoint_id())
-                page = developers.delivery_log(db, ctx, endpoint.id)
+            log = developers.read_endpoint_log(ctx, self._endpoint_id())
         except ServiceError:
             self.not_found, self.loaded = True, True
             self.endpoint, self.deliveries = {}, []
             return None
         self.not_found = False
-        self.endpoint = {
-            "id": endpoint.id,
-            "url": endpoint.url,
-            "description": endpoint.description,
-            "events": _events_label(endpoint.enabled_events),
-            "status": endpoint.status,
-            "disabled_reason": endpoint.disabled_reason or "",
-            "previous_expires": when(endpoint.previous_secret_expires_at, self._tz)
-            if endpoint.previous_secret_expires_at
-            else "",
-            "created": when(endpoint.created_at, self._tz),
-        }
-        self.deliveries = [self._delivery_row(x) for x in page.deliveries]
-        self.next_cursor = page.next_cursor or ""
+        self._show_log(log)
+        self.next_cursor = log.next_cursor or ""
         self.loaded = True
         return None
 
-    def _delivery_row(self, logged: webhooks_out.LoggedDelivery) -> dict[str, str]:
-        d = logged.delivery
-        code = d.last_status_code
-        return {
-            "id": d.id,
-            "event_type": logged.event_type,
-            "status": d.status,
-            "attempts": str(d.attempts),
-            "response": str(code) if code is not None else (d.last_error or "—"),
-            "created": when(d.created_at, self._tz),
-        }
+    def _show_log(self, log: developers.EndpointLog) -> None:
+        self.endpoint = endpoint_row(log.endpoint, self._tz)
+        self.deliveries = [delivery_row(x, self._tz) for x in log.deliveries]
+
+    @rx.event(background=True)
+    async def watch_log(self):  # type: ignore[no-untyped-def]
+        """Keep the open delivery log current: read it again every REFRESH_SECONDS while this
+        tab shows this endpoint; stop when it leaves, closes, or a newer loop starts."""
+        async with self:
+            self._watch += 1
+            mine, endpoint_id = self._watch, self._endpoint_id()
+            token = self.router.session.client_token
+        while True:
+            await asyncio.sleep(REFRESH_SECONDS)
+            if not client_connected(token):
+                return
+            async with self:
+                if self._watch != mine or self._endpoint_id() != endpoint_id or self.not_found:
+                    return
+                ctx = self._load_context()
+                shown, selected = max(20, len(self.deliveries)), self.selected.get("id", "")
+            if ctx is None:
+                return
+            try:
+                log = await asyncio.to_thread(
+                    developers.read_endpoint_log, ctx, endpoint_id, limit=shown
+                )
+                detail = (
+                    await asyncio.to_thread(developers.read_delivery_detail, ctx, selected)
+                    if selected
+                    else None
+                )
+            except ServiceError:
+                continue  # deleted, or another mode: the next action says so
+            async with self:
+                if self._watch != mine or self._endpoint_id() != endpoint_id:
+                    return
+                self._show_log(log)
+                self.next_cursor = log.next_cursor or ""
+                if detail is not None and self.selected.get("id") == selected:
+                    self._show_detail(detail)
 
     @rx.event
     def load_more(self):  # type: ignore[no-untyped-def]
@@ -203,7 +215,10 @@ class WebhookEndpointState(AuthState):
         except ServiceError as exc:
             self.error = exc.message
             return None
-        self.deliveries = [*self.deliveries, *(self._delivery_row(x) for x in page.deliveries)]
+        self.deliveries = [
+            *self.deliveries,
+            *(delivery_row(x, self._tz) for x in page.deliveries),
+        ]
         self.next_cursor = page.next_cursor or ""
         return None
 
@@ -216,31 +231,29 @@ class WebhookEndpointState(AuthState):
             self.selected, self.selected_attempts = {}, []
             return None
         try:
-            with session_scope(readonly=True) as db:
-                detail = developers.delivery_detail(db, ctx, delivery_id[:64])
+            detail = developers.read_delivery_detail(ctx, delivery_id[:64])
         except ServiceError as exc:
             self.error = exc.message
             return None
+        self.technical_open = False
+        self._show_detail(detail)
+        return None
+
+    def _show_detail(self, detail: webhooks_out.DeliveryDetail) -> None:
         body = json.loads(webhooks_out.event_body(detail.event))
+        state = webhooks_out.delivery_state(detail.delivery)
         self.selected = {
             "id": detail.delivery.id,
-            "status": detail.delivery.status,
+            "status": state.status,
+            "status_label": LABELS[state.status],
             "payload": json.dumps(body, indent=2, ensure_ascii=False),
-            "next": when(detail.delivery.next_attempt_at, self._tz)
-            if detail.delivery.next_attempt_at
-            else "",
+            "next": when(state.next_attempt_at, self._tz) if state.next_attempt_at else "",
         }
-        self.selected_attempts = [
-            {
-                "at": when(a.attempted_at, self._tz),
-                "code": str(a.status_code) if a.status_code is not None else "No answer",
-                "latency": f"{a.latency_ms} ms" if a.latency_ms is not None else "",
-                "error": a.error or "",
-                "excerpt": (a.response_excerpt or "")[:300],
-            }
-            for a in detail.attempts
-        ]
-        return None
+        self.selected_attempts = [attempt_row(a, self._tz) for a in detail.attempts]
+
+    @rx.event
+    def toggle_technical(self) -> None:
+        self.technical_open = not self.technical_open
 
     @rx.event
     def redeliver(self, delivery_id: str):  # type: ignore[no-untyped-def]

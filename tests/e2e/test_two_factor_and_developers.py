@@ -143,12 +143,12 @@ def test_two_factor_step_up_keys_webhooks_and_live_mode(
         page.get_by_role("button", name="Send test event").click()
         delivery = page.locator(".pp-delivery").first
         expect(delivery).to_contain_text("webhook.test")
-        expect(delivery).to_contain_text("response 500")
+        expect(delivery).to_contain_text("Answered 500 Internal Server Error")
         delivery.get_by_role("button", name="Details").click()
         expect(delivery).to_contain_text('"type": "webhook.test"')
         screenshot(page, "webhook-endpoint-desktop")
         delivery.get_by_role("button", name="Redeliver").click()
-        expect(page.locator(".pp-delivery").first).to_contain_text("succeeded")
+        expect(page.locator(".pp-delivery").first).to_contain_text("Succeeded")
         assert [r.status for r in hook.received] == [500, 200]
 
     # Live mode: the switch is kept on the server and every page follows it.

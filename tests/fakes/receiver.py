@@ -10,11 +10,13 @@ default reply (200 "ok"). `Hang(seconds)` holds the request without answering, p
 timeout, then answers 200 to a client that has usually gone; closing the receiver releases every
 held request at once. `Reply(gate=event)` answers once the test sets the event, which holds
 an attempt in flight while the test does something else. Every request is recorded with its
-exact body bytes and headers.
+exact body bytes and headers. `Receiver(tls=context)` serves https on https://localhost:PORT
+with the context's certificate (trustme makes one that nobody's trust store holds).
 """
 
 from __future__ import annotations
 
+import ssl
 import threading
 import time
 from collections import deque
@@ -52,16 +54,21 @@ class Received:
 
 
 class Receiver(LocalServer):
-    def __init__(self, default: Reply | None = None) -> None:
+    def __init__(self, default: Reply | None = None, *, tls: ssl.SSLContext | None = None) -> None:
         self.default = default or Reply()
         self.received: list[Received] = []
         self._steps: deque[Step] = deque()
         self._lock = threading.Lock()
         self._release = threading.Event()
+        self._tls = tls is not None
         self._serve(self._handler())
+        if tls is not None:
+            self._server.socket = tls.wrap_socket(self._server.socket, server_side=True)
 
     @property
     def url(self) -> str:
+        if self._tls:
+            return f"https://localhost:{self.port}/hook"
         return f"http://127.0.0.1:{self.port}/hook"
 
     def script(self, *steps: Step) -> None:

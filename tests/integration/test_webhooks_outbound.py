@@ -400,11 +400,14 @@ def test_an_endpoint_failing_for_three_days_is_disabled_and_a_success_resets_the
     receiver.script(Reply(500))
     a = new_delivery(t0)
     webhooks_out.deliver(a, now=t0)
-    assert endpoint_row(endpoint.id).failing_since == t0
+    row = endpoint_row(endpoint.id)
+    assert (row.failing_since, row.consecutive_failures, row.last_success_at) == (t0, 1, None)
     receiver.script(Reply(200))
     b = new_delivery(t0 + timedelta(days=1))
     webhooks_out.deliver(b, now=t0 + timedelta(days=1))
-    assert endpoint_row(endpoint.id).failing_since is None  # a success clears it
+    row = endpoint_row(endpoint.id)  # a success clears the failures
+    assert (row.failing_since, row.consecutive_failures) == (None, 0)
+    assert row.last_success_at == t0 + timedelta(days=1)
 
     c_at = t0 + timedelta(days=1, hours=1)
     receiver.script(Reply(500), Reply(500))
@@ -416,7 +419,7 @@ def test_an_endpoint_failing_for_three_days_is_disabled_and_a_success_resets_the
     assert result is not None and result.status == "failed"
 
     row = endpoint_row(endpoint.id)
-    assert (row.status, row.failing_since) == ("disabled", c_at)
+    assert (row.status, row.failing_since, row.consecutive_failures) == ("disabled", c_at, 2)
     assert "failed continuously for 3 days" in (row.disabled_reason or "")
     assert len(emails(shop.merchant_id, "webhook_endpoint_disabled")) == 1
     # What was still waiting fails; nothing more is sent or fanned out while disabled.
@@ -433,7 +436,9 @@ def test_an_endpoint_failing_for_three_days_is_disabled_and_a_success_resets_the
     with session_scope() as db:
         webhooks_out.update_endpoint(db, scope, endpoint.id, disabled=False, now=later)
         assert webhooks_out.redeliver_failed(db, scope, endpoint.id, t0, now=later) == 3
-    assert endpoint_row(endpoint.id).failing_since is None
+    row = endpoint_row(endpoint.id)
+    assert (row.failing_since, row.consecutive_failures) == (None, 0)
+    assert row.last_success_at == t0 + timedelta(days=1)
     for x in (a, c, d):
         result = webhooks_out.deliver(x, now=later)
         assert result is not None and result.status == "succeeded"
@@ -699,7 +704,8 @@ def test_addresses_are_checked_again_at_delivery_time(
     reread_settings()
     result = webhooks_out.deliver(delivery_id, now=now)
     assert result is not None and result.status == "pending"
-    assert (result.error or "").startswith("refused: url must use https")
+    assert (result.error or "").startswith("refused: localhost URLs are accepted")
+    assert [a.error_code for a in attempts_of(delivery_id)] == ["address_refused"]
     assert receiver.received == []
 
 
@@ -1077,6 +1083,7 @@ def test_webhook_routes_conform_to_their_openapi_schema(
     shutil.copyfile(_migrated_sqlite_template, tmp_path / "contract.db")
     monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'contract.db'}")
     monkeypatch.setenv("JOBS_BACKEND", "memory")
+    monkeypatch.setenv("APP_ENV", "test")  # development would accept localhost endpoints
     monkeypatch.delenv("WEBHOOKS_ALLOW_LOOPBACK", raising=False)
     monkeypatch.delenv("STRIPE_SECRET_KEY", raising=False)
     monkeypatch.setattr(huey, "immediate", True)

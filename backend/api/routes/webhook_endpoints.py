@@ -14,6 +14,7 @@ from backend.db import session_scope
 from backend.read_threads import run_read
 from backend.services import webhooks_out
 from backend.services.events import EVENT_TYPES
+from backend.services.webhook_failures import FailureKind
 from backend.services.webhooks_out import delivery_to_dict, endpoint_to_dict
 from backend.tasks import outbound
 
@@ -47,7 +48,8 @@ class EndpointCreate(_Strict):
     url: StrictStr = Field(
         min_length=1,
         max_length=2048,
-        description="An https:// URL on a public address",
+        description="An https:// URL on a public address, without whitespace or control "
+        "characters (test mode on a development server: http://localhost too)",
         examples=["https://example.com/webhooks/payportal"],
     )
     enabledEvents: list[StrictStr] = Field(min_length=1, max_length=50, description=_EVENTS_HELP)
@@ -85,7 +87,9 @@ class EndpointOut(BaseModel):
     enabledEvents: list[str]
     status: Literal["enabled", "disabled"]
     disabledReason: str | None
-    failingSince: str | None
+    failingSince: str | None = Field(description="Since when deliveries have been failing")
+    consecutiveFailures: int = Field(description="Failed attempts since the last success")
+    lastSuccessAt: str | None = Field(description="When a delivery last succeeded")
     previousSecretExpiresAt: str | None
     createdAt: str
     updatedAt: str
@@ -111,11 +115,17 @@ class Deleted(BaseModel):
     deleted: bool
 
 
+# Why an attempt failed: the codes of backend/services/webhook_failures.py, one home for them.
+_REASON_CODES = Literal[tuple(kind.value for kind in FailureKind)]  # type: ignore[valid-type]
+
+
 class AttemptOut(BaseModel):
     attemptedAt: str
     statusCode: int | None
     latencyMs: int | None
-    error: str | None
+    reasonCode: _REASON_CODES | None = Field(description="Why it failed; null if it succeeded")
+    reason: str | None = Field(description="Why it failed, in plain words")
+    error: str | None = Field(description="The technical detail (exception, refusal)")
     responseExcerpt: str | None = Field(description="The first 2 KB of the response body")
 
 
@@ -125,9 +135,19 @@ class DeliveryOut(BaseModel):
     endpointId: str
     eventId: str
     eventType: str | None
-    status: Literal["pending", "succeeded", "failed"]
-    attemptCount: int
+    status: Literal["pending", "retrying", "succeeded", "failed"] = Field(
+        description="pending: never tried; retrying: `attempt` of `maxAttempts` failed, the "
+        "next at `nextAttemptAt`; succeeded; failed: no more attempts"
+    )
+    attempt: int = Field(description="Attempts made so far")
+    maxAttempts: int = Field(
+        description="Attempts in all if every one fails on the nominal schedule (jitter can "
+        "fit in a few more)"
+    )
     nextAttemptAt: str | None
+    reasonCode: _REASON_CODES | None = Field(description="Why the last attempt failed")
+    reason: str | None = Field(description="Why the last attempt failed, in plain words")
+    attemptCount: int = Field(description="Attempts claimed, one in flight included")
     lastStatusCode: int | None
     lastError: str | None
     createdAt: str
