@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
+import httpx
 import pytest
 from fastapi.routing import iter_route_contexts
 from fastapi.testclient import TestClient
@@ -477,3 +478,23 @@ def test_a_signed_webhook_with_unclean_text_is_refused_and_not_stored(world: Wor
     assert clean["id"] in ids and event["id"] not in ids
     unsigned = world.client.post(SIGNED[0], content=b"\x00\xff garbage")
     assert (unsigned.status_code, unsigned.json()["error"]["code"]) == (400, "signature_missing")
+
+
+def test_a_real_server_hands_the_raw_path_over_and_it_is_refused(world: World) -> None:
+    """uvicorn decodes the path with replacement characters: the check reads the raw bytes."""
+    from tests.integration.live_server import serve
+
+    payment = world.path_ids["paymentId"]
+    auth = {"Authorization": f"Bearer {world.key}"}
+    with serve(world.client.app) as base, httpx.Client(base_url=base, headers=auth) as client:
+        for url, param in [
+            ("/api/payments/%FF", "paymentId"),
+            ("/api/payments/%ED%A0%80", "paymentId"),
+            ("/api/payments/a%00b", "paymentId"),
+            (f"/api/payments/{payment}?expand=%C0%80", "expand"),
+            (f"/api/payments/{payment}?expand=%1B", "expand"),
+        ]:
+            response = client.get(url)
+            assert response.status_code == 400, (url, response.text)
+            assert response.json()["error"]["param"] == param
+        assert client.get(f"/api/payments/{payment}").status_code == 200
