@@ -95,18 +95,18 @@ def text_problem(text: str, param: str, *, free_text: bool = False) -> Problem |
 def json_problem(body: bytes | str) -> Problem | None:
     """What is wrong with a JSON body's text, or None. A body that needs a closer look and does
     not parse is refused too: every body this API takes is JSON."""
-    suspect = _SUSPECT_BYTES if isinstance(body, bytes) else _SUSPECT_TEXT
-    brackets = body.count(b"[" if isinstance(body, bytes) else "[") + body.count(
-        b"{" if isinstance(body, bytes) else "{"
-    )
-    if brackets <= MAX_DEPTH and suspect.search(body) is None:  # type: ignore[arg-type]
-        return None
     if isinstance(body, bytes):
+        shallow = body.count(b"[") + body.count(b"{") <= MAX_DEPTH
+        if shallow and _SUSPECT_BYTES.search(body) is None:
+            return None
         try:
             text = body.decode("utf-8")  # strict: no encoded surrogates, no overlong forms
         except UnicodeDecodeError:
             return Problem("invalid_json", "The request body is not valid UTF-8", None)
     else:
+        shallow = body.count("[") + body.count("{") <= MAX_DEPTH
+        if shallow and _SUSPECT_TEXT.search(body) is None:
+            return None
         text = body
     try:
         value = json.loads(text)  # the most lenient parser the routes use: \ud800 passes it
