@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from backend import db
-from backend.api import errors, json_body
+from backend.api import errors, input_hygiene, json_body
 from backend.api.limits_middleware import BodySizeLimit
 from backend.api.responses import JSONResponse
 from backend.api.routes import checkout as checkout_routes
@@ -34,8 +34,15 @@ def create_app() -> FastAPI:
         redoc_url=None,
         openapi_url="/api/openapi.json",
         default_response_class=JSONResponse,
+        # Any request may be refused for its text (backend.api.input_hygiene), before routing.
+        responses={400: {"model": errors.ErrorBody, "description": input_hygiene.REFUSED}},
     )
     errors.install(api)
+    # The last added runs first: the size limit, then the text checks on path, query and JSON
+    # body (Stripe's webhooks check their body after the signature, in their route).
+    api.add_middleware(
+        input_hygiene.InputHygiene, router=api.router, signed_prefixes=(webhooks_stripe.PATH,)
+    )
     api.add_middleware(BodySizeLimit, max_bytes=settings.api_max_body_bytes)
 
     @api.get(

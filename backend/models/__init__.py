@@ -4,7 +4,14 @@ import backend.models.base  # noqa: F401  (sets the naming convention before any
 from backend.models.accounts import ApiKey, Membership, Merchant, User, UserSession
 from backend.models.banking import BankAccount
 from backend.models.checkout import BrandLogo, CheckoutSession, PaymentLink
-from backend.models.commerce import Customer, Dispute, Order, Payment, Refund
+from backend.models.commerce import (
+    Customer,
+    Dispute,
+    MemberRefundDay,
+    Order,
+    Payment,
+    Refund,
+)
 from backend.models.evidence import DisputeEvidenceFile, DisputeResponse
 from backend.models.fees import FeeOverride, FeeTier
 from backend.models.identity import ActionToken, Invitation, LoginThrottle
@@ -43,6 +50,7 @@ __all__ = [
     "InboundWebhookEvent",
     "Invitation",
     "LoginThrottle",
+    "MemberRefundDay",
     "Membership",
     "Merchant",
     "NotificationPreference",

@@ -5,7 +5,7 @@ Every amount is an integer in the minor unit of the row's `currency` (ISO 4217 e
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import JSON, BigInteger, Index, text
@@ -184,6 +184,22 @@ class Refund(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     gateway_synced_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class MemberRefundDay(SQLModel, table=True):
+    """What one team member refunded on one day (in the merchant's time zone), per mode and
+    currency: the running total that the support refund limit and the step-up threshold are
+    checked against (backend.services.refund_limits), locked while a refund is decided."""
+
+    __tablename__ = "member_refund_days"
+
+    merchant_id: str = Field(primary_key=True, foreign_key="merchants.id", max_length=40)
+    livemode: bool = Field(primary_key=True)
+    user_id: str = Field(primary_key=True, foreign_key="users.id", max_length=40)
+    day: date = Field(primary_key=True)
+    currency: str = Field(primary_key=True, max_length=3)
+    amount: int = Field(default=0, sa_type=BigInteger)
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 
 
 class Dispute(SQLModel, table=True):

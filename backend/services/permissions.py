@@ -7,10 +7,14 @@ and in the README, from `MATRIX` and `DESCRIPTIONS`, so the words and the rules 
 Refunds are the one graded permission: owners and admins refund any amount; support refunds up
 to the merchant's `support_refund_limit` (minor units of the merchant's default currency), and
 refunds in any other currency are beyond a limit we cannot compare, so they need an admin.
+The limit, like the step-up threshold, applies to running totals (`RefundTotals`): what the
+payment will have had refunded and what the member will have refunded that day, so that slicing
+a refund gets round neither (backend.services.refund_limits reads and locks those totals).
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from enum import StrEnum
 
 from backend.models import Merchant
@@ -106,32 +110,60 @@ def require(role: str | Role, permission: Permission) -> None:
         )
 
 
-def can_refund(role: str | Role, merchant: Merchant, amount: int, currency: str) -> bool:
+@dataclass(frozen=True)
+class RefundTotals:
+    """A refund, with what was refunded before it on the same payment (by anyone) and by the
+    same member that day (in the refund's currency)."""
+
+    amount: int
+    currency: str
+    on_payment: int = 0
+    by_member_today: int = 0
+
+    @property
+    def largest_total(self) -> int:
+        """The larger of the two totals once this refund is added."""
+        return self.amount + max(self.on_payment, self.by_member_today)
+
+
+def can_refund(role: str | Role, merchant: Merchant, refund: RefundTotals) -> bool:
     if can(role, Permission.REFUND):
         return True
     return (
         can(role, Permission.REFUND_LIMITED)
-        and currency.upper() == merchant.default_currency
-        and amount <= merchant.support_refund_limit
+        and refund.currency.upper() == merchant.default_currency
+        and refund.largest_total <= merchant.support_refund_limit
     )
 
 
-def require_refund(role: str | Role, merchant: Merchant, amount: int, currency: str) -> None:
-    if can_refund(role, merchant, amount, currency):
+def require_refund(role: str | Role, merchant: Merchant, refund: RefundTotals) -> None:
+    """PermissionDenied, saying the limit and what is left of it, unless role may refund."""
+    if can_refund(role, merchant, refund):
         return
     if not can(role, Permission.REFUND_LIMITED):
         require(role, Permission.REFUND)
-    limit = format_money(merchant.support_refund_limit, merchant.default_currency)
+    currency, limit = merchant.default_currency, merchant.support_refund_limit
+    if refund.currency.upper() != currency:
+        raise PermissionDenied(
+            f"Support can refund in {currency} only. Ask an owner or admin for this refund.",
+            param="amountCents",
+        )
+    left_on_payment = max(0, limit - refund.on_payment)
+    left_today = max(0, limit - refund.by_member_today)
+    if left_on_payment <= left_today:
+        left = f"{format_money(left_on_payment, currency)} of it is left on this payment"
+    else:
+        left = f"you have {format_money(left_today, currency)} of it left today"
     raise PermissionDenied(
-        f"Support can refund up to {limit} in {merchant.default_currency}. "
-        "Ask an owner or admin for this refund.",
+        f"Support can refund up to {format_money(limit, currency)} per payment and per day, "
+        f"counting earlier refunds; {left}. Ask an owner or admin for more.",
         param="amountCents",
     )
 
 
-def refund_needs_step_up(merchant: Merchant, amount: int, currency: str) -> bool:
-    """A fresh second-factor code is asked above the merchant's threshold, and for refunds in a
-    currency other than the one the threshold is written in."""
-    if currency.upper() != merchant.default_currency:
+def refund_needs_step_up(merchant: Merchant, refund: RefundTotals) -> bool:
+    """A fresh second-factor code is asked when either total passes the merchant's threshold,
+    and for refunds in a currency other than the one the threshold is written in."""
+    if refund.currency.upper() != merchant.default_currency:
         return True
-    return amount > merchant.step_up_refund_threshold
+    return refund.largest_total > merchant.step_up_refund_threshold

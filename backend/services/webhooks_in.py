@@ -179,7 +179,7 @@ def _signed_with(text: str, header: str, secret: str) -> bool:
 def _parse(text: str, source: str | None) -> VerifiedEvent:
     try:
         event = json.loads(text)
-    except ValueError:
+    except (ValueError, RecursionError):  # nested past the parser's depth: not an event either
         raise SignatureError("invalid_json", "The body is not valid JSON") from None
     shaped = (
         isinstance(event, dict)

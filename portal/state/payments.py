@@ -13,11 +13,11 @@ from urllib.parse import urlencode
 import reflex as rx
 
 from backend.db import session_scope
-from backend.models import Merchant, Payment, User
+from backend.models import Payment, User
 from backend.models.enums import ActorType
 from backend.services import (
     payments,
-    permissions,
+    refund_limits,
     reporting,
     reviews,
     risk,
@@ -523,33 +523,20 @@ class PaymentDetailState(AuthState):
         if reason in REFUND_REASONS:  # else the choice already made through on_change
             self.refund_reason = reason
         try:
-            with session_scope(readonly=True) as db:
-                p = payments.get_payment(db, viewer.scope, self._payment_id)
-                merchant = db.get(Merchant, viewer.ctx.merchant_id)
-                assert merchant is not None
-                remaining = p.amount_captured - p.amount_refunded
-                amount = (
-                    parse_money(self.refund_amount, p.currency, viewer.locale, param="amount")
-                    if self.refund_amount.strip()
-                    else remaining
-                )
-                if amount > remaining:
-                    raise ValidationFailed(
-                        f"At most {format_money(remaining, p.currency, viewer.locale)} "
-                        "can still be refunded",
-                        param="amount",
-                    )
-                permissions.require_refund(viewer.ctx.role, merchant, amount, p.currency)
-                who = p.customer_email or "the customer"
-                self.refund_summary = (
-                    f"Refund {format_money(amount, p.currency, viewer.locale)} of "
-                    f"{format_money(p.amount_captured, p.currency, viewer.locale)} to {who}"
-                    f" ({self.refund_reason.replace('_', ' ')}). This cannot be undone."
-                )
+            review = refund_limits.review(
+                viewer.ctx, self._payment_id, self.refund_amount, viewer.locale
+            )
         except ServiceError as exc:
             self.action_error = exc.message
             return None
-        self._refund_minor = amount
+        who = review.customer_email or "the customer"
+        self.refund_summary = (
+            f"Refund {format_money(review.amount, review.currency, viewer.locale)} of "
+            f"{format_money(review.captured, review.currency, viewer.locale)} to {who}"
+            f" ({self.refund_reason.replace('_', ' ')}). This cannot be undone."
+            + (" You will be asked for a fresh code." if review.needs_step_up else "")
+        )
+        self._refund_minor = review.amount
         self.action_error = ""
         self.refund_confirming = True
         return None
@@ -568,26 +555,18 @@ class PaymentDetailState(AuthState):
         self.action_pending = True
         yield
         try:
-            with session_scope() as db:
-                p = payments.get_payment(db, viewer.scope, self._payment_id)
-                merchant = db.get(Merchant, viewer.ctx.merchant_id)
-                assert merchant is not None
-                permissions.require_refund(
-                    viewer.ctx.role, merchant, self._refund_minor, p.currency
-                )
-                if permissions.refund_needs_step_up(merchant, self._refund_minor, p.currency):
-                    step_up.require_fresh(db, viewer.ctx.session_id)
-                _, refund = payments.refund(
-                    db,
-                    viewer.scope,
-                    self._payment_id,
-                    amount=self._refund_minor,
-                    reason=self.refund_reason,
-                    actor=viewer.actor(self.router.session.client_ip),
-                )
-                amount_text = format_money(refund.amount, refund.currency, viewer.locale)
-                state = refund.status
-                failure = refund.failure_reason
+            # The limit and the step-up threshold apply to running totals, checked and
+            # locked in the refund's own transaction.
+            refund = refund_limits.refund(
+                viewer.ctx,
+                self._payment_id,
+                amount=self._refund_minor,
+                reason=self.refund_reason,
+                ip_address=self.router.session.client_ip or None,
+            )
+            amount_text = format_money(refund.amount, refund.currency, viewer.locale)
+            state = refund.status
+            failure = refund.failure_reason
         except step_up.StepUpRequired as exc:
             self.action_pending = False
             self.step_up_required = True

@@ -2,6 +2,8 @@
 
 Schemathesis generates valid and invalid requests for every operation from /api/openapi.json
 and sends them to the application in-process, authenticated as a real test-mode merchant.
+test_input_hygiene.py complements it: a deterministic sweep of NUL, lone surrogates, control
+characters and deep nesting over every operation, on SQLite and PostgreSQL.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Migration 0016 on SQLite and PostgreSQL: existing endpoints get their health (last success,
+"""Migration 0015 on SQLite and PostgreSQL: existing endpoints get their health (last success,
 failed attempts since) from the deliveries and attempts already logged."""
 
 from __future__ import annotations
@@ -37,7 +37,7 @@ def insert(conn: Connection, table: str, **values: Any) -> None:
 
 def test_existing_endpoints_get_their_health_from_their_log(database_url: str, engine: Engine):
     cfg = alembic_config(database_url)
-    command.upgrade(cfg, "0016-1")  # the revision before this one, however they are chained
+    command.upgrade(cfg, "0015-1")  # the revision before this one, however they are chained
     with engine.begin() as conn:
         insert(conn, "merchants", id="mer_1", name="Shop", fee_tier_id="starter")  # seeded
         for endpoint, failing_since in (("we_ok", None), ("we_bad", T0 + timedelta(hours=2))):
@@ -83,7 +83,7 @@ def test_existing_endpoints_get_their_health_from_their_log(database_url: str, e
                     attempted_at=at,
                     status_code=code,
                 )
-    command.upgrade(cfg, "0016")
+    command.upgrade(cfg, "0015")
     with engine.connect() as conn:
         health = {
             row.id: (row.consecutive_failures, row.last_success_at)
@@ -96,4 +96,4 @@ def test_existing_endpoints_get_their_health_from_their_log(database_url: str, e
     for endpoint in ("we_ok", "we_bad"):
         last = health[endpoint][1]
         assert last is not None and str(last).startswith("2026-03-01 13:00")
-    command.downgrade(cfg, "0016-1")  # and back
+    command.downgrade(cfg, "0015-1")  # and back

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from backend.models import Merchant
 from backend.models.enums import Role
 from backend.services import permissions
 from backend.services.errors import PermissionDenied
-from backend.services.permissions import Permission
+from backend.services.permissions import Permission, RefundTotals
 
 
 def _merchant(**overrides: object) -> Merchant:
@@ -48,21 +50,69 @@ def test_unknown_role_can_do_nothing() -> None:
 
 def test_support_refunds_up_to_the_limit_in_the_default_currency_only() -> None:
     shop = _merchant(support_refund_limit=10_000, default_currency="USD")
-    assert permissions.can_refund(Role.SUPPORT, shop, 10_000, "usd")
-    assert not permissions.can_refund(Role.SUPPORT, shop, 10_001, "USD")
-    assert not permissions.can_refund(Role.SUPPORT, shop, 100, "EUR")
-    with pytest.raises(PermissionDenied, match=r"up to \$100\.00 in USD"):
-        permissions.require_refund(Role.SUPPORT, shop, 10_001, "USD")
+    assert permissions.can_refund(Role.SUPPORT, shop, RefundTotals(10_000, "usd"))
+    assert not permissions.can_refund(Role.SUPPORT, shop, RefundTotals(10_001, "USD"))
+    assert not permissions.can_refund(Role.SUPPORT, shop, RefundTotals(100, "EUR"))
+    with pytest.raises(PermissionDenied, match=r"up to \$100\.00 per payment and per day"):
+        permissions.require_refund(Role.SUPPORT, shop, RefundTotals(10_001, "USD"))
+    with pytest.raises(PermissionDenied, match="in USD only"):
+        permissions.require_refund(Role.SUPPORT, shop, RefundTotals(100, "EUR"))
     with pytest.raises(PermissionDenied, match="analyst"):
-        permissions.require_refund(Role.ANALYST, shop, 1, "USD")
-    permissions.require_refund(Role.ADMIN, shop, 10**9, "JPY")
+        permissions.require_refund(Role.ANALYST, shop, RefundTotals(1, "USD"))
+    permissions.require_refund(Role.ADMIN, shop, RefundTotals(10**9, "JPY", 10**9, 10**9))
+
+
+def test_support_limit_counts_the_payment_and_the_day_and_says_what_is_left() -> None:
+    shop = _merchant(support_refund_limit=10_000, default_currency="USD")
+    assert permissions.can_refund(Role.SUPPORT, shop, RefundTotals(4_000, "USD", 6_000, 6_000))
+    with pytest.raises(PermissionDenied, match=r"\$40\.00 of it is left on this payment"):
+        permissions.require_refund(Role.SUPPORT, shop, RefundTotals(5_000, "USD", 6_000, 0))
+    with pytest.raises(PermissionDenied, match=r"you have \$25\.00 of it left today"):
+        permissions.require_refund(Role.SUPPORT, shop, RefundTotals(5_000, "USD", 0, 7_500))
+    with pytest.raises(PermissionDenied, match=r"\$0\.00 of it is left on this payment"):
+        permissions.require_refund(Role.SUPPORT, shop, RefundTotals(1, "USD", 12_000, 0))
 
 
 def test_step_up_above_the_threshold_or_in_another_currency() -> None:
     shop = _merchant(step_up_refund_threshold=50_000, default_currency="USD")
-    assert not permissions.refund_needs_step_up(shop, 50_000, "USD")
-    assert permissions.refund_needs_step_up(shop, 50_001, "USD")
-    assert permissions.refund_needs_step_up(shop, 1, "GBP")
+    assert not permissions.refund_needs_step_up(shop, RefundTotals(50_000, "USD"))
+    assert permissions.refund_needs_step_up(shop, RefundTotals(50_001, "USD"))
+    assert permissions.refund_needs_step_up(shop, RefundTotals(1, "USD", on_payment=50_000))
+    assert permissions.refund_needs_step_up(shop, RefundTotals(1, "USD", by_member_today=50_000))
+    assert permissions.refund_needs_step_up(shop, RefundTotals(1, "GBP"))
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    total=st.integers(1, 200_000),
+    cuts=st.lists(st.integers(1, 199_999), max_size=10, unique=True),
+    payments=st.lists(st.integers(0, 2), min_size=11, max_size=11),
+    threshold=st.integers(0, 200_000),
+    limit=st.integers(0, 200_000),
+)
+def test_a_sliced_refund_meets_the_same_step_up_and_limit_as_the_whole(
+    total: int, cuts: list[int], payments: list[int], threshold: int, limit: int
+) -> None:
+    """A member refunds `total` in slices, spread over up to three payments on one day: some
+    slice asks for a code exactly when the whole would, and support may make every slice
+    exactly when it may make the whole."""
+    shop = _merchant(
+        step_up_refund_threshold=threshold, support_refund_limit=limit, default_currency="USD"
+    )
+    points = sorted(cut for cut in cuts if cut < total)
+    slices = [b - a for a, b in zip([0, *points], [*points, total], strict=True)]
+    on_payment = [0, 0, 0]
+    today = 0
+    needs_code, allowed = [], []
+    for amount, payment in zip(slices, payments, strict=False):
+        refund = RefundTotals(amount, "USD", on_payment[payment], today)
+        needs_code.append(permissions.refund_needs_step_up(shop, refund))
+        allowed.append(permissions.can_refund(Role.SUPPORT, shop, refund))
+        on_payment[payment] += amount
+        today += amount
+    whole = RefundTotals(total, "USD")
+    assert any(needs_code) == permissions.refund_needs_step_up(shop, whole)
+    assert all(allowed) == permissions.can_refund(Role.SUPPORT, shop, whole)
 
 
 def test_step_up_window_is_five_minutes() -> None:

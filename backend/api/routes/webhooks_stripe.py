@@ -20,6 +20,7 @@ from fastapi import APIRouter, Request
 from pydantic import BaseModel, Field
 from sqlalchemy.exc import SQLAlchemyError
 
+from backend.api import input_hygiene
 from backend.api.errors import ErrorBody, error_response
 from backend.api.responses import JSONResponse
 from backend.config import get_settings
@@ -29,6 +30,7 @@ from backend.services import gateway_configs, webhooks_in
 
 log = logging.getLogger(__name__)
 router = APIRouter(prefix="/api/webhooks", tags=["webhooks"])
+PATH = "/api/webhooks/stripe"  # and /{processor_id}: bodies checked here, after the signature
 
 
 class WebhookAck(BaseModel):
@@ -83,7 +85,8 @@ _RESPONSES: dict[int | str, dict[str, Any]] = {
     400: {
         "model": ErrorBody,
         "description": "Missing or invalid Stripe-Signature, a timestamp outside the "
-        "tolerance, a body that is not a JSON Stripe event, or no signing secret configured",
+        "tolerance, a body that is not a JSON Stripe event (or holds NUL, lone surrogates or "
+        "control characters, or nests over 32 levels), or no signing secret configured",
     },
     413: {"model": ErrorBody, "description": "The body is larger than 1 MB"},
     503: {"model": ErrorBody, "description": "The database could not store the event"},
@@ -156,6 +159,10 @@ async def _receive(
         )
     except webhooks_in.SignatureError as exc:
         return error_response(400, exc.code, exc.message)
+    # Signed, so Stripe sent it; still refused, and never stored, unless it is clean text.
+    problem = input_hygiene.json_problem(event.payload)
+    if problem is not None:
+        return problem.response()
     if livemode is not None and event.livemode != livemode:
         mode = "live" if livemode else "test"
         return error_response(

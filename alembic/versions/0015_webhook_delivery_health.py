@@ -6,7 +6,7 @@ in plain words).
 Existing endpoints get their last success from their deliveries and, when failing, the failed
 attempts since then; older attempts keep no code and are read from their error text.
 
-Revision ID: 0016
+Revision ID: 0015
 Revises: 0014
 Create Date: 2026-12-05 13:00:00
 
@@ -20,7 +20,7 @@ from alembic import op
 
 import backend.models.types
 
-revision: str = "0016"
+revision: str = "0015"
 down_revision: str | Sequence[str] | None = "0014"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
