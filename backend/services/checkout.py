@@ -592,7 +592,7 @@ def _declined(
     payment: Payment,
     key: str,
     ip_address: str | None,
-    blocked_by: str | None,
+    blocked_by: str | None = None,
 ) -> PayResult:
     """A failed attempt: counted against the address and the session, which it may lock."""
     if not checkout_declines.is_decline(payment):  # the processor's trouble, not the card's
