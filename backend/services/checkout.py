@@ -41,6 +41,7 @@ from backend.services.currency import format_money, normalise_currency
 from backend.services.errors import Conflict, NotFound, ServiceError, ValidationFailed
 from backend.services.payments import Actor, ChargeInput, PaymentMethodInput, Scope
 from backend.services.representations import payment_to_dict, timestamp
+from backend.services.url_text import character_problem
 
 OPEN, COMPLETE, EXPIRED = "open", "complete", "expired"
 # What a pay attempt may answer besides a session status (PayResult.status).
@@ -107,6 +108,9 @@ def _url(value: object, param: str, *, required: bool) -> str | None:
         return None
     if not isinstance(value, str) or len(value) > MAX_URL_LENGTH:
         raise ValidationFailed(f"{param} must be an http(s) URL", param=param)
+    problem = character_problem(value, param)
+    if problem:
+        raise ValidationFailed(problem, param=param)
     parts = urlsplit(value)
     if parts.scheme not in ("http", "https") or not parts.netloc:
         raise ValidationFailed(f"{param} must be an absolute http(s) URL", param=param)

@@ -20,13 +20,13 @@ from __future__ import annotations
 import ipaddress
 import re
 import socket
-import unicodedata
 from urllib.parse import urlsplit
 
 import httpx
 
 from backend.config import get_settings
 from backend.services.errors import ValidationFailed
+from backend.services.url_text import character_problem
 from backend.services.webhook_failures import FailureKind
 
 MAX_URL_LENGTH = 2048
@@ -35,8 +35,6 @@ LOOPBACK_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
 _LABEL = re.compile(r"(?!-)[a-z0-9-]{1,63}(?<!-)")
-_MUST_BE_ENCODED = frozenset('<>"{}|\\^`')
-_STRAY_PERCENT = re.compile(r"%(?![0-9A-Fa-f]{2})")
 
 
 class UrlRefused(ValidationFailed):
@@ -86,25 +84,6 @@ def _valid_hostname(host: str) -> bool:
     return len(ascii_host) <= 253 and all(_LABEL.fullmatch(label) for label in labels)
 
 
-def _check_characters(url: str) -> None:
-    for position, char in enumerate(url, start=1):
-        if unicodedata.category(char)[0] in "CZ":  # controls, NUL, format marks, spaces
-            raise UrlRefused(
-                f"url must not contain whitespace or control characters ({char!r} at "
-                f"position {position})",
-                FailureKind.INVALID_URL,
-            )
-        if char in _MUST_BE_ENCODED:
-            raise UrlRefused(
-                f"url must not contain {char!r} (position {position}): percent-encode it",
-                FailureKind.INVALID_URL,
-            )
-    if _STRAY_PERCENT.search(url):
-        raise UrlRefused(
-            "url has a % that does not start an escape such as %20", FailureKind.INVALID_URL
-        )
-
-
 def _resolve(host: str, port: int) -> list[IPAddress]:
     try:
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
@@ -125,7 +104,9 @@ def check_url(url: object, *, livemode: bool) -> str:
     """The address to connect to for url, or UrlRefused (a ValidationFailed) saying why not."""
     if not isinstance(url, str) or not 0 < len(url) <= MAX_URL_LENGTH:
         raise UrlRefused(f"url must be 1 to {MAX_URL_LENGTH} characters", FailureKind.INVALID_URL)
-    _check_characters(url)
+    problem = character_problem(url, "url")
+    if problem:
+        raise UrlRefused(problem, FailureKind.INVALID_URL)
     try:
         parts = urlsplit(url)
         port = parts.port
