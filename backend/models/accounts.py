@@ -99,7 +99,10 @@ class UserSession(SQLModel, table=True):
 
 
 class ApiKey(SQLModel, table=True):
-    """A merchant's API key. Keys are high-entropy, so a keyed SHA-256 digest is stored."""
+    """A merchant's API key. Keys are high-entropy, so a keyed SHA-256 digest is stored.
+
+    A test-mode secret is also kept encrypted, so its owner can reveal it again (it only
+    reaches the sandbox); a live secret is a digest only, shown once."""
 
     __tablename__ = "api_keys"
     __table_args__ = (Index("ix_api_keys_merchant_mode", "merchant_id", "livemode"),)
@@ -112,6 +115,7 @@ class ApiKey(SQLModel, table=True):
     display_prefix: str = Field(max_length=24)
     last4: str = Field(max_length=4)
     digest: str = Field(max_length=64, unique=True)
+    secret_encrypted: str | None = Field(default=None, max_length=300)
     created_by_user_id: str | None = Field(default=None, foreign_key="users.id", max_length=40)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     last_used_at: datetime | None = Field(default=None, sa_type=UTCDateTime)

@@ -1,4 +1,8 @@
-"""Merchants' secret API keys: `sk_test_...` / `sk_live_...`, shown once, stored as a digest."""
+"""Merchants' secret API keys: `sk_test_...` / `sk_live_...`, authenticated by a digest.
+
+A live secret is shown once and kept as a digest only. A test secret is also kept encrypted
+(`crypto.encrypt`), so its owner can reveal it again: it only reaches the sandbox and test data,
+and a developer needs it at hand to try the API."""
 
 from __future__ import annotations
 
@@ -12,7 +16,7 @@ from backend.db import session_scope
 from backend.ids import new_id
 from backend.models import ApiKey, Merchant, utcnow
 from backend.models.enums import ActorType, MerchantStatus
-from backend.services import audit
+from backend.services import audit, crypto
 from backend.services.errors import AuthenticationFailed, Conflict, NotFound, ValidationFailed
 from backend.services.security import random_token, token_digest
 from backend.services.ttl_cache import ALL, TTLMemo, forget_on_commit
@@ -26,7 +30,7 @@ _LAST_USED_RESOLUTION = timedelta(minutes=1)
 @dataclass(frozen=True)
 class IssuedKey:
     api_key: ApiKey
-    secret: str  # shown to the merchant once, never stored
+    secret: str  # live: shown to the merchant once, never stored; test: stored encrypted
 
 
 @dataclass(frozen=True)
@@ -55,6 +59,7 @@ def issue_key(
         display_prefix=secret[:12],
         last4=secret[-4:],
         digest=token_digest(secret, purpose=_PURPOSE),
+        secret_encrypted=None if livemode else crypto.encrypt(secret),
         created_by_user_id=created_by_user_id,
     )
     db.add(key)
@@ -185,8 +190,8 @@ def touch(db: Session, api_key_id: str) -> None:
 
 
 # ---------------------------------------------------------------------------------------------
-# Managing keys (the portal's Developers page). Secrets are kept as digests only, so a key's
-# secret can be shown at creation or roll and never again: "reveal" means roll.
+# Managing keys (the portal's Developers page). A live key's secret is kept as a digest only,
+# so it can be shown at creation or roll and never again; a test key's can be revealed.
 
 MAX_NAME_LENGTH = 100
 # How long a rolled key keeps working beside its replacement (the portal offers these).
@@ -282,6 +287,38 @@ def roll_key(
         db, key, "api_key.rolled", actor_user_id, {"replacedBy": issued.api_key.id, "grace": grace}
     )
     return issued
+
+
+def reveal_secret(
+    db: Session, merchant_id: str, livemode: bool, key_id: str, *, actor_user_id: str | None
+) -> str:
+    """A test key's secret, again (audited); live keys and keys from before encryption refuse."""
+    key = get_key(db, merchant_id, livemode, key_id)
+    if key.livemode:
+        raise Conflict(
+            "Live secrets are shown once, when the key is created or rolled; roll the key "
+            "for a new one",
+            code="key_not_revealable",
+        )
+    if key.secret_encrypted is None:
+        raise Conflict(
+            "This key was created before test secrets were kept, so it cannot be shown; "
+            "roll it or create a new key",
+            code="key_not_revealable",
+        )
+    if status(key) in ("revoked", "expired"):
+        raise Conflict("This key no longer works; create a new key", code="key_inactive")
+    _audit(db, key, "api_key.revealed", actor_user_id, {"name": key.name})
+    return crypto.decrypt(key.secret_encrypted)
+
+
+def revealable(key: ApiKey) -> bool:
+    """Whether `reveal_secret` would show this key (a working test key kept encrypted)."""
+    return (
+        not key.livemode
+        and key.secret_encrypted is not None
+        and status(key) in ("active", "expiring")
+    )
 
 
 def revoke_key(

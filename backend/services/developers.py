@@ -60,6 +60,15 @@ def roll_api_key(db: Session, ctx: SessionContext, key_id: str, grace: str) -> a
     )
 
 
+def reveal_api_key(db: Session, ctx: SessionContext, key_id: str) -> str:
+    """A test key's secret, shown again (audited as api_key.revealed). No step-up: a test key
+    reaches only the sandbox, and live keys are never revealed."""
+    require(ctx.role, Permission.MANAGE_API_KEYS)
+    return api_keys.reveal_secret(
+        db, ctx.merchant_id, ctx.livemode, key_id, actor_user_id=ctx.user_id
+    )
+
+
 def revoke_api_key(db: Session, ctx: SessionContext, key_id: str) -> ApiKey:
     require(ctx.role, Permission.MANAGE_API_KEYS)
     return api_keys.revoke_key(db, ctx.merchant_id, ctx.livemode, key_id, actor_user_id=ctx.user_id)

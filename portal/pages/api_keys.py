@@ -1,4 +1,5 @@
-"""Developers, API keys: the key list, create, roll with a grace period, revoke."""
+"""Developers, API keys: the key list, create, reveal a test key, roll with a grace period,
+revoke."""
 
 from __future__ import annotations
 
@@ -24,6 +25,18 @@ def _actions(row: rx.Var) -> rx.Component:
     return rx.cond(
         ApiKeysState.can_manage & (row["status"] == "active"),
         rx.flex(
+            rx.cond(
+                row["revealable"] == "yes",
+                rx.button(
+                    rx.icon("eye", size=14),
+                    "Reveal",
+                    size="1",
+                    variant="soft",
+                    color_scheme="gray",
+                    on_click=ApiKeysState.reveal(row["id"]),
+                    aria_label="Reveal " + row["name"].to(str),
+                ),
+            ),
             rx.button(
                 "Roll",
                 size="1",
@@ -199,12 +212,23 @@ def secret_dialog() -> rx.Component:
         rx.dialog.content(
             rx.dialog.title(ApiKeysState.secret_title),
             rx.dialog.description(
-                "Copy it now and keep it in your server's secrets. We keep only a fingerprint "
-                "of it, so it cannot be shown again: if it is lost, roll the key.",
+                rx.cond(
+                    ApiKeysState.secret_revealed,
+                    "A test key works with the sandbox and test cards only. Keep it in your "
+                    "server's secrets; you can show it here again.",
+                    rx.cond(
+                        ApiKeysState.livemode,
+                        "Copy it now and keep it in your server's secrets. We keep only a "
+                        "fingerprint of it, so it cannot be shown again: if it is lost, roll "
+                        "the key.",
+                        "Copy it and keep it in your server's secrets. As a test key, it can "
+                        "be shown again here with Reveal.",
+                    ),
+                ),
                 size="2",
                 margin_bottom="1rem",
             ),
-            secret_box(ApiKeysState.new_secret, "New secret key"),
+            secret_box(ApiKeysState.new_secret, "Secret key"),
             rx.flex(
                 rx.dialog.close(rx.button("Done")),
                 justify="end",
@@ -233,7 +257,12 @@ def api_keys_page() -> rx.Component:
             rx.cond(ApiKeysState.livemode, "Live", "Test"),
             " keys authenticate your server with ",
             rx.code("Authorization: Bearer sk_…"),
-            ". A secret is shown once, when the key is created or rolled; we cannot show it again.",
+            rx.cond(
+                ApiKeysState.livemode,
+                ". A live secret is shown once, when the key is created or rolled; we cannot "
+                "show it again.",
+                ". A test secret can be shown again with Reveal; a live one is shown only once.",
+            ),
             size="2",
             color_scheme="gray",
         ),

@@ -10,8 +10,10 @@ from portal.components.kpi import kpi_grid
 from portal.components.layout import portal_page
 from portal.components.onboarding_checklist import onboarding_checklist
 from portal.components.payments_table import labelled_select, payments_table
+from portal.components.quickstart import quickstart_card
 from portal.state.dashboard import RANGES, DashboardState
 from portal.state.onboarding import OnboardingState
+from portal.state.quickstart import QuickstartState
 
 
 def range_picker() -> rx.Component:
@@ -198,7 +200,12 @@ def charts() -> rx.Component:
 @portal_page(
     "/dashboard",
     "Dashboard",
-    on_load=[OnboardingState.load, DashboardState.load, DashboardState.watch_live],
+    on_load=[
+        OnboardingState.load,
+        QuickstartState.load,
+        DashboardState.load,
+        DashboardState.watch_live,
+    ],
 )
 def dashboard() -> rx.Component:
     return rx.vstack(
@@ -234,6 +241,7 @@ def dashboard() -> rx.Component:
             rx.callout(DashboardState.error, color_scheme="red", role="alert", width="100%"),
         ),
         onboarding_checklist(),
+        quickstart_card(),
         rx.cond(
             DashboardState.range_problem != "",
             range_problem(),

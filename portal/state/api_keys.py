@@ -1,4 +1,4 @@
-"""Developers, API keys: list, create, roll and revoke (secrets are shown once)."""
+"""Developers, API keys: list, create, reveal (test keys), roll and revoke."""
 
 from __future__ import annotations
 
@@ -45,6 +45,7 @@ def _row(key: ApiKey, tz: str) -> dict[str, str]:
         "created": when(key.created_at, tz),
         "last_used": when(key.last_used_at, tz) if key.last_used_at else "Never",
         "status": status,
+        "revealable": "yes" if api_keys.revealable(key) else "",
         "status_label": {
             "active": "Active",
             "expiring": f"Expires {when(key.expires_at, tz)}",
@@ -63,13 +64,15 @@ class ApiKeysState(AuthState):
     roll_key_id: str = ""
     roll_grace: str = "24h"
     revoke_key_id: str = ""
-    # A secret, shown once after create or roll.
+    # A secret, shown after create or roll, or when a test key is revealed.
     new_secret: str = ""
     secret_title: str = ""
+    secret_revealed: bool = False
 
     @rx.event
     def load(self):  # type: ignore[no-untyped-def]
         self.new_secret = self.secret_title = self.error = ""
+        self.secret_revealed = False
         self.create_open, self.roll_key_id, self.revoke_key_id = False, "", ""
         return self._fill()
 
@@ -112,7 +115,7 @@ class ApiKeysState(AuthState):
         except ServiceError as exc:
             self.error = exc.message
             return None
-        self.create_open = False
+        self.create_open, self.secret_revealed = False, False
         self.secret_title = f"Your new key “{issued.api_key.name}”"
         self.new_secret = issued.secret
         return ApiKeysState.reload
@@ -145,9 +148,25 @@ class ApiKeysState(AuthState):
         except ServiceError as exc:
             self.error, self.roll_key_id = exc.message, ""
             return None
-        self.roll_key_id = ""
+        self.roll_key_id, self.secret_revealed = "", False
         self.secret_title = f"The new secret of “{issued.api_key.name}”"
         self.new_secret = issued.secret
+        return ApiKeysState.reload
+
+    @rx.event
+    def reveal(self, key_id: str):  # type: ignore[no-untyped-def]
+        ctx = self._load_context()
+        if ctx is None:
+            return AuthState.require_session
+        try:
+            with session_scope() as db:
+                secret = developers.reveal_api_key(db, ctx, key_id[:64])
+        except ServiceError as exc:
+            self.error = exc.message
+            return None
+        name = next((row["name"] for row in self.rows if row["id"] == key_id), "this key")
+        self.secret_title = f"The secret of “{name}”"
+        self.new_secret, self.secret_revealed = secret, True
         return ApiKeysState.reload
 
     @rx.event
