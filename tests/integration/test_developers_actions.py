@@ -113,7 +113,9 @@ def test_live_keys_need_a_fresh_code_and_2fa_at_all(merchant_id: str):
     with pytest.raises(StepUpRequired), session_scope() as db:
         developers.create_api_key(db, owner, "Live server")
     with session_scope() as db:
-        assert db.exec(select(ApiKey).where(ApiKey.livemode)).all() == []
+        # This merchant's keys only: the PostgreSQL database is shared by the session's tests.
+        live = select(ApiKey).where(ApiKey.livemode, ApiKey.merchant_id == merchant_id)
+        assert db.exec(live).all() == []
     fresh(owner)
     with session_scope() as db:
         issued = developers.create_api_key(db, owner, "Live server")
