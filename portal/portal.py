@@ -5,6 +5,7 @@ from __future__ import annotations
 import reflex as rx
 from reflex.utils.prerequisites import get_web_dir
 from reflex_base import constants
+from reflex_base.registry import RegistrationContext
 
 import checkout.pages  # noqa: F401  (the hosted checkout: /pay/{id}, /link/{id})
 from backend.api import app as api_app
@@ -61,3 +62,11 @@ app = rx.App(
     ],
     stylesheets=["/portal.css"],
 )
+
+# Reflex adds the @rx.page pages to the app on every compile. `reflex run --env prod` compiles
+# in its own process, then forks the backend workers, each of which compiles again: every page
+# was added twice ("Page … is being redefined"). Adding them here, once, leaves nothing to re-add.
+_registration = RegistrationContext.ensure_context()
+for render, page_options in _registration.decorated_pages:
+    app.add_page(render, **page_options)
+_registration.decorated_pages.clear()
