@@ -36,10 +36,12 @@ migrate: $(STAMP)
 seed: migrate
 	@$(BIN)/python -m backend seed-demo --announce
 
-# The job worker runs beside the app and stops with it.
-run: seed
+# The job worker runs beside the app and stops with it. The demo merchant is seeded at once; its
+# sign-in and test key are printed once the app answers, as the last lines of the start-up.
+run: migrate
 	@$(BIN)/python -m backend worker & worker=$$!; \
-	trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
+	$(BIN)/python -m backend seed-demo --announce --when-ready & announce=$$!; \
+	trap 'kill $$worker $$announce 2>/dev/null' EXIT INT TERM; \
 	$(BIN)/reflex run --env prod --single-port
 
 test: $(STAMP) $(CHROMIUM)

@@ -33,13 +33,41 @@ def _seed_demo(args: argparse.Namespace) -> dict[str, object]:
 
     with session_scope() as db:
         creds = seed_demo(db, payments=args.payments)
-    return {
+    result: dict[str, object] = {
         "merchant_id": creds.merchant_id,
         "email": creds.email,
         "password": creds.password,
         "test_secret_key": creds.test_secret_key,
         "created": creds.created,
     }
+    if args.when_ready:
+        result["app_answered"] = _wait_until_ready(args.ready_timeout)
+    return result
+
+
+def _wait_until_ready(timeout: float) -> bool:
+    """Wait until the app at APP_URL answers, so an announcement comes after the framework's
+    start-up output (`reflex run --env prod` serves pages and API together, once built);
+    False when it did not within `timeout` seconds."""
+    import time
+
+    import httpx
+
+    from backend.config import get_settings
+
+    url = get_settings().app_url.rstrip("/")
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with httpx.Client(timeout=5) as client:
+                if client.get(f"{url}/api/health").status_code == 200:
+                    # The server logs its own start-up lines just after it answers.
+                    time.sleep(1)
+                    return True
+        except httpx.HTTPError:
+            pass
+        time.sleep(1)
+    return False
 
 
 def _gateway_add(args: argparse.Namespace) -> dict[str, object]:
@@ -113,6 +141,9 @@ def _worker(args: argparse.Namespace) -> dict[str, object]:
     from backend.tasks import huey
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    # Huey logs every task it runs and every periodic tick at INFO: a line a second at rest.
+    # Its warnings and errors (a task that failed, a worker that died) still show.
+    logging.getLogger("huey").setLevel(logging.WARNING)
     consumer = huey.create_consumer(
         workers=args.workers,
         worker_type="thread",
@@ -175,6 +206,17 @@ def build_parser() -> argparse.ArgumentParser:
     demo = commands.add_parser("seed-demo", help="create the demo merchant with test payments")
     demo.add_argument("--payments", type=int, default=300, help="how many payments (default 300)")
     demo.add_argument("--announce", action="store_true", help="print for people, not JSON")
+    demo.add_argument(
+        "--when-ready",
+        action="store_true",
+        help="print only once the app at APP_URL answers (make run starts it beside the app)",
+    )
+    demo.add_argument(
+        "--ready-timeout",
+        type=float,
+        default=1800,
+        help="seconds to wait with --when-ready (default 1800: the first build is slow)",
+    )
     demo.set_defaults(handler=_seed_demo)
     gateway = commands.add_parser("gateway-add", help="route a merchant's payments to a gateway")
     gateway.add_argument("--merchant", required=True, help="merchant id (mer_...)")
@@ -254,6 +296,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _announcement(result: dict[str, object]) -> str:
     from backend.config import get_settings
+    from backend.services.quickstart import charge_command
 
     url = get_settings().app_url
     return "\n".join(
@@ -264,8 +307,16 @@ def _announcement(result: dict[str, object]) -> str:
             f"  E-mail       {result['email']}",
             f"  Password     {result['password']}",
             f"  Test API key {result['test_secret_key']}",
-            "  (a new key on every run; older demo keys are revoked)",
+            "  (the same test key on every run; it is also under Developers, API keys)",
             "",
+            "  A test charge:",
+            "    " + charge_command(url, str(result["test_secret_key"])).replace("\n", "\n  "),
+            "",
+            *(
+                []
+                if result.get("app_answered", True)
+                else [f"  (the app did not answer at {url} yet; see the messages above)", ""]
+            ),
         ]
     )
 

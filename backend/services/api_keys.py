@@ -321,6 +321,14 @@ def revealable(key: ApiKey) -> bool:
     )
 
 
+def stored_test_secret(key: ApiKey) -> str | None:
+    """A revealable key's secret for the operator's own console (the demo's announcement),
+    without an audit row; None when the key cannot be revealed."""
+    return (
+        crypto.decrypt(key.secret_encrypted) if revealable(key) and key.secret_encrypted else None
+    )
+
+
 def revoke_key(
     db: Session, merchant_id: str, livemode: bool, key_id: str, *, actor_user_id: str | None
 ) -> ApiKey:

@@ -123,7 +123,9 @@ def _pick(rng: random.Random, weighted: list[tuple[object, int]]) -> object:
 
 
 def seed_demo(db: Session, *, payments: int = 300, seed: int = 2026) -> DemoCredentials:
-    """Create the demo merchant once; on later runs hand out a fresh test key for it."""
+    """Create the demo merchant once. Later runs announce the same test key (kept encrypted,
+    as every test key); only a demo key that cannot be shown (revoked, or from before test
+    secrets were kept) is replaced, revoking the old one."""
     user = db.exec(select(User).where(User.email == DEMO_EMAIL)).first()
     if user is not None:
         from backend.models import Membership
@@ -131,13 +133,19 @@ def seed_demo(db: Session, *, payments: int = 300, seed: int = 2026) -> DemoCred
         merchant_id = db.exec(
             select(Membership.merchant_id).where(Membership.user_id == user.id)
         ).one()
-        for old in db.exec(
+        current = db.exec(
             select(ApiKey).where(
                 ApiKey.merchant_id == merchant_id,
                 ApiKey.name == DEMO_KEY_NAME,
+                ApiKey.livemode == False,  # noqa: E712
                 ApiKey.revoked_at.is_(None),  # type: ignore[union-attr]
             )
-        ):
+        ).all()
+        for key in current:
+            secret = api_keys.stored_test_secret(key)
+            if secret is not None and api_keys.status(key) == "active":
+                return DemoCredentials(merchant_id, DEMO_EMAIL, DEMO_PASSWORD, secret, False)
+        for old in current:
             old.revoked_at = utcnow()
             db.add(old)
         issued = api_keys.issue_key(db, merchant_id, name=DEMO_KEY_NAME)

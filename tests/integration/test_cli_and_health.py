@@ -101,19 +101,33 @@ def test_seed_demo_is_realistic_and_consistent(db: Session):
     assert disputed == db.exec(select(func.count()).select_from(Dispute)).one()
 
 
-def test_seed_demo_again_keeps_data_and_rolls_the_demo_key(db: Session):
+def test_seed_demo_again_keeps_data_and_the_same_demo_key(db: Session):
+    from backend.models import ApiKey, AuditLog
+    from backend.services import api_keys
+    from backend.services.errors import AuthenticationFailed
+
     first = demo.seed_demo(db, payments=20)
     db.commit()
+    audit_rows = db.exec(select(func.count()).select_from(AuditLog)).one()
     second = demo.seed_demo(db, payments=20)
     db.commit()
     assert (first.created, second.created) == (True, False)
     assert first.merchant_id == second.merchant_id
-    assert first.test_secret_key != second.test_secret_key
+    # Every `make run` announces the same key, with no new key and no new audit row.
+    assert first.test_secret_key == second.test_secret_key
     assert db.exec(select(func.count()).select_from(Payment)).one() == 20
-    from backend.services import api_keys
-    from backend.services.errors import AuthenticationFailed
-
+    assert db.exec(select(func.count()).select_from(AuditLog)).one() == audit_rows
     assert api_keys.authenticate(db, second.test_secret_key).merchant_id == first.merchant_id
+
+    # A demo key that cannot be shown (from before test secrets were kept) is replaced.
+    key = db.exec(select(ApiKey).where(ApiKey.name == demo.DEMO_KEY_NAME)).one()
+    key.secret_encrypted = None
+    db.add(key)
+    db.commit()
+    third = demo.seed_demo(db, payments=20)
+    db.commit()
+    assert third.test_secret_key != first.test_secret_key
+    assert api_keys.authenticate(db, third.test_secret_key).merchant_id == first.merchant_id
     with pytest.raises(AuthenticationFailed):
         api_keys.authenticate(db, first.test_secret_key)
 
@@ -240,3 +254,110 @@ def test_gateway_and_risk_settings_from_the_cli(db_url: str):
     bad = run_cli(["risk", "--merchant", merchant, "--review", "90", "--block", "70"], db_url)
     assert bad.returncode == 1
     assert "review score must not be above the block score" in bad.stderr
+
+
+def test_seed_demo_announces_once_the_app_answers(
+    db_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`make run` starts this beside the app: the sign-in and key are printed after the app is
+    up, so they are the last lines of the start-up, and the command in them charges."""
+    import socket
+    import threading
+    import time
+
+    import uvicorn
+
+    from backend.api import create_app
+    from backend.config import get_settings
+    from backend.db import get_engine
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    url = f"http://127.0.0.1:{port}"
+    monkeypatch.setenv("DATABASE_URL", db_url)  # the app started below, in this process
+    get_settings.cache_clear()
+    get_engine.cache_clear()
+    env = {**os.environ, "DATABASE_URL": db_url, "APP_URL": url}
+    waiting = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "backend",
+            "seed-demo",
+            "--payments",
+            "3",
+            "--announce",
+            "--when-ready",
+            "--ready-timeout",
+            "60",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    server = None
+    try:
+        time.sleep(3)
+        assert waiting.poll() is None, "announced before the app answered"
+        server = uvicorn.Server(
+            uvicorn.Config(create_app(), host="127.0.0.1", port=port, log_level="warning")
+        )
+        threading.Thread(target=server.run, daemon=True).start()
+        out, err = waiting.communicate(timeout=60)
+    finally:
+        waiting.kill()
+        if server is not None:
+            server.should_exit = True
+        get_engine().dispose()
+        get_settings.cache_clear()
+        get_engine.cache_clear()
+    assert waiting.returncode == 0, err
+    assert err == ""
+    lines = [line.strip() for line in out.strip().splitlines()]
+    assert lines[1:5] == [
+        f"Sign in at   {url}/login",
+        "E-mail       owner@northwind.test",
+        "Password     northwind-coffee-2026",
+        lines[4],
+    ] and lines[4].startswith("Test API key sk_test_")
+    key = lines[4].removeprefix("Test API key ")
+    command = out[out.index("curl ") :].strip()
+    assert f"Bearer {key}" in command and "did not answer" not in out
+
+    # The same key on the next run, and no wait without --when-ready.
+    again = run_cli(["seed-demo", "--announce"], db_url)
+    assert f"Test API key {key}" in again.stdout
+
+
+def test_seed_demo_says_so_when_the_app_never_answers(db_url: str):
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    env = {**os.environ, "DATABASE_URL": db_url, "APP_URL": f"http://127.0.0.1:{port}"}
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "backend",
+            "seed-demo",
+            "--payments",
+            "1",
+            "--announce",
+            "--when-ready",
+            "--ready-timeout",
+            "2",
+        ],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0
+    assert "Test API key sk_test_" in done.stdout and "did not answer" in done.stdout
