@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from backend import db
-from backend.api import errors, input_hygiene, json_body
+from backend.api import docs, errors, input_hygiene, json_body
 from backend.api.limits_middleware import BodySizeLimit
 from backend.api.responses import JSONResponse
 from backend.api.routes import checkout as checkout_routes
@@ -30,7 +30,7 @@ def create_app() -> FastAPI:
         title="PayPortal API",
         version=APP_VERSION,
         description=DESCRIPTION,
-        docs_url="/api/docs",
+        docs_url=None,  # backend.api.docs: Swagger UI from a package, not a CDN
         redoc_url=None,
         openapi_url="/api/openapi.json",
         default_response_class=JSONResponse,
@@ -67,6 +67,7 @@ def create_app() -> FastAPI:
     api.include_router(portal_exports.router)
     api.include_router(audit_export_router)
     json_body.add_schemas(api)
+    docs.install(api, openapi_url="/api/openapi.json")
     return api
 
 

@@ -125,6 +125,7 @@ GOOD_BODIES[("POST", SIGNED[0])] = GOOD_BODIES[("POST", SIGNED[1])] = {
 HIDDEN_ROUTES: dict[tuple[str, str], list[str]] = {
     ("GET", "/api/openapi.json"): [],
     ("GET", "/api/docs"): [],
+    ("GET", "/api/docs/init.js"): [],
     ("GET", "/api/portal/exports/payments.csv"): ["q", "status", "currency", "from", "to"],
     ("GET", "/api/portal/statements/{month}.pdf"): [],
     ("GET", "/api/portal/disputes/{dispute_id}/evidence/{file_id}"): [],
