@@ -41,7 +41,7 @@ def notice_callout(message: rx.Var) -> rx.Component:
 def secret_box(secret: rx.Var, label: str) -> rx.Component:
     """A secret shown once, in monospace, wrapping on phones, with a copy button."""
     return rx.vstack(
-        rx.code(secret, size="3", word_break="break_all", aria_label=label, variant="soft"),
+        rx.code(secret, size="3", word_break="break-all", aria_label=label, variant="soft"),
         rx.button(
             rx.icon("copy", size=16),
             "Copy",

@@ -305,12 +305,14 @@ class DashboardState(AuthState):
             await self._follow(subscription, viewer, token)
         finally:
             HUB.unsubscribe(subscription)
-            async with self:
-                if not subscription.ended:  # else a newer feed of this tab runs
-                    self.live = False
+            # A closed tab gets nothing more (Reflex would log each update to it as a warning).
+            if client_connected(token):
+                async with self:
+                    if not subscription.ended:  # else a newer feed of this tab runs
+                        self.live = False
 
     async def _follow(self, subscription: Subscription, viewer: Viewer, token: str) -> None:
-        changed_at = time.monotonic() if await self._catch_up(subscription, viewer) else None
+        changed_at = time.monotonic() if await self._catch_up(subscription, viewer, token) else None
         figures_due = None if changed_at is None else changed_at + FIGURES_DEBOUNCE_SECONDS
         while True:
             wait = IDLE_CHECK_SECONDS if figures_due is None else figures_due - time.monotonic()
@@ -327,15 +329,19 @@ class DashboardState(AuthState):
                     figures_due = changed_at + FIGURES_DEBOUNCE_SECONDS
             due = figures_due is not None and figures_due <= time.monotonic()
             if changed_at is not None and due:
+                if not client_connected(token):
+                    return
                 await self._update_figures(viewer, not_before=changed_at)
                 changed_at = figures_due = None
 
-    async def _catch_up(self, subscription: Subscription, viewer: Viewer) -> bool:
+    async def _catch_up(self, subscription: Subscription, viewer: Viewer, token: str) -> bool:
         """Once every new change reaches the queue, read what changed since the feed on screen
         was read (with the watcher's look-back for late commits) and merge it in, each payment
         once. True if something was new to this tab (its figures are then out of date)."""
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(subscription.ready.wait(), IDLE_CHECK_SECONDS)
+        if not client_connected(token):
+            return False
         async with self:
             read_at = self._read_at
         if read_at is None:
@@ -345,7 +351,7 @@ class DashboardState(AuthState):
             {(viewer.ctx.merchant_id, viewer.ctx.livemode)},
             since=read_at - live_feed.LOOKBACK,
         )
-        if not changes:
+        if not changes or not client_connected(token):
             return False
         async with self:
             if subscription.ended:
