@@ -121,7 +121,7 @@ def test_two_factor_step_up_keys_webhooks_and_live_mode(
     page.locator("#step-up-code").fill(totp.now())
     merchant["key"], merchant["last_step"] = key, str(int(time.time()) // 30)
     page.get_by_role("button", name="Confirm").click()
-    expect(page.get_by_label("New secret key")).to_contain_text("sk_test_")
+    expect(page.get_by_label("Secret key")).to_contain_text("sk_test_")
     screenshot(page, "api-key-rolled-desktop")
     page.get_by_role("button", name="Done").click()
     expect(page.get_by_role("dialog")).to_have_count(0)
