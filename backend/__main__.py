@@ -134,7 +134,7 @@ def _split(value: str | None) -> list[str]:
     return [part.strip() for part in value.split(",") if part.strip()] if value else []
 
 
-def _worker(args: argparse.Namespace) -> dict[str, object]:
+def _worker(args: argparse.Namespace) -> None:
     """Run the background worker until interrupted (Ctrl-C or SIGTERM)."""
     import logging
 
@@ -151,8 +151,7 @@ def _worker(args: argparse.Namespace) -> dict[str, object]:
         max_delay=2.0,
         check_worker_health=True,
     )
-    consumer.run()
-    return {"stopped": True}
+    consumer.run()  # until Ctrl-C or SIGTERM; nothing to print after (make run stops it)
 
 
 def _webhooks_replay(args: argparse.Namespace) -> dict[str, object]:
@@ -287,6 +286,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SQLAlchemyError as exc:
         print(f"error: the database refused the change ({type(exc).__name__})", file=sys.stderr)
         return 1
+    if result is None:
+        return 0
     if getattr(args, "announce", False):
         print(_announcement(result))
     else:

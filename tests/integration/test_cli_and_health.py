@@ -361,3 +361,27 @@ def test_seed_demo_says_so_when_the_app_never_answers(db_url: str):
     )
     assert done.returncode == 0
     assert "Test API key sk_test_" in done.stdout and "did not answer" in done.stdout
+
+
+def test_the_worker_is_quiet_while_it_polls(db_url: str, tmp_path: Path):
+    """`make run` prints the worker's output beside the app's: Huey's per-task lines (several a
+    second at rest) stay out, and stopping it prints nothing."""
+    import signal
+    import time
+
+    # The queue make run uses (a SQLite file), not the tests' in-process one.
+    env = {**os.environ, "DATABASE_URL": db_url, "JOBS_DB_PATH": str(tmp_path / "jobs.db")}
+    env.pop("JOBS_BACKEND", None)
+    env.pop("REDIS_URL", None)
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "backend", "worker", "--workers", "1"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    time.sleep(8)  # the periodic ticks run every few seconds
+    worker.send_signal(signal.SIGTERM)
+    out, _ = worker.communicate(timeout=30)
+    assert out == "", out
