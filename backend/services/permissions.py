@@ -19,6 +19,7 @@ from enum import StrEnum
 
 from backend.models import Merchant
 from backend.models.enums import Role
+from backend.services import labels
 from backend.services.currency import format_money
 from backend.services.errors import PermissionDenied
 
@@ -105,7 +106,8 @@ def can(role: str | Role, permission: Permission) -> bool:
 def require(role: str | Role, permission: Permission) -> None:
     if not can(role, permission):
         raise PermissionDenied(
-            f"Your role ({role or 'none'}) cannot {DESCRIPTIONS[permission][0].lower()}"
+            f"Your role ({labels.role(role) if role else 'none'}) cannot "
+            f"{DESCRIPTIONS[permission][0].lower()}"
             f"{DESCRIPTIONS[permission][1:]}. Ask an owner or admin."
         )
 

@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import reflex as rx
 
+from backend.services import labels
 from portal.components.detail_page import detail_page
 from portal.components.forms import error_callout
 from portal.components.layout import portal_page
 from portal.components.list_page import list_error, paged_results, search_form
 from portal.components.payments_table import labelled_select, payments_table, status_badge
 from portal.state.payments import (
+    ALL,
     CUSTOM,
     DATE_CHOICES,
     GATEWAY_CHOICES,
@@ -21,6 +23,12 @@ from portal.state.payments import (
     PaymentDetailState,
     PaymentsState,
 )
+
+# The filters' choices in words (their values, in the address, stay codes).
+STATUS_NAMES = {ALL: "All", **{c: labels.status(c) for c in STATUS_CHOICES if c != ALL}}
+METHOD_NAMES = {ALL: "All", **{c: labels.words(c) for c in METHOD_CHOICES if c != ALL}}
+GATEWAY_NAMES = {ALL: "All", **labels.GATEWAYS}
+RISK_NAMES = {ALL: "All", **labels.RISK_DECISIONS}
 
 
 def labelled(label: str, control: rx.Component) -> rx.Component:
@@ -61,6 +69,7 @@ def filters() -> rx.Component:
                 "Status",
                 labelled_select(
                     STATUS_CHOICES,
+                    names=STATUS_NAMES,
                     value=PaymentsState.status,
                     on_change=PaymentsState.choose_status,
                     label="Status",
@@ -79,6 +88,7 @@ def filters() -> rx.Component:
                 "Method",
                 labelled_select(
                     METHOD_CHOICES,
+                    names=METHOD_NAMES,
                     value=PaymentsState.method,
                     on_change=PaymentsState.choose_method,
                     label="Method",
@@ -88,6 +98,7 @@ def filters() -> rx.Component:
                 "Gateway",
                 labelled_select(
                     GATEWAY_CHOICES,
+                    names=GATEWAY_NAMES,
                     value=PaymentsState.gateway,
                     on_change=PaymentsState.choose_gateway,
                     label="Gateway",
@@ -97,6 +108,7 @@ def filters() -> rx.Component:
                 "Risk",
                 labelled_select(
                     RISK_CHOICES,
+                    names=RISK_NAMES,
                     value=PaymentsState.risk,
                     on_change=PaymentsState.choose_risk,
                     label="Risk",
@@ -536,7 +548,7 @@ def refund_form() -> rx.Component:
             ),
             rx.el.label("Reason", html_for="refund-reason", class_name="pp-label"),
             rx.el.select(
-                *(rx.el.option(r.replace("_", " ").capitalize(), value=r) for r in REFUND_REASONS),
+                *(rx.el.option(labels.refund_reason(r), value=r) for r in REFUND_REASONS),
                 id="refund-reason",
                 name="reason",
                 value=PaymentDetailState.refund_reason,
