@@ -313,8 +313,9 @@ def describe(details: dict[str, Any], currency: str = "") -> str:
     """Details as one readable line: "Amount: $12.34 · Status: Partially refunded",
     "Email: a@b.test · From: Analyst · To: Support"."""
     currency = currency or str(details.get("currency") or "")
-    shown = {k: v for k, v in details.items() if not (k == "currency" and "amount" in details)}
-    return " · ".join(f"{labels.words(k)}: {_value(k, v, currency)}" for k, v in shown.items())
+    shown = [(k, v) for k, v in details.items() if not (k == "currency" and "amount" in details)]
+    shown.sort(key=lambda item: item[0] not in _AMOUNT_KEYS)  # the money first
+    return " · ".join(f"{labels.words(k)}: {_value(k, v, currency)}" for k, v in shown)
 
 
 def _value(key: str, value: Any, currency: str) -> str:

@@ -138,6 +138,19 @@ def can_refund(role: str | Role, merchant: Merchant, refund: RefundTotals) -> bo
     )
 
 
+def refund_allowance(role: str | Role, merchant: Merchant, refund: RefundTotals) -> int | None:
+    """How much more this role may refund on top of the totals (refund.amount is ignored):
+    None when no limit applies, 0 when it may refund nothing (the rule of `can_refund`)."""
+    if can(role, Permission.REFUND):
+        return None
+    if not can(role, Permission.REFUND_LIMITED):
+        return 0
+    if refund.currency.upper() != merchant.default_currency:
+        return 0
+    used = max(refund.on_payment, refund.by_member_today)
+    return max(0, merchant.support_refund_limit - used)
+
+
 def require_refund(role: str | Role, merchant: Merchant, refund: RefundTotals) -> None:
     """PermissionDenied, saying the limit and what is left of it, unless role may refund."""
     if can_refund(role, merchant, refund):

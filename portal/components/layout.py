@@ -84,7 +84,7 @@ def nav_link(label: str, href: str, icon: str) -> rx.Component:
         return rx.link(
             rx.hstack(
                 rx.icon(icon, size=18),
-                rx.text(label, size="3"),
+                rx.text(label, size="2"),
                 rx.icon("external-link", size=14, color="var(--gray-10)", aria_hidden="true"),
                 align="center",
                 spacing="3",
@@ -94,7 +94,7 @@ def nav_link(label: str, href: str, icon: str) -> rx.Component:
             rel="noopener",
             underline="none",
             padding_x="0.75rem",
-            padding_y="0.5rem",
+            padding_y="0.375rem",
             border_radius="var(--radius-3)",
             color="var(--gray-12)",
             _hover={"background": "var(--gray-3)"},
@@ -108,11 +108,11 @@ def nav_link(label: str, href: str, icon: str) -> rx.Component:
     if not any(other.startswith(href + "/") for _, other, _ in NAV_ITEMS + ACCOUNT_ITEMS):
         active = active | path.startswith(href + "/")  # type: ignore[attr-defined]
     return rx.link(
-        rx.hstack(rx.icon(icon, size=18), rx.text(label, size="3"), align="center", spacing="3"),
+        rx.hstack(rx.icon(icon, size=18), rx.text(label, size="2"), align="center", spacing="3"),
         href=href,
         underline="none",
         padding_x="0.75rem",
-        padding_y="0.5rem",
+        padding_y="0.375rem",
         border_radius="var(--radius-3)",
         color=rx.cond(active, "var(--accent-11)", "var(--gray-12)"),
         background=rx.cond(active, "var(--accent-3)", "transparent"),
@@ -136,7 +136,7 @@ def nav_links() -> rx.Component:
     return rx.el.nav(
         rx.vstack(
             *(nav_section(heading, items) for heading, items in NAV_SECTIONS),
-            spacing="4",
+            spacing="3",
             width="100%",
         ),
         aria_label="Main",
@@ -145,7 +145,7 @@ def nav_links() -> rx.Component:
 
 
 def role_label() -> rx.Var:
-    return rx.match(AuthState.role, *labels.ROLES.items(), AuthState.role)
+    return rx.match(AuthState.role, *labels.ROLES.items(), AuthState.role).to(str)
 
 
 def account_menu() -> rx.Component:

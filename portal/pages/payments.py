@@ -421,7 +421,7 @@ def timeline_card() -> rx.Component:
             rx.foreach(
                 PaymentDetailState.timeline,
                 lambda e: rx.el.li(
-                    rx.text(e["title"], size="2", weight="medium", font_family="monospace"),
+                    rx.text(e["title"], size="2", weight="medium"),
                     rx.text(
                         e["date"] + rx.cond(e["actor"] != "", " · " + e["actor"], ""),
                         size="1",
@@ -437,6 +437,7 @@ def timeline_card() -> rx.Component:
             margin="0",
             padding="0",
             width="100%",
+            aria_label="Timeline",
         ),
     )
 
@@ -449,7 +450,7 @@ def webhooks_card() -> rx.Component:
             rx.foreach(
                 PaymentDetailState.webhooks,
                 lambda w: rx.box(
-                    rx.text(w["event"], size="2", weight="medium", font_family="monospace"),
+                    rx.text(w["event"], size="2", weight="medium"),
                     rx.text(w["date"], size="1", color_scheme="gray"),
                     rx.text(w["summary"], size="1", overflow_wrap="anywhere"),
                     width="100%",
@@ -541,11 +542,7 @@ def refund_form() -> rx.Component:
                 input_mode="decimal",
                 width="100%",
             ),
-            rx.text(
-                "Up to " + PaymentDetailState.refundable + ". Leave empty to refund it all.",
-                size="1",
-                color_scheme="gray",
-            ),
+            rx.text(PaymentDetailState.refund_hint, size="1", color_scheme="gray"),
             rx.el.label("Reason", html_for="refund-reason", class_name="pp-label"),
             rx.el.select(
                 *(rx.el.option(labels.refund_reason(r), value=r) for r in REFUND_REASONS),

@@ -229,7 +229,8 @@ class PaymentDetailState(AuthState):
     can_capture: bool = False
     can_void: bool = False
     can_refund: bool = False
-    refundable: str = ""
+    refundable: str = ""  # what the member can refund now, as money
+    refund_hint: str = ""
 
     capture_open: bool = False
     capture_amount: str = ""
@@ -297,7 +298,7 @@ class PaymentDetailState(AuthState):
             "gateway_fee": money(p.gateway_fee),
             "fees": money(p.platform_fee + p.gateway_fee),
             "net": money(p.net_amount),
-            "gateway": p.gateway,
+            "gateway": labels.gateway(p.gateway),
             "method": method_label(p.payment_method_type, p.card_brand),
             "order": p.order_id or "—",
             "customer_id": p.customer_id or "",
@@ -354,7 +355,16 @@ class PaymentDetailState(AuthState):
             and remaining > 0
             and (viewer.can(Permission.REFUND) or viewer.can(Permission.REFUND_LIMITED))
         )
-        self.refundable = money(remaining)
+        self.refundable, self.refund_hint = money(remaining), ""
+        if self.can_refund:
+            allowed, limited = refund_limits.refundable(viewer.ctx, p)
+            self.refundable = money(allowed)
+            self.refund_hint = (
+                f"Up to {money(allowed)}: what your role's refund limit leaves "
+                f"({money(remaining)} of the payment remains)."
+                if limited
+                else f"Up to {money(allowed)}. Leave empty to refund it all."
+            )
         self.can_review = reviews.is_open(p) and viewer.can(Permission.REVIEW_PAYMENTS)
         self.blockable = [
             {

@@ -11,9 +11,9 @@ from fastapi.testclient import TestClient
 from sqlmodel import select
 
 from backend.db import session_scope
-from backend.models import AuditLog, Payment, User
+from backend.models import AuditLog, Merchant, Payment, User
 from backend.models.enums import Role
-from backend.services import audit_log, refund_limits, reporting
+from backend.services import audit_log, refund_limits, reporting, sessions
 from tests.integration.api_client import Merchant as Shop
 from tests.integration.api_client import new_merchant
 from tests.integration.identity_support import member
@@ -108,3 +108,33 @@ def test_describe_formats_amounts_and_roles() -> None:
         audit_log.describe({"email": "a@b.test", "from": "analyst", "to": "support"})
         == "Email: a@b.test · From: Analyst · To: Support"
     )
+
+
+def test_what_a_member_can_refund_is_the_lower_of_the_payment_and_the_limit(shop: Shop) -> None:
+    """The refund form's hint: support sees what its limit leaves, an admin all that remains."""
+    with session_scope() as db:
+        merchant = db.get(Merchant, shop.merchant_id)
+        assert merchant is not None
+        merchant.support_refund_limit = 2_000  # $20.00
+        db.add(merchant)
+    response = shop.charge(amount=5_000)
+    assert response.status_code == 201, response.text
+    payment_id = response.json()["payment"]["id"]
+    support = member(shop.merchant_id, Role.SUPPORT)
+    admin = member(shop.merchant_id, Role.ADMIN)
+    analyst = member(shop.merchant_id, Role.ANALYST)
+
+    def can_refund(ctx: sessions.SessionContext) -> tuple[int, bool]:
+        with session_scope(readonly=True) as db:
+            payment = db.get(Payment, payment_id)
+            assert payment is not None
+        return refund_limits.refundable(ctx, payment)
+
+    assert can_refund(support) == (2_000, True)
+    assert can_refund(admin) == (5_000, False)
+    assert can_refund(analyst) == (0, True)
+    refund_limits.refund(support, payment_id, amount=1_500, reason=None, ip_address=None)
+    assert can_refund(support) == (500, True)  # $15.00 of its $20.00 used on this payment
+    refund_limits.refund(admin, payment_id, amount=3_000, reason=None, ip_address=None)
+    assert can_refund(admin) == (500, False)  # only $5.00 of the payment remains
+    assert can_refund(support) == (0, True)  # the payment's refunds are past the limit
