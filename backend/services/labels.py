@@ -89,6 +89,16 @@ DISPUTE_REASONS: dict[str, str] = {
     "general": "General",
 }
 
+CARD_BRANDS: dict[str, str] = {
+    "amex": "American Express",
+    "diners": "Diners Club",
+    "discover": "Discover",
+    "jcb": "JCB",
+    "mastercard": "Mastercard",
+    "unionpay": "UnionPay",
+    "visa": "Visa",
+}
+
 # The objects the audit log names.
 OBJECT_TYPES: dict[str, str] = {
     "api_key": "API key",
@@ -254,6 +264,10 @@ def event_type(code: str | None) -> str:
 def action(code: str | None) -> str:
     """An audit action (or a payment event, which the audit log records too)."""
     return AUDIT_ACTIONS.get(str(code or "")) or EVENT_TYPES.get(str(code or "")) or words(code)
+
+
+def card_brand(code: str | None) -> str:
+    return CARD_BRANDS.get(str(code or "").lower()) or str(code or "").title() or "Card"
 
 
 def object_type(code: str | None) -> str:

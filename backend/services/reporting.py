@@ -327,12 +327,9 @@ def volume_by_method(
     )
 
 
-_BRANDS = {"amex": "American Express", "mastercard": "Mastercard", "unionpay": "UnionPay"}
-
-
 def method_label(method: str | None, brand: str | None) -> str:
     if method == "card" and brand:
-        return _BRANDS.get(brand, brand.title())
+        return labels.card_brand(brand)
     return labels.words(method or "other")
 
 

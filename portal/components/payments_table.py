@@ -80,7 +80,14 @@ def labelled_select(
     options = (
         [rx.select.item((names or {}).get(item, item), value=item) for item in items]
         if isinstance(items, list)
-        else [rx.foreach(items, lambda item: rx.select.item(item, value=item))]
+        else [
+            rx.foreach(
+                items,
+                lambda item: rx.select.item(
+                    rx.match(item, *(names or {}).items(), item) if names else item, value=item
+                ),
+            )
+        ]
     )
     return rx.select.root(
         rx.select.trigger(aria_label=label),

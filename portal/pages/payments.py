@@ -79,6 +79,7 @@ def filters() -> rx.Component:
                 "Currency",
                 labelled_select(
                     PaymentsState.currencies,
+                    names={ALL: "All"},
                     value=PaymentsState.currency,
                     on_change=PaymentsState.choose_currency,
                     label="Currency",

@@ -26,7 +26,7 @@ def major_text(amount: int | None, currency: str) -> str:
 
 
 def card_label(brand: str | None, last4: str | None) -> str:
-    return f"{(brand or '').title()} •••• {last4}" if last4 else "—"
+    return f"{labels.card_brand(brand)} •••• {last4}" if last4 else "—"
 
 
 def payment_row(p: Payment, locale: str = "en_US", tz: str = "UTC") -> dict[str, str]:

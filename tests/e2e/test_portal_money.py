@@ -123,7 +123,7 @@ def test_filters_and_a_confirmed_partial_refund(app_url, demo, signed_in) -> Non
     expect(page.get_by_role("status")).to_contain_text("Refunded $10.50")
     expect(page.get_by_text("Partially refunded").first).to_be_visible()
     expect(page.get_by_text("Payment refunded").first).to_be_visible()
-    expect(page.get_by_text("duplicate", exact=True)).to_be_visible()  # the refund's reason
+    expect(page.get_by_text("Duplicate", exact=True)).to_be_visible()  # the refund's reason
 
 
 def test_csv_download_follows_the_filters(app_url, signed_in) -> None:

@@ -172,3 +172,9 @@ def test_people_words_for_roles_decisions_and_actions() -> None:
 def test_an_unknown_code_still_reads_as_words(code: str | None, words: str) -> None:
     assert labels.words(code) == words
     assert "_" not in labels.status(code)
+
+
+def test_card_brands_read_as_their_owners_write_them() -> None:
+    assert labels.card_brand("amex") == "American Express"
+    assert labels.card_brand("visa") == "Visa"
+    assert labels.card_brand(None) == "Card"
