@@ -17,7 +17,7 @@ from babel.numbers import NumberFormatError, parse_decimal
 
 from backend.db import session_scope
 from backend.models import CheckoutSession, Merchant, Payment
-from backend.services import branding, checkout, checkout_stripe, payment_links
+from backend.services import branding, checkout, checkout_stripe, labels, payment_links
 from backend.services.checkout_i18n import (
     LANGUAGES,
     catalog,
@@ -177,7 +177,7 @@ class CheckoutState(rx.State):
         self._paid_at = session.completed_at or datetime.now(UTC)
         card = ""
         if payment is not None and payment.card_last4:
-            card = f"{(payment.card_brand or '').title()} •••• {payment.card_last4}"
+            card = f"{labels.card_brand(payment.card_brand)} •••• {payment.card_last4}"
         email = session.customer_email or ""
         return {
             "amount": self.total,

@@ -22,8 +22,10 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
 from backend.db import session_scope
-from backend.models import ApiKey, AuditLog, User
+from backend.models import ApiKey, AuditLog, Dispute, Order, Payment, Refund, User
 from backend.models.enums import ActorType
+from backend.services import labels
+from backend.services.currency import format_money
 from backend.services.errors import ValidationFailed
 
 PAGE_SIZE = 50
@@ -40,16 +42,21 @@ CSV_COLUMNS = [
     "ip_address",
     "details",
 ]
-_ACTOR_TYPE_LABELS = {
-    ActorType.SYSTEM: "System",
-    ActorType.WEBHOOK: "Provider webhook",
-    ActorType.API_KEY: "API key",
-    ActorType.USER: "Team member",
-}
 _ACTOR_GROUP_LABELS = {
-    ActorType.SYSTEM: "System",
-    ActorType.WEBHOOK: "Provider webhooks",
+    ActorType.SYSTEM: "PayPortal and customers",
+    ActorType.WEBHOOK: "Stripe",
     ActorType.API_KEY: "API keys",
+}
+# System actors by their id: who acted when no member, key or provider did.
+_SYSTEM_ACTORS = {"checkout": "Customer at checkout", "payment_link": "Customer (payment link)"}
+# Details that hold an amount in minor units, shown as money.
+_AMOUNT_KEYS = ("amount", "amountCents", "amount_refunded", "limit")
+# The objects whose audit rows carry an amount in their currency.
+_MONEY_OBJECTS: dict[str, Any] = {
+    "payment": Payment,
+    "refund": Refund,
+    "dispute": Dispute,
+    "order": Order,
 }
 # A spreadsheet runs a cell starting with one of these as a formula (CSV injection).
 _FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
@@ -70,13 +77,25 @@ class AuditEntry:
     created_at: datetime
     actor_type: str
     actor_id: str
-    actor: str
+    actor: str  # who acted, in words: a member's name or e-mail, "API key sk_test_…4242", "Stripe"
     action: str
+    action_label: str
     object_type: str
     object_id: str
     livemode: bool
     ip_address: str
     details: dict[str, Any]
+    currency: str = ""  # of the object's amounts, when it has any
+
+    @property
+    def object_label(self) -> str:
+        """ "Payment pay_…", "Checkout session cs_…"; "—" for none."""
+        kind = labels.object_type(self.object_type) if self.object_type else ""
+        return f"{kind} {self.object_id}".strip() or "—"
+
+    @property
+    def summary(self) -> str:
+        return describe(self.details, self.currency)
 
 
 @dataclass(frozen=True)
@@ -194,37 +213,63 @@ def _batch(
     return rows, (_encode_cursor(rows[-1]) if more and rows else None)
 
 
-def _labels(db: Session, rows: list[AuditLog]) -> dict[tuple[str, str], str]:
-    """Readable names of the actors in these rows, looked up once per batch."""
+def actor_names(db: Session, rows: list[AuditLog]) -> dict[tuple[str, str], str]:
+    """Readable names of the actors of these rows, looked up once per batch: a member's name
+    (or e-mail when they gave none), an API key by its visible part."""
     users = {r.actor_id for r in rows if r.actor_type == ActorType.USER and r.actor_id}
     keys = {r.actor_id for r in rows if r.actor_type == ActorType.API_KEY and r.actor_id}
-    labels: dict[tuple[str, str], str] = {}
+    names: dict[tuple[str, str], str] = {}
     if users:
-        for user_id, email in db.exec(select(User.id, User.email).where(col(User.id).in_(users))):
-            labels[(ActorType.USER, user_id)] = email
+        found = db.exec(select(User.id, User.full_name, User.email).where(col(User.id).in_(users)))
+        for user_id, full_name, email in found:
+            names[(ActorType.USER, user_id)] = (full_name or "").strip() or email
     if keys:
         for key in db.exec(select(ApiKey).where(col(ApiKey.id).in_(keys))):
-            labels[(ActorType.API_KEY, key.id)] = f"API key {key.display_prefix}…{key.last4}"
-    return labels
+            names[(ActorType.API_KEY, key.id)] = f"API key {key.display_prefix}…{key.last4}"
+    return names
+
+
+def actor_name(row: AuditLog, names: dict[tuple[str, str], str]) -> str:
+    """Who did it, in words, from `actor_names`' lookup (a deleted member reads "Team member")."""
+    found = names.get((row.actor_type, row.actor_id or ""))
+    if found:
+        return found
+    if row.actor_type == ActorType.SYSTEM:
+        return _SYSTEM_ACTORS.get(row.actor_id or "", "PayPortal")
+    return labels.actor_type(row.actor_type)
+
+
+def currencies(db: Session, rows: list[AuditLog]) -> dict[str, str]:
+    """The currency of each object (payment, refund, dispute, order) these rows are about."""
+    wanted: dict[str, set[str]] = {}
+    for r in rows:
+        if r.object_type in _MONEY_OBJECTS and r.object_id:
+            wanted.setdefault(r.object_type, set()).add(r.object_id)
+    found: dict[str, str] = {}
+    for object_type, ids in wanted.items():
+        model = _MONEY_OBJECTS[object_type]
+        found.update(db.exec(select(model.id, model.currency).where(col(model.id).in_(ids))).all())
+    return found
 
 
 def _entries(db: Session, rows: list[AuditLog]) -> list[AuditEntry]:
-    labels = _labels(db, rows)
+    names = actor_names(db, rows)
+    money_in = currencies(db, rows)
     return [
         AuditEntry(
             id=r.id,
             created_at=r.created_at,
             actor_type=r.actor_type,
             actor_id=r.actor_id or "",
-            actor=labels.get(
-                (r.actor_type, r.actor_id or ""), _ACTOR_TYPE_LABELS.get(r.actor_type, r.actor_type)
-            ),
+            actor=actor_name(r, names),
             action=r.action,
+            action_label=labels.action(r.action),
             object_type=r.object_type or "",
             object_id=r.object_id or "",
             livemode=r.livemode,
             ip_address=r.ip_address or "",
             details=dict(r.details or {}),
+            currency=str((r.details or {}).get("currency") or money_in.get(r.object_id or "", "")),
         )
         for r in rows
     ]
@@ -252,20 +297,37 @@ def facets(db: Session, merchant_id: str) -> Facets:
     )
     pairs = db.exec(select(AuditLog.actor_type, AuditLog.actor_id).where(mine).distinct()).all()
     user_ids = {a for t, a in pairs if t == ActorType.USER and a}
-    emails = dict(
-        db.exec(select(User.id, User.email).where(col(User.id).in_(user_ids))).all()
+    found = (
+        db.exec(select(User.id, User.full_name, User.email).where(col(User.id).in_(user_ids)))
         if user_ids
         else []
     )
-    actors = sorted((f"user:{uid}", emails.get(uid, uid)) for uid in user_ids)
+    names = {uid: (full_name or "").strip() or email for uid, full_name, email in found}
+    actors = sorted((f"user:{uid}", names.get(uid, uid)) for uid in user_ids)
     kinds = sorted({t for t, _ in pairs if t != ActorType.USER})
     actors += [(f"type:{t}", _ACTOR_GROUP_LABELS.get(t, t)) for t in kinds]
     return Facets(actors, actions, object_types)
 
 
-def describe(details: dict[str, Any]) -> str:
-    """Details as one readable line: "email: a@b.test · from: analyst · to: support"."""
-    return " · ".join(f"{k.replace('_', ' ')}: {v}" for k, v in details.items())
+def describe(details: dict[str, Any], currency: str = "") -> str:
+    """Details as one readable line: "Amount: $12.34 · Status: Partially refunded",
+    "Email: a@b.test · From: Analyst · To: Support"."""
+    currency = currency or str(details.get("currency") or "")
+    shown = [(k, v) for k, v in details.items() if not (k == "currency" and "amount" in details)]
+    shown.sort(key=lambda item: item[0] not in _AMOUNT_KEYS)  # the money first
+    return " · ".join(f"{labels.words(k)}: {_value(k, v, currency)}" for k, v in shown)
+
+
+def _value(key: str, value: Any, currency: str) -> str:
+    if key in _AMOUNT_KEYS and isinstance(value, int) and currency:
+        return format_money(value, currency)
+    if key == "status" and isinstance(value, str):
+        return labels.status(value)
+    if isinstance(value, str) and value in labels.ROLES:  # from/to of a role change
+        return labels.role(value)
+    if isinstance(value, list):
+        return ", ".join(str(v) for v in value) or "—"
+    return str(value)
 
 
 def format_time(moment: datetime, timezone: str, locale: str = "en_US") -> str:

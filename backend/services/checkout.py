@@ -35,7 +35,7 @@ from backend.ids import new_id
 from backend.integrations import email as email_outbox
 from backend.models import AuditLog, CheckoutSession, Merchant, Order, Payment, utcnow
 from backend.models.enums import ActorType, OrderStatus, PaymentStatus
-from backend.services import audit, checkout_declines, events, payments, risk
+from backend.services import audit, checkout_declines, events, labels, payments, risk
 from backend.services.checkout_i18n import format_moment, t
 from backend.services.currency import format_money, normalise_currency
 from backend.services.errors import Conflict, NotFound, ServiceError, ValidationFailed
@@ -410,7 +410,7 @@ def _record_receipt(
         total = format_money(item["quantity"] * item["unitAmountCents"], session.currency, locale)
         lines.append(f"{item['name']} x {item['quantity']}: {total}")
     if payment.card_last4:
-        lines.append(f"{t('paid_with', locale)}: {(payment.card_brand or '').title()} ••••")
+        lines.append(f"{t('paid_with', locale)}: {labels.card_brand(payment.card_brand)} ••••")
         lines[-1] += f" {payment.card_last4}"
     paid_at = format_moment(session.completed_at or utcnow(), locale, time_zone)
     lines += [

@@ -24,7 +24,7 @@ from backend.config import PROJECT_ROOT, get_settings
 from backend.ids import new_id
 from backend.models import Dispute, DisputeEvidenceFile, DisputeResponse, Payment, utcnow
 from backend.models.enums import ActorType, DisputeStatus
-from backend.services import audit, events, state_machine
+from backend.services import audit, events, labels, state_machine
 from backend.services.errors import Conflict, NotFound, ValidationFailed
 from backend.services.payments import Actor, Scope, owned
 from backend.services.representations import dispute_to_dict
@@ -193,7 +193,8 @@ class Upload:
 def _ensure_open(dispute: Dispute) -> None:
     if dispute.status != DisputeStatus.NEEDS_RESPONSE:
         raise Conflict(
-            f"This dispute is {dispute.status.replace('_', ' ')}: evidence can no longer be added",
+            f"This dispute is {labels.status(dispute.status).lower()}: "
+            "evidence can no longer be added",
             code="dispute_not_open",
         )
     if _past_due(dispute):

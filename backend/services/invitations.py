@@ -18,7 +18,7 @@ from sqlmodel import Session, col, select
 from backend.ids import new_id
 from backend.models import Invitation, Membership, Merchant, User, utcnow
 from backend.models.enums import ActorType
-from backend.services import audit, email_verification, sessions, team
+from backend.services import audit, email_verification, labels, sessions, team
 from backend.services.accounts import check_password_strength, normalise_email
 from backend.services.errors import (
     AuthenticationFailed,
@@ -129,7 +129,8 @@ def invite(
         to=address,
         subject=f"{ctx.email} invited you to {merchant_name} on PayPortal",
         paragraphs=[
-            f"{ctx.email} invited you to join {merchant_name} on PayPortal as {new_role}.",
+            f"{ctx.email} invited you to join {merchant_name} on PayPortal as "
+            f"{labels.role(new_role).lower()}.",
             f"The invitation works once and expires in {LIFETIME.days} days.",
         ],
         action="Accept the invitation",

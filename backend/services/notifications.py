@@ -29,6 +29,7 @@ from backend.models import (
     utcnow,
 )
 from backend.models.enums import DisputeStatus, RefundStatus, Role
+from backend.services import labels
 from backend.services.currency import format_money
 from backend.services.errors import ValidationFailed
 
@@ -169,8 +170,8 @@ def send_due(db: Session, *, now: datetime | None = None) -> list[str]:
             dispute.id,
             f"New dispute {dispute.id} for {amount}",
             f"A customer of {names.get(dispute.merchant_id, 'your business')} disputes a "
-            f"payment of {amount} ({dispute.reason.replace('_', ' ')}). Answer with evidence "
-            "in the portal under Disputes before the deadline.",
+            f"payment of {amount} ({labels.dispute_reason(dispute.reason).lower()}). "
+            "Answer with evidence in the portal under Disputes before the deadline.",
         )
     for dispute in db.exec(
         select(Dispute).where(

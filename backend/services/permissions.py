@@ -19,6 +19,7 @@ from enum import StrEnum
 
 from backend.models import Merchant
 from backend.models.enums import Role
+from backend.services import labels
 from backend.services.currency import format_money
 from backend.services.errors import PermissionDenied
 
@@ -105,7 +106,8 @@ def can(role: str | Role, permission: Permission) -> bool:
 def require(role: str | Role, permission: Permission) -> None:
     if not can(role, permission):
         raise PermissionDenied(
-            f"Your role ({role or 'none'}) cannot {DESCRIPTIONS[permission][0].lower()}"
+            f"Your role ({labels.role(role) if role else 'none'}) cannot "
+            f"{DESCRIPTIONS[permission][0].lower()}"
             f"{DESCRIPTIONS[permission][1:]}. Ask an owner or admin."
         )
 
@@ -134,6 +136,19 @@ def can_refund(role: str | Role, merchant: Merchant, refund: RefundTotals) -> bo
         and refund.currency.upper() == merchant.default_currency
         and refund.largest_total <= merchant.support_refund_limit
     )
+
+
+def refund_allowance(role: str | Role, merchant: Merchant, refund: RefundTotals) -> int | None:
+    """How much more this role may refund on top of the totals (refund.amount is ignored):
+    None when no limit applies, 0 when it may refund nothing (the rule of `can_refund`)."""
+    if can(role, Permission.REFUND):
+        return None
+    if not can(role, Permission.REFUND_LIMITED):
+        return 0
+    if refund.currency.upper() != merchant.default_currency:
+        return 0
+    used = max(refund.on_payment, refund.by_member_today)
+    return max(0, merchant.support_refund_limit - used)
 
 
 def require_refund(role: str | Role, merchant: Merchant, refund: RefundTotals) -> None:

@@ -94,6 +94,24 @@ def review(
         )
 
 
+def refundable(
+    ctx: SessionContext, payment: Payment, *, now: datetime | None = None
+) -> tuple[int, bool]:
+    """What this member can refund of the payment now: the lower of what remains of it and
+    what their role's refund limit leaves; and whether the limit is what bounds it."""
+    remaining = max(0, payment.amount_captured - payment.amount_refunded)
+    with session_scope(readonly=True) as db:
+        merchant = _merchant(db, ctx)
+        day = db.get(
+            MemberRefundDay,
+            (ctx.merchant_id, ctx.livemode, ctx.user_id, _day(merchant, now), payment.currency),
+        )
+        allowance = permissions.refund_allowance(ctx.role, merchant, _totals(payment, 0, day))
+    if allowance is None or allowance >= remaining:
+        return remaining, False
+    return allowance, True
+
+
 def refund(
     ctx: SessionContext,
     payment_id: str,

@@ -34,7 +34,8 @@ from backend.models import (
 )
 from backend.models.enums import PaymentStatus, RefundStatus, RiskDecision
 from backend.models.reporting_indexes import FLAGGED
-from backend.services.currency import ISO_4217_EXPONENTS
+from backend.services import audit_log, labels
+from backend.services.currency import ISO_4217_EXPONENTS, format_money
 from backend.services.errors import ValidationFailed
 
 # Payments whose money was captured, whatever happened to it afterwards.
@@ -326,13 +327,10 @@ def volume_by_method(
     )
 
 
-_BRANDS = {"amex": "American Express", "mastercard": "Mastercard", "unionpay": "UnionPay"}
-
-
 def method_label(method: str | None, brand: str | None) -> str:
     if method == "card" and brand:
-        return _BRANDS.get(brand, brand.title())
-    return (method or "other").replace("_", " ").capitalize()
+        return labels.card_brand(brand)
+    return labels.words(method or "other")
 
 
 def volume_by_currency(
@@ -631,51 +629,65 @@ def _related_ids(db: Session, payment: Payment) -> list[str]:
     return [payment.id, *refund_ids, *dispute_ids]
 
 
-def payment_timeline(db: Session, payment: Payment) -> list[TimelineEntry]:
-    """What happened to a payment, oldest first: the audit trail of it, its refunds and
-    disputes (who did what), and every call made to a gateway for it."""
+def payment_timeline(db: Session, payment: Payment, locale: str = "en_US") -> list[TimelineEntry]:
+    """What happened to a payment, oldest first, in words: its creation, then the audit trail
+    of it, its refunds and disputes (who did what, amounts as money), and every call made to a
+    gateway for it."""
     ids = _related_ids(db, payment)
-    entries: list[TimelineEntry] = []
-    for row in db.exec(
-        select(AuditLog)
-        .where(AuditLog.merchant_id == payment.merchant_id, col(AuditLog.object_id).in_(ids))
-        .order_by(col(AuditLog.created_at))
-        .limit(500)
-    ):
-        entries.append(
-            TimelineEntry(row.created_at, row.action, _audit_detail(row.details), _actor(row))
+    rows = list(
+        db.exec(
+            select(AuditLog)
+            .where(AuditLog.merchant_id == payment.merchant_id, col(AuditLog.object_id).in_(ids))
+            .order_by(col(AuditLog.created_at))
+            .limit(500)
         )
+    )
+    names = audit_log.actor_names(db, rows)
+    entries = [
+        TimelineEntry(
+            row.created_at,
+            labels.action(row.action),
+            _audit_detail(row.details or {}, payment.currency, locale),
+            audit_log.actor_name(row, names),
+        )
+        for row in rows
+        if row.action != "payment.created"
+    ]
     for attempt in db.exec(
         select(PaymentAttempt)
         .where(PaymentAttempt.payment_id == payment.id)
         .order_by(col(PaymentAttempt.created_at))
         .limit(200)
     ):
-        outcome = attempt.outcome + (f" ({attempt.code})" if attempt.code else "")
+        outcome = labels.words(attempt.outcome) + (f" ({attempt.code})" if attempt.code else "")
         entries.append(
             TimelineEntry(
                 attempt.created_at,
-                f"gateway.{attempt.operation}",
-                f"{attempt.gateway}: {outcome}, {attempt.latency_ms} ms",
-                "gateway",
+                labels.action(f"gateway.{attempt.operation}"),
+                f"{labels.gateway(attempt.gateway)}: {outcome}, {attempt.latency_ms} ms",
+                "PayPortal",
             )
         )
-    if not entries:  # payments imported or seeded without an audit trail
-        entries.append(TimelineEntry(payment.created_at, "payment.created"))
-    return sorted(entries, key=lambda e: e.at)
+    # The creation comes first whatever else was recorded at the same instant.
+    entries.sort(key=lambda e: e.at)
+    created = TimelineEntry(
+        payment.created_at,
+        labels.action("payment.created"),
+        format_money(payment.amount, payment.currency, locale),
+    )
+    return [created, *entries]
 
 
-def _audit_detail(details: dict[str, Any]) -> str:
-    shown = {k: v for k, v in details.items() if k in ("status", "amount", "code", "refund")}
-    return ", ".join(f"{k}: {v}" for k, v in shown.items())
-
-
-def _actor(row: AuditLog) -> str:
-    if row.actor_type == "user":
-        return "team member"
-    if row.actor_type == "api_key":
-        return "API"
-    return str(row.actor_type)
+def _audit_detail(details: dict[str, Any], currency: str, locale: str) -> str:
+    parts = []
+    if isinstance(details.get("amount"), int):
+        amount_currency = str(details.get("currency") or currency)
+        parts.append(format_money(details["amount"], amount_currency, locale))
+    if isinstance(details.get("status"), str):
+        parts.append(labels.status(details["status"]))
+    if details.get("code"):
+        parts.append(labels.words(str(details["code"])))
+    return " · ".join(parts)
 
 
 @dataclass(frozen=True)

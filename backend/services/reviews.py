@@ -26,6 +26,13 @@ class ReviewOutcome(StrEnum):
     FRAUDULENT = "fraudulent"
 
 
+# Written out whole, so the audit actions can be found (and labelled: backend/services/labels.py).
+_AUDIT_ACTIONS = {
+    ReviewOutcome.APPROVED: "payment.review_approved",
+    ReviewOutcome.FRAUDULENT: "payment.review_fraudulent",
+}
+
+
 def is_open(payment: Payment) -> bool:
     return review_status(payment) == "open"
 
@@ -47,7 +54,7 @@ def close(db: Session, scope: Scope, payment_id: str, outcome: str, *, actor: Ac
     db.add(payment)
     audit.record(
         db,
-        action=f"payment.review_{outcome}",
+        action=_AUDIT_ACTIONS[ReviewOutcome(outcome)],
         merchant_id=payment.merchant_id,
         livemode=payment.livemode,
         actor_type=actor.type,

@@ -102,7 +102,7 @@ from backend.gateways.base import CardDetails, RiskTest
 from backend.ids import new_id
 from backend.models import BlocklistEntry, Payment, utcnow
 from backend.models.enums import ActorType, PaymentStatus, RiskDecision
-from backend.services import audit
+from backend.services import audit, labels
 from backend.services.accounts import normalise_email
 from backend.services.errors import NotFound, ValidationFailed
 
@@ -284,7 +284,7 @@ def describe_reason(reason: str) -> str:
         return f"Card country ({card}) differs from billing country ({billing})"
     if found := _THRESHOLD_REASON.fullmatch(reason):
         return f"Score at or above your {found[1]} score ({found[2]})"
-    return reason.replace("_", " ").capitalize()
+    return labels.words(reason)
 
 
 def refusal_message(rule: str | None) -> str:

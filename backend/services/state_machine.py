@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from backend.models.enums import DisputeStatus, PaymentStatus, RefundStatus
+from backend.services import labels
 from backend.services.errors import Conflict
 
 P = PaymentStatus
@@ -59,8 +60,8 @@ def can_move(current: str, target: str, table: Mapping) -> bool:  # type: ignore
 def ensure_payment_move(current: str, target: str) -> None:
     if not can_move(current, target, PAYMENT_TRANSITIONS):
         raise Conflict(
-            f"A payment that is {current.replace('_', ' ')} cannot become "
-            f"{target.replace('_', ' ')}",
+            f"A payment that is {labels.status(current).lower()} cannot become "
+            f"{labels.status(target).lower()}",
             code="payment_invalid_state",
         )
 
@@ -68,9 +69,9 @@ def ensure_payment_move(current: str, target: str) -> None:
 def ensure_operation(status: str, allowed: frozenset[PaymentStatus], action: str) -> None:
     """Refuse an operation on a payment in the wrong state, saying what state it is in."""
     if status not in allowed:
-        states = ", ".join(sorted(s.replace("_", " ") for s in allowed))
+        states = ", ".join(sorted(labels.status(s).lower() for s in allowed))
         raise Conflict(
-            f"Cannot {action} a payment that is {status.replace('_', ' ')}: "
+            f"Cannot {action} a payment that is {labels.status(status).lower()}: "
             f"only a payment that is {states} can be {_PAST[action]}",
             code="payment_invalid_state",
         )
@@ -89,7 +90,7 @@ def ensure_refund_move(current: str, target: str) -> None:
 def ensure_dispute_move(current: str, target: str) -> None:
     if not can_move(current, target, DISPUTE_TRANSITIONS):
         raise Conflict(
-            f"A dispute that is {current.replace('_', ' ')} cannot become "
-            f"{target.replace('_', ' ')}",
+            f"A dispute that is {labels.status(current).lower()} cannot become "
+            f"{labels.status(target).lower()}",
             code="dispute_invalid_state",
         )

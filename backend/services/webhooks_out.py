@@ -181,7 +181,7 @@ def _audit(
 ) -> None:
     audit.record(
         db,
-        action=f"webhook_endpoint.{action}",
+        action=action,
         merchant_id=endpoint.merchant_id,
         livemode=endpoint.livemode,
         actor_type=actor.type,
@@ -232,7 +232,7 @@ def create_endpoint(
         updated_at=now,
     )
     db.add(endpoint)
-    _audit(db, endpoint, "created", actor, url=endpoint.url, enabledEvents=events)
+    _audit(db, endpoint, "webhook_endpoint.created", actor, url=endpoint.url, enabledEvents=events)
     return EndpointWithSecret(endpoint, secret)
 
 
@@ -286,7 +286,7 @@ def update_endpoint(
         changes["status"] = EndpointStatus.ENABLED
     endpoint.updated_at = now
     db.add(endpoint)
-    _audit(db, endpoint, "updated", actor, **changes)
+    _audit(db, endpoint, "webhook_endpoint.updated", actor, **changes)
     return endpoint
 
 
@@ -300,7 +300,7 @@ def delete_endpoint(db: Session, scope: Scope, endpoint_id: str, *, actor: Actor
         )
     )
     db.exec(delete(WebhookDelivery).where(col(WebhookDelivery.endpoint_id) == endpoint.id))
-    _audit(db, endpoint, "deleted", actor, url=endpoint.url)
+    _audit(db, endpoint, "webhook_endpoint.deleted", actor, url=endpoint.url)
     db.delete(endpoint)
 
 
@@ -334,7 +334,7 @@ def roll_secret(
     endpoint.secret_encrypted = encrypted
     endpoint.updated_at = now
     db.add(endpoint)
-    _audit(db, endpoint, "secret_rolled", actor, overlapHours=overlap_hours)
+    _audit(db, endpoint, "webhook_endpoint.secret_rolled", actor, overlapHours=overlap_hours)
     return EndpointWithSecret(endpoint, secret)
 
 

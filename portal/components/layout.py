@@ -1,4 +1,9 @@
-"""The signed-in portal frame: a sidebar on wide screens, a drawer on phones, a header on top."""
+"""The signed-in portal frame: a sidebar on wide screens, a drawer on phones, a header on top
+with the account menu (who is signed in, Security, Your sessions, Sign out), so the account's
+items never sit below the fold of a scrolled sidebar.
+
+Landmarks: the header is `<header>`, the sidebar and the drawer's links are `<nav>`, the page
+is `<main>`."""
 
 from __future__ import annotations
 
@@ -6,13 +11,15 @@ from collections.abc import Callable
 
 import reflex as rx
 
+from backend.services import labels
 from portal.components.step_up import step_up_dialog
 from portal.components.verify_banner import verify_banner
 from portal.state.auth import AuthState
 from portal.state.mode import ModeState
 from portal.theme import BRAND, DESKTOP_ONLY, MOBILE_ONLY, SIDEBAR_WIDTH
 
-# The sidebar's sections: (heading, [(label, href, lucide icon)]); "" means no heading.
+# The sidebar's sections: (heading, [(label, href, lucide icon)]); "" means no heading. An
+# absolute http(s) URL or /api/… opens in a new tab: it is not a page of the portal.
 NAV_SECTIONS: list[tuple[str, list[tuple[str, str, str]]]] = [
     (
         "",
@@ -36,6 +43,7 @@ NAV_SECTIONS: list[tuple[str, list[tuple[str, str, str]]]] = [
         [
             ("API keys", "/developers/api-keys", "key-round"),
             ("Webhooks", "/developers/webhooks", "webhook"),
+            ("API reference", "/api/docs", "book-open"),
         ],
     ),
     (
@@ -46,12 +54,19 @@ NAV_SECTIONS: list[tuple[str, list[tuple[str, str, str]]]] = [
             ("Settings", "/settings", "settings"),
             ("Branding", "/settings/branding", "palette"),
             ("Bank account", "/settings/bank", "landmark"),
-            ("Security", "/settings/security", "shield-check"),
-            ("Your sessions", "/settings/sessions", "monitor-smartphone"),
         ],
     ),
 ]
 NAV_ITEMS = [item for _, items in NAV_SECTIONS for item in items]
+# The account menu in the header: the signed-in person's own pages.
+ACCOUNT_ITEMS: list[tuple[str, str, str]] = [
+    ("Security", "/settings/security", "shield-check"),
+    ("Your sessions", "/settings/sessions", "monitor-smartphone"),
+]
+
+
+def _external(href: str) -> bool:
+    return href.startswith(("http://", "https://", "/api/"))
 
 
 def logo() -> rx.Component:
@@ -64,18 +79,40 @@ def logo() -> rx.Component:
 
 
 def nav_link(label: str, href: str, icon: str) -> rx.Component:
+    if _external(href):
+        # Served by the API, not a portal page: a plain anchor in a new tab.
+        return rx.link(
+            rx.hstack(
+                rx.icon(icon, size=18),
+                rx.text(label, size="2"),
+                rx.icon("external-link", size=14, color="var(--gray-10)", aria_hidden="true"),
+                align="center",
+                spacing="3",
+            ),
+            href=href,
+            is_external=True,
+            rel="noopener",
+            underline="none",
+            padding_x="0.75rem",
+            padding_y="0.375rem",
+            border_radius="var(--radius-3)",
+            color="var(--gray-12)",
+            _hover={"background": "var(--gray-3)"},
+            aria_label=f"{label} (opens in a new tab)",
+            width="100%",
+        )
     path = AuthState.router.url.path
     active = path == href
     # A section's pages (/payments/pay_1) light up its item, unless the deeper path has an item
     # of its own (/settings/branding is not /settings).
-    if not any(other.startswith(href + "/") for _, other, _ in NAV_ITEMS):
+    if not any(other.startswith(href + "/") for _, other, _ in NAV_ITEMS + ACCOUNT_ITEMS):
         active = active | path.startswith(href + "/")  # type: ignore[attr-defined]
     return rx.link(
-        rx.hstack(rx.icon(icon, size=18), rx.text(label, size="3"), align="center", spacing="3"),
+        rx.hstack(rx.icon(icon, size=18), rx.text(label, size="2"), align="center", spacing="3"),
         href=href,
         underline="none",
         padding_x="0.75rem",
-        padding_y="0.5rem",
+        padding_y="0.375rem",
         border_radius="var(--radius-3)",
         color=rx.cond(active, "var(--accent-11)", "var(--gray-12)"),
         background=rx.cond(active, "var(--accent-3)", "transparent"),
@@ -96,34 +133,69 @@ def nav_section(heading: str, items: list[tuple[str, str, str]]) -> rx.Component
 
 
 def nav_links() -> rx.Component:
-    return rx.vstack(
-        *(nav_section(heading, items) for heading, items in NAV_SECTIONS),
-        spacing="4",
+    return rx.el.nav(
+        rx.vstack(
+            *(nav_section(heading, items) for heading, items in NAV_SECTIONS),
+            spacing="3",
+            width="100%",
+        ),
+        aria_label="Main",
         width="100%",
     )
 
 
-def account_footer() -> rx.Component:
-    return rx.vstack(
-        # A long e-mail wraps instead of widening the sidebar over the page.
-        rx.text(
-            AuthState.user_email,
-            size="2",
-            color_scheme="gray",
-            trim="both",
-            word_break="break_all",
-            width="100%",
+def role_label() -> rx.Var:
+    return rx.match(AuthState.role, *labels.ROLES.items(), AuthState.role).to(str)
+
+
+def account_menu() -> rx.Component:
+    """Who is signed in, where, as what; their security pages; Sign out."""
+    return rx.dropdown_menu.root(
+        rx.dropdown_menu.trigger(
+            rx.button(
+                rx.icon("circle-user-round", size=20),
+                rx.text(
+                    AuthState.user_email,
+                    size="2",
+                    truncate=True,
+                    max_width="14rem",
+                    display=DESKTOP_ONLY,
+                ),
+                rx.icon("chevron-down", size=14),
+                variant="ghost",
+                color_scheme="gray",
+                size="2",
+                aria_label="Account menu",
+            ),
         ),
-        rx.button(
-            rx.icon("log-out", size=16),
-            "Sign out",
-            variant="soft",
-            color_scheme="gray",
-            width="100%",
-            on_click=AuthState.sign_out,
+        rx.dropdown_menu.content(
+            rx.box(
+                rx.text(AuthState.user_email, size="2", weight="medium", word_break="break_all"),
+                rx.text(
+                    AuthState.merchant_name + " · " + role_label(),
+                    size="1",
+                    color_scheme="gray",
+                ),
+                padding_x="0.75rem",
+                padding_y="0.5rem",
+                max_width="18rem",
+            ),
+            rx.dropdown_menu.separator(),
+            *(
+                rx.dropdown_menu.item(
+                    rx.hstack(rx.icon(icon, size=16), label, align="center", spacing="2"),
+                    on_select=rx.redirect(href),
+                )
+                for label, href, icon in ACCOUNT_ITEMS
+            ),
+            rx.dropdown_menu.separator(),
+            rx.dropdown_menu.item(
+                rx.hstack(rx.icon("log-out", size=16), "Sign out", align="center", spacing="2"),
+                on_select=AuthState.sign_out,
+            ),
+            align="end",
+            min_width="14rem",
         ),
-        width="100%",
-        spacing="2",
     )
 
 
@@ -133,8 +205,6 @@ def sidebar() -> rx.Component:
             logo(),
             rx.separator(),
             nav_links(),
-            rx.spacer(),
-            account_footer(),
             height="100%",
             spacing="4",
             padding="1rem",
@@ -150,8 +220,6 @@ def sidebar() -> rx.Component:
         height="100vh",
         border_right="1px solid var(--gray-5)",
         background="var(--gray-1)",
-        as_="nav",
-        aria_label="Main",
     )
 
 
@@ -175,8 +243,6 @@ def mobile_drawer() -> rx.Component:
                     ),
                     rx.separator(),
                     nav_links(),
-                    rx.spacer(),
-                    account_footer(),
                     height="100%",
                     spacing="4",
                     padding="1rem",
@@ -217,14 +283,18 @@ def mode_badge() -> rx.Component:
 
 
 def header() -> rx.Component:
-    return rx.hstack(
-        rx.box(mobile_drawer(), display=MOBILE_ONLY),
-        rx.text(AuthState.merchant_name, weight="medium", size="3", trim="both", truncate=True),
-        rx.spacer(),
-        mode_badge(),
-        align="center",
-        spacing="3",
-        padding_x=["1rem", "1rem", "2rem"],
+    return rx.el.header(
+        rx.hstack(
+            rx.box(mobile_drawer(), display=MOBILE_ONLY),
+            rx.text(AuthState.merchant_name, weight="medium", size="3", trim="both", truncate=True),
+            rx.spacer(),
+            mode_badge(),
+            account_menu(),
+            align="center",
+            spacing="3",
+            padding_x=["0.75rem", "1rem", "2rem"],
+            height="100%",
+        ),
         height="3.5rem",
         # Live data: a red rule under the header on every page, beside the red badge.
         border_bottom=rx.cond(
@@ -235,7 +305,6 @@ def header() -> rx.Component:
         top="0",
         z_index="10",
         width="100%",
-        as_="header",
     )
 
 
@@ -245,11 +314,8 @@ def portal_frame(content: rx.Component) -> rx.Component:
         rx.box(
             header(),
             verify_banner(),
-            rx.box(
-                content,
-                padding=["1rem", "1rem", "2rem"],
-                max_width="80rem",
-                as_="main",
+            rx.el.main(
+                rx.box(content, padding=["1rem", "1rem", "2rem"], max_width="80rem"),
                 id="main",
             ),
             margin_left=["0", "0", SIDEBAR_WIDTH],

@@ -68,13 +68,26 @@ def payments_table(rows: rx.Var) -> rx.Component:
 
 
 def labelled_select(
-    items: list[str] | rx.Var, *, value: rx.Var, on_change: object, label: str
+    items: list[str] | rx.Var,
+    *,
+    value: rx.Var,
+    on_change: object,
+    label: str,
+    names: dict[str, str] | None = None,
 ) -> rx.Component:
-    """A select whose trigger carries an accessible name (the high-level rx.select drops it)."""
+    """A select whose trigger carries an accessible name (the high-level rx.select drops it);
+    `names` gives a static list's items their words (the value stays the code)."""
     options = (
-        [rx.select.item(item, value=item) for item in items]
+        [rx.select.item((names or {}).get(item, item), value=item) for item in items]
         if isinstance(items, list)
-        else [rx.foreach(items, lambda item: rx.select.item(item, value=item))]
+        else [
+            rx.foreach(
+                items,
+                lambda item: rx.select.item(
+                    rx.match(item, *(names or {}).items(), item) if names else item, value=item
+                ),
+            )
+        ]
     )
     return rx.select.root(
         rx.select.trigger(aria_label=label),

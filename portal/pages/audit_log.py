@@ -11,21 +11,15 @@ from portal.state.audit_log import ALL, AuditLogState
 S = AuditLogState
 
 
-def _select(
-    choices: rx.Var, value: rx.Var, on_change: object, label: str, pairs: bool
-) -> rx.Component:
-    item = (
-        (lambda c: rx.select.item(c[1], value=c[0]))
-        if pairs
-        else (lambda c: rx.select.item(c, value=c))
-    )
+def _select(choices: rx.Var, value: rx.Var, on_change: object, label: str) -> rx.Component:
+    """A filter over [value, words] pairs."""
     return rx.vstack(
         rx.text(label, class_name="pp-label", as_="div"),
         rx.select.root(
             rx.select.trigger(aria_label=label, width="100%"),
             rx.select.content(
                 rx.select.item("All", value=ALL),
-                rx.foreach(choices, item),
+                rx.foreach(choices, lambda c: rx.select.item(c[1], value=c[0])),
             ),
             value=value,
             on_change=on_change,
@@ -50,11 +44,9 @@ def filters() -> rx.Component:
     return rx.card(
         rx.vstack(
             rx.grid(
-                _select(S.actor_choices, S.actor, S.choose_actor, "Actor", True),
-                _select(S.action_choices, S.action, S.choose_action, "Action", False),
-                _select(
-                    S.object_type_choices, S.object_type, S.choose_object_type, "Object type", False
-                ),
+                _select(S.actor_choices, S.actor, S.choose_actor, "Actor"),
+                _select(S.action_choices, S.action, S.choose_action, "Action"),
+                _select(S.object_type_choices, S.object_type, S.choose_object_type, "Object type"),
                 _date("From", "audit-from", S.date_from, S.set_date_from),
                 _date("To", "audit-to", S.date_to, S.set_date_to),
                 columns=rx.breakpoints(initial="1", xs="2", md="5"),
@@ -92,7 +84,7 @@ def entry(row: rx.Var) -> rx.Component:
             ),
             rx.vstack(
                 rx.hstack(
-                    rx.code(row["action"], size="2", variant="ghost", weight="bold"),
+                    rx.text(row["action"], size="2", weight="bold"),
                     rx.cond(
                         row["mode"] == "live", rx.badge("live", color_scheme="green", size="1")
                     ),

@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import reflex as rx
 
+from backend.services import labels
 from portal.components.detail_page import detail_page
 from portal.components.forms import error_callout
 from portal.components.layout import portal_page
 from portal.components.list_page import list_error, paged_results, search_form
 from portal.components.payments_table import labelled_select, payments_table, status_badge
 from portal.state.payments import (
+    ALL,
     CUSTOM,
     DATE_CHOICES,
     GATEWAY_CHOICES,
@@ -21,6 +23,12 @@ from portal.state.payments import (
     PaymentDetailState,
     PaymentsState,
 )
+
+# The filters' choices in words (their values, in the address, stay codes).
+STATUS_NAMES = {ALL: "All", **{c: labels.status(c) for c in STATUS_CHOICES if c != ALL}}
+METHOD_NAMES = {ALL: "All", **{c: labels.words(c) for c in METHOD_CHOICES if c != ALL}}
+GATEWAY_NAMES = {ALL: "All", **labels.GATEWAYS}
+RISK_NAMES = {ALL: "All", **labels.RISK_DECISIONS}
 
 
 def labelled(label: str, control: rx.Component) -> rx.Component:
@@ -61,6 +69,7 @@ def filters() -> rx.Component:
                 "Status",
                 labelled_select(
                     STATUS_CHOICES,
+                    names=STATUS_NAMES,
                     value=PaymentsState.status,
                     on_change=PaymentsState.choose_status,
                     label="Status",
@@ -70,6 +79,7 @@ def filters() -> rx.Component:
                 "Currency",
                 labelled_select(
                     PaymentsState.currencies,
+                    names={ALL: "All"},
                     value=PaymentsState.currency,
                     on_change=PaymentsState.choose_currency,
                     label="Currency",
@@ -79,6 +89,7 @@ def filters() -> rx.Component:
                 "Method",
                 labelled_select(
                     METHOD_CHOICES,
+                    names=METHOD_NAMES,
                     value=PaymentsState.method,
                     on_change=PaymentsState.choose_method,
                     label="Method",
@@ -88,6 +99,7 @@ def filters() -> rx.Component:
                 "Gateway",
                 labelled_select(
                     GATEWAY_CHOICES,
+                    names=GATEWAY_NAMES,
                     value=PaymentsState.gateway,
                     on_change=PaymentsState.choose_gateway,
                     label="Gateway",
@@ -97,6 +109,7 @@ def filters() -> rx.Component:
                 "Risk",
                 labelled_select(
                     RISK_CHOICES,
+                    names=RISK_NAMES,
                     value=PaymentsState.risk,
                     on_change=PaymentsState.choose_risk,
                     label="Risk",
@@ -409,7 +422,7 @@ def timeline_card() -> rx.Component:
             rx.foreach(
                 PaymentDetailState.timeline,
                 lambda e: rx.el.li(
-                    rx.text(e["title"], size="2", weight="medium", font_family="monospace"),
+                    rx.text(e["title"], size="2", weight="medium"),
                     rx.text(
                         e["date"] + rx.cond(e["actor"] != "", " · " + e["actor"], ""),
                         size="1",
@@ -425,6 +438,7 @@ def timeline_card() -> rx.Component:
             margin="0",
             padding="0",
             width="100%",
+            aria_label="Timeline",
         ),
     )
 
@@ -437,7 +451,7 @@ def webhooks_card() -> rx.Component:
             rx.foreach(
                 PaymentDetailState.webhooks,
                 lambda w: rx.box(
-                    rx.text(w["event"], size="2", weight="medium", font_family="monospace"),
+                    rx.text(w["event"], size="2", weight="medium"),
                     rx.text(w["date"], size="1", color_scheme="gray"),
                     rx.text(w["summary"], size="1", overflow_wrap="anywhere"),
                     width="100%",
@@ -529,14 +543,10 @@ def refund_form() -> rx.Component:
                 input_mode="decimal",
                 width="100%",
             ),
-            rx.text(
-                "Up to " + PaymentDetailState.refundable + ". Leave empty to refund it all.",
-                size="1",
-                color_scheme="gray",
-            ),
+            rx.text(PaymentDetailState.refund_hint, size="1", color_scheme="gray"),
             rx.el.label("Reason", html_for="refund-reason", class_name="pp-label"),
             rx.el.select(
-                *(rx.el.option(r.replace("_", " ").capitalize(), value=r) for r in REFUND_REASONS),
+                *(rx.el.option(labels.refund_reason(r), value=r) for r in REFUND_REASONS),
                 id="refund-reason",
                 name="reason",
                 value=PaymentDetailState.refund_reason,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import reflex as rx
 
 from backend.models.enums import Role
+from backend.services import labels
 from backend.services.permissions import DESCRIPTIONS, MATRIX
 from backend.services.team import ASSIGNABLE_ROLES
 from portal.components.auth_card import alert
@@ -21,8 +22,9 @@ ROLE_COLORS = {
 }
 
 
-def role_badge(role: rx.Var) -> rx.Component:
-    return rx.badge(role, color_scheme=rx.match(role, *ROLE_COLORS.items(), "gray"), variant="soft")
+def role_badge(role: rx.Var, label: rx.Var) -> rx.Component:
+    color = rx.match(role, *ROLE_COLORS.items(), "gray")
+    return rx.badge(label, color_scheme=color, variant="soft")
 
 
 def confirm_remove(m: rx.Var) -> rx.Component:
@@ -73,7 +75,7 @@ def member_card(m: rx.Var) -> rx.Component:
                 ),
                 rx.cond(m["name"] != "", rx.text(m["name"], size="2", color_scheme="gray")),
                 rx.hstack(
-                    role_badge(m["role"]),
+                    role_badge(m["role"], m["role_label"]),
                     rx.text("Joined " + m["joined"].to(str), size="1", color_scheme="gray"),
                     align="center",
                     wrap="wrap",
@@ -87,6 +89,7 @@ def member_card(m: rx.Var) -> rx.Component:
                     editable,
                     labelled_select(
                         [str(r) for r in ASSIGNABLE_ROLES],
+                        names=labels.ROLES,
                         value=m["role"],
                         on_change=lambda role: TeamState.change_role(m["id"], role),
                         label="Role of " + m["email"].to(str),
@@ -150,6 +153,7 @@ def invite_card() -> rx.Component:
                         rx.text("Role", class_name="pp-label", as_="div"),
                         labelled_select(
                             [str(r) for r in ASSIGNABLE_ROLES],
+                            names=labels.ROLES,
                             value=TeamState.invite_role,
                             on_change=TeamState.set_invite_role,
                             label="Role for the invitation",
@@ -193,7 +197,7 @@ def pending_card() -> rx.Component:
                                 ),
                                 rx.text(
                                     "As "
-                                    + p["role"].to(str)
+                                    + p["role_label"].to(str)
                                     + " · invited by "
                                     + p["by"].to(str)
                                     + " · expires "
@@ -320,7 +324,7 @@ def permission_matrix() -> rx.Component:
                         rx.table.row(
                             rx.table.column_header_cell("Permission"),
                             *(
-                                rx.table.column_header_cell(r.value.title(), text_align="center")
+                                rx.table.column_header_cell(labels.role(r), text_align="center")
                                 for r in ROLES
                             ),
                         )

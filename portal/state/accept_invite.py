@@ -5,7 +5,7 @@ from __future__ import annotations
 import reflex as rx
 
 from backend.db import session_scope
-from backend.services import invitations
+from backend.services import invitations, labels
 from backend.services.errors import ServiceError
 from portal.state.auth import AuthState
 
@@ -33,7 +33,7 @@ class AcceptInviteState(AuthState):
         self.invite = {
             "merchant": view.merchant_name,
             "email": view.email,
-            "role": view.role,
+            "role": labels.role(view.role),
             "by": view.invited_by,
         }
         self.account_exists = view.account_exists

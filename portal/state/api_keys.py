@@ -9,7 +9,7 @@ import reflex as rx
 
 from backend.db import session_scope
 from backend.models import ApiKey, Merchant
-from backend.services import api_keys, developers, permissions
+from backend.services import api_keys, developers, labels, permissions
 from backend.services.errors import ServiceError
 from backend.services.permissions import Permission
 from backend.services.step_up import StepUpRequired
@@ -46,12 +46,9 @@ def _row(key: ApiKey, tz: str) -> dict[str, str]:
         "last_used": when(key.last_used_at, tz) if key.last_used_at else "Never",
         "status": status,
         "revealable": "yes" if api_keys.revealable(key) else "",
-        "status_label": {
-            "active": "Active",
-            "expiring": f"Expires {when(key.expires_at, tz)}",
-            "expired": "Expired",
-            "revoked": "Revoked",
-        }[status],
+        "status_label": f"Expires {when(key.expires_at, tz)}"
+        if status == "expiring"
+        else labels.status(status),
     }
 
 

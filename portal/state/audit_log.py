@@ -8,7 +8,7 @@ import reflex as rx
 
 from backend.db import session_scope
 from backend.models import Merchant
-from backend.services import audit_log, sessions
+from backend.services import audit_log, labels, sessions
 from backend.services.errors import ServiceError
 from backend.services.permissions import Permission, can, require
 from portal.state.auth import AuthState
@@ -26,8 +26,8 @@ class AuditLogState(AuthState):
     date_from: str = ""
     date_to: str = ""
     actor_choices: list[list[str]] = []
-    action_choices: list[str] = []
-    object_type_choices: list[str] = []
+    action_choices: list[list[str]] = []  # [code, words]
+    object_type_choices: list[list[str]] = []
     page: int = 1
     has_next: bool = False
     timezone: str = "UTC"
@@ -78,10 +78,10 @@ class AuditLogState(AuthState):
                 "id": e.id,
                 "when": audit_log.format_time(e.created_at, self.timezone),
                 "actor": e.actor,
-                "action": e.action,
-                "object": f"{e.object_type} {e.object_id}".strip() or "—",
+                "action": e.action_label,
+                "object": e.object_label,
                 "ip": e.ip_address or "—",
-                "details": audit_log.describe(e.details),
+                "details": e.summary,
                 "mode": "live" if e.livemode else "",
             }
             for e in page.entries
@@ -107,7 +107,8 @@ class AuditLogState(AuthState):
         self.rows, self.error = [], ""
         if not self.allowed:
             self.denied_message = (
-                f"Your role ({ctx.role}) cannot read the audit log. Ask an owner or admin."
+                f"Your role ({labels.role(ctx.role)}) cannot read the audit log. "
+                "Ask an owner or admin."
             )
             self.loaded = True
             return None
@@ -116,8 +117,8 @@ class AuditLogState(AuthState):
             self.timezone = merchant.timezone if merchant else "UTC"
             facets = audit_log.facets(db, ctx.merchant_id)
         self.actor_choices = [[value, label] for value, label in facets.actors]
-        self.action_choices = facets.actions
-        self.object_type_choices = facets.object_types
+        self.action_choices = [[a, labels.action(a)] for a in facets.actions]
+        self.object_type_choices = [[t, labels.object_type(t)] for t in facets.object_types]
         self._first_page()
         self.loaded = True
         return None
@@ -130,12 +131,13 @@ class AuditLogState(AuthState):
 
     @rx.event
     def choose_action(self, value: str):  # type: ignore[no-untyped-def]
-        self.action = value if value in self.action_choices else ALL
+        self.action = value if value in {a for a, _ in self.action_choices} else ALL
         return self._first_page()
 
     @rx.event
     def choose_object_type(self, value: str):  # type: ignore[no-untyped-def]
-        self.object_type = value if value in self.object_type_choices else ALL
+        known = {t for t, _ in self.object_type_choices}
+        self.object_type = value if value in known else ALL
         return self._first_page()
 
     @rx.event

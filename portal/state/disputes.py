@@ -9,12 +9,12 @@ import reflex as rx
 from backend.db import session_scope
 from backend.models import utcnow
 from backend.models.enums import DisputeStatus
-from backend.services import dispute_evidence
+from backend.services import dispute_evidence, labels
 from backend.services.currency import format_money
 from backend.services.errors import ServiceError
 from backend.services.permissions import Permission
 from portal.state.auth import AuthState
-from portal.state.formatting import status_label, when
+from portal.state.formatting import when
 from portal.state.keyset_list import KeysetListState
 from portal.state.viewer import Viewer, current_viewer
 
@@ -62,8 +62,8 @@ class DisputesState(KeysetListState, AuthState):
                 "id": r.dispute.id,
                 "amount": format_money(r.dispute.amount, r.dispute.currency, viewer.locale),
                 "status": r.dispute.status,
-                "status_label": status_label(r.dispute.status),
-                "reason": r.dispute.reason.replace("_", " ").capitalize(),
+                "status_label": labels.status(r.dispute.status),
+                "reason": labels.dispute_reason(r.dispute.reason),
                 "customer": r.customer_email or "—",
                 "due": when(r.dispute.evidence_due_by, viewer.timezone, viewer.locale),
                 "days_left": days_left(r.dispute.evidence_due_by, r.dispute.status),
@@ -112,8 +112,8 @@ class DisputeDetailState(AuthState):
             "id": d.id,
             "amount": format_money(d.amount, d.currency, viewer.locale),
             "status": d.status,
-            "status_label": status_label(d.status),
-            "reason": d.reason.replace("_", " ").capitalize(),
+            "status_label": labels.status(d.status),
+            "reason": labels.dispute_reason(d.reason),
             "opened": when(d.created_at, viewer.timezone, viewer.locale),
             "due": when(d.evidence_due_by, viewer.timezone, viewer.locale),
             "days_left": days_left(d.evidence_due_by, d.status),

@@ -8,12 +8,9 @@ from datetime import datetime
 from babel.dates import format_date, format_datetime, format_time
 
 from backend.models import Payment
+from backend.services import labels
 from backend.services.currency import format_money, to_major
 from backend.services.reporting import zone
-
-
-def status_label(status: str) -> str:
-    return status.replace("_", " ").capitalize()
 
 
 def when(value: datetime | None, tz: str = "UTC", locale: str = "en_US") -> str:
@@ -29,7 +26,7 @@ def major_text(amount: int | None, currency: str) -> str:
 
 
 def card_label(brand: str | None, last4: str | None) -> str:
-    return f"{(brand or '').title()} •••• {last4}" if last4 else "—"
+    return f"{labels.card_brand(brand)} •••• {last4}" if last4 else "—"
 
 
 def payment_row(p: Payment, locale: str = "en_US", tz: str = "UTC") -> dict[str, str]:
@@ -38,7 +35,7 @@ def payment_row(p: Payment, locale: str = "en_US", tz: str = "UTC") -> dict[str,
         "id": p.id,
         "amount": format_money(p.amount, p.currency, locale),
         "status": p.status,
-        "status_label": status_label(p.status),
+        "status_label": labels.status(p.status),
         "customer": p.customer_email or "—",
         "card": card_label(p.card_brand, p.card_last4),
         "date": format_date(local, "medium", locale=locale),

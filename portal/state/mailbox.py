@@ -5,7 +5,7 @@ from __future__ import annotations
 import reflex as rx
 
 from backend.db import session_scope
-from backend.services import dev_mailbox
+from backend.services import dev_mailbox, labels
 
 
 def _when(row) -> str:  # type: ignore[no-untyped-def]
@@ -34,7 +34,7 @@ class MailboxState(rx.State):
                     "to": r.to_email,
                     "subject": r.subject,
                     "when": _when(r),
-                    "template": r.template.replace("_", " "),
+                    "template": labels.words(r.template),
                 }
                 for r in rows
             ]

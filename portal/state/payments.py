@@ -16,6 +16,7 @@ from backend.db import session_scope
 from backend.models import Payment, User
 from backend.models.enums import ActorType
 from backend.services import (
+    labels,
     payments,
     refund_limits,
     reporting,
@@ -32,7 +33,7 @@ from backend.services.permissions import Permission
 from backend.services.reporting import method_label
 from portal.state import payment_query
 from portal.state.auth import AuthState
-from portal.state.formatting import payment_row, status_label, when
+from portal.state.formatting import payment_row, when
 from portal.state.keyset_list import SearchableListState
 from portal.state.payment_query import (
     ALL,
@@ -228,7 +229,8 @@ class PaymentDetailState(AuthState):
     can_capture: bool = False
     can_void: bool = False
     can_refund: bool = False
-    refundable: str = ""
+    refundable: str = ""  # what the member can refund now, as money
+    refund_hint: str = ""
 
     capture_open: bool = False
     capture_amount: str = ""
@@ -269,7 +271,7 @@ class PaymentDetailState(AuthState):
             with session_scope(readonly=True) as db:
                 p = payments.get_payment(db, viewer.scope, self._payment_id)
                 refunds = payments.refunds_of(db, p.id)
-                timeline = reporting.payment_timeline(db, p)
+                timeline = reporting.payment_timeline(db, p, viewer.locale)
                 webhooks = reporting.payment_webhooks(db, p)
                 can_block = viewer.can(Permission.MANAGE_SETTINGS)
                 blockable = risk.blockable_values(db, p) if can_block else []
@@ -296,12 +298,12 @@ class PaymentDetailState(AuthState):
             "gateway_fee": money(p.gateway_fee),
             "fees": money(p.platform_fee + p.gateway_fee),
             "net": money(p.net_amount),
-            "gateway": p.gateway,
+            "gateway": labels.gateway(p.gateway),
             "method": method_label(p.payment_method_type, p.card_brand),
             "order": p.order_id or "—",
             "customer_id": p.customer_id or "",
             "risk_score": "—" if p.risk_score is None else str(p.risk_score),
-            "risk_decision": (p.risk_decision or "not assessed").capitalize(),
+            "risk_decision": labels.risk_decision(p.risk_decision),
             "review": "open" if reviews.is_open(p) else (p.review_outcome or ""),
             "review_note": _review_note(p, reviewer, tz, locale),
             "failure": p.failure_message or "",
@@ -313,8 +315,8 @@ class PaymentDetailState(AuthState):
             {
                 "id": r.id,
                 "amount": money(r.amount),
-                "status": status_label(r.status),
-                "reason": (r.reason or "no reason given").replace("_", " "),
+                "status": labels.status(r.status),
+                "reason": labels.refund_reason(r.reason),
                 "date": when(r.created_at, tz, locale),
                 "failure": r.failure_reason or "",
             }
@@ -331,11 +333,11 @@ class PaymentDetailState(AuthState):
         ]
         self.webhooks = [
             {
-                "event": e.type,
+                "event": labels.event_type(e.type),
                 "event_id": e.event_id,
                 "date": when(e.created_at, tz, locale),
                 "summary": "; ".join(
-                    f"{d['url']}: {d['status']}"
+                    f"{d['url']}: {labels.status(d['status']).lower()}"
                     + (f" (HTTP {d['last_status_code']})" if d["last_status_code"] else "")
                     + (f", {d['attempts']} attempts" if d["attempts"] > 1 else "")
                     for d in e.deliveries
@@ -353,7 +355,16 @@ class PaymentDetailState(AuthState):
             and remaining > 0
             and (viewer.can(Permission.REFUND) or viewer.can(Permission.REFUND_LIMITED))
         )
-        self.refundable = money(remaining)
+        self.refundable, self.refund_hint = money(remaining), ""
+        if self.can_refund:
+            allowed, limited = refund_limits.refundable(viewer.ctx, p)
+            self.refundable = money(allowed)
+            self.refund_hint = (
+                f"Up to {money(allowed)}: what your role's refund limit leaves "
+                f"({money(remaining)} of the payment remains)."
+                if limited
+                else f"Up to {money(allowed)}. Leave empty to refund it all."
+            )
         self.can_review = reviews.is_open(p) and viewer.can(Permission.REVIEW_PAYMENTS)
         self.blockable = [
             {
@@ -533,7 +544,7 @@ class PaymentDetailState(AuthState):
         self.refund_summary = (
             f"Refund {format_money(review.amount, review.currency, viewer.locale)} of "
             f"{format_money(review.captured, review.currency, viewer.locale)} to {who}"
-            f" ({self.refund_reason.replace('_', ' ')}). This cannot be undone."
+            f" ({labels.refund_reason(self.refund_reason).lower()}). This cannot be undone."
             + (" You will be asked for a fresh code." if review.needs_step_up else "")
         )
         self._refund_minor = review.amount

@@ -18,7 +18,7 @@ from backend.config import get_settings
 from backend.db import session_scope
 from backend.gateways.routing import DEFAULT_FEES, GATEWAY_NAMES, config_fees
 from backend.models import GatewayConfig
-from backend.services import gateway_configs, step_up
+from backend.services import gateway_configs, labels, step_up
 from backend.services.currency import format_money
 from backend.services.errors import ServiceError
 from backend.services.fees import describe
@@ -30,7 +30,6 @@ from portal.state.formatting import major_text
 from portal.state.step_up import step_up_then
 from portal.state.viewer import Viewer, current_viewer, permitted_viewer
 
-GATEWAY_LABELS = {"sandbox": "Built-in sandbox", "stripe": "Stripe"}
 LIVE_ACTION = "Change live payment processors"
 # The form's fields, as typed (the state keeps them so an error never loses what was typed).
 FORM_FIELDS = (
@@ -79,7 +78,7 @@ def _row(config: GatewayConfig, position: int, last: int, in_use: bool, locale: 
     return {
         "id": config.id,
         "position": str(position),
-        "name": GATEWAY_LABELS.get(config.gateway, config.gateway),
+        "name": labels.gateway(config.gateway),
         "account": account,
         "currencies": ", ".join(config.currencies) if config.currencies else "All currencies",
         "amounts": _amounts(config, locale),
@@ -143,7 +142,7 @@ class ProcessorsState(AuthState):
     @rx.var
     def gateway_options(self) -> list[list[str]]:
         names = [n for n in GATEWAY_NAMES if not (self.livemode and n == "sandbox")]
-        return [[n, GATEWAY_LABELS[n]] for n in names]
+        return [[n, labels.gateway(n)] for n in names]
 
     @rx.event
     def new_processor(self):  # type: ignore[no-untyped-def]
@@ -252,7 +251,7 @@ class ProcessorsState(AuthState):
         except ServiceError as exc:
             self.form_values, self.error = typed, exc.message
             return None
-        name = GATEWAY_LABELS.get(config.gateway, config.gateway)
+        name = labels.gateway(config.gateway)
         self.notice = f"Saved {name}." if self.editing_id else f"Added {name}."
         self.error, self.form_open, self.editing_id = "", False, ""
         return self._reload()

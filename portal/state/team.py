@@ -11,7 +11,7 @@ import reflex as rx
 from backend.db import session_scope
 from backend.integrations import email
 from backend.models import Merchant
-from backend.services import audit_log, invitations, sessions, team
+from backend.services import audit_log, invitations, labels, sessions, team
 from backend.services.errors import ServiceError
 from backend.services.permissions import Permission, can
 from portal.state.auth import AuthState
@@ -43,6 +43,7 @@ class TeamState(AuthState):
                 "email": m.email,
                 "name": m.full_name,
                 "role": m.role,
+                "role_label": labels.role(m.role),
                 "joined": audit_log.format_time(m.joined_at, tz)[:-3],
                 "you": "yes" if m.user_id == ctx.user_id else "",
             }
@@ -53,6 +54,7 @@ class TeamState(AuthState):
                 "id": p.id,
                 "email": p.email,
                 "role": p.role,
+                "role_label": labels.role(p.role),
                 "by": p.invited_by,
                 "expires": audit_log.format_time(p.expires_at, tz)[:-3],
             }
@@ -109,7 +111,7 @@ class TeamState(AuthState):
             _, email_id = invitations.invite(db, ctx, address, role)
             return email_id
 
-        return self._run(work, f"Invitation sent to {address.strip()} as {role}.")
+        return self._run(work, f"Invitation sent to {address.strip()} as {labels.role(role)}.")
 
     @rx.event
     def revoke_invitation(self, invitation_id: str):  # type: ignore[no-untyped-def]
@@ -122,7 +124,7 @@ class TeamState(AuthState):
     def change_role(self, membership_id: str, role: str):  # type: ignore[no-untyped-def]
         return self._run(
             lambda db, ctx: team.change_role(db, ctx, membership_id, role),
-            f"Role changed to {role}.",
+            f"Role changed to {labels.role(role)}.",
         )
 
     @rx.event

@@ -7,18 +7,9 @@ from datetime import datetime
 from http import HTTPStatus
 
 from backend.models import WebhookDeliveryAttempt, WebhookEndpoint, utcnow
-from backend.services import webhooks_out
+from backend.services import labels, webhooks_out
 from backend.services.webhook_failures import reason
 from portal.state.api_keys import when
-
-LABELS = {
-    "pending": "Pending",
-    "retrying": "Retrying",
-    "succeeded": "Succeeded",
-    "failed": "Failed",
-    "enabled": "Enabled",
-    "disabled": "Disabled",
-}
 
 
 def events_label(events: list[str]) -> str:
@@ -51,7 +42,7 @@ def endpoint_row(endpoint: WebhookEndpoint, tz: str) -> dict[str, str]:
         "description": endpoint.description,
         "events": events_label(endpoint.enabled_events),
         "status": endpoint.status,
-        "status_label": LABELS.get(endpoint.status, endpoint.status),
+        "status_label": labels.status(endpoint.status),
         "health": health,
         "health_label": health_label,
         "health_detail": health_detail,
@@ -102,7 +93,7 @@ def delivery_row(
         "id": d.id,
         "event_type": logged.event_type,
         "status": state.status,
-        "status_label": LABELS[state.status],
+        "status_label": labels.status(state.status),
         "summary": delivery_summary(state, d.delivered_at, tz, now),
         "reason": state.reason or "",
         "created": when(d.created_at, tz),

@@ -8,7 +8,7 @@ import json
 import reflex as rx
 
 from backend.db import session_scope
-from backend.services import developers, permissions, webhook_urls, webhooks_out
+from backend.services import developers, labels, permissions, webhook_urls, webhooks_out
 from backend.services.errors import ServiceError
 from backend.services.events import EVENT_TYPES
 from backend.services.permissions import Permission
@@ -18,7 +18,7 @@ from portal.state.api_keys import merchant_timezone, when
 from portal.state.auth import AuthState
 from portal.state.live_feed import client_connected
 from portal.state.step_up import step_up_then
-from portal.state.webhook_rows import LABELS, attempt_row, delivery_row, endpoint_row
+from portal.state.webhook_rows import attempt_row, delivery_row, endpoint_row
 
 OVERLAP_CHOICES = {"now": 0, "1h": 1, "24h": 24, "7d": 168}
 REFRESH_SECONDS = 3.0  # an open delivery log reads itself again this often
@@ -245,7 +245,7 @@ class WebhookEndpointState(AuthState):
         self.selected = {
             "id": detail.delivery.id,
             "status": state.status,
-            "status_label": LABELS[state.status],
+            "status_label": labels.status(state.status),
             "payload": json.dumps(body, indent=2, ensure_ascii=False),
             "next": when(state.next_attempt_at, self._tz) if state.next_attempt_at else "",
         }

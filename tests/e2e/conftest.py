@@ -330,3 +330,17 @@ def two_factor_owner(app_url, app_env, open_page):  # type: ignore[no-untyped-de
         return owner
 
     return _make
+
+
+def open_account_menu(page):  # type: ignore[no-untyped-def]
+    """Open the header's account menu (the same at every width) and return it."""
+    page.get_by_role("button", name="Account menu").click()
+    menu = page.get_by_role("menu")
+    menu.wait_for()
+    return menu
+
+
+def sign_out(page):  # type: ignore[no-untyped-def]
+    """Sign out through the account menu and wait for the sign-in page."""
+    open_account_menu(page).get_by_role("menuitem", name="Sign out").click()
+    page.wait_for_url("**/login*")

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.e2e.conftest import has_horizontal_scroll, screenshot
+from tests.e2e.conftest import has_horizontal_scroll, screenshot, sign_out
 
 pytestmark = pytest.mark.e2e
 PASSWORD = "correct horse battery"
@@ -112,12 +112,7 @@ def test_sign_up_verify_through_the_mailbox_then_sign_in(
     # Sign out, then back in with the new account.
     page.goto(f"{app_url}/dashboard")
     page.get_by_role("heading", name="Dashboard").wait_for()
-    if viewport == "phone":
-        page.get_by_role("button", name="Open menu").click()
-        page.get_by_role("dialog").get_by_role("button", name="Sign out").click()
-    else:
-        page.get_by_role("button", name="Sign out").click()
-    page.wait_for_url("**/login")
+    sign_out(page)
     _sign_in(page, app_url, address, PASSWORD)
     page.get_by_text("Founders Tea").first.wait_for()
     assert console_errors == []
@@ -188,9 +183,9 @@ def test_invited_analyst_sees_a_restricted_portal_and_the_server_refuses(
     analyst_address = _address("analyst")
     owner.get_by_label("E-mail").fill(analyst_address)
     owner.get_by_role("combobox", name="Role for the invitation").click()
-    owner.get_by_role("option", name="analyst").click()
+    owner.get_by_role("option", name="Analyst").click()
     owner.get_by_role("button", name="Send invitation").click()
-    owner.get_by_text(f"Invitation sent to {analyst_address} as analyst").wait_for()
+    owner.get_by_text(f"Invitation sent to {analyst_address} as Analyst").wait_for()
     owner.get_by_role("button", name=f"Revoke the invitation of {analyst_address}").wait_for()
     owner.get_by_role("table").get_by_text("Read and export the audit log").wait_for()
     _check_layout(owner, "team-desktop")
@@ -215,7 +210,7 @@ def test_invited_analyst_sees_a_restricted_portal_and_the_server_refuses(
     expect(colleague.get_by_role("button", name=re.compile("Remove"))).to_have_count(0)
     _check_layout(colleague, "team-phone")
     colleague.goto(f"{app_url}/audit-log")
-    colleague.get_by_text("Your role (analyst) cannot read the audit log").wait_for()
+    colleague.get_by_text("Your role (Analyst) cannot read the audit log").wait_for()
     _check_layout(colleague, "audit-log-denied-phone")
     # Hiding is only a courtesy: the server refuses the export outright.
     refused = colleague.request.get(f"{app_url}/api/portal/audit-log.csv")
@@ -227,18 +222,18 @@ def test_invited_analyst_sees_a_restricted_portal_and_the_server_refuses(
     owner.goto(f"{app_url}/team")
     owner.get_by_text(analyst_address, exact=True).wait_for()
     owner.get_by_role("combobox", name=f"Role of {analyst_address}").click()
-    owner.get_by_role("option", name="support").click()
-    owner.get_by_text("Role changed to support").wait_for()
+    owner.get_by_role("option", name="Support").click()
+    owner.get_by_text("Role changed to Support").wait_for()
     _check_layout(owner, "team-desktop")
 
     # The audit log shows it all; filter by action and download the CSV.
     owner.goto(f"{app_url}/audit-log")
     owner.get_by_role("heading", name="Audit log").wait_for()
-    owner.get_by_text("member.role_changed").wait_for()
+    owner.get_by_text("Role changed", exact=True).first.wait_for()
     owner.get_by_role("combobox", name="Action").click()
-    owner.get_by_role("option", name="invitation.accepted").click()
+    owner.get_by_role("option", name="Invitation accepted").click()
     expect(owner.get_by_role("listitem")).to_have_count(1)
-    owner.get_by_text("by " + analyst_address).wait_for()
+    owner.get_by_text("by Ana Lyst").wait_for()  # the name they gave
     _check_layout(owner, "audit-log-desktop")
     with owner.expect_download() as download_info:
         owner.get_by_role("button", name="Export CSV").click()
@@ -246,7 +241,7 @@ def test_invited_analyst_sees_a_restricted_portal_and_the_server_refuses(
     assert download.suggested_filename.startswith("audit-log-")
     rows = list(csv.DictReader(io.StringIO(Path(download.path()).read_text())))
     assert [r["action"] for r in rows] == ["invitation.accepted"]
-    assert rows[0]["actor"] == analyst_address
+    assert rows[0]["actor"] == "Ana Lyst"
     assert console_errors == []
 
 
@@ -254,7 +249,7 @@ def test_invited_analyst_sees_a_restricted_portal_and_the_server_refuses(
 def test_pages_at_both_widths(app_url: str, signed_in, console_errors: list[str], viewport) -> None:
     page = signed_in(viewport)
     page.goto(f"{app_url}/audit-log")
-    page.get_by_text("user.signed_in").first.wait_for()
+    page.get_by_text("Signed in", exact=True).first.wait_for()
     _check_layout(page, f"audit-log-{viewport}")
     page.goto(f"{app_url}/team")
     page.get_by_role("heading", name="What each role can do").wait_for()

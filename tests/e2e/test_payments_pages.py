@@ -22,7 +22,7 @@ def test_search_a_payment_and_open_it(app_url, signed_in, console_errors, viewpo
     screenshot(page, f"payments-{viewport}")
 
     page.get_by_label("Status").click()
-    page.get_by_role("option", name="refunded", exact=True).click()
+    page.get_by_role("option", name="Refunded", exact=True).click()
     expect(rows.first.get_by_text("Refunded", exact=True)).to_be_visible()
 
     first_amount = rows.first.get_by_role("link")

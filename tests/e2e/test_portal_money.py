@@ -97,7 +97,7 @@ def test_filters_and_a_confirmed_partial_refund(app_url, demo, signed_in) -> Non
     page.get_by_role("option", name="EUR", exact=True).click()
     expect(rows.first).to_contain_text("€")
     page.get_by_label("Currency").click()
-    page.get_by_role("option", name="all", exact=True).click()
+    page.get_by_role("option", name="All", exact=True).click()
     page.get_by_label("Search payments").fill("25.00")
     page.get_by_role("button", name="Search").click()
     expect(rows.first).to_contain_text("$25.00")
@@ -122,15 +122,15 @@ def test_filters_and_a_confirmed_partial_refund(app_url, demo, signed_in) -> Non
     dialog.get_by_role("button", name="Confirm refund").click()
     expect(page.get_by_role("status")).to_contain_text("Refunded $10.50")
     expect(page.get_by_text("Partially refunded").first).to_be_visible()
-    expect(page.get_by_text("payment.refunded").first).to_be_visible()
-    expect(page.get_by_text("duplicate", exact=True)).to_be_visible()  # the refund's reason
+    expect(page.get_by_text("Payment refunded").first).to_be_visible()
+    expect(page.get_by_text("Duplicate", exact=True)).to_be_visible()  # the refund's reason
 
 
 def test_csv_download_follows_the_filters(app_url, signed_in) -> None:
     page = signed_in("desktop")
     page.goto(f"{app_url}/payments")
     page.get_by_label("Status").click()
-    page.get_by_role("option", name="refunded", exact=True).click()
+    page.get_by_role("option", name="Refunded", exact=True).click()
     expect(page.locator("table tbody tr").first).to_contain_text("Refunded")
     with page.expect_download() as info:
         page.get_by_role("link", name="Export these payments as CSV").click()

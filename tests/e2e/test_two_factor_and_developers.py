@@ -16,7 +16,7 @@ from backend.db import make_engine, session_scope
 from backend.ids import new_id
 from backend.models import UserSession, utcnow
 from backend.services import accounts
-from tests.e2e.conftest import has_horizontal_scroll, screenshot
+from tests.e2e.conftest import has_horizontal_scroll, screenshot, sign_out
 from tests.fakes.receiver import Receiver, Reply
 
 pytestmark = pytest.mark.e2e
@@ -34,11 +34,6 @@ def sign_in_password(page: Page, app_url: str, email: str) -> None:
     page.get_by_label("E-mail").fill(email)
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Sign in").click()
-
-
-def sign_out(page: Page) -> None:
-    page.get_by_role("button", name="Sign out").click()
-    page.wait_for_url("**/login")
 
 
 @pytest.fixture(scope="module")

@@ -61,7 +61,7 @@ def test_filters_and_pages() -> None:
             db, merchant_id=owner.merchant_id, filters=everything, cursor=first.next_cursor
         )
     assert {"test.event", "invitation.created", "merchant.created"} <= set(facets.actions)
-    assert ("type:system", "System") in facets.actors
+    assert ("type:system", "PayPortal and customers") in facets.actors
     assert (f"user:{admin.user_id}", admin.email) in facets.actors
     assert len(first.entries) == audit_log.PAGE_SIZE and first.next_cursor
     ids = [e.id for e in first.entries + second.entries]

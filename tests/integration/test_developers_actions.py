@@ -59,7 +59,7 @@ def test_an_analyst_is_refused_on_the_server(merchant_id: str):
             db, analyst, url="https://example.com/h", enabled_events=["*"]
         ),
     ):
-        with pytest.raises(PermissionDenied, match="analyst"), session_scope() as db:
+        with pytest.raises(PermissionDenied, match="Analyst"), session_scope() as db:
             action(db)
     with session_scope() as db:
         assert db.exec(select(ApiKey).where(ApiKey.name == "Mine")).all() == []

@@ -123,7 +123,7 @@ def test_an_existing_account_joins_with_its_own_password() -> None:
 def test_invitation_rules() -> None:
     _, owner = sign_up()
     _, analyst = _join(owner, "analyst")
-    with session_scope() as db, pytest.raises(PermissionDenied, match="analyst"):
+    with session_scope() as db, pytest.raises(PermissionDenied, match="Analyst"):
         invitations.invite(db, analyst, unique_email(), "support")
     with session_scope() as db, pytest.raises(PermissionDenied, match="one owner"):
         invitations.invite(db, owner, unique_email(), "owner")
@@ -186,7 +186,7 @@ def test_role_changes_follow_the_rules() -> None:
         team.change_role(db, admin, owner_membership, "analyst")
     with session_scope() as db, pytest.raises(PermissionDenied, match="your own role"):
         team.change_role(db, admin, admin_membership, "developer")
-    with session_scope() as db, pytest.raises(PermissionDenied, match="analyst"):
+    with session_scope() as db, pytest.raises(PermissionDenied, match="Analyst"):
         team.change_role(db, support_as(support), admin_membership, "analyst")
     _, stranger = sign_up()
     with session_scope() as db, pytest.raises(NotFound):

@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 
 from backend.models import Merchant
 from backend.models.enums import Role
-from backend.services import permissions
+from backend.services import labels, permissions
 from backend.services.errors import PermissionDenied
 from backend.services.permissions import Permission, RefundTotals
 
@@ -39,7 +39,7 @@ def test_every_permission_is_described_and_owner_holds_all_but_the_limited_refun
 def test_roles_reach(role: Role, allowed: Permission, denied: Permission) -> None:
     permissions.require(role, allowed)
     assert not permissions.can(role, denied)
-    with pytest.raises(PermissionDenied, match=f"Your role \\({role}\\) cannot"):
+    with pytest.raises(PermissionDenied, match=f"Your role \\({labels.role(role)}\\) cannot"):
         permissions.require(role, denied)
 
 
@@ -57,7 +57,7 @@ def test_support_refunds_up_to_the_limit_in_the_default_currency_only() -> None:
         permissions.require_refund(Role.SUPPORT, shop, RefundTotals(10_001, "USD"))
     with pytest.raises(PermissionDenied, match="in USD only"):
         permissions.require_refund(Role.SUPPORT, shop, RefundTotals(100, "EUR"))
-    with pytest.raises(PermissionDenied, match="analyst"):
+    with pytest.raises(PermissionDenied, match="Analyst"):
         permissions.require_refund(Role.ANALYST, shop, RefundTotals(1, "USD"))
     permissions.require_refund(Role.ADMIN, shop, RefundTotals(10**9, "JPY", 10**9, 10**9))
 

@@ -1,0 +1,301 @@
+"""The one home of the words people read for the codes we store: statuses, roles, risk
+decisions, event types, audit actions and actors.
+
+Pages, e-mails and exports show `status(code)`, `role(code)`, `action(code)` and so on, never
+the code itself. A code without a label still reads as words (`words`), but
+tests/unit/test_labels.py fails until every code written in the code base has its own label.
+"""
+
+from __future__ import annotations
+
+import re
+
+# Payments, refunds, disputes, orders, payouts, webhook deliveries and endpoints, API keys,
+# reviews: one word per state, whichever object is in it.
+STATUSES: dict[str, str] = {
+    # payments
+    "requires_payment_method": "Awaiting payment",
+    "requires_action": "Needs authentication",
+    "authorized": "Authorized",
+    "succeeded": "Succeeded",
+    "partially_refunded": "Partially refunded",
+    "refunded": "Refunded",
+    "voided": "Voided",
+    "failed": "Failed",
+    "disputed": "Disputed",
+    # refunds, deliveries, payouts
+    "pending": "Pending",
+    "canceled": "Canceled",
+    "retrying": "Retrying",
+    "in_transit": "In transit",
+    # disputes
+    "needs_response": "Needs response",
+    "under_review": "Under review",
+    "won": "Won",
+    "lost": "Lost",
+    # orders, payment links
+    "open": "Open",
+    "paid": "Paid",
+    # merchants, endpoints, API keys, gateways
+    "active": "Active",
+    "suspended": "Suspended",
+    "enabled": "Enabled",
+    "disabled": "Disabled",
+    "expiring": "Expiring",
+    "expired": "Expired",
+    "revoked": "Revoked",
+    # inbound provider events
+    "processed": "Processed",
+    "ignored": "Ignored",
+    "dead": "Gave up",
+    # reviews of flagged payments
+    "approved": "Approved",
+    "fraudulent": "Fraudulent",
+    # capture methods
+    "automatic": "Automatic",
+    "manual": "Manual",
+}
+
+ROLES: dict[str, str] = {
+    "owner": "Owner",
+    "admin": "Admin",
+    "developer": "Developer",
+    "analyst": "Analyst",
+    "support": "Support",
+}
+
+RISK_DECISIONS: dict[str, str] = {
+    "allow": "Allowed",
+    "review": "Needs review",
+    "block": "Blocked",
+    "unreviewed": "Awaiting review",  # flagged, and nobody has closed the review yet
+}
+
+REFUND_REASONS: dict[str, str] = {
+    "requested_by_customer": "Requested by customer",
+    "duplicate": "Duplicate",
+    "fraudulent": "Fraudulent",
+    "expired_uncaptured_charge": "Authorization expired",
+}
+
+DISPUTE_REASONS: dict[str, str] = {
+    "fraudulent": "Fraudulent",
+    "duplicate": "Duplicate",
+    "product_not_received": "Product not received",
+    "product_unacceptable": "Product unacceptable",
+    "subscription_canceled": "Subscription canceled",
+    "credit_not_processed": "Credit not processed",
+    "unrecognized": "Unrecognized",
+    "general": "General",
+}
+
+CARD_BRANDS: dict[str, str] = {
+    "amex": "American Express",
+    "diners": "Diners Club",
+    "discover": "Discover",
+    "jcb": "JCB",
+    "mastercard": "Mastercard",
+    "unionpay": "UnionPay",
+    "visa": "Visa",
+}
+
+# The objects the audit log names.
+OBJECT_TYPES: dict[str, str] = {
+    "api_key": "API key",
+    "checkout.session": "Checkout session",
+    "gateway_config": "Processor",
+    "ip_address": "IP address",
+    "webhook_endpoint": "Webhook endpoint",
+    "webhook_delivery": "Webhook delivery",
+}
+
+GATEWAYS: dict[str, str] = {"sandbox": "Built-in sandbox", "stripe": "Stripe"}
+
+ACTOR_TYPES: dict[str, str] = {
+    "user": "Team member",
+    "api_key": "API key",
+    "system": "PayPortal",
+    "webhook": "Stripe",
+}
+
+# Events our outbound webhooks send, and the provider events we receive.
+EVENT_TYPES: dict[str, str] = {
+    "payment.created": "Payment created",
+    "payment.authorized": "Payment authorized",
+    "payment.requires_action": "Payment needs authentication",
+    "payment.succeeded": "Payment succeeded",
+    "payment.captured": "Payment captured",
+    "payment.failed": "Payment failed",
+    "payment.voided": "Payment voided",
+    "payment.refunded": "Payment refunded",
+    "refund.created": "Refund created",
+    "refund.updated": "Refund updated",
+    "refund.succeeded": "Refund succeeded",
+    "refund.failed": "Refund failed",
+    "refund.reversed": "Refund reversed",
+    "dispute.created": "Dispute opened",
+    "dispute.closed": "Dispute closed",
+    "dispute.updated": "Dispute updated",
+    "order.created": "Order created",
+    "order.paid": "Order paid",
+    "checkout.session.created": "Checkout opened",
+    "checkout.session.completed": "Checkout completed",
+    "checkout.session.expired": "Checkout expired",
+    "webhook.test": "Test event",
+    # Stripe's, received at /api/webhooks/stripe
+    "charge.succeeded": "Stripe: charge succeeded",
+    "charge.failed": "Stripe: charge failed",
+    "charge.refunded": "Stripe: charge refunded",
+    "charge.dispute.created": "Stripe: dispute opened",
+    "charge.dispute.closed": "Stripe: dispute closed",
+    "payment_intent.created": "Stripe: payment intent created",
+    "payment_intent.succeeded": "Stripe: payment intent succeeded",
+    "payment_intent.payment_failed": "Stripe: payment intent failed",
+    "payment_intent.canceled": "Stripe: payment intent canceled",
+}
+
+# What the audit log records (besides the payment, refund and dispute events above).
+AUDIT_ACTIONS: dict[str, str] = {
+    "api_key.created": "API key created",
+    "api_key.revealed": "API key revealed",
+    "api_key.revoked": "API key revoked",
+    "api_key.rolled": "API key rolled",
+    "audit_log.exported": "Audit log exported",
+    "bank_account.removed": "Bank account removed",
+    "bank_account.verified": "Bank account verified",
+    "blocklist_entry.created": "Added to the blocklist",
+    "blocklist_entry.deleted": "Removed from the blocklist",
+    "branding.color_changed": "Brand color changed",
+    "branding.logo_removed": "Logo removed",
+    "branding.logo_uploaded": "Logo uploaded",
+    "checkout.session.address_throttled": "Checkout paused for an address",
+    "checkout.session.attempt_refused": "Checkout attempt refused",
+    "dispute.evidence_added": "Dispute evidence added",
+    "dispute.evidence_removed": "Dispute evidence removed",
+    "dispute.evidence_submitted": "Dispute evidence submitted",
+    "gateway_config.created": "Processor added",
+    "gateway_config.deleted": "Processor removed",
+    "gateway_config.disabled": "Processor turned off",
+    "gateway_config.enabled": "Processor turned on",
+    "gateway_config.reordered": "Processors reordered",
+    "gateway_config.updated": "Processor updated",
+    "invitation.accepted": "Invitation accepted",
+    "invitation.created": "Team member invited",
+    "invitation.revoked": "Invitation revoked",
+    "member.left": "Member left the team",
+    "member.removed": "Member removed",
+    "member.role_changed": "Role changed",
+    "merchant.created": "Account created",
+    "merchant.profile_updated": "Business profile updated",
+    "merchant.refund_limits_updated": "Refund limits changed",
+    "merchant.risk_thresholds_changed": "Risk thresholds changed",
+    "ownership.transferred": "Ownership transferred",
+    "payment.review_approved": "Review: approved",
+    "payment.review_fraudulent": "Review: marked fraudulent",
+    "payment_link.activated": "Payment link turned on",
+    "payment_link.created": "Payment link created",
+    "payment_link.deactivated": "Payment link turned off",
+    "payment_link.updated": "Payment link updated",
+    "session.mode_changed": "Switched test/live mode",
+    "session.revoked": "Session signed out",
+    "user.email_verified": "E-mail verified",
+    "user.password_reset": "Password reset",
+    "user.password_reset_requested": "Password reset requested",
+    "user.phone_removed": "Phone removed",
+    "user.phone_verified": "Phone verified",
+    "user.recovery_codes_regenerated": "Recovery codes replaced",
+    "user.second_factor_proved": "Second factor confirmed",
+    "user.sign_in_failed": "Sign-in failed",
+    "user.signed_in": "Signed in",
+    "user.signed_out": "Signed out",
+    "user.signed_out_other_sessions": "Signed out other sessions",
+    "user.two_factor_disabled": "Two-factor turned off",
+    "user.two_factor_enabled": "Two-factor turned on",
+    "webhook_delivery.redelivered": "Webhook resent",
+    "webhook_delivery.test_sent": "Test webhook sent",
+    "webhook_endpoint.created": "Webhook endpoint added",
+    "webhook_endpoint.deleted": "Webhook endpoint removed",
+    "webhook_endpoint.secret_rolled": "Webhook signing secret rolled",
+    "webhook_endpoint.updated": "Webhook endpoint updated",
+    # calls to a payment processor, in a payment's timeline
+    "gateway.authorize": "Processor: authorize",
+    "gateway.capture": "Processor: capture",
+    "gateway.void": "Processor: void",
+    "gateway.refund": "Processor: refund",
+    "gateway.charge": "Processor: charge",
+}
+
+_SEPARATORS = re.compile(r"[._\-\s]+")
+_CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
+
+
+def words(code: str | None) -> str:
+    """Any code as readable words, for a code without a label: "partially_refunded" reads
+    "Partially refunded", "charge.dispute.closed" "Charge dispute closed", "retryAfter"
+    "Retry after"."""
+    text = _SEPARATORS.sub(" ", _CAMEL.sub(" ", str(code or ""))).strip().lower()
+    return text[:1].upper() + text[1:] if text else "—"
+
+
+def status(code: str | None) -> str:
+    return STATUSES.get(str(code or "")) or words(code)
+
+
+def role(code: str | None) -> str:
+    return ROLES.get(str(code or "")) or words(code)
+
+
+def risk_decision(code: str | None) -> str:
+    return RISK_DECISIONS.get(str(code or "")) or (words(code) if code else "Not assessed")
+
+
+def refund_reason(code: str | None) -> str:
+    return REFUND_REASONS.get(str(code or "")) or (words(code) if code else "No reason given")
+
+
+def dispute_reason(code: str | None) -> str:
+    return DISPUTE_REASONS.get(str(code or "")) or words(code)
+
+
+def event_type(code: str | None) -> str:
+    return EVENT_TYPES.get(str(code or "")) or AUDIT_ACTIONS.get(str(code or "")) or words(code)
+
+
+def action(code: str | None) -> str:
+    """An audit action (or a payment event, which the audit log records too)."""
+    return AUDIT_ACTIONS.get(str(code or "")) or EVENT_TYPES.get(str(code or "")) or words(code)
+
+
+def card_brand(code: str | None) -> str:
+    return CARD_BRANDS.get(str(code or "").lower()) or str(code or "").title() or "Card"
+
+
+def object_type(code: str | None) -> str:
+    return OBJECT_TYPES.get(str(code or "")) or words(code)
+
+
+def gateway(code: str | None) -> str:
+    return GATEWAYS.get(str(code or "")) or words(code)
+
+
+def actor_type(code: str | None) -> str:
+    return ACTOR_TYPES.get(str(code or "")) or words(code)
+
+
+def labelled(code: str) -> bool:
+    """Whether a code has its own label in any vocabulary here (the tests' check)."""
+    return any(
+        code in vocabulary
+        for vocabulary in (
+            STATUSES,
+            ROLES,
+            RISK_DECISIONS,
+            REFUND_REASONS,
+            DISPUTE_REASONS,
+            ACTOR_TYPES,
+            OBJECT_TYPES,
+            GATEWAYS,
+            EVENT_TYPES,
+            AUDIT_ACTIONS,
+        )
+    )
