@@ -48,6 +48,9 @@ def test_create_merchant_makes_owner_membership_and_test_key(db: Session):
         ("", PASSWORD, "required"),
         ("a@shop.test", "short", "at least 10"),
         ("a@shop.test", "aaaaaaaaaaaa", "too easy"),
+        ("a@shop.test", "password12", "too easy to guess. This is a very common password"),
+        ("a@shop.test", "qwertyuiop12", "too easy to guess"),
+        ("a@shop.test", "1234567890", "too easy to guess"),
         ("a@shop.test", "x" * 129, "at most 128"),
         ("jonathan@shop.test", "jonathan-is-great", "e-mail name"),
     ],
@@ -57,6 +60,24 @@ def test_bad_sign_up_details_are_refused_and_change_nothing(db, email, password,
         accounts.create_merchant(db, email=email, password=password)
     db.rollback()
     assert db.exec(select(User)).all() == []
+
+
+@pytest.mark.parametrize(
+    "password", ["password12", "iloveyou2026", "Password123!", "shop.test2026", "abcdefghij"]
+)
+def test_guessable_passwords_are_refused_with_the_reason_in_words(password: str) -> None:
+    with pytest.raises(ValidationFailed, match="too easy to guess") as info:
+        accounts.check_password_strength(password, email="owner@shop.test")
+    assert info.value.param == "password"
+    assert len(info.value.message) > len("That password is too easy to guess. ")
+    score, advice = accounts.password_feedback(password, email="owner@shop.test")
+    assert score < accounts.MIN_PASSWORD_SCORE and advice == info.value.message
+
+
+def test_a_passphrase_passes_and_the_meter_says_so() -> None:
+    assert accounts.check_password_strength(PASSWORD) == PASSWORD
+    assert accounts.password_feedback(PASSWORD) == (4, "Very strong password.")
+    assert accounts.password_feedback("short", email=None)[0] == 0
 
 
 def test_email_is_unique_case_insensitively(db: Session):
