@@ -9,7 +9,13 @@ from backend.api import errors, input_hygiene, json_body
 from backend.api.limits_middleware import BodySizeLimit
 from backend.api.responses import JSONResponse
 from backend.api.routes import checkout as checkout_routes
-from backend.api.routes import payments, portal_exports, webhook_endpoints, webhooks_stripe
+from backend.api.routes import (
+    payments,
+    portal_exports,
+    session_cookie,
+    webhook_endpoints,
+    webhooks_stripe,
+)
 from backend.api.routes.audit_export import router as audit_export_router
 from backend.config import APP_VERSION, get_settings
 from backend.read_threads import run_read
@@ -65,6 +71,7 @@ def create_app() -> FastAPI:
     api.include_router(webhooks_stripe.router)
     api.include_router(checkout_routes.router)
     api.include_router(portal_exports.router)
+    api.include_router(session_cookie.router)
     api.include_router(audit_export_router)
     json_body.add_schemas(api)
     return api

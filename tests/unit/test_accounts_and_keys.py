@@ -138,16 +138,22 @@ def test_wrong_credentials_get_one_message(db: Session, email: str):
         sessions.sign_in(db, email=email, password="wrong password!")
 
 
-def test_repeated_failures_lock_the_account_for_a_while(db: Session):
+def test_repeated_failures_slow_that_address_for_that_account_only(db: Session):
     make_merchant(db)
-    for _ in range(sessions.MAX_FAILED_LOGINS):
-        with pytest.raises(AuthenticationFailed):
-            sessions.sign_in(db, email="owner@shop.test", password="wrong password!")
-        db.commit()
-    # Even the right password is refused during the lockout, with the time to wait.
-    with pytest.raises(RateLimited, match=r"Try again in 1[56] minutes") as info:
-        sessions.sign_in(db, email="owner@shop.test", password=PASSWORD)
-    assert 0 < info.value.retry_after <= 15 * 60 + 1
+    for address, ip in (("owner@shop.test", "192.0.2.7"), ("nobody@shop.test", "192.0.2.8")):
+        for _ in range(sessions.MAX_FAILED_LOGINS):
+            with pytest.raises(AuthenticationFailed):
+                sessions.sign_in(db, email=address, password="wrong password!", ip_address=ip)
+            db.commit()
+        # Known or unknown e-mail alike: the next try from there waits, with the time to wait.
+        with pytest.raises(RateLimited, match=r"Try again in 1[56] minutes") as info:
+            sessions.sign_in(db, email=address, password=PASSWORD, ip_address=ip)
+        assert 0 < info.value.retry_after <= 15 * 60 + 1
+    # The owner, elsewhere, is not locked out by those guesses.
+    token, _ = sessions.sign_in(
+        db, email="owner@shop.test", password=PASSWORD, ip_address="198.51.100.9"
+    )
+    assert token
 
 
 def test_idle_and_expired_sessions_end(db: Session, monkeypatch: pytest.MonkeyPatch):
