@@ -17,6 +17,7 @@ from backend.api.routes import (
     webhooks_stripe,
 )
 from backend.api.routes.audit_export import router as audit_export_router
+from backend.api.security_headers import SecurityHeaders
 from backend.config import APP_VERSION, get_settings
 from backend.read_threads import run_read
 
@@ -50,6 +51,7 @@ def create_app() -> FastAPI:
         input_hygiene.InputHygiene, router=api.router, signed_prefixes=(webhooks_stripe.PATH,)
     )
     api.add_middleware(BodySizeLimit, max_bytes=settings.api_max_body_bytes)
+    api.add_middleware(SecurityHeaders)  # outermost: refusals carry the headers too
 
     @api.get(
         "/api/health",
