@@ -116,7 +116,7 @@ def test_sign_in_reaches_dashboard(app_url, demo, open_page, console_errors, vie
     page.get_by_label("E-mail").fill(demo["email"])
     page.get_by_label("Password").fill(demo["password"])
     page.get_by_role("button", name="Sign in").click()
-    page.wait_for_url("**/dashboard")
+    page.wait_for_url("**/dashboard{,/}")
     page.get_by_role("heading", name="Dashboard").wait_for()
     page.get_by_text("Northwind Coffee Roasters").first.wait_for()
     page.get_by_text("Test mode").first.wait_for()
@@ -135,7 +135,7 @@ def test_sign_in_reaches_dashboard(app_url, demo, open_page, console_errors, vie
         drawer.get_by_role("button", name="Sign out").click()
     else:
         page.get_by_role("button", name="Sign out").click()
-    page.wait_for_url("**/login")
+    page.wait_for_url("**/login{,/}")
     page.get_by_role("heading", name="Sign in to your account").wait_for()
     # The server-side session is gone: the dashboard asks for sign-in again.
     page.goto(f"{app_url}/dashboard")
