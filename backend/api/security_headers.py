@@ -6,7 +6,8 @@ page of the Reflex app (the portal and the hosted checkout).
 - HTML: a Content-Security-Policy that forbids framing (`frame-ancestors 'none'`, plus
   `X-Frame-Options: DENY` for old browsers), plugins and foreign forms. Reflex's runtime needs
   'unsafe-inline' and 'unsafe-eval' for scripts (its event scripts run through eval); the only
-  foreign origins are Stripe's Payment Element (live checkout) and Plaid Link (onboarding).
+  foreign origins are Stripe's Payment Element (live checkout) and Plaid Link (onboarding),
+  and Swagger UI's CDN on /api/docs only.
 - /api: `Cache-Control: no-store` unless the route chose its own (the public logo is cached).
 
 A header the application already set is left alone, so wrapping twice changes nothing.
@@ -37,6 +38,21 @@ CONTENT_SECURITY_POLICY = "; ".join(
         "frame-ancestors 'none'",
     ]
 )
+# FastAPI's /api/docs page loads Swagger UI from its CDN: allowed there and only there.
+DOCS_PATH = "/api/docs"
+_SWAGGER = "https://cdn.jsdelivr.net"
+DOCS_CONTENT_SECURITY_POLICY = "; ".join(
+    [
+        "default-src 'self'",
+        f"script-src 'self' 'unsafe-inline' {_SWAGGER}",
+        f"style-src 'self' 'unsafe-inline' {_SWAGGER}",
+        "img-src 'self' data: https://fastapi.tiangolo.com",
+        "object-src 'none'",
+        "base-uri 'self'",
+        "form-action 'self'",
+        "frame-ancestors 'none'",
+    ]
+)
 HSTS = "max-age=63072000; includeSubDomains"
 
 
@@ -48,7 +64,8 @@ def _headers_for(path: str, content_type: bytes, production: bool) -> list[tuple
     if production:
         headers.append((b"strict-transport-security", HSTS.encode()))
     if content_type.startswith(b"text/html"):
-        headers.append((b"content-security-policy", CONTENT_SECURITY_POLICY.encode()))
+        policy = DOCS_CONTENT_SECURITY_POLICY if path == DOCS_PATH else CONTENT_SECURITY_POLICY
+        headers.append((b"content-security-policy", policy.encode()))
         headers.append((b"x-frame-options", b"DENY"))
     if path == "/api" or path.startswith("/api/"):
         headers.append((b"cache-control", b"no-store"))

@@ -62,6 +62,13 @@ def test_the_checkout_page_carries_the_policy(portal: TestClient) -> None:
         assert page.headers[name] == value
 
 
+def test_the_api_reference_may_load_swagger_ui_and_nothing_else_may(portal: TestClient) -> None:
+    docs = portal.get("/api/docs")
+    policy = docs.headers["content-security-policy"]
+    assert "https://cdn.jsdelivr.net" in policy and "frame-ancestors 'none'" in policy
+    assert "cdn.jsdelivr.net" not in portal.get("/login").headers["content-security-policy"]
+
+
 @pytest.mark.parametrize("stack", ["portal", "standalone"])
 def test_api_answers_are_not_sniffed_nor_stored(
     configured_app: str, portal: TestClient, stack: str
