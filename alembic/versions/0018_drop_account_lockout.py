@@ -2,6 +2,9 @@
 let anyone shut the owner out by guessing wrong; failed sign-ins are now throttled per e-mail
 and address pair (or known device) in backend/services/sessions.py.
 
+Open sessions are signed out once: their tokens were set by JavaScript in a cookie any script
+could read; from now on the cookie is HttpOnly (backend/api/routes/session_cookie.py).
+
 Revision ID: 0018
 Revises: 0016
 Create Date: 2026-12-05 21:30:00
@@ -9,6 +12,7 @@ Create Date: 2026-12-05 21:30:00
 """
 
 from collections.abc import Sequence
+from datetime import UTC, datetime
 
 import sqlalchemy as sa
 from alembic import op
@@ -22,6 +26,14 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
+    sessions = sa.table(
+        "user_sessions", sa.column("revoked_at", backend.models.types.UTCDateTime())
+    )
+    op.execute(
+        sessions.update()
+        .where(sessions.c.revoked_at.is_(None))
+        .values(revoked_at=datetime.now(UTC))
+    )
     with op.batch_alter_table("users") as batch_op:
         batch_op.drop_column("locked_until")
         batch_op.drop_column("failed_login_count")
