@@ -198,7 +198,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     create = commands.add_parser("create-merchant", help="create a merchant and its owner")
     create.add_argument("--email", required=True, help="owner's sign-in e-mail")
-    create.add_argument("--password", required=True, help="owner's password (10+ characters)")
+    create.add_argument(
+        "--password", required=True, help="owner's password (10+ characters, not guessable)"
+    )
     create.add_argument("--name", help="business name (defaults from the e-mail)")
     create.set_defaults(handler=_create_merchant)
 

@@ -9,6 +9,7 @@ from reflex_base.registry import RegistrationContext
 
 import checkout.pages  # noqa: F401  (the hosted checkout: /pay/{id}, /link/{id})
 from backend.api import app as api_app
+from backend.api.security_headers import security_headers
 from checkout.first_paint import with_first_paint
 from portal.http_cache import immutable_assets
 from portal.pages import (  # noqa: F401  (pages register themselves)
@@ -59,6 +60,7 @@ app = rx.App(
         api_app,
         immutable_assets,
         lambda app: with_first_paint(app, SPA_SHELL),
+        security_headers,  # outermost: every page, the checkout's first paint included
     ],
     stylesheets=["/portal.css"],
 )

@@ -66,7 +66,9 @@ def _migrated_sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def db_engine(_migrated_sqlite_template: Path, tmp_path: Path) -> Iterator[Engine]:
     """An engine on a fresh, migrated SQLite database (the fee tiers are seeded)."""
     from backend.db import make_engine
+    from backend.services import throttle
 
+    throttle._limiter.cache_clear()  # a fresh database, fresh per-process rate-limit counters
     path = tmp_path / "app.db"
     shutil.copyfile(_migrated_sqlite_template, path)
     engine = make_engine(f"sqlite:///{path}")
@@ -87,9 +89,9 @@ def _reset_caches() -> None:
     from backend.config import get_settings
     from backend.db import get_engine
     from backend.gateways import routing
-    from backend.services import ttl_cache
+    from backend.services import throttle, ttl_cache
 
-    for cached in (get_settings, get_engine, routing._build, deps._limiter):
+    for cached in (get_settings, get_engine, routing._build, deps._limiter, throttle._limiter):
         cached.cache_clear()
     ttl_cache.clear_all()
 

@@ -9,8 +9,15 @@ from backend.api import docs, errors, input_hygiene, json_body
 from backend.api.limits_middleware import BodySizeLimit
 from backend.api.responses import JSONResponse
 from backend.api.routes import checkout as checkout_routes
-from backend.api.routes import payments, portal_exports, webhook_endpoints, webhooks_stripe
+from backend.api.routes import (
+    payments,
+    portal_exports,
+    session_cookie,
+    webhook_endpoints,
+    webhooks_stripe,
+)
 from backend.api.routes.audit_export import router as audit_export_router
+from backend.api.security_headers import SecurityHeaders
 from backend.config import APP_VERSION, get_settings
 from backend.read_threads import run_read
 
@@ -44,6 +51,7 @@ def create_app() -> FastAPI:
         input_hygiene.InputHygiene, router=api.router, signed_prefixes=(webhooks_stripe.PATH,)
     )
     api.add_middleware(BodySizeLimit, max_bytes=settings.api_max_body_bytes)
+    api.add_middleware(SecurityHeaders)  # outermost: refusals carry the headers too
 
     @api.get(
         "/api/health",
@@ -65,6 +73,7 @@ def create_app() -> FastAPI:
     api.include_router(webhooks_stripe.router)
     api.include_router(checkout_routes.router)
     api.include_router(portal_exports.router)
+    api.include_router(session_cookie.router)
     api.include_router(audit_export_router)
     json_body.add_schemas(api)
     docs.install(api, openapi_url="/api/openapi.json")

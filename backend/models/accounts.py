@@ -61,8 +61,6 @@ class User(SQLModel, table=True):
     totp_enabled_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     # The last accepted TOTP time step: a code for this step or an earlier one is a replay.
     totp_last_step: int | None = None
-    failed_login_count: int = 0
-    locked_until: datetime | None = Field(default=None, sa_type=UTCDateTime)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 

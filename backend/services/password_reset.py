@@ -97,7 +97,6 @@ def reset_password(
     tokens.consume(db, tokens.Purpose.PASSWORD_RESET, token)
     now = utcnow()
     user.password_hash = hash_password(password)
-    user.failed_login_count, user.locked_until = 0, None
     # The link reached this mailbox: that proves the address as well as a verification link.
     user.email_verified_at = user.email_verified_at or now
     user.updated_at = now

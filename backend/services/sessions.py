@@ -1,6 +1,7 @@
 """Signing in and the server-side sessions behind the portal's cookie.
 
-Sign-in is `authenticate` (the password, the per-account lockout and the per-address throttle)
+Sign-in is `authenticate` (the password, the per-address throttle and the per e-mail and
+address pair throttle)
 followed by `start_session` (the row the cookie points at); `sign_in` does both for the
 merchant the person joined first.
 """
@@ -17,12 +18,11 @@ from backend.config import get_settings
 from backend.ids import new_id
 from backend.models import Membership, Merchant, User, UserSession, utcnow
 from backend.models.enums import ActorType
-from backend.services import audit, email_verification, login_throttle
+from backend.services import audit, devices, email_verification, login_throttle, throttle
 from backend.services.accounts import normalise_email
 from backend.services.errors import (
     AuthenticationFailed,
     NotFound,
-    RateLimited,
     ValidationFailed,
 )
 from backend.services.security import (
@@ -34,10 +34,16 @@ from backend.services.security import (
 )
 
 _PURPOSE = "session"
-# The portal's cookie holding the session token (the CSV export route reads it too).
+_GRANT_PURPOSE = "session-grant"
+# The portal's HttpOnly cookie holding the session token, set only by POST /api/session
+# (backend/api/routes/session_cookie.py); the download routes read it too.
 COOKIE_NAME = "pp_session"
+# How long the page has to trade a sign-in's one-time grant for the cookie.
+GRANT_LIFETIME = timedelta(seconds=60)
+INVALID_GRANT = "This sign-in has expired or was already used. Sign in again."
+# Failed sign-ins allowed per (e-mail, address) or (e-mail, known device) pair.
 MAX_FAILED_LOGINS = 5
-LOCKOUT = timedelta(minutes=15)
+SIGN_IN_LIMIT = f"{MAX_FAILED_LOGINS}/15 minutes"
 # Refresh last_seen_at at most this often: a page load should not always write.
 _TOUCH_RESOLUTION = timedelta(seconds=60)
 WRONG_CREDENTIALS = "Incorrect e-mail or password"
@@ -55,11 +61,6 @@ class SessionContext:
     email_verified: bool
 
 
-def _minutes(delta: timedelta) -> str:
-    minutes = max(1, int(delta.total_seconds() // 60) + 1)
-    return f"{minutes} minute{'s' if minutes > 1 else ''}"
-
-
 class SecondFactorRequired(AuthenticationFailed):
     """The password was right, but this account proves a second factor before any session."""
 
@@ -73,11 +74,20 @@ def first_membership(db: Session, user_id: str) -> Membership | None:
 
 
 def _fail(
-    db: Session, user: User | None, ip_address: str | None, now: datetime, reason: str
+    db: Session,
+    user: User | None,
+    ip_address: str | None,
+    now: datetime,
+    reason: str,
+    *,
+    pair: tuple[str, ...],
+    count_address: bool = True,
 ) -> AuthenticationFailed:
     """Count a failed attempt and commit it: the caller rolls back when the error propagates,
-    and a lockout that rolls back with it would never lock anything."""
-    login_throttle.record_failure(db, ip_address, now)
+    and a count that rolled back with it would never slow anything."""
+    throttle.count(SIGN_IN_LIMIT, *pair)
+    if count_address:
+        login_throttle.record_failure(db, ip_address, now)
     if user is not None:
         membership = first_membership(db, user.id)
         audit.record(
@@ -95,45 +105,58 @@ def _fail(
     return AuthenticationFailed(WRONG_CREDENTIALS)
 
 
-def authenticate(
-    db: Session, *, email: object, password: object, ip_address: str | None = None
-) -> User:
-    """The user with this e-mail and password; never says which of the two was wrong.
+def _pair(email: str, ip_address: str | None, device_id: str | None) -> tuple[str, ...]:
+    """The throttle's key: this e-mail (known or not, so both answer alike) from this known
+    device, else from this network address."""
+    where = f"device:{device_id}" if device_id else login_throttle.throttle_key(ip_address)
+    return ("sign-in", email[:320], where or "ip:unknown")
 
-    Refused with RateLimited (and the time to wait) while the address is throttled or the
-    account locked. A correct password hashed with older parameters is re-hashed.
+
+def authenticate(
+    db: Session,
+    *,
+    email: object,
+    password: object,
+    ip_address: str | None = None,
+    device: str | None = None,
+) -> User:
+    """The user with this e-mail and password; never says which of the two was wrong, and an
+    unknown e-mail takes as long (a dummy hash is checked) and is throttled alike.
+
+    Refused with RateLimited (and the time to wait) after SIGN_IN_LIMIT failures for this
+    e-mail from this address, or while the address is throttled (login_throttle). From a known
+    device of the account (`device`, the pp_device cookie) failures count against the device
+    instead, so nobody else's guesses lock the owner out. A correct password hashed with older
+    parameters is re-hashed.
     """
     now = utcnow()
-    login_throttle.check(db, ip_address, now)
     password = password if isinstance(password, str) else ""
     try:
         email = normalise_email(email)
     except ValidationFailed:
+        login_throttle.check(db, ip_address, now)
         burn_password_check(password)
-        raise _fail(db, None, ip_address, now, "malformed e-mail") from None
+        pair = _pair(str(email).lower() if isinstance(email, str) else "", ip_address, None)
+        raise _fail(db, None, ip_address, now, "malformed e-mail", pair=pair) from None
     user = db.exec(select(User).where(User.email == email)).first()
+    device_id = devices.known_device(device, user.id) if user is not None else None
+    pair = _pair(email, ip_address, device_id)
+    throttle.ensure_room(
+        SIGN_IN_LIMIT, *pair, message="Too many failed sign-ins to this account from here."
+    )
+    if device_id is None:
+        login_throttle.check(db, ip_address, now)
     if user is None:
         burn_password_check(password)
-        raise _fail(db, None, ip_address, now, "unknown e-mail")
-    if user.locked_until and user.locked_until > now:
-        raise RateLimited(
-            f"Too many failed attempts. Try again in {_minutes(user.locked_until - now)}.",
-            retry_after=int((user.locked_until - now).total_seconds()) + 1,
-            code="account_locked",
-        )
+        raise _fail(db, None, ip_address, now, "unknown e-mail", pair=pair)
     ok, needs_rehash = verify_password(password, user.password_hash)
     if not ok:
-        user.failed_login_count += 1
-        if user.failed_login_count >= MAX_FAILED_LOGINS:
-            user.locked_until = now + LOCKOUT
-            user.failed_login_count = 0
-        db.add(user)
-        raise _fail(db, user, ip_address, now, "wrong password")
+        raise _fail(
+            db, user, ip_address, now, "wrong password", pair=pair, count_address=not device_id
+        )
     if needs_rehash:
         user.password_hash = hash_password(password)
-    user.failed_login_count = 0
-    user.locked_until = None
-    db.add(user)
+        db.add(user)
     return user
 
 
@@ -203,6 +226,69 @@ def sign_in(
         ip_address=ip_address,
         user_agent=user_agent,
     )
+
+
+def issue_grant(db: Session, token: str) -> str:
+    """Swap a new session's token for a one-time grant, good for GRANT_LIFETIME.
+
+    Services hand the state a session token; the state must not give it to the page, where a
+    script could read it. The page posts the grant to /api/session instead, which redeems it
+    and sets the token in an HttpOnly cookie. Only the grant's digest is stored (in the
+    session row, under its own key, so the grant is never a session token itself); the
+    original token stops working, and the row expires with the grant unless redeemed.
+    """
+    row = db.exec(
+        select(UserSession).where(UserSession.token_digest == token_digest(token, purpose=_PURPOSE))
+    ).first()
+    if row is None or row.revoked_at is not None:
+        raise AuthenticationFailed("Your session has ended: sign in again")
+    grant = random_token(40)
+    row.token_digest = token_digest(grant, purpose=_GRANT_PURPOSE)
+    row.expires_at = min(row.expires_at, utcnow() + GRANT_LIFETIME)
+    db.add(row)
+    return grant
+
+
+def redeem_grant(db: Session, grant: object) -> tuple[str, UserSession]:
+    """(cookie token, session row) for a grant from issue_grant, once and within its lifetime;
+    ValidationFailed(invalid_grant) for anything else."""
+    refused = ValidationFailed(INVALID_GRANT, param="grant", code="invalid_grant")
+    if not isinstance(grant, str) or not grant.isascii() or not grant.isalnum() or len(grant) > 200:
+        raise refused
+    now = utcnow()
+    digest = token_digest(grant, purpose=_GRANT_PURPOSE)
+    row = db.exec(select(UserSession).where(UserSession.token_digest == digest)).first()
+    if row is None or not is_live(row, now):
+        raise refused
+    token = random_token(40)
+    expires_at = row.created_at + timedelta(hours=get_settings().session_max_hours)
+    claimed = db.exec(  # the same grant posted twice at once: only one UPDATE matches
+        update(UserSession)
+        .where(col(UserSession.id) == row.id, col(UserSession.token_digest) == digest)
+        .values(
+            token_digest=token_digest(token, purpose=_PURPOSE),
+            expires_at=expires_at,
+            last_seen_at=now,
+        )
+    )
+    if claimed.rowcount != 1:
+        raise refused
+    db.refresh(row)
+    return token, row
+
+
+def safe_next(target: object) -> str:
+    """Only same-site paths may follow sign-in (no open redirect to another host)."""
+    if (
+        isinstance(target, str)
+        and target.startswith("/")
+        and not target.startswith("//")
+        and "\\" not in target
+        and target.isprintable()
+        and len(target) <= 2000
+    ):
+        return target
+    return "/dashboard"
 
 
 def resolve(db: Session, token: str | None) -> SessionContext | None:

@@ -307,8 +307,13 @@ def begin_login(
     password: str,
     ip_address: str | None = None,
     user_agent: str | None = None,
+    device: str | None = None,
 ) -> LoginStep:
-    user = sessions.authenticate(db, email=email, password=password, ip_address=ip_address)
+    """The next step after a correct password: a session, or the second factor first.
+    device is the browser's pp_device cookie (backend.services.devices)."""
+    user = sessions.authenticate(
+        db, email=email, password=password, ip_address=ip_address, device=device
+    )
     membership = sessions.first_membership(db, user.id)
     if membership is None:
         raise AuthenticationFailed("This account is not a member of any merchant")

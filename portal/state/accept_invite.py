@@ -5,9 +5,9 @@ from __future__ import annotations
 import reflex as rx
 
 from backend.db import session_scope
-from backend.services import invitations, labels
+from backend.services import invitations, labels, sessions
 from backend.services.errors import ServiceError
-from portal.state.auth import AuthState
+from portal.state.auth import AuthState, enter_portal
 
 
 class AcceptInviteState(AuthState):
@@ -67,6 +67,7 @@ class AcceptInviteState(AuthState):
                         ip_address=ip,
                         user_agent=agent,
                     )
+                grant = sessions.issue_grant(db, token) if token else ""
         except ServiceError as exc:
             self.pending, self.error = False, exc.message
             return
@@ -75,6 +76,4 @@ class AcceptInviteState(AuthState):
             yield rx.toast.success("You joined the team. Sign in with your two-factor code.")
             yield rx.redirect("/login")
             return
-        self.session_token = token
-        self._load_context()
-        yield rx.redirect("/dashboard")
+        yield enter_portal(grant, "/dashboard")

@@ -1,37 +1,47 @@
-"""Who is signed in. The browser holds a random token in a cookie; the session row is the truth."""
+"""Who is signed in. The browser holds a random token in an HttpOnly cookie that only
+POST /api/session sets (backend/api/routes/session_cookie.py); the state reads it from the
+websocket's handshake headers, and the session row is the truth."""
 
 from __future__ import annotations
 
-from urllib.parse import quote, urlsplit
+import json
+from http.cookies import CookieError, SimpleCookie
+from urllib.parse import quote
 
 import reflex as rx
 
-from backend.config import get_settings
 from backend.db import session_scope
-from backend.services import sessions, two_factor
+from backend.services import devices, sessions, two_factor
 from backend.services.errors import ServiceError
 
-_SETTINGS = get_settings()
-# Secure everywhere but plain-http localhost, where browsers would refuse to store it.
-_LOCAL_HOSTS = {"localhost", "127.0.0.1", "::1"}
-_SECURE_COOKIE = (urlsplit(_SETTINGS.app_url).hostname or "") not in _LOCAL_HOSTS
+# Post the fields as a real form, so the answer's Set-Cookie lands and the next page loads
+# afresh: its new websocket handshake carries the cookie.
+_POST_FORM = """(function (action, fields) {
+  const form = document.createElement("form");
+  form.method = "POST";
+  form.action = action;
+  for (const [name, value] of Object.entries(fields)) {
+    const input = document.createElement("input");
+    input.type = "hidden";
+    input.name = name;
+    input.value = value;
+    form.appendChild(input);
+  }
+  document.body.appendChild(form);
+  form.submit();
+})(%s, %s)"""
 
 
-def _safe_next(target: str | None) -> str:
-    """Only same-site paths may follow sign-in (no open redirect to another host)."""
-    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
-        return target
-    return "/dashboard"
+def post_form(action: str, fields: dict[str, str]) -> rx.event.EventSpec:
+    return rx.call_script(_POST_FORM % (json.dumps(action), json.dumps(fields)))
+
+
+def enter_portal(grant: str, next_path: str | None) -> rx.event.EventSpec:
+    """Trade a sign-in's one-time grant for the HttpOnly cookie, then go to next_path."""
+    return post_form("/api/session", {"grant": grant, "next": sessions.safe_next(next_path)})
 
 
 class AuthState(rx.State):
-    session_token: str = rx.Cookie(
-        "",
-        name=sessions.COOKIE_NAME,
-        same_site="strict",
-        secure=_SECURE_COOKIE,
-        max_age=_SETTINGS.session_max_hours * 3600,
-    )
     user_email: str = ""
     merchant_name: str = ""
     role: str = ""
@@ -45,9 +55,19 @@ class AuthState(rx.State):
     # A correct password of an account with 2FA: the ticket to the second step (never a cookie).
     _pending_login: str = ""
 
+    def _cookie(self, name: str) -> str | None:
+        """A cookie of the page's websocket handshake (server side only: HttpOnly cookies)."""
+        jar: SimpleCookie = SimpleCookie()
+        try:
+            jar.load(self.router.headers.cookie or "")
+        except CookieError:
+            return None
+        morsel = jar.get(name)
+        return morsel.value if morsel is not None else None
+
     def _load_context(self) -> sessions.SessionContext | None:
         with session_scope() as db:
-            ctx = sessions.resolve(db, self.session_token)
+            ctx = sessions.resolve(db, self._cookie(sessions.COOKIE_NAME))
         if ctx is None:
             self._user_id = self._merchant_id = ""
             self.user_email = self.merchant_name = self.role = ""
@@ -57,6 +77,9 @@ class AuthState(rx.State):
         self.role, self.livemode = ctx.role, ctx.livemode
         self.email_verified = ctx.email_verified
         return ctx
+
+    def _next(self) -> str:
+        return sessions.safe_next(self.router.url.query_parameters.get("next"))
 
     @rx.event
     def require_session(self):  # type: ignore[no-untyped-def]
@@ -75,7 +98,7 @@ class AuthState(rx.State):
         self.login_error = ""
         self.login_pending = False
         if self._load_context() is not None:
-            return rx.redirect(_safe_next(self.router.url.query_parameters.get("next")))
+            return rx.redirect(self._next())
         return None
 
     @rx.event
@@ -92,25 +115,24 @@ class AuthState(rx.State):
                     password=password,
                     ip_address=self.router.session.client_ip or None,
                     user_agent=self.router.headers.user_agent or None,
+                    device=self._cookie(devices.COOKIE_NAME),
                 )
+                grant = sessions.issue_grant(db, step.session_token) if step.session_token else ""
         except ServiceError as exc:
             self.login_pending = False
             self.login_error = exc.message
             return
         if step.pending_token:  # the second factor first: portal/pages/two_factor.py
             self._pending_login, self.login_pending = step.pending_token, False
-            next_path = quote(_safe_next(self.router.url.query_parameters.get("next")), safe="")
-            yield rx.redirect(f"/login/two-factor?next={next_path}")
+            yield rx.redirect(f"/login/two-factor?next={quote(self._next(), safe='')}")
             return
-        self.session_token = step.session_token or ""
-        self.login_pending = False
-        self._load_context()
-        yield rx.redirect(_safe_next(self.router.url.query_parameters.get("next")))
+        yield enter_portal(grant, self._next())
 
     @rx.event
     def sign_out(self):  # type: ignore[no-untyped-def]
+        """Revoke the session here too (the form below may never arrive), then let the route
+        clear the cookie."""
         with session_scope() as db:
-            sessions.sign_out(db, self.session_token)
-        self.session_token = ""
+            sessions.sign_out(db, self._cookie(sessions.COOKIE_NAME))
         self._load_context()
-        return rx.redirect("/login")
+        return post_form("/api/session/sign-out", {})

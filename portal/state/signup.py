@@ -6,9 +6,9 @@ import reflex as rx
 
 from backend.db import session_scope
 from backend.integrations import email
-from backend.services import accounts, signup
+from backend.services import accounts, sessions, signup
 from backend.services.errors import ServiceError
-from portal.state.auth import AuthState
+from portal.state.auth import AuthState, enter_portal
 
 
 class SignupState(AuthState):
@@ -54,12 +54,10 @@ class SignupState(AuthState):
                     ip_address=self.router.session.client_ip or None,
                     user_agent=self.router.headers.user_agent or None,
                 )
+                grant = sessions.issue_grant(db, done.session_token)
         except ServiceError as exc:
             self.pending = False
             self.error, self.error_field = exc.message, exc.param or ""
             return
         email.send_recorded(done.verification_email_id)
-        self.session_token = done.session_token
-        self.pending = False
-        self._load_context()
-        yield rx.redirect("/dashboard")
+        yield enter_portal(grant, "/dashboard")

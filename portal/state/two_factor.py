@@ -6,9 +6,9 @@ import reflex as rx
 
 from backend.config import get_settings
 from backend.db import session_scope
-from backend.services import sms, two_factor
+from backend.services import sessions, sms, two_factor
 from backend.services.errors import ServiceError
-from portal.state.auth import AuthState, _safe_next
+from portal.state.auth import AuthState, enter_portal
 from portal.state.step_up import METHOD_LABELS
 
 
@@ -72,13 +72,13 @@ class TwoFactorState(AuthState):
                     ip_address=self.router.session.client_ip or None,
                     user_agent=self.router.headers.user_agent or None,
                 )
+                grant = sessions.issue_grant(db, token)
         except ServiceError as exc:
             self.checking, self.error = False, exc.message
             self.expired = exc.code == "sign_in_expired"
             return
-        self._pending_login, self.session_token, self.checking = "", token, False
-        self._load_context()
-        yield rx.redirect(_safe_next(self.router.url.query_parameters.get("next")))
+        self._pending_login = ""
+        yield enter_portal(grant, self._next())
 
 
 class SmsOutboxState(rx.State):

@@ -56,7 +56,7 @@ def _sign_up(page: Page, app_url: str, address: str, business: str) -> None:
     page.get_by_label("Password", exact=True).fill(PASSWORD)
     page.get_by_text(re.compile(r"(Acceptable|Good|Strong|Very strong)")).wait_for()
     page.get_by_role("button", name="Create account").click()
-    page.wait_for_url("**/dashboard")
+    page.wait_for_url("**/dashboard{,/}")
 
 
 def _sign_in(page: Page, app_url: str, address: str, password: str) -> None:
@@ -64,7 +64,7 @@ def _sign_in(page: Page, app_url: str, address: str, password: str) -> None:
     page.get_by_label("E-mail").fill(address)
     page.get_by_label("Password").fill(password)
     page.get_by_role("button", name="Sign in").click()
-    page.wait_for_url("**/dashboard")
+    page.wait_for_url("**/dashboard{,/}")
 
 
 def _check_layout(page: Page, name: str) -> None:
@@ -200,7 +200,7 @@ def test_invited_analyst_sees_a_restricted_portal_and_the_server_refuses(
     colleague.get_by_label("Choose a password").fill("analyst passphrase 1")
     colleague.get_by_label("Repeat the password").fill("analyst passphrase 1")
     colleague.get_by_role("button", name="Create account and join").click()
-    colleague.wait_for_url("**/dashboard")
+    colleague.wait_for_url("**/dashboard{,/}")
     colleague.get_by_text("Team Bakery").first.wait_for()
 
     colleague.goto(f"{app_url}/team")

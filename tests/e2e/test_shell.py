@@ -116,7 +116,7 @@ def test_sign_in_reaches_dashboard(app_url, demo, open_page, console_errors, vie
     page.get_by_label("E-mail").fill(demo["email"])
     page.get_by_label("Password").fill(demo["password"])
     page.get_by_role("button", name="Sign in").click()
-    page.wait_for_url("**/dashboard")
+    page.wait_for_url("**/dashboard{,/}")
     page.get_by_role("heading", name="Dashboard").wait_for()
     page.get_by_text("Northwind Coffee Roasters").first.wait_for()
     page.get_by_text("Test mode").first.wait_for()

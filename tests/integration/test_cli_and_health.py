@@ -62,6 +62,7 @@ def test_create_merchant_prints_ids_and_a_test_key(db_url: str):
     [
         (["create-merchant", "--email", "bad", "--password", "a long passphrase 1"], "not valid"),
         (["create-merchant", "--email", "x@shop.test", "--password", "short"], "at least 10"),
+        (["create-merchant", "--email", "x@shop.test", "--password", "password12"], "too easy"),
         (["create-merchant", "--email", "x@shop.test"], "required: --password"),
         (["no-such-command"], "invalid choice"),
         (["seed-demo", "--payments", "-1"], "zero or more"),

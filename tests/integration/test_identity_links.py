@@ -149,6 +149,8 @@ def test_password_reset_is_single_use_and_signs_out_every_session() -> None:
     # A weak password is refused and the link keeps working.
     with session_scope() as db, pytest.raises(ValidationFailed, match="at least 10"):
         password_reset.reset_password(db, link, "short")
+    with session_scope() as db, pytest.raises(ValidationFailed, match="very common password"):
+        password_reset.reset_password(db, link, "password12")
     new_password = "a much better passphrase"
     with session_scope() as db:
         _, notice_id = password_reset.reset_password(db, link, new_password)
@@ -220,3 +222,14 @@ def test_sessions_list_revoke_one_and_sign_out_others() -> None:
         assert sessions.resolve(db, mine) is not None
         assert [s.id for s in sessions.active_sessions(db, ctx.user_id)] == [ctx.session_id]
         assert db.get(UserSession, ctx.session_id).revoked_at is None
+
+
+def test_sign_up_refuses_a_guessable_password_saying_why_and_creates_nothing() -> None:
+    address = unique_email()
+    with session_scope() as db, pytest.raises(ValidationFailed) as info:
+        signup.sign_up(db, email=address, password="password12", business_name="Shop")
+    assert info.value.param == "password"
+    assert "too easy to guess" in info.value.message
+    assert "very common password" in info.value.message
+    with session_scope(readonly=True) as db:
+        assert db.exec(select(User).where(User.email == address)).first() is None

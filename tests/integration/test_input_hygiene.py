@@ -111,6 +111,8 @@ GOOD_BODIES: dict[tuple[str, str], dict[str, Any] | None] = {
     ("GET", "/api/checkout/logos/{logoId}"): None,
 }
 GOOD_BODIES[("POST", "/api/payments/charge")] = GOOD_BODIES[("POST", "/api/payments/authorize")]
+GOOD_BODIES[("POST", "/api/session")] = {"grant": "not-a-grant", "next": "/dashboard"}
+GOOD_BODIES[("POST", "/api/session/sign-out")] = {}
 # Signed with the route's secret when authenticated: the checks after the signature's are reached.
 SIGNED = ("/api/webhooks/stripe", "/api/webhooks/stripe/{processor_id}")
 GOOD_BODIES[("POST", SIGNED[0])] = GOOD_BODIES[("POST", SIGNED[1])] = {
@@ -130,6 +132,8 @@ HIDDEN_ROUTES: dict[tuple[str, str], list[str]] = {
     ("GET", "/api/portal/statements/{month}.pdf"): [],
     ("GET", "/api/portal/disputes/{dispute_id}/evidence/{file_id}"): [],
     ("GET", "/api/portal/audit-log.csv"): ["actor", "action", "object_type", "from", "to"],
+    ("POST", "/api/session"): [],
+    ("POST", "/api/session/sign-out"): [],
 }
 
 

@@ -1,8 +1,11 @@
-"""Sign-in protection on SQLite and PostgreSQL: the per-address throttle and the per-account
-lockout survive the caller's rollback, passwords are re-hashed when the parameters change."""
+"""Sign-in protection on SQLite and PostgreSQL: the per-address throttle and the per account
+and address pair throttle survive the caller's rollback; a stranger cannot lock the owner out;
+known and unknown e-mails answer alike; passwords are re-hashed when the parameters change."""
 
 from __future__ import annotations
 
+import statistics
+import time
 from datetime import timedelta
 
 import pytest
@@ -11,7 +14,7 @@ from sqlmodel import select
 
 from backend.db import session_scope
 from backend.models import AuditLog, LoginThrottle, User, utcnow
-from backend.services import login_throttle, security, sessions
+from backend.services import devices, login_throttle, security, sessions, two_factor
 from backend.services.errors import AuthenticationFailed, RateLimited
 from tests.integration.identity_support import PASSWORD, sign_up, unique_email
 
@@ -36,7 +39,7 @@ def _age_failures(ip: str, seconds: int) -> None:
         db.add(row)
 
 
-def test_account_lockout_holds_although_each_attempt_rolls_back() -> None:
+def test_failures_for_an_account_count_although_each_attempt_rolls_back() -> None:
     address = unique_email()
     _, ctx = sign_up(address)
     for _ in range(sessions.MAX_FAILED_LOGINS):
@@ -51,6 +54,56 @@ def test_account_lockout_holds_although_each_attempt_rolls_back() -> None:
             )
         ).all()
     assert len(failed) == sessions.MAX_FAILED_LOGINS
+
+
+def test_a_stranger_elsewhere_cannot_lock_the_owner_out() -> None:
+    address = unique_email()
+    _, ctx = sign_up(address)
+    stranger = f"203.0.113.{utcnow().microsecond % 250 + 1}"
+    for _ in range(sessions.MAX_FAILED_LOGINS):
+        assert isinstance(_attempt(address, "wrong password!", stranger), AuthenticationFailed)
+    refused = _attempt(address, PASSWORD, stranger)
+    assert isinstance(refused, RateLimited)
+    assert "Too many failed sign-ins to this account from here" in refused.message
+    # The owner from their own address is not affected.
+    assert _attempt(address, PASSWORD, "198.51.100.77") is None
+    # Nor from the stranger's very network (a shared NAT), on a browser known to the account;
+    # a known-device cookie of another account, or a forged one, does not help.
+    own = devices.device_cookie(ctx.user_id)
+    other = devices.device_cookie("usr_someone_else")
+    for cookie, allowed in ((other, False), (own[:-1] + "x", False), (own, True)):
+        try:
+            with session_scope() as db:
+                two_factor.begin_login(
+                    db, email=address, password=PASSWORD, ip_address=stranger, device=cookie
+                )
+            outcome = True
+        except RateLimited:
+            outcome = False
+        assert outcome is allowed
+
+
+def test_unknown_and_known_emails_answer_alike_in_about_the_same_time() -> None:
+    address = unique_email()
+    sign_up(address)
+    timings: dict[bool, list[float]] = {True: [], False: []}
+    messages: set[tuple[type, str]] = set()
+    for attempt in range(4):
+        for known in (True, False):
+            who = address if known else unique_email("nobody")
+            started = time.perf_counter()
+            refused = _attempt(who, "wrong password!", f"192.0.2.{200 + attempt * 2 + known}")
+            timings[known].append(time.perf_counter() - started)
+            assert refused is not None
+            messages.add((type(refused), refused.message))
+    assert messages == {(AuthenticationFailed, sessions.WRONG_CREDENTIALS)}
+    known, unknown = statistics.median(timings[True]), statistics.median(timings[False])
+    assert 0.5 < known / unknown < 2, (known, unknown)
+    # The pair throttle treats an unknown e-mail like a known one, so refusals do not tell.
+    nobody, ip = unique_email("nobody"), "192.0.2.250"
+    for _ in range(sessions.MAX_FAILED_LOGINS):
+        _attempt(nobody, "wrong password!", ip)
+    assert isinstance(_attempt(nobody, "wrong password!", ip), RateLimited)
 
 
 def test_an_address_is_slowed_down_then_locked_and_told_how_long() -> None:

@@ -83,6 +83,8 @@ def test_invitation_creates_the_account_with_its_role_and_works_once() -> None:
     assert stored.expires_at - stored.created_at == timedelta(days=7)
     with session_scope() as db, pytest.raises(ValidationFailed, match="at least 10"):
         invitations.accept_with_new_account(db, link, password="short")
+    with session_scope() as db, pytest.raises(ValidationFailed, match="very common password"):
+        invitations.accept_with_new_account(db, link, password="password12")
     with session_scope() as db:
         token = invitations.accept_with_new_account(
             db, link, password=MEMBER_PASSWORD, full_name="Ana Lyst"

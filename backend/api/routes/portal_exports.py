@@ -24,7 +24,7 @@ from backend.services.payments import Scope
 from backend.services.permissions import Permission
 
 router = APIRouter(prefix="/api/portal", tags=["portal downloads"], include_in_schema=False)
-COOKIE = "pp_session"
+COOKIE = sessions.COOKIE_NAME
 # Never sniffed into something else, never framed, never cached by a shared cache.
 _PRIVATE = {
     "X-Content-Type-Options": "nosniff",
