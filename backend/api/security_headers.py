@@ -6,8 +6,9 @@ page of the Reflex app (the portal and the hosted checkout).
 - HTML: a Content-Security-Policy that forbids framing (`frame-ancestors 'none'`, plus
   `X-Frame-Options: DENY` for old browsers), plugins and foreign forms. Reflex's runtime needs
   'unsafe-inline' and 'unsafe-eval' for scripts (its event scripts run through eval); the only
-  foreign origins are Stripe's Payment Element (live checkout) and Plaid Link (onboarding),
-  and Swagger UI's CDN on /api/docs only.
+  foreign origins are Stripe's Payment Element (live checkout) and Plaid Link (onboarding).
+  The API reference (/api/docs) serves Swagger UI from the app itself and runs no inline
+  script, so its policy is stricter still: nothing from elsewhere, no inline script.
 - /api: `Cache-Control: no-store` unless the route chose its own (the public logo is cached).
 
 A header the application already set is left alone, so wrapping twice changes nothing.
@@ -38,15 +39,14 @@ CONTENT_SECURITY_POLICY = "; ".join(
         "frame-ancestors 'none'",
     ]
 )
-# FastAPI's /api/docs page loads Swagger UI from its CDN: allowed there and only there.
+# The API reference (backend/api/docs.py) loads Swagger UI's files from the app only.
 DOCS_PATH = "/api/docs"
-_SWAGGER = "https://cdn.jsdelivr.net"
 DOCS_CONTENT_SECURITY_POLICY = "; ".join(
     [
         "default-src 'self'",
-        f"script-src 'self' 'unsafe-inline' {_SWAGGER}",
-        f"style-src 'self' 'unsafe-inline' {_SWAGGER}",
-        "img-src 'self' data: https://fastapi.tiangolo.com",
+        "script-src 'self'",
+        "style-src 'self' 'unsafe-inline'",
+        "img-src 'self' data:",
         "object-src 'none'",
         "base-uri 'self'",
         "form-action 'self'",
