@@ -344,4 +344,4 @@ def open_account_menu(page):  # type: ignore[no-untyped-def]
 def sign_out(page):  # type: ignore[no-untyped-def]
     """Sign out through the account menu and wait for the sign-in page."""
     open_account_menu(page).get_by_role("menuitem", name="Sign out").click()
-    page.wait_for_url("**/login*")
+    page.wait_for_url("**/login{,/}")
