@@ -3,7 +3,7 @@
 import reflex as rx
 from reflex.plugins.sitemap import SitemapPlugin
 
-from backend.config import get_settings
+from backend.core.config import get_settings
 from portal.theme_plugin import RouteScopedRadixThemes
 
 settings = get_settings()

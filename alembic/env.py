@@ -1,7 +1,7 @@
 """Alembic environment: migrates the database named by the application settings.
 
 The URL comes from `sqlalchemy.url` when a caller set it on the Config (tests do, with
-`Config.set_main_option`), otherwise from `backend.config.get_settings().database_url`.
+`Config.set_main_option`), otherwise from `backend.core.config.get_settings().database_url`.
 A caller may also hand over an open connection in `Config.attributes["connection"]`.
 """
 
@@ -17,7 +17,7 @@ from sqlmodel import SQLModel
 from sqlmodel.sql.sqltypes import AutoString
 
 import backend.models  # noqa: F401  (registers every table on SQLModel.metadata)
-from backend.config import get_settings, normalise_database_url
+from backend.core.config import get_settings, normalise_database_url
 from backend.models.types import UTCDateTime
 
 config = context.config
@@ -83,7 +83,7 @@ def run_migrations_online() -> None:
     if connection is not None:
         run_on_connection(connection)
         return
-    # A private engine without backend.db's SQLite pragmas: foreign keys stay off (SQLite's
+    # A private engine without backend.core.db's SQLite pragmas: foreign keys stay off (SQLite's
     # default), which batch mode needs when it copies and drops referenced tables.
     engine = create_engine(database_url(), poolclass=pool.NullPool)
     try:

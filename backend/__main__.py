@@ -10,12 +10,12 @@ from datetime import UTC, datetime
 
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
-from backend.db import session_scope
-from backend.services.errors import ServiceError
+from backend.core.db import session_scope
+from backend.core.errors import ServiceError
 
 
 def _create_merchant(args: argparse.Namespace) -> dict[str, object]:
-    from backend.services.accounts import create_merchant
+    from backend.services.identity.accounts import create_merchant
 
     with session_scope() as db:
         created = create_merchant(db, email=args.email, password=args.password, name=args.name)
@@ -29,7 +29,7 @@ def _create_merchant(args: argparse.Namespace) -> dict[str, object]:
 
 
 def _seed_demo(args: argparse.Namespace) -> dict[str, object]:
-    from backend.services.demo import seed_demo
+    from backend.services.merchant.demo import seed_demo
 
     with session_scope() as db:
         creds = seed_demo(db, payments=args.payments)
@@ -53,7 +53,7 @@ def _wait_until_ready(timeout: float) -> bool:
 
     import httpx
 
-    from backend.config import get_settings
+    from backend.core.config import get_settings
 
     url = get_settings().app_url.rstrip("/")
     deadline = time.monotonic() + timeout
@@ -71,10 +71,10 @@ def _wait_until_ready(timeout: float) -> bool:
 
 
 def _gateway_add(args: argparse.Namespace) -> dict[str, object]:
+    from backend.core.errors import NotFound
     from backend.models import Merchant
-    from backend.services import gateway_configs
-    from backend.services.errors import NotFound
-    from backend.services.payments import Scope
+    from backend.services.payments import gateway_configs
+    from backend.services.payments.charges import Scope
 
     with session_scope() as db:
         if db.get(Merchant, args.merchant) is None:
@@ -101,8 +101,8 @@ def _gateway_add(args: argparse.Namespace) -> dict[str, object]:
 
 
 def _risk(args: argparse.Namespace) -> dict[str, object]:
-    from backend.services import risk
-    from backend.services.risk_settings import set_risk_thresholds
+    from backend.services.payments import risk
+    from backend.services.payments.risk_settings import set_risk_thresholds
 
     with session_scope() as db:
         result: dict[str, object] = {"merchant_id": args.merchant}
@@ -155,7 +155,7 @@ def _worker(args: argparse.Namespace) -> None:
 
 
 def _webhooks_replay(args: argparse.Namespace) -> dict[str, object]:
-    from backend.services import webhooks_in
+    from backend.services.webhooks.inbound import stripe_events as webhooks_in
 
     event = webhooks_in.replay(args.event)
     webhooks_in.process(event.id)
@@ -171,7 +171,7 @@ def _webhooks_replay(args: argparse.Namespace) -> dict[str, object]:
 def _webhooks_replay_failed(args: argparse.Namespace) -> dict[str, object]:
     from collections import Counter
 
-    from backend.services import webhooks_in
+    from backend.services.webhooks.inbound import stripe_events as webhooks_in
 
     replayed = webhooks_in.replay_failed(since=args.since)
     statuses = Counter(str(webhooks_in.process(event_pk)) for event_pk in replayed)
@@ -298,8 +298,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _announcement(result: dict[str, object]) -> str:
-    from backend.config import get_settings
-    from backend.services.quickstart import charge_command
+    from backend.core.config import get_settings
+    from backend.services.merchant.quickstart import charge_command
 
     url = get_settings().app_url
     return "\n".join(

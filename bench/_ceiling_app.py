@@ -2,7 +2,7 @@
 
 A bare ASGI app (no framework, no middleware, no queue) that checks the HMAC of the
 Stripe-Signature header (plain `hmac`, one secret), reads the event id and inserts the row into
-inbound_webhook_events through the same engine and unit of work as the product (`backend.db`),
+inbound_webhook_events through the same engine and unit of work as the product (`backend.core.db`),
 off the event loop as any blocking driver must be. Served by the same uvicorn, same workers.
 
     uvicorn bench._ceiling_app:app
@@ -20,8 +20,8 @@ from typing import Any
 from sqlalchemy import text
 from starlette.concurrency import run_in_threadpool
 
-from backend.db import session_scope
-from backend.ids import new_id
+from backend.core.db import session_scope
+from backend.core.ids import new_id
 from backend.models import utcnow
 
 SECRET = os.environ["STRIPE_WEBHOOK_SECRET"].split(",")[0].strip().encode()

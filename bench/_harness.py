@@ -173,7 +173,7 @@ def cpu_meter(base: str, database_url: str) -> CpuMeter:
     if database_url.startswith("postgres"):
         from sqlalchemy import create_engine, make_url, pool, text
 
-        from backend.config import normalise_database_url
+        from backend.core.config import normalise_database_url
 
         url = normalise_database_url(database_url)
         name = make_url(url).database

@@ -5,7 +5,7 @@
 
 No HTTP, no event loop, no other thread: batches of `--batch` charges (each through the API's
 own unit of work: Idempotency-Key claim, service call, stored answer) run in one transaction,
-one savepoint each, as backend.group_commit does. Prints the CPU time per charge of the
+one savepoint each, as backend.core.group_commit does. Prints the CPU time per charge of the
 fastest, first-quartile and median batch: the fastest is the cost with the least interference
 from the machine's other work. Set against bench/payments_api.py's CPU per charge, the
 difference is what serving costs beside the work: HTTP, the event loop and the GIL.
@@ -64,9 +64,10 @@ def main() -> int:
 
         from backend.api import deps
         from backend.api.routes import payments as routes
-        from backend.db import get_engine, session_scope
-        from backend.group_commit import _Job, _run_job
-        from backend.services import api_keys, payments
+        from backend.core.db import get_engine, session_scope
+        from backend.core.group_commit import _Job, _run_job
+        from backend.services.identity import api_keys
+        from backend.services.payments import charges as payments
 
         who = deps.Caller(api_keys.authenticate_cached(key), "127.0.0.1")
         traced: list[str] = []

@@ -30,10 +30,10 @@ from _harness import database
 from sqlalchemy import insert, text
 from sqlmodel import Session
 
-from backend.db import make_engine
-from backend.ids import new_id
+from backend.core.db import make_engine
+from backend.core.ids import new_id
 from backend.models import Merchant, Payment
-from backend.services import reporting
+from backend.services.reporting import figures as reporting
 
 BASELINE_ROWS = 10_000
 STATUSES = ["succeeded"] * 70 + ["failed"] * 12 + ["refunded"] * 6 + ["authorized"] * 5

@@ -30,9 +30,9 @@ from _harness import SERVERS, Figures, cpu_meter, database, load, server
 
 def _merchant(url: str) -> str:
     os.environ["DATABASE_URL"] = url
-    from backend.config import get_settings
-    from backend.db import get_engine, session_scope
-    from backend.services import accounts
+    from backend.core.config import get_settings
+    from backend.core.db import get_engine, session_scope
+    from backend.services.identity import accounts
 
     get_settings.cache_clear()
     get_engine.cache_clear()

@@ -29,9 +29,9 @@ from _harness import database
 
 def _merchant(url: str) -> str:
     os.environ["DATABASE_URL"] = url
-    from backend.config import get_settings
-    from backend.db import get_engine, session_scope
-    from backend.services import accounts
+    from backend.core.config import get_settings
+    from backend.core.db import get_engine, session_scope
+    from backend.services.identity import accounts
 
     get_settings.cache_clear()
     get_engine.cache_clear()
@@ -176,8 +176,8 @@ def _inline_threadpool() -> None:
     import sys
 
     from backend.api import deps
-    from backend.db import session_scope
-    from backend.group_commit import _Job, _run_job
+    from backend.core.db import session_scope
+    from backend.core.group_commit import _Job, _run_job
 
     async def inline(func: Any, *args: Any, **kwargs: Any) -> Any:
         return func(*args, **kwargs)
@@ -210,8 +210,8 @@ def main() -> int:
         with database(kind) as url:
             key = _merchant(url)
             os.environ["API_RATE_LIMIT"] = "1000000/second"
-            from backend.config import get_settings
-            from backend.db import get_engine
+            from backend.core.config import get_settings
+            from backend.core.db import get_engine
 
             get_settings.cache_clear()
             asyncio.run(_run(kind, key, args.charges, args.profile))

@@ -87,12 +87,13 @@ def _signer_script(directory: Path, payments: int) -> Path:
 def _seed(url: str, count: int) -> None:
     """A merchant and `count` Stripe payments awaiting 3-D Secure (pi_bench_0, ...)."""
     os.environ["DATABASE_URL"] = url
-    from backend.config import get_settings
-    from backend.db import get_engine, session_scope
-    from backend.gateways import routing
-    from backend.ids import new_id
+    from backend.core.config import get_settings
+    from backend.core.db import get_engine, session_scope
+    from backend.core.ids import new_id
     from backend.models import Merchant, Payment
-    from backend.services import accounts, payments
+    from backend.services.identity import accounts
+    from backend.services.payments import charges as payments
+    from backend.services.payments import routing
 
     get_settings.cache_clear()
     get_engine.cache_clear()
@@ -120,7 +121,7 @@ def _seed(url: str, count: int) -> None:
 def _backlog(url: str) -> int:
     from sqlalchemy import create_engine, text
 
-    from backend.config import normalise_database_url
+    from backend.core.config import normalise_database_url
 
     engine = create_engine(normalise_database_url(url))
     try:

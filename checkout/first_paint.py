@@ -27,11 +27,12 @@ from starlette.datastructures import Headers
 from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from backend.db import session_scope
+from backend.core.currency import format_money
+from backend.core.db import session_scope
 from backend.models import CheckoutSession
-from backend.services import branding, checkout
-from backend.services.checkout_i18n import LANGUAGES, negotiate, t
-from backend.services.currency import format_money
+from backend.services.checkout import branding
+from backend.services.checkout import sessions as checkout
+from backend.services.checkout.i18n import LANGUAGES, negotiate, t
 from checkout.state import fill_messages
 from checkout.styles import CSS
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import reflex as rx
 
-from backend.services.checkout_i18n import LANGUAGES
+from backend.services.checkout.i18n import LANGUAGES
 from checkout.components.stripe_element import stripe_checkout
 from checkout.state import BROWSER_TIME_ZONE, CheckoutState
 from checkout.styles import CSS

@@ -15,10 +15,15 @@ from decimal import Decimal, InvalidOperation
 import reflex as rx
 from babel.numbers import NumberFormatError, parse_decimal
 
-from backend.db import session_scope
+from backend.core.currency import exponent, format_money
+from backend.core.db import session_scope
+from backend.core.errors import NotFound, RateLimited, ServiceError, ValidationFailed
 from backend.models import CheckoutSession, Merchant, Payment
-from backend.services import branding, checkout, checkout_stripe, labels, payment_links
-from backend.services.checkout_i18n import (
+from backend.services import labels
+from backend.services.checkout import branding, payment_links
+from backend.services.checkout import sessions as checkout
+from backend.services.checkout import stripe_element as checkout_stripe
+from backend.services.checkout.i18n import (
     LANGUAGES,
     catalog,
     format_moment,
@@ -28,8 +33,6 @@ from backend.services.checkout_i18n import (
     t,
     time_zone,
 )
-from backend.services.currency import exponent, format_money
-from backend.services.errors import NotFound, RateLimited, ServiceError, ValidationFailed
 from checkout.card_checks import card_problems
 
 log = logging.getLogger(__name__)

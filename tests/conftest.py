@@ -11,9 +11,9 @@ import pytest
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
-from backend.config import normalise_database_url
+from backend.core.config import normalise_database_url
 
-# backend.jobs builds its Huey when first imported: tests run tasks inline in memory, and never
+# backend.core.jobs builds its Huey when first imported: tests run tasks inline in memory, and never
 # write a queue file into the project.
 os.environ.setdefault("JOBS_BACKEND", "memory")
 
@@ -65,8 +65,8 @@ def _migrated_sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture
 def db_engine(_migrated_sqlite_template: Path, tmp_path: Path) -> Iterator[Engine]:
     """An engine on a fresh, migrated SQLite database (the fee tiers are seeded)."""
-    from backend.db import make_engine
-    from backend.services import throttle
+    from backend.core import throttle
+    from backend.core.db import make_engine
 
     throttle._limiter.cache_clear()  # a fresh database, fresh per-process rate-limit counters
     path = tmp_path / "app.db"
@@ -86,10 +86,10 @@ def db(db_engine: Engine) -> Iterator[Session]:
 def _reset_caches() -> None:
     """Settings, engine and per-process singletons read the environment once: start afresh."""
     from backend.api import deps
-    from backend.config import get_settings
-    from backend.db import get_engine
-    from backend.gateways import routing
-    from backend.services import throttle, ttl_cache
+    from backend.core import throttle, ttl_cache
+    from backend.core.config import get_settings
+    from backend.core.db import get_engine
+    from backend.services.payments import routing
 
     for cached in (get_settings, get_engine, routing._build, deps._limiter, throttle._limiter):
         cached.cache_clear()
@@ -125,7 +125,7 @@ def configured_app(app_database: str, monkeypatch: pytest.MonkeyPatch) -> Iterat
     monkeypatch.delenv("STRIPE_SECRET_KEY", raising=False)
     _reset_caches()
     yield app_database
-    from backend.db import get_engine
+    from backend.core.db import get_engine
 
     get_engine().dispose()
     _reset_caches()

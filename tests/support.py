@@ -34,7 +34,7 @@ def scratch_postgres_database(server_url: str, prefix: str = "payportal_test") -
     were left open: DROP ... WITH (FORCE), PostgreSQL 13+)."""
     from sqlalchemy import create_engine, make_url, pool, text
 
-    from backend.config import normalise_database_url
+    from backend.core.config import normalise_database_url
 
     server_url = normalise_database_url(server_url)
     name = f"{prefix}_{secrets.token_hex(6)}"

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from backend import db
 from backend.api import docs, errors, input_hygiene, json_body
 from backend.api.limits_middleware import BodySizeLimit
 from backend.api.responses import JSONResponse
@@ -18,8 +17,9 @@ from backend.api.routes import (
 )
 from backend.api.routes.audit_export import router as audit_export_router
 from backend.api.security_headers import SecurityHeaders
-from backend.config import APP_VERSION, get_settings
-from backend.read_threads import run_read
+from backend.core import db
+from backend.core.config import APP_VERSION, get_settings
+from backend.core.read_threads import run_read
 
 DESCRIPTION = """
 The merchant REST API. Authenticate with `Authorization: Bearer sk_test_...` (test mode) or

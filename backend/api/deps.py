@@ -19,13 +19,14 @@ from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
 
 from backend.api.responses import JSONResponse
-from backend.config import get_settings
-from backend.db import get_engine, session_scope
-from backend.group_commit import committer_for
+from backend.core.config import get_settings
+from backend.core.db import get_engine, session_scope
+from backend.core.errors import AuthenticationFailed, RateLimited, ServiceError
+from backend.core.group_commit import committer_for
 from backend.models.enums import ActorType
-from backend.services import api_keys, idempotency
-from backend.services.errors import AuthenticationFailed, RateLimited, ServiceError
-from backend.services.payments import Actor, Scope
+from backend.services import idempotency
+from backend.services.identity import api_keys
+from backend.services.payments.charges import Actor, Scope
 
 from .errors import service_error_response
 
@@ -161,7 +162,7 @@ async def respond_atomic(request: Request, who: Caller, work: AtomicWork) -> JSO
     the answer that describes it are committed together. A refusal (a ServiceError: 404, 409,
     422...) rolls the work back and is then stored on its own, so a retry gets the same answer;
     a server error (5xx) stores nothing. On SQLite the unit runs on the process's group-commit
-    writer (backend.group_commit), elsewhere in one trip to the thread pool.
+    writer (backend.core.group_commit), elsewhere in one trip to the thread pool.
     """
     key = request.headers.get("idempotency-key")
     digest = (

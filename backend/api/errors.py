@@ -15,7 +15,7 @@ from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from backend.api.responses import JSONResponse
-from backend.services.errors import RateLimited, ServiceError
+from backend.core.errors import RateLimited, ServiceError
 
 log = logging.getLogger(__name__)
 

@@ -1,4 +1,4 @@
-"""The API's JSON responses: Starlette's, rendered by orjson (see backend.json_codec)."""
+"""The API's JSON responses: Starlette's, rendered by orjson (see backend.core.json_codec)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from typing import Any
 
 from fastapi.responses import JSONResponse as _StarletteJSONResponse
 
-from backend import json_codec
+from backend.core import json_codec
 
 
 class JSONResponse(_StarletteJSONResponse):

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from backend.config import get_settings
+from backend.core.config import get_settings
 
 _STRIPE = "https://js.stripe.com https://hooks.stripe.com"
 _PLAID = "https://cdn.plaid.com"

@@ -25,8 +25,9 @@ from typing import TextIO
 from sqlalchemy.exc import SQLAlchemyError
 
 from backend.models import utcnow
-from backend.services import webhook_listener, webhooks_out
-from backend.services.webhook_listener import Forwarded
+from backend.services.webhooks.outbound import delivery as webhooks_out
+from backend.services.webhooks.outbound import listener as webhook_listener
+from backend.services.webhooks.outbound.listener import Forwarded
 from backend.tasks import outbound
 
 POLL_SECONDS = 0.5

@@ -1,8 +1,8 @@
 """One interface for every payment processor.
 
 A gateway moves money and reports what happened; it never touches the database. The service
-layer (backend.services.payments) decides what to do with each outcome, and routing
-(backend.gateways.routing) decides which gateway to try and when to fail over.
+layer (backend.services.payments.charges) decides what to do with each outcome, and routing
+(backend.services.payments.routing) decides which gateway to try and when to fail over.
 
 Outcomes are values, not exceptions, except for one: `GatewayUnavailable` means the processor
 could not be reached or answered with an error of its own, so the next gateway may be tried.

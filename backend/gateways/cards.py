@@ -18,7 +18,7 @@ Brand ranges (issuer identification number prefixes), first match wins, no two o
 
 from __future__ import annotations
 
-from backend.services.security import token_digest
+from backend.core.security import token_digest
 
 MIN_LENGTH = 12
 MAX_LENGTH = 19

@@ -37,7 +37,7 @@ pm_card_createDispute (0259), pm_card_radarBlock and its alias pm_card_chargeDec
 
 (**) Risk test cards, Stripe's Radar test cards: `card_details` reports the risk outcome they
 ask for (CardDetails.risk_test) and the risk rules, in test mode, block the first and flag the
-second for review (backend.services.risk). The risk block happens before any gateway; should
+second for review (services.payments.risk). The risk block happens before any gateway; should
 0019 reach this processor all the same, it is declined as fraudulent, as at Stripe. 9235
 otherwise behaves as 4242.
 
@@ -70,7 +70,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import Enum
 
-from backend.config import get_settings
+from backend.core.config import get_settings
+from backend.core.errors import ValidationFailed
+from backend.core.security import random_token
 from backend.gateways import cards
 from backend.gateways.base import (
     CardDetails,
@@ -82,8 +84,6 @@ from backend.gateways.base import (
     RefundState,
     RiskTest,
 )
-from backend.services.errors import ValidationFailed
-from backend.services.security import random_token
 
 PAYMENT_ID_PREFIX = "sbx_pi_"
 REFUND_ID_PREFIX = "sbx_re_"

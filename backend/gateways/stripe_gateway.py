@@ -68,7 +68,8 @@ import requests
 import stripe
 from urllib3.exceptions import NewConnectionError
 
-from backend.config import Settings, get_settings
+from backend.core.config import Settings, get_settings
+from backend.core.errors import Conflict, NotFound, ServiceError, ValidationFailed
 from backend.gateways.base import (
     CardDetails,
     GatewayUnavailable,
@@ -78,7 +79,6 @@ from backend.gateways.base import (
     RefundResult,
     RefundState,
 )
-from backend.services.errors import Conflict, NotFound, ServiceError, ValidationFailed
 
 log = logging.getLogger(__name__)
 

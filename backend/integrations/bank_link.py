@@ -38,8 +38,8 @@ from plaid.model.link_token_create_request import LinkTokenCreateRequest
 from plaid.model.link_token_create_request_user import LinkTokenCreateRequestUser
 from plaid.model.products import Products
 
-from backend.config import get_settings
-from backend.services.errors import ServiceError, ValidationFailed
+from backend.core.config import get_settings
+from backend.core.errors import ServiceError, ValidationFailed
 
 log = logging.getLogger(__name__)
 

@@ -26,9 +26,9 @@ from sendgrid.helpers.mail import Category, CustomArg, Mail
 from sqlalchemy import update
 from sqlmodel import Session, col, select
 
-from backend.config import get_settings
-from backend.db import session_scope
-from backend.ids import new_id
+from backend.core.config import get_settings
+from backend.core.db import session_scope
+from backend.core.ids import new_id
 from backend.models import OutboundEmail, utcnow
 
 log = logging.getLogger(__name__)

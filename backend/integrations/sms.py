@@ -22,11 +22,11 @@ from twilio.base.exceptions import TwilioException, TwilioRestException
 from twilio.http.http_client import TwilioHttpClient
 from twilio.rest import Client
 
-from backend.config import get_settings
-from backend.ids import new_id
+from backend.core.config import get_settings
+from backend.core.errors import RateLimited, ServiceError, ValidationFailed
+from backend.core.ids import new_id
+from backend.core.security import token_digest
 from backend.models import OutboundSms
-from backend.services.errors import RateLimited, ServiceError, ValidationFailed
-from backend.services.security import token_digest
 
 log = logging.getLogger(__name__)
 

@@ -189,7 +189,7 @@ class Refund(SQLModel, table=True):
 class MemberRefundDay(SQLModel, table=True):
     """What one team member refunded on one day (in the merchant's time zone), per mode and
     currency: the running total that the support refund limit and the step-up threshold are
-    checked against (backend.services.refund_limits), locked while a refund is decided."""
+    checked against (backend.services.payments.refund_limits), locked while a refund is decided."""
 
     __tablename__ = "member_refund_days"
 

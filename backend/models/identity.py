@@ -23,7 +23,7 @@ class ActionToken(SQLModel, table=True):
     )
 
     id: str = Field(primary_key=True, max_length=40)
-    purpose: str = Field(max_length=32)  # see backend.services.tokens.Purpose
+    purpose: str = Field(max_length=32)  # see backend.services.identity.tokens.Purpose
     user_id: str = Field(foreign_key="users.id", max_length=40)
     # The address the link went to: verifying it verifies this address, not a later one.
     email: str = Field(max_length=320)

@@ -1,8 +1,8 @@
 """Column writes on an instance no session has seen yet, without the ORM's change tracking.
 
-The charge path builds its order and payment as new instances (backend.db.new_instance),
+The charge path builds its order and payment as new instances (backend.core.db.new_instance),
 sets about thirty columns on them while it scores, routes and prices the payment, then inserts
-them and hands them to the session as if loaded (backend.db.adopt). SQLModel routes every one
+them and hands them to the session as if loaded (backend.core.db.adopt). SQLModel routes every one
 of those writes through SQLAlchemy's instrumentation and then pydantic's, which records
 history that no one reads: an INSERT takes the instance's values, not its history, and
 adopting it marks everything as committed. For such an instance (no identity, no session) a

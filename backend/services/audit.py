@@ -6,8 +6,8 @@ from typing import Any
 
 from sqlmodel import Session
 
-from backend.db import new_row as db_new_row
-from backend.ids import new_id
+from backend.core.db import new_row as db_new_row
+from backend.core.ids import new_id
 from backend.models import AuditLog
 from backend.models.enums import ActorType
 
@@ -31,7 +31,7 @@ def new_row(
     ip_address: str | None = None,
     details: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """An audit row's column values, for `backend.db.insert_rows` (the caller inserts it in
+    """An audit row's column values, for `backend.core.db.insert_rows` (the caller inserts it in
     its transaction, with the change it describes)."""
     return db_new_row(
         AuditLog,

@@ -10,8 +10,8 @@ from typing import Any
 
 from sqlmodel import Session
 
-from backend.db import new_row as db_new_row
-from backend.ids import new_id
+from backend.core.db import new_row as db_new_row
+from backend.core.ids import new_id
 from backend.models import DomainEvent
 
 # Every type the service layer emits; outbound endpoints subscribe to these.
@@ -42,7 +42,7 @@ def new_row(
     object_id: str,
     data: dict[str, Any],
 ) -> dict[str, Any]:
-    """An outbox row's column values, for `backend.db.insert_rows` in the caller's transaction."""
+    """An outbox row's column values, for `core.db.insert_rows` in the caller's transaction."""
     if type not in EVENT_TYPES:
         raise ValueError(f"unknown event type {type!r}")
     return db_new_row(

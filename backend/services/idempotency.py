@@ -32,11 +32,11 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
-from backend.db import Prepared, new_instance, new_row, session_scope
-from backend.ids import new_id
+from backend.core import crypto
+from backend.core.db import Prepared, new_instance, new_row, session_scope
+from backend.core.errors import Conflict, ValidationFailed
+from backend.core.ids import new_id
 from backend.models import IdempotencyKey, utcnow
-from backend.services import crypto
-from backend.services.errors import Conflict, ValidationFailed
 
 RETENTION = timedelta(hours=24)
 STALE_CLAIM = timedelta(seconds=60)

@@ -1,10 +1,10 @@
-"""Background tasks, registered on the Huey instance of backend.jobs.
+"""Background tasks, registered on the Huey instance of backend.core.jobs.
 
 Importing this package registers every task; the worker (`python -m backend worker`) and the
 web processes (which enqueue) both import it.
 """
 
-from backend.jobs import huey
+from backend.core.jobs import huey
 from backend.tasks import (  # noqa: F401  (registers the tasks)
     checkout,
     inbound,

@@ -1,4 +1,4 @@
-"""Settling checkout sessions nobody is looking at (backend.services.checkout.sessions_to_settle).
+"""Settling checkout sessions nobody is looking at (services.checkout.sessions.sessions_to_settle).
 
 Once a minute, and right after inbound Stripe events change payments, overdue sessions expire
 (checkout.session.expired) and sessions whose order was paid off the page complete
@@ -13,10 +13,10 @@ import logging
 
 from huey import crontab
 
-from backend.db import session_scope
-from backend.jobs import huey
-from backend.services import checkout
-from backend.services.errors import ServiceError
+from backend.core.db import session_scope
+from backend.core.errors import ServiceError
+from backend.core.jobs import huey
+from backend.services.checkout import sessions as checkout
 
 log = logging.getLogger(__name__)
 

@@ -1,4 +1,4 @@
-"""Background processing of inbound webhook events (see backend.services.webhooks_in).
+"""Background processing of inbound webhook events (see services.webhooks.inbound.stripe_events).
 
 process_events runs for the events one commit of the endpoint stored (one event when requests
 come one at a time, a burst's worth under load). What it changes writes outbox events, so it
@@ -19,9 +19,9 @@ from __future__ import annotations
 
 from huey import crontab
 
-from backend.jobs import huey
+from backend.core.jobs import huey
 from backend.models.enums import InboundEventStatus
-from backend.services import webhooks_in
+from backend.services.webhooks.inbound import stripe_events as webhooks_in
 from backend.tasks import checkout, outbound
 
 SWEEP_EVERY_SECONDS = 10

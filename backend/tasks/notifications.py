@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from huey import crontab
 
-from backend.db import session_scope
+from backend.core.db import session_scope
+from backend.core.jobs import huey
 from backend.integrations import email
-from backend.jobs import huey
-from backend.services import notifications
+from backend.services.merchant import notifications
 
 
 @huey.periodic_task(crontab(minute="*/5"))

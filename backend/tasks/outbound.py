@@ -33,9 +33,9 @@ from collections.abc import Iterable
 
 from huey import crontab
 
-from backend.db import session_scope
-from backend.jobs import huey
-from backend.services import webhooks_out
+from backend.core.db import session_scope
+from backend.core.jobs import huey
+from backend.services.webhooks.outbound import delivery as webhooks_out
 
 log = logging.getLogger(__name__)
 

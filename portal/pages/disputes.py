@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import reflex as rx
 
-from backend.services.dispute_evidence import MAX_FILE_BYTES, MAX_FILES
+from backend.services.payments.dispute_evidence import MAX_FILE_BYTES, MAX_FILES
 from portal.components.detail_page import detail_page, fact
 from portal.components.layout import portal_page
 from portal.components.list_page import list_error, list_table, paged_results

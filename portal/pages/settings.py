@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import reflex as rx
 
-from backend.services.notifications import KINDS
+from backend.services.merchant.notifications import KINDS
 from portal.components.layout import portal_page
 from portal.state.settings import COUNTRIES, LOCALES, TIMEZONES, SettingsState
 

@@ -6,8 +6,8 @@ import reflex as rx
 
 from backend.models.enums import Role
 from backend.services import labels
-from backend.services.permissions import DESCRIPTIONS, MATRIX
-from backend.services.team import ASSIGNABLE_ROLES
+from backend.services.identity.permissions import DESCRIPTIONS, MATRIX
+from backend.services.identity.team import ASSIGNABLE_ROLES
 from portal.components.auth_card import alert
 from portal.components.layout import portal_page
 from portal.components.payments_table import labelled_select

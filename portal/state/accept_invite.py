@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import reflex as rx
 
-from backend.db import session_scope
-from backend.services import invitations, labels, sessions
-from backend.services.errors import ServiceError
+from backend.core.db import session_scope
+from backend.core.errors import ServiceError
+from backend.services import labels
+from backend.services.identity import invitations, sessions
 from portal.state.auth import AuthState, enter_portal
 
 

@@ -7,12 +7,14 @@ from zoneinfo import ZoneInfo
 
 import reflex as rx
 
-from backend.db import session_scope
+from backend.core.db import session_scope
+from backend.core.errors import ServiceError
 from backend.models import ApiKey, Merchant
-from backend.services import api_keys, developers, labels, permissions
-from backend.services.errors import ServiceError
-from backend.services.permissions import Permission
-from backend.services.step_up import StepUpRequired
+from backend.services import labels
+from backend.services.identity import api_keys, permissions
+from backend.services.identity.permissions import Permission
+from backend.services.identity.step_up import StepUpRequired
+from backend.services.merchant import developers
 from portal.state.auth import AuthState
 from portal.state.step_up import step_up_then
 

@@ -6,11 +6,13 @@ from urllib.parse import urlencode
 
 import reflex as rx
 
-from backend.db import session_scope
+from backend.core.db import session_scope
+from backend.core.errors import ServiceError
 from backend.models import Merchant
-from backend.services import audit_log, labels, sessions
-from backend.services.errors import ServiceError
-from backend.services.permissions import Permission, can, require
+from backend.services import labels
+from backend.services.identity import sessions
+from backend.services.identity.permissions import Permission, can, require
+from backend.services.reporting import audit_log
 from portal.state.auth import AuthState
 
 ALL = "all"  # a select item cannot have an empty value

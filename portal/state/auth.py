@@ -10,9 +10,9 @@ from urllib.parse import quote
 
 import reflex as rx
 
-from backend.db import session_scope
-from backend.services import devices, sessions, two_factor
-from backend.services.errors import ServiceError
+from backend.core.db import session_scope
+from backend.core.errors import ServiceError
+from backend.services.identity import devices, sessions, two_factor
 
 # Post the fields as a real form, so the answer's Set-Cookie lands and the next page loads
 # afresh: its new websocket handshake carries the cookie.

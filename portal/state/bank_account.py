@@ -6,13 +6,14 @@ import json
 
 import reflex as rx
 
-from backend.db import session_scope
+from backend.core.db import session_scope
+from backend.core.errors import ServiceError
 from backend.integrations import bank_link, email
 from backend.models import BankAccount, User
-from backend.services import bank_accounts, step_up
-from backend.services.errors import ServiceError
-from backend.services.permissions import Permission
-from backend.services.step_up import StepUpRequired
+from backend.services.identity import step_up
+from backend.services.identity.permissions import Permission
+from backend.services.identity.step_up import StepUpRequired
+from backend.services.merchant import bank_accounts
 from portal.state.auth import AuthState
 from portal.state.formatting import when
 from portal.state.step_up import step_up_then

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import reflex as rx
 
-from backend.db import session_scope
+from backend.core.db import session_scope
+from backend.core.errors import ServiceError
 from backend.models import Merchant
-from backend.services import branding, permissions
-from backend.services.errors import ServiceError
+from backend.services.checkout import branding
+from backend.services.identity import permissions
 from portal.state.auth import AuthState
 
 P = permissions.Permission

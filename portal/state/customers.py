@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import reflex as rx
 
-from backend.db import session_scope
-from backend.services import customers, reporting
-from backend.services.currency import format_money
-from backend.services.errors import ServiceError
-from backend.services.permissions import Permission
+from backend.core.currency import format_money
+from backend.core.db import session_scope
+from backend.core.errors import ServiceError
+from backend.services.identity.permissions import Permission
+from backend.services.payments import customers
+from backend.services.reporting import figures as reporting
 from portal.state.auth import AuthState
 from portal.state.formatting import card_label, payment_row, when
 from portal.state.keyset_list import SearchableListState

@@ -21,11 +21,12 @@ import reflex as rx
 from babel.dates import format_date, format_time
 from babel.numbers import format_percent
 
+from backend.core.currency import format_money, to_major
+from backend.core.errors import ServiceError, ValidationFailed
 from backend.models import Payment, utcnow
-from backend.services import live_feed, reporting
-from backend.services.currency import format_money, to_major
-from backend.services.errors import ServiceError, ValidationFailed
-from backend.services.permissions import Permission
+from backend.services.identity.permissions import Permission
+from backend.services.reporting import figures as reporting
+from backend.services.reporting import live_feed
 from portal.state.auth import AuthState
 from portal.state.formatting import payment_row
 from portal.state.live_feed import HUB, Subscription, client_connected

@@ -6,13 +6,14 @@ import math
 
 import reflex as rx
 
-from backend.db import session_scope
+from backend.core.currency import format_money
+from backend.core.db import session_scope
+from backend.core.errors import ServiceError
 from backend.models import utcnow
 from backend.models.enums import DisputeStatus
-from backend.services import dispute_evidence, labels
-from backend.services.currency import format_money
-from backend.services.errors import ServiceError
-from backend.services.permissions import Permission
+from backend.services import labels
+from backend.services.identity.permissions import Permission
+from backend.services.payments import dispute_evidence
 from portal.state.auth import AuthState
 from portal.state.formatting import when
 from portal.state.keyset_list import KeysetListState

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import reflex as rx
 
-from backend.services.errors import ServiceError
-from backend.services.permissions import Permission
+from backend.core.errors import ServiceError
+from backend.services.identity.permissions import Permission
 from portal.state.auth import AuthState
 from portal.state.viewer import Viewer, current_viewer
 

@@ -28,7 +28,7 @@ from datetime import datetime
 from typing import Any
 
 from backend.models import Payment, utcnow
-from backend.services import live_feed
+from backend.services.reporting import live_feed
 
 log = logging.getLogger(__name__)
 POLL_SECONDS = 0.25

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import reflex as rx
 
-from backend.db import session_scope
-from backend.services import dev_mailbox, labels
+from backend.core.db import session_scope
+from backend.services import labels
+from backend.services.merchant import dev_mailbox
 
 
 def _when(row) -> str:  # type: ignore[no-untyped-def]

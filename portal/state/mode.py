@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import reflex as rx
 
-from backend.db import session_scope
-from backend.services import email_verification, sessions
-from backend.services.errors import ServiceError
+from backend.core.db import session_scope
+from backend.core.errors import ServiceError
+from backend.services.identity import email_verification, sessions
 from portal.state.auth import AuthState
 
 

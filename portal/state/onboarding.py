@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import reflex as rx
 
-from backend.db import session_scope
-from backend.services import onboarding
+from backend.core.db import session_scope
+from backend.services.merchant import onboarding
 from portal.state.auth import AuthState
 
 

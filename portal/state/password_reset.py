@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import reflex as rx
 
-from backend.db import session_scope
+from backend.core.db import session_scope
+from backend.core.errors import ServiceError
 from backend.integrations import email
-from backend.services import accounts, password_reset
-from backend.services.errors import ServiceError
+from backend.services.identity import accounts, password_reset
 
 
 class ForgotPasswordState(rx.State):

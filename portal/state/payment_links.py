@@ -6,12 +6,13 @@ from decimal import Decimal, InvalidOperation
 
 import reflex as rx
 
-from backend.db import session_scope
+from backend.core.currency import exponent, format_money
+from backend.core.db import session_scope
+from backend.core.errors import ServiceError, ValidationFailed
 from backend.models import PaymentLink
-from backend.services import payment_links, permissions
-from backend.services.currency import exponent, format_money
-from backend.services.errors import ServiceError, ValidationFailed
-from backend.services.payments import Scope
+from backend.services.checkout import payment_links
+from backend.services.identity import permissions
+from backend.services.payments.charges import Scope
 from portal.state.auth import AuthState
 from portal.state.formatting import major_text
 

@@ -18,9 +18,9 @@ from dataclasses import dataclass, replace
 from datetime import date
 from urllib.parse import urlencode
 
-from backend.services import reporting
-from backend.services.currency import ISO_4217_EXPONENTS
-from backend.services.payments import PAYMENT_METHOD_TYPES
+from backend.core.currency import ISO_4217_EXPONENTS
+from backend.services.payments.charges import PAYMENT_METHOD_TYPES
+from backend.services.reporting import figures as reporting
 
 ALL = "all"
 ANY_TIME = "any"

@@ -12,25 +12,20 @@ from urllib.parse import urlencode
 
 import reflex as rx
 
-from backend.db import session_scope
+from backend.core.currency import format_money
+from backend.core.db import session_scope
+from backend.core.errors import ServiceError, ValidationFailed
 from backend.models import Payment, User
 from backend.models.enums import ActorType
-from backend.services import (
-    labels,
-    payments,
-    refund_limits,
-    reporting,
-    reviews,
-    risk,
-    state_machine,
-    step_up,
-)
-from backend.services.currency import format_money
-from backend.services.errors import ServiceError, ValidationFailed
-from backend.services.exports import filters_from_query
-from backend.services.money_input import parse_money
-from backend.services.permissions import Permission
-from backend.services.reporting import method_label
+from backend.services import labels
+from backend.services.identity import step_up
+from backend.services.identity.permissions import Permission
+from backend.services.payments import charges as payments
+from backend.services.payments import refund_limits, reviews, risk, state_machine
+from backend.services.payments.money_input import parse_money
+from backend.services.reporting import figures as reporting
+from backend.services.reporting.exports import filters_from_query
+from backend.services.reporting.figures import method_label
 from portal.state import payment_query
 from portal.state.auth import AuthState
 from portal.state.formatting import payment_row, when

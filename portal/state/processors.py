@@ -14,17 +14,19 @@ from decimal import Decimal
 
 import reflex as rx
 
-from backend.config import get_settings
-from backend.db import session_scope
-from backend.gateways.routing import DEFAULT_FEES, GATEWAY_NAMES, config_fees
+from backend.core.config import get_settings
+from backend.core.currency import format_money
+from backend.core.db import session_scope
+from backend.core.errors import ServiceError
 from backend.models import GatewayConfig
-from backend.services import gateway_configs, labels, step_up
-from backend.services.currency import format_money
-from backend.services.errors import ServiceError
-from backend.services.fees import describe
-from backend.services.money_input import parse_money, parse_percent
-from backend.services.permissions import Permission
-from backend.services.step_up import StepUpRequired
+from backend.services import labels
+from backend.services.identity import step_up
+from backend.services.identity.permissions import Permission
+from backend.services.identity.step_up import StepUpRequired
+from backend.services.payments import gateway_configs
+from backend.services.payments.fees import describe
+from backend.services.payments.money_input import parse_money, parse_percent
+from backend.services.payments.routing import DEFAULT_FEES, GATEWAY_NAMES, config_fees
 from portal.state.auth import AuthState
 from portal.state.formatting import major_text
 from portal.state.step_up import step_up_then

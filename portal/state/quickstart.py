@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import reflex as rx
 
-from backend.db import session_scope
-from backend.services import quickstart
-from backend.services.errors import ServiceError
+from backend.core.db import session_scope
+from backend.core.errors import ServiceError
+from backend.services.merchant import quickstart
 from portal.state.auth import AuthState
 
 

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import reflex as rx
 
-from backend.db import session_scope
+from backend.core.db import session_scope
+from backend.core.errors import NotFound, ServiceError, ValidationFailed
 from backend.models import Merchant
-from backend.services import risk, risk_settings
-from backend.services.errors import NotFound, ServiceError, ValidationFailed
-from backend.services.permissions import Permission
+from backend.services.identity.permissions import Permission
+from backend.services.payments import risk, risk_settings
 from portal.state.auth import AuthState
 from portal.state.formatting import when
 from portal.state.viewer import current_viewer, permitted_viewer

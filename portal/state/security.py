@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import reflex as rx
 
-from backend.db import session_scope
+from backend.core.db import session_scope
+from backend.core.errors import ServiceError
 from backend.models import User
-from backend.services import sms, step_up, two_factor
-from backend.services.errors import ServiceError
-from backend.services.step_up import StepUpRequired
+from backend.services.identity import sms, step_up, two_factor
+from backend.services.identity.step_up import StepUpRequired
 from portal.state.auth import AuthState
 from portal.state.step_up import step_up_then
 

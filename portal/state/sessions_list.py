@@ -5,10 +5,11 @@ from __future__ import annotations
 import reflex as rx
 from ua_parser import parse
 
-from backend.db import session_scope
+from backend.core.db import session_scope
+from backend.core.errors import ServiceError
 from backend.models import Merchant, UserSession
-from backend.services import audit_log, sessions
-from backend.services.errors import ServiceError
+from backend.services.identity import sessions
+from backend.services.reporting import audit_log
 from portal.state.auth import AuthState
 
 

@@ -8,13 +8,13 @@ from zoneinfo import available_timezones
 import reflex as rx
 from babel import Locale
 
-from backend.db import session_scope
+from backend.core.currency import format_money, to_major
+from backend.core.db import session_scope
+from backend.core.errors import NotFound, ServiceError
 from backend.models import Merchant
-from backend.services import business_profile, notifications
-from backend.services.currency import format_money, to_major
-from backend.services.errors import NotFound, ServiceError
-from backend.services.money_input import parse_money
-from backend.services.permissions import Permission
+from backend.services.identity.permissions import Permission
+from backend.services.merchant import business_profile, notifications
+from backend.services.payments.money_input import parse_money
 from portal.state.auth import AuthState
 from portal.state.viewer import current_viewer
 

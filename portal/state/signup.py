@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import reflex as rx
 
-from backend.db import session_scope
+from backend.core.db import session_scope
+from backend.core.errors import ServiceError
 from backend.integrations import email
-from backend.services import accounts, sessions, signup
-from backend.services.errors import ServiceError
+from backend.services.identity import accounts, sessions, signup
 from portal.state.auth import AuthState, enter_portal
 
 

@@ -2,7 +2,7 @@
 
 How any page's state uses it (the server decides, the dialog only helps):
 
-    from backend.services.step_up import StepUpRequired
+    from backend.services.identity.step_up import StepUpRequired
     from portal.state.step_up import step_up_then
 
     class RefundState(AuthState):
@@ -33,10 +33,10 @@ import reflex as rx
 from reflex.event import Event, EventHandler, EventSpec
 from reflex.utils.format import format_event_handler
 
-from backend.db import session_scope
+from backend.core.db import session_scope
+from backend.core.errors import ServiceError
 from backend.models import User
-from backend.services import two_factor
-from backend.services.errors import ServiceError
+from backend.services.identity import two_factor
 from portal.state.auth import AuthState
 
 METHOD_LABELS = {"totp": "Authenticator app", "sms": "Text message", "recovery": "Recovery code"}

@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import reflex as rx
 
-from backend.db import session_scope
+from backend.core.db import session_scope
+from backend.core.errors import ServiceError
 from backend.integrations import email
 from backend.models import Merchant
-from backend.services import audit_log, invitations, labels, sessions, team
-from backend.services.errors import ServiceError
-from backend.services.permissions import Permission, can
+from backend.services import labels
+from backend.services.identity import invitations, sessions, team
+from backend.services.identity.permissions import Permission, can
+from backend.services.reporting import audit_log
 from portal.state.auth import AuthState
 
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import reflex as rx
 
-from backend.config import get_settings
-from backend.db import session_scope
-from backend.services import sessions, sms, two_factor
-from backend.services.errors import ServiceError
+from backend.core.config import get_settings
+from backend.core.db import session_scope
+from backend.core.errors import ServiceError
+from backend.services.identity import sessions, sms, two_factor
 from portal.state.auth import AuthState, enter_portal
 from portal.state.step_up import METHOD_LABELS
 

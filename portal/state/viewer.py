@@ -5,12 +5,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from backend.db import session_scope
+from backend.core.db import session_scope
 from backend.models import Merchant
 from backend.models.enums import ActorType
-from backend.services import permissions, sessions
-from backend.services.payments import Actor, Scope
-from backend.services.permissions import Permission
+from backend.services.identity import permissions, sessions
+from backend.services.identity.permissions import Permission
+from backend.services.payments.charges import Actor, Scope
 from portal.state.auth import AuthState
 
 

@@ -7,8 +7,9 @@ from datetime import datetime
 from http import HTTPStatus
 
 from backend.models import WebhookDeliveryAttempt, WebhookEndpoint, utcnow
-from backend.services import labels, webhooks_out
-from backend.services.webhook_failures import reason
+from backend.services import labels
+from backend.services.webhooks.outbound import delivery as webhooks_out
+from backend.services.webhooks.outbound.failures import reason
 from portal.state.api_keys import when
 
 

@@ -7,12 +7,16 @@ import json
 
 import reflex as rx
 
-from backend.db import session_scope
-from backend.services import developers, labels, permissions, webhook_urls, webhooks_out
-from backend.services.errors import ServiceError
+from backend.core.db import session_scope
+from backend.core.errors import ServiceError
+from backend.services import labels
 from backend.services.events import EVENT_TYPES
-from backend.services.permissions import Permission
-from backend.services.step_up import StepUpRequired
+from backend.services.identity import permissions
+from backend.services.identity.permissions import Permission
+from backend.services.identity.step_up import StepUpRequired
+from backend.services.merchant import developers
+from backend.services.webhooks.outbound import delivery as webhooks_out
+from backend.services.webhooks.outbound import urls as webhook_urls
 from backend.tasks import outbound
 from portal.state.api_keys import merchant_timezone, when
 from portal.state.auth import AuthState

@@ -292,9 +292,9 @@ def two_factor_owner(app_url, app_env, open_page):  # type: ignore[no-untyped-de
     import pyotp
     from sqlalchemy import update
 
-    from backend.db import make_engine, session_scope
+    from backend.core.db import make_engine, session_scope
     from backend.models import UserSession, utcnow
-    from backend.services import accounts, two_factor
+    from backend.services.identity import accounts, two_factor
 
     password = "two-factor-owner-2026"
 

@@ -88,8 +88,9 @@ class Shop:
 def make_shop(app_url, app_env):  # type: ignore[no-untyped-def]
     """make_shop(name, logo=False) -> a merchant of its own, made in the app's database: its
     declines and settings touch no other test."""
-    from backend.db import make_engine, session_scope
-    from backend.services import accounts, branding
+    from backend.core.db import make_engine, session_scope
+    from backend.services.checkout import branding
+    from backend.services.identity import accounts
 
     engine = make_engine(app_env["DATABASE_URL"])
     clients: list[httpx.Client] = []
@@ -120,9 +121,9 @@ def make_shop(app_url, app_env):  # type: ignore[no-untyped-def]
 
 @pytest.fixture
 def make_link(app_env) -> Callable[..., str]:  # type: ignore[no-untyped-def]
-    from backend.db import make_engine, session_scope
-    from backend.services import payment_links
-    from backend.services.payments import Scope
+    from backend.core.db import make_engine, session_scope
+    from backend.services.checkout import payment_links
+    from backend.services.payments.charges import Scope
 
     def _make(shop: Shop, **fields: object) -> str:
         engine = make_engine(app_env["DATABASE_URL"])

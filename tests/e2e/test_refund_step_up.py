@@ -51,12 +51,12 @@ def test_a_sliced_refund_asks_for_a_fresh_code_once_the_total_passes_the_thresho
 @pytest.fixture
 def support_member(app_env):  # type: ignore[no-untyped-def]
     """(e-mail, password, merchant's test key) of a support member whose limit is $100.00."""
-    from backend.db import make_engine, session_scope
-    from backend.ids import new_id
+    from backend.core.db import make_engine, session_scope
+    from backend.core.ids import new_id
+    from backend.core.security import hash_password
     from backend.models import Membership, User, utcnow
     from backend.models.enums import Role
-    from backend.services import accounts
-    from backend.services.security import hash_password
+    from backend.services.identity import accounts
 
     password = "support-member-2026"
     engine = make_engine(app_env["DATABASE_URL"])

@@ -12,10 +12,10 @@ import pytest
 from playwright.sync_api import Page, expect
 from sqlalchemy import update
 
-from backend.db import make_engine, session_scope
-from backend.ids import new_id
+from backend.core.db import make_engine, session_scope
+from backend.core.ids import new_id
 from backend.models import UserSession, utcnow
-from backend.services import accounts
+from backend.services.identity import accounts
 from tests.e2e.conftest import has_horizontal_scroll, screenshot, sign_out
 from tests.fakes.receiver import Receiver, Reply
 

@@ -9,8 +9,8 @@ from typing import Any
 import httpx
 from fastapi.testclient import TestClient
 
-from backend.db import session_scope
-from backend.services import accounts
+from backend.core.db import session_scope
+from backend.services.identity import accounts
 
 
 @dataclass

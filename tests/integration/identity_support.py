@@ -8,13 +8,13 @@ import secrets
 
 from sqlmodel import col, select
 
-from backend.db import session_scope
-from backend.ids import new_id
+from backend.core.db import session_scope
+from backend.core.ids import new_id
+from backend.core.security import hash_password
 from backend.integrations import email
 from backend.models import Membership, OutboundEmail, User, UserSession, utcnow
 from backend.models.enums import Role
-from backend.services import email_verification, sessions, signup
-from backend.services.security import hash_password
+from backend.services.identity import email_verification, sessions, signup
 
 PASSWORD = "correct horse battery"
 _LINK = re.compile(r"https?://\S+?[?&]token=([A-Za-z0-9]+)")

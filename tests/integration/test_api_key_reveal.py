@@ -7,12 +7,13 @@ from dataclasses import replace
 import pytest
 from sqlmodel import select
 
-from backend.db import session_scope
-from backend.ids import new_id
+from backend.core.db import session_scope
+from backend.core.errors import Conflict, NotFound, PermissionDenied
+from backend.core.ids import new_id
 from backend.models import ApiKey, AuditLog
 from backend.models.enums import Role
-from backend.services import accounts, api_keys, developers
-from backend.services.errors import Conflict, NotFound, PermissionDenied
+from backend.services.identity import accounts, api_keys
+from backend.services.merchant import developers
 from tests.integration.identity_support import fresh, member
 
 PASSWORD = "correct horse battery"

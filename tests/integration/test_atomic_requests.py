@@ -12,11 +12,12 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func
 from sqlmodel import select
 
-from backend.db import adopt, insert_rows, new_instance, row_values, session_scope
-from backend.ids import new_id
+from backend.core import crypto
+from backend.core.db import adopt, insert_rows, new_instance, row_values, session_scope
+from backend.core.errors import Conflict
+from backend.core.ids import new_id
 from backend.models import AuditLog, DomainEvent, IdempotencyKey, Order, Payment, utcnow
-from backend.services import crypto, idempotency
-from backend.services.errors import Conflict
+from backend.services import idempotency
 from tests.integration.api_client import Merchant as Shop
 from tests.integration.api_client import new_merchant
 
@@ -78,7 +79,7 @@ def test_the_record_and_the_work_are_committed_together(shop: Shop):
 
 
 def test_work_that_fails_unexpectedly_leaves_neither_record_nor_rows(shop: Shop, monkeypatch):
-    from backend.services import payments
+    from backend.services.payments import charges as payments
 
     def explode(*_args, **_kwargs):  # type: ignore[no-untyped-def]
         raise RuntimeError("the process died here")

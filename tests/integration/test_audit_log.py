@@ -12,12 +12,13 @@ from fastapi.testclient import TestClient
 from sqlalchemy import event
 from sqlmodel import select
 
-from backend.db import get_engine, session_scope
-from backend.ids import new_id
+from backend.core.db import get_engine, session_scope
+from backend.core.errors import ValidationFailed
+from backend.core.ids import new_id
 from backend.models import AuditLog, Merchant
 from backend.models.enums import ActorType
-from backend.services import audit_log, sessions
-from backend.services.errors import ValidationFailed
+from backend.services.identity import sessions
+from backend.services.reporting import audit_log
 from tests.integration.identity_support import sign_up
 from tests.integration.test_team import _join
 

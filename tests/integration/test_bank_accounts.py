@@ -7,15 +7,17 @@ from collections.abc import Iterator
 import pytest
 from sqlmodel import col, select
 
-from backend.config import get_settings
-from backend.db import session_scope
-from backend.ids import new_id
+from backend.core import crypto
+from backend.core.config import get_settings
+from backend.core.db import session_scope
+from backend.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
+from backend.core.ids import new_id
 from backend.integrations import bank_link
 from backend.models import AuditLog, BankAccount, OutboundEmail
 from backend.models.enums import Role
-from backend.services import accounts, bank_accounts, crypto, sessions
-from backend.services.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
-from backend.services.step_up import StepUpRequired, TwoFactorSetupRequired
+from backend.services.identity import accounts, sessions
+from backend.services.identity.step_up import StepUpRequired, TwoFactorSetupRequired
+from backend.services.merchant import bank_accounts
 from tests.fakes.plaid_api import FakePlaid
 from tests.integration.identity_support import PASSWORD, fresh, member
 

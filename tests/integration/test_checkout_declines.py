@@ -12,12 +12,14 @@ import time_machine
 from fastapi.testclient import TestClient
 from sqlmodel import select
 
-from backend.db import session_scope
-from backend.gateways import routing
+from backend.core.db import session_scope
+from backend.core.errors import RateLimited, ValidationFailed
 from backend.models import AuditLog, DomainEvent, Order, OutboundEmail, Payment
-from backend.services import checkout, checkout_declines, payment_links
-from backend.services.errors import RateLimited, ValidationFailed
-from backend.services.payments import Scope
+from backend.services.checkout import card_testing as checkout_declines
+from backend.services.checkout import payment_links
+from backend.services.checkout import sessions as checkout
+from backend.services.payments import routing
+from backend.services.payments.charges import Scope
 from tests.integration.api_client import Merchant, new_merchant
 
 URLS = {"successUrl": "https://shop.test/thanks", "cancelUrl": "https://shop.test/cart"}
@@ -197,8 +199,8 @@ def test_the_receipt_email_shows_the_customers_time(shop: Merchant) -> None:
 def test_every_worker_sees_the_address_count_through_redis(
     redis_url: str, monkeypatch: pytest.MonkeyPatch, ip: str
 ) -> None:
-    from backend.config import get_settings
-    from backend.services import throttle
+    from backend.core import throttle
+    from backend.core.config import get_settings
 
     monkeypatch.setenv("REDIS_URL", redis_url)
     get_settings.cache_clear()

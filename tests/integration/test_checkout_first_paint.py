@@ -13,7 +13,7 @@ from fastapi.testclient import TestClient
 from starlette.responses import PlainTextResponse
 from starlette.types import Receive, Scope, Send
 
-from backend.db import session_scope
+from backend.core.db import session_scope
 from backend.models import CheckoutSession
 from checkout.first_paint import BOOT, HELD_BOOT, LOW_PRELOAD, ROOT_ID, with_first_paint
 from portal.http_cache import IMMUTABLE, immutable_assets

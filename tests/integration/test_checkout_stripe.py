@@ -12,8 +12,8 @@ from collections.abc import Iterator
 import pytest
 from fastapi.testclient import TestClient
 
-from backend.db import session_scope
-from backend.services import checkout
+from backend.core.db import session_scope
+from backend.services.checkout import sessions as checkout
 from tests.fakes.stripe_api import FakeStripe
 from tests.integration.api_client import Merchant, new_merchant
 

@@ -15,7 +15,7 @@ from sqlmodel import Session, select
 
 from backend.models import Dispute, Payment, Refund
 from backend.models.enums import PaymentStatus
-from backend.services import demo
+from backend.services.merchant import demo
 from tests.support import ROOT
 
 
@@ -103,9 +103,9 @@ def test_seed_demo_is_realistic_and_consistent(db: Session):
 
 
 def test_seed_demo_again_keeps_data_and_the_same_demo_key(db: Session):
+    from backend.core.errors import AuthenticationFailed
     from backend.models import ApiKey, AuditLog
-    from backend.services import api_keys
-    from backend.services.errors import AuthenticationFailed
+    from backend.services.identity import api_keys
 
     first = demo.seed_demo(db, payments=20)
     db.commit()
@@ -134,9 +134,9 @@ def test_seed_demo_again_keeps_data_and_the_same_demo_key(db: Session):
 
 
 def test_health_reports_version_and_database(monkeypatch: pytest.MonkeyPatch):
-    from backend import db as db_module
     from backend.api import create_app
-    from backend.config import APP_VERSION
+    from backend.core import db as db_module
+    from backend.core.config import APP_VERSION
 
     client = TestClient(create_app())
     monkeypatch.setattr(db_module, "ping", lambda: True)
@@ -146,8 +146,8 @@ def test_health_reports_version_and_database(monkeypatch: pytest.MonkeyPatch):
 
 
 def test_health_is_503_when_the_database_does_not_answer(monkeypatch: pytest.MonkeyPatch):
-    from backend import db as db_module
     from backend.api import create_app
+    from backend.core import db as db_module
 
     unreachable = db_module.make_engine("postgresql+psycopg://nobody@127.0.0.1:1/none")
     monkeypatch.setattr(db_module, "get_engine", lambda: unreachable)
@@ -269,8 +269,8 @@ def test_seed_demo_announces_once_the_app_answers(
     import uvicorn
 
     from backend.api import create_app
-    from backend.config import get_settings
-    from backend.db import get_engine
+    from backend.core.config import get_settings
+    from backend.core.db import get_engine
 
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))

@@ -9,21 +9,16 @@ from datetime import timedelta
 import pytest
 from sqlmodel import select
 
-from backend.config import get_settings
-from backend.db import session_scope
-from backend.ids import new_id
+from backend.core.config import get_settings
+from backend.core.db import session_scope
+from backend.core.errors import AuthenticationFailed, NotFound, PermissionDenied
+from backend.core.ids import new_id
 from backend.models import ApiKey, AuditLog, Membership, User, utcnow
 from backend.models.enums import Role
-from backend.services import (
-    accounts,
-    api_keys,
-    developers,
-    email_verification,
-    sessions,
-    webhooks_out,
-)
-from backend.services.errors import AuthenticationFailed, NotFound, PermissionDenied
-from backend.services.step_up import StepUpRequired, TwoFactorSetupRequired
+from backend.services.identity import accounts, api_keys, email_verification, sessions
+from backend.services.identity.step_up import StepUpRequired, TwoFactorSetupRequired
+from backend.services.merchant import developers
+from backend.services.webhooks.outbound import delivery as webhooks_out
 from backend.tasks import outbound
 from tests.fakes.receiver import Receiver, Reply
 from tests.integration.identity_support import fresh, member

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from backend.db import session_scope
+from backend.core.db import session_scope
 from backend.integrations import email
 from backend.models import OutboundEmail
 from tests.conftest import _reset_caches

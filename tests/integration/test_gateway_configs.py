@@ -1,4 +1,4 @@
-"""A merchant's processors (backend.services.gateway_configs): validation, isolation, order,
+"""A merchant's processors (services.payments.gateway_configs): validation, isolation, order,
 and what routing makes of them. Stripe here is the real SDK talking to the local fake."""
 
 from __future__ import annotations
@@ -7,11 +7,11 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlmodel import select
 
-from backend.db import session_scope
+from backend.core.db import session_scope
+from backend.core.errors import Conflict, NotFound, ValidationFailed
 from backend.models import AuditLog, GatewayConfig, Payment
-from backend.services import gateway_configs
-from backend.services.errors import Conflict, NotFound, ValidationFailed
-from backend.services.payments import Scope
+from backend.services.payments import gateway_configs
+from backend.services.payments.charges import Scope
 from tests.fakes.stripe_api import FakeStripe
 from tests.integration.api_client import Merchant, new_merchant
 

@@ -10,8 +10,8 @@ from sqlalchemy import event, text, update
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
-from backend import group_commit
-from backend.group_commit import GroupCommitter
+from backend.core import group_commit
+from backend.core.group_commit import GroupCommitter
 from backend.models import FeeTier
 
 

@@ -18,9 +18,9 @@ from fastapi.testclient import TestClient
 from sqlalchemy import update
 from sqlmodel import select
 
-from backend.db import session_scope
+from backend.core import ttl_cache
+from backend.core.db import session_scope
 from backend.models import ApiKey, FeeOverride, GatewayConfig, Merchant, utcnow
-from backend.services import ttl_cache
 from tests.integration.api_client import Merchant as Shop
 from tests.integration.api_client import new_merchant
 from tests.support import ROOT
@@ -31,7 +31,7 @@ TTL = 0.6
 @pytest.fixture
 def client(configured_app: str, monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
     from backend.api import create_app
-    from backend.config import get_settings
+    from backend.core.config import get_settings
 
     monkeypatch.setenv("CACHE_TTL_SECONDS", str(TTL))
     get_settings.cache_clear()
@@ -150,7 +150,7 @@ def test_a_fee_override_made_in_this_process_applies_at_once(shop: Shop):
 def test_risk_thresholds_changed_in_another_process_apply_within_the_ttl(shop: Shop):
     assert _charge(shop)["success"] is True
     code = (
-        "from backend.db import session_scope\n"
+        "from backend.core.db import session_scope\n"
         "from backend.models import Merchant\n"
         "with session_scope() as db:\n"
         f"    m = db.get(Merchant, {shop.merchant_id!r})\n"
@@ -212,7 +212,7 @@ def test_a_gateway_disabled_elsewhere_stops_routing_within_the_ttl(shop: Shop):
 
 
 def test_no_cache_at_all_with_a_ttl_of_zero(shop: Shop, monkeypatch: pytest.MonkeyPatch):
-    from backend.config import get_settings
+    from backend.core.config import get_settings
 
     monkeypatch.setenv("CACHE_TTL_SECONDS", "0")
     get_settings.cache_clear()

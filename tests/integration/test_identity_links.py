@@ -8,11 +8,11 @@ from datetime import timedelta
 import pytest
 from sqlmodel import select
 
-from backend.db import session_scope
+from backend.core.db import session_scope
+from backend.core.errors import RateLimited, ValidationFailed
 from backend.integrations import email
 from backend.models import ActionToken, AuditLog, User, UserSession, utcnow
-from backend.services import email_verification, password_reset, sessions, signup, tokens
-from backend.services.errors import RateLimited, ValidationFailed
+from backend.services.identity import email_verification, password_reset, sessions, signup, tokens
 from tests.integration.identity_support import (
     PASSWORD,
     context,

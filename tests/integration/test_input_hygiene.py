@@ -33,9 +33,10 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 from sqlmodel import SQLModel
 
-from backend.db import session_scope
-from backend.services import accounts, gateway_configs, sessions
-from backend.services.payments import Scope
+from backend.core.db import session_scope
+from backend.services.identity import accounts, sessions
+from backend.services.payments import gateway_configs
+from backend.services.payments.charges import Scope
 from tests.integration import webhook_signing as ws
 
 PROCESSOR_SECRET = "whsec_" + "e5" * 16
@@ -155,7 +156,7 @@ def world(
 ) -> Iterator[World]:
     """One application per database for the whole module, with one object of each kind."""
     from backend.api import create_app
-    from backend.db import get_engine
+    from backend.core.db import get_engine
     from tests.conftest import _reset_caches
 
     if request.param == "sqlite":

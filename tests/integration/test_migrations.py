@@ -24,8 +24,8 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, SQLModel, select
 
 import backend.models  # noqa: F401  (registers every table on SQLModel.metadata)
-from backend.config import get_settings
-from backend.db import make_engine
+from backend.core.config import get_settings
+from backend.core.db import make_engine
 from backend.models import FeeTier, Merchant, Payment
 
 ALEMBIC_INI = Path(__file__).resolve().parents[2] / "alembic.ini"

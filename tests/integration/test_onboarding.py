@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from backend.db import session_scope
+from backend.core.db import session_scope
 from backend.integrations import bank_link
 from backend.models import User, utcnow
 from backend.models.enums import Role
-from backend.services import bank_accounts, onboarding
+from backend.services.merchant import bank_accounts, onboarding
 from tests.integration.identity_support import fresh, member, sign_up
 
 

@@ -6,7 +6,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlmodel import select
 
-from backend.db import session_scope
+from backend.core.db import session_scope
 from backend.models import AuditLog, DomainEvent, Payment, PaymentAttempt
 from tests.integration.api_client import Merchant, new_merchant
 
@@ -356,7 +356,7 @@ def test_another_merchants_ids_are_404(client: TestClient, shop: Merchant):
 
 
 def test_live_keys_never_see_test_data(client: TestClient, shop: Merchant):
-    from backend.services import api_keys
+    from backend.services.identity import api_keys
 
     payment = shop.charge().json()["payment"]
     with session_scope() as db:
@@ -429,7 +429,7 @@ def test_every_money_change_writes_audit_and_events(shop: Merchant):
 
 def test_rate_limit_answers_429_with_retry_after(shop: Merchant, monkeypatch):
     from backend.api import deps
-    from backend.config import get_settings
+    from backend.core.config import get_settings
 
     monkeypatch.setenv("API_RATE_LIMIT", "3/minute")
     get_settings.cache_clear()

@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy import func
 from sqlmodel import select
 
-from backend.db import session_scope
+from backend.core.db import session_scope
 from backend.models import DomainEvent, Payment, PaymentAttempt, Refund
 from tests.integration.api_client import new_merchant
 from tests.integration.live_server import serve

@@ -1,4 +1,4 @@
-"""backend.db.Prepared and pipelined: statements straight to the driver, several INSERTs in one
+"""backend.core.db.Prepared and pipelined: statements straight to the driver, several INSERTs in one
 round trip on PostgreSQL, errors still fail."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import Column, Integer, MetaData, Table, insert, select
 from sqlalchemy.engine import Engine
 
-from backend.db import Prepared, make_engine, pipelined, session_scope
+from backend.core.db import Prepared, make_engine, pipelined, session_scope
 
 ROWS = Table("pipelined_rows", MetaData(), Column("n", Integer, primary_key=True))
 INSERT = Prepared(insert(ROWS), ["n"])

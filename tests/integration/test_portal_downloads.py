@@ -9,11 +9,13 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlmodel import select
 
-from backend.db import session_scope
+from backend.core.db import session_scope
 from backend.models import Dispute, Membership, Payment
 from backend.models.enums import ActorType, Role
-from backend.services import accounts, demo, dispute_evidence, sessions
-from backend.services.payments import Actor, Scope
+from backend.services.identity import accounts, sessions
+from backend.services.merchant import demo
+from backend.services.payments import dispute_evidence
+from backend.services.payments.charges import Actor, Scope
 
 PASSWORD = "a long passphrase 1"
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 32
@@ -22,7 +24,7 @@ PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 32
 @pytest.fixture
 def client(configured_app: str, tmp_path, monkeypatch) -> TestClient:
     monkeypatch.setenv("UPLOADS_DIR", str(tmp_path / "uploads"))
-    from backend.config import get_settings
+    from backend.core.config import get_settings
 
     get_settings.cache_clear()
     from backend.api.app import create_app
@@ -109,7 +111,7 @@ def test_evidence_is_downloaded_with_its_sniffed_type_only_by_its_merchant(
             select(Payment).where(Payment.merchant_id == merchant_id, Payment.status == "succeeded")
         ).first()
         assert payment is not None
-        from backend.services import disputes
+        from backend.services.payments import disputes
 
         dispute = disputes.open_dispute(db, payment)
         db.flush()

@@ -10,10 +10,13 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlmodel import select
 
-from backend.db import session_scope
+from backend.core.db import session_scope
 from backend.models import AuditLog, Merchant, Payment, User
 from backend.models.enums import Role
-from backend.services import audit_log, refund_limits, reporting, sessions
+from backend.services.identity import sessions
+from backend.services.payments import refund_limits
+from backend.services.reporting import audit_log
+from backend.services.reporting import figures as reporting
 from tests.integration.api_client import Merchant as Shop
 from tests.integration.api_client import new_merchant
 from tests.integration.identity_support import member

@@ -9,12 +9,13 @@ from collections.abc import Iterator
 import pytest
 from sqlmodel import select
 
-from backend.config import get_settings
-from backend.db import session_scope
+from backend.core.config import get_settings
+from backend.core.db import session_scope
 from backend.models import AuditLog
 from backend.models.enums import Role
-from backend.services import quickstart, signup
-from backend.services.sessions import SessionContext
+from backend.services.identity import signup
+from backend.services.identity.sessions import SessionContext
+from backend.services.merchant import quickstart
 from tests.integration.identity_support import PASSWORD, context, member, unique_email
 from tests.integration.live_server import serve
 

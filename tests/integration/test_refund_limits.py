@@ -14,12 +14,13 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlmodel import select
 
-from backend.db import session_scope
+from backend.core.db import session_scope
+from backend.core.errors import PermissionDenied
 from backend.models import MemberRefundDay, Merchant, Payment, Refund
 from backend.models.enums import Role
-from backend.services import permissions, refund_limits, step_up
-from backend.services.errors import PermissionDenied
-from backend.services.sessions import SessionContext
+from backend.services.identity import permissions, step_up
+from backend.services.identity.sessions import SessionContext
+from backend.services.payments import refund_limits
 from tests.integration.api_client import Merchant as Shop
 from tests.integration.api_client import new_merchant
 from tests.integration.identity_support import fresh, member

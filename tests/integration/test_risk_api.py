@@ -10,9 +10,11 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlmodel import select
 
-from backend.db import session_scope
+from backend.core.db import session_scope
 from backend.models import PaymentAttempt
-from backend.services import api_keys, checkout, risk
+from backend.services.checkout import sessions as checkout
+from backend.services.identity import api_keys
+from backend.services.payments import risk
 from tests.fakes.stripe_api import FakeStripe
 from tests.integration.api_client import Merchant, new_merchant
 

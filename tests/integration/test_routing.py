@@ -11,10 +11,10 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlmodel import select
 
-from backend.db import session_scope
-from backend.ids import new_id
+from backend.core.crypto import encrypt_json
+from backend.core.db import session_scope
+from backend.core.ids import new_id
 from backend.models import GatewayConfig, PaymentAttempt
-from backend.services.crypto import encrypt_json
 from tests.fakes.stripe_api import FakeStripe
 from tests.integration.api_client import Merchant, new_merchant
 

@@ -91,7 +91,7 @@ def test_production_adds_strict_transport_security(
     configured_app: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from backend.api import create_app
-    from backend.config import get_settings
+    from backend.core.config import get_settings
 
     monkeypatch.setenv("APP_ENV", "production")
     monkeypatch.setenv("SECRET_KEY", "a private production secret for this test only")

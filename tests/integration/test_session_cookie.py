@@ -9,9 +9,9 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlmodel import col, select
 
-from backend.db import session_scope
+from backend.core.db import session_scope
 from backend.models import User, UserSession, utcnow
-from backend.services import devices, sessions
+from backend.services.identity import devices, sessions
 from tests.integration.identity_support import PASSWORD, sign_up, unique_email
 
 
@@ -161,7 +161,7 @@ def test_the_cookie_is_secure_in_production(
     configured_app: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from backend.api.app import create_app
-    from backend.config import get_settings
+    from backend.core.config import get_settings
 
     monkeypatch.setenv("SECRET_KEY", "a private production secret for this test only")
     monkeypatch.delenv("WEBHOOKS_ALLOW_LOOPBACK", raising=False)

@@ -12,10 +12,11 @@ import pytest
 from passlib.context import CryptContext
 from sqlmodel import select
 
-from backend.db import session_scope
+from backend.core import security
+from backend.core.db import session_scope
+from backend.core.errors import AuthenticationFailed, RateLimited
 from backend.models import AuditLog, LoginThrottle, User, utcnow
-from backend.services import devices, login_throttle, security, sessions, two_factor
-from backend.services.errors import AuthenticationFailed, RateLimited
+from backend.services.identity import devices, login_throttle, sessions, two_factor
 from tests.integration.identity_support import PASSWORD, sign_up, unique_email
 
 pytestmark = pytest.mark.usefixtures("configured_app")

@@ -9,11 +9,11 @@ import pyotp
 import pytest
 from sqlmodel import Session, select
 
-from backend.config import get_settings
+from backend.core.config import get_settings
+from backend.core.errors import AuthenticationFailed, RateLimited, ValidationFailed
 from backend.integrations import sms as sms_provider
 from backend.models import OutboundSms, SmsVerification, User, UserSession
-from backend.services import accounts, sessions, sms, step_up, two_factor
-from backend.services.errors import AuthenticationFailed, RateLimited, ValidationFailed
+from backend.services.identity import accounts, sessions, sms, step_up, two_factor
 from tests.fakes.twilio_api import FakeTwilioVerify
 
 PASSWORD = "correct horse battery"

@@ -9,7 +9,8 @@ from dataclasses import replace
 import pytest
 import stripe
 
-from backend.config import Settings, get_settings
+from backend.core.config import Settings, get_settings
+from backend.core.errors import Conflict, NotFound, ValidationFailed
 from backend.gateways.base import (
     OUTCOME_UNKNOWN_CODES,
     GatewayUnavailable,
@@ -17,7 +18,6 @@ from backend.gateways.base import (
     PaymentRequest,
 )
 from backend.gateways.stripe_gateway import StripeGateway
-from backend.services.errors import Conflict, NotFound, ValidationFailed
 from tests.fakes.stripe_api import FakeStripe
 
 KEY = "sk_test_fake_0123456789"

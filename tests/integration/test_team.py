@@ -8,17 +8,17 @@ from datetime import timedelta
 import pytest
 from sqlmodel import select
 
-from backend.db import session_scope
-from backend.integrations import email
-from backend.models import AuditLog, Invitation, Membership, User, utcnow
-from backend.services import invitations, sessions, team
-from backend.services.errors import (
+from backend.core.db import session_scope
+from backend.core.errors import (
     AuthenticationFailed,
     Conflict,
     NotFound,
     PermissionDenied,
     ValidationFailed,
 )
+from backend.integrations import email
+from backend.models import AuditLog, Invitation, Membership, User, utcnow
+from backend.services.identity import invitations, sessions, team
 from tests.integration.identity_support import (
     PASSWORD,
     context,

@@ -16,13 +16,13 @@ from sqlmodel import col
 
 from backend.api.input_hygiene import text_problem
 from backend.api.routes import webhook_endpoints as schemas
-from backend.config import get_settings
-from backend.db import session_scope
+from backend.core.config import get_settings
+from backend.core.db import session_scope
+from backend.core.errors import ValidationFailed
 from backend.models import WebhookEndpoint, utcnow
-from backend.services import webhooks_out
-from backend.services.errors import ValidationFailed
-from backend.services.payments import Scope
+from backend.services.payments.charges import Scope
 from backend.services.representations import timestamp
+from backend.services.webhooks.outbound import delivery as webhooks_out
 from tests.fakes.receiver import Hang, Receiver, Reply
 from tests.integration import test_webhooks_outbound as base
 from tests.integration.api_client import Merchant

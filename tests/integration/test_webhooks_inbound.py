@@ -1,7 +1,7 @@
 """Inbound Stripe webhooks end to end: signed requests through POST /api/webhooks/stripe, stored,
 processed by the worker's code, on SQLite and on PostgreSQL.
 
-Huey runs in immediate mode here (`huey.immediate = True` on backend.jobs.huey, whatever backend
+Huey runs in immediate mode here (`huey.immediate = True` on core.jobs.huey, whatever backend
 it was created with): the task the endpoint enqueues runs at once, before the endpoint answers.
 Retries and the sweep are driven by calling the service with an explicit `now`, so hours of
 backoff pass in milliseconds. Until backend.api.app mounts the webhook router, the `app` fixture
@@ -31,9 +31,8 @@ from hypothesis import strategies as st
 from sqlalchemy import delete, func
 from sqlmodel import select
 
-from backend.db import session_scope
-from backend.gateways import routing
-from backend.ids import new_id
+from backend.core.db import session_scope
+from backend.core.ids import new_id
 from backend.models import (
     AuditLog,
     Dispute,
@@ -45,8 +44,10 @@ from backend.models import (
     Refund,
     utcnow,
 )
-from backend.services import payments, webhooks_in
-from backend.services.payments import Scope
+from backend.services.payments import charges as payments
+from backend.services.payments import routing
+from backend.services.payments.charges import Scope
+from backend.services.webhooks.inbound import stripe_events as webhooks_in
 from tests.integration import webhook_signing as ws
 from tests.integration.api_client import Merchant as Shop
 from tests.integration.api_client import new_merchant
@@ -73,7 +74,7 @@ def app(configured_app: str, monkeypatch: pytest.MonkeyPatch) -> FastAPI:
 def webhook_app(monkeypatch: pytest.MonkeyPatch) -> FastAPI:
     """The API with the platform's signing secrets set, jobs run at once, no stored events."""
     from backend.api import create_app
-    from backend.jobs import huey
+    from backend.core.jobs import huey
     from tests.conftest import _reset_caches
 
     # The new secret first, then the one being rotated out: both verify.
@@ -800,7 +801,7 @@ def test_replay_failed_requeues_failed_and_dead_events_since_a_time(
 
 
 def test_replay_refuses_an_unknown_or_busy_event(client: TestClient):
-    from backend.services.errors import Conflict, NotFound
+    from backend.core.errors import Conflict, NotFound
 
     with pytest.raises(NotFound):
         webhooks_in.replay("evt_nope")
@@ -859,7 +860,7 @@ def test_fifty_parallel_workers_on_one_event_apply_it_once(client: TestClient, s
 
 KILLED_WORKER = """
 import sys, time
-from backend.services import webhooks_in
+from backend.services.webhooks.inbound import stripe_events as webhooks_in
 
 apply = webhooks_in.HANDLERS["payment_intent.succeeded"]
 
@@ -1074,8 +1075,8 @@ def test_events_recorded_by_the_fake_stripe_api_drive_our_payment(
     """A 3-D Secure payment made through our API and the Stripe SDK with the merchant's own
     key, completed by the customer; every event the fake Stripe recorded is delivered to that
     processor's endpoint, in order, then again in reverse."""
+    from backend.core.crypto import encrypt_json
     from backend.models import GatewayConfig
-    from backend.services.crypto import encrypt_json
     from tests.conftest import _reset_caches
     from tests.fakes.stripe_api import FakeStripe
 

@@ -21,10 +21,10 @@ from sqlmodel import select
 
 from backend.__main__ import main
 from backend.cli.webhooks_listen import listen
-from backend.db import session_scope
+from backend.core.db import session_scope
 from backend.models import WebhookEndpoint
-from backend.services.payments import Scope
-from backend.services.webhook_listener import DESCRIPTION
+from backend.services.payments.charges import Scope
+from backend.services.webhooks.outbound.listener import DESCRIPTION
 from tests.fakes.receiver import Receiver, Reply
 from tests.integration import test_webhooks_outbound as base
 from tests.integration.api_client import Merchant

@@ -24,7 +24,8 @@ from sqlalchemy import update
 from sqlmodel import col, select
 
 from backend.api.routes import webhook_endpoints as schemas
-from backend.db import session_scope
+from backend.core.db import session_scope
+from backend.core.errors import Conflict, NotFound, ValidationFailed
 from backend.models import (
     DomainEvent,
     IdempotencyKey,
@@ -34,9 +35,9 @@ from backend.models import (
     WebhookEndpoint,
     utcnow,
 )
-from backend.services import events, webhooks_out
-from backend.services.errors import Conflict, NotFound, ValidationFailed
-from backend.services.payments import Scope
+from backend.services import events
+from backend.services.payments.charges import Scope
+from backend.services.webhooks.outbound import delivery as webhooks_out
 from tests.conftest import _reset_caches
 from tests.fakes.receiver import Hang, Receiver, Reply
 from tests.integration.api_client import Merchant, new_merchant
@@ -83,7 +84,7 @@ def test_the_readme_carries_the_tested_snippet():
 @pytest.fixture
 def outbound(configured_app: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     """Loopback endpoints allowed (test mode), short timeouts, tasks run inline, no SendGrid."""
-    from backend.jobs import huey
+    from backend.core.jobs import huey
 
     monkeypatch.setenv("WEBHOOKS_ALLOW_LOOPBACK", "true")
     monkeypatch.setenv("WEBHOOK_TIMEOUT_SECONDS", "0.5")
@@ -91,7 +92,7 @@ def outbound(configured_app: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[s
     monkeypatch.setenv("APP_ENV", "test")
     monkeypatch.delenv("SENDGRID_API_KEY", raising=False)
     _reset_caches()
-    # backend.jobs.huey was built at import time, maybe with another backend: run it inline.
+    # backend.core.jobs.huey was built at import time, maybe with another backend: run it inline.
     was_immediate = huey.immediate
     huey.immediate = True
     yield configured_app
@@ -135,7 +136,7 @@ def scope(shop: Merchant) -> Scope:
 
 def reread_settings() -> None:
     """After a monkeypatched environment change: settings read again, the old engine closed."""
-    from backend.db import get_engine
+    from backend.core.db import get_engine
 
     get_engine().dispose()
     _reset_caches()
@@ -684,7 +685,7 @@ def test_without_the_setting_test_mode_refuses_loopback(outbound: str, monkeypat
 
 
 def test_the_setting_is_ignored_and_refused_in_production(outbound: str, monkeypatch):  # type: ignore[no-untyped-def]
-    from backend.config import get_settings
+    from backend.core.config import get_settings
 
     monkeypatch.setenv("APP_ENV", "production")
     monkeypatch.setenv("SECRET_KEY", "a-private-production-secret-0123456789")
@@ -1037,7 +1038,7 @@ def test_at_most_sixteen_endpoints_per_mode(scope: Scope, receiver: Receiver):
 def test_the_tick_dispatches_and_sweeps_and_a_newer_chain_replaces_an_older_one(
     scope: Scope, receiver: Receiver
 ):
-    from backend.jobs import huey
+    from backend.core.jobs import huey
     from backend.tasks import outbound
 
     endpoint, _ = make_endpoint(scope, receiver.url)
@@ -1078,7 +1079,7 @@ def test_webhook_routes_conform_to_their_openapi_schema(
         status_code_conformance,
     )
 
-    from backend.jobs import huey
+    from backend.core.jobs import huey
 
     shutil.copyfile(_migrated_sqlite_template, tmp_path / "contract.db")
     monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'contract.db'}")
@@ -1124,7 +1125,7 @@ def test_webhook_routes_conform_to_their_openapi_schema(
 
             check()
     finally:
-        from backend.db import get_engine
+        from backend.core.db import get_engine
 
         get_engine().dispose()
         _reset_caches()

@@ -11,11 +11,11 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlmodel import select
 
-from backend.db import session_scope
+from backend.core.db import session_scope
+from backend.core.errors import ValidationFailed
 from backend.models import AuditLog, Payment
-from backend.services import gateway_configs
-from backend.services.errors import ValidationFailed
-from backend.services.payments import Scope
+from backend.services.payments import gateway_configs
+from backend.services.payments.charges import Scope
 from tests.integration import webhook_signing as ws
 from tests.integration.api_client import Merchant as Shop
 from tests.integration.api_client import new_merchant

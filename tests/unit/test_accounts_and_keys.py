@@ -7,14 +7,14 @@ from datetime import timedelta
 import pytest
 from sqlmodel import Session, select
 
-from backend.models import ApiKey, AuditLog, Membership, User, UserSession, utcnow
-from backend.services import accounts, api_keys, sessions
-from backend.services.errors import (
+from backend.core.errors import (
     AuthenticationFailed,
     Conflict,
     RateLimited,
     ValidationFailed,
 )
+from backend.models import ApiKey, AuditLog, Membership, User, UserSession, utcnow
+from backend.services.identity import accounts, api_keys, sessions
 
 PASSWORD = "correct horse battery"
 

@@ -247,7 +247,7 @@ def test_fingerprint_is_keyed_and_irreversible():
 
 
 def test_fingerprint_depends_on_the_app_secret(monkeypatch: pytest.MonkeyPatch):
-    from backend.config import get_settings
+    from backend.core.config import get_settings
 
     number = "4242424242424242"
     before = cards.fingerprint(number)

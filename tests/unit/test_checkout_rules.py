@@ -11,9 +11,9 @@ import time_machine
 
 from backend.models import Payment, PaymentLink
 from backend.models.enums import PaymentStatus
-from backend.services import checkout_declines as declines
-from backend.services import payment_links
-from backend.services.checkout_i18n import format_moment, format_wait, time_zone
+from backend.services.checkout import card_testing as declines
+from backend.services.checkout import payment_links
+from backend.services.checkout.i18n import format_moment, format_wait, time_zone
 
 T0 = datetime(2026, 3, 12, 14, 5, tzinfo=UTC)
 LIMIT = 10  # checkout_declines.ADDRESS_DECLINES: 10 per 10 minutes

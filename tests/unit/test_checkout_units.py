@@ -8,10 +8,10 @@ from datetime import date
 import pytest
 from PIL import Image
 
+from backend.core.errors import ValidationFailed
 from backend.models import PaymentLink
-from backend.services import branding, payment_links
-from backend.services.checkout_i18n import LANGUAGES, MESSAGES, negotiate, t
-from backend.services.errors import ValidationFailed
+from backend.services.checkout import branding, payment_links
+from backend.services.checkout.i18n import LANGUAGES, MESSAGES, negotiate, t
 from checkout.card_checks import card_problems
 
 TODAY = date(2026, 11, 22)
@@ -109,7 +109,7 @@ def test_logo_sniffing() -> None:
 
 
 def test_logo_upload_rules(db) -> None:  # type: ignore[no-untyped-def]
-    from backend.services import accounts
+    from backend.services.identity import accounts
 
     created = accounts.create_merchant(
         db, email="brand@shop.test", password="a long passphrase 1", name="Shop"

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from backend.config import get_settings
-from backend.services import dev_mailbox
+from backend.core.config import get_settings
+from backend.services.merchant import dev_mailbox
 
 
 @pytest.fixture(autouse=True)

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from sqlmodel import Session
 
-from backend.ids import new_id
+from backend.core.ids import new_id
 from backend.models import FeeOverride
-from backend.services import accounts
-from backend.services.fees import STRIPE_DEFAULT, compute_fees, platform_schedule
+from backend.services.identity import accounts
+from backend.services.payments.fees import STRIPE_DEFAULT, compute_fees, platform_schedule
 
 
 def test_tiers_and_overrides(db: Session):

@@ -6,9 +6,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from backend.services.currency import ISO_4217_EXPONENTS, format_money, normalise_currency
-from backend.services.errors import ValidationFailed
-from backend.services.fees import STRIPE_DEFAULT, FeeSchedule, compute_fees, percent_of
+from backend.core.currency import ISO_4217_EXPONENTS, format_money, normalise_currency
+from backend.core.errors import ValidationFailed
+from backend.services.payments.fees import STRIPE_DEFAULT, FeeSchedule, compute_fees, percent_of
 
 
 @pytest.mark.parametrize(

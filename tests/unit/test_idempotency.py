@@ -8,10 +8,11 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import update
 
-from backend.db import session_scope
+from backend.core.db import session_scope
+from backend.core.errors import Conflict, ValidationFailed
 from backend.models import IdempotencyKey, utcnow
-from backend.services import accounts, idempotency
-from backend.services.errors import Conflict, ValidationFailed
+from backend.services import idempotency
+from backend.services.identity import accounts
 
 
 @pytest.fixture
@@ -84,7 +85,7 @@ def test_malformed_keys_are_refused(db_engine, merchant_id: str, key: str):
 
 def test_api_key_last_use_is_touched_at_most_once_a_minute(db_engine, merchant_id: str):
     from backend.models import ApiKey
-    from backend.services import api_keys
+    from backend.services.identity import api_keys
 
     with session_scope(db_engine) as db:
         issued = api_keys.issue_key(db, merchant_id)
@@ -100,7 +101,7 @@ def test_api_key_last_use_is_touched_at_most_once_a_minute(db_engine, merchant_i
 def test_stored_answers_are_sealed_and_answers_sealed_by_fernet_still_replay(
     db_engine, merchant_id: str
 ):
-    from backend.services import crypto
+    from backend.core import crypto
 
     claim = begin(db_engine, merchant_id)
     idempotency.complete(db_engine, claim, status=201, body='{"secret": "whsec_abc"}')
@@ -119,8 +120,8 @@ def test_stored_answers_are_sealed_and_answers_sealed_by_fernet_still_replay(
 
 
 def test_a_sealed_value_opens_only_unchanged_and_with_its_key(monkeypatch):
-    from backend.config import get_settings
-    from backend.services import crypto
+    from backend.core import crypto
+    from backend.core.config import get_settings
 
     sealed = crypto.seal("ünïcode answer")
     assert crypto.unseal(sealed) == "ünïcode answer"

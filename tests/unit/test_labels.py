@@ -17,7 +17,7 @@ import pytest
 from backend.models import enums
 from backend.services import labels
 from backend.services.events import EVENT_TYPES
-from backend.services.reviews import ReviewOutcome
+from backend.services.payments.reviews import ReviewOutcome
 
 ROOT = Path(__file__).resolve().parents[2]
 SOURCES = sorted(

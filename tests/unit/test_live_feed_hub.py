@@ -15,8 +15,9 @@ from sqlmodel import Session
 
 from backend.models import utcnow
 from backend.models.enums import ActorType
-from backend.services import accounts, live_feed
-from backend.services.payments import Actor, ChargeInput, PaymentMethodInput, Scope, charge
+from backend.services.identity import accounts
+from backend.services.payments.charges import Actor, ChargeInput, PaymentMethodInput, Scope, charge
+from backend.services.reporting import live_feed
 from portal.state import live_feed as feed
 
 
@@ -28,7 +29,7 @@ def run(coro):  # type: ignore[no-untyped-def]
 
 @pytest.fixture
 def merchant(db_engine: Engine, monkeypatch: pytest.MonkeyPatch) -> str:
-    from backend import db as backend_db
+    from backend.core import db as backend_db
 
     monkeypatch.setattr(backend_db, "get_engine", lambda: db_engine)
     with Session(db_engine, expire_on_commit=False) as db:

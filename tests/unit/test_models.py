@@ -1,4 +1,4 @@
-"""The SQLModel tables on in-memory SQLite, the UTCDateTime type and backend.ids."""
+"""The SQLModel tables on in-memory SQLite, the UTCDateTime type and backend.core.ids."""
 
 from __future__ import annotations
 
@@ -12,8 +12,8 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError, StatementError
 from sqlmodel import Session, SQLModel
 
-from backend import ids
-from backend.db import make_engine
+from backend.core import ids
+from backend.core.db import make_engine
 from backend.models import FeeTier, Membership, Merchant, Payment, User, UTCDateTime
 from backend.models.enums import Role
 

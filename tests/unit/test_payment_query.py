@@ -9,7 +9,7 @@ from urllib.parse import parse_qsl
 import pytest
 import time_machine
 
-from backend.services.exports import filters_from_query
+from backend.services.reporting.exports import filters_from_query
 from portal.state.payment_query import ALL, CUSTOM, PaymentQuery, is_day, parse
 
 

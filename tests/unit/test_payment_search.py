@@ -5,9 +5,10 @@ from __future__ import annotations
 import pytest
 from sqlmodel import Session, select
 
+from backend.core.errors import ValidationFailed
 from backend.models import Payment
-from backend.services import demo, reporting
-from backend.services.errors import ValidationFailed
+from backend.services.merchant import demo
+from backend.services.reporting import figures as reporting
 
 
 @pytest.fixture
@@ -92,7 +93,7 @@ def test_the_risk_filter_walks_the_flagged_payments_index(db: Session, seeded: s
 
     from sqlalchemy import text
 
-    from backend.services.reporting import _filtered
+    from backend.services.reporting.figures import _filtered
 
     query = (
         _filtered(seeded, False, reporting.PaymentFilters(risk="review"))

@@ -6,11 +6,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from backend.core.errors import PermissionDenied
 from backend.models import Merchant
 from backend.models.enums import Role
-from backend.services import labels, permissions
-from backend.services.errors import PermissionDenied
-from backend.services.permissions import Permission, RefundTotals
+from backend.services import labels
+from backend.services.identity import permissions
+from backend.services.identity.permissions import Permission, RefundTotals
 
 
 def _merchant(**overrides: object) -> Merchant:
@@ -119,7 +120,7 @@ def test_step_up_window_is_five_minutes() -> None:
     from datetime import UTC, datetime, timedelta
 
     from backend.models import UserSession
-    from backend.services import step_up
+    from backend.services.identity import step_up
 
     now = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
     session = UserSession(

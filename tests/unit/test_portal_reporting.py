@@ -14,13 +14,15 @@ from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
-from backend.db import make_engine
-from backend.ids import new_id
+from backend.core.db import make_engine
+from backend.core.errors import ValidationFailed
+from backend.core.ids import new_id
 from backend.models import Customer, Dispute, Merchant, Payment, Refund
-from backend.services import customers, exports, reporting, statements
-from backend.services.errors import ValidationFailed
-from backend.services.money_input import parse_money
-from backend.services.payments import Scope
+from backend.services.payments import customers
+from backend.services.payments.charges import Scope
+from backend.services.payments.money_input import parse_money
+from backend.services.reporting import exports, statements
+from backend.services.reporting import figures as reporting
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])

@@ -11,17 +11,13 @@ from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
+from backend.core.errors import Conflict, NotFound, ValidationFailed
 from backend.models import Dispute, DomainEvent, Merchant, OutboundEmail, Payment, utcnow
 from backend.models.enums import ActorType
-from backend.services import (
-    accounts,
-    business_profile,
-    dispute_evidence,
-    disputes,
-    notifications,
-)
-from backend.services.errors import Conflict, NotFound, ValidationFailed
-from backend.services.payments import Actor, ChargeInput, PaymentMethodInput, Scope, charge
+from backend.services.identity import accounts
+from backend.services.merchant import business_profile, notifications
+from backend.services.payments import dispute_evidence, disputes
+from backend.services.payments.charges import Actor, ChargeInput, PaymentMethodInput, Scope, charge
 
 PDF = b"%PDF-1.7\n" + b"x" * 100
 USER = Actor(ActorType.SYSTEM)
@@ -30,7 +26,7 @@ USER = Actor(ActorType.SYSTEM)
 @pytest.fixture
 def uploads(tmp_path, monkeypatch):  # type: ignore[no-untyped-def]
     monkeypatch.setenv("UPLOADS_DIR", str(tmp_path / "uploads"))
-    from backend.config import get_settings
+    from backend.core.config import get_settings
 
     get_settings.cache_clear()
     yield tmp_path / "uploads" / "evidence"
@@ -223,7 +219,7 @@ def test_live_feed_watcher_queries_once_per_interval_whatever_the_subscribers(
 ) -> None:
     """A payment reaches every open dashboard of its merchant (and none of another), and the
     database sees one query per merchant and interval, not one per browser."""
-    from backend import db as backend_db
+    from backend.core import db as backend_db
     from portal.state import live_feed as feed
 
     monkeypatch.setattr(backend_db, "get_engine", lambda: db_engine)

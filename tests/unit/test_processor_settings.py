@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import pytest
 
-from backend.services import risk
-from backend.services.errors import ValidationFailed
-from backend.services.fees import STRIPE_DEFAULT, FeeSchedule, describe
-from backend.services.money_input import parse_percent
+from backend.core.errors import ValidationFailed
+from backend.services.payments import risk
+from backend.services.payments.fees import STRIPE_DEFAULT, FeeSchedule, describe
+from backend.services.payments.money_input import parse_percent
 from portal.state.processors import _fallback, _rules
 
 
@@ -79,7 +79,7 @@ def test_an_amount_range_needs_one_currency_to_be_read_in():
 
 def test_the_page_says_where_unmatched_payments_go(monkeypatch: pytest.MonkeyPatch):
     monkeypatch.delenv("STRIPE_SECRET_KEY", raising=False)
-    from backend.config import get_settings
+    from backend.core.config import get_settings
 
     get_settings.cache_clear()
     try:

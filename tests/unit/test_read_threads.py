@@ -10,9 +10,9 @@ from typing import Any, TypeVar
 
 import pytest
 
-from backend import read_threads
-from backend.config import get_settings
-from backend.read_threads import run_read
+from backend.core import read_threads
+from backend.core.config import get_settings
+from backend.core.read_threads import run_read
 
 WAIT = 10  # seconds: only reached when the behaviour under test is broken
 T = TypeVar("T")

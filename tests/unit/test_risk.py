@@ -10,14 +10,14 @@ import pytest
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
+from backend.core.errors import NotFound, ValidationFailed
+from backend.core.ids import new_id
 from backend.gateways import cards
 from backend.gateways.base import CardDetails, RiskTest
-from backend.ids import new_id
 from backend.models import AuditLog, BlocklistEntry, Merchant, Payment, utcnow
 from backend.models.enums import PaymentStatus, RiskDecision
-from backend.services import risk
-from backend.services.errors import NotFound, ValidationFailed
-from backend.services.risk import RiskInput, assess
+from backend.services.payments import risk
+from backend.services.payments.risk import RiskInput, assess
 
 NOW = utcnow()
 CARD = CardDetails(
@@ -586,7 +586,7 @@ def test_the_refusal_message_names_the_rule():
 
 def _record_statements(db: Session) -> list[tuple[str, object]]:
     """The SELECTs run on db's connection, as SQLite ran them (values in place). Recorded by
-    the driver itself: the risk statement goes straight to the cursor (backend.db.Prepared),
+    the driver itself: the risk statement goes straight to the cursor (backend.core.db.Prepared),
     past SQLAlchemy's events."""
     statements: list[tuple[str, object]] = []
 

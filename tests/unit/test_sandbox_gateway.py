@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 
 import pytest
 
+from backend.core.errors import ValidationFailed
 from backend.gateways import cards
 from backend.gateways.base import (
     CardDetails,
@@ -24,7 +25,6 @@ from backend.gateways.sandbox import (
     TEST_TOKENS,
     SandboxGateway,
 )
-from backend.services.errors import ValidationFailed
 
 EXP_YEAR = datetime.now(UTC).year + 3
 
@@ -364,7 +364,7 @@ def test_capture_void_refund_by_id_from_a_fresh_gateway(gw: SandboxGateway):
 
 
 def test_demo_seed_sandbox_ids_can_be_refunded(gw: SandboxGateway):
-    # backend.services.demo gives its sandbox payments ids of the form "sbx_<16 hex>".
+    # backend.services.merchant.demo gives its sandbox payments ids of the form "sbx_<16 hex>".
     assert gw.refund("sbx_0123456789abcdef", 100, "USD", idempotency_key="k").succeeded
 
 

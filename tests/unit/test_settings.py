@@ -1,4 +1,4 @@
-"""backend.config.Settings: defaults, environment overrides and the production guard."""
+"""backend.core.config.Settings: defaults, environment overrides and the production guard."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import os
 
 import pytest
 
-from backend.config import DEV_SECRET, PROJECT_ROOT, Settings
+from backend.core.config import DEV_SECRET, PROJECT_ROOT, Settings
 
 
 @pytest.fixture(autouse=True)

@@ -8,9 +8,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from backend.core.errors import Conflict
 from backend.models.enums import DisputeStatus, PaymentStatus, RefundStatus
-from backend.services import state_machine as sm
-from backend.services.errors import Conflict
+from backend.services.payments import state_machine as sm
 
 LEGAL_PAYMENT_MOVES = {
     ("requires_payment_method", "authorized"),

@@ -8,15 +8,15 @@ import pyotp
 import pytest
 from sqlmodel import Session, select
 
-from backend.models import AuditLog, PendingLogin, RecoveryCode, User, UserSession
-from backend.services import accounts, sessions, step_up, two_factor
-from backend.services.errors import (
+from backend.core.errors import (
     AuthenticationFailed,
     Conflict,
     RateLimited,
     ValidationFailed,
 )
-from backend.services.step_up import StepUpRequired, TwoFactorSetupRequired
+from backend.models import AuditLog, PendingLogin, RecoveryCode, User, UserSession
+from backend.services.identity import accounts, sessions, step_up, two_factor
+from backend.services.identity.step_up import StepUpRequired, TwoFactorSetupRequired
 
 PASSWORD = "correct horse battery"
 T0 = datetime(2026, 3, 1, 12, 0, 10, tzinfo=UTC)  # 10 s into a 30 s step

@@ -10,8 +10,8 @@ import httpx
 import pytest
 
 from backend.models import WebhookDelivery, WebhookDeliveryAttempt, WebhookEndpoint
-from backend.services import webhooks_out
-from backend.services.webhook_failures import FailureKind, classify, failure_kind, reason
+from backend.services.webhooks.outbound import delivery as webhooks_out
+from backend.services.webhooks.outbound.failures import FailureKind, classify, failure_kind, reason
 from portal.state.webhook_rows import attempt_row, delivery_row, endpoint_row
 
 T0 = datetime(2030, 1, 1, 12, 0, tzinfo=UTC)

@@ -1,7 +1,7 @@
 """The audit log as CSV, for the portal's "Export CSV" link.
 
 Authorised by the portal's session cookie (not an API key): the signed-in member's role must
-allow VIEW_AUDIT_LOG. The file is streamed in batches (backend.services.audit_log.iter_csv), so
+allow VIEW_AUDIT_LOG. The file is streamed in batches (services.reporting.audit_log.iter_csv), so
 a long log never sits in memory. The cookie is SameSite=Strict, so another site cannot make a
 browser download it.
 """
@@ -14,12 +14,14 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response, StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
-from backend.db import session_scope
+from backend.core.db import session_scope
+from backend.core.errors import AuthenticationFailed, ServiceError
 from backend.models import Merchant
 from backend.models.enums import ActorType
-from backend.services import audit, audit_log, sessions
-from backend.services.errors import AuthenticationFailed, ServiceError
-from backend.services.permissions import Permission, require
+from backend.services import audit
+from backend.services.identity import sessions
+from backend.services.identity.permissions import Permission, require
+from backend.services.reporting import audit_log
 
 from ..errors import service_error_response
 

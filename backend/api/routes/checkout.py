@@ -11,11 +11,12 @@ from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr
 from backend.api.deps import CallerDep, Result, respond
 from backend.api.errors import ErrorBody
 from backend.api.responses import JSONResponse
-from backend.db import session_scope
+from backend.core.db import session_scope
+from backend.core.errors import NotFound
+from backend.core.read_threads import run_read
 from backend.models import BrandLogo
-from backend.read_threads import run_read
-from backend.services import branding, checkout
-from backend.services.errors import NotFound
+from backend.services.checkout import branding
+from backend.services.checkout import sessions as checkout
 
 router = APIRouter(prefix="/api", tags=["checkout"])
 

@@ -23,12 +23,13 @@ from backend.api.schemas import (
     RefundEnvelope,
     ReviewBody,
 )
-from backend.db import session_scope
-from backend.read_threads import run_read
-from backend.services import payments, reviews
-from backend.services.payments import ChargeInput, PaymentMethodInput, PaymentOutcome
+from backend.core.db import session_scope
+from backend.core.read_threads import run_read
+from backend.services.payments import charges as payments
+from backend.services.payments import reviews
+from backend.services.payments.charges import ChargeInput, PaymentMethodInput, PaymentOutcome
+from backend.services.payments.sandbox_followups import dispute_later
 from backend.services.representations import order_to_dict, payment_to_dict, refund_to_dict
-from backend.services.sandbox_followups import dispute_later
 
 router = APIRouter(prefix="/api", tags=["payments"])
 

@@ -16,12 +16,14 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response, StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
-from backend.db import session_scope
+from backend.core.db import session_scope
+from backend.core.errors import AuthenticationFailed
 from backend.models import Merchant
-from backend.services import dispute_evidence, exports, permissions, sessions, statements
-from backend.services.errors import AuthenticationFailed
-from backend.services.payments import Scope
-from backend.services.permissions import Permission
+from backend.services.identity import permissions, sessions
+from backend.services.identity.permissions import Permission
+from backend.services.payments import dispute_evidence
+from backend.services.payments.charges import Scope
+from backend.services.reporting import exports, statements
 
 router = APIRouter(prefix="/api/portal", tags=["portal downloads"], include_in_schema=False)
 COOKIE = sessions.COOKIE_NAME

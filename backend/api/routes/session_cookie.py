@@ -1,11 +1,11 @@
 """The portal's session cookie, set and cleared only here, so no script can read it.
 
 After a sign-in (or sign-up, invitation, second factor) the portal's state holds a one-time
-grant (backend.services.sessions.issue_grant); the page posts it here as a plain form, and the
+grant (services.identity.sessions.issue_grant); the page posts it here as a plain form, and the
 answer sets `pp_session` HttpOnly and SameSite=Strict (Secure in production) and sends the
 browser on. The next page load opens a new websocket whose handshake carries the cookie, which
 is how the state learns who is signed in. A successful sign-in also marks the browser as a
-known device for that account (`pp_device`, signed, HttpOnly): see backend.services.devices.
+known device for that account (`pp_device`, signed, HttpOnly): see services.identity.devices.
 """
 
 from __future__ import annotations
@@ -18,10 +18,10 @@ from fastapi.responses import RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from backend.api.errors import error_response
-from backend.config import get_settings
-from backend.db import session_scope
-from backend.services import devices, sessions
-from backend.services.errors import ValidationFailed
+from backend.core.config import get_settings
+from backend.core.db import session_scope
+from backend.core.errors import ValidationFailed
+from backend.services.identity import devices, sessions
 
 router = APIRouter(prefix="/api/session", tags=["portal session"], include_in_schema=False)
 _MAX_FIELD = 2000

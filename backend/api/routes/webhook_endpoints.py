@@ -10,12 +10,12 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StrictBool, St
 from backend.api.deps import CallerDep, Result, respond
 from backend.api.errors import ErrorBody
 from backend.api.responses import JSONResponse
-from backend.db import session_scope
-from backend.read_threads import run_read
-from backend.services import webhooks_out
+from backend.core.db import session_scope
+from backend.core.read_threads import run_read
 from backend.services.events import EVENT_TYPES
-from backend.services.webhook_failures import FailureKind
-from backend.services.webhooks_out import delivery_to_dict, endpoint_to_dict
+from backend.services.webhooks.outbound import delivery as webhooks_out
+from backend.services.webhooks.outbound.delivery import delivery_to_dict, endpoint_to_dict
+from backend.services.webhooks.outbound.failures import FailureKind
 from backend.tasks import outbound
 
 router = APIRouter(prefix="/api", tags=["webhooks"])

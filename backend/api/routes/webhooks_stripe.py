@@ -23,10 +23,11 @@ from sqlalchemy.exc import SQLAlchemyError
 from backend.api import input_hygiene
 from backend.api.errors import ErrorBody, error_response
 from backend.api.responses import JSONResponse
-from backend.config import get_settings
-from backend.db import session_scope
-from backend.read_threads import run_read
-from backend.services import gateway_configs, webhooks_in
+from backend.core.config import get_settings
+from backend.core.db import session_scope
+from backend.core.read_threads import run_read
+from backend.services.payments import gateway_configs
+from backend.services.webhooks.inbound import stripe_events as webhooks_in
 
 log = logging.getLogger(__name__)
 router = APIRouter(prefix="/api/webhooks", tags=["webhooks"])

@@ -1,0 +1,492 @@
+"""The hosted checkout's words in English, Spanish, French and German; the customer's language,
+and dates and times in it.
+
+A small catalog kept in code (one entry per message id, every language side by side) rather than
+gettext files: the checkout has a few dozen strings, a reviewer sees a missing translation in
+the same diff, and `test_every_message_is_translated` fails on a gap. Locales are negotiated
+with Babel from the browser's Accept-Language; amounts are formatted by Babel through
+`backend.core.currency.format_money` with the customer's locale; dates and times by Babel in
+the customer's locale and time zone (the browser's, `format_moment`).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from babel import Locale, UnknownLocaleError, negotiate_locale
+from babel.dates import format_date, format_time, format_timedelta, get_datetime_format
+
+LANGUAGES: dict[str, str] = {"en": "English", "es": "Español", "fr": "Français", "de": "Deutsch"}
+DEFAULT_LANGUAGE = "en"
+# A language's default region for number and currency formats when the browser names none.
+_DEFAULT_LOCALE = {"en": "en_US", "es": "es_ES", "fr": "fr_FR", "de": "de_DE"}
+
+MESSAGES: dict[str, dict[str, str]] = {
+    "pay_title": {
+        "en": "Pay {merchant}",
+        "es": "Pagar a {merchant}",
+        "fr": "Payer {merchant}",
+        "de": "{merchant} bezahlen",
+    },
+    "order_summary": {
+        "en": "Order summary",
+        "es": "Resumen del pedido",
+        "fr": "Récapitulatif",
+        "de": "Bestellübersicht",
+    },
+    "quantity": {"en": "Qty {n}", "es": "Cant. {n}", "fr": "Qté {n}", "de": "Anz. {n}"},
+    "total": {"en": "Total", "es": "Total", "fr": "Total", "de": "Gesamt"},
+    "contact": {"en": "Contact", "es": "Contacto", "fr": "Contact", "de": "Kontakt"},
+    "email": {"en": "E-mail", "es": "Correo electrónico", "fr": "E-mail", "de": "E-Mail"},
+    "email_help": {
+        "en": "Your receipt is sent here.",
+        "es": "Aquí te enviaremos el recibo.",
+        "fr": "Votre reçu sera envoyé ici.",
+        "de": "Ihre Quittung wird hierhin gesendet.",
+    },
+    "payment": {"en": "Payment", "es": "Pago", "fr": "Paiement", "de": "Zahlung"},
+    "card_name": {
+        "en": "Name on card",
+        "es": "Nombre en la tarjeta",
+        "fr": "Nom sur la carte",
+        "de": "Name auf der Karte",
+    },
+    "card_number": {
+        "en": "Card number",
+        "es": "Número de tarjeta",
+        "fr": "Numéro de carte",
+        "de": "Kartennummer",
+    },
+    "card_expiry": {
+        "en": "Expiry (MM/YY)",
+        "es": "Caducidad (MM/AA)",
+        "fr": "Expiration (MM/AA)",
+        "de": "Gültig bis (MM/JJ)",
+    },
+    "card_cvc": {
+        "en": "Security code",
+        "es": "Código de seguridad",
+        "fr": "Cryptogramme",
+        "de": "Sicherheitscode",
+    },
+    "postal_code": {
+        "en": "Postal code",
+        "es": "Código postal",
+        "fr": "Code postal",
+        "de": "Postleitzahl",
+    },
+    "pay_button": {
+        "en": "Pay {amount}",
+        "es": "Pagar {amount}",
+        "fr": "Payer {amount}",
+        "de": "{amount} bezahlen",
+    },
+    "processing": {
+        "en": "Processing…",
+        "es": "Procesando…",
+        "fr": "Traitement…",
+        "de": "Wird verarbeitet…",
+    },
+    "cancel": {
+        "en": "Cancel and return to {merchant}",
+        "es": "Cancelar y volver a {merchant}",
+        "fr": "Annuler et revenir à {merchant}",
+        "de": "Abbrechen und zurück zu {merchant}",
+    },
+    "test_note": {
+        "en": "Test page: no real money moves. Use the card 4242 4242 4242 4242, any future "
+        "date and any security code.",
+        "es": "Página de prueba: no se mueve dinero real. Usa la tarjeta 4242 4242 4242 4242, "
+        "cualquier fecha futura y cualquier código.",
+        "fr": "Page de test : aucun argent réel. Utilisez la carte 4242 4242 4242 4242, une date "
+        "future et n'importe quel cryptogramme.",
+        "de": "Testseite: Es wird kein echtes Geld bewegt. Verwenden Sie die Karte "
+        "4242 4242 4242 4242, ein beliebiges künftiges Datum und einen "
+        "beliebigen Sicherheitscode.",
+    },
+    "secure_note": {
+        "en": "Payments are encrypted. Your card number is never stored.",
+        "es": "Los pagos están cifrados. Nunca guardamos el número de tu tarjeta.",
+        "fr": "Les paiements sont chiffrés. Votre numéro de carte n'est jamais conservé.",
+        "de": "Zahlungen werden verschlüsselt. Ihre Kartennummer wird nie gespeichert.",
+    },
+    "language": {"en": "Language", "es": "Idioma", "fr": "Langue", "de": "Sprache"},
+    # inline validation (the browser checks as the customer types; the server checks again)
+    "err_email": {
+        "en": "Enter a valid e-mail address.",
+        "es": "Introduce un correo electrónico válido.",
+        "fr": "Saisissez une adresse e-mail valide.",
+        "de": "Geben Sie eine gültige E-Mail-Adresse ein.",
+    },
+    "err_name": {
+        "en": "Enter the name on the card.",
+        "es": "Introduce el nombre que figura en la tarjeta.",
+        "fr": "Saisissez le nom figurant sur la carte.",
+        "de": "Geben Sie den Namen auf der Karte ein.",
+    },
+    "err_number": {
+        "en": "Your card number is incomplete or mistyped.",
+        "es": "El número de la tarjeta está incompleto o es incorrecto.",
+        "fr": "Le numéro de carte est incomplet ou erroné.",
+        "de": "Die Kartennummer ist unvollständig oder falsch.",
+    },
+    "err_expiry": {
+        "en": "Enter the expiry date as MM/YY.",
+        "es": "Introduce la fecha de caducidad como MM/AA.",
+        "fr": "Saisissez la date d'expiration au format MM/AA.",
+        "de": "Geben Sie das Ablaufdatum als MM/JJ ein.",
+    },
+    "err_expired": {
+        "en": "This card's expiry date is in the past.",
+        "es": "La fecha de caducidad de esta tarjeta ya pasó.",
+        "fr": "La date d'expiration de cette carte est dépassée.",
+        "de": "Das Ablaufdatum dieser Karte liegt in der Vergangenheit.",
+    },
+    "err_cvc": {
+        "en": "Enter the {n}-digit security code.",
+        "es": "Introduce el código de seguridad de {n} dígitos.",
+        "fr": "Saisissez le cryptogramme à {n} chiffres.",
+        "de": "Geben Sie den {n}-stelligen Sicherheitscode ein.",
+    },
+    "err_postal": {
+        "en": "Enter your postal code.",
+        "es": "Introduce tu código postal.",
+        "fr": "Saisissez votre code postal.",
+        "de": "Geben Sie Ihre Postleitzahl ein.",
+    },
+    "err_form": {
+        "en": "Check the highlighted fields.",
+        "es": "Revisa los campos marcados.",
+        "fr": "Vérifiez les champs signalés.",
+        "de": "Prüfen Sie die markierten Felder.",
+    },
+    # declines and failures, written for customers
+    "card_declined": {
+        "en": "Your card was declined. Try another card or contact your bank.",
+        "es": "Tu tarjeta fue rechazada. Prueba con otra tarjeta o contacta con tu banco.",
+        "fr": "Votre carte a été refusée. Essayez une autre carte ou contactez votre banque.",
+        "de": "Ihre Karte wurde abgelehnt. Versuchen Sie es mit einer anderen Karte "
+        "oder wenden Sie sich an Ihre Bank.",
+    },
+    "insufficient_funds": {
+        "en": "Your card has insufficient funds. Try another card.",
+        "es": "Tu tarjeta no tiene fondos suficientes. Prueba con otra tarjeta.",
+        "fr": "Le solde de votre carte est insuffisant. Essayez une autre carte.",
+        "de": "Ihre Karte ist nicht ausreichend gedeckt. Versuchen Sie es mit einer anderen Karte.",
+    },
+    "expired_card": {
+        "en": "Your card has expired. Check the date or use another card.",
+        "es": "Tu tarjeta ha caducado. Revisa la fecha o usa otra tarjeta.",
+        "fr": "Votre carte a expiré. Vérifiez la date ou utilisez une autre carte.",
+        "de": "Ihre Karte ist abgelaufen. Prüfen Sie das Datum oder verwenden Sie "
+        "eine andere Karte.",
+    },
+    "incorrect_cvc": {
+        "en": "Your card's security code is incorrect. Check it and try again.",
+        "es": "El código de seguridad no es correcto. Revísalo e inténtalo de nuevo.",
+        "fr": "Le cryptogramme est incorrect. Vérifiez-le et réessayez.",
+        "de": "Der Sicherheitscode Ihrer Karte ist falsch. Prüfen Sie ihn und "
+        "versuchen Sie es erneut.",
+    },
+    "authentication_failed": {
+        "en": "Your bank could not confirm this payment. Try again or use another card.",
+        "es": "Tu banco no pudo confirmar el pago. Inténtalo de nuevo o usa otra tarjeta.",
+        "fr": "Votre banque n'a pas pu confirmer ce paiement. Réessayez ou changez de carte.",
+        "de": "Ihre Bank konnte diese Zahlung nicht bestätigen. Versuchen Sie es "
+        "erneut oder verwenden Sie eine andere Karte.",
+    },
+    "not_a_test_card": {
+        "en": "This is a test page: use a test card such as 4242 4242 4242 4242.",
+        "es": "Esta es una página de prueba: usa una tarjeta de prueba como 4242 4242 4242 4242.",
+        "fr": "Ceci est une page de test : utilisez une carte de test comme 4242 4242 4242 4242.",
+        "de": "Dies ist eine Testseite: Verwenden Sie eine Testkarte wie 4242 4242 4242 4242.",
+    },
+    "payment_blocked": {
+        "en": "This payment could not be accepted. Contact the seller.",
+        "es": "No se pudo aceptar este pago. Contacta con el vendedor.",
+        "fr": "Ce paiement n'a pas pu être accepté. Contactez le vendeur.",
+        "de": "Diese Zahlung konnte nicht angenommen werden. Wenden Sie sich an den Verkäufer.",
+    },
+    # test mode only, for the merchant trying their checkout: {rule} is the rule in words
+    "payment_blocked_test": {
+        "en": "Test mode: the risk rules blocked this payment ({rule}). A live customer sees "
+        "only that the payment could not be accepted.",
+        "es": "Modo de prueba: las reglas de riesgo bloquearon este pago ({rule}). Un cliente "
+        "real solo verá que el pago no se pudo aceptar.",
+        "fr": "Mode test : les règles de risque ont bloqué ce paiement ({rule}). Un vrai client "
+        "verra seulement que le paiement n'a pas pu être accepté.",
+        "de": "Testmodus: Die Risikoregeln haben diese Zahlung blockiert ({rule}). Echte Kunden "
+        "sehen nur, dass die Zahlung nicht angenommen werden konnte.",
+    },
+    "unavailable": {
+        "en": "We couldn't reach the payment network. Nothing was charged; try again in a moment.",
+        "es": "No pudimos contactar con la red de pagos. No se cobró nada; inténtalo en un "
+        "momento.",
+        "fr": "Le réseau de paiement est injoignable. Rien n'a été débité ; réessayez dans un "
+        "instant.",
+        "de": "Das Zahlungsnetz ist nicht erreichbar. Es wurde nichts abgebucht; "
+        "versuchen Sie es gleich noch einmal.",
+    },
+    # 3-D Secure
+    "challenge_title": {
+        "en": "Confirm with your bank",
+        "es": "Confirma con tu banco",
+        "fr": "Confirmez auprès de votre banque",
+        "de": "Bei Ihrer Bank bestätigen",
+    },
+    "challenge_text": {
+        "en": "Your bank asks you to confirm this payment of {amount} to {merchant}.",
+        "es": "Tu banco te pide confirmar este pago de {amount} a {merchant}.",
+        "fr": "Votre banque vous demande de confirmer ce paiement de {amount} à {merchant}.",
+        "de": "Ihre Bank bittet Sie, diese Zahlung von {amount} an {merchant} zu bestätigen.",
+    },
+    "challenge_test": {
+        "en": "Test 3-D Secure: choose what the bank answers.",
+        "es": "3-D Secure de prueba: elige la respuesta del banco.",
+        "fr": "3-D Secure de test : choisissez la réponse de la banque.",
+        "de": "Test-3-D-Secure: Wählen Sie die Antwort der Bank.",
+    },
+    "approve": {
+        "en": "Approve the payment",
+        "es": "Aprobar el pago",
+        "fr": "Approuver le paiement",
+        "de": "Zahlung bestätigen",
+    },
+    "fail": {
+        "en": "Fail authentication",
+        "es": "Rechazar la autenticación",
+        "fr": "Refuser l'authentification",
+        "de": "Authentifizierung ablehnen",
+    },
+    # outcomes
+    "paid_title": {
+        "en": "Payment successful",
+        "es": "Pago completado",
+        "fr": "Paiement réussi",
+        "de": "Zahlung erfolgreich",
+    },
+    "paid_text": {
+        "en": "You paid {amount} to {merchant}.",
+        "es": "Has pagado {amount} a {merchant}.",
+        "fr": "Vous avez payé {amount} à {merchant}.",
+        "de": "Sie haben {amount} an {merchant} bezahlt.",
+    },
+    "receipt": {"en": "Receipt", "es": "Recibo", "fr": "Reçu", "de": "Quittung"},
+    "receipt_sent": {
+        "en": "A receipt was sent to {email}.",
+        "es": "Enviamos un recibo a {email}.",
+        "fr": "Un reçu a été envoyé à {email}.",
+        "de": "Eine Quittung wurde an {email} gesendet.",
+    },
+    "paid_with": {"en": "Paid with", "es": "Pagado con", "fr": "Payé avec", "de": "Bezahlt mit"},
+    "date": {"en": "Date", "es": "Fecha", "fr": "Date", "de": "Datum"},
+    "reference": {"en": "Reference", "es": "Referencia", "fr": "Référence", "de": "Referenz"},
+    "back_to": {
+        "en": "Return to {merchant}",
+        "es": "Volver a {merchant}",
+        "fr": "Revenir à {merchant}",
+        "de": "Zurück zu {merchant}",
+    },
+    "expired_title": {
+        "en": "This payment page has expired",
+        "es": "Esta página de pago ha caducado",
+        "fr": "Cette page de paiement a expiré",
+        "de": "Diese Zahlungsseite ist abgelaufen",
+    },
+    "expired_text": {
+        "en": "Nothing was charged. Ask {merchant} for a new payment link.",
+        "es": "No se cobró nada. Pide a {merchant} un nuevo enlace de pago.",
+        "fr": "Rien n'a été débité. Demandez un nouveau lien de paiement à {merchant}.",
+        "de": "Es wurde nichts abgebucht. Bitten Sie {merchant} um einen neuen Zahlungslink.",
+    },
+    "not_found_title": {
+        "en": "Payment page not found",
+        "es": "Página de pago no encontrada",
+        "fr": "Page de paiement introuvable",
+        "de": "Zahlungsseite nicht gefunden",
+    },
+    "not_found_text": {
+        "en": "Check the link you were given, or ask the seller for a new one.",
+        "es": "Revisa el enlace que te dieron o pide uno nuevo al vendedor.",
+        "fr": "Vérifiez le lien reçu ou demandez-en un nouveau au vendeur.",
+        "de": "Prüfen Sie den erhaltenen Link oder bitten Sie den Verkäufer um einen neuen.",
+    },
+    "loading": {"en": "Loading…", "es": "Cargando…", "fr": "Chargement…", "de": "Wird geladen…"},
+    # card testing (backend/services/checkout_declines.py)
+    "locked_title": {
+        "en": "This payment page is locked",
+        "es": "Esta página de pago está bloqueada",
+        "fr": "Cette page de paiement est verrouillée",
+        "de": "Diese Zahlungsseite ist gesperrt",
+    },
+    "locked_text": {
+        "en": "Too many declined attempts. For your security this page takes no more payments; "
+        "nothing was charged. To pay, start again from {merchant}.",
+        "es": "Demasiados intentos rechazados. Por tu seguridad, esta página no admite más pagos; "
+        "no se cobró nada. Para pagar, vuelve a empezar desde {merchant}.",
+        "fr": "Trop de tentatives refusées. Pour votre sécurité, cette page n'accepte plus de "
+        "paiement ; rien n'a été débité. Pour payer, recommencez depuis {merchant}.",
+        "de": "Zu viele abgelehnte Versuche. Zu Ihrer Sicherheit nimmt diese Seite keine "
+        "Zahlungen mehr an; es wurde nichts abgebucht. Um zu bezahlen, beginnen Sie erneut bei "
+        "{merchant}.",
+    },
+    "address_throttled": {
+        "en": "Too many declined payments came from your network. For your security, try again "
+        "in {wait}.",
+        "es": "Demasiados pagos rechazados desde tu red. Por tu seguridad, inténtalo de nuevo "
+        "dentro de {wait}.",
+        "fr": "Trop de paiements refusés depuis votre réseau. Pour votre sécurité, réessayez dans "
+        "{wait}.",
+        "de": "Zu viele abgelehnte Zahlungen aus Ihrem Netzwerk. Zu Ihrer Sicherheit versuchen Sie "
+        "es in {wait} erneut.",
+    },
+    # payment links
+    "amount_label": {
+        "en": "Amount ({currency})",
+        "es": "Importe ({currency})",
+        "fr": "Montant ({currency})",
+        "de": "Betrag ({currency})",
+    },
+    "amount_range": {
+        "en": "Between {min} and {max}.",
+        "es": "Entre {min} y {max}.",
+        "fr": "Entre {min} et {max}.",
+        "de": "Zwischen {min} und {max}.",
+    },
+    "err_amount": {
+        "en": "Enter an amount between {min} and {max}.",
+        "es": "Introduce un importe entre {min} y {max}.",
+        "fr": "Saisissez un montant entre {min} et {max}.",
+        "de": "Geben Sie einen Betrag zwischen {min} und {max} ein.",
+    },
+    "quantity_label": {"en": "Quantity", "es": "Cantidad", "fr": "Quantité", "de": "Menge"},
+    "err_quantity": {
+        "en": "Choose a quantity from 1 to {n}.",
+        "es": "Elige una cantidad de 1 a {n}.",
+        "fr": "Choisissez une quantité de 1 à {n}.",
+        "de": "Wählen Sie eine Menge von 1 bis {n}.",
+    },
+    "continue_pay": {
+        "en": "Continue to pay {amount}",
+        "es": "Continuar para pagar {amount}",
+        "fr": "Continuer pour payer {amount}",
+        "de": "Weiter zur Zahlung von {amount}",
+    },
+    "continue": {
+        "en": "Continue to payment",
+        "es": "Continuar al pago",
+        "fr": "Continuer",
+        "de": "Weiter zur Zahlung",
+    },
+    "link_inactive_title": {
+        "en": "This payment link is not active",
+        "es": "Este enlace de pago no está activo",
+        "fr": "Ce lien de paiement n'est pas actif",
+        "de": "Dieser Zahlungslink ist nicht aktiv",
+    },
+    "link_inactive_text": {
+        "en": "Ask {merchant} for another way to pay.",
+        "es": "Pide a {merchant} otra forma de pago.",
+        "fr": "Demandez à {merchant} un autre moyen de paiement.",
+        "de": "Fragen Sie {merchant} nach einer anderen Zahlungsmöglichkeit.",
+    },
+    # receipt e-mail
+    "email_subject": {
+        "en": "Your receipt from {merchant}",
+        "es": "Tu recibo de {merchant}",
+        "fr": "Votre reçu de {merchant}",
+        "de": "Ihre Quittung von {merchant}",
+    },
+    "email_body": {
+        "en": "Thank you for your payment of {amount} to {merchant}.",
+        "es": "Gracias por tu pago de {amount} a {merchant}.",
+        "fr": "Merci pour votre paiement de {amount} à {merchant}.",
+        "de": "Vielen Dank für Ihre Zahlung von {amount} an {merchant}.",
+    },
+    "email_view": {
+        "en": "View your receipt: {url}",
+        "es": "Ver tu recibo: {url}",
+        "fr": "Voir votre reçu : {url}",
+        "de": "Quittung ansehen: {url}",
+    },
+}
+
+
+def language_of(locale: str) -> str:
+    """The catalog language for a locale such as es_MX; English for anything unsupported."""
+    code = (locale or "").replace("-", "_").split("_")[0].lower()
+    return code if code in LANGUAGES else DEFAULT_LANGUAGE
+
+
+def t(key: str, locale: str, **values: object) -> str:
+    """The message in the locale's language, with its {placeholders} filled in."""
+    entry = MESSAGES[key]
+    text = entry.get(language_of(locale)) or entry[DEFAULT_LANGUAGE]
+    return text.format(**values) if values else text
+
+
+def catalog(locale: str) -> dict[str, str]:
+    """Every message of one language (placeholders left in), for a page to render at once."""
+    lang = language_of(locale)
+    return {key: entry.get(lang) or entry[DEFAULT_LANGUAGE] for key, entry in MESSAGES.items()}
+
+
+def time_zone(name: object) -> str:
+    """An IANA time zone that this server knows ("Europe/Berlin"), as the browser named it;
+    "UTC" for anything else."""
+    if isinstance(name, str) and 0 < len(name) <= 64:
+        try:
+            ZoneInfo(name)
+        except (ZoneInfoNotFoundError, ValueError):
+            return "UTC"
+        return name
+    return "UTC"
+
+
+def format_moment(moment: datetime, locale: str, zone: str) -> str:
+    """A moment for the customer: long date and short time in their language and time zone,
+    the zone named ("12. März 2026, 15:05 MEZ", "March 12, 2026, 10:05 AM EDT")."""
+    local = moment.astimezone(ZoneInfo(time_zone(zone)))
+    clock = f"{format_time(local, 'short', locale=locale)} {format_time(local, 'z', locale=locale)}"
+    pattern = get_datetime_format("long", locale=locale).replace("'", "")
+    return pattern.format(clock, format_date(local, "long", locale=locale))
+
+
+def format_wait(seconds: int, locale: str) -> str:
+    """How long to wait, in words of the locale ("9 minutes", "45 Sekunden")."""
+    return format_timedelta(timedelta(seconds=max(1, seconds)), threshold=1, locale=locale)
+
+
+def negotiate(accept_language: str | None) -> str:
+    """The best supported locale (e.g. es_MX, fr_FR, en_US) for an Accept-Language header.
+
+    The region is kept when the browser gives one, so es-MX formats amounts the Mexican way.
+    """
+    preferred: list[tuple[float, str]] = []
+    for index, part in enumerate((accept_language or "").split(",")[:20]):
+        tag, _, params = part.strip().partition(";")
+        quality = 1.0
+        if params.strip().startswith("q="):
+            try:
+                quality = float(params.strip()[2:])
+            except ValueError:
+                quality = 0.0
+        if tag and quality > 0:
+            preferred.append((-quality + index * 1e-6, tag.strip().replace("-", "_")))
+    for _, tag in sorted(preferred):
+        if negotiate_locale([tag.split("_")[0]], list(LANGUAGES)):
+            return normalise_locale(tag)
+    return _DEFAULT_LOCALE[DEFAULT_LANGUAGE]
+
+
+def normalise_locale(value: str) -> str:
+    """A Babel locale identifier in a supported language; the language's default otherwise."""
+    lang = language_of(value)
+    try:
+        parsed = Locale.parse(value.replace("-", "_"))
+    except (UnknownLocaleError, ValueError, TypeError):
+        return _DEFAULT_LOCALE[lang]
+    if parsed.language != lang or not parsed.territory:
+        return _DEFAULT_LOCALE[lang]
+    return f"{parsed.language}_{parsed.territory}"

@@ -1,0 +1,176 @@
+"""A merchant's customers: the list with what each is worth, and one customer's details."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy import func, or_
+from sqlmodel import Session, col, select
+
+from backend.core.errors import NotFound, ValidationFailed
+from backend.models import Customer, Payment
+from backend.services.reporting.figures import CAPTURED_STATUSES
+
+
+@dataclass(frozen=True)
+class CustomerSummary:
+    customer: Customer
+    payments: int = 0
+    # Lifetime value per currency: captured minus refunded, never summed across currencies.
+    lifetime_value: dict[str, int] = field(default_factory=dict)
+    last_payment_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class CustomerPage:
+    customers: list[CustomerSummary]
+    next_cursor: str | None
+
+
+def _summaries(db: Session, customers: list[Customer]) -> list[CustomerSummary]:
+    """Figures for one page of customers: one grouped query over their payments only."""
+    if not customers:
+        return []
+    ids = [c.id for c in customers]
+    counts: dict[str, int] = defaultdict(int)
+    last: dict[str, datetime] = {}
+    values: dict[str, dict[str, int]] = defaultdict(dict)
+    captured = col(Payment.status).in_(CAPTURED_STATUSES)
+    rows = db.exec(
+        select(
+            Payment.customer_id,
+            Payment.currency,
+            func.count(),
+            func.sum(Payment.amount_captured - Payment.amount_refunded).filter(captured),
+            func.max(Payment.created_at),
+        )
+        .where(col(Payment.customer_id).in_(ids))
+        .group_by(Payment.customer_id, Payment.currency)
+    )
+    for customer_id, currency, n, value, newest in rows:
+        counts[customer_id] += int(n)
+        if value:
+            values[customer_id][currency] = int(value)
+        if newest is not None:
+            newest = _aware(newest)
+            if customer_id not in last or newest > last[customer_id]:
+                last[customer_id] = newest
+    return [
+        CustomerSummary(c, counts[c.id], dict(sorted(values[c.id].items())), last.get(c.id))
+        for c in customers
+    ]
+
+
+def _aware(value: datetime | str) -> datetime:
+    """max() over a UTCDateTime column comes back raw from SQLite (a naive string)."""
+    from datetime import UTC
+
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def list_customers(
+    db: Session,
+    *,
+    merchant_id: str,
+    livemode: bool,
+    query: str = "",
+    cursor: str | None = None,
+    limit: int = 25,
+) -> CustomerPage:
+    """Newest customers first (keyset pages); a search matches the start of an e-mail or a name."""
+    limit = max(1, min(limit, 100))
+    statement = select(Customer).where(
+        Customer.merchant_id == merchant_id, Customer.livemode == livemode
+    )
+    text = query.strip()[:200]
+    if text:
+        pattern = text.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        statement = statement.where(
+            or_(
+                col(Customer.email).like(pattern + "%", escape="\\"),
+                func.lower(Customer.name).like(pattern + "%", escape="\\"),
+                Customer.id == text,
+            )
+        )
+    if cursor:
+        when, _, after_id = cursor.partition("|")
+        try:
+            after = datetime.fromisoformat(when)
+        except ValueError:
+            raise ValidationFailed("That page cursor is not valid", param="cursor") from None
+        if after.tzinfo is None or not after_id:
+            raise ValidationFailed("That page cursor is not valid", param="cursor")
+        statement = statement.where(
+            or_(
+                Customer.created_at < after,
+                (Customer.created_at == after) & (Customer.id < after_id),
+            )
+        )
+    rows = list(
+        db.exec(
+            statement.order_by(col(Customer.created_at).desc(), col(Customer.id).desc()).limit(
+                limit + 1
+            )
+        )
+    )
+    next_cursor = None
+    if len(rows) > limit:
+        rows = rows[:limit]
+        next_cursor = f"{rows[-1].created_at.isoformat()}|{rows[-1].id}"
+    return CustomerPage(_summaries(db, rows), next_cursor)
+
+
+@dataclass(frozen=True)
+class SavedMethod:
+    brand: str
+    last4: str
+    exp_month: int | None
+    exp_year: int | None
+    payments: int
+    last_used_at: datetime
+
+
+@dataclass(frozen=True)
+class CustomerDetail:
+    summary: CustomerSummary
+    methods: list[SavedMethod]
+
+
+def get_customer(
+    db: Session, *, merchant_id: str, livemode: bool, customer_id: str
+) -> CustomerDetail:
+    customer = db.exec(
+        select(Customer).where(
+            Customer.id == customer_id,
+            Customer.merchant_id == merchant_id,
+            Customer.livemode == livemode,
+        )
+    ).first()
+    if customer is None:
+        raise NotFound(f"No such customer: {customer_id!r}", param="customerId")
+    methods = [
+        SavedMethod(brand, last4, month, year, int(n), _aware(used))
+        for brand, last4, month, year, n, used in db.exec(
+            select(
+                Payment.card_brand,
+                Payment.card_last4,
+                Payment.card_exp_month,
+                Payment.card_exp_year,
+                func.count(),
+                func.max(Payment.created_at),
+            )
+            .where(Payment.customer_id == customer.id, col(Payment.card_last4).is_not(None))
+            .group_by(
+                Payment.card_brand,
+                Payment.card_last4,
+                Payment.card_exp_month,
+                Payment.card_exp_year,
+            )
+        )
+    ]
+    methods.sort(key=lambda m: m.last_used_at, reverse=True)
+    return CustomerDetail(_summaries(db, [customer])[0], methods)

@@ -1,0 +1,424 @@
+"""A merchant's payment processors: which gateways take its payments, in what order, for which
+payments and at what price. backend.services.payments.routing reads them on every payment.
+
+Members change them from the portal (Settings, Processors) and operators from the admin CLI
+(`gateway-add`); both come here, in the caller's unit of work, with an audit row per change.
+
+- A configuration belongs to one merchant and one mode: another merchant's id, or the other
+  mode's, is simply not found.
+- The sandbox takes test-mode payments only.
+- Stripe takes the merchant's own secret or restricted key of the configuration's mode
+  (sk_test_/rk_test_ or sk_live_/rk_live_), encrypted at rest and only ever shown masked. No
+  key means the platform's own Stripe account.
+- With the merchant's own key, Stripe sends that account's events (refunds, disputes) to
+  /api/webhooks/stripe/<configuration id>, signed with the endpoint's signing secret (whsec_...)
+  stored here beside the key; two comma-separated secrets are both accepted during a rotation.
+- An amount range is in minor units of one currency, so it needs exactly one currency.
+- The processor's price (shown as the gateway fee on each payment) is a percentage plus a fixed
+  fee in one currency; unset, the gateway's standard price applies (Stripe's 2.9% + 30c).
+- Lower priority numbers are tried first. A new configuration goes last; `move` swaps one with
+  its neighbour.
+- A configuration that has taken payments can be disabled but not deleted: captures, voids and
+  refunds of its payments still go through it (routing.route_for_payment).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import exists
+from sqlmodel import Session, select
+
+from backend.core.crypto import decrypt_json, encrypt_json
+from backend.core.currency import normalise_currency
+from backend.core.errors import Conflict, NotFound, ValidationFailed
+from backend.core.ids import new_id
+from backend.models import GatewayConfig, Payment, utcnow
+from backend.services import audit
+from backend.services.payments.charges import MAX_AMOUNT, PAYMENT_METHOD_TYPES, SYSTEM, Actor, Scope
+from backend.services.payments.fees import PIPS_PER_UNIT
+from backend.services.payments.routing import GATEWAY_NAMES
+
+PRIORITY_STEP = 10
+MAX_CONFIGS = 20  # per merchant and mode: routing reads them all on every payment
+MAX_CURRENCIES = 50
+_KEY_LENGTH = range(20, 256)
+_WEBHOOK_SECRET_LENGTH = range(20, 200)
+MAX_WEBHOOK_SECRETS = 2  # the new one and the one it replaces, while Stripe signs with both
+
+
+@dataclass(frozen=True)
+class Rules:
+    """Which payments a configuration takes and what the processor charges for them.
+
+    Empty currencies or methods match every payment; amounts are minor units of the one
+    currency; fee_percent_pips is hundredths of a basis point (2.9% is 29,000)."""
+
+    currencies: tuple[str, ...] = ()
+    methods: tuple[str, ...] = ()
+    min_amount: int | None = None
+    max_amount: int | None = None
+    fee_percent_pips: int | None = None
+    fee_fixed: int | None = None
+    fee_fixed_currency: str | None = None
+
+
+def _whole(value: object, low: int, high: int) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and low <= value <= high
+
+
+def range_currency(currencies: tuple[str, ...]) -> str:
+    """The one currency an amount range is written in, or why there is none."""
+    if len(currencies) != 1:
+        raise ValidationFailed(
+            "An amount range is in one currency: choose exactly one currency for it",
+            param="currencies",
+        )
+    return currencies[0]
+
+
+def _clean_rules(rules: Rules) -> Rules:
+    currencies = tuple(dict.fromkeys(normalise_currency(c) for c in rules.currencies))
+    if len(currencies) > MAX_CURRENCIES:
+        raise ValidationFailed(f"List at most {MAX_CURRENCIES} currencies", param="currencies")
+    methods = tuple(dict.fromkeys(rules.methods))
+    for method in methods:
+        if method not in PAYMENT_METHOD_TYPES:
+            raise ValidationFailed(
+                f"Payment methods are: {', '.join(PAYMENT_METHOD_TYPES)}", param="methods"
+            )
+    for param, amount in (("min_amount", rules.min_amount), ("max_amount", rules.max_amount)):
+        if amount is not None and not _whole(amount, 0, MAX_AMOUNT):
+            raise ValidationFailed("Enter an amount of zero or more", param=param)
+    if rules.min_amount is not None or rules.max_amount is not None:
+        range_currency(currencies)
+    if (
+        rules.min_amount is not None
+        and rules.max_amount is not None
+        and rules.min_amount > rules.max_amount
+    ):
+        raise ValidationFailed("The smallest amount is above the largest", param="min_amount")
+    percent = rules.fee_percent_pips
+    if percent is not None and not _whole(percent, 0, PIPS_PER_UNIT):
+        raise ValidationFailed("A percentage is between 0 and 100", param="fee_percent")
+    fixed, fixed_currency = rules.fee_fixed, rules.fee_fixed_currency
+    if fixed is not None:
+        if not _whole(fixed, 0, MAX_AMOUNT):
+            raise ValidationFailed("Enter a fixed fee of zero or more", param="fee_fixed")
+        if fixed_currency is None:
+            raise ValidationFailed("Say which currency the fixed fee is in", param="fee_fixed")
+        fixed_currency = normalise_currency(fixed_currency, param="fee_fixed_currency")
+    else:
+        fixed_currency = None
+    return Rules(
+        currencies,
+        methods,
+        rules.min_amount,
+        rules.max_amount,
+        percent,
+        fixed,
+        fixed_currency,
+    )
+
+
+def _clean_key(gateway: str, livemode: bool, secret_key: str | None) -> str | None:
+    if secret_key is None:
+        return None
+    if gateway != "stripe":
+        raise ValidationFailed("Only Stripe takes a secret key", param="secret_key")
+    key = secret_key.strip()
+    mode = "live" if livemode else "test"
+    prefixes = (f"sk_{mode}_", f"rk_{mode}_")
+    if not key.startswith(prefixes):
+        raise ValidationFailed(
+            f"A {mode}-mode Stripe secret key starts with {' or '.join(prefixes)}",
+            param="secret_key",
+        )
+    if len(key) not in _KEY_LENGTH or not key.isascii() or not key.replace("_", "").isalnum():
+        raise ValidationFailed("That is not a Stripe secret key", param="secret_key")
+    return key
+
+
+def _clean_webhook_secret(webhook_secret: str) -> list[str]:
+    secrets = [s.strip() for s in webhook_secret.split(",") if s.strip()]
+    if not secrets or len(secrets) > MAX_WEBHOOK_SECRETS:
+        raise ValidationFailed(
+            "Enter the endpoint's signing secret (whsec_…); during a rotation, the new and the "
+            "old one separated by a comma",
+            param="webhook_secret",
+        )
+    for secret in secrets:
+        valid = secret.startswith("whsec_") and len(secret) in _WEBHOOK_SECRET_LENGTH
+        if not valid or not secret.isascii() or not secret.replace("_", "").isalnum():
+            raise ValidationFailed(
+                "A Stripe signing secret starts with whsec_", param="webhook_secret"
+            )
+    return secrets
+
+
+def _credentials(config: GatewayConfig) -> dict[str, object]:
+    return decrypt_json(config.credentials_encrypted) if config.credentials_encrypted else {}
+
+
+def _store_credentials(
+    config: GatewayConfig, key: str | None, webhook_secret: str | None
+) -> dict[str, bool]:
+    """Replace what is given (None keeps what is stored); what changed, for the audit row."""
+    stored = _credentials(config)
+    changed: dict[str, bool] = {}
+    if key is not None:
+        stored["secret_key"], changed["key_replaced"] = key, True
+    if webhook_secret is not None:
+        if not stored.get("secret_key"):
+            raise ValidationFailed(
+                "A signing secret belongs to your own Stripe account: add its secret key too. "
+                "The platform's Stripe account sends its events to the platform.",
+                param="webhook_secret",
+            )
+        stored["webhook_secrets"] = _clean_webhook_secret(webhook_secret)
+        changed["webhook_secret_replaced"] = True
+    if changed:
+        config.credentials_encrypted = encrypt_json(stored)
+    return changed
+
+
+def webhook_secrets(config: GatewayConfig) -> list[str]:
+    """The signing secrets its Stripe account's events are verified with (none: not set up)."""
+    found = _credentials(config).get("webhook_secrets")
+    return [str(s) for s in found] if isinstance(found, list) else []
+
+
+def masked_webhook_secret(config: GatewayConfig) -> str | None:
+    found = webhook_secrets(config)
+    return f"whsec_…{found[0][-4:]}" if found else None
+
+
+def _apply(config: GatewayConfig, rules: Rules) -> None:
+    config.currencies = list(rules.currencies)
+    config.methods = list(rules.methods)
+    config.min_amount, config.max_amount = rules.min_amount, rules.max_amount
+    config.fee_percent_pips = rules.fee_percent_pips
+    config.fee_fixed = (
+        {rules.fee_fixed_currency: rules.fee_fixed}
+        if rules.fee_fixed is not None and rules.fee_fixed_currency
+        else None
+    )
+
+
+def rules_of(config: GatewayConfig) -> Rules:
+    fixed = next(iter((config.fee_fixed or {}).items()), None)
+    return Rules(
+        tuple(config.currencies or ()),
+        tuple(config.methods or ()),
+        config.min_amount,
+        config.max_amount,
+        config.fee_percent_pips,
+        fixed[1] if fixed else None,
+        fixed[0] if fixed else None,
+    )
+
+
+def masked_key(config: GatewayConfig) -> str | None:
+    """The merchant's key as people may see it again (sk_test_...4242), or None."""
+    if not config.credentials_encrypted:
+        return None
+    key = str(decrypt_json(config.credentials_encrypted).get("secret_key") or "")
+    prefix = key[: key.index("_", 3) + 1] if key.count("_") >= 2 else ""
+    return f"{prefix}\u2026{key[-4:]}" if key else None
+
+
+# ---------------------------------------------------------------------------------------------
+# Reads
+
+
+def list_configs(db: Session, scope: Scope) -> list[GatewayConfig]:
+    """The merchant's configurations of this mode, in the order routing tries them."""
+    return list(
+        db.exec(
+            select(GatewayConfig)
+            .where(
+                GatewayConfig.merchant_id == scope.merchant_id,
+                GatewayConfig.livemode == scope.livemode,
+            )
+            .order_by(GatewayConfig.priority, GatewayConfig.created_at)  # type: ignore[arg-type]
+        )
+    )
+
+
+def webhook_source(db: Session, config_id: str) -> GatewayConfig | None:
+    """The Stripe configuration an inbound webhook URL names, if it can verify events."""
+    config = db.get(GatewayConfig, config_id)
+    if config is None or config.gateway != "stripe" or not webhook_secrets(config):
+        return None
+    return config
+
+
+def get_config(db: Session, scope: Scope, config_id: str, *, lock: bool = False) -> GatewayConfig:
+    query = select(GatewayConfig).where(
+        GatewayConfig.id == config_id,
+        GatewayConfig.merchant_id == scope.merchant_id,
+        GatewayConfig.livemode == scope.livemode,
+    )
+    if lock:
+        query = query.with_for_update()
+    found = db.exec(query).first()
+    if found is None:
+        raise NotFound(f"No such processor: {config_id!r}", param="id")
+    return found
+
+
+def has_payments(db: Session, config_id: str) -> bool:
+    """One probe of the partial index ix_payments_gateway_config."""
+    return bool(db.exec(select(exists().where(Payment.gateway_config_id == config_id))).one())
+
+
+# ---------------------------------------------------------------------------------------------
+# Changes
+
+
+def add(
+    db: Session,
+    scope: Scope,
+    *,
+    gateway: str,
+    secret_key: str | None = None,
+    webhook_secret: str | None = None,
+    rules: Rules = Rules(),
+    priority: int | None = None,
+    actor: Actor = SYSTEM,
+) -> GatewayConfig:
+    """A new configuration, tried after the existing ones unless a priority is given."""
+    if gateway not in GATEWAY_NAMES:
+        raise ValidationFailed(
+            f"The processor is one of: {', '.join(GATEWAY_NAMES)}", param="gateway"
+        )
+    if scope.livemode and gateway == "sandbox":
+        raise ValidationFailed("The sandbox only takes test-mode payments", param="gateway")
+    key = _clean_key(gateway, scope.livemode, secret_key)
+    clean = _clean_rules(rules)
+    existing = list_configs(db, scope)
+    if len(existing) >= MAX_CONFIGS:
+        raise Conflict(
+            f"An account has at most {MAX_CONFIGS} processors per mode", code="too_many_processors"
+        )
+    if priority is None:
+        priority = max((c.priority for c in existing), default=0) + PRIORITY_STEP
+    elif not _whole(priority, 0, 10_000):
+        raise ValidationFailed("The priority is a number from 0 to 10000", param="priority")
+    config = GatewayConfig(
+        id=new_id("gwc"),
+        merchant_id=scope.merchant_id,
+        livemode=scope.livemode,
+        gateway=gateway,
+        priority=priority,
+    )
+    _store_credentials(config, key, webhook_secret)
+    _apply(config, clean)
+    db.add(config)
+    _audit(db, config, "gateway_config.created", actor, _summary(config))
+    return config
+
+
+def update(
+    db: Session,
+    scope: Scope,
+    config_id: str,
+    *,
+    rules: Rules,
+    secret_key: str | None = None,
+    webhook_secret: str | None = None,
+    actor: Actor = SYSTEM,
+) -> GatewayConfig:
+    """New rules and price; a new key or signing secret replaces the stored one (None keeps
+    it)."""
+    config = get_config(db, scope, config_id, lock=True)
+    key = _clean_key(config.gateway, scope.livemode, secret_key)
+    _apply(config, _clean_rules(rules))
+    changed = _summary(config)
+    changed.update(_store_credentials(config, key, webhook_secret))
+    config.updated_at = utcnow()
+    db.add(config)
+    _audit(db, config, "gateway_config.updated", actor, changed)
+    return config
+
+
+def set_enabled(
+    db: Session, scope: Scope, config_id: str, enabled: bool, *, actor: Actor = SYSTEM
+) -> GatewayConfig:
+    """Disabled, a configuration takes no new payments; its payments keep using it."""
+    config = get_config(db, scope, config_id, lock=True)
+    if config.enabled != bool(enabled):
+        config.enabled = bool(enabled)
+        config.updated_at = utcnow()
+        db.add(config)
+        action = "gateway_config.enabled" if enabled else "gateway_config.disabled"
+        _audit(db, config, action, actor, {"gateway": config.gateway})
+    return config
+
+
+def move(
+    db: Session, scope: Scope, config_id: str, offset: int, *, actor: Actor = SYSTEM
+) -> list[GatewayConfig]:
+    """Swap a configuration with the one before (offset -1) or after (+1) it; the order comes
+    back renumbered in steps of PRIORITY_STEP."""
+    if offset not in (-1, 1):
+        raise ValidationFailed("Move a processor up (-1) or down (+1)", param="offset")
+    get_config(db, scope, config_id, lock=True)
+    ordered = list_configs(db, scope)
+    index = next(i for i, c in enumerate(ordered) if c.id == config_id)
+    other = index + offset
+    if 0 <= other < len(ordered):
+        ordered[index], ordered[other] = ordered[other], ordered[index]
+        now = utcnow()
+        for position, config in enumerate(ordered, start=1):
+            if config.priority != position * PRIORITY_STEP:
+                config.priority, config.updated_at = position * PRIORITY_STEP, now
+                db.add(config)
+        moved = ordered[other]
+        _audit(db, moved, "gateway_config.reordered", actor, {"position": other + 1})
+    return ordered
+
+
+def delete(db: Session, scope: Scope, config_id: str, *, actor: Actor = SYSTEM) -> None:
+    config = get_config(db, scope, config_id, lock=True)
+    if has_payments(db, config.id):
+        raise Conflict(
+            "This processor has taken payments, and their captures and refunds still go "
+            "through it: turn it off instead",
+            code="processor_in_use",
+        )
+    _audit(db, config, "gateway_config.deleted", actor, {"gateway": config.gateway})
+    db.delete(config)
+    db.flush()
+
+
+def _summary(config: GatewayConfig) -> dict[str, object]:
+    return {
+        "gateway": config.gateway,
+        "priority": config.priority,
+        "currencies": list(config.currencies or ()),
+        "methods": list(config.methods or ()),
+        "min_amount": config.min_amount,
+        "max_amount": config.max_amount,
+        "fee_percent_pips": config.fee_percent_pips,
+        "fee_fixed": config.fee_fixed,
+        "own_key": config.credentials_encrypted is not None,
+        "webhook_secret": bool(webhook_secrets(config)),
+    }
+
+
+def _audit(
+    db: Session, config: GatewayConfig, action: str, actor: Actor, details: dict[str, object]
+) -> None:
+    audit.record(
+        db,
+        action=action,
+        merchant_id=config.merchant_id,
+        livemode=config.livemode,
+        actor_type=actor.type,
+        actor_id=actor.id,
+        object_type="gateway_config",
+        object_id=config.id,
+        ip_address=actor.ip_address,
+        details=details,
+    )

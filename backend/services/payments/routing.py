@@ -1,0 +1,300 @@
+"""Which gateway handles a payment: per-merchant configuration, rules and failover.
+
+Gateways are tried in priority order among those whose rules match the payment (currency,
+amount, method). A gateway that is unreachable or errors (`GatewayUnavailable`) hands over to
+the next; a card decline is an answer, never a reason to try elsewhere. Every try is recorded
+as a PaymentAttempt by the caller's `record` callback.
+
+With no configuration a merchant's test mode uses Stripe when STRIPE_SECRET_KEY is set and the
+built-in sandbox otherwise; live mode never uses the sandbox.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import TypeVar
+
+from sqlmodel import Session, select
+
+from backend.core.config import get_settings
+from backend.core.crypto import decrypt_json
+from backend.core.errors import ServiceError, ValidationFailed
+from backend.core.ttl_cache import TTLMemo, forget_on_commit
+from backend.gateways.base import Gateway, GatewayUnavailable
+from backend.models import GatewayConfig, Payment
+from backend.services.payments.fees import STRIPE_DEFAULT, FeeSchedule
+
+GATEWAY_NAMES = ("sandbox", "stripe")
+# The sandbox charges what Stripe would, so test mode shows realistic fees and net amounts.
+DEFAULT_FEES = {"sandbox": STRIPE_DEFAULT, "stripe": STRIPE_DEFAULT}
+
+T = TypeVar("T")
+
+
+class AllGatewaysUnavailable(ServiceError):
+    status = 503
+    code = "gateway_unavailable"
+
+
+@dataclass(frozen=True)
+class Route:
+    name: str
+    gateway: Gateway
+    fees: FeeSchedule
+    config_id: str | None = None
+
+
+@lru_cache(maxsize=64)
+def _build(name: str, secret: str | None) -> Gateway:
+    if name == "sandbox":
+        from backend.gateways.sandbox import SandboxGateway
+
+        return SandboxGateway()
+    if name == "stripe":
+        settings = get_settings()
+        key = secret or settings.stripe_secret_key
+        if not key:
+            raise ValidationFailed(
+                "Stripe is not configured for this account: set STRIPE_SECRET_KEY or add a "
+                'Stripe gateway with credentials, or use gatewayType "sandbox" in test mode',
+                code="gateway_not_configured",
+                param="gatewayType",
+            )
+        from backend.gateways.stripe_gateway import StripeGateway
+
+        return StripeGateway(key, api_base=settings.stripe_api_base)
+    raise ValidationFailed(f"Unknown gateway {name!r}", param="gatewayType")
+
+
+def config_fees(config: GatewayConfig | None, name: str) -> FeeSchedule:
+    """The processor's price: the configuration's own where it sets one, else the gateway's."""
+    fees = DEFAULT_FEES[name]
+    if config is None or (config.fee_percent_pips is None and config.fee_fixed is None):
+        return fees
+    return FeeSchedule(
+        config.fee_percent_pips if config.fee_percent_pips is not None else fees.percent_pips,
+        dict(config.fee_fixed) if config.fee_fixed is not None else fees.fixed_fees,
+    )
+
+
+def _route(config: GatewayConfig | None, name: str) -> Route:
+    secret = None
+    if config is not None and config.credentials_encrypted:
+        secret = decrypt_json(config.credentials_encrypted).get("secret_key")
+    config_id = config.id if config else None
+    return Route(name, _build(name, secret), config_fees(config, name), config_id)
+
+
+@dataclass(frozen=True)
+class _Candidate:
+    """An enabled gateway configuration, detached from any session, with its route built."""
+
+    gateway: str
+    currencies: tuple[str, ...]
+    methods: tuple[str, ...]
+    min_amount: int | None
+    max_amount: int | None
+    # The route, or why it cannot be built (raised only if this gateway is chosen).
+    route: Route | ServiceError
+
+    def chosen(self) -> Route:
+        if isinstance(self.route, ServiceError):
+            error = self.route  # a fresh exception each time: threads share this entry
+            raise type(error)(error.message, code=error.code, param=error.param)
+        return self.route
+
+
+# Each merchant's enabled gateways per mode, in priority order, with their credentials already
+# decrypted into a route. A configuration changed in another worker applies to payments at most
+# CACHE_TTL_SECONDS later (2 s by default); in this process at once (forget_on_commit below).
+_CONFIGS: TTLMemo[tuple[_Candidate, ...]] = TTLMemo("gateway_configs")
+
+
+def _enabled_configs(db: Session, merchant_id: str, livemode: bool) -> tuple[_Candidate, ...]:
+    def load() -> tuple[_Candidate, ...]:
+        configs = db.exec(
+            select(GatewayConfig)
+            .where(
+                GatewayConfig.merchant_id == merchant_id,
+                GatewayConfig.livemode == livemode,
+                GatewayConfig.enabled == True,  # noqa: E712
+            )
+            .order_by(GatewayConfig.priority, GatewayConfig.created_at)
+        ).all()
+        return tuple(
+            _Candidate(
+                c.gateway,
+                tuple(c.currencies or ()),
+                tuple(c.methods or ()),
+                c.min_amount,
+                c.max_amount,
+                _route_or_error(c),
+            )
+            for c in configs
+        )
+
+    return _CONFIGS.get((merchant_id, livemode), load)
+
+
+def _route_or_error(config: GatewayConfig) -> Route | ServiceError:
+    try:
+        return _route(config, config.gateway)
+    except ServiceError as exc:
+        return exc
+
+
+forget_on_commit(GatewayConfig, _CONFIGS, lambda row: (row.merchant_id, row.livemode))  # type: ignore[attr-defined]
+
+
+def _matches(config: GatewayConfig | _Candidate, amount: int, currency: str, method: str) -> bool:
+    return (
+        (not config.currencies or currency in config.currencies)
+        and (not config.methods or method in config.methods)
+        and (config.min_amount is None or amount >= config.min_amount)
+        and (config.max_amount is None or amount <= config.max_amount)
+    )
+
+
+def candidate_routes(
+    db: Session,
+    *,
+    merchant_id: str,
+    livemode: bool,
+    amount: int,
+    currency: str,
+    method: str,
+    requested: str | None = None,
+) -> list[Route]:
+    if requested is not None and requested not in GATEWAY_NAMES:
+        raise ValidationFailed(
+            f"gatewayType must be one of {', '.join(GATEWAY_NAMES)}", param="gatewayType"
+        )
+    if livemode and requested == "sandbox":
+        raise ValidationFailed(
+            "The sandbox gateway only takes test-mode payments",
+            param="gatewayType",
+            code="gateway_not_available",
+        )
+    configs = _enabled_configs(db, merchant_id, livemode)
+    if configs:
+        chosen = [
+            c.chosen()
+            for c in configs
+            if _matches(c, amount, currency, method)
+            and requested in (None, c.gateway)
+            and not (livemode and c.gateway == "sandbox")
+        ]
+        if chosen:
+            return chosen
+    if requested == "sandbox" or (
+        requested is None and not livemode and not get_settings().stripe_enabled
+    ):
+        return [_route(None, "sandbox")]
+    if requested in (None, "stripe") and (get_settings().stripe_enabled or requested):
+        return [_route(None, "stripe")]
+    raise ValidationFailed(
+        "No gateway is configured for live payments on this account",
+        code="gateway_not_configured",
+        param="gatewayType",
+    )
+
+
+def _config_for_payment(db: Session, payment: Payment) -> GatewayConfig | None:
+    """The configuration that took the payment, even if disabled since. Payments from before
+    configurations were recorded on them use the gateway's first one (or none: the
+    platform's default)."""
+    if payment.gateway_config_id is not None:
+        config = db.exec(
+            select(GatewayConfig).where(
+                GatewayConfig.id == payment.gateway_config_id,
+                GatewayConfig.merchant_id == payment.merchant_id,
+            )
+        ).first()
+        if config is not None:
+            return config
+    return db.exec(
+        select(GatewayConfig)
+        .where(
+            GatewayConfig.merchant_id == payment.merchant_id,
+            GatewayConfig.livemode == payment.livemode,
+            GatewayConfig.gateway == payment.gateway,
+        )
+        .order_by(GatewayConfig.priority)
+    ).first()
+
+
+def route_for_payment(db: Session, payment: Payment) -> Route:
+    """The gateway that holds an existing payment: captures, voids and refunds never switch
+    gateway or configuration (credentials and price)."""
+    return _route(_config_for_payment(db, payment), payment.gateway)
+
+
+def fees_for_payment(db: Session, payment: Payment) -> FeeSchedule:
+    """The processor's price for an existing payment, without building a gateway client."""
+    return config_fees(_config_for_payment(db, payment), payment.gateway)
+
+
+RecordAttempt = Callable[[Route, str, str | None, str | None, int], None]
+
+
+def call(
+    route: Route,
+    operation: Callable[[Gateway], T],
+    record: RecordAttempt,
+    outcome_of: Callable[[T], tuple[str, str | None, str | None]],
+) -> T:
+    """Run one gateway operation, recording the attempt whatever happens."""
+    started = time.perf_counter()
+    try:
+        result = operation(route.gateway)
+    except GatewayUnavailable as exc:
+        record(route, "error", exc.code, exc.message, _ms(started))
+        raise
+    except ServiceError as exc:
+        record(route, "rejected", exc.code, exc.message, _ms(started))
+        raise
+    outcome, code, message = outcome_of(result)
+    record(route, outcome, code, message, _ms(started))
+    return result
+
+
+def with_failover(
+    routes: list[Route],
+    operation: Callable[[Gateway], T],
+    record: RecordAttempt,
+    outcome_of: Callable[[T], tuple[str, str | None, str | None]],
+) -> tuple[Route, T]:
+    """The first route that answers, and its answer.
+
+    A gateway that was never reached (refused connection, bad credentials, rate limit) hands
+    over to the next. A gateway that may have acted without answering (read timeout, reset,
+    5xx) is asked once more with the same idempotency key, which replays its first answer; if
+    it still cannot say, the payment stops there rather than risk charging the customer twice
+    on another gateway.
+    """
+    errors = []
+    for route in routes:
+        try:
+            return route, call(route, operation, record, outcome_of)
+        except GatewayUnavailable as exc:
+            if not exc.outcome_unknown:
+                errors.append(f"{route.name}: {exc.message}")
+                continue
+        try:
+            return route, call(route, operation, record, outcome_of)
+        except GatewayUnavailable as exc:
+            raise AllGatewaysUnavailable(
+                f"{route.name} did not answer and may have processed the payment; retry the "
+                "request with the same Idempotency-Key to learn its outcome",
+                code="gateway_outcome_unknown",
+            ) from exc
+    raise AllGatewaysUnavailable(
+        f"The payment processor could not be reached. Try again shortly. ({'; '.join(errors)})"
+    )
+
+
+def _ms(started: float) -> int:
+    return int((time.perf_counter() - started) * 1000)
