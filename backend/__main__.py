@@ -73,8 +73,8 @@ def _wait_until_ready(timeout: float) -> bool:
 def _gateway_add(args: argparse.Namespace) -> dict[str, object]:
     from backend.core.errors import NotFound
     from backend.models import Merchant
+    from backend.services.context import Scope
     from backend.services.payments import gateway_configs
-    from backend.services.payments.charges import Scope
 
     with session_scope() as db:
         if db.get(Merchant, args.merchant) is None:

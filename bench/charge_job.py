@@ -67,7 +67,7 @@ def main() -> int:
         from backend.core.db import get_engine, session_scope
         from backend.core.group_commit import _Job, _run_job
         from backend.services.identity import api_keys
-        from backend.services.payments import charges as payments
+        from backend.services.payments import charges
 
         who = deps.Caller(api_keys.authenticate_cached(key), "127.0.0.1")
         traced: list[str] = []
@@ -84,8 +84,8 @@ def main() -> int:
 
         def job(n: int) -> _Job[object]:
             key = f"job-{n}"
-            data = payments.ChargeInput(  # what the API makes of bench/payments_api.py's body
-                payment_method=payments.PaymentMethodInput("card", "pm_card_visa"),
+            data = charges.ChargeInput(  # what the API makes of bench/payments_api.py's body
+                payment_method=charges.PaymentMethodInput("card", "pm_card_visa"),
                 amount=1000 + n % 5000,
                 currency="USD",
                 ip_address=who.actor.ip_address,
@@ -93,13 +93,13 @@ def main() -> int:
             )
 
             def work(db: object) -> object:
-                outcome = payments.charge(db, who.scope, data, actor=who.actor)  # type: ignore[arg-type]
+                outcome = charges.charge(db, who.scope, data, actor=who.actor)  # type: ignore[arg-type]
                 return routes._outcome_result(outcome, 201)
 
             unit = deps._Unit("POST", "/api/payments/charge", who, key, "0" * 64, work)
             return _Job(unit.answer, unit.refused)
 
-        def charges(index: int) -> None:
+        def charge_batches(index: int) -> None:
             batch = [job(index * args.batch + k) for k in range(args.batch)]
             with session_scope() as db:
                 for one in batch:
@@ -107,7 +107,7 @@ def main() -> int:
                     if error is not None:
                         raise error
 
-        costs = _timed_batches(args.repeats, args.batch, charges)
+        costs = _timed_batches(args.repeats, args.batch, charge_batches)
         print(
             _figures(f"[{args.database}] charge unit of work, {args.batch} per transaction", costs)
         )

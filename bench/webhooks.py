@@ -92,8 +92,7 @@ def _seed(url: str, count: int) -> None:
     from backend.core.ids import new_id
     from backend.models import Merchant, Payment
     from backend.services.identity import accounts
-    from backend.services.payments import charges as payments
-    from backend.services.payments import routing
+    from backend.services.payments import booking, routing
 
     get_settings.cache_clear()
     get_engine.cache_clear()
@@ -113,7 +112,12 @@ def _seed(url: str, count: int) -> None:
                 gateway_payment_id=f"pi_bench_{i}",
                 status="requires_action",
             )
-            payments._set_fees(db, merchant, payment, 10_000, routing.DEFAULT_FEES["stripe"])
+            booking.set_fees(
+                payment,
+                10_000,
+                booking.platform_fees(db, merchant.id),
+                routing.DEFAULT_FEES["stripe"],
+            )
             db.add(payment)
     get_engine().dispose()
 

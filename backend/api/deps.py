@@ -25,8 +25,8 @@ from backend.core.errors import AuthenticationFailed, RateLimited, ServiceError
 from backend.core.group_commit import committer_for
 from backend.models.enums import ActorType
 from backend.services import idempotency
+from backend.services.context import Actor, Scope
 from backend.services.identity import api_keys
-from backend.services.payments.charges import Actor, Scope
 
 from .errors import service_error_response
 

@@ -123,3 +123,21 @@ class Gateway(Protocol):
     def card_details(self, token: str) -> CardDetails | None:
         """Card facts known before charging (for risk rules), when the token reveals them."""
         ...
+
+    def retrieve(self, gateway_payment_id: str) -> PaymentResult:
+        """The payment's state at the processor now (GatewayUnavailable if it keeps none)."""
+        ...
+
+    def complete_action(
+        self, gateway_payment_id: str, approved: bool | None, *, capture: bool
+    ) -> PaymentResult:
+        """The end of the customer's authentication (3-D Secure) of a REQUIRES_ACTION payment.
+
+        `approved` is the customer's answer where the processor asks us for it (the sandbox);
+        None where the customer answered the processor directly in the browser (Stripe)."""
+        ...
+
+    def client_secret(self, gateway_payment_id: str) -> str | None:
+        """The secret the browser needs to finish the customer's step with the processor's own
+        script (Stripe's handleNextAction), or None for processors that need none."""
+        ...

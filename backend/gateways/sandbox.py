@@ -330,16 +330,23 @@ class SandboxGateway:
         self._reach_processor()
         return RefundResult(_new_id(REFUND_ID_PREFIX), RefundState.SUCCEEDED)
 
-    # -- sandbox only ----------------------------------------------------------------------
+    def retrieve(self, gateway_payment_id: str) -> PaymentResult:
+        """The sandbox keeps no payments: each answer is decided by the card when it is made."""
+        self._check_payment_id(gateway_payment_id)
+        raise GatewayUnavailable(
+            "The sandbox keeps no payments to look up", code="resource_missing"
+        )
 
     def complete_action(
-        self, gateway_payment_id: str, approved: bool, capture: bool
+        self, gateway_payment_id: str, approved: bool | None, *, capture: bool
     ) -> PaymentResult:
         """The customer's answer to the 3-D Secure challenge of a REQUIRES_ACTION payment.
 
         Approved: SUCCEEDED (capture) or AUTHORIZED. Refused: DECLINED, authentication_failed.
         The card details were returned with the REQUIRES_ACTION result; none are repeated here.
         """
+        if approved is None:
+            raise ValidationFailed("This payment cannot be confirmed here", param="approved")
         payment_id = self._check_payment_id(gateway_payment_id)
         self._reach_processor()
         if approved:
@@ -350,3 +357,6 @@ class SandboxGateway:
             decline_code="authentication_failed",
             message=DECLINE_MESSAGES["authentication_failed"],
         )
+
+    def client_secret(self, gateway_payment_id: str) -> str | None:
+        return None  # the sandbox's challenge is our own page: no processor script to run

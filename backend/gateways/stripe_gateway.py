@@ -258,8 +258,6 @@ class StripeGateway:
             return None
         return _card(_field(method, "card"))
 
-    # -- beyond the protocol ---------------------------------------------------------------
-
     def retrieve(self, gateway_payment_id: str) -> PaymentResult:
         """The PaymentIntent's current state: after 3-D Secure, or to settle an unknown outcome."""
         try:
@@ -269,6 +267,21 @@ class StripeGateway:
         except stripe.StripeError as err:
             raise _translate(err, "retrieve") from err
         return _result(intent)
+
+    def complete_action(
+        self, gateway_payment_id: str, approved: bool | None, *, capture: bool
+    ) -> PaymentResult:
+        """The customer answered Stripe in the browser (stripe.handleNextAction): the
+        PaymentIntent now says how it ended."""
+        return self.retrieve(gateway_payment_id)
+
+    def client_secret(self, gateway_payment_id: str) -> str | None:
+        """The PaymentIntent's client secret, for stripe.handleNextAction in the browser."""
+        try:
+            intent = self._client.v1.payment_intents.retrieve(gateway_payment_id)
+        except stripe.StripeError:
+            return None
+        return getattr(intent, "client_secret", None)
 
 
 # -- mapping -------------------------------------------------------------------------------
@@ -287,9 +300,9 @@ def _result(intent: Any) -> PaymentResult:
         if error is None:
             code = "payment_canceled" if status == "canceled" else "card_declined"
         else:
-            code = _decline_code(_field(error, "code"), _field(error, "decline_code"))
+            code = decline_code(_field(error, "code"), _field(error, "decline_code"))
         return PaymentResult(
-            Outcome.DECLINED, intent.id, card=card, decline_code=code, message=_message(code)
+            Outcome.DECLINED, intent.id, card=card, decline_code=code, message=decline_message(code)
         )
     # processing (asynchronous methods) or requires_confirmation: Stripe has not decided yet.
     raise GatewayUnavailable(
@@ -301,18 +314,18 @@ def _declined(err: stripe.CardError) -> PaymentResult:
     error = err.error
     intent = _field(error, "payment_intent")
     method = _field(error, "payment_method")
-    code = _decline_code(err.code, _field(error, "decline_code"))
+    code = decline_code(err.code, _field(error, "decline_code"))
     log.info("stripe declined: %s (request %s)", code, err.request_id)
     return PaymentResult(
         Outcome.DECLINED,
         gateway_payment_id=_field(intent, "id"),
         card=_card(_field(method, "card")) or (_intent_card(intent) if intent else None),
         decline_code=code,
-        message=_message(code),
+        message=decline_message(code),
     )
 
 
-def _decline_code(code: str | None, decline_code: str | None) -> str:
+def decline_code(code: str | None, decline_code: str | None) -> str:
     if decline_code and decline_code != "generic_decline":
         return decline_code
     if code == "payment_intent_authentication_failure":
@@ -320,7 +333,7 @@ def _decline_code(code: str | None, decline_code: str | None) -> str:
     return code or "card_declined"
 
 
-def _message(code: str) -> str:
+def decline_message(code: str) -> str:
     return _DECLINE_MESSAGES.get(code, _GENERIC_DECLINE)
 
 

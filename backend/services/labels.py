@@ -223,6 +223,7 @@ AUDIT_ACTIONS: dict[str, str] = {
     "gateway.void": "Processor: void",
     "gateway.refund": "Processor: refund",
     "gateway.charge": "Processor: charge",
+    "gateway.authenticate": "Processor: 3-D Secure result",
 }
 
 _SEPARATORS = re.compile(r"[._\-\s]+")

@@ -11,8 +11,8 @@ from backend.core.db import session_scope
 from backend.core.errors import ServiceError, ValidationFailed
 from backend.models import PaymentLink
 from backend.services.checkout import payment_links
+from backend.services.context import Scope
 from backend.services.identity import permissions
-from backend.services.payments.charges import Scope
 from portal.state.auth import AuthState
 from portal.state.formatting import major_text
 

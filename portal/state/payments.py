@@ -20,8 +20,15 @@ from backend.models.enums import ActorType
 from backend.services import labels
 from backend.services.identity import step_up
 from backend.services.identity.permissions import Permission
-from backend.services.payments import charges as payments
-from backend.services.payments import refund_limits, reviews, risk, state_machine
+from backend.services.payments import (
+    booking,
+    operations,
+    orders,
+    refund_limits,
+    reviews,
+    risk,
+    state_machine,
+)
 from backend.services.payments.money_input import parse_money
 from backend.services.reporting import figures as reporting
 from backend.services.reporting.exports import filters_from_query
@@ -264,8 +271,8 @@ class PaymentDetailState(AuthState):
         try:
             viewer.require(Permission.VIEW_DATA)
             with session_scope(readonly=True) as db:
-                p = payments.get_payment(db, viewer.scope, self._payment_id)
-                refunds = payments.refunds_of(db, p.id)
+                p = orders.get_payment(db, viewer.scope, self._payment_id)
+                refunds = booking.refunds_of(db, p.id)
                 timeline = reporting.payment_timeline(db, p, viewer.locale)
                 webhooks = reporting.payment_webhooks(db, p)
                 can_block = viewer.can(Permission.MANAGE_SETTINGS)
@@ -384,7 +391,7 @@ class PaymentDetailState(AuthState):
                 return AuthState.require_session
             attribute = risk.PAYMENT_BLOCKABLES.get(str(kind))
             with session_scope() as db:
-                p = payments.get_payment(db, viewer.scope, self._payment_id)
+                p = orders.get_payment(db, viewer.scope, self._payment_id)
                 value = getattr(p, attribute) if attribute else None
                 if not value:
                     raise ValidationFailed("This payment has nothing of that kind to block")
@@ -446,13 +453,13 @@ class PaymentDetailState(AuthState):
         try:
             viewer.require(Permission.CAPTURE_VOID)
             with session_scope() as db:
-                current = payments.get_payment(db, viewer.scope, self._payment_id)
+                current = orders.get_payment(db, viewer.scope, self._payment_id)
                 amount = (
                     parse_money(typed, current.currency, viewer.locale, param="amount")
                     if typed
                     else None
                 )
-                captured = payments.capture(
+                captured = operations.capture(
                     db,
                     viewer.scope,
                     self._payment_id,
@@ -481,7 +488,7 @@ class PaymentDetailState(AuthState):
         try:
             viewer.require(Permission.CAPTURE_VOID)
             with session_scope() as db:
-                payments.void(
+                operations.void(
                     db,
                     viewer.scope,
                     self._payment_id,

@@ -8,9 +8,9 @@ from dataclasses import dataclass
 from backend.core.db import session_scope
 from backend.models import Merchant
 from backend.models.enums import ActorType
+from backend.services.context import Actor, Scope
 from backend.services.identity import permissions, sessions
 from backend.services.identity.permissions import Permission
-from backend.services.payments.charges import Actor, Scope
 from portal.state.auth import AuthState
 
 

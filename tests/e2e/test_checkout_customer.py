@@ -123,7 +123,7 @@ def make_shop(app_url, app_env):  # type: ignore[no-untyped-def]
 def make_link(app_env) -> Callable[..., str]:  # type: ignore[no-untyped-def]
     from backend.core.db import make_engine, session_scope
     from backend.services.checkout import payment_links
-    from backend.services.payments.charges import Scope
+    from backend.services.context import Scope
 
     def _make(shop: Shop, **fields: object) -> str:
         engine = make_engine(app_env["DATABASE_URL"])

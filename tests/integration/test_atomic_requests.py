@@ -79,14 +79,14 @@ def test_the_record_and_the_work_are_committed_together(shop: Shop):
 
 
 def test_work_that_fails_unexpectedly_leaves_neither_record_nor_rows(shop: Shop, monkeypatch):
-    from backend.services.payments import charges as payments
+    from backend.services.payments import charges
 
     def explode(*_args, **_kwargs):  # type: ignore[no-untyped-def]
         raise RuntimeError("the process died here")
 
     models = (IdempotencyKey, Payment, Order, AuditLog, DomainEvent)
     before = [_count(model, shop.merchant_id) for model in models]
-    monkeypatch.setattr(payments, "_apply_result", explode)
+    monkeypatch.setattr(charges, "_apply_result", explode)
     with TestClient(shop.client.app, raise_server_exceptions=False) as client:
         response = client.post("/api/payments/charge", json=BODY, headers=shop.headers("order-2"))
     assert response.status_code == 500

@@ -18,8 +18,8 @@ from backend.models import AuditLog, DomainEvent, Order, OutboundEmail, Payment
 from backend.services.checkout import card_testing as checkout_declines
 from backend.services.checkout import payment_links
 from backend.services.checkout import sessions as checkout
+from backend.services.context import Scope
 from backend.services.payments import routing
-from backend.services.payments.charges import Scope
 from tests.integration.api_client import Merchant, new_merchant
 
 URLS = {"successUrl": "https://shop.test/thanks", "cancelUrl": "https://shop.test/cart"}

@@ -10,8 +10,8 @@ from sqlmodel import select
 from backend.core.db import session_scope
 from backend.core.errors import Conflict, NotFound, ValidationFailed
 from backend.models import AuditLog, GatewayConfig, Payment
+from backend.services.context import Scope
 from backend.services.payments import gateway_configs
-from backend.services.payments.charges import Scope
 from tests.fakes.stripe_api import FakeStripe
 from tests.integration.api_client import Merchant, new_merchant
 

@@ -34,9 +34,9 @@ from sqlalchemy import func, select
 from sqlmodel import SQLModel
 
 from backend.core.db import session_scope
+from backend.services.context import Scope
 from backend.services.identity import accounts, sessions
 from backend.services.payments import gateway_configs
-from backend.services.payments.charges import Scope
 from tests.integration import webhook_signing as ws
 
 PROCESSOR_SECRET = "whsec_" + "e5" * 16

@@ -12,10 +12,10 @@ from sqlmodel import select
 from backend.core.db import session_scope
 from backend.models import Dispute, Membership, Payment
 from backend.models.enums import ActorType, Role
+from backend.services.context import Actor, Scope
 from backend.services.identity import accounts, sessions
 from backend.services.merchant import demo
 from backend.services.payments import dispute_evidence
-from backend.services.payments.charges import Actor, Scope
 
 PASSWORD = "a long passphrase 1"
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 32
@@ -111,9 +111,9 @@ def test_evidence_is_downloaded_with_its_sniffed_type_only_by_its_merchant(
             select(Payment).where(Payment.merchant_id == merchant_id, Payment.status == "succeeded")
         ).first()
         assert payment is not None
-        from backend.services.payments import disputes
+        from backend.services.payments import booking
 
-        dispute = disputes.open_dispute(db, payment)
+        dispute = booking.open_dispute(db, payment)
         db.flush()
         (row,) = dispute_evidence.add_evidence(
             db,

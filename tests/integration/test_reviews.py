@@ -12,8 +12,8 @@ from backend.core.db import session_scope
 from backend.core.errors import Conflict, NotFound, ValidationFailed
 from backend.models import AuditLog, Merchant, Payment
 from backend.models.enums import ActorType
+from backend.services.context import Actor, Scope
 from backend.services.payments import reviews
-from backend.services.payments.charges import Actor, Scope
 from backend.services.reporting import exports
 from backend.services.reporting import figures as reporting
 from tests.integration.api_client import Merchant as Shop

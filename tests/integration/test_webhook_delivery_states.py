@@ -20,7 +20,7 @@ from backend.core.config import get_settings
 from backend.core.db import session_scope
 from backend.core.errors import ValidationFailed
 from backend.models import WebhookEndpoint, utcnow
-from backend.services.payments.charges import Scope
+from backend.services.context import Scope
 from backend.services.representations import timestamp
 from backend.services.webhooks.outbound import delivery as webhooks_out
 from tests.fakes.receiver import Hang, Receiver, Reply

@@ -44,9 +44,9 @@ from backend.models import (
     Refund,
     utcnow,
 )
-from backend.services.payments import charges as payments
-from backend.services.payments import routing
-from backend.services.payments.charges import Scope
+from backend.services import context
+from backend.services.context import Scope
+from backend.services.payments import booking, orders, routing
 from backend.services.webhooks.inbound import stripe_events as webhooks_in
 from tests.integration import webhook_signing as ws
 from tests.integration.api_client import Merchant as Shop
@@ -157,7 +157,7 @@ def stripe_payment(
     pi = ws.payment_intent(amount, status=status)
     scope = Scope(shop.merchant_id, False)
     with session_scope() as db:
-        order = payments.create_order(db, scope, amount=amount, currency="USD")
+        order = orders.create_order(db, scope, amount=amount, currency="USD")
         db.flush()
         payment = Payment(
             id=new_id("pay"),
@@ -171,7 +171,9 @@ def stripe_payment(
         )
         merchant = db.get(Merchant, shop.merchant_id)
         assert merchant is not None
-        payments._set_fees(db, merchant, payment, amount, routing.DEFAULT_FEES["stripe"])
+        booking.set_fees(
+            payment, amount, booking.platform_fees(db, merchant.id), routing.DEFAULT_FEES["stripe"]
+        )
         db.add(payment)
     pi["metadata"] = {"payment_id": payment.id, "order_id": order.id}
     return payment.id, pi
@@ -370,7 +372,7 @@ def test_a_failed_refund_reverses_its_booking(client: TestClient, shop: Shop, am
 def test_a_refund_made_through_our_api_is_confirmed_not_added(client: TestClient, shop: Shop):
     payment_id, _, ch = succeeded(client, shop)
     stripe_refund = ws.refund(ch, 2_500, status="pending")
-    with session_scope() as db:  # what payments.refund stores when Stripe answers "pending"
+    with session_scope() as db:  # what operations.refund stores when Stripe answers "pending"
         payment = db.get(Payment, payment_id)
         assert payment is not None
         record = Refund(
@@ -383,7 +385,7 @@ def test_a_refund_made_through_our_api_is_confirmed_not_added(client: TestClient
         )
         db.add(record)
         db.flush()
-        payments.apply_refund(db, payment, record, payments.SYSTEM, pending=True)
+        booking.book_refund(db, payment, record, context.SYSTEM, pending=True)
     post(client, "refund.created", stripe_refund)
     post(client, "charge.refunded", ws.refunded_charge(ch, [stripe_refund]))
     post(client, "refund.updated", ws.with_(stripe_refund, status="succeeded"))
@@ -473,7 +475,7 @@ def test_metadata_finds_a_payment_whose_creation_timed_out(client: TestClient, s
     with session_scope() as db:
         payment = db.get(Payment, payment_id)
         assert payment is not None
-        payments._fail(db, payment, "gateway_outcome_unknown", "lost", payments.SYSTEM)
+        booking.fail(db, payment, "gateway_outcome_unknown", "lost", context.SYSTEM)
         payment.gateway_payment_id = None
     post(client, "payment_intent.succeeded", ws.with_(pi, status="succeeded"))
     after = state(payment_id)

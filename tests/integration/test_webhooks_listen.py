@@ -23,7 +23,7 @@ from backend.__main__ import main
 from backend.cli.webhooks_listen import listen
 from backend.core.db import session_scope
 from backend.models import WebhookEndpoint
-from backend.services.payments.charges import Scope
+from backend.services.context import Scope
 from backend.services.webhooks.outbound.listener import DESCRIPTION
 from tests.fakes.receiver import Receiver, Reply
 from tests.integration import test_webhooks_outbound as base

@@ -36,7 +36,7 @@ from backend.models import (
     utcnow,
 )
 from backend.services import events
-from backend.services.payments.charges import Scope
+from backend.services.context import Scope
 from backend.services.webhooks.outbound import delivery as webhooks_out
 from tests.conftest import _reset_caches
 from tests.fakes.receiver import Hang, Receiver, Reply

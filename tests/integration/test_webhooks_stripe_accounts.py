@@ -14,8 +14,8 @@ from sqlmodel import select
 from backend.core.db import session_scope
 from backend.core.errors import ValidationFailed
 from backend.models import AuditLog, Payment
+from backend.services.context import Scope
 from backend.services.payments import gateway_configs
-from backend.services.payments.charges import Scope
 from tests.integration import webhook_signing as ws
 from tests.integration.api_client import Merchant as Shop
 from tests.integration.api_client import new_merchant

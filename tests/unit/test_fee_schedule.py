@@ -7,7 +7,8 @@ from sqlmodel import Session
 from backend.core.ids import new_id
 from backend.models import FeeOverride
 from backend.services.identity import accounts
-from backend.services.payments.fees import STRIPE_DEFAULT, compute_fees, platform_schedule
+from backend.services.payments import merchant_terms
+from backend.services.payments.fees import STRIPE_DEFAULT, compute_fees
 
 
 def test_tiers_and_overrides(db: Session):
@@ -15,17 +16,17 @@ def test_tiers_and_overrides(db: Session):
         db, email="fees@shop.test", password="a long passphrase 1"
     ).merchant
     db.commit()
-    assert platform_schedule(db, merchant).percent_pips == 30_000
+    assert merchant_terms.terms(db, merchant.id, fresh=True).platform_fees.percent_pips == 30_000
     merchant.fee_tier_id = "enterprise"
     db.commit()
-    assert platform_schedule(db, merchant).percent_pips == 5_000
+    assert merchant_terms.terms(db, merchant.id, fresh=True).platform_fees.percent_pips == 5_000
     db.add(
         FeeOverride(
             id=new_id("fo"), merchant_id=merchant.id, fixed_fee=25, fixed_fee_currency="USD"
         )
     )
     db.commit()
-    schedule = platform_schedule(db, merchant)
+    schedule = merchant_terms.terms(db, merchant.id, fresh=True).platform_fees
     # The override's fixed fee joins the tier's percentage; other fields fall back to the tier.
     assert (schedule.percent_pips, schedule.fixed_fees) == (5_000, {"USD": 25})
     fees = compute_fees(10_000, "USD", schedule, STRIPE_DEFAULT)

@@ -15,8 +15,9 @@ from sqlmodel import Session
 
 from backend.models import utcnow
 from backend.models.enums import ActorType
+from backend.services.context import Actor, Scope
 from backend.services.identity import accounts
-from backend.services.payments.charges import Actor, ChargeInput, PaymentMethodInput, Scope, charge
+from backend.services.payments.charges import ChargeInput, PaymentMethodInput, charge
 from backend.services.reporting import live_feed
 from portal.state import live_feed as feed
 

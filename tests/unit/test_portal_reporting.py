@@ -18,8 +18,8 @@ from backend.core.db import make_engine
 from backend.core.errors import ValidationFailed
 from backend.core.ids import new_id
 from backend.models import Customer, Dispute, Merchant, Payment, Refund
+from backend.services.context import Scope
 from backend.services.payments import customers
-from backend.services.payments.charges import Scope
 from backend.services.payments.money_input import parse_money
 from backend.services.reporting import exports, statements
 from backend.services.reporting import figures as reporting

@@ -14,10 +14,11 @@ from sqlmodel import Session, select
 from backend.core.errors import Conflict, NotFound, ValidationFailed
 from backend.models import Dispute, DomainEvent, Merchant, OutboundEmail, Payment, utcnow
 from backend.models.enums import ActorType
+from backend.services.context import Actor, Scope
 from backend.services.identity import accounts
 from backend.services.merchant import business_profile, notifications
-from backend.services.payments import dispute_evidence, disputes
-from backend.services.payments.charges import Actor, ChargeInput, PaymentMethodInput, Scope, charge
+from backend.services.payments import booking, dispute_evidence
+from backend.services.payments.charges import ChargeInput, PaymentMethodInput, charge
 
 PDF = b"%PDF-1.7\n" + b"x" * 100
 USER = Actor(ActorType.SYSTEM)
@@ -49,7 +50,7 @@ def _disputed(db: Session, merchant_id: str) -> Dispute:
         Scope(merchant_id, False),
         ChargeInput(PaymentMethodInput("card", "pm_card_visa"), amount=5_000, currency="USD"),
     )
-    dispute = disputes.open_dispute(db, outcome.payment)
+    dispute = booking.open_dispute(db, outcome.payment)
     db.commit()
     return dispute
 

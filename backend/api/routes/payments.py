@@ -25,8 +25,7 @@ from backend.api.schemas import (
 )
 from backend.core.db import session_scope
 from backend.core.read_threads import run_read
-from backend.services.payments import charges as payments
-from backend.services.payments import reviews
+from backend.services.payments import charges, operations, orders, reviews
 from backend.services.payments.charges import ChargeInput, PaymentMethodInput, PaymentOutcome
 from backend.services.payments.sandbox_followups import dispute_later
 from backend.services.representations import order_to_dict, payment_to_dict, refund_to_dict
@@ -93,7 +92,7 @@ def _charge_input(body: PaymentCreate, who: Caller, request: Request) -> ChargeI
 )
 async def create_order(body: OrderCreate, request: Request, who: CallerDep) -> JSONResponse:
     def work(db: Session) -> Result:
-        order = payments.create_order(
+        order = orders.create_order(
             db,
             who.scope,
             amount=body.amountCents,
@@ -114,7 +113,7 @@ async def _create(request: Request, capture: bool) -> JSONResponse:
     who = await caller(request)
     body = await json_body.parse(request, PaymentCreate)
     data = _charge_input(body, who, request)
-    operation = payments.charge if capture else payments.authorize
+    operation = charges.charge if capture else charges.authorize
     disputed: list[str] = []
 
     def work(db: Session) -> Result:
@@ -168,7 +167,7 @@ async def capture(
     body: CaptureBody | None = None,
 ) -> JSONResponse:
     def work(db: Session) -> Result:
-        payment = payments.capture(
+        payment = operations.capture(
             db, who.scope, paymentId, amount=body.amountCents if body else None, actor=who.actor
         )
         return 200, {"success": True, "payment": payment_to_dict(payment)}
@@ -192,7 +191,7 @@ async def refund(
     body: RefundBody | None = None,
 ) -> JSONResponse:
     def work(db: Session) -> Result:
-        payment, record = payments.refund(
+        payment, record = operations.refund(
             db,
             who.scope,
             paymentId,
@@ -225,7 +224,7 @@ async def refund(
 )
 async def void(request: Request, paymentId: PaymentId, who: CallerDep) -> JSONResponse:
     def work(db: Session) -> Result:
-        payment = payments.void(db, who.scope, paymentId, actor=who.actor)
+        payment = operations.void(db, who.scope, paymentId, actor=who.actor)
         return 200, {"success": True, "payment": payment_to_dict(payment)}
 
     return await respond_atomic(request, who, work)
@@ -263,7 +262,7 @@ async def get_payment(paymentId: PaymentId, who: CallerDep) -> dict[str, Any]:
     def read(db: Session) -> dict[str, Any]:
         return {
             "success": True,
-            "payment": payment_to_dict(payments.get_payment(db, who.scope, paymentId)),
+            "payment": payment_to_dict(orders.get_payment(db, who.scope, paymentId)),
         }
 
     return await run_read(_read, read)
@@ -277,7 +276,7 @@ async def get_payment(paymentId: PaymentId, who: CallerDep) -> dict[str, Any]:
 )
 async def order_payments(orderId: OrderId, who: CallerDep) -> dict[str, Any]:
     def read(db: Session) -> dict[str, Any]:
-        found = payments.list_order_payments(db, who.scope, orderId)
+        found = orders.list_order_payments(db, who.scope, orderId)
         return {"success": True, "payments": [payment_to_dict(p) for p in found]}
 
     return await run_read(_read, read)

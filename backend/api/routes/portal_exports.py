@@ -19,10 +19,10 @@ from starlette.concurrency import run_in_threadpool
 from backend.core.db import session_scope
 from backend.core.errors import AuthenticationFailed
 from backend.models import Merchant
+from backend.services.context import Scope
 from backend.services.identity import permissions, sessions
 from backend.services.identity.permissions import Permission
 from backend.services.payments import dispute_evidence
-from backend.services.payments.charges import Scope
 from backend.services.reporting import exports, statements
 
 router = APIRouter(prefix="/api/portal", tags=["portal downloads"], include_in_schema=False)

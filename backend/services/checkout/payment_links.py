@@ -24,8 +24,8 @@ from backend.models.enums import ActorType
 from backend.services import audit
 from backend.services.checkout import card_testing as checkout_declines
 from backend.services.checkout import sessions as checkout
-from backend.services.payments import charges as payments
-from backend.services.payments.charges import Actor, Scope
+from backend.services.context import Actor, Scope
+from backend.services.payments import orders
 
 MAX_QUANTITY_LIMIT = 99
 DEFAULT_MIN_AMOUNT = 100  # minor units: a customer-chosen amount starts at 1.00 by default
@@ -50,12 +50,12 @@ def _bounds(
     unit_amount: object, min_amount: object, max_amount: object
 ) -> tuple[int | None, int | None, int | None]:
     if unit_amount is not None:
-        return payments.validate_amount(unit_amount, param="unit_amount"), None, None
-    low = payments.validate_amount(
+        return orders.validate_amount(unit_amount, param="unit_amount"), None, None
+    low = orders.validate_amount(
         DEFAULT_MIN_AMOUNT if min_amount is None else min_amount, param="min_amount"
     )
-    high = payments.validate_amount(
-        payments.MAX_AMOUNT if max_amount is None else max_amount, param="max_amount"
+    high = orders.validate_amount(
+        orders.MAX_AMOUNT if max_amount is None else max_amount, param="max_amount"
     )
     if low > high:
         raise ValidationFailed(
@@ -155,7 +155,7 @@ def set_active(
 
 
 def get_link(db: Session, scope: Scope, link_id: str, *, lock: bool = False) -> PaymentLink:
-    return payments.owned(db, PaymentLink, scope, link_id, param="id", lock=lock)
+    return orders.owned(db, PaymentLink, scope, link_id, param="id", lock=lock)
 
 
 def list_links(db: Session, scope: Scope) -> list[PaymentLink]:
@@ -213,8 +213,8 @@ def start_session(
     if link.unit_amount is not None:
         unit = link.unit_amount
     else:
-        unit = payments.validate_amount(amount, param="amount")
-        if not (link.min_amount or 1) <= unit <= (link.max_amount or payments.MAX_AMOUNT):
+        unit = orders.validate_amount(amount, param="amount")
+        if not (link.min_amount or 1) <= unit <= (link.max_amount or orders.MAX_AMOUNT):
             raise ValidationFailed("The amount is outside this link's range", param="amount")
     return checkout.create_session(
         db,

@@ -37,12 +37,12 @@ from backend.gateways.base import GatewayUnavailable, Outcome, PaymentResult
 from backend.integrations import email as email_outbox
 from backend.models import AuditLog, CheckoutSession, Merchant, Order, Payment, utcnow
 from backend.models.enums import ActorType, OrderStatus, PaymentStatus
-from backend.services import audit, events, labels
+from backend.services import audit, context, events, labels
 from backend.services.checkout import card_testing as checkout_declines
 from backend.services.checkout.i18n import format_moment, t
-from backend.services.payments import charges as payments
-from backend.services.payments import risk, routing
-from backend.services.payments.charges import Actor, ChargeInput, PaymentMethodInput, Scope
+from backend.services.context import Actor, Scope
+from backend.services.payments import booking, charges, operations, orders, risk, routing
+from backend.services.payments.charges import ChargeInput, PaymentMethodInput
 from backend.services.representations import payment_to_dict, timestamp
 
 OPEN, COMPLETE, EXPIRED = "open", "complete", "expired"
@@ -100,7 +100,7 @@ def _line_items(raw: object) -> list[LineItem]:
             raise ValidationFailed(
                 f"quantity must be between 1 and {MAX_QUANTITY}", param=f"{param}.quantity"
             )
-        unit = payments.validate_amount(unit, param=f"{param}.unitAmountCents")
+        unit = orders.validate_amount(unit, param=f"{param}.unitAmountCents")
         items.append(LineItem(name.strip(), quantity, unit))
     return items
 
@@ -169,7 +169,7 @@ def create_session(
     payment_methods: object = None,
     payment_link_id: str | None = None,
     require_urls: bool = True,
-    actor: Actor = payments.SYSTEM,
+    actor: Actor = context.SYSTEM,
 ) -> CheckoutSession:
     from backend.services.identity.accounts import normalise_email
 
@@ -178,11 +178,11 @@ def create_session(
     code = normalise_currency(currency)
     if line_items is not None:
         items = _line_items(line_items)
-        total = payments.validate_amount(
+        total = orders.validate_amount(
             sum(i.quantity * i.unit_amount for i in items), param="lineItems"
         )
     else:
-        total = payments.validate_amount(amount)
+        total = orders.validate_amount(amount)
         items = []
     now = utcnow()
     session = CheckoutSession(
@@ -200,12 +200,12 @@ def create_session(
         success_url=_url(success_url, "successUrl", required=require_urls),
         cancel_url=_url(cancel_url, "cancelUrl", required=require_urls),
         payment_methods=_methods(payment_methods),
-        metadata_=payments.validate_metadata(metadata),
+        metadata_=orders.validate_metadata(metadata),
         expires_at=_expiry(expires_at, now),
         created_at=now,
         updated_at=now,
     )
-    order = payments.create_order(
+    order = orders.create_order(
         db,
         scope,
         amount=total,
@@ -225,16 +225,16 @@ def create_session(
 
 def get_session(db: Session, scope: Scope, session_id: str) -> CheckoutSession:
     """The merchant's session (404 for anyone else's), brought up to date (expiry, payment)."""
-    session = payments.owned(db, CheckoutSession, scope, session_id, param="id", lock=True)
+    session = orders.owned(db, CheckoutSession, scope, session_id, param="id", lock=True)
     refresh(db, session)
     return session
 
 
 def expire_session(
-    db: Session, scope: Scope, session_id: str, *, actor: Actor = payments.SYSTEM
+    db: Session, scope: Scope, session_id: str, *, actor: Actor = context.SYSTEM
 ) -> CheckoutSession:
     """End an open session now: nothing can be paid on it any more. Expiring again is a no-op."""
-    session = payments.owned(db, CheckoutSession, scope, session_id, param="id", lock=True)
+    session = orders.owned(db, CheckoutSession, scope, session_id, param="id", lock=True)
     refresh(db, session)
     if session.status == COMPLETE:
         raise Conflict(
@@ -292,7 +292,7 @@ def refresh(
     if paid is not None:
         return _complete(db, session, paid, locale, time_zone)
     if utcnow() >= session.expires_at:
-        _expire(db, session, payments.SYSTEM)
+        _expire(db, session, context.SYSTEM)
     return None
 
 
@@ -357,7 +357,7 @@ def _expire(
 ) -> None:
     pending = _pending_action(db, session)
     if pending is not None:  # a 3-D Secure challenge left open: cancel it at the gateway
-        payments.void(db, Scope(session.merchant_id, session.livemode), pending.id, actor=actor)
+        operations.void(db, Scope(session.merchant_id, session.livemode), pending.id, actor=actor)
     now = utcnow()
     session.status, session.expired_at, session.updated_at = EXPIRED, now, now
     order = db.get(Order, session.order_id, with_for_update=True)
@@ -548,9 +548,9 @@ def pay(
     if wait:
         _record_refusal(db, session, ip_address, wait)
         return PayResult(THROTTLED, session, error_code=TOO_MANY_DECLINES, retry_after=wait)
-    attempt = len(payments.list_order_payments(db, _scope(session), session.order_id)) + 1
+    attempt = len(orders.list_order_payments(db, _scope(session), session.order_id)) + 1
     try:
-        outcome = payments.charge(
+        outcome = charges.charge(
             db,
             _scope(session),
             ChargeInput(
@@ -579,7 +579,7 @@ def pay(
     return PayResult(COMPLETE, session, payment, receipt_email_id=receipt)
 
 
-def _decline_key(outcome: payments.PaymentOutcome) -> str:
+def _decline_key(outcome: charges.PaymentOutcome) -> str:
     if outcome.error_code in ("gateway_unavailable", "gateway_outcome_unknown"):
         return "unavailable"
     if outcome.error_code == "payment_blocked":
@@ -662,23 +662,20 @@ def finish_action(
     if payment is None:
         return PayResult(OPEN, session)
     route = routing.route_for_payment(db, payment)
-    gateway: Any = route.gateway
     try:
-        if approved is not None and hasattr(gateway, "complete_action"):
-            result: PaymentResult = gateway.complete_action(
-                payment.gateway_payment_id, approved, True
-            )
-        elif hasattr(gateway, "retrieve"):
-            result = gateway.retrieve(payment.gateway_payment_id)
-        else:
-            raise ValidationFailed("This payment cannot be confirmed here", param="approved")
+        result: PaymentResult = routing.call(
+            route,
+            lambda g: g.complete_action(payment.gateway_payment_id or "", approved, capture=True),
+            charges.attempt_recorder(db, payment, "authenticate"),
+            charges.outcome_of,
+        )
     except GatewayUnavailable:
         return PayResult(DECLINED, session, payment, error_code="unavailable")
     if result.outcome == Outcome.REQUIRES_ACTION:
         return PayResult(REQUIRES_ACTION, session, payment, client_secret=_secret(db, payment))
     if result.outcome == Outcome.DECLINED:
         code = result.decline_code or "authentication_failed"
-        payments._fail(db, payment, code, result.message or "The card was declined.", CUSTOMER)
+        booking.fail(db, payment, code, result.message or "The card was declined.", CUSTOMER)
         return _declined(db, session, payment, _card_decline_key(code), ip_address)
     return _apply_success(db, session, payment, route.fees, locale, time_zone)
 
@@ -691,30 +688,22 @@ def _apply_success(
     locale: str,
     time_zone: str,
 ) -> PayResult:
-    """Book a 3-D Secure challenge passed, as payments does for a first answer.
-
-    Uses the payment service's own mechanics (fees, capture), the same ones the Stripe
-    webhook handlers use, so the payment, its order, audit rows and events stay consistent.
-    """
-    merchant = db.get(Merchant, session.merchant_id)
+    """Book a 3-D Secure challenge passed, through the one booking path (as a first answer or
+    the Stripe webhook would), so the payment, its order, audit rows and events agree."""
     order = db.get(Order, session.order_id, with_for_update=True)
-    assert merchant is not None and order is not None
-    payments._set_fees(db, merchant, payment, payment.amount, gateway_fees)
-    now = utcnow()
-    payment.authorized_at = payment.authorized_at or now
-    payment.failure_code = payment.failure_message = None
-    payments._mark_captured(db, order, payment, payment.amount, CUSTOMER, now)
+    assert order is not None
+    platform = booking.platform_fees(db, session.merchant_id)
+    booking.capture(db, order, payment, payment.amount, platform, gateway_fees, CUSTOMER, utcnow())
     receipt = _complete(db, session, payment, locale, time_zone)
     return PayResult(COMPLETE, session, payment, receipt_email_id=receipt)
 
 
 def _secret(db: Session, payment: Payment) -> str | None:
     """The PaymentIntent's client secret (Stripe only), for stripe.handleNextAction."""
-    if payment.gateway != "stripe" or not payment.gateway_payment_id:
+    if not payment.gateway_payment_id:
         return None
-    from backend.services.checkout.stripe_element import client_secret
-
-    return client_secret(db, payment)
+    route = routing.route_for_payment(db, payment)
+    return route.gateway.client_secret(payment.gateway_payment_id)
 
 
 def send_receipt(email_id: str | None) -> None:

@@ -16,14 +16,8 @@ The flow (Stripe's "finalize payments on the server" integration):
 
 from __future__ import annotations
 
-from typing import Any
-
-import stripe
-from sqlmodel import Session
-
 from backend.core.config import get_settings
-from backend.models import CheckoutSession, Payment
-from backend.services.payments import routing
+from backend.models import CheckoutSession
 
 
 def live_card_element(session: CheckoutSession) -> bool:
@@ -34,18 +28,3 @@ def live_card_element(session: CheckoutSession) -> bool:
 
 def publishable_key() -> str:
     return get_settings().stripe_publishable_key or ""
-
-
-def client_secret(db: Session, payment: Payment) -> str | None:
-    """The client secret of the payment's PaymentIntent, read with the gateway that holds it."""
-    route = routing.route_for_payment(db, payment)
-    # The gateway's own StripeClient (its key, API base and timeout); the Gateway protocol has
-    # no call for this browser-only secret.
-    client: Any = getattr(route.gateway, "_client", None)
-    if client is None or not payment.gateway_payment_id:
-        return None
-    try:
-        intent = client.v1.payment_intents.retrieve(payment.gateway_payment_id)
-    except stripe.StripeError:
-        return None
-    return getattr(intent, "client_secret", None)

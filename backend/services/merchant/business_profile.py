@@ -12,16 +12,17 @@ from backend.core.currency import exponent, normalise_currency
 from backend.core.errors import NotFound, ValidationFailed
 from backend.models import FeeOverride, FeeTier, Merchant, utcnow
 from backend.services import audit
+from backend.services.context import Actor
 from backend.services.identity.accounts import normalise_email
-from backend.services.payments.charges import MAX_AMOUNT, Actor
+from backend.services.payments import merchant_terms
 from backend.services.payments.fees import (
     STRIPE_DEFAULT,
     FeeBreakdown,
     FeeSchedule,
     compute_fees,
     describe,
-    platform_schedule,
 )
+from backend.services.payments.orders import MAX_AMOUNT
 
 # Locales the portal offers (Babel knows hundreds; these are the ones merchants ask for).
 LOCALES = (
@@ -170,7 +171,7 @@ def price(db: Session, merchant_id: str, *, example_amount: int | None = None) -
     tier = db.get(FeeTier, merchant.fee_tier_id)
     assert tier is not None  # a foreign key
     override = db.exec(select(FeeOverride).where(FeeOverride.merchant_id == merchant.id)).first()
-    schedule = platform_schedule(db, merchant)
+    schedule = merchant_terms.terms(db, merchant.id, fresh=True).platform_fees
     currency = merchant.default_currency
     amount = example_amount or 100 * 10 ** exponent(currency)
     example = compute_fees(amount, currency, schedule, STRIPE_DEFAULT)

@@ -30,7 +30,8 @@ from backend.models.enums import (
     RiskDecision,
 )
 from backend.services.identity import accounts, api_keys
-from backend.services.payments.fees import STRIPE_DEFAULT, FeeSchedule, compute_fees, percent_of
+from backend.services.payments import booking
+from backend.services.payments.fees import STRIPE_DEFAULT, FeeSchedule, returned_platform_fee
 
 DEMO_EMAIL = "owner@northwind.test"
 DEMO_PASSWORD = "northwind-coffee-2026"
@@ -263,13 +264,9 @@ def _apply_outcome(
             order.status = OrderStatus.CANCELED
         return []
 
-    fees = compute_fees(payment.amount, payment.currency, STARTER, STRIPE_DEFAULT)
+    # The booking path's arithmetic on rows written directly (a seed, not a history of events).
+    booking.set_fees(payment, payment.amount, STARTER, STRIPE_DEFAULT)
     payment.amount_captured = payment.amount
-    payment.platform_fee, payment.gateway_fee, payment.net_amount = (
-        fees.platform_fee,
-        fees.gateway_fee,
-        fees.net,
-    )
     payment.authorized_at = payment.captured_at = at
     order.status = OrderStatus.PAID
 
@@ -280,10 +277,11 @@ def _apply_outcome(
             else payment.amount * rng.randint(2, 6) // 10
         )
         # The platform fee is returned in proportion to the refund; the gateway keeps its fee.
-        platform_back = (
-            fees.platform_fee
-            if status == PaymentStatus.REFUNDED
-            else min(percent_of(refund_amount, STARTER.percent_pips), fees.platform_fee)
+        platform_back = returned_platform_fee(
+            original_fee=payment.platform_fee,
+            captured=payment.amount_captured,
+            refunded_before=0,
+            refund=refund_amount,
         )
         payment.amount_refunded = refund_amount
         payment.platform_fee -= platform_back
@@ -294,20 +292,15 @@ def _apply_outcome(
             else OrderStatus.PARTIALLY_REFUNDED
         )
         refunded_at = at + timedelta(days=rng.uniform(0.5, 10))
-        return [
-            Refund(
-                id=new_id("re"),
-                merchant_id=payment.merchant_id,
-                payment_id=payment.id,
-                amount=refund_amount,
-                currency=payment.currency,
-                status=RefundStatus.SUCCEEDED,
-                reason=rng.choice(["requested_by_customer", "duplicate", "fraudulent"]),
-                platform_fee_refunded=platform_back,
-                created_at=refunded_at,
-                updated_at=refunded_at,
-            )
-        ]
+        refund = booking.new_refund(
+            payment,
+            refund_amount,
+            reason=rng.choice(["requested_by_customer", "duplicate", "fraudulent"]),
+        )
+        refund.status = RefundStatus.SUCCEEDED
+        refund.platform_fee_refunded = platform_back
+        refund.created_at = refund.updated_at = refunded_at
+        return [refund]
     elif status == PaymentStatus.DISPUTED:
         opened = min(at + timedelta(days=rng.uniform(0.2, 3)), utcnow())
         due = opened + timedelta(days=21)

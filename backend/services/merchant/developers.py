@@ -20,10 +20,10 @@ from backend.core.db import session_scope
 from backend.models import ApiKey, WebhookEndpoint
 from backend.models.enums import ActorType
 from backend.services import audit
+from backend.services.context import Actor, Scope
 from backend.services.identity import api_keys, step_up
 from backend.services.identity.permissions import Permission, require
 from backend.services.identity.sessions import SessionContext
-from backend.services.payments.charges import Actor, Scope
 from backend.services.webhooks.outbound import delivery as webhooks_out
 
 

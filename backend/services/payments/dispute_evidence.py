@@ -25,10 +25,10 @@ from backend.core.errors import Conflict, NotFound, ValidationFailed
 from backend.core.ids import new_id
 from backend.models import Dispute, DisputeEvidenceFile, DisputeResponse, Payment, utcnow
 from backend.models.enums import ActorType, DisputeStatus
-from backend.services import audit, events, labels
-from backend.services.payments import state_machine
-from backend.services.payments.charges import Actor, Scope, owned
-from backend.services.representations import dispute_to_dict
+from backend.services import audit, labels
+from backend.services.context import Actor, Scope
+from backend.services.payments import booking
+from backend.services.payments.orders import owned
 
 MAX_FILE_BYTES = 5 * 1024 * 1024
 MAX_FILES = 10
@@ -329,24 +329,9 @@ def submit_evidence(
         raise ValidationFailed(
             "Explain in a few sentences why the payment was legitimate", param="explanation"
         )
-    state_machine.ensure_dispute_move(dispute.status, DisputeStatus.UNDER_REVIEW)
-    now = utcnow()
-    dispute.status = DisputeStatus.UNDER_REVIEW
-    dispute.updated_at = now
-    response.submitted_at = now
+    response.submitted_at = booking.dispute_under_review(db, dispute, actor, files=files)
     response.submitted_by_user_id = actor.id if actor.type == ActorType.USER else None
-    db.add(dispute)
     db.add(response)
-    _audit(db, dispute, "dispute.evidence_submitted", actor, {"files": files})
-    events.emit(
-        db,
-        type="dispute.updated",
-        merchant_id=dispute.merchant_id,
-        livemode=dispute.livemode,
-        object_type="dispute",
-        object_id=dispute.id,
-        data={"dispute": dispute_to_dict(dispute)},
-    )
     return dispute
 
 

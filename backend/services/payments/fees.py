@@ -13,10 +13,9 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from babel.numbers import format_percent
-from sqlmodel import Session, select
 
 from backend.core.currency import format_money
-from backend.models import FeeOverride, FeeTier, Merchant
+from backend.models import FeeOverride, FeeTier
 
 PIPS_PER_UNIT = 1_000_000  # 100% in hundredths of a basis point
 
@@ -67,19 +66,6 @@ def compute_fees(
     platform_fee = min(platform.fee_for(amount, currency), amount)
     gateway_fee = min(gateway.fee_for(amount, currency), amount - platform_fee)
     return FeeBreakdown(amount, platform_fee, gateway_fee, amount - platform_fee - gateway_fee)
-
-
-def platform_schedule(db: Session, merchant: Merchant) -> FeeSchedule:
-    """The merchant's platform price: its tier, with any per-merchant override on top."""
-    row = db.exec(
-        select(FeeTier, FeeOverride)
-        .join(FeeOverride, FeeOverride.merchant_id == merchant.id, isouter=True)
-        .where(FeeTier.id == merchant.fee_tier_id)
-    ).first()
-    if row is None:
-        raise LookupError(f"fee tier {merchant.fee_tier_id!r} does not exist")
-    tier, override = row
-    return schedule_of(tier, override)
 
 
 def schedule_of(tier: FeeTier, override: FeeOverride | None) -> FeeSchedule:

@@ -35,8 +35,10 @@ from backend.core.errors import Conflict, NotFound, ValidationFailed
 from backend.core.ids import new_id
 from backend.models import GatewayConfig, Payment, utcnow
 from backend.services import audit
-from backend.services.payments.charges import MAX_AMOUNT, PAYMENT_METHOD_TYPES, SYSTEM, Actor, Scope
+from backend.services.context import SYSTEM, Actor, Scope
+from backend.services.payments.charges import PAYMENT_METHOD_TYPES
 from backend.services.payments.fees import PIPS_PER_UNIT
+from backend.services.payments.orders import MAX_AMOUNT
 from backend.services.payments.routing import GATEWAY_NAMES
 
 PRIORITY_STEP = 10

@@ -4,7 +4,7 @@ Read on every charge, changed a few times a year, so each worker keeps them for
 CACHE_TTL_SECONDS (backend/services/ttl_cache.py): a new fee override or risk threshold applies
 to payments created at most that long (2 s by default) after the change in every worker, and at
 once in the process that committed it (forget_on_commit below). A capture computes its fee
-afresh (fees.platform_schedule); a refund reads the fee stored on the payment.
+afresh (terms(..., fresh=True)); a refund reads the fee stored on the payment.
 """
 
 from __future__ import annotations
@@ -52,8 +52,11 @@ def _load(db: Session, merchant_id: str) -> MerchantTerms:
     )
 
 
-def terms(db: Session, merchant_id: str) -> MerchantTerms:
-    """The merchant's current terms (at most CACHE_TTL_SECONDS old); NotFound if none."""
+def terms(db: Session, merchant_id: str, *, fresh: bool = False) -> MerchantTerms:
+    """The merchant's current terms (at most CACHE_TTL_SECONDS old, or read now when `fresh`,
+    as captures and refunds do); NotFound if none."""
+    if fresh:
+        return _load(db, merchant_id)
     return _TERMS.get(merchant_id, lambda: _load(db, merchant_id))
 
 

@@ -9,8 +9,8 @@ from babel.numbers import NumberFormatError, parse_decimal
 
 from backend.core.currency import exponent
 from backend.core.errors import ValidationFailed
-from backend.services.payments.charges import MAX_AMOUNT
 from backend.services.payments.fees import PIPS_PER_UNIT
+from backend.services.payments.orders import MAX_AMOUNT
 
 _SYMBOLS = "$€£¥₹₩₽₺₪₫฿ "
 

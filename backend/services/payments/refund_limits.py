@@ -30,11 +30,11 @@ from backend.core.db import session_scope
 from backend.core.errors import ValidationFailed
 from backend.models import MemberRefundDay, Merchant, Payment, Refund, utcnow
 from backend.models.enums import ActorType, RefundStatus
+from backend.services.context import Actor, Scope
 from backend.services.identity import permissions, step_up
 from backend.services.identity.permissions import RefundTotals
 from backend.services.identity.sessions import SessionContext
-from backend.services.payments import charges as payments
-from backend.services.payments.charges import Actor, Scope
+from backend.services.payments import operations, orders
 from backend.services.payments.money_input import parse_money
 from backend.services.reporting.figures import zone
 
@@ -66,7 +66,7 @@ def review(
     """The amount typed (all that remains when blank), checked against what remains of the
     payment and the member's limits; raises the refusal `refund` would."""
     with session_scope(readonly=True) as db:
-        payment = payments.get_payment(db, _scope(ctx), payment_id)
+        payment = orders.get_payment(db, _scope(ctx), payment_id)
         merchant = _merchant(db, ctx)
         remaining = payment.amount_captured - payment.amount_refunded
         amount = (
@@ -125,17 +125,17 @@ def refund(
     """Refund `amount` of the payment as this member, after the limit and step-up checks on
     the running totals (StepUpRequired when a fresh code is needed). The refund row returned
     may have failed at the processor: see its status."""
-    amount = payments.validate_amount(amount, param="amount")
+    amount = orders.validate_amount(amount, param="amount")
     with session_scope() as db:
         # The session's first read, so the locked row's values are the ones used.
-        payment = payments.get_payment(db, _scope(ctx), payment_id, lock=True)
+        payment = orders.get_payment(db, _scope(ctx), payment_id, lock=True)
         merchant = _merchant(db, ctx)
         day = _locked_day(db, ctx, merchant, payment.currency, now or utcnow())
         totals = _totals(payment, amount, day)
         permissions.require_refund(ctx.role, merchant, totals)
         if permissions.refund_needs_step_up(merchant, totals):
             step_up.require_fresh(db, ctx.session_id)
-        _, record = payments.refund(
+        _, record = operations.refund(
             db,
             _scope(ctx),
             payment_id,

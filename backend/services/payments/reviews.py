@@ -17,8 +17,8 @@ from backend.core.errors import Conflict, ValidationFailed
 from backend.models import Payment, utcnow
 from backend.models.enums import RiskDecision
 from backend.services import audit
-from backend.services.payments import charges as payments
-from backend.services.payments.charges import Actor, Scope
+from backend.services.context import Actor, Scope
+from backend.services.payments import orders
 from backend.services.representations import review_status
 
 
@@ -41,7 +41,7 @@ def is_open(payment: Payment) -> bool:
 def close(db: Session, scope: Scope, payment_id: str, outcome: str, *, actor: Actor) -> Payment:
     if outcome not in tuple(ReviewOutcome):
         raise ValidationFailed("A review ends approved or fraudulent", param="outcome")
-    payment = payments.get_payment(db, scope, payment_id, lock=True)
+    payment = orders.get_payment(db, scope, payment_id, lock=True)
     if payment.risk_decision != RiskDecision.REVIEW:
         raise Conflict(f"Payment {payment.id} was not flagged for review", code="not_in_review")
     if payment.reviewed_at is not None:

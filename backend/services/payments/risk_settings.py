@@ -9,7 +9,7 @@ from sqlmodel import Session
 from backend.core.errors import NotFound, ValidationFailed
 from backend.models import Merchant, utcnow
 from backend.services import audit
-from backend.services.payments.charges import SYSTEM, Actor
+from backend.services.context import SYSTEM, Actor
 
 
 def _merchant(db: Session, merchant_id: str) -> Merchant:

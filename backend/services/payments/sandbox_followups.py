@@ -10,17 +10,17 @@ import logging
 
 from backend.core.db import session_scope
 from backend.core.errors import ServiceError
-from backend.services.payments import charges as payments
-from backend.services.payments import disputes
+from backend.services import context
+from backend.services.payments import booking, orders
 
 log = logging.getLogger(__name__)
 
 
-def dispute_later(scope: payments.Scope, payment_id: str) -> None:
+def dispute_later(scope: context.Scope, payment_id: str) -> None:
     try:
         with session_scope() as db:
-            payment = payments.get_payment(db, scope, payment_id, lock=True)
-            disputes.open_dispute(
+            payment = orders.get_payment(db, scope, payment_id, lock=True)
+            booking.open_dispute(
                 db, payment, reason="fraudulent", gateway_dispute_id=f"sbx_dp_{payment.id}"
             )
     except ServiceError as exc:  # refunded or voided in the meantime: nothing to dispute

@@ -52,6 +52,10 @@ CAPTURABLE = frozenset({P.AUTHORIZED})
 VOIDABLE = frozenset({P.AUTHORIZED, P.REQUIRES_ACTION, P.REQUIRES_PAYMENT_METHOD})
 REFUNDABLE = frozenset({P.SUCCEEDED, P.PARTIALLY_REFUNDED})
 
+# The money was taken: every state a payment can reach after its capture. (A tuple: SQL queries
+# bind its members in this order.)
+CAPTURED: tuple[PaymentStatus, ...] = (P.SUCCEEDED, P.PARTIALLY_REFUNDED, P.REFUNDED, P.DISPUTED)
+
 
 def can_move(current: str, target: str, table: Mapping) -> bool:  # type: ignore[type-arg]
     return target in table.get(current, frozenset())

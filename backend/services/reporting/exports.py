@@ -20,7 +20,8 @@ from backend.core.db import session_scope
 from backend.core.errors import ValidationFailed
 from backend.models import Payment
 from backend.models.enums import PaymentStatus
-from backend.services.payments.charges import PAYMENT_METHOD_TYPES, Scope
+from backend.services.context import Scope
+from backend.services.payments.charges import PAYMENT_METHOD_TYPES
 from backend.services.reporting import figures as reporting
 
 BATCH_SIZE = 1000

@@ -49,12 +49,11 @@ from sqlmodel import Session, col, select
 from backend.core.db import session_scope
 from backend.core.errors import Conflict, NotFound, ServiceError
 from backend.core.ids import new_id
-from backend.gateways.stripe_gateway import _decline_code, _message
+from backend.gateways.stripe_gateway import decline_code, decline_message
 from backend.models import (
     Dispute,
     GatewayConfig,
     InboundWebhookEvent,
-    Merchant,
     Order,
     Payment,
     Refund,
@@ -69,11 +68,10 @@ from backend.models.enums import (
     RefundStatus,
 )
 from backend.models.types import UTCDateTime
-from backend.services import audit, events
-from backend.services.payments import charges as payments
-from backend.services.payments import disputes, routing, state_machine
-from backend.services.payments.charges import Actor
-from backend.services.representations import refund_to_dict
+from backend.services.context import Actor
+from backend.services.payments import booking, routing, state_machine
+from backend.services.payments.booking import BOOKED_REFUND
+from backend.services.payments.fees import FeeSchedule
 
 log = logging.getLogger(__name__)
 
@@ -98,7 +96,7 @@ DEGRADED_FAILURES_LAST_HOUR = 10
 
 S = InboundEventStatus
 P = PaymentStatus
-CAPTURED = frozenset({P.SUCCEEDED, P.PARTIALLY_REFUNDED, P.REFUNDED, P.DISPUTED})
+CAPTURED = state_machine.CAPTURED
 
 
 # ---------------------------------------------------------------------------------------------
@@ -627,12 +625,9 @@ def _capture(ev: _Event, payment: Payment, amount: int) -> str:
             f"Stripe reports payment {payment.id} succeeded, but it is {payment.status}",
             code="gateway_discrepancy",
         )
-    _set_fees(ev.db, payment, amount)
-    payment.failure_code = payment.failure_message = None
-    payment.authorized_at = payment.authorized_at or ev.created
-    payments._mark_captured(
-        ev.db, _payable_order(ev.db, payment), payment, amount, ev.actor, ev.created
-    )
+    platform, gateway = _fee_schedules(ev.db, payment)
+    order = _payable_order(ev.db, payment)
+    booking.capture(ev.db, order, payment, amount, platform, gateway, ev.actor, ev.created)
     return f"payment {payment.id} captured {amount}"
 
 
@@ -644,11 +639,8 @@ def _authorize(ev: _Event, payment: Payment, amount: int) -> str:
             f"Stripe reports payment {payment.id} authorized, but it is {payment.status}",
             code="gateway_discrepancy",
         )
-    _set_fees(ev.db, payment, amount)
-    payment.failure_code = payment.failure_message = None
-    payment.authorized_at = ev.created
-    payments.move_payment(payment, P.AUTHORIZED)
-    payments.record_change(ev.db, payment, "payment.authorized", ev.actor)
+    platform, gateway = _fee_schedules(ev.db, payment)
+    booking.authorize(ev.db, payment, amount, platform, gateway, ev.actor, ev.created)
     return f"payment {payment.id} authorized {amount}"
 
 
@@ -657,7 +649,7 @@ def _fail(ev: _Event, payment: Payment, code: str, message: str) -> str:
         return f"payment {payment.id} already failed"
     if not state_machine.can_move(payment.status, P.FAILED, state_machine.PAYMENT_TRANSITIONS):
         raise Ignore(f"payment {payment.id} is {payment.status}: a failure cannot undo that")
-    payments._fail(ev.db, payment, code, message, ev.actor)
+    booking.fail(ev.db, payment, code, message, ev.actor)
     return f"payment {payment.id} failed: {code}"
 
 
@@ -666,17 +658,13 @@ def _void(ev: _Event, payment: Payment) -> str:
         return f"payment {payment.id} already voided"
     if not state_machine.can_move(payment.status, P.VOIDED, state_machine.PAYMENT_TRANSITIONS):
         raise Ignore(f"payment {payment.id} is {payment.status}: a cancellation cannot undo that")
-    payments.move_payment(payment, P.VOIDED)
-    payment.canceled_at = ev.created
-    payment.platform_fee = payment.gateway_fee = payment.net_amount = 0
-    payments.record_change(ev.db, payment, "payment.voided", ev.actor)
+    booking.void(ev.db, payment, ev.actor, ev.created)
     return f"payment {payment.id} voided"
 
 
-def _set_fees(db: Session, payment: Payment, amount: int) -> None:
-    merchant = db.get(Merchant, payment.merchant_id)
-    assert merchant is not None
-    payments._set_fees(db, merchant, payment, amount, routing.fees_for_payment(db, payment))
+def _fee_schedules(db: Session, payment: Payment) -> tuple[FeeSchedule, FeeSchedule]:
+    """The platform's price now and the price of the processor that took the payment."""
+    return booking.platform_fees(db, payment.merchant_id), routing.fees_for_payment(db, payment)
 
 
 def _payable_order(db: Session, payment: Payment) -> Order | None:
@@ -712,8 +700,8 @@ def _on_intent_failed(ev: _Event) -> str:
     intent = ev.obj
     payment = _fresh_payment(ev, intent.get("id"), intent.get("metadata"))
     error = intent.get("last_payment_error") or {}
-    code = _decline_code(error.get("code"), error.get("decline_code"))
-    note = _fail(ev, payment, code, _message(code))
+    code = decline_code(error.get("code"), error.get("decline_code"))
+    note = _fail(ev, payment, code, decline_message(code))
     _synced(payment, ev)
     return note
 
@@ -740,8 +728,8 @@ def _on_charge_succeeded(ev: _Event) -> str:
 def _on_charge_failed(ev: _Event) -> str:
     charge = ev.obj
     payment = _fresh_payment(ev, charge.get("payment_intent"), charge.get("metadata"))
-    code = _decline_code(charge.get("failure_code"), (charge.get("outcome") or {}).get("reason"))
-    note = _fail(ev, payment, code, _message(code))
+    code = decline_code(charge.get("failure_code"), (charge.get("outcome") or {}).get("reason"))
+    note = _fail(ev, payment, code, decline_message(code))
     _synced(payment, ev)
     return note
 
@@ -772,7 +760,6 @@ _REFUND_STATUS = {
     "failed": RefundStatus.FAILED,
     "canceled": RefundStatus.CANCELED,
 }
-_BOOKED = (RefundStatus.PENDING, RefundStatus.SUCCEEDED)  # counted in amount_refunded
 
 
 def _on_refund(ev: _Event) -> str:
@@ -800,12 +787,11 @@ def _sync_refund(ev: _Event, payment: Payment, snapshot: dict[str, Any]) -> str:
     if record.status == target:
         return f"refund {record.id} already {target}"
     if record.status == RefundStatus.PENDING and target == RefundStatus.SUCCEEDED:
-        state_machine.ensure_refund_move(record.status, target)
-        record.status = target
-        _refund_changed(ev, payment, record, "refund.succeeded")
+        booking.confirm_refund(ev.db, payment, record, ev.actor)
         return f"refund {record.id} confirmed"
-    if record.status in _BOOKED and target in (RefundStatus.FAILED, RefundStatus.CANCELED):
-        _reverse_refund(ev, payment, record, target, snapshot.get("failure_reason"))
+    if record.status in BOOKED_REFUND and target in (RefundStatus.FAILED, RefundStatus.CANCELED):
+        reason = snapshot.get("failure_reason")
+        booking.reverse_refund(ev.db, payment, record, target, reason, ev.actor)
         return f"refund {record.id} {target}: booking reversed"
     return f"refund {record.id} is {record.status}; Stripe's {target} cannot move it back"
 
@@ -815,87 +801,27 @@ def _new_refund(ev: _Event, payment: Payment, snapshot: dict[str, Any], target: 
     amount = snapshot["amount"]
     if str(snapshot.get("currency", "")).upper() != payment.currency:
         raise Conflict(f"Refund {snapshot['id']} is in {snapshot.get('currency')}")
-    if target in _BOOKED and amount > payment.amount_captured - payment.amount_refunded:
+    if target in BOOKED_REFUND and amount > payment.amount_captured - payment.amount_refunded:
         raise Conflict(
             f"Refund {snapshot['id']} of {amount} exceeds what remains of payment {payment.id}"
         )
-    record = Refund(
-        id=new_id("re"),
-        merchant_id=payment.merchant_id,
-        livemode=payment.livemode,
-        payment_id=payment.id,
-        amount=amount,
-        currency=payment.currency,
+    record = booking.new_refund(
+        payment,
+        amount,
         reason=snapshot.get("reason"),
         gateway_refund_id=snapshot["id"],
-        gateway_synced_at=ev.created,
+        synced_at=ev.created,
     )
     ev.db.add(record)
     ev.db.flush()
-    if target in _BOOKED:
-        payments.apply_refund(
+    if target in BOOKED_REFUND:
+        booking.book_refund(
             ev.db, payment, record, ev.actor, pending=target == RefundStatus.PENDING
         )
         return f"refund {record.id} of {amount} booked ({target})"
-    record.status = target
-    record.failure_reason = snapshot.get("failure_reason") or target
-    _refund_changed(ev, payment, record, "refund.failed")
+    reason = snapshot.get("failure_reason")
+    booking.record_unbooked_refund(ev.db, payment, record, target, reason, ev.actor, new=True)
     return f"refund {record.id} recorded as {target}"
-
-
-def _reverse_refund(
-    ev: _Event, payment: Payment, record: Refund, target: str, reason: str | None
-) -> None:
-    """Undo a booked refund that failed: the money, the fee handed back and the statuses."""
-    state_machine.ensure_refund_move(record.status, target)
-    payment.amount_refunded -= record.amount
-    payment.platform_fee += record.platform_fee_refunded
-    payment.net_amount += record.amount - record.platform_fee_refunded
-    # apply_refund sums the fees other refunds handed back: a failed one hands back nothing.
-    record.platform_fee_refunded = 0
-    record.status = target
-    record.failure_reason = reason or target
-    if payment.status != P.DISPUTED:  # an open or lost dispute keeps the payment disputed
-        payments.move_payment(payment, _settled(payment))
-    if payment.order_id and (order := ev.db.get(Order, payment.order_id)) is not None:
-        refunded = payment.amount_refunded > 0
-        order.status = OrderStatus.PARTIALLY_REFUNDED if refunded else OrderStatus.PAID
-        order.updated_at = utcnow()
-        ev.db.add(order)
-    ev.db.add(payment)
-    _refund_changed(ev, payment, record, "refund.reversed")
-
-
-def _settled(payment: Payment) -> PaymentStatus:
-    if payment.amount_refunded <= 0:
-        return P.SUCCEEDED
-    full = payment.amount_refunded >= payment.amount_captured
-    return P.REFUNDED if full else P.PARTIALLY_REFUNDED
-
-
-def _refund_changed(ev: _Event, payment: Payment, record: Refund, action: str) -> None:
-    record.updated_at = utcnow()
-    ev.db.add(record)
-    audit.record(
-        ev.db,
-        action=action,
-        merchant_id=record.merchant_id,
-        livemode=record.livemode,
-        actor_type=ev.actor.type,
-        actor_id=ev.actor.id,
-        object_type="refund",
-        object_id=record.id,
-        details={"payment": payment.id, "status": record.status, "amount": record.amount},
-    )
-    events.emit(
-        ev.db,
-        type="refund.updated",
-        merchant_id=record.merchant_id,
-        livemode=record.livemode,
-        object_type="refund",
-        object_id=record.id,
-        data=refund_to_dict(record),
-    )
 
 
 # -- disputes
@@ -916,18 +842,16 @@ def _dispute_row(ev: _Event, gateway_dispute_id: str) -> Dispute | None:
 
 def _open_dispute(ev: _Event, snapshot: dict[str, Any]) -> Dispute:
     payment = _captured_payment(ev, snapshot.get("payment_intent"))
-    dispute = disputes.open_dispute(
+    due = (snapshot.get("evidence_details") or {}).get("due_by")
+    return booking.open_dispute(
         ev.db,
         payment,
         amount=snapshot["amount"],
         reason=snapshot.get("reason") or "general",
         gateway_dispute_id=snapshot["id"],
+        evidence_due_by=datetime.fromtimestamp(due, UTC) if isinstance(due, int) else None,
         actor=ev.actor,
     )
-    due = (snapshot.get("evidence_details") or {}).get("due_by")
-    if isinstance(due, int):
-        dispute.evidence_due_by = datetime.fromtimestamp(due, UTC)
-    return dispute
 
 
 def _on_dispute_created(ev: _Event) -> str:
@@ -948,7 +872,7 @@ def _on_dispute_closed(ev: _Event) -> str:
     _synced(dispute, ev)
     if dispute.status in (DisputeStatus.WON, DisputeStatus.LOST):
         return f"dispute {dispute.id} already {dispute.status}"
-    disputes.close_dispute(ev.db, dispute, won=won, actor=ev.actor)
+    booking.close_dispute(ev.db, dispute, won=won, actor=ev.actor)
     return f"dispute {dispute.id} {dispute.status}"
 
 

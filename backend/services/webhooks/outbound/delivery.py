@@ -80,8 +80,9 @@ from backend.models import (
 )
 from backend.models.enums import DeliveryStatus, EndpointStatus, Role
 from backend.services import audit
+from backend.services.context import SYSTEM, Actor, Scope
 from backend.services.events import EVENT_TYPES
-from backend.services.payments.charges import SYSTEM, Actor, Scope, owned
+from backend.services.payments.orders import owned
 from backend.services.representations import timestamp
 from backend.services.webhooks.outbound.failures import FailureKind, classify, failure_kind, reason
 from backend.services.webhooks.outbound.urls import UrlRefused, check_url, is_ip

@@ -19,7 +19,7 @@ from sqlmodel import col, select
 from backend.core.db import session_scope
 from backend.core.errors import NotFound, ValidationFailed
 from backend.models import DomainEvent, Merchant, WebhookDelivery, WebhookDeliveryAttempt, utcnow
-from backend.services.payments.charges import Scope
+from backend.services.context import Scope
 from backend.services.webhooks.outbound import delivery as webhooks_out
 from backend.services.webhooks.outbound.failures import reason
 from backend.services.webhooks.outbound.urls import LOOPBACK_HOSTS
