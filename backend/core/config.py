@@ -8,7 +8,7 @@ from pathlib import Path
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
+PROJECT_ROOT = Path(__file__).resolve().parents[2]  # backend/core/config.py -> the project
 APP_VERSION = "0.1.0"
 
 # A fixed development secret keeps `make run` working with no configuration; it is refused

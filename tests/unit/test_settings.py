@@ -100,3 +100,9 @@ def test_env_file_is_read_only_when_asked(tmp_path, monkeypatch: pytest.MonkeyPa
     assert make_settings().redis_url is None
     monkeypatch.setenv("REDIS_URL", "redis://from-env:6379/0")
     assert Settings(_env_file=env_file).redis_url == "redis://from-env:6379/0"  # env wins
+
+
+def test_the_project_root_is_the_checkout_not_a_package():
+    # The default database, .env, uploads and the job queue's file all hang off PROJECT_ROOT.
+    assert (PROJECT_ROOT / "pyproject.toml").is_file()
+    assert (PROJECT_ROOT / "alembic.ini").is_file()

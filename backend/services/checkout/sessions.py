@@ -33,6 +33,7 @@ from backend.core.currency import format_money, normalise_currency
 from backend.core.errors import Conflict, NotFound, ServiceError, ValidationFailed
 from backend.core.ids import new_id
 from backend.core.url_text import character_problem
+from backend.gateways import declines
 from backend.gateways.base import GatewayUnavailable, Outcome, PaymentResult
 from backend.integrations import email as email_outbox
 from backend.models import AuditLog, CheckoutSession, Merchant, Order, Payment, utcnow
@@ -584,12 +585,7 @@ def _decline_key(outcome: charges.PaymentOutcome) -> str:
         return "unavailable"
     if outcome.error_code == "payment_blocked":
         return "payment_blocked"
-    return _card_decline_key(outcome.payment.failure_code)
-
-
-def _card_decline_key(code: str | None) -> str:
-    known = ("insufficient_funds", "expired_card", "incorrect_cvc", "authentication_failed")
-    return code if code in known else "card_declined"
+    return declines.customer_code(outcome.payment.failure_code)
 
 
 def _declined(
@@ -676,7 +672,7 @@ def finish_action(
     if result.outcome == Outcome.DECLINED:
         code = result.decline_code or "authentication_failed"
         booking.fail(db, payment, code, result.message or "The card was declined.", CUSTOMER)
-        return _declined(db, session, payment, _card_decline_key(code), ip_address)
+        return _declined(db, session, payment, declines.customer_code(code), ip_address)
     return _apply_success(db, session, payment, route.fees, locale, time_zone)
 
 

@@ -10,6 +10,8 @@ from datetime import timedelta
 from sqlmodel import Session, select
 
 from backend.core.ids import new_id
+from backend.gateways.declines import CARD_DECLINED, CUSTOMER_DECLINE_CODES
+from backend.gateways.sandbox import DECLINE_MESSAGES
 from backend.models import (
     ApiKey,
     Customer,
@@ -101,11 +103,12 @@ _TICKETS = {
     "CAD": (1500, 20000),
     "JPY": (1500, 20000),
 }
+# The card's own declines, worded as the sandbox words them (authentication_failed needs a
+# 3-D Secure step, which the seed does not play).
 _DECLINES = [
-    ("card_declined", "The card was declined."),
-    ("insufficient_funds", "The card has insufficient funds."),
-    ("expired_card", "The card has expired."),
-    ("incorrect_cvc", "The card's security code is incorrect."),
+    (code, DECLINE_MESSAGES[code])
+    for code in (CARD_DECLINED, *CUSTOMER_DECLINE_CODES)
+    if code != "authentication_failed"
 ]
 
 
