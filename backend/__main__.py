@@ -155,11 +155,11 @@ def _worker(args: argparse.Namespace) -> None:
 
 
 def _webhooks_replay(args: argparse.Namespace) -> dict[str, object]:
-    from backend.services.webhooks.inbound import stripe_events as webhooks_in
+    from backend.services.webhooks.inbound import queue
 
-    event = webhooks_in.replay(args.event)
-    webhooks_in.process(event.id)
-    done = webhooks_in.get_event(event.id)
+    event = queue.replay(args.event)
+    queue.process(event.id)
+    done = queue.get_event(event.id)
     return {
         "event": done.event_id,
         "type": done.event_type,
@@ -171,10 +171,10 @@ def _webhooks_replay(args: argparse.Namespace) -> dict[str, object]:
 def _webhooks_replay_failed(args: argparse.Namespace) -> dict[str, object]:
     from collections import Counter
 
-    from backend.services.webhooks.inbound import stripe_events as webhooks_in
+    from backend.services.webhooks.inbound import queue
 
-    replayed = webhooks_in.replay_failed(since=args.since)
-    statuses = Counter(str(webhooks_in.process(event_pk)) for event_pk in replayed)
+    replayed = queue.replay_failed(since=args.since)
+    statuses = Counter(str(queue.process(event_pk)) for event_pk in replayed)
     return {"replayed": len(replayed), "statuses": dict(statuses)}
 
 

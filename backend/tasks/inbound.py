@@ -1,4 +1,4 @@
-"""Background processing of inbound webhook events (see services.webhooks.inbound.stripe_events).
+"""Background processing of inbound webhook events (see services.webhooks.inbound).
 
 process_events runs for the events one commit of the endpoint stored (one event when requests
 come one at a time, a burst's worth under load). What it changes writes outbox events, so it
@@ -21,7 +21,7 @@ from huey import crontab
 
 from backend.core.jobs import huey
 from backend.models.enums import InboundEventStatus
-from backend.services.webhooks.inbound import stripe_events as webhooks_in
+from backend.services.webhooks.inbound import queue
 from backend.tasks import checkout, outbound
 
 SWEEP_EVERY_SECONDS = 10
@@ -30,7 +30,7 @@ SWEEP_CHUNK = 50  # events per task the sweep enqueues, so several workers share
 
 @huey.task()
 def process_events(event_pks: list[str]) -> None:
-    statuses = [webhooks_in.process(event_pk) for event_pk in event_pks]
+    statuses = [queue.process(event_pk) for event_pk in event_pks]
     if InboundEventStatus.PROCESSED in statuses:
         outbound.enqueue_dispatch()
         checkout.settle_sessions()  # a payment finished off the page completes its session
@@ -38,7 +38,7 @@ def process_events(event_pks: list[str]) -> None:
 
 @huey.task()
 def sweep() -> None:
-    due = webhooks_in.dispatch_due()
+    due = queue.dispatch_due()
     for start in range(0, len(due), SWEEP_CHUNK):
         process_events(due[start : start + SWEEP_CHUNK])
 

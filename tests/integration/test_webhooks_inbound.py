@@ -47,7 +47,7 @@ from backend.models import (
 from backend.services import context
 from backend.services.context import Scope
 from backend.services.payments import booking, orders, routing
-from backend.services.webhooks.inbound import stripe_events as webhooks_in
+from backend.services.webhooks.inbound import queue, receive, stripe_handlers
 from tests.integration import webhook_signing as ws
 from tests.integration.api_client import Merchant as Shop
 from tests.integration.api_client import new_merchant
@@ -332,8 +332,8 @@ def test_charge_refunded_books_each_stripe_refund_once(client: TestClient, shop:
     assert kept_is_fees_plus_net(after)
     assert outbox(payment_id)["payment.refunded"] == 2
     # An operator replays the second charge.refunded: nothing is booked twice.
-    replayed = webhooks_in.replay(stored_events("charge.refunded")[-1])
-    assert webhooks_in.process(replayed.id) == "processed"
+    replayed = queue.replay(stored_events("charge.refunded")[-1])
+    assert queue.process(replayed.id) == "processed"
     assert state(payment_id) == after
     assert outbox(payment_id)["payment.refunded"] == 2
 
@@ -636,16 +636,16 @@ def test_a_burst_of_requests_shares_one_commit(client: TestClient, monkeypatch: 
 
     batches: list[int] = []
     first_commit_started, release = threading.Event(), threading.Event()
-    store_many = webhooks_in.store_many
+    store_many = receive.store_many
 
-    def slow_store_many(events: list[webhooks_in.VerifiedEvent]) -> list[str | None]:
+    def slow_store_many(events: list[receive.VerifiedEvent]) -> list[str | None]:
         batches.append(len(events))
         if len(batches) == 1:
             first_commit_started.set()
             release.wait(10)
         return store_many(events)
 
-    monkeypatch.setattr(webhooks_in, "store_many", slow_store_many)
+    monkeypatch.setattr(receive, "store_many", slow_store_many)
     events = [ws.event("customer.created", {"id": f"cus_{i}"}) for i in range(20)]
     with ThreadPoolExecutor(max_workers=20) as pool:
         first = pool.submit(send, client, events[0])
@@ -675,12 +675,12 @@ def test_when_the_database_refuses_every_waiting_request_gets_a_503(
     def down(events: Any) -> list[str | None]:
         raise OperationalError("INSERT", {}, Exception("database is locked"))
 
-    store_many = webhooks_in.store_many
-    monkeypatch.setattr(webhooks_in, "store_many", down)
+    store_many = receive.store_many
+    monkeypatch.setattr(receive, "store_many", down)
     response = send(client, ws.event("customer.created", {}))
     assert response.status_code == 503
     assert response.json()["error"]["code"] == "storage_unavailable"
-    monkeypatch.setattr(webhooks_in, "store_many", store_many)  # back: the writer carries on
+    monkeypatch.setattr(receive, "store_many", store_many)  # back: the writer carries on
     assert send(client, ws.event("customer.created", {})).status_code == 200
 
 
@@ -701,23 +701,23 @@ def test_health_reports_backlog_age_and_failures(
     }
     for _ in range(3):
         send(client, ws.event("payment_intent.created", {}))
-    failing = webhooks_in.HANDLERS["payment_intent.created"]
-    monkeypatch.setitem(webhooks_in.HANDLERS, "payment_intent.created", _boom)
-    webhooks_in.process(paused[0])
-    monkeypatch.setitem(webhooks_in.HANDLERS, "payment_intent.created", failing)
+    failing = stripe_handlers.HANDLERS["payment_intent.created"]
+    monkeypatch.setitem(stripe_handlers.HANDLERS, "payment_intent.created", _boom)
+    queue.process(paused[0])
+    monkeypatch.setitem(stripe_handlers.HANDLERS, "payment_intent.created", failing)
     health = client.get("/api/webhooks/health").json()
     assert (health["status"], health["backlog"], health["failuresLastHour"]) == ("healthy", 3, 1)
     assert 0 <= health["oldestUnprocessedSeconds"] < 60
 
-    monkeypatch.setattr(webhooks_in, "DEGRADED_BACKLOG", 2)
-    monkeypatch.setattr(webhooks_in, "DEGRADED_FAILURES_LAST_HOUR", 0)
+    monkeypatch.setattr(queue, "DEGRADED_BACKLOG", 2)
+    monkeypatch.setattr(queue, "DEGRADED_FAILURES_LAST_HOUR", 0)
     health = client.get("/api/webhooks/health").json()
     assert health["status"] == "degraded"
     assert health["degradedReasons"] == [
         "backlog of 3 events (over 2)",
         "1 failures in the last hour (over 0)",
     ]
-    later = webhooks_in.health(now=utcnow() + timedelta(minutes=10))
+    later = queue.health(now=utcnow() + timedelta(minutes=10))
     assert later.oldest_unprocessed_seconds is not None and later.oldest_unprocessed_seconds >= 600
     assert any("oldest unprocessed event" in reason for reason in later.reasons)
 
@@ -733,11 +733,11 @@ def drain(rounds: int = 12) -> None:
     """Run the sweep again and again, each time a day later, until nothing is due."""
     for day in range(1, rounds + 1):
         later = utcnow() + timedelta(days=day)
-        due = webhooks_in.dispatch_due(now=later)
+        due = queue.dispatch_due(now=later)
         if not due:
             return
         for event_pk in due:
-            webhooks_in.process(event_pk, now=later)
+            queue.process(event_pk, now=later)
     raise AssertionError("events are still due after every round")
 
 
@@ -745,8 +745,8 @@ def test_retry_schedule_then_dead_letter_then_replay(
     client: TestClient, shop: Shop, monkeypatch: pytest.MonkeyPatch
 ):
     payment_id, pi = stripe_payment(shop)
-    handler = webhooks_in.HANDLERS["payment_intent.succeeded"]
-    monkeypatch.setitem(webhooks_in.HANDLERS, "payment_intent.succeeded", _boom)
+    handler = stripe_handlers.HANDLERS["payment_intent.succeeded"]
+    monkeypatch.setitem(stripe_handlers.HANDLERS, "payment_intent.succeeded", _boom)
     failed_at = utcnow()
     row = post(client, "payment_intent.succeeded", ws.with_(pi, status="succeeded"))
     waits = []
@@ -755,12 +755,12 @@ def test_retry_schedule_then_dead_letter_then_replay(
         assert row["locked_until"] is None
         waits.append(round((row["next_attempt_at"] - failed_at).total_seconds()))
         # Not a moment before its time...
-        assert webhooks_in.dispatch_due(now=row["next_attempt_at"] - timedelta(seconds=1)) == []
+        assert queue.dispatch_due(now=row["next_attempt_at"] - timedelta(seconds=1)) == []
         # ...then once, by the sweep.
         failed_at = row["next_attempt_at"]
-        assert webhooks_in.dispatch_due(now=failed_at) == [row["id"]]
-        assert webhooks_in.dispatch_due(now=failed_at) == []
-        webhooks_in.process(row["id"], now=failed_at)
+        assert queue.dispatch_due(now=failed_at) == [row["id"]]
+        assert queue.dispatch_due(now=failed_at) == []
+        queue.process(row["id"], now=failed_at)
         row = stored(row["event_id"])
     assert waits == [15, 30, 60, 120, 240, 480, 960, 1920, 3600]
     assert (row["status"], row["attempts"], row["error_message"]) == (
@@ -769,22 +769,22 @@ def test_retry_schedule_then_dead_letter_then_replay(
         "RuntimeError: boom",
     )
     assert row["next_attempt_at"] is None and row["processed_at"] is not None
-    assert webhooks_in.dispatch_due(now=utcnow() + timedelta(days=30)) == []
+    assert queue.dispatch_due(now=utcnow() + timedelta(days=30)) == []
     assert state(payment_id)["status"] == "requires_action"
 
-    monkeypatch.setitem(webhooks_in.HANDLERS, "payment_intent.succeeded", handler)  # fixed
-    replayed = webhooks_in.replay(row["event_id"])
+    monkeypatch.setitem(stripe_handlers.HANDLERS, "payment_intent.succeeded", handler)  # fixed
+    replayed = queue.replay(row["event_id"])
     assert (replayed.status, replayed.attempts, replayed.error_message) == ("pending", 0, None)
-    assert webhooks_in.process(replayed.id) == "processed"
+    assert queue.process(replayed.id) == "processed"
     assert state(payment_id)["status"] == "succeeded"
-    assert webhooks_in.process(replayed.id) is None  # done: nothing to claim
+    assert queue.process(replayed.id) is None  # done: nothing to claim
 
 
 def test_replay_failed_requeues_failed_and_dead_events_since_a_time(
     client: TestClient, shop: Shop, monkeypatch: pytest.MonkeyPatch
 ):
     ok = post(client, "payment_intent.created", ws.payment_intent())
-    monkeypatch.setitem(webhooks_in.HANDLERS, "payment_intent.created", _boom)
+    monkeypatch.setitem(stripe_handlers.HANDLERS, "payment_intent.created", _boom)
     old = post(client, "payment_intent.created", ws.payment_intent())
     with session_scope() as db:  # dead-lettered last week
         row = db.get(InboundWebhookEvent, old["id"])
@@ -792,13 +792,13 @@ def test_replay_failed_requeues_failed_and_dead_events_since_a_time(
         row.status, row.received_at = "dead", utcnow() - timedelta(days=7)
     cutoff = utcnow()
     recent = [post(client, "payment_intent.created", ws.payment_intent()) for _ in range(2)]
-    monkeypatch.setitem(webhooks_in.HANDLERS, "payment_intent.created", lambda ev: "fixed")
+    monkeypatch.setitem(stripe_handlers.HANDLERS, "payment_intent.created", lambda ev: "fixed")
 
-    assert sorted(webhooks_in.replay_failed(since=cutoff)) == sorted(r["id"] for r in recent)
+    assert sorted(queue.replay_failed(since=cutoff)) == sorted(r["id"] for r in recent)
     for r in recent:
-        assert webhooks_in.process(r["id"]) == "processed"
+        assert queue.process(r["id"]) == "processed"
     assert stored(old["event_id"])["status"] == "dead"
-    assert webhooks_in.replay_failed() == [old["id"]]
+    assert queue.replay_failed() == [old["id"]]
     assert stored(ok["event_id"])["status"] == "ignored"  # untouched: it had not failed
 
 
@@ -806,11 +806,11 @@ def test_replay_refuses_an_unknown_or_busy_event(client: TestClient):
     from backend.core.errors import Conflict, NotFound
 
     with pytest.raises(NotFound):
-        webhooks_in.replay("evt_nope")
+        queue.replay("evt_nope")
     event_pk = store_only("payment_intent.created", {})
-    assert webhooks_in.claim(event_pk) is not None
+    assert queue.claim(event_pk) is not None
     with pytest.raises(Conflict, match="being processed"):
-        webhooks_in.replay(event_pk)
+        queue.replay(event_pk)
 
 
 # --- leases: one worker at a time, killed workers ------------------------------------------------
@@ -819,16 +819,16 @@ def test_replay_refuses_an_unknown_or_busy_event(client: TestClient):
 def test_a_lease_is_exclusive_until_it_expires_and_fences_the_old_holder(shop: Shop):
     payment_id, pi = stripe_payment(shop)
     event_pk = store_only("payment_intent.succeeded", ws.with_(pi, status="succeeded"))
-    first = webhooks_in.claim(event_pk)
+    first = queue.claim(event_pk)
     assert first is not None
-    assert webhooks_in.claim(event_pk) is None
-    assert webhooks_in.claim(event_pk, now=first - timedelta(seconds=1)) is None
-    second = webhooks_in.claim(event_pk, now=first + timedelta(microseconds=1))
+    assert queue.claim(event_pk) is None
+    assert queue.claim(event_pk, now=first - timedelta(seconds=1)) is None
+    second = queue.claim(event_pk, now=first + timedelta(microseconds=1))
     assert second is not None and second > first
     with session_scope() as db:  # the first holder, back from a long pause, may not finish
-        assert webhooks_in._leased(db, event_pk, first) is None
-        assert webhooks_in._leased(db, event_pk, second) is not None
-    assert webhooks_in.process(event_pk, now=second + timedelta(seconds=1)) == "processed"
+        assert queue._leased(db, event_pk, first) is None
+        assert queue._leased(db, event_pk, second) is not None
+    assert queue.process(event_pk, now=second + timedelta(seconds=1)) == "processed"
     assert stored_by_pk(event_pk)["attempts"] == 3
     assert outbox(payment_id) == {"payment.succeeded": 1}
 
@@ -836,8 +836,8 @@ def test_a_lease_is_exclusive_until_it_expires_and_fences_the_old_holder(shop: S
 def store_only(type_: str, obj: dict[str, Any]) -> str:
     """Store an event as the endpoint does, with no worker running: its row id."""
     event = ws.event(type_, obj)
-    verified = webhooks_in.VerifiedEvent(event["id"], type_, False, ws.dumps(event))
-    event_pk = webhooks_in.store(verified)
+    verified = receive.VerifiedEvent(event["id"], type_, False, ws.dumps(event))
+    event_pk = receive.store(verified)
     assert event_pk is not None
     return event_pk
 
@@ -854,7 +854,7 @@ def test_fifty_parallel_workers_on_one_event_apply_it_once(client: TestClient, s
     refunded = ws.refunded_charge(ch, [ws.refund(ch, 1_500)])
     event_pk = store_only("charge.refunded", refunded)
     with ThreadPoolExecutor(max_workers=50) as pool:
-        results = Counter(pool.map(lambda _: webhooks_in.process(event_pk), range(50)))
+        results = Counter(pool.map(lambda _: queue.process(event_pk), range(50)))
     assert results == {"processed": 1, None: 49}
     assert state(payment_id)["refunded"] == 1_500
     assert outbox(payment_id)["payment.refunded"] == 1
@@ -862,9 +862,9 @@ def test_fifty_parallel_workers_on_one_event_apply_it_once(client: TestClient, s
 
 KILLED_WORKER = """
 import sys, time
-from backend.services.webhooks.inbound import stripe_events as webhooks_in
+from backend.services.webhooks.inbound import queue, stripe_handlers
 
-apply = webhooks_in.HANDLERS["payment_intent.succeeded"]
+apply = stripe_handlers.HANDLERS["payment_intent.succeeded"]
 
 def apply_then_hang(event):
     note = apply(event)          # the capture is written, not committed
@@ -872,8 +872,8 @@ def apply_then_hang(event):
     time.sleep(120)              # killed here
     return note
 
-webhooks_in.HANDLERS["payment_intent.succeeded"] = apply_then_hang
-webhooks_in.process(sys.argv[1])
+stripe_handlers.HANDLERS["payment_intent.succeeded"] = apply_then_hang
+queue.process(sys.argv[1])
 """
 
 
@@ -902,11 +902,11 @@ def test_a_worker_killed_mid_processing_leaves_the_event_to_the_sweep(
     assert (row["status"], row["attempts"]) == ("pending", 1)
     assert row["locked_until"] > utcnow()  # still leased to the dead worker
     assert state(payment_id)["status"] == "requires_action"  # its work died with it
-    assert webhooks_in.dispatch_due() == []  # the lease protects it until it expires
+    assert queue.dispatch_due() == []  # the lease protects it until it expires
 
     after_lease = row["locked_until"] + timedelta(seconds=1)
-    assert webhooks_in.dispatch_due(now=after_lease) == [event_pk]
-    assert webhooks_in.process(event_pk, now=after_lease) == "processed"
+    assert queue.dispatch_due(now=after_lease) == [event_pk]
+    assert queue.process(event_pk, now=after_lease) == "processed"
     assert state(payment_id)["status"] == "succeeded"
     assert outbox(payment_id) == {"payment.succeeded": 1}
     assert count(AuditLog, AuditLog.object_id == payment_id) == 1
@@ -1139,7 +1139,7 @@ def test_events_recorded_by_the_fake_stripe_api_drive_our_payment(
 def test_cli_replays_one_event_and_all_failed_ones(
     client: TestClient, shop: Shop, monkeypatch: pytest.MonkeyPatch, configured_app: str
 ):
-    monkeypatch.setitem(webhooks_in.HANDLERS, "payment_intent.created", _boom)
+    monkeypatch.setitem(stripe_handlers.HANDLERS, "payment_intent.created", _boom)
     rows = [post(client, "payment_intent.created", stripe_payment(shop)[1]) for _ in range(3)]
     assert {r["status"] for r in rows} == {"failed"}
     env = {**os.environ, "DATABASE_URL": configured_app, "JOBS_BACKEND": "memory"}

@@ -27,7 +27,7 @@ from backend.core.config import get_settings
 from backend.core.db import session_scope
 from backend.core.read_threads import run_read
 from backend.services.payments import gateway_configs
-from backend.services.webhooks.inbound import stripe_events as webhooks_in
+from backend.services.webhooks.inbound import queue, receive
 
 log = logging.getLogger(__name__)
 router = APIRouter(prefix="/api/webhooks", tags=["webhooks"])
@@ -107,7 +107,7 @@ _RESPONSES: dict[int | str, dict[str, Any]] = {
     openapi_extra={"requestBody": _EVENT_BODY, "parameters": [_SIGNATURE_HEADER]},
 )
 async def stripe_webhook(request: Request) -> JSONResponse:
-    secrets = webhooks_in.signing_secrets(get_settings().stripe_webhook_secret)
+    secrets = receive.signing_secrets(get_settings().stripe_webhook_secret)
     if not secrets:  # nothing can be verified; Stripe keeps the event and retries
         return error_response(
             400,
@@ -155,10 +155,10 @@ async def _receive(
 ) -> JSONResponse:
     body = await request.body()
     try:
-        event = webhooks_in.verify(
+        event = receive.verify(
             body, request.headers.get("stripe-signature"), secrets, source=source
         )
-    except webhooks_in.SignatureError as exc:
+    except receive.SignatureError as exc:
         return error_response(400, exc.code, exc.message)
     # Signed, so Stripe sent it; still refused, and never stored, unless it is clean text.
     problem = input_hygiene.json_problem(event.payload)
@@ -192,12 +192,12 @@ class GroupCommit:
     MAX_BATCH = 500
 
     def __init__(self) -> None:
-        self._queue: SimpleQueue[tuple[webhooks_in.VerifiedEvent, asyncio.Future[bool]]]
+        self._queue: SimpleQueue[tuple[receive.VerifiedEvent, asyncio.Future[bool]]]
         self._queue = SimpleQueue()
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
 
-    async def store(self, event: webhooks_in.VerifiedEvent) -> bool:
+    async def store(self, event: receive.VerifiedEvent) -> bool:
         """True once the event is stored, False when its id was already; raises what the
         database raised."""
         future: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
@@ -227,11 +227,11 @@ class GroupCommit:
                 for _, future in batch:
                     _settle(future, None, exc)
 
-    def _write(self, batch: list[tuple[webhooks_in.VerifiedEvent, asyncio.Future[bool]]]) -> None:
+    def _write(self, batch: list[tuple[receive.VerifiedEvent, asyncio.Future[bool]]]) -> None:
         from backend.tasks.inbound import process_events
 
         try:
-            ids = webhooks_in.store_many([event for event, _ in batch])
+            ids = receive.store_many([event for event, _ in batch])
         except Exception as exc:
             for _, future in batch:
                 _settle(future, None, exc)
@@ -270,8 +270,8 @@ _writer = GroupCommit()
     "the last hour pass their thresholds.",
 )
 async def webhooks_health() -> JSONResponse:
-    figures = await run_read(webhooks_in.health)
-    configured = bool(webhooks_in.signing_secrets(get_settings().stripe_webhook_secret))
+    figures = await run_read(queue.health)
+    configured = bool(receive.signing_secrets(get_settings().stripe_webhook_secret))
     body = WebhookHealth(
         status=figures.status,  # type: ignore[arg-type]
         webhooks=WebhookSummary(stripe="active" if configured else "not_configured"),
