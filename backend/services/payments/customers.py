@@ -11,7 +11,7 @@ from sqlmodel import Session, col, select
 
 from backend.core.errors import NotFound, ValidationFailed
 from backend.models import Customer, Payment
-from backend.services.reporting.figures import CAPTURED_STATUSES
+from backend.services.reporting.dashboard import CAPTURED_STATUSES
 
 
 @dataclass(frozen=True)
