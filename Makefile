@@ -56,7 +56,7 @@ lint: $(STAMP)
 
 # The layers (import-linter contracts in pyproject.toml) and no `_private` name across modules.
 contracts: $(STAMP)
-	$(BIN)/lint-imports --no-cache
+	$(BIN)/lint-imports --no-cache --no-logo
 	$(BIN)/python scripts/check_private_imports.py
 
 format: $(STAMP)
