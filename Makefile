@@ -12,7 +12,7 @@ CHROMIUM ?= /usr/bin/chromium
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 export REFLEX_USE_NPM := 1
 
-.PHONY: run test lint format migrate seed clean
+.PHONY: run test lint contracts format migrate seed clean
 
 $(BIN)/python:
 	@$(PYTHON) -m venv $(VENV) 2>/dev/null || { \
@@ -46,11 +46,18 @@ run: migrate
 
 test: $(STAMP) $(CHROMIUM)
 	$(BIN)/ruff check .
+	$(MAKE) --no-print-directory contracts
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(MAKE) --no-print-directory contracts
+
+# The layers (import-linter contracts in pyproject.toml) and no `_private` name across modules.
+contracts: $(STAMP)
+	$(BIN)/lint-imports --no-cache --no-logo
+	$(BIN)/python scripts/check_private_imports.py
 
 format: $(STAMP)
 	$(BIN)/ruff check --fix .

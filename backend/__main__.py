@@ -101,7 +101,7 @@ def _gateway_add(args: argparse.Namespace) -> dict[str, object]:
 
 
 def _risk(args: argparse.Namespace) -> dict[str, object]:
-    from backend.services.payments import risk
+    from backend.services.payments import blocklist
     from backend.services.payments.risk_settings import set_risk_thresholds
 
     with session_scope() as db:
@@ -122,11 +122,11 @@ def _risk(args: argparse.Namespace) -> dict[str, object]:
             result.update(review=merchant.risk_review_score, block=merchant.risk_block_score)
         if args.block_value:
             kind, _, value = args.block_value.partition("=")
-            entry = risk.add_to_blocklist(db, args.merchant, kind, value, args.reason or "")
+            entry = blocklist.add_to_blocklist(db, args.merchant, kind, value, args.reason or "")
             result["blocked"] = {"kind": entry.kind, "value": entry.value}
         if args.unblock_value:
             kind, _, value = args.unblock_value.partition("=")
-            result["unblocked"] = risk.remove_from_blocklist(db, args.merchant, kind, value)
+            result["unblocked"] = blocklist.remove_from_blocklist(db, args.merchant, kind, value)
     return result
 
 

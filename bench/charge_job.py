@@ -27,7 +27,7 @@ from collections.abc import Callable
 from typing import Any
 
 from _harness import database
-from profile_charge import _merchant
+from profile_charge import merchant_key
 
 IDS = re.compile(r"\b(?:idk|ord|pay|att|aud|evt)_[0-9a-z]{26}\b")
 
@@ -59,13 +59,13 @@ def main() -> int:
     parser.add_argument("--sql-floor", action="store_true", help="SQLite's own cost (see above)")
     args = parser.parse_args()
     with database(args.database) as url:
-        key = _merchant(url)
+        key = merchant_key(url)
         from sqlalchemy import event
 
         from backend.api import deps
         from backend.api.routes import payments as routes
         from backend.core.db import get_engine, session_scope
-        from backend.core.group_commit import _Job, _run_job
+        from backend.core.group_commit import Job, run_job
         from backend.services.identity import api_keys
         from backend.services.payments import charges
 
@@ -82,7 +82,7 @@ def main() -> int:
 
             get_engine().dispose()
 
-        def job(n: int) -> _Job[object]:
+        def job(n: int) -> Job[object]:
             key = f"job-{n}"
             data = charges.ChargeInput(  # what the API makes of bench/payments_api.py's body
                 payment_method=charges.PaymentMethodInput("card", "pm_card_visa"),
@@ -94,16 +94,16 @@ def main() -> int:
 
             def work(db: object) -> object:
                 outcome = charges.charge(db, who.scope, data, actor=who.actor)  # type: ignore[arg-type]
-                return routes._outcome_result(outcome, 201)
+                return routes.outcome_result(outcome, 201)
 
-            unit = deps._Unit("POST", "/api/payments/charge", who, key, "0" * 64, work)
-            return _Job(unit.answer, unit.refused)
+            unit = deps.AtomicUnit("POST", "/api/payments/charge", who, key, "0" * 64, work)
+            return Job(unit.answer, unit.refused)
 
         def charge_batches(index: int) -> None:
             batch = [job(index * args.batch + k) for k in range(args.batch)]
             with session_scope() as db:
                 for one in batch:
-                    _value, error = _run_job(db, one)
+                    _value, error = run_job(db, one)
                     if error is not None:
                         raise error
 
@@ -116,7 +116,7 @@ def main() -> int:
 
         tracing[0] = True
         with session_scope() as db:
-            _run_job(db, job(10**8))
+            run_job(db, job(10**8))
         tracing[0] = False
         get_engine().dispose()
         body = [s for s in traced if not s.startswith(("BEGIN", "COMMIT", "SAVEPOINT", "RELEASE"))]

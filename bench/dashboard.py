@@ -33,7 +33,7 @@ from sqlmodel import Session
 from backend.core.db import make_engine
 from backend.core.ids import new_id
 from backend.models import Merchant, Payment
-from backend.services.reporting import figures as reporting
+from backend.services.reporting import dashboard, payment_list, periods
 
 BASELINE_ROWS = 10_000
 STATUSES = ["succeeded"] * 70 + ["failed"] * 12 + ["refunded"] * 6 + ["authorized"] * 5
@@ -100,22 +100,24 @@ def timed(fn: Callable[[], object], repeat: int = 7) -> float:
 
 def queries(db: Session, merchant_id: str) -> dict[str, Callable[[], object]]:
     scope = {"merchant_id": merchant_id, "livemode": False}
-    last_month = reporting.period_for("30d", "UTC")
-    quarter = reporting.period_for("90d", "UTC")
-    first = reporting.search_payments(db, **scope)
+    last_month = periods.period_for("30d", "UTC")
+    quarter = periods.period_for("90d", "UTC")
+    first = payment_list.search_payments(db, **scope)
     cursor = first.next_cursor
     deep = None
     for _ in range(40):  # the cursor of page 40
-        deep = reporting.search_payments(db, **scope, cursor=deep).next_cursor
+        deep = payment_list.search_payments(db, **scope, cursor=deep).next_cursor
 
     def search(**filters: object) -> Callable[[], object]:
-        f = reporting.PaymentFilters(**filters)  # type: ignore[arg-type]
-        return lambda: reporting.search_payments(db, **scope, filters=f)
+        f = payment_list.PaymentFilters(**filters)  # type: ignore[arg-type]
+        return lambda: payment_list.search_payments(db, **scope, filters=f)
 
     return {
         "list: first page": search(),
-        "list: next page (keyset)": lambda: reporting.search_payments(db, **scope, cursor=cursor),
-        "list: page 41 (keyset)": lambda: reporting.search_payments(db, **scope, cursor=deep),
+        "list: next page (keyset)": lambda: payment_list.search_payments(
+            db, **scope, cursor=cursor
+        ),
+        "list: page 41 (keyset)": lambda: payment_list.search_payments(db, **scope, cursor=deep),
         "filter: status refunded": search(statuses=("refunded",)),
         "filter: currency JPY + status": search(currency="JPY", statuses=("succeeded",)),
         "filter: last 7 days": search(created_from=NOW - timedelta(days=7)),
@@ -123,19 +125,19 @@ def queries(db: Session, merchant_id: str) -> dict[str, Callable[[], object]]:
         "search: last4 4242": search(query="4242"),
         "search: amount 123.45": search(query="123.45"),
         "search: payment id": search(query="pay_000000000042"),
-        "dashboard: KPIs 30 days": lambda: reporting.kpis(
+        "dashboard: KPIs 30 days": lambda: dashboard.kpis(
             db, **scope, currency="USD", period=last_month
         ),
-        "dashboard: volume by day 90 days": lambda: reporting.volume_by_day(
+        "dashboard: volume by day 90 days": lambda: dashboard.volume_by_day(
             db, **scope, currency="USD", period=quarter
         ),
-        "dashboard: by method 30 days": lambda: reporting.volume_by_method(
+        "dashboard: by method 30 days": lambda: dashboard.volume_by_method(
             db, **scope, currency="USD", period=last_month
         ),
-        "dashboard: by currency 30 days": lambda: reporting.volume_by_currency(
+        "dashboard: by currency 30 days": lambda: dashboard.volume_by_currency(
             db, **scope, period=last_month
         ),
-        "dashboard: currencies used": lambda: reporting.currencies_used(db, **scope),
+        "dashboard: currencies used": lambda: dashboard.currencies_used(db, **scope),
     }
 
 
@@ -179,10 +181,12 @@ def explain(db: Session, merchant_id: str) -> None:
     from sqlalchemy.dialects import postgresql
 
     statements = {
-        "first page": reporting._filtered(merchant_id, False, reporting.PaymentFilters())
+        "first page": payment_list.filtered_query(merchant_id, False, payment_list.PaymentFilters())
         .order_by(Payment.created_at.desc(), Payment.id.desc())
         .limit(26),
-        "last4 search": reporting._filtered(merchant_id, False, reporting.PaymentFilters())
+        "last4 search": payment_list.filtered_query(
+            merchant_id, False, payment_list.PaymentFilters()
+        )
         .where(Payment.card_last4 == "4242")
         .order_by(Payment.created_at.desc(), Payment.id.desc())
         .limit(26),

@@ -27,7 +27,7 @@ from typing import Any
 from _harness import database
 
 
-def _merchant(url: str) -> str:
+def merchant_key(url: str) -> str:
     os.environ["DATABASE_URL"] = url
     from backend.core.config import get_settings
     from backend.core.db import get_engine, session_scope
@@ -177,7 +177,7 @@ def _inline_threadpool() -> None:
 
     from backend.api import deps
     from backend.core.db import session_scope
-    from backend.core.group_commit import _Job, _run_job
+    from backend.core.group_commit import Job, run_job
 
     async def inline(func: Any, *args: Any, **kwargs: Any) -> Any:
         return func(*args, **kwargs)
@@ -185,7 +185,7 @@ def _inline_threadpool() -> None:
     class InlineWriter:
         async def run(self, work: Any, recover: Any = None) -> Any:
             with session_scope() as db:
-                value, error = _run_job(db, _Job(work, recover))
+                value, error = run_job(db, Job(work, recover))
             if error is not None:
                 raise error
             return value
@@ -208,7 +208,7 @@ def main() -> int:
     args = parser.parse_args()
     for kind in args.databases.split(","):
         with database(kind) as url:
-            key = _merchant(url)
+            key = merchant_key(url)
             os.environ["API_RATE_LIMIT"] = "1000000/second"
             from backend.core.config import get_settings
             from backend.core.db import get_engine

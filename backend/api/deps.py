@@ -170,7 +170,7 @@ async def respond_atomic(request: Request, who: Caller, work: AtomicWork) -> JSO
         if key is None
         else idempotency.request_digest(request.method, request.url.path, await request.body())
     )
-    unit = _Unit(request.method, request.url.path, who, key, digest, work)
+    unit = AtomicUnit(request.method, request.url.path, who, key, digest, work)
     engine = get_engine()
     if engine.dialect.name == "sqlite":
         return await committer_for(engine).run(unit.answer, unit.refused)
@@ -178,7 +178,7 @@ async def respond_atomic(request: Request, who: Caller, work: AtomicWork) -> JSO
 
 
 @dataclass(frozen=True)
-class _Unit:
+class AtomicUnit:
     """One mutating request's unit of work (see respond_atomic)."""
 
     method: str

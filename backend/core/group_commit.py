@@ -44,7 +44,9 @@ MAX_BATCH = 64
 _IDLE_SECONDS = 5.0  # a writer with nothing to do for this long ends; the next job starts one
 
 
-class _Job(Generic[T]):
+class Job(Generic[T]):
+    """One unit of work waiting for the writer, and the future its caller waits on."""
+
     __slots__ = ("future", "recover", "work")
 
     def __init__(self, work: Callable[[Session], T], recover: Recover | None) -> None:
@@ -59,13 +61,13 @@ class GroupCommitter:
     def __init__(self, engine: Engine, max_batch: int = MAX_BATCH) -> None:
         self.engine = engine
         self.max_batch = max_batch
-        self._jobs: queue.SimpleQueue[_Job[Any]] = queue.SimpleQueue()
+        self._jobs: queue.SimpleQueue[Job[Any]] = queue.SimpleQueue()
         self._lock = threading.Lock()
         self._writer: threading.Thread | None = None
         self.batches = 0  # how many transactions the writer committed (tests, benchmarks)
 
     def submit(self, work: Callable[[Session], T], recover: Recover | None = None) -> Future[T]:
-        job = _Job(work, recover)
+        job = Job(work, recover)
         with self._lock:
             self._jobs.put(job)
             if self._writer is None:
@@ -96,13 +98,13 @@ class GroupCommitter:
                     break
             self._commit(batch)
 
-    def _commit(self, batch: list[_Job[Any]]) -> None:
-        done: list[tuple[_Job[Any], Any, BaseException | None]] = []
+    def _commit(self, batch: list[Job[Any]]) -> None:
+        done: list[tuple[Job[Any], Any, BaseException | None]] = []
         try:
             with session_scope(self.engine) as db:
                 for job in batch:
                     if job.future.set_running_or_notify_cancel():
-                        done.append((job, *_run_job(db, job)))
+                        done.append((job, *run_job(db, job)))
             self.batches += 1
         except BaseException as exc:  # the COMMIT failed: none of it happened
             for job in batch:
@@ -116,7 +118,9 @@ class GroupCommitter:
                 job.future.set_exception(error)
 
 
-def _run_job(db: Session, job: _Job[Any]) -> tuple[Any, Exception | None]:
+def run_job(db: Session, job: Job[Any]) -> tuple[Any, Exception | None]:
+    """Run JOB in a savepoint of db's transaction: its value, or the error that undid it. The
+    writer's own step, public so that the benchmarks can replay it inline."""
     try:
         with db.begin_nested():
             return job.work(db), None

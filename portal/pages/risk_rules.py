@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import reflex as rx
 
-from backend.services.payments.risk import rule_descriptions
+from backend.services.payments.risk_rules import rule_descriptions
 from portal.components.forms import error_callout, notice_callout
 from portal.components.layout import portal_page
 from portal.components.payments_table import PHONE_HIDDEN

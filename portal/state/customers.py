@@ -9,7 +9,7 @@ from backend.core.db import session_scope
 from backend.core.errors import ServiceError
 from backend.services.identity.permissions import Permission
 from backend.services.payments import customers
-from backend.services.reporting import figures as reporting
+from backend.services.reporting import payment_list
 from portal.state.auth import AuthState
 from portal.state.formatting import card_label, payment_row, when
 from portal.state.keyset_list import SearchableListState
@@ -77,11 +77,11 @@ class CustomerDetailState(AuthState):
                     livemode=viewer.ctx.livemode,
                     customer_id=customer_id,
                 )
-                page = reporting.search_payments(
+                page = payment_list.search_payments(
                     db,
                     merchant_id=viewer.ctx.merchant_id,
                     livemode=viewer.ctx.livemode,
-                    filters=reporting.PaymentFilters(customer_id=customer_id),
+                    filters=payment_list.PaymentFilters(customer_id=customer_id),
                     limit=25,
                 )
         except ServiceError:

@@ -25,8 +25,7 @@ from backend.core.currency import format_money, to_major
 from backend.core.errors import ServiceError, ValidationFailed
 from backend.models import Payment, utcnow
 from backend.services.identity.permissions import Permission
-from backend.services.reporting import figures as reporting
-from backend.services.reporting import live_feed
+from backend.services.reporting import dashboard, live_feed, periods
 from portal.state.auth import AuthState
 from portal.state.formatting import payment_row
 from portal.state.live_feed import HUB, Subscription, client_connected
@@ -45,7 +44,7 @@ CUSTOM_PROMPT = "Choose the first and last day of the range, then Apply."
 
 
 def change_label(
-    change: reporting.Change, *, higher_is_good: bool, locale: str = "en_US"
+    change: dashboard.Change, *, higher_is_good: bool, locale: str = "en_US"
 ) -> dict[str, str]:
     """A figure's change against the previous period as its tile reads it, and its colour."""
     if change.new:
@@ -66,7 +65,7 @@ def change_label(
 
 def _tile(label: str, value: str, current, previous, *, higher_is_good: bool, locale: str):  # type: ignore[no-untyped-def]
     delta = change_label(
-        reporting.change(current, previous), higher_is_good=higher_is_good, locale=locale
+        dashboard.change(current, previous), higher_is_good=higher_is_good, locale=locale
     )
     return {"label": label, "value": value, **delta}
 
@@ -127,17 +126,15 @@ class DashboardState(AuthState):
     def _selection(self) -> tuple[str, str, str, str]:
         return (self.range_key, self.custom_from, self.custom_to, self.currency)
 
-    def _period(self, viewer: Viewer) -> reporting.Period:
+    def _period(self, viewer: Viewer) -> periods.Period:
         if self.range_key == "custom":
             try:
                 first = date.fromisoformat(self.custom_from)
                 last = date.fromisoformat(self.custom_to)
             except ValueError:
                 raise ValidationFailed(CUSTOM_PROMPT, param="range") from None
-            return reporting.period_for(
-                "custom", viewer.timezone, custom_from=first, custom_to=last
-            )
-        return reporting.period_for(self.range_key, viewer.timezone)
+            return periods.period_for("custom", viewer.timezone, custom_from=first, custom_to=last)
+        return periods.period_for(self.range_key, viewer.timezone)
 
     def _refresh(self):  # type: ignore[no-untyped-def]
         viewer = current_viewer(self)
@@ -147,7 +144,7 @@ class DashboardState(AuthState):
             viewer.require(Permission.VIEW_DATA)
             period = self._period(viewer)
             read_at = utcnow()
-            data = reporting.read_overview(
+            data = dashboard.read_overview(
                 merchant_id=viewer.ctx.merchant_id,
                 livemode=viewer.ctx.livemode,
                 currency=self.currency,
@@ -178,7 +175,7 @@ class DashboardState(AuthState):
         self.figures_stale = False
 
     def _show_figures(
-        self, data: reporting.Overview, viewer: Viewer, period: reporting.Period
+        self, data: dashboard.Overview, viewer: Viewer, period: periods.Period
     ) -> None:
         locale = viewer.locale
         self.currencies = data.currencies
@@ -253,7 +250,7 @@ class DashboardState(AuthState):
         ]
         self.currency_series = [{"name": s.label, "payments": s.count} for s in data.by_currency]
         self.figures_at = format_time(
-            utcnow(), "medium", tzinfo=reporting.zone(viewer.timezone), locale=locale
+            utcnow(), "medium", tzinfo=periods.zone(viewer.timezone), locale=locale
         )
         self.figures_stale = False
 
@@ -371,7 +368,7 @@ class DashboardState(AuthState):
             except ServiceError:
                 return
         read = partial(
-            reporting.read_overview,
+            dashboard.read_overview,
             merchant_id=viewer.ctx.merchant_id,
             livemode=viewer.ctx.livemode,
             currency=selection[3],

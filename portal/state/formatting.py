@@ -10,7 +10,7 @@ from babel.dates import format_date, format_datetime, format_time
 from backend.core.currency import format_money, to_major
 from backend.models import Payment
 from backend.services import labels
-from backend.services.reporting.figures import zone
+from backend.services.reporting.periods import zone
 
 
 def when(value: datetime | None, tz: str = "UTC", locale: str = "en_US") -> str:

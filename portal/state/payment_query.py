@@ -20,7 +20,7 @@ from urllib.parse import urlencode
 
 from backend.core.currency import ISO_4217_EXPONENTS
 from backend.services.payments.charges import PAYMENT_METHOD_TYPES
-from backend.services.reporting import figures as reporting
+from backend.services.reporting import payment_list, periods
 
 ALL = "all"
 ANY_TIME = "any"
@@ -38,7 +38,7 @@ STATUS_CHOICES = [
 ]
 METHOD_CHOICES = [ALL, *PAYMENT_METHOD_TYPES]
 GATEWAY_CHOICES = [ALL, "sandbox", "stripe"]
-RISK_CHOICES = [ALL, *reporting.RISK_FILTERS]
+RISK_CHOICES = [ALL, *payment_list.RISK_FILTERS]
 # The date filter: its value in the address, and what the select shows.
 DATE_CHOICES = {
     ANY_TIME: "Any time",
@@ -47,7 +47,7 @@ DATE_CHOICES = {
     "90d": "Last 90 days",
     CUSTOM: "Custom range",
 }
-assert set(DATE_CHOICES) - {ANY_TIME, CUSTOM} == set(reporting.RANGE_PRESETS)
+assert set(DATE_CHOICES) - {ANY_TIME, CUSTOM} == set(periods.RANGE_PRESETS)
 MAX_QUERY = 200
 _DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 
@@ -107,8 +107,8 @@ class PaymentQuery:
         """The selection as exports.filters_from_query reads it (the list and the CSV use the
         same parameters): a preset range becomes its first and last local day."""
         out = {k: v for k, v in self.params().items() if k not in ("date", "from", "to")}
-        if self.date in reporting.RANGE_PRESETS:
-            period = reporting.period_for(self.date, tz)
+        if self.date in periods.RANGE_PRESETS:
+            period = periods.period_for(self.date, tz)
             days = period.day_list()
             out |= {"from": days[0].isoformat(), "to": days[-1].isoformat()}
         elif self.date == CUSTOM:

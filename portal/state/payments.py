@@ -21,6 +21,7 @@ from backend.services import labels
 from backend.services.identity import step_up
 from backend.services.identity.permissions import Permission
 from backend.services.payments import (
+    blocklist,
     booking,
     operations,
     orders,
@@ -30,9 +31,9 @@ from backend.services.payments import (
     state_machine,
 )
 from backend.services.payments.money_input import parse_money
-from backend.services.reporting import figures as reporting
+from backend.services.reporting import dashboard, payment_detail, payment_list
+from backend.services.reporting.dashboard import method_label
 from backend.services.reporting.exports import filters_from_query
-from backend.services.reporting.figures import method_label
 from portal.state import payment_query
 from portal.state.auth import AuthState
 from portal.state.formatting import payment_row, when
@@ -190,12 +191,12 @@ class PaymentsState(SearchableListState, AuthState):
         filters = filters_from_query(params, viewer.timezone)
         with session_scope(readonly=True) as db:
             if reset:
-                used = reporting.currencies_used(
+                used = dashboard.currencies_used(
                     db, merchant_id=viewer.ctx.merchant_id, livemode=viewer.ctx.livemode
                 )
                 chosen = [] if self.currency in (ALL, *used) else [self.currency]
                 self.currencies = [ALL, *used, *chosen]
-            page = reporting.search_payments(
+            page = payment_list.search_payments(
                 db,
                 merchant_id=viewer.ctx.merchant_id,
                 livemode=viewer.ctx.livemode,
@@ -273,10 +274,10 @@ class PaymentDetailState(AuthState):
             with session_scope(readonly=True) as db:
                 p = orders.get_payment(db, viewer.scope, self._payment_id)
                 refunds = booking.refunds_of(db, p.id)
-                timeline = reporting.payment_timeline(db, p, viewer.locale)
-                webhooks = reporting.payment_webhooks(db, p)
+                timeline = payment_detail.payment_timeline(db, p, viewer.locale)
+                webhooks = payment_detail.payment_webhooks(db, p)
                 can_block = viewer.can(Permission.MANAGE_SETTINGS)
-                blockable = risk.blockable_values(db, p) if can_block else []
+                blockable = blocklist.blockable_values(db, p) if can_block else []
                 reviewer = db.get(User, p.reviewed_by) if p.reviewed_by else None
         except ServiceError:
             self.not_found = self.loaded = True
@@ -389,13 +390,13 @@ class PaymentDetailState(AuthState):
             viewer = permitted_viewer(self, Permission.MANAGE_SETTINGS)
             if viewer is None:
                 return AuthState.require_session
-            attribute = risk.PAYMENT_BLOCKABLES.get(str(kind))
+            attribute = blocklist.PAYMENT_BLOCKABLES.get(str(kind))
             with session_scope() as db:
                 p = orders.get_payment(db, viewer.scope, self._payment_id)
                 value = getattr(p, attribute) if attribute else None
                 if not value:
                     raise ValidationFailed("This payment has nothing of that kind to block")
-                risk.add_to_blocklist(
+                blocklist.add_to_blocklist(
                     db,
                     viewer.ctx.merchant_id,
                     str(kind),

@@ -8,7 +8,7 @@ from backend.core.db import session_scope
 from backend.core.errors import NotFound, ServiceError, ValidationFailed
 from backend.models import Merchant
 from backend.services.identity.permissions import Permission
-from backend.services.payments import risk, risk_settings
+from backend.services.payments import blocklist, risk_settings
 from portal.state.auth import AuthState
 from portal.state.formatting import when
 from portal.state.viewer import current_viewer, permitted_viewer
@@ -59,7 +59,7 @@ class RiskRulesState(AuthState):
                 merchant = db.get(Merchant, viewer.ctx.merchant_id)
                 if merchant is None:
                     raise NotFound("No such merchant")
-                found = risk.list_blocklist(db, merchant.id)
+                found = blocklist.list_blocklist(db, merchant.id)
         except ServiceError as exc:
             self.error, self.loaded = exc.message, True
             return None
@@ -113,7 +113,7 @@ class RiskRulesState(AuthState):
         value, reason = str(form.get("value", ""))[:400], str(form.get("reason", ""))[:400]
 
         def add(db, merchant_id, actor):  # type: ignore[no-untyped-def]
-            entry = risk.add_to_blocklist(
+            entry = blocklist.add_to_blocklist(
                 db, merchant_id, kind, value, reason, actor_type=actor.type, actor_id=actor.id
             )
             self.form_key += 1  # an empty form for the next entry
@@ -124,7 +124,7 @@ class RiskRulesState(AuthState):
     @rx.event
     def remove_entry(self, entry_id: str):  # type: ignore[no-untyped-def]
         def remove(db, merchant_id, actor):  # type: ignore[no-untyped-def]
-            entry = risk.delete_blocklist_entry(
+            entry = blocklist.delete_blocklist_entry(
                 db, merchant_id, str(entry_id)[:64], actor_type=actor.type, actor_id=actor.id
             )
             return f"Removed {entry.value} from the blocklist."

@@ -15,8 +15,7 @@ from backend.models import AuditLog, Merchant, Payment, User
 from backend.models.enums import Role
 from backend.services.identity import sessions
 from backend.services.payments import refund_limits
-from backend.services.reporting import audit_log
-from backend.services.reporting import figures as reporting
+from backend.services.reporting import audit_log, payment_detail
 from tests.integration.api_client import Merchant as Shop
 from tests.integration.api_client import new_merchant
 from tests.integration.identity_support import member
@@ -57,7 +56,7 @@ def test_the_timeline_starts_with_the_creation_and_speaks_money(shop: Shop) -> N
     with session_scope(readonly=True) as db:
         payment = db.get(Payment, payment_id)
         assert payment is not None
-        timeline = reporting.payment_timeline(db, payment)
+        timeline = payment_detail.payment_timeline(db, payment)
     assert timeline[0].title == "Payment created"
     assert timeline[0].detail == "$50.00"
     refunded = next(e for e in timeline if e.title == "Payment refunded")
@@ -84,7 +83,7 @@ def test_the_timeline_starts_with_the_creation_even_when_something_came_first(
     with session_scope(readonly=True) as db:
         payment = db.get(Payment, payment_id)
         assert payment is not None
-        titles = [e.title for e in reporting.payment_timeline(db, payment)]
+        titles = [e.title for e in payment_detail.payment_timeline(db, payment)]
     assert titles[0] == "Payment created" and titles.count("Payment created") == 1
 
 

@@ -14,8 +14,7 @@ from backend.models import AuditLog, Merchant, Payment
 from backend.models.enums import ActorType
 from backend.services.context import Actor, Scope
 from backend.services.payments import reviews
-from backend.services.reporting import exports
-from backend.services.reporting import figures as reporting
+from backend.services.reporting import exports, payment_list
 from tests.integration.api_client import Merchant as Shop
 from tests.integration.api_client import new_merchant
 
@@ -50,7 +49,7 @@ def charged(shop: Shop) -> str:
 def unreviewed(shop: Shop) -> list[str]:
     filters = exports.filters_from_query({"risk": "unreviewed"}, "UTC")
     with session_scope(readonly=True) as db:
-        page = reporting.search_payments(
+        page = payment_list.search_payments(
             db, merchant_id=shop.merchant_id, livemode=False, filters=filters
         )
     return [p.id for p in page.payments]

@@ -14,7 +14,7 @@ from backend.core.db import session_scope
 from backend.models import PaymentAttempt
 from backend.services.checkout import sessions as checkout
 from backend.services.identity import api_keys
-from backend.services.payments import risk
+from backend.services.payments import blocklist
 from tests.fakes.stripe_api import FakeStripe
 from tests.integration.api_client import Merchant, new_merchant
 
@@ -117,7 +117,7 @@ def test_the_elevated_test_card_is_charged_and_lands_in_review(shop: Merchant, t
 
 def test_a_blocklist_refusal_names_its_rule(shop: Merchant):
     with session_scope() as db:
-        risk.add_to_blocklist(db, shop.merchant_id, "email", EMAIL)
+        blocklist.add_to_blocklist(db, shop.merchant_id, "email", EMAIL)
     answer = charge(shop, "pm_card_visa")
     assert answer["error"]["code"] == "payment_blocked"
     assert answer["error"]["rule"] == "blocklisted_email"
@@ -205,7 +205,7 @@ def test_live_velocity_still_flags_then_blocks_naming_the_rule(live_shop: Mercha
 
 def test_a_live_customer_is_not_told_the_rule(live_shop: Merchant):
     with session_scope() as db:
-        risk.add_to_blocklist(db, live_shop.merchant_id, "email", EMAIL)
+        blocklist.add_to_blocklist(db, live_shop.merchant_id, "email", EMAIL)
     session_id = _session(live_shop)
     with session_scope() as db:
         result = checkout.pay(db, session_id, token="pm_card_visa", customer_email=EMAIL)

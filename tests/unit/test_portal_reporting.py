@@ -19,10 +19,9 @@ from backend.core.errors import ValidationFailed
 from backend.core.ids import new_id
 from backend.models import Customer, Dispute, Merchant, Payment, Refund
 from backend.services.context import Scope
-from backend.services.payments import customers
+from backend.services.payments import customers, state_machine
 from backend.services.payments.money_input import parse_money
-from backend.services.reporting import exports, statements
-from backend.services.reporting import figures as reporting
+from backend.services.reporting import dashboard, exports, payment_list, periods, statements
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
@@ -65,7 +64,7 @@ def add_payment(
     last4: str = "4242",
     customer_id: str | None = None,
 ) -> Payment:
-    captured = amount if status in reporting.CAPTURED_STATUSES else 0
+    captured = amount if status in state_machine.CAPTURED else 0
     fee = captured * 3 // 100
     payment = Payment(
         id=new_id("pay"),
@@ -92,7 +91,7 @@ NOW = datetime(2026, 3, 20, 15, 0, tzinfo=UTC)
 
 
 def test_kpis_and_the_previous_period(engine: Engine, merchant: str) -> None:
-    period = reporting.period_for("7d", "America/New_York", now=NOW)
+    period = periods.period_for("7d", "America/New_York", now=NOW)
     assert period.days == 7 and period.first_day == date(2026, 3, 14)
     # Local midnight in New York (EDT since 8 March: UTC-4).
     assert period.start == datetime(2026, 3, 14, 4, 0, tzinfo=UTC)
@@ -129,10 +128,10 @@ def test_kpis_and_the_previous_period(engine: Engine, merchant: str) -> None:
             )
         )
         db.commit()
-        now = reporting.kpis(
+        now = dashboard.kpis(
             db, merchant_id=merchant, livemode=False, currency="USD", period=period
         )
-        prev = reporting.kpis(
+        prev = dashboard.kpis(
             db, merchant_id=merchant, livemode=False, currency="USD", period=period.previous
         )
     assert now.gross == 18_001 and now.successful == 3 and now.failed == 1
@@ -142,7 +141,7 @@ def test_kpis_and_the_previous_period(engine: Engine, merchant: str) -> None:
     assert now.success_rate == 0.75
     assert now.average_ticket == 6_000  # 18001 / 3 = 6000.33, half up to the cent
     assert prev.gross == 20_123 and prev.successful == 2
-    assert reporting.change(now.gross, prev.gross).ratio == pytest.approx(
+    assert dashboard.change(now.gross, prev.gross).ratio == pytest.approx(
         (18_001 - 20_123) / 20_123
     )
 
@@ -150,24 +149,24 @@ def test_kpis_and_the_previous_period(engine: Engine, merchant: str) -> None:
 @pytest.mark.parametrize(
     ("current", "previous", "expected"),
     [
-        (18_001, 20_123, reporting.Change(ratio=(18_001 - 20_123) / 20_123)),
-        (150, 100, reporting.Change(ratio=0.5, up=True)),
-        (0, 0, reporting.Change(ratio=0.0)),
-        (0, 500, reporting.Change(ratio=-1.0)),
+        (18_001, 20_123, dashboard.Change(ratio=(18_001 - 20_123) / 20_123)),
+        (150, 100, dashboard.Change(ratio=0.5, up=True)),
+        (0, 0, dashboard.Change(ratio=0.0)),
+        (0, 500, dashboard.Change(ratio=-1.0)),
         # Nothing, or under 1% of now, before: "New", never "+20740%".
-        (5, 0, reporting.Change(new=True, up=True)),
-        (2_075_000, 9_950, reporting.Change(new=True, up=True)),
-        (-5_000, 10, reporting.Change(new=True)),  # net fell below zero from next to nothing
+        (5, 0, dashboard.Change(new=True, up=True)),
+        (2_075_000, 9_950, dashboard.Change(new=True, up=True)),
+        (-5_000, 10, dashboard.Change(new=True)),  # net fell below zero from next to nothing
         # Exactly 1% of now is a figure to compare with: +9900%.
-        (10_000, 100, reporting.Change(ratio=99.0, up=True)),
-        (None, 100, reporting.Change()),  # e.g. no payments now: no average ticket
-        (0.75, None, reporting.Change(no_earlier_data=True)),  # no attempts before
+        (10_000, 100, dashboard.Change(ratio=99.0, up=True)),
+        (None, 100, dashboard.Change()),  # e.g. no payments now: no average ticket
+        (0.75, None, dashboard.Change(no_earlier_data=True)),  # no attempts before
     ],
 )
 def test_change_against_the_previous_period(
-    current: float | None, previous: float | None, expected: reporting.Change
+    current: float | None, previous: float | None, expected: dashboard.Change
 ) -> None:
-    got = reporting.change(current, previous)
+    got = dashboard.change(current, previous)
     assert got.new == expected.new and got.up == expected.up
     assert got.no_earlier_data == expected.no_earlier_data
     assert got.ratio == (None if expected.ratio is None else pytest.approx(expected.ratio))
@@ -177,7 +176,7 @@ def test_change_labels_read_as_people_say_them() -> None:
     from portal.state.dashboard import change_label
 
     def label(current: float | None, previous: float | None, good: bool = True) -> tuple:
-        shown = change_label(reporting.change(current, previous), higher_is_good=good)
+        shown = change_label(dashboard.change(current, previous), higher_is_good=good)
         return shown["delta"], shown["trend"]
 
     assert label(2_075_000, 9_950) == ("New", "good")  # was "+20,754.3% vs previous period"
@@ -189,12 +188,12 @@ def test_change_labels_read_as_people_say_them() -> None:
     assert label(0, 0) == ("No change", "flat")
     assert label(0.9, None) == ("No earlier data", "flat")
     assert label(None, 5) == ("—", "flat")
-    shown = change_label(reporting.change(150, 100), higher_is_good=True, locale="de_DE")
+    shown = change_label(dashboard.change(150, 100), higher_is_good=True, locale="de_DE")
     assert shown["delta"].startswith("+50,0%")  # the decimal comma of German
 
 
 def test_volume_by_local_day_and_breakdowns(engine: Engine, merchant: str) -> None:
-    period = reporting.period_for("7d", "America/New_York", now=NOW)
+    period = periods.period_for("7d", "America/New_York", now=NOW)
     with Session(engine) as db:
         # 23:30 in New York on 15 March is 03:30 UTC on the 16th: it counts for the 15th.
         add_payment(db, merchant, datetime(2026, 3, 16, 3, 30, tzinfo=UTC), 1_000)
@@ -202,13 +201,13 @@ def test_volume_by_local_day_and_breakdowns(engine: Engine, merchant: str) -> No
         add_payment(db, merchant, datetime(2026, 3, 16, 4, 31, tzinfo=UTC), 500, brand="mastercard")
         add_payment(db, merchant, datetime(2026, 3, 17, 12, 0, tzinfo=UTC), 700, currency="JPY")
         db.commit()
-        days = reporting.volume_by_day(
+        days = dashboard.volume_by_day(
             db, merchant_id=merchant, livemode=False, currency="USD", period=period
         )
-        methods = reporting.volume_by_method(
+        methods = dashboard.volume_by_method(
             db, merchant_id=merchant, livemode=False, currency="USD", period=period
         )
-        by_currency = reporting.volume_by_currency(
+        by_currency = dashboard.volume_by_currency(
             db, merchant_id=merchant, livemode=False, period=period
         )
     assert [d.day for d in days] == period.day_list()
@@ -223,16 +222,16 @@ def test_volume_by_local_day_and_breakdowns(engine: Engine, merchant: str) -> No
 
 def test_custom_ranges_are_checked() -> None:
     with pytest.raises(ValidationFailed):
-        reporting.period_for(
+        periods.period_for(
             "custom", "UTC", custom_from=date(2026, 3, 2), custom_to=date(2026, 3, 1)
         )
     with pytest.raises(ValidationFailed):
-        reporting.period_for(
+        periods.period_for(
             "custom", "UTC", custom_from=date(2024, 1, 1), custom_to=date(2026, 1, 1)
         )
     with pytest.raises(ValidationFailed):
-        reporting.period_for("1y", "UTC")
-    one_day = reporting.period_for(
+        periods.period_for("1y", "UTC")
+    one_day = periods.period_for(
         "custom", "Asia/Kolkata", custom_from=date(2026, 1, 5), custom_to=date(2026, 1, 5)
     )
     assert one_day.start == datetime(2026, 1, 4, 18, 30, tzinfo=UTC) and one_day.days == 1
@@ -254,11 +253,11 @@ def test_search_merges_alternatives_in_order_with_pages(engine: Engine, merchant
         db.commit()
         seen, cursor = [], None
         while True:
-            page = reporting.search_payments(
+            page = payment_list.search_payments(
                 db,
                 merchant_id=merchant,
                 livemode=False,
-                filters=reporting.PaymentFilters(query="1234"),
+                filters=payment_list.PaymentFilters(query="1234"),
                 cursor=cursor,
                 limit=3,
             )
@@ -270,11 +269,11 @@ def test_search_merges_alternatives_in_order_with_pages(engine: Engine, merchant
         assert {p.id for p in seen} == {p.id for p in by_last4} | {yen.id}
         keys = [(p.created_at, p.id) for p in seen]
         assert keys == sorted(keys, reverse=True) and len(set(keys)) == len(keys)
-        typed = reporting.search_payments(
+        typed = payment_list.search_payments(
             db,
             merchant_id=merchant,
             livemode=False,
-            filters=reporting.PaymentFilters(query="12.34"),
+            filters=payment_list.PaymentFilters(query="12.34"),
         )
         assert {p.id for p in typed.payments} == {p.id for p in by_amount}
 
@@ -324,7 +323,7 @@ def test_csv_export_streams_in_batches(engine: Engine, merchant: str) -> None:
     try:
         chunks = exports.payments_csv(
             Scope(merchant, False),
-            reporting.PaymentFilters(),
+            payment_list.PaymentFilters(),
             tz="UTC",
             batch_size=100,
             engine=engine,
@@ -351,7 +350,7 @@ def test_csv_memory_stays_flat(engine: Engine, merchant: str) -> None:
             add_payment(db, merchant, NOW - timedelta(seconds=i), 100 + i)
         db.commit()
 
-    def peak(filters: reporting.PaymentFilters) -> int:
+    def peak(filters: payment_list.PaymentFilters) -> int:
         tracemalloc.start()
         for _ in exports.payments_csv(
             Scope(merchant, False), filters, tz="UTC", batch_size=200, engine=engine
@@ -361,8 +360,8 @@ def test_csv_memory_stays_flat(engine: Engine, merchant: str) -> None:
         tracemalloc.stop()
         return top
 
-    small = peak(reporting.PaymentFilters(created_from=NOW - timedelta(seconds=600)))
-    large = peak(reporting.PaymentFilters())
+    small = peak(payment_list.PaymentFilters(created_from=NOW - timedelta(seconds=600)))
+    large = peak(payment_list.PaymentFilters())
     assert large < small * 2
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from backend.core.errors import ValidationFailed
-from backend.services.payments import risk
+from backend.services.payments import risk_rules
 from backend.services.payments.fees import STRIPE_DEFAULT, FeeSchedule, describe
 from backend.services.payments.money_input import parse_percent
 from portal.state.processors import _fallback, _rules
@@ -93,8 +93,8 @@ def test_the_page_says_where_unmatched_payments_go(monkeypatch: pytest.MonkeyPat
 
 
 def test_the_rules_table_follows_the_scoring_constants(monkeypatch: pytest.MonkeyPatch):
-    card = risk.rule_descriptions()[0]
+    card = risk_rules.rule_descriptions()[0]
     assert (card.name, card.points) == ("Card velocity", "more than 3: +25, more than 6: +50")
-    monkeypatch.setattr(risk, "CARD_VELOCITY_TIERS", ((9, 60), (4, 30)))
-    assert risk.rule_descriptions()[0].points == "more than 4: +30, more than 9: +60"
+    monkeypatch.setattr(risk_rules, "CARD_VELOCITY_TIERS", ((9, 60), (4, 30)))
+    assert risk_rules.rule_descriptions()[0].points == "more than 4: +30, more than 9: +60"
     assert "last hour" in card.counts

@@ -16,7 +16,7 @@ from backend.gateways import cards
 from backend.gateways.base import CardDetails, RiskTest
 from backend.models import AuditLog, BlocklistEntry, Merchant, Payment, utcnow
 from backend.models.enums import PaymentStatus, RiskDecision
-from backend.services.payments import risk
+from backend.services.payments import blocklist, risk, risk_rules
 from backend.services.payments.risk import RiskInput, assess
 
 NOW = utcnow()
@@ -197,9 +197,9 @@ def test_the_assessed_payment_does_not_count_itself(db: Session, merchant: Merch
 
 
 def test_counts_stop_at_the_cap(db: Session, merchant: Merchant):
-    add_payments(db, merchant, risk.VELOCITY_COUNT_CAP + 5, ip_address=IP)
+    add_payments(db, merchant, risk_rules.VELOCITY_COUNT_CAP + 5, ip_address=IP)
     assert score(db, payment(merchant, ip_address=IP)).reasons == [
-        f"velocity_ip:{risk.VELOCITY_COUNT_CAP}+_in_1h"
+        f"velocity_ip:{risk_rules.VELOCITY_COUNT_CAP}+_in_1h"
     ]
 
 
@@ -381,7 +381,7 @@ def test_no_country_mismatch_without_two_different_countries(db, merchant, card_
 )
 @pytest.mark.parametrize("livemode", [True, False])
 def test_blocklisted_values_block(db, merchant, kind, value, overrides, livemode):
-    risk.add_to_blocklist(db, merchant.id, kind, value)
+    blocklist.add_to_blocklist(db, merchant.id, kind, value)
     db.commit()
     result = score(db, payment(merchant, livemode=livemode, **overrides))
     reason = f"blocklisted_{kind}"
@@ -389,8 +389,8 @@ def test_blocklisted_values_block(db, merchant, kind, value, overrides, livemode
 
 
 def test_blocklist_names_every_match_and_blocks_whatever_the_block_score(db, merchant):
-    risk.add_to_blocklist(db, merchant.id, "email", EMAIL)
-    risk.add_to_blocklist(db, merchant.id, "ip_address", IP)
+    blocklist.add_to_blocklist(db, merchant.id, "email", EMAIL)
+    blocklist.add_to_blocklist(db, merchant.id, "ip_address", IP)
     db.commit()
     data = payment(merchant, customer_email=EMAIL, ip_address=IP, card=CARD)
     result = score(db, data, review=200, block=200)
@@ -400,15 +400,15 @@ def test_blocklist_names_every_match_and_blocks_whatever_the_block_score(db, mer
 
 
 def test_another_merchants_blocklist_does_not_apply(db, merchant, other):
-    risk.add_to_blocklist(db, other.id, "email", EMAIL)
+    blocklist.add_to_blocklist(db, other.id, "email", EMAIL)
     db.commit()
     assert score(db, payment(merchant, customer_email=EMAIL)).decision is RiskDecision.ALLOW
 
 
 def test_a_value_of_another_kind_does_not_match(db, merchant):
     # The blocklist query matches kind and value together, not each on its own.
-    risk.add_to_blocklist(db, merchant.id, "country", "US")
-    risk.add_to_blocklist(db, merchant.id, "email", EMAIL)
+    blocklist.add_to_blocklist(db, merchant.id, "country", "US")
+    blocklist.add_to_blocklist(db, merchant.id, "email", EMAIL)
     db.commit()
     data = payment(merchant, customer_email="someone@else.test", billing_country="GB")
     assert score(db, data).decision is RiskDecision.ALLOW
@@ -521,7 +521,7 @@ def test_the_elevated_test_card_goes_through_the_other_rules(db, merchant):
     # The merchant's thresholds decide, as for any payment.
     assert score(db, data, review=80, block=80).decision is RiskDecision.BLOCK
     assert score(db, data, review=101, block=101).decision is RiskDecision.ALLOW
-    risk.add_to_blocklist(db, merchant.id, "country", "GB")
+    blocklist.add_to_blocklist(db, merchant.id, "country", "GB")
     db.commit()
     assert score(db, data).reasons == ["blocklisted_country"]
 
@@ -663,7 +663,7 @@ def test_a_payment_with_nothing_to_count_costs_one_statement(db: Session, mercha
     ],
 )
 def test_add_to_blocklist_normalises(db, merchant, kind, value, stored):
-    entry = risk.add_to_blocklist(db, merchant.id, kind, value, reason=" chargebacks ")
+    entry = blocklist.add_to_blocklist(db, merchant.id, kind, value, reason=" chargebacks ")
     db.commit()
     assert (entry.kind, entry.value, entry.reason) == (kind, stored, "chargebacks")
     assert entry.id.startswith("blk_")
@@ -689,19 +689,19 @@ def test_add_to_blocklist_normalises(db, merchant, kind, value, stored):
 )
 def test_add_to_blocklist_refuses_bad_values(db, merchant, kind, value, param):
     with pytest.raises(ValidationFailed) as info:
-        risk.add_to_blocklist(db, merchant.id, kind, value)
+        blocklist.add_to_blocklist(db, merchant.id, kind, value)
     assert info.value.param == param
     assert "4242 4242 4242 4241" not in info.value.message
 
 
 def test_add_to_blocklist_refuses_a_long_reason(db, merchant):
     with pytest.raises(ValidationFailed) as info:
-        risk.add_to_blocklist(db, merchant.id, "country", "US", reason="x" * 301)
+        blocklist.add_to_blocklist(db, merchant.id, "country", "US", reason="x" * 301)
     assert info.value.param == "reason"
 
 
 def test_a_blocked_card_number_is_stored_as_its_fingerprint_only(db, merchant):
-    risk.add_to_blocklist(db, merchant.id, "card_fingerprint", "4242424242424242")
+    blocklist.add_to_blocklist(db, merchant.id, "card_fingerprint", "4242424242424242")
     db.commit()
     entry = db.exec(select(BlocklistEntry)).one()
     audit_rows = db.exec(select(AuditLog).where(AuditLog.action.like("blocklist%"))).all()
@@ -710,9 +710,9 @@ def test_a_blocked_card_number_is_stored_as_its_fingerprint_only(db, merchant):
 
 
 def test_adding_twice_is_idempotent(db: Session, merchant: Merchant):
-    first = risk.add_to_blocklist(db, merchant.id, "email", "a@b.test", reason="fraud")
+    first = blocklist.add_to_blocklist(db, merchant.id, "email", "a@b.test", reason="fraud")
     db.commit()
-    again = risk.add_to_blocklist(db, merchant.id, "email", "A@B.TEST", reason="other")
+    again = blocklist.add_to_blocklist(db, merchant.id, "email", "A@B.TEST", reason="other")
     db.commit()
     assert again.id == first.id and again.reason == "fraud"
     assert len(db.exec(select(BlocklistEntry)).all()) == 1
@@ -721,12 +721,12 @@ def test_adding_twice_is_idempotent(db: Session, merchant: Merchant):
 
 
 def test_a_concurrent_add_of_the_same_value_returns_the_winners_entry(db, merchant, monkeypatch):
-    winner = risk.add_to_blocklist(db, merchant.id, "country", "RU")
+    winner = blocklist.add_to_blocklist(db, merchant.id, "country", "RU")
     db.commit()
-    real_find = risk._find_entry
+    real_find = blocklist._find_entry
     calls = iter([None])  # the first look finds nothing, as if the winner were not yet committed
-    monkeypatch.setattr(risk, "_find_entry", lambda *a: next(calls, None) or real_find(*a))
-    entry = risk.add_to_blocklist(db, merchant.id, "country", "ru")
+    monkeypatch.setattr(blocklist, "_find_entry", lambda *a: next(calls, None) or real_find(*a))
+    entry = blocklist.add_to_blocklist(db, merchant.id, "country", "ru")
     assert entry.id == winner.id
     db.commit()  # the outer transaction survived the failed savepoint
     assert len(db.exec(select(BlocklistEntry)).all()) == 1
@@ -740,37 +740,37 @@ def test_the_unique_index_guards_the_blocklist(db, merchant):
 
 
 def test_remove_from_blocklist(db: Session, merchant: Merchant, other: Merchant):
-    risk.add_to_blocklist(db, merchant.id, "email", "a@b.test")
-    risk.add_to_blocklist(db, other.id, "email", "a@b.test")
+    blocklist.add_to_blocklist(db, merchant.id, "email", "a@b.test")
+    blocklist.add_to_blocklist(db, other.id, "email", "a@b.test")
     db.commit()
-    assert risk.remove_from_blocklist(db, merchant.id, "email", " A@b.test") is True
+    assert blocklist.remove_from_blocklist(db, merchant.id, "email", " A@b.test") is True
     db.commit()
-    assert risk.remove_from_blocklist(db, merchant.id, "email", "a@b.test") is False
+    assert blocklist.remove_from_blocklist(db, merchant.id, "email", "a@b.test") is False
     assert [e.merchant_id for e in db.exec(select(BlocklistEntry))] == [other.id]
     assert score(db, payment(merchant, customer_email="a@b.test")).score == 0
     deleted = db.exec(select(AuditLog).where(AuditLog.action == "blocklist_entry.deleted")).all()
     assert len(deleted) == 1
     with pytest.raises(ValidationFailed):
-        risk.remove_from_blocklist(db, merchant.id, "nonsense", "x")
+        blocklist.remove_from_blocklist(db, merchant.id, "nonsense", "x")
 
 
 def test_delete_blocklist_entry_by_id_is_tenant_scoped(db, merchant, other):
-    theirs = risk.add_to_blocklist(db, other.id, "country", "FR")
-    mine = risk.add_to_blocklist(db, merchant.id, "country", "FR")
+    theirs = blocklist.add_to_blocklist(db, other.id, "country", "FR")
+    mine = blocklist.add_to_blocklist(db, merchant.id, "country", "FR")
     db.commit()
     with pytest.raises(NotFound):
-        risk.delete_blocklist_entry(db, merchant.id, theirs.id)
+        blocklist.delete_blocklist_entry(db, merchant.id, theirs.id)
     with pytest.raises(NotFound):
-        risk.delete_blocklist_entry(db, merchant.id, "blk_missing")
-    assert risk.delete_blocklist_entry(db, merchant.id, mine.id).id == mine.id
+        blocklist.delete_blocklist_entry(db, merchant.id, "blk_missing")
+    assert blocklist.delete_blocklist_entry(db, merchant.id, mine.id).id == mine.id
     db.commit()
-    assert risk.list_blocklist(db, merchant.id) == []
-    assert [e.id for e in risk.list_blocklist(db, other.id)] == [theirs.id]
+    assert blocklist.list_blocklist(db, merchant.id) == []
+    assert [e.id for e in blocklist.list_blocklist(db, other.id)] == [theirs.id]
 
 
 def test_list_blocklist_by_kind(db, merchant):
-    risk.add_to_blocklist(db, merchant.id, "country", "FR")
-    risk.add_to_blocklist(db, merchant.id, "email", "a@b.test")
+    blocklist.add_to_blocklist(db, merchant.id, "country", "FR")
+    blocklist.add_to_blocklist(db, merchant.id, "email", "a@b.test")
     db.commit()
-    assert {e.kind for e in risk.list_blocklist(db, merchant.id)} == {"country", "email"}
-    assert [e.value for e in risk.list_blocklist(db, merchant.id, "email")] == ["a@b.test"]
+    assert {e.kind for e in blocklist.list_blocklist(db, merchant.id)} == {"country", "email"}
+    assert [e.value for e in blocklist.list_blocklist(db, merchant.id, "email")] == ["a@b.test"]

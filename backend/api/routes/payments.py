@@ -50,7 +50,7 @@ PaymentId = Annotated[str, Path(min_length=1, max_length=64, description="A paym
 OrderId = Annotated[str, Path(min_length=1, max_length=64, description="An order id (ord_...)")]
 
 
-def _outcome_result(outcome: PaymentOutcome, created: int) -> Result:
+def outcome_result(outcome: PaymentOutcome, created: int) -> Result:
     body: dict[str, Any] = {"success": outcome.ok, "payment": payment_to_dict(outcome.payment)}
     if outcome.ok:
         return created, body
@@ -120,7 +120,7 @@ async def _create(request: Request, capture: bool) -> JSONResponse:
         outcome = operation(db, who.scope, data, actor=who.actor)
         if outcome.dispute_expected:
             disputed.append(outcome.payment.id)
-        return _outcome_result(outcome, 201)
+        return outcome_result(outcome, 201)
 
     response = await respond_atomic(request, who, work)
     if disputed:  # only once the payment is committed

@@ -12,7 +12,7 @@ a customer who mistypes once or twice alone:
   address are refused before any gateway is called (and payment links open no new session for
   it) until the oldest of those declines leaves the window. Live mode counts across every
   merchant of the platform; test mode per merchant, because every merchant tests with the same
-  published cards, often from the same address (risk.py's velocity rules do the same).
+  published cards, often from the same address (risk_rules.py's velocity rules do the same).
 
 A decline is a failed payment that the card's issuer, the 3-D Secure check or the merchant's
 risk rules refused. A processor that could not be reached is nobody's fault and does not count;

@@ -11,7 +11,7 @@ from sqlmodel import Session, col, select
 
 from backend.core.errors import NotFound, ValidationFailed
 from backend.models import Customer, Payment
-from backend.services.reporting.figures import CAPTURED_STATUSES
+from backend.services.payments.state_machine import CAPTURED
 
 
 @dataclass(frozen=True)
@@ -37,7 +37,7 @@ def _summaries(db: Session, customers: list[Customer]) -> list[CustomerSummary]:
     counts: dict[str, int] = defaultdict(int)
     last: dict[str, datetime] = {}
     values: dict[str, dict[str, int]] = defaultdict(dict)
-    captured = col(Payment.status).in_(CAPTURED_STATUSES)
+    captured = col(Payment.status).in_(CAPTURED)
     rows = db.exec(
         select(
             Payment.customer_id,

@@ -36,7 +36,7 @@ from backend.services.identity.permissions import RefundTotals
 from backend.services.identity.sessions import SessionContext
 from backend.services.payments import operations, orders
 from backend.services.payments.money_input import parse_money
-from backend.services.reporting.figures import zone
+from backend.services.reporting.periods import zone
 
 
 @dataclass(frozen=True)

@@ -1,53 +1,9 @@
 """Risk scoring: every payment is scored before any gateway is called.
 
-`assess` adds up the points of the rules below, caps the sum at 100 and decides: BLOCK at or
-above the merchant's `risk_block_score` (the payment never reaches a gateway), REVIEW at or
-above its `risk_review_score`, otherwise ALLOW.
-
-| Reason                    | What is counted or compared                        | When    | Pts   |
-|---------------------------|----------------------------------------------------|---------|-------|
-| velocity_card:N_in_1h     | earlier payments with this card fingerprint in the | N > 3   | +25   |
-|                           | last hour, all merchants of the platform (*)       | N > 6   | +50   |
-| velocity_email:N_in_1h    | earlier payments of this merchant with this        | N > 5   | +20   |
-|                           | customer e-mail in the last hour                   | N > 10  | +40   |
-| velocity_ip:N_in_1h       | earlier payments from this IP address in the last  | N > 10  | +20   |
-|                           | hour, all merchants of the platform (*)            | N > 30  | +40   |
-| amount_far_above_usual:Rx | R = amount / mean of the merchant's captured       | R > 5   | +25   |
-|                           | payments in this currency and mode, last 30 days;  | R > 10  | +45   |
-|                           | only when there are at least 10 of them            |         |       |
-| country_mismatch:         | the card's country and the billing country, both   | differ  | +15   |
-|   card=XX,billing=YY      | known                                              |         |       |
-| blocklisted_<kind>        | the merchant's blocklist: email, card_fingerprint, | a match | =100  |
-|                           | ip_address, country (card's or billing country)    |         | BLOCK |
-| test_card_always_blocks   | risk test card 4100 0000 0000 0019 (test mode)     | always  | =100  |
-|                           |                                                    |         | BLOCK |
-| test_card_elevated_risk   | risk test card 4000 0000 0000 9235 (test mode)     | always  | up to |
-|                           |                                                    |         | review|
-
-Within a rule only the highest tier reached counts (a card seen 8 times scores 50, not 75).
-Every threshold and point value is a module-level constant below, so it can be tuned.
-
-(*) Velocity is a live-mode rule; test mode and live mode never count each other's payments.
-In test mode the velocity rules neither score a payment nor count it for later ones (no
-velocity column is even in the statement). Test mode takes published test cards and tokens only
-(the sandbox refuses every other number, and so does Stripe's test mode), so a test-mode payment
-is always a test-card payment, and, as with Stripe's published test cards, testing is never
-throttled: a merchant may charge pm_card_visa from 127.0.0.1 with one e-mail as often as their
-tests need. No money moves in test mode, so there is no card testing to stop. The other rules
-(blocklist, usual amount, country mismatch) score test payments as live ones, and the risk test
-cards below produce each outcome on purpose. Live mode is unchanged: card and IP velocity count
-every merchant's live payments, e-mail velocity the merchant's own.
-
-A match on the blocklist always blocks, whatever the merchant's block score: the merchant said
-never to take this money. The other rules are then not scored.
-
-Risk test cards (Stripe's Radar test cards; test mode only, never in live mode). The sandbox
-reports them in CardDetails.risk_test (through Stripe's test mode, Stripe's own Radar answers
-for them instead). `4100 0000 0000 0019` (pm_card_radarBlock) is
-always blocked, whatever the thresholds, and nothing else is looked up. `4000 0000 0000 9235`
-(pm_card_riskLevelElevated) scores as elevated risk: its reason adds the points that bring the
-score up to the merchant's review score, and the decision follows the thresholds as for any
-payment, so with the usual thresholds it lands in review (another rule may still block it).
+`assess` adds up the points of the rules (their table and constants are in risk_rules), caps
+the sum at 100 and decides: BLOCK at or above the merchant's `risk_block_score` (the payment
+never reaches a gateway), REVIEW at or above its `risk_review_score`, otherwise ALLOW. The
+blocklist it probes is managed in blocklist.
 
 The rule that decided (RiskAssessment.rule), named in every refusal: for a block or a review,
 the blocklist match or test card that forced it, otherwise the reason that weighed most (the
@@ -55,15 +11,9 @@ first among equals), or "block_score:N" / "review_score:N" when the merchant's t
 caught a payment without signals (a threshold of 0). `describe_reason` puts a reason or rule in
 words for people; every page that shows one uses it.
 
-Reasons are stable, machine-readable strings: "velocity_card:6_in_1h",
-"amount_far_above_usual:8.3x", "blocklisted_email", "country_mismatch:card=GB,billing=US",
-"test_card_always_blocks"; people read them through `describe_reason`. Counts are capped at
-VELOCITY_COUNT_CAP and then shown as "50+": the rules only need to know whether a threshold is
-passed, and the cap bounds the work each count does.
-
-Cost (it runs on every charge): one statement, built once per shape of input, whose columns
-are an EXISTS probe of uq_blocklist_entry per value, the capped COUNTs (live mode) over the
-velocity indexes (ix_payments_fingerprint_created, ix_payments_email_created,
+Cost (it runs on every charge): one statement (risk_lookup), built once per shape of input,
+whose columns are an EXISTS probe of uq_blocklist_entry per value, the capped COUNTs (live
+mode) over the velocity indexes (ix_payments_fingerprint_created, ix_payments_email_created,
 ix_payments_ip_created, which carry livemode and merchant_id so that a count reads the index
 alone, never the rows) and the COUNT/SUM of the usual amount over
 ix_payments_merchant_currency_created. That last one grows with the merchant's volume, so for a
@@ -89,66 +39,35 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from babel import Locale
-from sqlalchemy import bindparam, func
-from sqlalchemy import select as sa_select
-from sqlalchemy.exc import IntegrityError
-from sqlalchemy.sql.elements import ColumnElement
-from sqlalchemy.sql.selectable import ScalarSelect
-from sqlmodel import Session, select
+from sqlmodel import Session
 
-from backend.core.db import Prepared
-from backend.core.errors import NotFound, ValidationFailed
-from backend.core.ids import new_id
-from backend.gateways import cards
 from backend.gateways.base import CardDetails, RiskTest
-from backend.models import BlocklistEntry, Payment, utcnow
-from backend.models.enums import ActorType, PaymentStatus, RiskDecision
-from backend.services import audit, labels
-from backend.services.identity.accounts import normalise_email
-
-# ---------------------------------------------------------------------------------------------
-# Tunable rules: (more than N, points), highest tier first.
-
-VELOCITY_WINDOW = timedelta(hours=1)
-CARD_VELOCITY_TIERS: tuple[tuple[int, int], ...] = ((6, 50), (3, 25))
-EMAIL_VELOCITY_TIERS: tuple[tuple[int, int], ...] = ((10, 40), (5, 20))
-IP_VELOCITY_TIERS: tuple[tuple[int, int], ...] = ((30, 40), (10, 20))
-# Counting stops here; must stay above every velocity threshold.
-VELOCITY_COUNT_CAP = 50
-
-USUAL_AMOUNT_WINDOW = timedelta(days=30)
-USUAL_AMOUNT_MIN_PAYMENTS = 10
-# (more than N times the mean, points), highest first.
-AMOUNT_TIERS: tuple[tuple[int, int], ...] = ((10, 45), (5, 25))
-# Payments that were captured, whatever happened to them afterwards.
-CAPTURED_STATUSES: tuple[str, ...] = (
-    PaymentStatus.SUCCEEDED,
-    PaymentStatus.PARTIALLY_REFUNDED,
-    PaymentStatus.REFUNDED,
-    PaymentStatus.DISPUTED,
+from backend.models import utcnow
+from backend.models.enums import RiskDecision
+from backend.services import labels
+from backend.services.payments.risk_lookup import LookupShape, lookup_statement
+from backend.services.payments.risk_rules import (
+    AMOUNT_TIERS,
+    BLOCKLIST_KINDS,
+    BLOCKLIST_SCORE,
+    CARD_VELOCITY_TIERS,
+    COUNTRY_MISMATCH_POINTS,
+    EMAIL_VELOCITY_TIERS,
+    IP_VELOCITY_TIERS,
+    MAX_SCORE,
+    TEST_CARD_BLOCK_REASON,
+    TEST_CARD_ELEVATED_REASON,
+    USUAL_AMOUNT_MIN_PAYMENTS,
+    USUAL_AMOUNT_WINDOW,
+    VELOCITY_COUNT_CAP,
+    VELOCITY_WINDOW,
+    span_words,
 )
+
+# A merchant with at least this many captured payments in a currency has its usual amount
+# cached per process for BASELINE_CACHE_TTL (see Cost above).
 BASELINE_CACHE_MIN_PAYMENTS = 500
 BASELINE_CACHE_TTL = timedelta(minutes=10)
-
-COUNTRY_MISMATCH_POINTS = 15
-BLOCKLIST_SCORE = 100
-MAX_SCORE = 100
-
-TEST_CARD_BLOCK_REASON = "test_card_always_blocks"
-TEST_CARD_ELEVATED_REASON = "test_card_elevated_risk"
-
-BLOCKLIST_KINDS: tuple[str, ...] = ("email", "card_fingerprint", "ip_address", "country")
-
-if any(
-    threshold >= VELOCITY_COUNT_CAP
-    for tiers in (CARD_VELOCITY_TIERS, EMAIL_VELOCITY_TIERS, IP_VELOCITY_TIERS)
-    for threshold, _ in tiers
-):
-    raise RuntimeError("VELOCITY_COUNT_CAP must stay above every velocity threshold")
-
-
-# ---------------------------------------------------------------------------------------------
-# Inputs and results
 
 
 @dataclass(frozen=True)
@@ -172,71 +91,6 @@ class RiskAssessment:
     reasons: list[str] = field(default_factory=list)
     # The reason (or threshold) that made it a block or a review; None when allowed.
     rule: str | None = None
-
-
-@dataclass(frozen=True)
-class RuleDescription:
-    """One rule as the portal explains it to merchants, built from the constants above so the
-    explanation cannot drift from what is scored."""
-
-    name: str
-    counts: str
-    points: str
-
-
-def _tiers_text(tiers: tuple[tuple[int, int], ...], unit: str) -> str:
-    return ", ".join(f"more than {n}{unit}: +{points}" for n, points in reversed(tiers))
-
-
-def _span(window: timedelta) -> str:
-    """'hour', '2 hours', '30 minutes': the span in words, after "the last"."""
-    minutes = int(window.total_seconds()) // 60
-    number, unit = (minutes // 60, "hour") if minutes % 60 == 0 else (minutes, "minute")
-    return unit if number == 1 else f"{number} {unit}s"
-
-
-def rule_descriptions() -> list[RuleDescription]:
-    span = _span(VELOCITY_WINDOW)
-    days = USUAL_AMOUNT_WINDOW.days
-    return [
-        RuleDescription(
-            "Card velocity",
-            f"Payments with the same card in the last {span} (live mode only)",
-            _tiers_text(CARD_VELOCITY_TIERS, ""),
-        ),
-        RuleDescription(
-            "E-mail velocity",
-            f"Your payments from the same customer e-mail in the last {span} (live mode only)",
-            _tiers_text(EMAIL_VELOCITY_TIERS, ""),
-        ),
-        RuleDescription(
-            "IP velocity",
-            f"Payments from the same IP address in the last {span} (live mode only)",
-            _tiers_text(IP_VELOCITY_TIERS, ""),
-        ),
-        RuleDescription(
-            "Unusual amount",
-            f"Amount against your average payment in that currency over {days} days "
-            f"(once you have {USUAL_AMOUNT_MIN_PAYMENTS} of them)",
-            _tiers_text(AMOUNT_TIERS, "x the average"),
-        ),
-        RuleDescription(
-            "Country mismatch",
-            "The card's country differs from the billing country",
-            f"+{COUNTRY_MISMATCH_POINTS}",
-        ),
-        RuleDescription(
-            "Blocklist",
-            "The e-mail, card, IP address or country is on your blocklist",
-            "always blocked",
-        ),
-        RuleDescription(
-            "Risk test cards",
-            "Test mode only: 4100 0000 0000 0019 is always blocked; 4000 0000 0000 9235 "
-            "scores up to your review score",
-            "0019: always blocked; 9235: review",
-        ),
-    ]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -276,7 +130,7 @@ def describe_reason(reason: str) -> str:
         subject, count, more, number, unit = found.groups()
         window = timedelta(hours=int(number)) if unit == "h" else timedelta(minutes=int(number))
         times = f"{count} or more times" if more else ("once" if count == "1" else f"{count} times")
-        return f"{_VELOCITY_SUBJECTS[subject]} used {times} in the last {_span(window)}"
+        return f"{_VELOCITY_SUBJECTS[subject]} used {times} in the last {span_words(window)}"
     if found := _AMOUNT_REASON.fullmatch(reason):
         return f"Amount {found[1]} times your average payment in this currency"
     if found := _MISMATCH_REASON.fullmatch(reason):
@@ -353,105 +207,6 @@ def _window_label(window: timedelta) -> str:
 
 def _count_label(count: int) -> str:
     return f"{VELOCITY_COUNT_CAP}+" if count >= VELOCITY_COUNT_CAP else str(count)
-
-
-# Statements are built from the tables' columns (Core), not the models' attributes (ORM): they
-# read plain values, and Core statements skip the ORM's per-execution work.
-_P = Payment.__table__.c  # type: ignore[attr-defined]
-_B = BlocklistEntry.__table__.c  # type: ignore[attr-defined]
-
-
-def _capped_count(*conditions: ColumnElement[bool]) -> ScalarSelect[int]:
-    """A scalar subquery: how many payments match, counting no further than the cap. It reads
-    only columns of the velocity indexes (created_at, not id), so the rows are never visited."""
-    matching = sa_select(_P.created_at).where(*conditions).limit(VELOCITY_COUNT_CAP).subquery()
-    return sa_select(func.count()).select_from(matching).scalar_subquery()
-
-
-def _listed(kind: str, param: str) -> ColumnElement[bool]:
-    """Whether the merchant's blocklist holds the value bound to `param`: one probe of
-    uq_blocklist_entry."""
-    return (
-        sa_select(_B.id)
-        .where(
-            _B.merchant_id == bindparam("merchant_id"),
-            _B.kind == kind,
-            _B.value == bindparam(param),
-        )
-        .exists()
-    )
-
-
-@dataclass(frozen=True)
-class _Shape:
-    """What one assessment has to look up; each shape has one statement, built once."""
-
-    blocklist: tuple[tuple[str, str], ...]  # (kind, parameter) probed; up to two countries
-    card: bool  # the velocity counts: live mode only
-    email: bool
-    ip: bool
-    exclude_payment: bool
-    usual_amount: bool
-
-
-_STATEMENTS: dict[_Shape, Prepared] = {}
-_STATEMENTS_LOCK = threading.Lock()
-
-
-def _statement(shape: _Shape) -> Prepared:
-    """Every lookup of an assessment as the columns of one SELECT: one round trip.
-
-    Bound parameters: merchant_id, livemode, since (velocity window), the blocklist values
-    (named in the shape), fingerprint, email, ip, payment_id, and currency and usual_since for
-    the usual amount.
-    """
-    found = _STATEMENTS.get(shape)
-    if found is not None:
-        return found
-    columns: list[ColumnElement[object] | ScalarSelect[object]] = [
-        _listed(kind, param) for kind, param in shape.blocklist
-    ]
-
-    common: list[ColumnElement[bool]] = [
-        _P.created_at >= bindparam("since"),
-        _P.livemode == bindparam("livemode"),
-    ]
-    if shape.exclude_payment:
-        common.append(_P.id != bindparam("payment_id"))
-    # `merchant_id || ''` keeps the planner off the merchant's own indexes, which would walk
-    # every payment the merchant took in the hour; the value's index finds a handful of rows.
-    own = _P.merchant_id + "" == bindparam("merchant_id")
-    # Card and IP: every merchant's payments; e-mail: the merchant's own.
-    if shape.card:
-        columns.append(_capped_count(_P.card_fingerprint == bindparam("fingerprint"), *common))
-    if shape.email:
-        columns.append(_capped_count(_P.customer_email == bindparam("email"), own, *common))
-    if shape.ip:
-        columns.append(_capped_count(_P.ip_address == bindparam("ip"), *common))
-    statement = sa_select(*columns)
-    if shape.usual_amount:
-        usual = (
-            sa_select(
-                func.count().label("n"),
-                func.coalesce(func.sum(_P.amount_captured), 0).label("total"),
-            )
-            .where(
-                _P.merchant_id == bindparam("merchant_id"),
-                _P.livemode == bindparam("livemode"),
-                # One bound value per status: Prepared takes no expanding IN.
-                _P.status.in_(
-                    [bindparam(f"captured_{n}", s) for n, s in enumerate(CAPTURED_STATUSES)]
-                ),
-                _P.created_at >= bindparam("usual_since"),
-                _P.currency == bindparam("currency"),
-            )
-            .subquery("usual")
-        )
-        statement = sa_select(*columns, usual.c.n, usual.c.total).select_from(usual)
-    prepared = Prepared(statement)
-    with _STATEMENTS_LOCK:
-        _STATEMENTS[shape] = prepared
-    return prepared
 
 
 # (merchant_id, livemode, currency) -> (count, sum, computed at)
@@ -552,7 +307,7 @@ def assess(
             param = f"listed_{len(blocklist)}"
             blocklist.append((kind, param))
             params[param] = value
-    shape = _Shape(
+    shape = LookupShape(
         blocklist=tuple(blocklist),
         card=velocity and bool(fingerprint),
         email=velocity and bool(email),
@@ -571,7 +326,7 @@ def assess(
     )
     values: list[object] = []
     if blocklist or shape.card or shape.email or shape.ip or shape.usual_amount:
-        values = list(_statement(shape).run(db, params))
+        values = list(lookup_statement(shape).run(db, params))
     found = iter(values)
 
     hits = {kind for kind, _ in blocklist if next(found)}
@@ -615,185 +370,3 @@ def assess(
     decision = _decide(score, review_score, block_score)
     rule = _deciding_rule(decision, signals, review_score, block_score)
     return RiskAssessment(score, decision, [reason for reason, _ in signals], rule)
-
-
-# ---------------------------------------------------------------------------------------------
-# The blocklist. Adding is idempotent: the list is a set, and "make sure this value is blocked"
-# is what a merchant (or a retried API call, or a double click) means; adding a value that is
-# already there returns the existing entry unchanged. Removing by kind and value is idempotent
-# too; removing by entry id is a lookup, so a missing or another merchant's id is a 404.
-
-_FINGERPRINT = re.compile(r"[A-Za-z0-9]{8,64}")
-_COUNTRY = re.compile(r"[A-Z]{2}")
-
-
-def normalise_blocklist_value(kind: str, value: object) -> str:
-    """The stored form of a blocklist value, or ValidationFailed (param "kind" or "value")."""
-    if kind not in BLOCKLIST_KINDS:
-        raise ValidationFailed(
-            f"The kind must be one of: {', '.join(BLOCKLIST_KINDS)}", param="kind"
-        )
-    if not isinstance(value, str) or not value.strip():
-        raise ValidationFailed("A value to block is required", param="value")
-    value = value.strip()
-    if kind == "email":
-        return normalise_email(value, param="value")
-    if kind == "ip_address":
-        try:
-            return normalise_ip(value)
-        except ValueError:
-            raise ValidationFailed("That is not a valid IP address", param="value") from None
-    if kind == "country":
-        country = value.upper()
-        if not _COUNTRY.fullmatch(country):
-            raise ValidationFailed(
-                "A country is a two-letter ISO 3166 code, such as US or GB", param="value"
-            )
-        return country
-    # card_fingerprint. A card number pasted by mistake is turned into its fingerprint, so the
-    # card is blocked and the number is never stored. Messages never repeat the value.
-    try:
-        number = cards.normalise_number(value)
-    except ValueError:
-        number = None
-    if number is not None:
-        if not cards.luhn_valid(number):
-            raise ValidationFailed(
-                "That looks like a card number but is not a valid one", param="value"
-            )
-        return cards.fingerprint(number)
-    if not _FINGERPRINT.fullmatch(value):
-        raise ValidationFailed(
-            "A card fingerprint is 8 to 64 letters and digits, as shown on a payment",
-            param="value",
-        )
-    return value
-
-
-def _find_entry(db: Session, merchant_id: str, kind: str, value: str) -> BlocklistEntry | None:
-    return db.exec(
-        select(BlocklistEntry).where(
-            BlocklistEntry.merchant_id == merchant_id,
-            BlocklistEntry.kind == kind,
-            BlocklistEntry.value == value,
-        )
-    ).first()
-
-
-# What a payment offers to block, by blocklist kind: the payment's own stored values.
-PAYMENT_BLOCKABLES: dict[str, str] = {
-    "card_fingerprint": "card_fingerprint",
-    "email": "customer_email",
-    "ip_address": "ip_address",
-}
-
-
-def blockable_values(db: Session, payment: Payment) -> list[tuple[str, str, bool]]:
-    """(kind, value, already blocked) for each value of the payment the blocklist can take."""
-    found = []
-    for kind, attribute in PAYMENT_BLOCKABLES.items():
-        value = getattr(payment, attribute)
-        if value:
-            listed = _find_entry(db, payment.merchant_id, kind, value) is not None
-            found.append((kind, value, listed))
-    return found
-
-
-def add_to_blocklist(
-    db: Session,
-    merchant_id: str,
-    kind: str,
-    value: str,
-    reason: str = "",
-    *,
-    actor_type: ActorType = ActorType.SYSTEM,
-    actor_id: str | None = None,
-) -> BlocklistEntry:
-    """Block a value for the merchant (idempotent), in the caller's transaction."""
-    value = normalise_blocklist_value(kind, value)
-    reason = (reason or "").strip()
-    if len(reason) > 300:
-        raise ValidationFailed("The reason is too long (300 characters at most)", param="reason")
-    existing = _find_entry(db, merchant_id, kind, value)
-    if existing is not None:
-        return existing
-    entry = BlocklistEntry(
-        id=new_id("blk"), merchant_id=merchant_id, kind=kind, value=value, reason=reason
-    )
-    try:
-        with db.begin_nested():  # a concurrent add of the same value loses only this savepoint
-            db.add(entry)
-    except IntegrityError:
-        existing = _find_entry(db, merchant_id, kind, value)
-        if existing is None:
-            raise
-        return existing
-    audit.record(
-        db,
-        action="blocklist_entry.created",
-        merchant_id=merchant_id,
-        actor_type=actor_type,
-        actor_id=actor_id,
-        object_type="blocklist_entry",
-        object_id=entry.id,
-        details={"kind": kind, "value": value, "reason": reason},
-    )
-    return entry
-
-
-def _remove(
-    db: Session, entry: BlocklistEntry, actor_type: ActorType, actor_id: str | None
-) -> None:
-    db.delete(entry)
-    audit.record(
-        db,
-        action="blocklist_entry.deleted",
-        merchant_id=entry.merchant_id,
-        actor_type=actor_type,
-        actor_id=actor_id,
-        object_type="blocklist_entry",
-        object_id=entry.id,
-        details={"kind": entry.kind, "value": entry.value},
-    )
-    db.flush()
-
-
-def remove_from_blocklist(
-    db: Session,
-    merchant_id: str,
-    kind: str,
-    value: str,
-    *,
-    actor_type: ActorType = ActorType.SYSTEM,
-    actor_id: str | None = None,
-) -> bool:
-    """Unblock a value (normalised as when added). False when it was not on the list."""
-    entry = _find_entry(db, merchant_id, kind, normalise_blocklist_value(kind, value))
-    if entry is None:
-        return False
-    _remove(db, entry, actor_type, actor_id)
-    return True
-
-
-def delete_blocklist_entry(
-    db: Session,
-    merchant_id: str,
-    entry_id: str,
-    *,
-    actor_type: ActorType = ActorType.SYSTEM,
-    actor_id: str | None = None,
-) -> BlocklistEntry:
-    """Remove one entry by id; NotFound when it is missing or another merchant's."""
-    entry = db.get(BlocklistEntry, entry_id)
-    if entry is None or entry.merchant_id != merchant_id:
-        raise NotFound("No such blocklist entry", param="id")
-    _remove(db, entry, actor_type, actor_id)
-    return entry
-
-
-def list_blocklist(db: Session, merchant_id: str, kind: str | None = None) -> list[BlocklistEntry]:
-    """The merchant's entries, newest first, optionally of one kind."""
-    query = select(BlocklistEntry).where(BlocklistEntry.merchant_id == merchant_id)
-    if kind is not None:
-        query = query.where(BlocklistEntry.kind == kind)
-    return list(db.exec(query.order_by(BlocklistEntry.created_at.desc())))  # type: ignore[attr-defined]

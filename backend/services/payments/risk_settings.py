@@ -1,6 +1,7 @@
 """A merchant's risk thresholds: the scores at which payments are flagged for review or refused.
 
-The rules that score a payment, and the blocklist, are in backend.services.payments.risk."""
+The rules that score a payment are in backend.services.payments.risk_rules (the scoring itself in
+risk), the blocklist in blocklist."""
 
 from __future__ import annotations
 

@@ -22,7 +22,7 @@ from backend.models import Payment
 from backend.models.enums import PaymentStatus
 from backend.services.context import Scope
 from backend.services.payments.charges import PAYMENT_METHOD_TYPES
-from backend.services.reporting import figures as reporting
+from backend.services.reporting import payment_list, periods
 
 BATCH_SIZE = 1000
 COLUMNS = (
@@ -64,7 +64,7 @@ def _row(p: Payment, tz: str) -> list[object]:
 
     return [
         p.id,
-        p.created_at.astimezone(reporting.zone(tz)).isoformat(timespec="seconds"),
+        p.created_at.astimezone(periods.zone(tz)).isoformat(timespec="seconds"),
         p.status,
         p.currency,
         money(p.amount),
@@ -88,7 +88,7 @@ def _row(p: Payment, tz: str) -> list[object]:
 
 def payments_csv(
     scope: Scope,
-    filters: reporting.PaymentFilters,
+    filters: payment_list.PaymentFilters,
     *,
     tz: str,
     batch_size: int = BATCH_SIZE,
@@ -109,7 +109,7 @@ def payments_csv(
     cursor: str | None = None
     while True:
         with session_scope(engine, readonly=True) as db:
-            page = reporting.search_payments(
+            page = payment_list.search_payments(
                 db,
                 merchant_id=scope.merchant_id,
                 livemode=scope.livemode,
@@ -124,7 +124,7 @@ def payments_csv(
         cursor = page.next_cursor
 
 
-def filters_from_query(params: Mapping[str, str], tz: str) -> reporting.PaymentFilters:
+def filters_from_query(params: Mapping[str, str], tz: str) -> payment_list.PaymentFilters:
     """The payments list's filters from a URL's query (the portal links its export with the
     filters on screen): q, status, currency, method, gateway, customer, risk, from, to (local
     days)."""
@@ -137,15 +137,15 @@ def filters_from_query(params: Mapping[str, str], tz: str) -> reporting.PaymentF
         raise ValidationFailed(f"Unknown payment method {method!r}", param="method")
     gateway = params.get("gateway", "")[:32]
     risk = params.get("risk", "")
-    if risk and risk not in reporting.RISK_FILTERS:
+    if risk and risk not in payment_list.RISK_FILTERS:
         raise ValidationFailed(f"Unknown risk filter {risk!r}", param="risk")
     try:
         first = date.fromisoformat(params["from"]) if params.get("from") else None
         last = date.fromisoformat(params["to"]) if params.get("to") else None
     except ValueError:
         raise ValidationFailed("Dates are YYYY-MM-DD", param="from") from None
-    start, end = reporting.local_day_bounds(first, last, tz)
-    return reporting.PaymentFilters(
+    start, end = periods.local_day_bounds(first, last, tz)
+    return payment_list.PaymentFilters(
         query=params.get("q", "")[:200],
         statuses=(status,) if status else (),
         currency=normalise_currency(currency) if currency else None,

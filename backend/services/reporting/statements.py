@@ -1,7 +1,7 @@
 """The monthly statement: one PDF per calendar month of the merchant's time zone, with the
 month's totals per currency (fpdf2: pure Python, maintained, Unicode TrueType fonts).
 
-The figures are the dashboard's (reporting.kpis over the month), so the two never disagree.
+The figures are the dashboard's (dashboard.kpis over the month), so the two never disagree.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from sqlmodel import Session, col, select
 from backend.core.currency import format_money
 from backend.core.errors import NotFound, ValidationFailed
 from backend.models import Dispute, Merchant, Payment, Refund, utcnow
-from backend.services.reporting import figures as reporting
+from backend.services.reporting import dashboard, periods
 
 # A Unicode font makes every currency sign and locale's spacing printable; the first one found
 # is used (Debian's fonts-dejavu-core or fonts-liberation, both pulled in by chromium), and the
@@ -33,14 +33,14 @@ FONT_CANDIDATES = (
 @dataclass(frozen=True)
 class CurrencyTotals:
     currency: str
-    kpis: reporting.Kpis
+    kpis: dashboard.Kpis
 
 
 @dataclass(frozen=True)
 class Statement:
     merchant: Merchant
     month: date  # the first day
-    period: reporting.Period
+    period: periods.Period
     totals: list[CurrencyTotals]
 
 
@@ -64,7 +64,7 @@ def build(db: Session, merchant_id: str, livemode: bool, month: date) -> Stateme
     if merchant is None:
         raise NotFound("No such merchant")
     days = (_next_month(month) - month).days
-    period = reporting.period_for(
+    period = periods.period_for(
         "custom",
         merchant.timezone,
         custom_from=month,
@@ -87,7 +87,7 @@ def build(db: Session, merchant_id: str, livemode: bool, month: date) -> Stateme
     totals = [
         CurrencyTotals(
             currency,
-            reporting.kpis(
+            dashboard.kpis(
                 db, merchant_id=merchant_id, livemode=livemode, currency=currency, period=period
             ),
         )
@@ -125,7 +125,7 @@ def render_pdf(statement: Statement, *, now: datetime | None = None) -> bytes:
         return text(format_money(amount, currency, locale))
 
     month_name = format_date(statement.month, "LLLL y", locale=locale)
-    zone = reporting.zone(merchant.timezone)
+    zone = periods.zone(merchant.timezone)
     generated = format_datetime(
         (now or utcnow()).astimezone(zone), "medium", tzinfo=zone, locale=locale
     )
