@@ -30,8 +30,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from backend.core.currency import format_money
 from backend.core.db import session_scope
 from backend.models import CheckoutSession
-from backend.services.checkout import branding
-from backend.services.checkout import sessions as checkout
+from backend.services.checkout import branding, session_state, sessions
 from backend.services.checkout.i18n import LANGUAGES, negotiate, t
 from checkout.state import fill_messages
 from checkout.styles import CSS
@@ -121,9 +120,9 @@ def render(session_id: str, accept_language: str | None, shell: str) -> str | No
     locale = negotiate(accept_language)
     with session_scope() as db:
         session = db.get(CheckoutSession, session_id)
-        if session is None or session.status != checkout.OPEN:
+        if session is None or session.status != session_state.OPEN:
             return None
-        merchant = checkout.merchant_of(db, session)
+        merchant = sessions.merchant_of(db, session)
         colors = branding.button_colors(merchant.brand_color)
         top = snapshot(
             session,

@@ -20,8 +20,7 @@ from backend.core.db import session_scope
 from backend.core.errors import NotFound, RateLimited, ServiceError, ValidationFailed
 from backend.models import CheckoutSession, Merchant, Payment
 from backend.services import labels
-from backend.services.checkout import branding, payment_links
-from backend.services.checkout import sessions as checkout
+from backend.services.checkout import branding, paying, payment_links, session_state, sessions
 from backend.services.checkout import stripe_element as checkout_stripe
 from backend.services.checkout.i18n import (
     LANGUAGES,
@@ -134,7 +133,7 @@ class CheckoutState(rx.State):
     def _money(self, amount: int) -> str:
         return format_money(amount, self.currency, self.locale)
 
-    def _show(self, result: checkout.PayResult, merchant: Merchant) -> None:
+    def _show(self, result: paying.PayResult, merchant: Merchant) -> None:
         session = result.session
         self._apply_merchant(merchant)
         self.currency, self._amount = session.currency, session.amount_total
@@ -157,22 +156,22 @@ class CheckoutState(rx.State):
         self._fill_messages()
         self.stripe_client_secret = result.client_secret or ""
         views = {
-            checkout.OPEN: "form",
-            checkout.DECLINED: "form",
-            checkout.THROTTLED: "form",
-            checkout.REQUIRES_ACTION: "challenge",
-            checkout.COMPLETE: "complete",
-            checkout.EXPIRED: "expired",
-            checkout.LOCKED: "locked",
+            session_state.OPEN: "form",
+            session_state.DECLINED: "form",
+            session_state.THROTTLED: "form",
+            session_state.REQUIRES_ACTION: "challenge",
+            session_state.COMPLETE: "complete",
+            session_state.EXPIRED: "expired",
+            session_state.LOCKED: "locked",
         }
         self.view = views[result.status]
-        if result.status == checkout.REQUIRES_ACTION and self.stripe_element:
+        if result.status == session_state.REQUIRES_ACTION and self.stripe_element:
             self.view = "form"  # the Payment Element runs Stripe's own challenge in place
-        if result.status == checkout.DECLINED:
+        if result.status == session_state.DECLINED:
             self.error = self.m[result.error_code or "card_declined"]
             if result.blocked_by:  # test mode: tell the tester which rule blocked it
                 self.error = t("payment_blocked_test", self.locale, rule=result.blocked_by)
-        if result.status == checkout.THROTTLED:
+        if result.status == session_state.THROTTLED:
             self.error = self._throttled(result.retry_after)
         self.receipt = self._receipt(session, result.payment) if self.view == "complete" else {}
 
@@ -198,15 +197,15 @@ class CheckoutState(rx.State):
         self._time_zone = time_zone(browser_time_zone or self._time_zone)
         try:
             with session_scope() as db:
-                result = checkout.open_session(
+                result = paying.open_session(
                     db, self._session_id(), locale=self.locale, time_zone=self._time_zone
                 )
-                merchant = checkout.merchant_of(db, result.session)
+                merchant = sessions.merchant_of(db, result.session)
         except NotFound:
             self._fill_messages()
             self.view = "not_found"
             return
-        checkout.send_receipt(result.receipt_email_id)
+        paying.send_receipt(result.receipt_email_id)
         self._show(result, merchant)
 
     @rx.event
@@ -257,7 +256,7 @@ class CheckoutState(rx.State):
     def _charge(self, token: str, email: str):  # type: ignore[no-untyped-def]
         try:
             with session_scope() as db:
-                result = checkout.pay(
+                result = paying.pay(
                     db,
                     self._session_id(),
                     token=token,
@@ -266,7 +265,7 @@ class CheckoutState(rx.State):
                     locale=self.locale,
                     time_zone=self._time_zone,
                 )
-                merchant = checkout.merchant_of(db, result.session)
+                merchant = sessions.merchant_of(db, result.session)
         except ValidationFailed as exc:
             self.processing = False
             self.error = self.m[self._customer_error(exc)]
@@ -275,7 +274,7 @@ class CheckoutState(rx.State):
             self.processing = False
             self.error = self.m["unavailable"]
             return
-        checkout.send_receipt(result.receipt_email_id)
+        paying.send_receipt(result.receipt_email_id)
         self.processing = False
         self._show(result, merchant)
         if self.view == "complete":
@@ -311,7 +310,7 @@ class CheckoutState(rx.State):
         yield
         try:
             with session_scope() as db:
-                result = checkout.finish_action(
+                result = paying.finish_action(
                     db,
                     self._session_id(),
                     approved=approved,
@@ -319,11 +318,11 @@ class CheckoutState(rx.State):
                     locale=self.locale,
                     time_zone=self._time_zone,
                 )
-                merchant = checkout.merchant_of(db, result.session)
+                merchant = sessions.merchant_of(db, result.session)
         except ServiceError:
             self.processing, self.error = False, self.m["unavailable"]
             return
-        checkout.send_receipt(result.receipt_email_id)
+        paying.send_receipt(result.receipt_email_id)
         self.processing = False
         self._show(result, merchant)
 

@@ -16,7 +16,7 @@ from huey import crontab
 from backend.core.db import session_scope
 from backend.core.errors import ServiceError
 from backend.core.jobs import huey
-from backend.services.checkout import sessions as checkout
+from backend.services.checkout import paying, session_state
 
 log = logging.getLogger(__name__)
 
@@ -24,17 +24,17 @@ log = logging.getLogger(__name__)
 def settle_due() -> int:
     """Settle what is due now; how many sessions changed."""
     with session_scope(readonly=True) as db:
-        due = checkout.sessions_to_settle(db)
+        due = session_state.sessions_to_settle(db)
     settled = 0
     for session_id in due:
         try:
             with session_scope() as db:
-                receipt = checkout.settle(db, session_id)
+                receipt = session_state.settle(db, session_id)
         except ServiceError as exc:
             log.warning("checkout session %s not settled: %s", session_id, exc.message)
             continue
         settled += 1
-        checkout.send_receipt(receipt)
+        paying.send_receipt(receipt)
     return settled
 
 

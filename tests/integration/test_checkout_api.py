@@ -12,7 +12,7 @@ from sqlmodel import select
 from backend.core.db import session_scope
 from backend.core.errors import NotFound, ValidationFailed
 from backend.models import CheckoutSession, DomainEvent, OutboundEmail, Payment
-from backend.services.checkout import sessions as checkout
+from backend.services.checkout import paying
 from backend.services.webhooks.outbound.delivery import event_body
 from tests.integration.api_client import Merchant, new_merchant
 
@@ -40,8 +40,8 @@ def create(shop: Merchant, **body: object) -> dict:
 
 def pay(session_id: str, token: str = "4242424242424242", email: str = "ann@example.com"):
     with session_scope() as db:
-        result = checkout.pay(db, session_id, token=token, customer_email=email)
-    checkout.send_receipt(result.receipt_email_id)
+        result = paying.pay(db, session_id, token=token, customer_email=email)
+    paying.send_receipt(result.receipt_email_id)
     return result
 
 
@@ -159,11 +159,11 @@ def test_three_d_secure_approve_and_fail(shop: Merchant) -> None:
     # A refresh or a second tab during the challenge shows the same challenge, no new payment.
     assert pay(session["id"]).status == "requires_action"
     with session_scope() as db:
-        failed = checkout.finish_action(db, session["id"], approved=False)
+        failed = paying.finish_action(db, session["id"], approved=False)
     assert (failed.status, failed.error_code) == ("declined", "authentication_failed")
     assert pay(session["id"], "4000002500003155").status == "requires_action"
     with session_scope() as db:
-        done = checkout.finish_action(db, session["id"], approved=True)
+        done = paying.finish_action(db, session["id"], approved=True)
     assert done.status == "complete"
     payment = shop.get(f"/api/payments/{done.payment.id}").json()["payment"]
     assert payment["status"] == "succeeded" and payment["netAmount"] > 0

@@ -16,8 +16,7 @@ from backend.core.db import session_scope
 from backend.core.errors import RateLimited, ValidationFailed
 from backend.models import AuditLog, DomainEvent, Order, OutboundEmail, Payment
 from backend.services.checkout import card_testing as checkout_declines
-from backend.services.checkout import payment_links
-from backend.services.checkout import sessions as checkout
+from backend.services.checkout import paying, payment_links, session_state
 from backend.services.context import Scope
 from backend.services.payments import routing
 from tests.integration.api_client import Merchant, new_merchant
@@ -54,9 +53,9 @@ def session_of(shop: Merchant, amount: int = 2500) -> str:
     return response.json()["session"]["id"]
 
 
-def pay(session_id: str, token: str, ip: str | None = None, **kwargs: str) -> checkout.PayResult:
+def pay(session_id: str, token: str, ip: str | None = None, **kwargs: str) -> paying.PayResult:
     with session_scope() as db:
-        return checkout.pay(
+        return paying.pay(
             db, session_id, token=token, customer_email="ann@example.com", ip_address=ip, **kwargs
         )
 
@@ -64,12 +63,12 @@ def pay(session_id: str, token: str, ip: str | None = None, **kwargs: str) -> ch
 def decline(session_id: str, times: int, ip: str | None) -> None:
     for n in range(times):
         result = pay(session_id, DECLINES[n % len(DECLINES)], ip)
-        assert result.status == checkout.DECLINED, result
+        assert result.status == session_state.DECLINED, result
 
 
 def attempts(session_id: str) -> int:
     with session_scope() as db:
-        order_id = checkout.open_session(db, session_id).session.order_id
+        order_id = paying.open_session(db, session_id).session.order_id
         return len(db.exec(select(Payment).where(Payment.order_id == order_id)).all())
 
 
@@ -86,7 +85,7 @@ def test_five_declines_lock_the_session(shop: Merchant, ip: str) -> None:
     sid = session_of(shop)
     decline(sid, checkout_declines.MAX_SESSION_DECLINES - 1, ip)
     locked = pay(sid, DECLINES[0], ip)
-    assert (locked.status, locked.error_code) == (checkout.LOCKED, "too_many_declines")
+    assert (locked.status, locked.error_code) == (session_state.LOCKED, "too_many_declines")
 
     # The merchant's side: expired, with the reason in the audit log and the webhook sent.
     read = shop.get(f"/api/checkout/sessions/{sid}").json()["session"]
@@ -99,31 +98,31 @@ def test_five_declines_lock_the_session(shop: Merchant, ip: str) -> None:
         assert db.get(Order, read["orderId"]).status == "canceled"
 
     # Further attempts, even with a good card, reach no gateway; the page keeps saying why.
-    assert pay(sid, OK, ip).status == checkout.LOCKED
-    assert pay(sid, OK, "192.0.2.9").status == checkout.LOCKED
+    assert pay(sid, OK, ip).status == session_state.LOCKED
+    assert pay(sid, OK, "192.0.2.9").status == session_state.LOCKED
     assert attempts(sid) == checkout_declines.MAX_SESSION_DECLINES
     with session_scope() as db:
-        assert checkout.open_session(db, sid).status == checkout.LOCKED
+        assert paying.open_session(db, sid).status == session_state.LOCKED
 
 
 def test_a_mistake_or_two_then_paying_is_fine(shop: Merchant, ip: str) -> None:
     sid = session_of(shop)
     decline(sid, 2, ip)
-    assert pay(sid, OK, ip).status == checkout.COMPLETE
+    assert pay(sid, OK, ip).status == session_state.COMPLETE
     assert shop.get(f"/api/checkout/sessions/{sid}").json()["session"]["status"] == "complete"
     assert checkout_declines.address_wait(ip, shop.merchant_id, False) == 0
     # Another order from the same customer later on is not slowed down either.
-    assert pay(session_of(shop), OK, ip).status == checkout.COMPLETE
+    assert pay(session_of(shop), OK, ip).status == session_state.COMPLETE
 
 
 def test_three_d_secure_failures_count_as_declines(shop: Merchant, ip: str) -> None:
     sid = session_of(shop)
     for n in range(checkout_declines.MAX_SESSION_DECLINES):
-        assert pay(sid, "4000002500003155", ip).status == checkout.REQUIRES_ACTION
+        assert pay(sid, "4000002500003155", ip).status == session_state.REQUIRES_ACTION
         with session_scope() as db:
-            failed = checkout.finish_action(db, sid, approved=False, ip_address=ip)
+            failed = paying.finish_action(db, sid, approved=False, ip_address=ip)
         last = n == checkout_declines.MAX_SESSION_DECLINES - 1
-        assert failed.status == (checkout.LOCKED if last else checkout.DECLINED)
+        assert failed.status == (session_state.LOCKED if last else session_state.DECLINED)
 
 
 def test_processor_trouble_and_refused_input_do_not_count(
@@ -134,12 +133,12 @@ def test_processor_trouble_and_refused_input_do_not_count(
     monkeypatch.setattr(routing._build("sandbox", None), "unavailable", True)
     for _ in range(checkout_declines.MAX_SESSION_DECLINES + 1):
         result = pay(sid, OK, ip)
-        assert (result.status, result.error_code) == (checkout.DECLINED, "unavailable")
+        assert (result.status, result.error_code) == (session_state.DECLINED, "unavailable")
     monkeypatch.undo()
     for _ in range(checkout_declines.MAX_SESSION_DECLINES + 1):
         with pytest.raises(ValidationFailed):
             pay(sid, "4111111111111112", ip)  # not a sandbox test card: refused before charging
-    assert pay(sid, OK, ip).status == checkout.COMPLETE
+    assert pay(sid, OK, ip).status == session_state.COMPLETE
     assert checkout_declines.address_wait(ip, shop.merchant_id, False) == 0
 
 
@@ -159,7 +158,10 @@ def test_declines_from_one_address_are_throttled_across_sessions(
     for sid in (third, first, session_of(shop)):
         before = attempts(sid)
         refused = pay(sid, OK, ip)
-        assert (refused.status, refused.error_code) == (checkout.THROTTLED, "too_many_declines")
+        assert (refused.status, refused.error_code) == (
+            session_state.THROTTLED,
+            "too_many_declines",
+        )
         assert 0 < refused.retry_after <= 600
         assert attempts(sid) == before
     pay(third, OK, ip)
@@ -175,8 +177,8 @@ def test_declines_from_one_address_are_throttled_across_sessions(
     assert refused_visit.value.code == "too_many_declines"
 
     # Another address, and (in test mode) another merchant's page, are not affected.
-    assert pay(session_of(shop), OK, "192.0.2.77").status == checkout.COMPLETE
-    assert pay(session_of(new_merchant(client)), OK, ip).status == checkout.COMPLETE
+    assert pay(session_of(shop), OK, "192.0.2.77").status == session_state.COMPLETE
+    assert pay(session_of(new_merchant(client)), OK, ip).status == session_state.COMPLETE
     with session_scope() as db:
         assert payment_links.start_session(db, link.id, ip_address="192.0.2.77").status == "open"
 
@@ -185,7 +187,7 @@ def test_the_receipt_email_shows_the_customers_time(shop: Merchant) -> None:
     sid = session_of(shop)
     with time_machine.travel(datetime(2026, 3, 12, 14, 5, tzinfo=UTC)):
         done = pay(sid, OK, locale="de_DE", time_zone="Europe/Berlin")
-    checkout.send_receipt(done.receipt_email_id)
+    paying.send_receipt(done.receipt_email_id)
     with session_scope() as db:
         mail = db.exec(
             select(OutboundEmail).where(OutboundEmail.merchant_id == shop.merchant_id)

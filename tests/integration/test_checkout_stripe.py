@@ -13,7 +13,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from backend.core.db import session_scope
-from backend.services.checkout import sessions as checkout
+from backend.services.checkout import paying
 from tests.fakes.stripe_api import FakeStripe
 from tests.integration.api_client import Merchant, new_merchant
 
@@ -54,8 +54,8 @@ def test_payment_element_path_charges_through_stripe_with_our_key(
 ) -> None:
     sid = session_id(shop)
     with session_scope() as db:
-        assert checkout.open_session(db, sid).status == "open"
-        result = checkout.pay(db, sid, token="pm_card_visa", customer_email="a@example.com")
+        assert paying.open_session(db, sid).status == "open"
+        result = paying.pay(db, sid, token="pm_card_visa", customer_email="a@example.com")
     assert result.status == "complete" and result.payment.gateway == "stripe"
     created = fake.calls("POST", "/v1/payment_intents")
     assert len(created) == 1
@@ -68,7 +68,7 @@ def test_three_d_secure_via_stripe_then_server_reads_the_outcome(
 ) -> None:
     sid = session_id(shop)
     with session_scope() as db:
-        result = checkout.pay(
+        result = paying.pay(
             db, sid, token="pm_card_authenticationRequired", customer_email="a@example.com"
         )
     assert result.status == "requires_action"
@@ -76,10 +76,10 @@ def test_three_d_secure_via_stripe_then_server_reads_the_outcome(
         result.payment.gateway_payment_id
     )
     with session_scope() as db:  # handleNextAction has not finished yet
-        assert checkout.finish_action(db, sid).status == "requires_action"
+        assert paying.finish_action(db, sid).status == "requires_action"
     fake.complete_authentication(result.payment.gateway_payment_id, succeed=True)
     with session_scope() as db:
-        done = checkout.finish_action(db, sid)
+        done = paying.finish_action(db, sid)
     assert done.status == "complete"
     assert shop.get(f"/api/checkout/sessions/{sid}").json()["session"]["status"] == "complete"
 
@@ -89,13 +89,13 @@ def test_failed_stripe_authentication_leaves_the_session_open(
 ) -> None:
     sid = session_id(shop)
     with session_scope() as db:
-        result = checkout.pay(
+        result = paying.pay(
             db, sid, token="pm_card_authenticationRequired", customer_email="a@example.com"
         )
     fake.complete_authentication(result.payment.gateway_payment_id, succeed=False)
     with session_scope() as db:
-        failed = checkout.finish_action(db, sid)
+        failed = paying.finish_action(db, sid)
     assert (failed.status, failed.error_code) == ("declined", "authentication_failed")
     with session_scope() as db:
-        again = checkout.pay(db, sid, token="pm_card_visa", customer_email="a@example.com")
+        again = paying.pay(db, sid, token="pm_card_visa", customer_email="a@example.com")
     assert again.status == "complete"

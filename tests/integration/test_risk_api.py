@@ -12,7 +12,7 @@ from sqlmodel import select
 
 from backend.core.db import session_scope
 from backend.models import PaymentAttempt
-from backend.services.checkout import sessions as checkout
+from backend.services.checkout import paying
 from backend.services.identity import api_keys
 from backend.services.payments import blocklist
 from tests.fakes.stripe_api import FakeStripe
@@ -153,11 +153,11 @@ def _session(shop: Merchant) -> str:
 def test_the_checkout_tells_a_tester_which_rule_blocked_the_payment(shop: Merchant):
     session_id = _session(shop)
     with session_scope() as db:
-        result = checkout.pay(db, session_id, token="4100000000000019", customer_email=EMAIL)
+        result = paying.pay(db, session_id, token="4100000000000019", customer_email=EMAIL)
     assert (result.status, result.error_code) == ("declined", "payment_blocked")
     assert result.blocked_by == "Risk test card: always blocked"
     with session_scope() as db:  # the session stays open for another card
-        assert checkout.pay(db, session_id, token="pm_card_visa", customer_email=EMAIL).status == (
+        assert paying.pay(db, session_id, token="pm_card_visa", customer_email=EMAIL).status == (
             "complete"
         )
 
@@ -208,6 +208,6 @@ def test_a_live_customer_is_not_told_the_rule(live_shop: Merchant):
         blocklist.add_to_blocklist(db, live_shop.merchant_id, "email", EMAIL)
     session_id = _session(live_shop)
     with session_scope() as db:
-        result = checkout.pay(db, session_id, token="pm_card_visa", customer_email=EMAIL)
+        result = paying.pay(db, session_id, token="pm_card_visa", customer_email=EMAIL)
     assert (result.status, result.error_code) == ("declined", "payment_blocked")
     assert result.blocked_by is None

@@ -15,8 +15,7 @@ from backend.core.db import session_scope
 from backend.core.errors import NotFound
 from backend.core.read_threads import run_read
 from backend.models import BrandLogo
-from backend.services.checkout import branding
-from backend.services.checkout import sessions as checkout
+from backend.services.checkout import branding, session_state, sessions
 
 router = APIRouter(prefix="/api", tags=["checkout"])
 
@@ -37,17 +36,17 @@ class _Strict(BaseModel):
 
 class LineItemIn(_Strict):
     name: StrictStr = Field(min_length=1, max_length=120)
-    quantity: StrictInt = Field(1, ge=1, le=checkout.MAX_QUANTITY)
+    quantity: StrictInt = Field(1, ge=1, le=sessions.MAX_QUANTITY)
     unitAmountCents: StrictInt = Field(description="Price of one unit in minor units")
 
 
 class SessionCreate(_Strict):
-    lineItems: list[LineItemIn] | None = Field(None, max_length=checkout.MAX_LINE_ITEMS)
+    lineItems: list[LineItemIn] | None = Field(None, max_length=sessions.MAX_LINE_ITEMS)
     amountCents: StrictInt | None = Field(None, description="Instead of lineItems: one amount")
     currency: StrictStr = Field(examples=["USD"])
     customerEmail: StrictStr | None = Field(None, max_length=320)
-    successUrl: StrictStr = Field(max_length=checkout.MAX_URL_LENGTH)
-    cancelUrl: StrictStr = Field(max_length=checkout.MAX_URL_LENGTH)
+    successUrl: StrictStr = Field(max_length=sessions.MAX_URL_LENGTH)
+    cancelUrl: StrictStr = Field(max_length=sessions.MAX_URL_LENGTH)
     expiresAt: datetime | None = Field(
         None, description="ISO 8601 with a zone, or Unix seconds; 30 min to 7 days (default 24 h)"
     )
@@ -83,7 +82,7 @@ class SessionEnvelope(BaseModel):
 
 
 def _answer(session_obj: Any, status: int = 200) -> Result:
-    return status, {"success": True, "session": checkout.session_to_dict(session_obj)}
+    return status, {"success": True, "session": session_state.session_to_dict(session_obj)}
 
 
 @router.post(
@@ -96,7 +95,7 @@ def _answer(session_obj: Any, status: int = 200) -> Result:
 async def create_session(body: SessionCreate, request: Request, who: CallerDep) -> JSONResponse:
     def work() -> Result:
         with session_scope() as db:
-            created = checkout.create_session(
+            created = sessions.create_session(
                 db,
                 who.scope,
                 line_items=(
@@ -129,7 +128,7 @@ async def get_session(sessionId: SessionId, request: Request, who: CallerDep) ->
     def work() -> Result:
         # A read that may write: an expiry time that has passed expires the session now.
         with session_scope() as db:
-            found = checkout.get_session(db, who.scope, sessionId)
+            found = sessions.get_session(db, who.scope, sessionId)
         return _answer(found)
 
     return await respond(request, who, work)
@@ -144,7 +143,7 @@ async def get_session(sessionId: SessionId, request: Request, who: CallerDep) ->
 async def expire_session(sessionId: SessionId, request: Request, who: CallerDep) -> JSONResponse:
     def work() -> Result:
         with session_scope() as db:
-            ended = checkout.expire_session(db, who.scope, sessionId, actor=who.actor)
+            ended = sessions.expire_session(db, who.scope, sessionId, actor=who.actor)
         return _answer(ended)
 
     return await respond(request, who, work)

@@ -23,7 +23,7 @@ from backend.models import CheckoutSession, Merchant, PaymentLink, utcnow
 from backend.models.enums import ActorType
 from backend.services import audit
 from backend.services.checkout import card_testing as checkout_declines
-from backend.services.checkout import sessions as checkout
+from backend.services.checkout import session_state, sessions
 from backend.services.context import Actor, Scope
 from backend.services.payments import orders
 
@@ -202,7 +202,7 @@ def start_session(
         raise RateLimited(
             "Too many declined payments came from this address; try again later.",
             retry_after=wait,
-            code=checkout.TOO_MANY_DECLINES,
+            code=session_state.TOO_MANY_DECLINES,
         )
     if isinstance(quantity, bool) or not isinstance(quantity, int):
         raise ValidationFailed("quantity must be a whole number", param="quantity")
@@ -216,7 +216,7 @@ def start_session(
         unit = orders.validate_amount(amount, param="amount")
         if not (link.min_amount or 1) <= unit <= (link.max_amount or orders.MAX_AMOUNT):
             raise ValidationFailed("The amount is outside this link's range", param="amount")
-    return checkout.create_session(
+    return sessions.create_session(
         db,
         Scope(link.merchant_id, link.livemode),
         line_items=[{"name": link.name, "quantity": quantity, "unitAmountCents": unit}],

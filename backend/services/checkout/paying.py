@@ -1,0 +1,289 @@
+"""The customer paying a checkout session on the hosted page: open it, pay (exactly once per
+session, with the card-testing guard), and finish a 3-D Secure step.
+
+Paying is exactly-once per session. `pay` locks the session row for its whole unit of work and
+charges the session's order through `services.payments.charges`, which refuses a second active
+payment for one order: a double click, a refresh or a second tab waits for the first attempt
+and then finds the session complete. A declined payment leaves the session open, so the
+customer can try another card. Gateway calls carry an idempotency key derived from the session
+and the attempt number, so a retry after a lost answer never charges twice at the processor.
+
+The card number passes through `pay` as the sandbox token and is never stored, logged or
+repeated in an error (the sandbox keeps brand, last4, expiry and a keyed fingerprint only). In
+live mode the browser hands a Stripe PaymentMethod id instead: the number never reaches us.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlmodel import Session, select
+
+from backend.core.errors import Conflict, ValidationFailed
+from backend.gateways import declines
+from backend.gateways.base import GatewayUnavailable, Outcome, PaymentResult
+from backend.integrations import email as email_outbox
+from backend.models import AuditLog, CheckoutSession, Order, Payment, utcnow
+from backend.models.enums import ActorType, PaymentStatus
+from backend.services.checkout import card_testing as checkout_declines
+from backend.services.checkout.session_state import (
+    COMPLETE,
+    CUSTOMER,
+    DECLINED,
+    EXPIRED,
+    LOCKED,
+    OPEN,
+    REQUIRES_ACTION,
+    THROTTLED,
+    TOO_MANY_DECLINES,
+    audit_session,
+    complete,
+    expire,
+    lock_session,
+    pending_action,
+    refresh,
+)
+from backend.services.checkout.sessions import scope_of
+from backend.services.context import Actor
+from backend.services.payments import booking, charges, orders, risk, routing
+from backend.services.payments.charges import ChargeInput, PaymentMethodInput
+
+
+@dataclass(frozen=True)
+class PayResult:
+    """What the page shows next: "complete", "requires_action", "declined", "expired", "locked"
+    (too many declines on the session) or "throttled" (from the address: `retry_after`)."""
+
+    status: str
+    session: CheckoutSession
+    payment: Payment | None = None
+    error_code: str | None = None
+    # Test mode only: the risk rule that refused the payment, in words, for the tester. A live
+    # customer is never told which rule fired (it would show a fraudster what to change).
+    blocked_by: str | None = None
+    receipt_email_id: str | None = None  # send with send_receipt() after the commit
+    # Stripe: what the browser needs to finish 3-D Secure (stripe.handleNextAction).
+    client_secret: str | None = None
+    retry_after: int = 0  # seconds, when "throttled"
+
+
+def open_session(
+    db: Session, session_id: str, *, locale: str = "en_US", time_zone: str = "UTC"
+) -> PayResult:
+    """The customer's view of a session, brought up to date; NotFound for an unknown id."""
+    session = lock_session(db, session_id)
+    receipt = refresh(db, session, locale=locale, time_zone=time_zone)
+    if session.status == OPEN:
+        pending = pending_action(db, session)
+        if pending is not None:
+            return PayResult(REQUIRES_ACTION, session, pending)
+        return PayResult(OPEN, session)
+    return _closed(db, session, receipt)
+
+
+def _closed(db: Session, session: CheckoutSession, receipt: str | None = None) -> PayResult:
+    """A session that takes no more payments: complete, expired, or locked after declines."""
+    payment = db.get(Payment, session.payment_id) if session.payment_id else None
+    if session.status == EXPIRED and _locked(db, session):
+        return PayResult(LOCKED, session, error_code=TOO_MANY_DECLINES)
+    return PayResult(session.status, session, payment, receipt_email_id=receipt)
+
+
+def _locked(db: Session, session: CheckoutSession) -> bool:
+    declines = checkout_declines.order_declines(db, session.order_id)
+    return declines >= checkout_declines.MAX_SESSION_DECLINES
+
+
+def pay(
+    db: Session,
+    session_id: str,
+    *,
+    token: str,
+    customer_email: str | None,
+    ip_address: str | None = None,
+    locale: str = "en_US",
+    time_zone: str = "UTC",
+) -> PayResult:
+    """Charge the session's order with a card (sandbox: the number; Stripe: a pm_ id).
+
+    Raises ValidationFailed for input the customer must fix (the e-mail, a number the sandbox
+    does not know); a decline is an ordinary result and leaves the session open, until the
+    declines lock it. An address with too many recent declines is refused ("throttled")
+    before anything reaches a gateway.
+    """
+    from backend.services.identity.accounts import normalise_email
+
+    session = lock_session(db, session_id)
+    receipt = refresh(db, session, locale=locale, time_zone=time_zone)
+    if session.status != OPEN:
+        return _closed(db, session, receipt)
+    pending = pending_action(db, session)
+    if pending is not None:  # another tab started a 3-D Secure challenge: finish that one
+        return PayResult(REQUIRES_ACTION, session, pending)
+    email = session.customer_email or (
+        normalise_email(customer_email, param="customerEmail") if customer_email else None
+    )
+    if email is None:
+        raise ValidationFailed("An e-mail address is required", param="customerEmail")
+    wait = checkout_declines.address_wait(ip_address, session.merchant_id, session.livemode)
+    if wait:
+        _record_refusal(db, session, ip_address, wait)
+        return PayResult(THROTTLED, session, error_code=TOO_MANY_DECLINES, retry_after=wait)
+    attempt = len(orders.list_order_payments(db, scope_of(session), session.order_id)) + 1
+    try:
+        outcome = charges.charge(
+            db,
+            scope_of(session),
+            ChargeInput(
+                payment_method=PaymentMethodInput("card", token),
+                order_id=session.order_id,
+                customer_email=email,
+                ip_address=ip_address,
+                metadata={"checkout_session_id": session.id},
+                idempotency_key=f"checkout:{session.id}:{attempt}",
+            ),
+            actor=Actor(ActorType.SYSTEM, "checkout", ip_address),
+        )
+    except Conflict as exc:
+        if exc.code not in ("order_already_paid", "order_not_payable"):
+            raise
+        return open_session(db, session.id, locale=locale, time_zone=time_zone)
+    payment = outcome.payment
+    if not outcome.ok:
+        blocked_by = None
+        if outcome.error_rule and not session.livemode:
+            blocked_by = risk.describe_reason(outcome.error_rule)
+        return _declined(db, session, payment, _decline_key(outcome), ip_address, blocked_by)
+    if payment.status == PaymentStatus.REQUIRES_ACTION:
+        return PayResult(REQUIRES_ACTION, session, payment, client_secret=_secret(db, payment))
+    receipt = complete(db, session, payment, locale, time_zone)
+    return PayResult(COMPLETE, session, payment, receipt_email_id=receipt)
+
+
+def _decline_key(outcome: charges.PaymentOutcome) -> str:
+    if outcome.error_code in ("gateway_unavailable", "gateway_outcome_unknown"):
+        return "unavailable"
+    if outcome.error_code == "payment_blocked":
+        return "payment_blocked"
+    return declines.customer_code(outcome.payment.failure_code)
+
+
+def _declined(
+    db: Session,
+    session: CheckoutSession,
+    payment: Payment,
+    key: str,
+    ip_address: str | None,
+    blocked_by: str | None = None,
+) -> PayResult:
+    """A failed attempt: counted against the address and the session, which it may lock."""
+    if not checkout_declines.is_decline(payment):  # the processor's trouble, not the card's
+        return PayResult(DECLINED, session, payment, error_code=key, blocked_by=blocked_by)
+    wait = checkout_declines.count_address_decline(
+        ip_address, session.merchant_id, session.livemode
+    )
+    if wait:  # this decline used up the address's allowance: say so once, here
+        audit_session(
+            db,
+            session,
+            "checkout.session.address_throttled",
+            Actor(ActorType.SYSTEM, "checkout", ip_address),
+            {"reason": "too_many_declines_from_address", "retryAfter": wait},
+        )
+    if _locked(db, session):
+        expire(
+            db,
+            session,
+            Actor(ActorType.SYSTEM, "checkout", ip_address),
+            {"reason": TOO_MANY_DECLINES, "declines": checkout_declines.MAX_SESSION_DECLINES},
+        )
+        return PayResult(LOCKED, session, payment, error_code=TOO_MANY_DECLINES)
+    return PayResult(DECLINED, session, payment, error_code=key, blocked_by=blocked_by)
+
+
+def _record_refusal(
+    db: Session, session: CheckoutSession, ip_address: str | None, wait: int
+) -> None:
+    """Audit an attempt refused for its address, once per session (a tester retries a lot)."""
+    action = "checkout.session.attempt_refused"
+    seen = db.exec(
+        select(AuditLog.id).where(AuditLog.object_id == session.id, AuditLog.action == action)
+    ).first()
+    if seen is None:
+        audit_session(
+            db,
+            session,
+            action,
+            Actor(ActorType.SYSTEM, "checkout", ip_address),
+            {"reason": "too_many_declines_from_address", "retryAfter": wait},
+        )
+
+
+def finish_action(
+    db: Session,
+    session_id: str,
+    *,
+    approved: bool | None = None,
+    ip_address: str | None = None,
+    locale: str = "en_US",
+    time_zone: str = "UTC",
+) -> PayResult:
+    """The end of a 3-D Secure challenge. Sandbox: the customer's answer (`approved`). Stripe:
+    the PaymentIntent's state after stripe.handleNextAction in the browser (`approved` None)."""
+    session = lock_session(db, session_id)
+    receipt = refresh(db, session, locale=locale, time_zone=time_zone)
+    if session.status != OPEN:
+        return _closed(db, session, receipt)
+    payment = pending_action(db, session)
+    if payment is None:
+        return PayResult(OPEN, session)
+    route = routing.route_for_payment(db, payment)
+    try:
+        result: PaymentResult = routing.call(
+            route,
+            lambda g: g.complete_action(payment.gateway_payment_id or "", approved, capture=True),
+            charges.attempt_recorder(db, payment, "authenticate"),
+            charges.outcome_of,
+        )
+    except GatewayUnavailable:
+        return PayResult(DECLINED, session, payment, error_code="unavailable")
+    if result.outcome == Outcome.REQUIRES_ACTION:
+        return PayResult(REQUIRES_ACTION, session, payment, client_secret=_secret(db, payment))
+    if result.outcome == Outcome.DECLINED:
+        code = result.decline_code or "authentication_failed"
+        booking.fail(db, payment, code, result.message or "The card was declined.", CUSTOMER)
+        return _declined(db, session, payment, declines.customer_code(code), ip_address)
+    return _apply_success(db, session, payment, route.fees, locale, time_zone)
+
+
+def _apply_success(
+    db: Session,
+    session: CheckoutSession,
+    payment: Payment,
+    gateway_fees: Any,
+    locale: str,
+    time_zone: str,
+) -> PayResult:
+    """Book a 3-D Secure challenge passed, through the one booking path (as a first answer or
+    the Stripe webhook would), so the payment, its order, audit rows and events agree."""
+    order = db.get(Order, session.order_id, with_for_update=True)
+    assert order is not None
+    platform = booking.platform_fees(db, session.merchant_id)
+    booking.capture(db, order, payment, payment.amount, platform, gateway_fees, CUSTOMER, utcnow())
+    receipt = complete(db, session, payment, locale, time_zone)
+    return PayResult(COMPLETE, session, payment, receipt_email_id=receipt)
+
+
+def _secret(db: Session, payment: Payment) -> str | None:
+    """The PaymentIntent's client secret (Stripe only), for stripe.handleNextAction."""
+    if not payment.gateway_payment_id:
+        return None
+    route = routing.route_for_payment(db, payment)
+    return route.gateway.client_secret(payment.gateway_payment_id)
+
+
+def send_receipt(email_id: str | None) -> None:
+    """Send a receipt recorded by pay/finish_action/open_session, after their commit."""
+    if email_id:
+        email_outbox.send_recorded(email_id)
