@@ -15,15 +15,11 @@ from typing import Any
 
 from sqlmodel import Session, select
 
-from backend.core.db import adopt, insert_rows, pipelined, row_values
 from backend.core.ids import new_id
 from backend.models import (
-    AuditLog,
     Dispute,
-    DomainEvent,
     Order,
     Payment,
-    PaymentAttempt,
     Refund,
     utcnow,
 )
@@ -32,6 +28,7 @@ from backend.services import audit, events
 from backend.services.context import SYSTEM, Actor
 from backend.services.payments import merchant_terms, state_machine
 from backend.services.payments.fees import FeeSchedule, compute_fees, returned_platform_fee
+from backend.services.payments.new_rows import NewRows
 from backend.services.representations import (
     dispute_to_dict,
     order_to_dict,
@@ -43,41 +40,6 @@ P = PaymentStatus
 EVIDENCE_WINDOW_DAYS = 21
 # A refund in these states is counted in the payment's amount_refunded.
 BOOKED_REFUND = (RefundStatus.PENDING, RefundStatus.SUCCEEDED)
-
-
-class NewRows:
-    """The rows one operation creates, written together at its end: one INSERT per table.
-
-    Creating an order or a payment only adds rows (its audit rows, outbox events and gateway
-    attempts with it), so they are computed in memory and written with Core INSERTs rather than
-    through the ORM's unit of work (see backend.core.db.new_instance). They are written in the
-    caller's transaction like everything else: all of it is committed, or none of it.
-    """
-
-    def __init__(self) -> None:
-        self.orders: list[Order] = []
-        self.payments: list[Payment] = []
-        self.attempts: list[dict[str, Any]] = []
-        self.audit: list[dict[str, Any]] = []
-        self.events: list[dict[str, Any]] = []
-
-    def event(self, **event: Any) -> None:
-        """The outbox row `events.emit` would add (its arguments)."""
-        self.events.append(events.new_row(**event))
-
-    def write(self, db: Session) -> None:
-        if db.new:  # rows the caller added (a customer...) first: ours may refer to them
-            db.flush()
-        # Parents first: payments reference orders; attempts, audit rows and events come after.
-        connection = db.connection()
-        with pipelined(connection):
-            insert_rows(connection, Order, [row_values(o) for o in self.orders])
-            insert_rows(connection, Payment, [row_values(p) for p in self.payments])
-            insert_rows(connection, PaymentAttempt, self.attempts)
-            insert_rows(connection, AuditLog, self.audit)
-            insert_rows(connection, DomainEvent, self.events)
-        for obj in (*self.orders, *self.payments):
-            adopt(db, obj)
 
 
 # ---------------------------------------------------------------------------------------------

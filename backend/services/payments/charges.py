@@ -27,8 +27,8 @@ from backend.models import Order, Payment, PaymentAttempt, utcnow
 from backend.models.enums import CaptureMethod, OrderStatus, PaymentStatus, RiskDecision
 from backend.services.context import SYSTEM, Actor, Scope
 from backend.services.payments import booking, merchant_terms, risk, routing
-from backend.services.payments.booking import NewRows
 from backend.services.payments.fees import FeeSchedule
+from backend.services.payments.new_rows import NewRows
 from backend.services.payments.orders import get_order, new_order, validate_metadata
 
 PAYMENT_METHOD_TYPES = ("card",)

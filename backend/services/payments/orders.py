@@ -14,7 +14,7 @@ from backend.core.ids import new_id
 from backend.models import Customer, Order, Payment, Refund, utcnow
 from backend.services import audit
 from backend.services.context import SYSTEM, Actor, Scope
-from backend.services.payments.booking import NewRows
+from backend.services.payments.new_rows import NewRows
 
 M = TypeVar("M", Payment, Order, Refund)
 
