@@ -28,8 +28,9 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import cache
 
-from sqlalchemy import or_, update
+from sqlalchemy import Update
 from sqlmodel import Session, col, select
 
 from backend.core.config import get_settings
@@ -44,6 +45,14 @@ from backend.models import (
     utcnow,
 )
 from backend.models.enums import DeliveryStatus, EndpointStatus
+from backend.services.webhooks.lease import (
+    NOW,
+    claim_statement,
+    holds_lease,
+    lease_free,
+    locked_row,
+    try_claim,
+)
 from backend.services.webhooks.outbound import schedule, sending, signing
 from backend.services.webhooks.outbound.endpoints import disable, signing_secrets
 from backend.services.webhooks.outbound.failures import FailureKind, classify
@@ -73,10 +82,7 @@ def due_deliveries(
         .where(
             col(WebhookDelivery.status) == DeliveryStatus.PENDING,
             col(WebhookDelivery.next_attempt_at) <= now,
-            or_(
-                col(WebhookDelivery.locked_until).is_(None),
-                col(WebhookDelivery.locked_until) <= now,
-            ),
+            lease_free(WebhookDelivery, now, expired_at_now=True),
         )
         .order_by(col(WebhookDelivery.next_attempt_at))
         .limit(limit)
@@ -133,25 +139,23 @@ def deliver(delivery_id: str, *, now: datetime | None = None) -> AttemptResult |
     return result
 
 
+@cache
+def _claim_statement() -> Update:
+    # Due, and a lease that ended at `now` itself is free (the inbound queue waits past it).
+    return claim_statement(
+        WebhookDelivery,
+        col(WebhookDelivery.next_attempt_at) <= NOW,
+        pending=DeliveryStatus.PENDING,
+        expired_at_now=True,
+    )
+
+
 def claim(delivery_id: str, now: datetime) -> Job | None:
     """Take the lease on a due pending delivery (and count the attempt); None when it is not
     ours to send: not due, held by another worker, done, or its endpoint disabled."""
     lease = now + _lease()
     with session_scope() as db:
-        claimed = db.exec(
-            update(WebhookDelivery)
-            .where(
-                col(WebhookDelivery.id) == delivery_id,
-                col(WebhookDelivery.status) == DeliveryStatus.PENDING,
-                col(WebhookDelivery.next_attempt_at) <= now,
-                or_(
-                    col(WebhookDelivery.locked_until).is_(None),
-                    col(WebhookDelivery.locked_until) <= now,
-                ),
-            )
-            .values(locked_until=lease, attempts=WebhookDelivery.attempts + 1)
-        )
-        if claimed.rowcount != 1:
+        if not try_claim(db, _claim_statement(), delivery_id, now=now, until=lease):
             return None
         delivery = db.exec(select(WebhookDelivery).where(WebhookDelivery.id == delivery_id)).one()
         endpoint = db.get(WebhookEndpoint, delivery.endpoint_id)
@@ -213,9 +217,7 @@ def record(job: Job, response: Response, now: datetime) -> tuple[AttemptResult, 
             # FOR NO KEY UPDATE: deliveries being inserted for this endpoint need not wait.
             .with_for_update(key_share=True)
         ).first()
-        delivery = db.exec(
-            select(WebhookDelivery).where(WebhookDelivery.id == job.delivery_id).with_for_update()
-        ).first()
+        delivery = locked_row(db, WebhookDelivery, job.delivery_id)
         if endpoint is None or delivery is None:  # deleted while we were sending
             return AttemptResult(job.delivery_id, "deleted", response.status_code, None, None), []
         db.add(
@@ -230,7 +232,7 @@ def record(job: Job, response: Response, now: datetime) -> tuple[AttemptResult, 
                 response_excerpt=response.excerpt,
             )
         )
-        if delivery.status == DeliveryStatus.PENDING and delivery.locked_until == job.lease:
+        if holds_lease(delivery, job.lease, pending=DeliveryStatus.PENDING):
             emails = _apply_outcome(db, endpoint, delivery, response, now)
         # else: the lease ran out and another worker took over; the log keeps this attempt.
         return (
