@@ -2,12 +2,12 @@
 
 Forwards a merchant's test-mode events to a URL on this machine as they happen and prints each
 attempt: time, event type, event id, the status code and latency, or why it failed and when
-it is retried. It registers a temporary endpoint (backend/services/webhook_listener.py), so
+it is retried. It registers a temporary endpoint (services/webhooks/outbound/listener.py), so
 the merchant's real endpoints still get every event, and removes it on Ctrl-C or SIGTERM.
 
 Each turn of the loop fans out the outbox as the worker's tick does (so events arrive within
 a second even with no worker running) and makes the attempts that are due for the temporary
-endpoint through webhooks_out.deliver, the production path: same signature, same retry
+endpoint through webhook_delivery.deliver, the production path: same signature, same retry
 schedule, same log. A worker running beside it may make an attempt instead; the lease lets
 only one of them send, and the listing reads the log, so it shows the attempt either way.
 """
@@ -25,7 +25,7 @@ from typing import TextIO
 from sqlalchemy.exc import SQLAlchemyError
 
 from backend.models import utcnow
-from backend.services.webhooks.outbound import delivery as webhooks_out
+from backend.services.webhooks.outbound import delivery as webhook_delivery
 from backend.services.webhooks.outbound import listener as webhook_listener
 from backend.services.webhooks.outbound.listener import Forwarded
 from backend.tasks import outbound
@@ -86,7 +86,7 @@ def listen(
             try:
                 outbound.dispatch_outbox.call_local()  # what the worker's tick does
                 for delivery_id in webhook_listener.due(listening):
-                    webhooks_out.deliver(delivery_id)
+                    webhook_delivery.deliver(delivery_id)
                 forwarded = webhook_listener.attempts_since(listening, since)
             except SQLAlchemyError as exc:  # a busy or restarting database: try again
                 print(f"warning: {type(exc).__name__}; trying again", file=sys.stderr)

@@ -17,11 +17,16 @@ What each request sees is unchanged:
 
 There is no waiting for company: a lone request runs at once, in a batch of one. Batches grow
 only while the writer is busy, which is when sharing a commit pays.
+
+The batching itself (a queue, one thread draining it a batch at a time, started on demand and
+ended when idle) is BatchWriter, which other writers share: the inbound webhook endpoint stores
+each batch of events with one multi-row INSERT (backend/api/routes/webhooks_stripe.py).
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import queue
 import threading
 from collections.abc import Callable
@@ -33,7 +38,10 @@ from sqlmodel import Session
 
 from backend.core.db import session_scope
 
+log = logging.getLogger(__name__)
+
 T = TypeVar("T")
+J = TypeVar("J")
 
 # A job may take a second chance at an error that rolled its savepoint back: `recover(db, exc)`
 # runs in a fresh savepoint of the same transaction (keeping a refusal's answer, say). It
@@ -55,37 +63,41 @@ class Job(Generic[T]):
         self.future: Future[T] = Future()
 
 
-class GroupCommitter:
-    """The writer of one engine in this process (see the module docstring)."""
+class BatchWriter(Generic[J]):
+    """One thread that takes every job waiting in the queue, up to max_batch, and hands them to
+    write_batch together. A lone job is a batch of one at once (no timer); jobs that arrive while
+    a batch is written make up the next. The thread starts with the first job and ends after
+    _IDLE_SECONDS with nothing to do; the next job starts another.
 
-    def __init__(self, engine: Engine, max_batch: int = MAX_BATCH) -> None:
-        self.engine = engine
+    write_batch must answer every job of its batch, whatever fails: nobody else will."""
+
+    def __init__(self, max_batch: int, name: str) -> None:
         self.max_batch = max_batch
-        self._jobs: queue.SimpleQueue[Job[Any]] = queue.SimpleQueue()
+        self.name = name
+        self._jobs: queue.SimpleQueue[J] = queue.SimpleQueue()
         self._lock = threading.Lock()
         self._writer: threading.Thread | None = None
-        self.batches = 0  # how many transactions the writer committed (tests, benchmarks)
 
-    def submit(self, work: Callable[[Session], T], recover: Recover | None = None) -> Future[T]:
-        job = Job(work, recover)
+    def put(self, job: J) -> None:
         with self._lock:
             self._jobs.put(job)
             if self._writer is None:
-                self._writer = threading.Thread(
-                    target=self._write, name="group-commit", daemon=True
-                )
+                self._writer = threading.Thread(target=self._write, name=self.name, daemon=True)
                 self._writer.start()
-        return job.future
 
-    async def run(self, work: Callable[[Session], T], recover: Recover | None = None) -> T:
-        return await asyncio.wrap_future(self.submit(work, recover))
+    def queued(self) -> int:
+        """Jobs waiting for the writer (not counting the batch it is writing)."""
+        return self._jobs.qsize()
+
+    def write_batch(self, batch: list[J]) -> None:
+        raise NotImplementedError
 
     def _write(self) -> None:
         while True:
             try:
                 first = self._jobs.get(timeout=_IDLE_SECONDS)
             except queue.Empty:
-                with self._lock:  # submit() starts a new writer once this one is gone
+                with self._lock:  # put() starts a new writer once this one is gone
                     if self._jobs.empty():
                         self._writer = None
                         return
@@ -96,9 +108,29 @@ class GroupCommitter:
                     batch.append(self._jobs.get_nowait())
                 except queue.Empty:
                     break
-            self._commit(batch)
+            try:
+                self.write_batch(batch)
+            except Exception:  # a bug in write_batch: log it, and keep writing the next batches
+                log.exception("%s: writing a batch of %d failed", self.name, len(batch))
 
-    def _commit(self, batch: list[Job[Any]]) -> None:
+
+class GroupCommitter(BatchWriter[Job[Any]]):
+    """The writer of one engine in this process (see the module docstring)."""
+
+    def __init__(self, engine: Engine, max_batch: int = MAX_BATCH) -> None:
+        super().__init__(max_batch, "group-commit")
+        self.engine = engine
+        self.batches = 0  # how many transactions the writer committed (tests, benchmarks)
+
+    def submit(self, work: Callable[[Session], T], recover: Recover | None = None) -> Future[T]:
+        job = Job(work, recover)
+        self.put(job)
+        return job.future
+
+    async def run(self, work: Callable[[Session], T], recover: Recover | None = None) -> T:
+        return await asyncio.wrap_future(self.submit(work, recover))
+
+    def write_batch(self, batch: list[Job[Any]]) -> None:
         done: list[tuple[Job[Any], Any, BaseException | None]] = []
         try:
             with session_scope(self.engine) as db:

@@ -35,7 +35,8 @@ from huey import crontab
 
 from backend.core.db import session_scope
 from backend.core.jobs import huey
-from backend.services.webhooks.outbound import delivery as webhooks_out
+from backend.services.webhooks.outbound import delivery as webhook_delivery
+from backend.services.webhooks.outbound import fanout as webhook_fanout
 
 log = logging.getLogger(__name__)
 
@@ -49,7 +50,7 @@ _LAST_TICK_KEY = "outbound:last-tick"
 
 @huey.task()
 def deliver(delivery_id: str) -> None:
-    webhooks_out.deliver(delivery_id)
+    webhook_delivery.deliver(delivery_id)
 
 
 @huey.task()
@@ -60,7 +61,7 @@ def dispatch_outbox() -> None:
 @huey.task()
 def sweep() -> None:
     with session_scope(readonly=True) as db:
-        due = webhooks_out.due_deliveries(db, limit=SWEEP_BATCH)
+        due = webhook_delivery.due_deliveries(db, limit=SWEEP_BATCH)
     enqueue_deliveries(due)
 
 
@@ -122,7 +123,7 @@ def _dispatch() -> None:
     """Drain the outbox one batch (one transaction) at a time."""
     while True:
         with session_scope() as db:
-            done = webhooks_out.dispatch_outbox(db, DISPATCH_BATCH)
+            done = webhook_fanout.dispatch_outbox(db, DISPATCH_BATCH)
         enqueue_deliveries(done.deliveries)  # after the commit, so a worker can see the rows
         if done.events < DISPATCH_BATCH:
             return

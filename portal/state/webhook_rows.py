@@ -8,7 +8,7 @@ from http import HTTPStatus
 
 from backend.models import WebhookDeliveryAttempt, WebhookEndpoint, utcnow
 from backend.services import labels
-from backend.services.webhooks.outbound import delivery as webhooks_out
+from backend.services.webhooks.outbound import deliveries as webhook_deliveries
 from backend.services.webhooks.outbound.failures import reason
 from portal.state.api_keys import when
 
@@ -64,7 +64,7 @@ def _soon(at: datetime, now: datetime) -> str:
 
 
 def delivery_summary(
-    state: webhooks_out.DeliveryState, delivered_at: datetime | None, tz: str, now: datetime
+    state: webhook_deliveries.DeliveryState, delivered_at: datetime | None, tz: str, now: datetime
 ) -> str:
     """Where a delivery stands, in a phrase: "Attempt 2 of 12 failed · next try …"."""
     match state.status:
@@ -86,10 +86,10 @@ def delivery_summary(
 
 
 def delivery_row(
-    logged: webhooks_out.LoggedDelivery, tz: str, now: datetime | None = None
+    logged: webhook_deliveries.LoggedDelivery, tz: str, now: datetime | None = None
 ) -> dict[str, str]:
     d, now = logged.delivery, now or utcnow()
-    state = webhooks_out.delivery_state(d, now)
+    state = webhook_deliveries.delivery_state(d, now)
     return {
         "id": d.id,
         "event_type": logged.event_type,

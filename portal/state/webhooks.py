@@ -15,7 +15,9 @@ from backend.services.identity import permissions
 from backend.services.identity.permissions import Permission
 from backend.services.identity.step_up import StepUpRequired
 from backend.services.merchant import developers
-from backend.services.webhooks.outbound import delivery as webhooks_out
+from backend.services.webhooks.outbound import deliveries as webhook_deliveries
+from backend.services.webhooks.outbound import endpoints as webhook_endpoints
+from backend.services.webhooks.outbound import signing as webhook_signing
 from backend.services.webhooks.outbound import urls as webhook_urls
 from backend.tasks import outbound
 from portal.state.api_keys import merchant_timezone, when
@@ -132,7 +134,7 @@ class WebhookEndpointState(AuthState):
     @rx.event
     def show_secret(self, secret: str) -> None:
         """The secret of an endpoint just created, carried over to its page (shown once)."""
-        self.new_secret = secret if secret.startswith(webhooks_out.SECRET_PREFIX) else ""
+        self.new_secret = secret if secret.startswith(webhook_endpoints.SECRET_PREFIX) else ""
 
     def _endpoint_id(self) -> str:
         return str(self.router.page.params.get("endpoint_id", ""))[:64]
@@ -243,9 +245,9 @@ class WebhookEndpointState(AuthState):
         self._show_detail(detail)
         return None
 
-    def _show_detail(self, detail: webhooks_out.DeliveryDetail) -> None:
-        body = json.loads(webhooks_out.event_body(detail.event))
-        state = webhooks_out.delivery_state(detail.delivery)
+    def _show_detail(self, detail: webhook_deliveries.DeliveryDetail) -> None:
+        body = json.loads(webhook_signing.event_body(detail.event))
+        state = webhook_deliveries.delivery_state(detail.delivery)
         self.selected = {
             "id": detail.delivery.id,
             "status": state.status,

@@ -13,7 +13,7 @@ from backend.core.db import session_scope
 from backend.core.errors import NotFound, ValidationFailed
 from backend.models import CheckoutSession, DomainEvent, OutboundEmail, Payment
 from backend.services.checkout import paying
-from backend.services.webhooks.outbound.delivery import event_body
+from backend.services.webhooks.outbound.signing import event_body
 from tests.integration.api_client import Merchant, new_merchant
 
 URLS = {"successUrl": "https://shop.test/thanks", "cancelUrl": "https://shop.test/cart"}

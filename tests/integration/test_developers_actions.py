@@ -18,7 +18,7 @@ from backend.models.enums import Role
 from backend.services.identity import accounts, api_keys, email_verification, sessions
 from backend.services.identity.step_up import StepUpRequired, TwoFactorSetupRequired
 from backend.services.merchant import developers
-from backend.services.webhooks.outbound import delivery as webhooks_out
+from backend.services.webhooks.outbound import signing as webhook_signing
 from backend.tasks import outbound
 from tests.fakes.receiver import Receiver, Reply
 from tests.integration.identity_support import fresh, member
@@ -153,7 +153,7 @@ def test_webhook_endpoint_log_and_redelivery(merchant_id: str, loopback: None):
         outbound.enqueue_deliveries([delivery_id])
         with session_scope() as db:
             detail = developers.delivery_detail(db, dev, delivery_id)
-            body = webhooks_out.event_body(detail.event)
+            body = webhook_signing.event_body(detail.event)
         assert detail.delivery.status == "succeeded"
         assert [a.status_code for a in detail.attempts] == [500, 200]
         assert hook.received[-1].body == body

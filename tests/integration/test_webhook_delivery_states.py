@@ -22,7 +22,11 @@ from backend.core.errors import ValidationFailed
 from backend.models import WebhookEndpoint, utcnow
 from backend.services.context import Scope
 from backend.services.representations import timestamp
-from backend.services.webhooks.outbound import delivery as webhooks_out
+from backend.services.webhooks.outbound import deliveries as webhook_deliveries
+from backend.services.webhooks.outbound import delivery as webhook_delivery
+from backend.services.webhooks.outbound import endpoints as webhook_endpoints
+from backend.services.webhooks.outbound import signing as webhook_signing
+from backend.services.webhooks.outbound import urls as webhook_urls
 from tests.fakes.receiver import Hang, Receiver, Reply
 from tests.integration import test_webhooks_outbound as base
 from tests.integration.api_client import Merchant
@@ -78,7 +82,7 @@ def test_a_delivery_is_pending_then_retrying_then_succeeded_and_the_endpoint_hea
     assert pending["reason"] is None and pending["reasonCode"] is None
     assert endpoint_json(shop, endpoint_id)["consecutiveFailures"] == 0
 
-    webhooks_out.deliver(delivery_id, now=t0)
+    webhook_delivery.deliver(delivery_id, now=t0)
     [retrying] = log_of(shop, endpoint_id)
     assert (retrying["status"], retrying["attempt"], retrying["maxAttempts"]) == ("retrying", 1, 12)
     assert retrying["nextAttemptAt"] == timestamp(t0 + timedelta(minutes=1))
@@ -89,14 +93,14 @@ def test_a_delivery_is_pending_then_retrying_then_succeeded_and_the_endpoint_hea
     assert attempt["responseExcerpt"] == "boom"  # the technical detail stays available
     assert retrying["attemptCount"] == 1 and retrying["lastStatusCode"] == 500  # old fields kept
 
-    webhooks_out.deliver(delivery_id, now=t0 + timedelta(minutes=1))
+    webhook_delivery.deliver(delivery_id, now=t0 + timedelta(minutes=1))
     health = endpoint_json(shop, endpoint_id)
     assert health["consecutiveFailures"] == 2 and health["lastSuccessAt"] is None
     assert health["failingSince"] is not None
     [twice] = log_of(shop, endpoint_id)
     assert (twice["attempt"], twice["reason"]) == (2, "Answered 503 Service Unavailable")
 
-    webhooks_out.deliver(delivery_id, now=t0 + timedelta(minutes=6))
+    webhook_delivery.deliver(delivery_id, now=t0 + timedelta(minutes=6))
     [done] = log_of(shop, endpoint_id)
     assert (done["status"], done["attempt"], done["maxAttempts"]) == ("succeeded", 3, 3)
     assert done["reason"] is None and done["nextAttemptAt"] is None
@@ -113,7 +117,7 @@ def test_a_delivery_that_runs_out_of_time_is_failed_with_its_last_reason(
     t0 = utcnow()
     endpoint_id, delivery_id, _ = pending_one(scope, url, t0)
     now = t0
-    while (result := webhooks_out.deliver(delivery_id, now=now)) and result.next_attempt_at:
+    while (result := webhook_delivery.deliver(delivery_id, now=now)) and result.next_attempt_at:
         now = result.next_attempt_at
     [failed] = log_of(shop, endpoint_id)
     assert (failed["status"], failed["attempt"], failed["maxAttempts"]) == ("failed", 12, 12)
@@ -125,8 +129,8 @@ def test_a_delivery_that_runs_out_of_time_is_failed_with_its_last_reason(
 
     # Enabled and redelivered by hand: one more attempt, past the window, is all it gets.
     with session_scope() as db:
-        webhooks_out.update_endpoint(db, scope, endpoint_id, disabled=False)
-        webhooks_out.redeliver(db, scope, delivery_id, now=now)
+        webhook_endpoints.update_endpoint(db, scope, endpoint_id, disabled=False)
+        webhook_deliveries.redeliver(db, scope, delivery_id, now=now)
     assert endpoint_json(shop, endpoint_id)["consecutiveFailures"] == 0  # a fresh start
     [again] = log_of(shop, endpoint_id)
     assert (again["status"], again["attempt"], again["maxAttempts"]) == ("retrying", 12, 13)
@@ -150,7 +154,7 @@ def test_an_untrusted_certificate_is_said_so(
     with Receiver(tls=untrusted_tls) as hook:
         now = utcnow()
         endpoint_id, delivery_id, _ = pending_one(scope, hook.url, now)
-        webhooks_out.deliver(delivery_id, now=now)
+        webhook_delivery.deliver(delivery_id, now=now)
         assert hook.received == []
     [attempt] = attempts_of(delivery_id)
     assert attempt.error_code == "tls_untrusted"
@@ -163,7 +167,7 @@ def test_a_timeout_says_how_long_we_waited(scope: Scope, receiver: Receiver, sho
     receiver.script(Hang(3.0))
     now = utcnow()
     endpoint_id, delivery_id, _ = pending_one(scope, receiver.url, now)
-    webhooks_out.deliver(delivery_id, now=now)
+    webhook_delivery.deliver(delivery_id, now=now)
     [logged] = log_of(shop, endpoint_id)
     assert logged["reasonCode"] == "timeout"
     assert logged["reason"] == "Timed out after 0.5 s without an answer"  # the configured time
@@ -182,9 +186,9 @@ def test_redirects_dns_failures_and_refused_addresses_have_their_reasons(
     _, inside, _ = pending_one(live, "https://inside.example.com/hook", now)
     fake_dns.update({"gone.example.com": [], "inside.example.com": ["10.0.0.7"]})
     for delivery_id in (moved, gone, inside):
-        webhooks_out.deliver(delivery_id, now=now)
+        webhook_delivery.deliver(delivery_id, now=now)
     reasons = {
-        d: (load(d).last_error_code, webhooks_out.delivery_state(load(d)).reason)
+        d: (load(d).last_error_code, webhook_deliveries.delivery_state(load(d)).reason)
         for d in (moved, gone, inside)
     }
     assert reasons[moved] == (
@@ -217,14 +221,14 @@ def test_a_url_with_control_characters_in_the_database_is_a_failed_attempt_on_sc
             .where(col(WebhookEndpoint.id) == endpoint_id)
             .values(url=receiver.url + "/ne\nw\x01")  # PostgreSQL cannot store a NUL
         )
-    result = webhooks_out.deliver(delivery_id, now=t0)
+    result = webhook_delivery.deliver(delivery_id, now=t0)
     assert result is not None and result.status == "pending"
     assert result.next_attempt_at == t0 + timedelta(minutes=1)
     [attempt] = attempts_of(delivery_id)
     assert attempt.error_code == "invalid_url" and attempt.status_code is None
     delivery = load(delivery_id)
     assert (delivery.attempts, delivery.locked_until) == (1, None)
-    assert webhooks_out.delivery_state(delivery).reason == (
+    assert webhook_deliveries.delivery_state(delivery).reason == (
         "The endpoint's URL is not valid: correct it"
     )
     # Through the job runner's task, with the delivery due again: no exception, one more try.
@@ -244,11 +248,11 @@ def test_an_exception_while_building_the_request_is_a_failed_attempt_and_the_sch
     def broken_signer(*args: object) -> str:
         raise RuntimeError("signer exploded")
 
-    monkeypatch.setattr(webhooks_out, "sign", broken_signer)
+    monkeypatch.setattr(webhook_signing, "sign", broken_signer)
     t0 = utcnow()
     _, delivery_id, _ = pending_one(scope, receiver.url, t0)
     now, attempts = t0, 0
-    while (result := webhooks_out.deliver(delivery_id, now=now)) is not None:
+    while (result := webhook_delivery.deliver(delivery_id, now=now)) is not None:
         attempts += 1
         if result.next_attempt_at is None:
             break
@@ -340,12 +344,12 @@ def test_localhost_endpoints_in_test_mode_only_on_a_development_server(
     ]
     for url in local:
         if allowed:
-            assert webhooks_out.check_url(url, livemode=False)
+            assert webhook_urls.check_url(url, livemode=False)
         else:
             with pytest.raises(ValidationFailed):
-                webhooks_out.check_url(url, livemode=False)
+                webhook_urls.check_url(url, livemode=False)
         with pytest.raises(ValidationFailed):  # live mode: never
-            webhooks_out.check_url(url, livemode=True)
+            webhook_urls.check_url(url, livemode=True)
     if app_env == "production" and flag:
         with pytest.raises(RuntimeError, match="WEBHOOKS_ALLOW_LOOPBACK"):
             get_settings().check_production_ready()
@@ -368,4 +372,4 @@ def test_development_relaxes_those_three_host_names_only(
         "http://localhost.:4242/hook",
     ):
         with pytest.raises(ValidationFailed):
-            webhooks_out.check_url(url, livemode=False)
+            webhook_urls.check_url(url, livemode=False)

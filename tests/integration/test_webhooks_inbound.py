@@ -664,7 +664,7 @@ def test_a_burst_of_requests_shares_one_commit(client: TestClient, monkeypatch: 
 def _queued() -> int:
     from backend.api.routes import webhooks_stripe
 
-    return webhooks_stripe._writer._queue.qsize()
+    return webhooks_stripe._writer.queued()
 
 
 def test_when_the_database_refuses_every_waiting_request_gets_a_503(

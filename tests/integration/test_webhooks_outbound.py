@@ -37,7 +37,13 @@ from backend.models import (
 )
 from backend.services import events
 from backend.services.context import Scope
-from backend.services.webhooks.outbound import delivery as webhooks_out
+from backend.services.webhooks.outbound import deliveries as webhook_deliveries
+from backend.services.webhooks.outbound import delivery as webhook_delivery
+from backend.services.webhooks.outbound import endpoints as webhook_endpoints
+from backend.services.webhooks.outbound import fanout as webhook_fanout
+from backend.services.webhooks.outbound import schedule as webhook_schedule
+from backend.services.webhooks.outbound import sending as webhook_sending
+from backend.services.webhooks.outbound import urls as webhook_urls
 from tests.conftest import _reset_caches
 from tests.fakes.receiver import Hang, Receiver, Reply
 from tests.integration.api_client import Merchant, new_merchant
@@ -146,7 +152,9 @@ def make_endpoint(
     scope: Scope, url: str, enabled: list[str] | None = None
 ) -> tuple[WebhookEndpoint, str]:
     with session_scope() as db:
-        created = webhooks_out.create_endpoint(db, scope, url=url, enabled_events=enabled or ["*"])
+        created = webhook_endpoints.create_endpoint(
+            db, scope, url=url, enabled_events=enabled or ["*"]
+        )
     return created.endpoint, created.secret
 
 
@@ -169,7 +177,7 @@ def dispatch(now: datetime | None = None) -> list[str]:
     created: list[str] = []
     while True:
         with session_scope() as db:
-            done = webhooks_out.dispatch_outbox(db, now=now)
+            done = webhook_fanout.dispatch_outbox(db, now=now)
         created += done.deliveries
         if not done.events:
             return created
@@ -231,7 +239,7 @@ def pending_one(scope: Scope, url: str, now: datetime, **kwargs: Any) -> tuple[s
 
 @pytest.fixture
 def no_jitter(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(webhooks_out, "_random", lambda: 0.0)
+    monkeypatch.setattr(webhook_schedule, "jitter_source", lambda: 0.0)
 
 
 # --- delivery, retries and signatures --------------------------------------------------------
@@ -244,34 +252,35 @@ def test_fails_times_out_then_succeeds_on_schedule_and_is_never_sent_again(
     t0 = utcnow()
     endpoint_id, delivery_id, secret = pending_one(scope, receiver.url, t0)
 
-    first = webhooks_out.deliver(delivery_id, now=t0)
+    first = webhook_delivery.deliver(delivery_id, now=t0)
     assert first is not None and (first.status, first.status_code) == ("pending", 500)
     assert first.next_attempt_at is not None
     assert t0 + timedelta(seconds=30) <= first.next_attempt_at <= t0 + timedelta(minutes=1)
     # Not due yet: nothing is sent.
     assert (
-        webhooks_out.deliver(delivery_id, now=first.next_attempt_at - timedelta(seconds=1)) is None
+        webhook_delivery.deliver(delivery_id, now=first.next_attempt_at - timedelta(seconds=1))
+        is None
     )
     assert len(receiver.received) == 1
 
     t1 = first.next_attempt_at
-    second = webhooks_out.deliver(delivery_id, now=t1)
+    second = webhook_delivery.deliver(delivery_id, now=t1)
     assert second is not None and second.status == "pending" and second.status_code is None
     assert second.error == "timed out after 0.5 s"
     assert second.next_attempt_at is not None
     assert t1 + timedelta(minutes=2.5) <= second.next_attempt_at <= t1 + timedelta(minutes=5)
 
     t2 = second.next_attempt_at
-    third = webhooks_out.deliver(delivery_id, now=t2)
+    third = webhook_delivery.deliver(delivery_id, now=t2)
     assert third is not None and (third.status, third.status_code) == ("succeeded", 200)
     assert third.next_attempt_at is None
 
     # Done for good: a late worker, a sweep or a redelivery sends nothing more.
-    assert webhooks_out.deliver(delivery_id, now=t2 + timedelta(days=1)) is None
+    assert webhook_delivery.deliver(delivery_id, now=t2 + timedelta(days=1)) is None
     with session_scope(readonly=True) as db:
-        assert delivery_id not in webhooks_out.due_deliveries(db, now=t2 + timedelta(days=1))
+        assert delivery_id not in webhook_delivery.due_deliveries(db, now=t2 + timedelta(days=1))
     with pytest.raises(Conflict), session_scope() as db:
-        webhooks_out.redeliver(db, scope, delivery_id, now=t2)
+        webhook_deliveries.redeliver(db, scope, delivery_id, now=t2)
     assert len(receiver.received) == 3
 
     delivery = load(delivery_id)
@@ -294,7 +303,7 @@ def test_fails_times_out_then_succeeds_on_schedule_and_is_never_sent_again(
 def test_signature_body_and_headers_follow_the_documented_scheme(scope: Scope, receiver: Receiver):
     now = utcnow()
     _, delivery_id, secret = pending_one(scope, receiver.url, now)
-    assert webhooks_out.deliver(delivery_id, now=now) is not None
+    assert webhook_delivery.deliver(delivery_id, now=now) is not None
     request = receiver.received[0]
     body = json.loads(request.body)
     assert set(body) == {"id", "type", "created", "livemode", "data"}
@@ -327,7 +336,7 @@ def test_three_days_of_failures_follow_the_nominal_schedule_then_fail_and_email_
     t0 = utcnow()
     endpoint_id, delivery_id, _ = pending_one(scope, receiver.url, t0)
     now, times = t0, []
-    while (result := webhooks_out.deliver(delivery_id, now=now)) is not None:
+    while (result := webhook_delivery.deliver(delivery_id, now=now)) is not None:
         times.append(now)
         if result.next_attempt_at is None:
             break
@@ -356,13 +365,13 @@ def test_each_wait_is_its_step_shortened_by_at_most_half(
     failures: int, monkeypatch: pytest.MonkeyPatch
 ):
     created = now = datetime(2030, 1, 1, tzinfo=utcnow().tzinfo)
-    step = webhooks_out.BACKOFF[min(failures, len(webhooks_out.BACKOFF)) - 1]
+    step = webhook_schedule.BACKOFF[min(failures, len(webhook_schedule.BACKOFF)) - 1]
     for draw, wait in ((0.0, step), (0.5, step * 0.75), (1.0, step / 2)):
-        monkeypatch.setattr(webhooks_out, "_random", lambda draw=draw: draw)
-        assert webhooks_out.next_attempt_at(created, failures, now) == now + wait
+        monkeypatch.setattr(webhook_schedule, "jitter_source", lambda draw=draw: draw)
+        assert webhook_schedule.next_attempt_at(created, failures, now) == now + wait
     late = created + timedelta(days=3) - timedelta(seconds=10)
-    assert webhooks_out.next_attempt_at(created, failures, late) == created + timedelta(days=3)
-    assert webhooks_out.next_attempt_at(created, failures, created + timedelta(days=3)) is None
+    assert webhook_schedule.next_attempt_at(created, failures, late) == created + timedelta(days=3)
+    assert webhook_schedule.next_attempt_at(created, failures, created + timedelta(days=3)) is None
 
 
 def test_the_failure_email_goes_at_most_once_a_day_per_endpoint(
@@ -376,13 +385,15 @@ def test_the_failure_email_goes_at_most_once_a_day_per_endpoint(
     dispatch(t0)
     deadline = t0 + timedelta(days=3)
     for delivery in deliveries_of(endpoint.id):  # both expire at once: one e-mail
-        result = webhooks_out.deliver(delivery.id, now=deadline)
+        result = webhook_delivery.deliver(delivery.id, now=deadline)
         assert result is not None and result.status == "failed"
     assert len(emails(shop.merchant_id, "webhook_delivery_failed")) == 1
     emit(scope)
     dispatch(t0 + timedelta(days=1, seconds=1))
     late = max(deliveries_of(endpoint.id), key=lambda d: d.created_at)
-    assert webhooks_out.deliver(late.id, now=deadline + timedelta(days=1, seconds=1)) is not None
+    assert (
+        webhook_delivery.deliver(late.id, now=deadline + timedelta(days=1, seconds=1)) is not None
+    )
     assert len(emails(shop.merchant_id, "webhook_delivery_failed")) == 2
     assert endpoint_row(endpoint.id).status == "enabled"  # failing for one day only
 
@@ -400,12 +411,12 @@ def test_an_endpoint_failing_for_three_days_is_disabled_and_a_success_resets_the
 
     receiver.script(Reply(500))
     a = new_delivery(t0)
-    webhooks_out.deliver(a, now=t0)
+    webhook_delivery.deliver(a, now=t0)
     row = endpoint_row(endpoint.id)
     assert (row.failing_since, row.consecutive_failures, row.last_success_at) == (t0, 1, None)
     receiver.script(Reply(200))
     b = new_delivery(t0 + timedelta(days=1))
-    webhooks_out.deliver(b, now=t0 + timedelta(days=1))
+    webhook_delivery.deliver(b, now=t0 + timedelta(days=1))
     row = endpoint_row(endpoint.id)  # a success clears the failures
     assert (row.failing_since, row.consecutive_failures) == (None, 0)
     assert row.last_success_at == t0 + timedelta(days=1)
@@ -413,10 +424,10 @@ def test_an_endpoint_failing_for_three_days_is_disabled_and_a_success_resets_the
     c_at = t0 + timedelta(days=1, hours=1)
     receiver.script(Reply(500), Reply(500))
     c = new_delivery(c_at)
-    webhooks_out.deliver(c, now=c_at)
+    webhook_delivery.deliver(c, now=c_at)
     d_at = c_at + timedelta(days=3)
     d = new_delivery(d_at)
-    result = webhooks_out.deliver(d, now=d_at)
+    result = webhook_delivery.deliver(d, now=d_at)
     assert result is not None and result.status == "failed"
 
     row = endpoint_row(endpoint.id)
@@ -427,7 +438,7 @@ def test_an_endpoint_failing_for_three_days_is_disabled_and_a_success_resets_the
     assert {load(x).status for x in (a, c, d)} == {"failed"}
     assert load(a).last_error == "endpoint disabled"
     sent = len(receiver.received)
-    assert webhooks_out.deliver(a, now=d_at + timedelta(days=1)) is None
+    assert webhook_delivery.deliver(a, now=d_at + timedelta(days=1)) is None
     emit(scope)
     dispatch(d_at)
     assert len(deliveries_of(endpoint.id)) == 4 and len(receiver.received) == sent
@@ -435,13 +446,13 @@ def test_an_endpoint_failing_for_three_days_is_disabled_and_a_success_resets_the
     # Enabled again and the failed ones redelivered: all arrive.
     later = d_at + timedelta(hours=1)
     with session_scope() as db:
-        webhooks_out.update_endpoint(db, scope, endpoint.id, disabled=False, now=later)
-        assert webhooks_out.redeliver_failed(db, scope, endpoint.id, t0, now=later) == 3
+        webhook_endpoints.update_endpoint(db, scope, endpoint.id, disabled=False, now=later)
+        assert webhook_deliveries.redeliver_failed(db, scope, endpoint.id, t0, now=later) == 3
     row = endpoint_row(endpoint.id)
     assert (row.failing_since, row.consecutive_failures) == (None, 0)
     assert row.last_success_at == t0 + timedelta(days=1)
     for x in (a, c, d):
-        result = webhooks_out.deliver(x, now=later)
+        result = webhook_delivery.deliver(x, now=later)
         assert result is not None and result.status == "succeeded"
 
 
@@ -473,7 +484,7 @@ def test_two_workers_racing_on_one_delivery_send_it_once(
 
     def worker() -> None:
         start.wait()
-        results.append(webhooks_out.deliver(delivery_id, now=now))
+        results.append(webhook_delivery.deliver(delivery_id, now=now))
 
     threads = [threading.Thread(target=worker) for _ in range(2)]
     for thread in threads:
@@ -497,19 +508,19 @@ def test_a_redelivery_during_a_successful_attempt_sends_nothing_more(
     now = utcnow()
     _, delivery_id, _ = pending_one(scope, receiver.url, now)
     in_flight = threading.Thread(
-        target=webhooks_out.deliver, args=(delivery_id,), kwargs={"now": now}
+        target=webhook_delivery.deliver, args=(delivery_id,), kwargs={"now": now}
     )
     in_flight.start()
     try:
         wait_until(lambda: bool(receiver.received))  # the attempt has reached the receiver
         with session_scope() as db:
-            webhooks_out.redeliver(db, scope, delivery_id, now=now)  # still pending: accepted
-        assert webhooks_out.deliver(delivery_id, now=now) is None  # the lease is held
+            webhook_deliveries.redeliver(db, scope, delivery_id, now=now)  # still pending: accepted
+        assert webhook_delivery.deliver(delivery_id, now=now) is None  # the lease is held
     finally:
         held.set()
         in_flight.join()
     assert load(delivery_id).status == "succeeded"
-    assert webhooks_out.deliver(delivery_id, now=now + timedelta(minutes=5)) is None
+    assert webhook_delivery.deliver(delivery_id, now=now + timedelta(minutes=5)) is None
     assert len(receiver.received) == 1
 
 
@@ -518,15 +529,17 @@ def test_a_dead_workers_lease_expires_and_its_late_result_changes_nothing(
 ):
     now = utcnow()
     _, delivery_id, _ = pending_one(scope, receiver.url, now)
-    job = webhooks_out._claim(delivery_id, now)  # a worker claims it, then dies
+    job = webhook_delivery.claim(delivery_id, now)  # a worker claims it, then dies
     assert job is not None
     with session_scope(readonly=True) as db:
-        assert delivery_id not in webhooks_out.due_deliveries(db, now=now + timedelta(seconds=30))
-        assert delivery_id in webhooks_out.due_deliveries(db, now=now + timedelta(seconds=61))
-    result = webhooks_out.deliver(delivery_id, now=now + timedelta(seconds=61))
+        assert delivery_id not in webhook_delivery.due_deliveries(
+            db, now=now + timedelta(seconds=30)
+        )
+        assert delivery_id in webhook_delivery.due_deliveries(db, now=now + timedelta(seconds=61))
+    result = webhook_delivery.deliver(delivery_id, now=now + timedelta(seconds=61))
     assert result is not None and result.status == "succeeded"
     # The first worker comes back with a 500 it got long ago: logged, but it changes nothing.
-    webhooks_out._record(job, webhooks_out._Response(500, 10, "old", None), now)
+    webhook_delivery.record(job, webhook_sending.Response(500, 10, "old", None), now)
     delivery = load(delivery_id)
     assert (delivery.status, delivery.attempts, delivery.last_status_code) == ("succeeded", 2, 200)
     assert delivery.next_attempt_at is None and delivery.locked_until is None
@@ -539,7 +552,7 @@ def test_a_rolled_secret_signs_beside_the_new_one_until_it_expires(
     endpoint, old_secret = make_endpoint(scope, receiver.url)
     now = utcnow()
     with session_scope() as db:
-        rolled = webhooks_out.roll_secret(db, scope, endpoint.id, overlap_hours=24, now=now)
+        rolled = webhook_endpoints.roll_secret(db, scope, endpoint.id, overlap_hours=24, now=now)
     new_secret = rolled.secret
     assert new_secret.startswith("whsec_") and new_secret != old_secret
     assert rolled.endpoint.previous_secret_expires_at == now + timedelta(hours=24)
@@ -548,8 +561,8 @@ def test_a_rolled_secret_signs_beside_the_new_one_until_it_expires(
     emit(scope)
     dispatch(now)
     during, after = deliveries_of(endpoint.id)
-    webhooks_out.deliver(during.id, now=now + timedelta(hours=23))
-    webhooks_out.deliver(after.id, now=now + timedelta(hours=25))
+    webhook_delivery.deliver(during.id, now=now + timedelta(hours=23))
+    webhook_delivery.deliver(after.id, now=now + timedelta(hours=25))
     (body1, header1), (body2, header2) = [
         (r.body, r.headers["payportal-signature"]) for r in receiver.received
     ]
@@ -560,10 +573,12 @@ def test_a_rolled_secret_signs_beside_the_new_one_until_it_expires(
     assert verify2(body2, header2, new_secret) and not verify2(body2, header2, old_secret)
 
     with session_scope() as db:  # no overlap: only the newest secret signs
-        latest = webhooks_out.roll_secret(db, scope, endpoint.id, overlap_hours=0).secret
-        assert webhooks_out.signing_secrets(db.get(WebhookEndpoint, endpoint.id), now) == [latest]
+        latest = webhook_endpoints.roll_secret(db, scope, endpoint.id, overlap_hours=0).secret
+        assert webhook_endpoints.signing_secrets(db.get(WebhookEndpoint, endpoint.id), now) == [
+            latest
+        ]
         with pytest.raises(ValidationFailed):
-            webhooks_out.roll_secret(db, scope, endpoint.id, overlap_hours=24 * 8)
+            webhook_endpoints.roll_secret(db, scope, endpoint.id, overlap_hours=24 * 8)
     stored = endpoint_row(endpoint.id)
     assert latest not in stored.secret_encrypted and stored.secret_encrypted.startswith("gAAAA")
 
@@ -577,7 +592,7 @@ def test_an_undecryptable_secret_is_a_failed_attempt_not_a_crash(
     _, delivery_id, _ = pending_one(scope, receiver.url, now)
     monkeypatch.setenv("ENCRYPTION_KEY", Fernet.generate_key().decode())  # the key was changed
     reread_settings()
-    result = webhooks_out.deliver(delivery_id, now=now)
+    result = webhook_delivery.deliver(delivery_id, now=now)
     assert result is not None and result.status == "pending"
     assert "cannot decrypt" in (result.error or "") and receiver.received == []
 
@@ -647,9 +662,9 @@ def test_live_mode_refuses_urls_that_do_not_reach_a_public_https_address(
         }
     )
     with pytest.raises(ValidationFailed) as refused:
-        webhooks_out.check_url(url, livemode=True)
+        webhook_urls.check_url(url, livemode=True)
     assert refused.value.param == "url"
-    assert webhooks_out.check_url("https://hooks.example.com/hook", livemode=True) == (
+    assert webhook_urls.check_url("https://hooks.example.com/hook", livemode=True) == (
         "93.184.215.14"
     )
 
@@ -669,19 +684,19 @@ def test_the_loopback_setting_relaxes_loopback_only_and_only_in_test_mode(
     url: str, allowed: bool, outbound: str
 ):
     if allowed:
-        assert webhooks_out.check_url(url, livemode=False)
+        assert webhook_urls.check_url(url, livemode=False)
     else:
         with pytest.raises(ValidationFailed):
-            webhooks_out.check_url(url, livemode=False)
+            webhook_urls.check_url(url, livemode=False)
     with pytest.raises(ValidationFailed):
-        webhooks_out.check_url(url, livemode=True)
+        webhook_urls.check_url(url, livemode=True)
 
 
 def test_without_the_setting_test_mode_refuses_loopback(outbound: str, monkeypatch):  # type: ignore[no-untyped-def]
     monkeypatch.setenv("WEBHOOKS_ALLOW_LOOPBACK", "false")
     reread_settings()
     with pytest.raises(ValidationFailed):
-        webhooks_out.check_url("http://127.0.0.1:8080/hook", livemode=False)
+        webhook_urls.check_url("http://127.0.0.1:8080/hook", livemode=False)
 
 
 def test_the_setting_is_ignored_and_refused_in_production(outbound: str, monkeypatch):  # type: ignore[no-untyped-def]
@@ -691,7 +706,7 @@ def test_the_setting_is_ignored_and_refused_in_production(outbound: str, monkeyp
     monkeypatch.setenv("SECRET_KEY", "a-private-production-secret-0123456789")
     reread_settings()
     with pytest.raises(ValidationFailed):
-        webhooks_out.check_url("http://127.0.0.1:8080/hook", livemode=False)
+        webhook_urls.check_url("http://127.0.0.1:8080/hook", livemode=False)
     with pytest.raises(RuntimeError, match="WEBHOOKS_ALLOW_LOOPBACK"):
         get_settings().check_production_ready()
 
@@ -703,7 +718,7 @@ def test_addresses_are_checked_again_at_delivery_time(
     _, delivery_id, _ = pending_one(scope, receiver.url, now)
     monkeypatch.setenv("WEBHOOKS_ALLOW_LOOPBACK", "false")  # say, DNS now points inside
     reread_settings()
-    result = webhooks_out.deliver(delivery_id, now=now)
+    result = webhook_delivery.deliver(delivery_id, now=now)
     assert result is not None and result.status == "pending"
     assert (result.error or "").startswith("refused: localhost URLs are accepted")
     assert [a.error_code for a in attempts_of(delivery_id)] == ["address_refused"]
@@ -718,7 +733,7 @@ def test_a_name_that_rebinds_to_a_private_address_is_refused_at_delivery(
     now = utcnow()
     _, delivery_id, _ = pending_one(live, "https://hooks.example.com/hook", now)
     fake_dns["hooks.example.com"] = ["169.254.169.254"]
-    result = webhooks_out.deliver(delivery_id, now=now)
+    result = webhook_delivery.deliver(delivery_id, now=now)
     assert result is not None and "169.254.169.254" in (result.error or "")
     [attempt] = attempts_of(delivery_id)
     assert attempt.status_code is None and (attempt.error or "").startswith("refused:")
@@ -730,7 +745,7 @@ def test_requests_go_to_the_checked_address_with_the_urls_host_header(
     now = utcnow()
     url = f"http://localhost:{receiver.port}/hook"  # resolves to ::1 and 127.0.0.1
     _, delivery_id, _ = pending_one(scope, url, now)
-    result = webhooks_out.deliver(delivery_id, now=now)
+    result = webhook_delivery.deliver(delivery_id, now=now)
     assert result is not None and result.status == "succeeded"
     assert receiver.received[0].headers["host"] == f"localhost:{receiver.port}"
 
@@ -740,7 +755,7 @@ def test_redirects_are_not_followed(scope: Scope, receiver: Receiver):
         receiver.script(Reply(302, b"", headers={"Location": elsewhere.url}))
         now = utcnow()
         _, delivery_id, _ = pending_one(scope, receiver.url, now)
-        result = webhooks_out.deliver(delivery_id, now=now)
+        result = webhook_delivery.deliver(delivery_id, now=now)
         assert result is not None and (result.status, result.status_code) == ("pending", 302)
         assert result.error == "redirects are not followed"
         assert elsewhere.received == []
@@ -750,7 +765,7 @@ def test_only_the_first_two_kilobytes_of_a_response_are_kept(scope: Scope, recei
     receiver.script(Reply(200, "é".encode() * 4000))
     now = utcnow()
     _, delivery_id, _ = pending_one(scope, receiver.url, now)
-    webhooks_out.deliver(delivery_id, now=now)
+    webhook_delivery.deliver(delivery_id, now=now)
     [attempt] = attempts_of(delivery_id)
     assert attempt.response_excerpt == "é" * 1024
 
@@ -774,7 +789,7 @@ def test_fan_out_reaches_only_subscribed_enabled_endpoints_of_the_same_merchant_
     disputes_only, _ = make_endpoint(a_test, url, ["dispute.created", "dispute.closed"])
     disabled, _ = make_endpoint(a_test, url, ["*"])
     with session_scope() as db:
-        webhooks_out.update_endpoint(db, a_test, disabled.id, disabled=True)
+        webhook_endpoints.update_endpoint(db, a_test, disabled.id, disabled=True)
     live, _ = make_endpoint(a_live, "https://hooks.example.com/hook", ["*"])
     other_merchant, _ = make_endpoint(b_test, url, ["*"])
 
@@ -811,7 +826,7 @@ def test_concurrent_dispatchers_fan_each_event_out_once(scope: Scope, receiver: 
         try:
             while True:
                 with session_scope() as db:
-                    if not webhooks_out.dispatch_outbox(db, limit=5).events:
+                    if not webhook_fanout.dispatch_outbox(db, limit=5).events:
                         return
         except BaseException as exc:  # surfaced below
             errors.append(exc)
@@ -851,7 +866,7 @@ def test_a_real_charge_writes_events_that_survive_a_crash_and_are_delivered_late
     assert {(e.type, e.dispatched_at) for e in outbox()} >= {("payment.succeeded", None)}
     # A dispatcher that dies before committing leaves the outbox as it was.
     with pytest.raises(RuntimeError), session_scope() as db:
-        assert webhooks_out.dispatch_outbox(db, limit=100_000).deliveries
+        assert webhook_fanout.dispatch_outbox(db, limit=100_000).deliveries
         raise RuntimeError("the worker dies here")
     assert deliveries_of(endpoint_id) == []
     assert all(e.dispatched_at is None for e in outbox())
@@ -999,7 +1014,7 @@ def test_another_merchants_endpoints_and_deliveries_are_not_found(
     assert intruder.get("/api/webhook_endpoints").json()["endpoints"] == []
     live = Scope(shop.merchant_id, True)  # the same merchant's other mode sees nothing either
     with pytest.raises(NotFound), session_scope(readonly=True) as db:
-        webhooks_out.get_endpoint(db, live, endpoint_id)
+        webhook_endpoints.get_endpoint(db, live, endpoint_id)
     assert receiver.received == []
 
 
@@ -1025,7 +1040,7 @@ def test_bad_endpoint_input_is_a_clear_error(
 
 
 def test_at_most_sixteen_endpoints_per_mode(scope: Scope, receiver: Receiver):
-    for _ in range(webhooks_out.MAX_ENDPOINTS):
+    for _ in range(webhook_endpoints.MAX_ENDPOINTS):
         make_endpoint(scope, receiver.url)
     with pytest.raises(ValidationFailed) as refused:
         make_endpoint(scope, receiver.url)
@@ -1094,7 +1109,7 @@ def test_webhook_routes_conform_to_their_openapi_schema(
 
     monkeypatch.setattr(socket, "getaddrinfo", no_dns)
     monkeypatch.setattr(
-        webhooks_out, "_post", lambda *args: webhooks_out._Response(200, 1, "ok", None)
+        webhook_sending, "post", lambda *args: webhook_sending.Response(200, 1, "ok", None)
     )
     _reset_caches()
     try:

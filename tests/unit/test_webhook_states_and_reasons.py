@@ -10,7 +10,8 @@ import httpx
 import pytest
 
 from backend.models import WebhookDelivery, WebhookDeliveryAttempt, WebhookEndpoint
-from backend.services.webhooks.outbound import delivery as webhooks_out
+from backend.services.webhooks.outbound import deliveries as webhook_deliveries
+from backend.services.webhooks.outbound import schedule as webhook_schedule
 from backend.services.webhooks.outbound.failures import FailureKind, classify, failure_kind, reason
 from portal.state.webhook_rows import attempt_row, delivery_row, endpoint_row
 
@@ -103,15 +104,15 @@ def delivery(**facts: object) -> WebhookDelivery:
 def test_the_state_of_a_delivery_follows_from_its_facts(
     facts: dict[str, object], expected: tuple[str, int, int, str | None]
 ):
-    state = webhooks_out.delivery_state(delivery(**facts), now=T0)
+    state = webhook_deliveries.delivery_state(delivery(**facts), now=T0)
     assert (state.status, state.attempt, state.max_attempts, state.reason) == expected
 
 
 def test_the_planned_count_is_the_nominal_schedule():
-    assert webhooks_out.planned_attempts(T0, 0, T0) == 12
-    assert webhooks_out.planned_attempts(T0, 11, T0 + timedelta(days=3)) == 12
+    assert webhook_schedule.planned_attempts(T0, 0, T0) == 12
+    assert webhook_schedule.planned_attempts(T0, 11, T0 + timedelta(days=3)) == 12
     # Jitter brought attempts forward: more fit in the window than nominally.
-    assert webhooks_out.planned_attempts(T0, 6, T0 + timedelta(hours=5)) > 12
+    assert webhook_schedule.planned_attempts(T0, 6, T0 + timedelta(hours=5)) > 12
 
 
 def chained(outer: type[Exception], cause: BaseException) -> Exception:
@@ -224,7 +225,7 @@ def test_rows_for_people_show_health_and_keep_the_technical_detail_apart():
 
 
 def test_a_retry_within_the_hour_says_how_soon():
-    retrying = webhooks_out.LoggedDelivery(
+    retrying = webhook_deliveries.LoggedDelivery(
         delivery(attempts=1, next_attempt_at=T0 + timedelta(seconds=42), last_status_code=500),
         "payment.succeeded",
         [],

@@ -13,8 +13,10 @@ from backend.api.responses import JSONResponse
 from backend.core.db import session_scope
 from backend.core.read_threads import run_read
 from backend.services.events import EVENT_TYPES
-from backend.services.webhooks.outbound import delivery as webhooks_out
-from backend.services.webhooks.outbound.delivery import delivery_to_dict, endpoint_to_dict
+from backend.services.webhooks.outbound import deliveries as webhook_deliveries
+from backend.services.webhooks.outbound import endpoints as webhook_endpoints
+from backend.services.webhooks.outbound.deliveries import delivery_to_dict
+from backend.services.webhooks.outbound.endpoints import endpoint_to_dict
 from backend.services.webhooks.outbound.failures import FailureKind
 from backend.tasks import outbound
 
@@ -69,7 +71,7 @@ class RollSecretBody(_Strict):
     expiresInHours: StrictInt = Field(
         24,
         ge=0,
-        le=webhooks_out.MAX_OVERLAP_HOURS,
+        le=webhook_endpoints.MAX_OVERLAP_HOURS,
         description="How long the current secret keeps signing beside the new one",
     )
 
@@ -115,7 +117,7 @@ class Deleted(BaseModel):
     deleted: bool
 
 
-# Why an attempt failed: the codes of backend/services/webhook_failures.py, one home for them.
+# Why an attempt failed: the codes of services/webhooks/outbound/failures.py, their one home.
 _REASON_CODES = Literal[tuple(kind.value for kind in FailureKind)]  # type: ignore[valid-type]
 
 
@@ -171,7 +173,7 @@ class Redelivered(BaseModel):
     redelivered: int
 
 
-def _with_secret(created: webhooks_out.EndpointWithSecret) -> dict[str, Any]:
+def _with_secret(created: webhook_endpoints.EndpointWithSecret) -> dict[str, Any]:
     return {
         "success": True,
         "endpoint": endpoint_to_dict(created.endpoint),
@@ -189,7 +191,7 @@ def _with_secret(created: webhooks_out.EndpointWithSecret) -> dict[str, Any]:
 async def create_endpoint(body: EndpointCreate, request: Request, who: CallerDep) -> JSONResponse:
     def work() -> Result:
         with session_scope() as db:
-            created = webhooks_out.create_endpoint(
+            created = webhook_endpoints.create_endpoint(
                 db,
                 who.scope,
                 url=body.url,
@@ -211,7 +213,7 @@ async def create_endpoint(body: EndpointCreate, request: Request, who: CallerDep
 async def list_endpoints(who: CallerDep) -> dict[str, Any]:
     def read() -> dict[str, Any]:
         with session_scope(readonly=True) as db:
-            found = webhooks_out.list_endpoints(db, who.scope)
+            found = webhook_endpoints.list_endpoints(db, who.scope)
             return {"success": True, "endpoints": [endpoint_to_dict(e) for e in found]}
 
     return await run_read(read)
@@ -226,7 +228,7 @@ async def list_endpoints(who: CallerDep) -> dict[str, Any]:
 async def get_endpoint(endpointId: EndpointId, who: CallerDep) -> dict[str, Any]:
     def read() -> dict[str, Any]:
         with session_scope(readonly=True) as db:
-            endpoint = webhooks_out.get_endpoint(db, who.scope, endpointId)
+            endpoint = webhook_endpoints.get_endpoint(db, who.scope, endpointId)
             return {"success": True, "endpoint": endpoint_to_dict(endpoint)}
 
     return await run_read(read)
@@ -243,7 +245,7 @@ async def update_endpoint(
 ) -> JSONResponse:
     def work() -> Result:
         with session_scope() as db:
-            endpoint = webhooks_out.update_endpoint(
+            endpoint = webhook_endpoints.update_endpoint(
                 db,
                 who.scope,
                 endpointId,
@@ -267,7 +269,7 @@ async def update_endpoint(
 async def delete_endpoint(endpointId: EndpointId, request: Request, who: CallerDep) -> JSONResponse:
     def work() -> Result:
         with session_scope() as db:
-            webhooks_out.delete_endpoint(db, who.scope, endpointId, actor=who.actor)
+            webhook_endpoints.delete_endpoint(db, who.scope, endpointId, actor=who.actor)
         return 200, {"success": True, "id": endpointId, "deleted": True}
 
     return await respond(request, who, work)
@@ -287,7 +289,7 @@ async def roll_secret(
 ) -> JSONResponse:
     def work() -> Result:
         with session_scope() as db:
-            rolled = webhooks_out.roll_secret(
+            rolled = webhook_endpoints.roll_secret(
                 db,
                 who.scope,
                 endpointId,
@@ -308,9 +310,9 @@ async def roll_secret(
 async def send_test_event(endpointId: EndpointId, request: Request, who: CallerDep) -> JSONResponse:
     def work() -> Result:
         with session_scope() as db:
-            delivery = webhooks_out.send_test_event(db, who.scope, endpointId)
+            delivery = webhook_deliveries.send_test_event(db, who.scope, endpointId)
         outbound.enqueue_deliveries([delivery.id])
-        body = delivery_to_dict(delivery, webhooks_out.TEST_EVENT_TYPE)
+        body = delivery_to_dict(delivery, webhook_deliveries.TEST_EVENT_TYPE)
         return 200, {"success": True, "delivery": body}
 
     return await respond(request, who, work)
@@ -330,7 +332,7 @@ async def delivery_log(
 ) -> dict[str, Any]:
     def read() -> dict[str, Any]:
         with session_scope(readonly=True) as db:
-            page, next_cursor = webhooks_out.delivery_log(
+            page, next_cursor = webhook_deliveries.delivery_log(
                 db, who.scope, endpointId, limit=limit, cursor=cursor
             )
             deliveries = [delivery_to_dict(x.delivery, x.event_type, x.attempts) for x in page]
@@ -348,8 +350,8 @@ async def delivery_log(
 async def redeliver(deliveryId: DeliveryId, request: Request, who: CallerDep) -> JSONResponse:
     def work() -> Result:
         with session_scope() as db:
-            delivery = webhooks_out.redeliver(db, who.scope, deliveryId)
-            body = webhooks_out.delivery_view(db, delivery)
+            delivery = webhook_deliveries.redeliver(db, who.scope, deliveryId)
+            body = webhook_deliveries.delivery_view(db, delivery)
         outbound.enqueue_deliveries([delivery.id])
         return 200, {"success": True, "delivery": body}
 
@@ -367,7 +369,7 @@ async def redeliver_failed(
 ) -> JSONResponse:
     def work() -> Result:
         with session_scope() as db:
-            count = webhooks_out.redeliver_failed(db, who.scope, endpointId, body.since)
+            count = webhook_deliveries.redeliver_failed(db, who.scope, endpointId, body.since)
         if count:
             outbound.enqueue_sweep()
         return 200, {"success": True, "redelivered": count}

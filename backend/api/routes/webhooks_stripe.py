@@ -10,10 +10,8 @@ retries any non-2xx answer for days, so refusing a request loses nothing genuine
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
-import threading
-from queue import Empty, SimpleQueue
+from concurrent.futures import Future
 from typing import Any, Literal
 
 from fastapi import APIRouter, Request
@@ -25,6 +23,7 @@ from backend.api.errors import ErrorBody, error_response
 from backend.api.responses import JSONResponse
 from backend.core.config import get_settings
 from backend.core.db import session_scope
+from backend.core.group_commit import BatchWriter
 from backend.core.read_threads import run_read
 from backend.services.payments import gateway_configs
 from backend.services.webhooks.inbound import queue, receive
@@ -179,87 +178,63 @@ async def _receive(
     )
 
 
-class GroupCommit:
+class EventWriter(BatchWriter[tuple[receive.VerifiedEvent, Future[bool]]]):
     """Stores the events of concurrent requests in one transaction and enqueues them as one task.
 
     Every write transaction takes the database's write lock (SQLite has one per file), so one
     transaction per request would cap the endpoint at the database's transaction rate. One
-    thread per process writes whatever arrived while its previous commit ran: a lone request is
-    a batch of one (no timer, no added wait), a burst shares one commit. Each request still
-    answers only after its own event is committed and enqueued.
+    thread per process (backend.core.group_commit.BatchWriter) writes whatever arrived while its
+    previous commit ran: a lone request is a batch of one (no timer, no added wait), a burst
+    shares one commit. Each request still answers only after its own event is committed and
+    enqueued.
     """
 
     MAX_BATCH = 500
 
     def __init__(self) -> None:
-        self._queue: SimpleQueue[tuple[receive.VerifiedEvent, asyncio.Future[bool]]]
-        self._queue = SimpleQueue()
-        self._thread: threading.Thread | None = None
-        self._lock = threading.Lock()
+        super().__init__(self.MAX_BATCH, "webhook-writer")
 
     async def store(self, event: receive.VerifiedEvent) -> bool:
         """True once the event is stored, False when its id was already; raises what the
         database raised."""
-        future: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
-        self._start()
-        self._queue.put((event, future))
-        return await future
+        future: Future[bool] = Future()
+        self.put((event, future))
+        return await asyncio.wrap_future(future)
 
-    def _start(self) -> None:
-        with self._lock:
-            if self._thread is None or not self._thread.is_alive():
-                self._thread = threading.Thread(target=self._run, name="webhook-writer")
-                self._thread.daemon = True
-                self._thread.start()
+    def write_batch(self, batch: list[tuple[receive.VerifiedEvent, Future[bool]]]) -> None:
+        # Every event taken is stored, even one whose request went away meanwhile (cancelled).
+        waiting = [future.set_running_or_notify_cancel() for _, future in batch]
+        try:
+            answers = self._store([event for event, _ in batch])
+        except Exception as exc:  # never leave a request waiting
+            log.exception("webhook writer failed")
+            answers = [exc] * len(batch)
+        for (_, future), wanted, answer in zip(batch, waiting, answers, strict=True):
+            if not wanted:
+                continue
+            if isinstance(answer, BaseException):
+                future.set_exception(answer)
+            else:
+                future.set_result(answer)
 
-    def _run(self) -> None:
-        while True:
-            batch = [self._queue.get()]
-            while len(batch) < self.MAX_BATCH:
-                try:
-                    batch.append(self._queue.get_nowait())
-                except Empty:
-                    break
-            try:
-                self._write(batch)
-            except Exception as exc:  # never leave a request waiting
-                log.exception("webhook writer failed")
-                for _, future in batch:
-                    _settle(future, None, exc)
-
-    def _write(self, batch: list[tuple[receive.VerifiedEvent, asyncio.Future[bool]]]) -> None:
+    def _store(self, events: list[receive.VerifiedEvent]) -> list[bool | Exception]:
+        """For each event: stored (True), already there (False), or what the database raised."""
         from backend.tasks.inbound import process_events
 
         try:
-            ids = receive.store_many([event for event, _ in batch])
+            ids = receive.store_many(events)
         except Exception as exc:
-            for _, future in batch:
-                _settle(future, None, exc)
-            return
+            return [exc] * len(events)
         stored = [event_pk for event_pk in ids if event_pk is not None]
         if stored:
             try:
                 process_events(stored)
             except Exception:  # stored is what matters: the sweep enqueues them within a minute
                 log.exception("could not enqueue %d webhook events", len(stored))
-        for (_, future), event_pk in zip(batch, ids, strict=True):
-            _settle(future, event_pk is not None, None)
+        return [event_pk is not None for event_pk in ids]
 
 
-def _settle(future: asyncio.Future[bool], value: bool | None, error: BaseException | None) -> None:
-    def settle() -> None:
-        if future.done():  # the client went away and the request was cancelled
-            return
-        if error is None:
-            future.set_result(bool(value))
-        else:
-            future.set_exception(error)
-
-    with contextlib.suppress(RuntimeError):  # its event loop has closed: nobody waits
-        future.get_loop().call_soon_threadsafe(settle)
-
-
-_writer = GroupCommit()
+_writer = EventWriter()
 
 
 @router.get(

@@ -2,8 +2,8 @@
 
 Every function takes the member's resolved session (role, merchant, mode) and checks the
 permission matrix first, then the step-up window where the action is sensitive, then acts
-through api_keys / webhooks_out in the session's merchant and mode. The portal's event handlers
-call these, so the checks run on the server whatever the page shows.
+through api_keys and the outbound webhook modules in the session's merchant and mode. The
+portal's event handlers call these, so the checks run on the server whatever the page shows.
 
 Step-up (a fresh second-factor code): rolling an API key, creating a live-mode key, rolling a
 webhook signing secret, and registering a live-mode endpoint (it would receive live payment
@@ -24,7 +24,8 @@ from backend.services.context import Actor, Scope
 from backend.services.identity import api_keys, step_up
 from backend.services.identity.permissions import Permission, require
 from backend.services.identity.sessions import SessionContext
-from backend.services.webhooks.outbound import delivery as webhooks_out
+from backend.services.webhooks.outbound import deliveries as webhook_deliveries
+from backend.services.webhooks.outbound import endpoints as webhook_endpoints
 
 
 def _scope(ctx: SessionContext) -> Scope:
@@ -82,12 +83,12 @@ def revoke_api_key(db: Session, ctx: SessionContext, key_id: str) -> ApiKey:
 
 def list_endpoints(db: Session, ctx: SessionContext) -> list[WebhookEndpoint]:
     require(ctx.role, Permission.VIEW_DEVELOPERS)
-    return webhooks_out.list_endpoints(db, _scope(ctx))
+    return webhook_endpoints.list_endpoints(db, _scope(ctx))
 
 
 def get_endpoint(db: Session, ctx: SessionContext, endpoint_id: str) -> WebhookEndpoint:
     require(ctx.role, Permission.VIEW_DEVELOPERS)
-    return webhooks_out.get_endpoint(db, _scope(ctx), endpoint_id)
+    return webhook_endpoints.get_endpoint(db, _scope(ctx), endpoint_id)
 
 
 def create_endpoint(
@@ -97,11 +98,11 @@ def create_endpoint(
     url: str,
     enabled_events: list[str],
     description: str | None = None,
-) -> webhooks_out.EndpointWithSecret:
+) -> webhook_endpoints.EndpointWithSecret:
     require(ctx.role, Permission.MANAGE_WEBHOOKS)
     if ctx.livemode:
         step_up.require_fresh(db, ctx.session_id)
-    return webhooks_out.create_endpoint(
+    return webhook_endpoints.create_endpoint(
         db,
         _scope(ctx),
         url=url,
@@ -115,22 +116,22 @@ def set_endpoint_enabled(
     db: Session, ctx: SessionContext, endpoint_id: str, enabled: bool
 ) -> WebhookEndpoint:
     require(ctx.role, Permission.MANAGE_WEBHOOKS)
-    return webhooks_out.update_endpoint(
+    return webhook_endpoints.update_endpoint(
         db, _scope(ctx), endpoint_id, disabled=not enabled, actor=_actor(ctx)
     )
 
 
 def delete_endpoint(db: Session, ctx: SessionContext, endpoint_id: str) -> None:
     require(ctx.role, Permission.MANAGE_WEBHOOKS)
-    webhooks_out.delete_endpoint(db, _scope(ctx), endpoint_id, actor=_actor(ctx))
+    webhook_endpoints.delete_endpoint(db, _scope(ctx), endpoint_id, actor=_actor(ctx))
 
 
 def roll_endpoint_secret(
     db: Session, ctx: SessionContext, endpoint_id: str, overlap_hours: int
-) -> webhooks_out.EndpointWithSecret:
+) -> webhook_endpoints.EndpointWithSecret:
     require(ctx.role, Permission.MANAGE_WEBHOOKS)
     step_up.require_fresh(db, ctx.session_id)
-    return webhooks_out.roll_secret(
+    return webhook_endpoints.roll_secret(
         db, _scope(ctx), endpoint_id, overlap_hours=overlap_hours, actor=_actor(ctx)
     )
 
@@ -151,7 +152,7 @@ def _audit_delivery(db: Session, ctx: SessionContext, action: str, delivery_id: 
 def send_test_event(db: Session, ctx: SessionContext, endpoint_id: str) -> str:
     """The new delivery's id (enqueue it once this unit of work has committed)."""
     require(ctx.role, Permission.MANAGE_WEBHOOKS)
-    delivery = webhooks_out.send_test_event(db, _scope(ctx), endpoint_id)
+    delivery = webhook_deliveries.send_test_event(db, _scope(ctx), endpoint_id)
     _audit_delivery(db, ctx, "webhook_delivery.test_sent", delivery.id)
     return delivery.id
 
@@ -159,14 +160,14 @@ def send_test_event(db: Session, ctx: SessionContext, endpoint_id: str) -> str:
 def redeliver(db: Session, ctx: SessionContext, delivery_id: str) -> str:
     """Make the delivery due now; its id (enqueue it once this unit of work has committed)."""
     require(ctx.role, Permission.MANAGE_WEBHOOKS)
-    delivery = webhooks_out.redeliver(db, _scope(ctx), delivery_id)
+    delivery = webhook_deliveries.redeliver(db, _scope(ctx), delivery_id)
     _audit_delivery(db, ctx, "webhook_delivery.redelivered", delivery.id)
     return delivery.id
 
 
 @dataclass(frozen=True)
 class LogPage:
-    deliveries: list[webhooks_out.LoggedDelivery]
+    deliveries: list[webhook_deliveries.LoggedDelivery]
     next_cursor: str | None
 
 
@@ -174,7 +175,7 @@ def delivery_log(
     db: Session, ctx: SessionContext, endpoint_id: str, *, cursor: str | None = None
 ) -> LogPage:
     require(ctx.role, Permission.VIEW_DEVELOPERS)
-    page, next_cursor = webhooks_out.delivery_log(
+    page, next_cursor = webhook_deliveries.delivery_log(
         db, _scope(ctx), endpoint_id, limit=20, cursor=cursor
     )
     return LogPage(page, next_cursor)
@@ -182,15 +183,15 @@ def delivery_log(
 
 def delivery_detail(
     db: Session, ctx: SessionContext, delivery_id: str
-) -> webhooks_out.DeliveryDetail:
+) -> webhook_deliveries.DeliveryDetail:
     require(ctx.role, Permission.VIEW_DEVELOPERS)
-    return webhooks_out.delivery_detail(db, _scope(ctx), delivery_id)
+    return webhook_deliveries.delivery_detail(db, _scope(ctx), delivery_id)
 
 
 @dataclass(frozen=True)
 class EndpointLog:
     endpoint: WebhookEndpoint
-    deliveries: list[webhooks_out.LoggedDelivery]
+    deliveries: list[webhook_deliveries.LoggedDelivery]
     next_cursor: str | None
 
 
@@ -199,14 +200,16 @@ def read_endpoint_log(ctx: SessionContext, endpoint_id: str, *, limit: int = 20)
     open delivery log refreshes itself with this every few seconds)."""
     require(ctx.role, Permission.VIEW_DEVELOPERS)
     with session_scope(readonly=True) as db:
-        endpoint = webhooks_out.get_endpoint(db, _scope(ctx), endpoint_id)
-        page, next_cursor = webhooks_out.delivery_log(
+        endpoint = webhook_endpoints.get_endpoint(db, _scope(ctx), endpoint_id)
+        page, next_cursor = webhook_deliveries.delivery_log(
             db, _scope(ctx), endpoint.id, limit=max(1, min(limit, 100))
         )
     return EndpointLog(endpoint, page, next_cursor)
 
 
-def read_delivery_detail(ctx: SessionContext, delivery_id: str) -> webhooks_out.DeliveryDetail:
+def read_delivery_detail(
+    ctx: SessionContext, delivery_id: str
+) -> webhook_deliveries.DeliveryDetail:
     """delivery_detail in a read-only unit of work of its own."""
     with session_scope(readonly=True) as db:
         return delivery_detail(db, ctx, delivery_id)

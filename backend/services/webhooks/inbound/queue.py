@@ -21,7 +21,7 @@ from datetime import datetime, timedelta
 from functools import cache
 from typing import Any
 
-from sqlalchemy import Update, bindparam, func, or_, update
+from sqlalchemy import Update, func, or_, update
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
@@ -34,10 +34,16 @@ from backend.models import (
 from backend.models.enums import (
     InboundEventStatus,
 )
-from backend.models.types import UTCDateTime
 from backend.services.webhooks.inbound.handling import Defer
 from backend.services.webhooks.inbound.receive import PROVIDER, REDISPATCH
 from backend.services.webhooks.inbound.stripe_handlers import apply
+from backend.services.webhooks.lease import (
+    UNTIL,
+    claim_statement,
+    holds_lease,
+    locked_row,
+    try_claim,
+)
 
 log = logging.getLogger(__name__)
 
@@ -76,29 +82,21 @@ def claim(
     now = now or utcnow()
     until = now + LEASE
     with session_scope(engine) as db:
-        taken = db.exec(_claim_statement(), params={"pk": event_pk, "now": now, "until": until})
-        return until if taken.first() is not None else None
+        taken = try_claim(db, _claim_statement(), event_pk, now=now, until=until)
+        return until if taken else None
 
 
 @cache
 def _claim_statement() -> Update:
     t = InboundWebhookEvent
-    now = bindparam("now", type_=UTCDateTime())
-    return (
-        update(t)
-        .where(
-            col(t.id) == bindparam("pk"),
-            col(t.status) == S.PENDING,
-            or_(col(t.locked_until).is_(None), col(t.locked_until) < now),
-            col(t.attempts) < MAX_ATTEMPTS,
-        )
+    # A lease ending exactly at `now` still holds here (outbound deliveries count it free).
+    return claim_statement(
+        t,
+        col(t.attempts) < MAX_ATTEMPTS,
+        pending=S.PENDING,
+        expired_at_now=False,
         # next_attempt_at follows the lease: the sweep looks at the event again if it expires.
-        .values(
-            locked_until=bindparam("until", type_=UTCDateTime()),
-            next_attempt_at=bindparam("until", type_=UTCDateTime()),
-            attempts=col(t.attempts) + 1,
-        )
-        .returning(t.id)
+        next_attempt_at=UNTIL,
     )
 
 
@@ -135,10 +133,8 @@ def process(
 
 def _leased(db: Session, event_pk: str, lease: datetime) -> InboundWebhookEvent | None:
     """The event, row-locked, if our lease on it still stands (the fencing check)."""
-    event = db.exec(
-        select(InboundWebhookEvent).where(InboundWebhookEvent.id == event_pk).with_for_update()
-    ).first()
-    if event is None or event.status != S.PENDING or event.locked_until != lease:
+    event: InboundWebhookEvent | None = locked_row(db, InboundWebhookEvent, event_pk)
+    if event is None or not holds_lease(event, lease, pending=S.PENDING):
         log.warning("lost the lease on webhook event %s; leaving it to its new holder", event_pk)
         return None
     return event

@@ -20,7 +20,9 @@ from backend.core.db import session_scope
 from backend.core.errors import NotFound, ValidationFailed
 from backend.models import DomainEvent, Merchant, WebhookDelivery, WebhookDeliveryAttempt, utcnow
 from backend.services.context import Scope
-from backend.services.webhooks.outbound import delivery as webhooks_out
+from backend.services.webhooks.outbound import deliveries as webhook_deliveries
+from backend.services.webhooks.outbound import delivery as webhook_delivery
+from backend.services.webhooks.outbound import endpoints as webhook_endpoints
 from backend.services.webhooks.outbound.failures import reason
 from backend.services.webhooks.outbound.urls import LOOPBACK_HOSTS
 
@@ -46,7 +48,7 @@ class Forwarded:
     status_code: int | None
     latency_ms: int | None
     reason: str | None  # why it failed, in plain words; None if it succeeded
-    state: webhooks_out.DeliveryState  # the delivery's state now
+    state: webhook_deliveries.DeliveryState  # the delivery's state now
     latest: bool  # the delivery's latest attempt (so `state` follows from it)
 
 
@@ -77,7 +79,7 @@ def start(
     with session_scope() as db:
         if db.get(Merchant, merchant_id) is None:
             raise NotFound(f"No such merchant: {merchant_id!r}", param="merchant")
-        created = webhooks_out.create_endpoint(
+        created = webhook_endpoints.create_endpoint(
             db,
             Scope(merchant_id, livemode=False),
             url=forward_to,
@@ -91,7 +93,7 @@ def due(listening: Listening, *, now: datetime | None = None) -> list[str]:
     """The temporary endpoint's deliveries that are due now (first attempts and retries)."""
     now = now or utcnow()
     with session_scope(readonly=True) as db:
-        return webhooks_out.due_deliveries(db, now=now, endpoint_id=listening.endpoint_id)
+        return webhook_delivery.due_deliveries(db, now=now, endpoint_id=listening.endpoint_id)
 
 
 def attempts_since(
@@ -123,7 +125,7 @@ def attempts_since(
             status_code=attempt.status_code,
             latency_ms=attempt.latency_ms,
             reason=reason(attempt.error_code, attempt.status_code, attempt.error),
-            state=webhooks_out.delivery_state(delivery, now),
+            state=webhook_deliveries.delivery_state(delivery, now),
             latest=latest[delivery.id] == attempt.id,
         )
         for attempt, delivery, event in rows
@@ -134,7 +136,7 @@ def stop(listening: Listening) -> None:
     """Delete the temporary endpoint and its delivery log (gone already is fine)."""
     try:
         with session_scope() as db:
-            webhooks_out.delete_endpoint(
+            webhook_endpoints.delete_endpoint(
                 db, Scope(listening.merchant_id, livemode=False), listening.endpoint_id
             )
     except NotFound:
