@@ -14,8 +14,9 @@ import asyncio
 import contextlib
 import logging
 import time
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from functools import partial
+from typing import Any
 
 import reflex as rx
 from babel.dates import format_date, format_time
@@ -23,7 +24,6 @@ from babel.numbers import format_percent
 
 from backend.core.currency import format_money, to_major
 from backend.core.errors import ServiceError, ValidationFailed
-from backend.models import Payment, utcnow
 from backend.services.identity.permissions import Permission
 from backend.services.reporting import figures as reporting
 from backend.services.reporting import live_feed
@@ -146,7 +146,7 @@ class DashboardState(AuthState):
         try:
             viewer.require(Permission.VIEW_DATA)
             period = self._period(viewer)
-            read_at = utcnow()
+            read_at = datetime.now(UTC)
             data = reporting.read_overview(
                 merchant_id=viewer.ctx.merchant_id,
                 livemode=viewer.ctx.livemode,
@@ -253,11 +253,11 @@ class DashboardState(AuthState):
         ]
         self.currency_series = [{"name": s.label, "payments": s.count} for s in data.by_currency]
         self.figures_at = format_time(
-            utcnow(), "medium", tzinfo=reporting.zone(viewer.timezone), locale=locale
+            datetime.now(UTC), "medium", tzinfo=reporting.zone(viewer.timezone), locale=locale
         )
         self.figures_stale = False
 
-    def _show_feed(self, payments: list[Payment], viewer: Viewer) -> None:
+    def _show_feed(self, payments: list[Any], viewer: Viewer) -> None:
         """The latest payments as read now; after the tab was away (its websocket came back),
         the ones it had not shown yet are marked new."""
         shown = {r["id"] for r in self.recent}
@@ -267,7 +267,7 @@ class DashboardState(AuthState):
                 row["fresh"] = "" if row["id"] in shown else "1"
         self.recent = rows
 
-    def _apply(self, payments: list[Payment], viewer: Viewer) -> bool:
+    def _apply(self, payments: list[Any], viewer: Viewer) -> bool:
         """Put changed payments at the top of the feed, each once; True if any was new here."""
         rows = list(self.recent)
         added = False
@@ -398,9 +398,9 @@ class DashboardState(AuthState):
                 self._show_figures(data, viewer, period)
 
 
-async def _next_batch(queue: asyncio.Queue[Payment | None], wait: float) -> list[Payment]:
+async def _next_batch(queue: asyncio.Queue[Any], wait: float) -> list[Any]:
     """What is in the queue, waiting up to `wait` seconds for the first item."""
-    batch: list[Payment | None] = []
+    batch: list[Any] = []  # payments, and None when the feed closes
     if wait > 0:
         with contextlib.suppress(TimeoutError):
             batch.append(await asyncio.wait_for(queue.get(), wait))

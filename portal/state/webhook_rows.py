@@ -3,10 +3,10 @@ their state and why they failed, attempts with the technical detail kept apart."
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from http import HTTPStatus
+from typing import Any
 
-from backend.models import WebhookDeliveryAttempt, WebhookEndpoint, utcnow
 from backend.services import labels
 from backend.services.webhooks.outbound import delivery as webhooks_out
 from backend.services.webhooks.outbound.failures import reason
@@ -21,7 +21,7 @@ def _plural(count: int, word: str) -> str:
     return f"{count} {word}" if count == 1 else f"{count} {word}s"
 
 
-def endpoint_row(endpoint: WebhookEndpoint, tz: str) -> dict[str, str]:
+def endpoint_row(endpoint: Any, tz: str) -> dict[str, str]:
     """An endpoint with its health: failing since when, how many failures in a row, the last
     success."""
     last_success = when(endpoint.last_success_at, tz) if endpoint.last_success_at else ""
@@ -88,7 +88,7 @@ def delivery_summary(
 def delivery_row(
     logged: webhooks_out.LoggedDelivery, tz: str, now: datetime | None = None
 ) -> dict[str, str]:
-    d, now = logged.delivery, now or utcnow()
+    d, now = logged.delivery, now or datetime.now(UTC)
     state = webhooks_out.delivery_state(d, now)
     return {
         "id": d.id,
@@ -110,7 +110,7 @@ def _answer(status_code: int | None) -> str:
         return str(status_code)
 
 
-def attempt_row(attempt: WebhookDeliveryAttempt, tz: str) -> dict[str, str]:
+def attempt_row(attempt: Any, tz: str) -> dict[str, str]:
     latency = f"{attempt.latency_ms} ms" if attempt.latency_ms is not None else ""
     parts = [when(attempt.attempted_at, tz), _answer(attempt.status_code), latency]
     return {
