@@ -14,7 +14,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from functools import partial
 from typing import Any
 
@@ -23,10 +23,10 @@ from babel.dates import format_date, format_time
 from babel.numbers import format_percent
 
 from backend.core.currency import format_money, to_major
-from backend.core.errors import ServiceError, ValidationFailed
+from backend.core.errors import ServiceError
 from backend.services.identity.permissions import Permission
+from backend.services.reporting import dashboard_page, live_feed
 from backend.services.reporting import figures as reporting
-from backend.services.reporting import live_feed
 from portal.state.auth import AuthState
 from portal.state.formatting import payment_row
 from portal.state.live_feed import HUB, Subscription, client_connected
@@ -41,7 +41,6 @@ IDLE_CHECK_SECONDS = 15.0
 # payments costs one recomputation, not one each.
 FIGURES_DEBOUNCE_SECONDS = 1.0
 MINUS = "\u2212"  # a real minus sign, as wide as the plus
-CUSTOM_PROMPT = "Choose the first and last day of the range, then Apply."
 
 
 def change_label(
@@ -127,32 +126,20 @@ class DashboardState(AuthState):
     def _selection(self) -> tuple[str, str, str, str]:
         return (self.range_key, self.custom_from, self.custom_to, self.currency)
 
-    def _period(self, viewer: Viewer) -> reporting.Period:
-        if self.range_key == "custom":
-            try:
-                first = date.fromisoformat(self.custom_from)
-                last = date.fromisoformat(self.custom_to)
-            except ValueError:
-                raise ValidationFailed(CUSTOM_PROMPT, param="range") from None
-            return reporting.period_for(
-                "custom", viewer.timezone, custom_from=first, custom_to=last
-            )
-        return reporting.period_for(self.range_key, viewer.timezone)
-
     def _refresh(self):  # type: ignore[no-untyped-def]
         viewer = current_viewer(self)
         if viewer is None:
             return AuthState.require_session
         try:
-            viewer.require(Permission.VIEW_DATA)
-            period = self._period(viewer)
             read_at = datetime.now(UTC)
-            data = reporting.read_overview(
-                merchant_id=viewer.ctx.merchant_id,
-                livemode=viewer.ctx.livemode,
+            found = dashboard_page.dashboard_figures(
+                viewer.ctx,
+                range_key=self.range_key,
+                custom_from=self.custom_from,
+                custom_to=self.custom_to,
+                timezone=viewer.timezone,
                 currency=self.currency,
                 fallback_currency=viewer.default_currency,
-                period=period,
                 recent=FEED_SIZE,
             )
         except ServiceError as exc:
@@ -165,6 +152,7 @@ class DashboardState(AuthState):
             self.loaded = True
             return None
         self.error = self.range_problem = ""
+        data, period = found.overview, found.period
         self._show_figures(data, viewer, period)
         self._show_feed(data.recent, viewer)
         self._read_at = read_at
@@ -367,7 +355,9 @@ class DashboardState(AuthState):
             if self.range_problem or self.error:
                 return
             try:
-                period = self._period(viewer)
+                period = dashboard_page.period_of(
+                    self.range_key, viewer.timezone, self.custom_from, self.custom_to
+                )
             except ServiceError:
                 return
         read = partial(
