@@ -9,6 +9,7 @@ too, but only as a courtesy.
 from __future__ import annotations
 
 from dataclasses import replace
+from typing import Any
 from urllib.parse import urlencode
 
 import reflex as rx
@@ -193,7 +194,7 @@ class PaymentsState(SearchableListState, AuthState):
         )
 
 
-def _review_note(p, reviewer_email: str | None, tz: str, locale: str) -> str:  # type: ignore[no-untyped-def]
+def _review_note(p: Any, reviewer_email: str | None, tz: str, locale: str) -> str:
     if p.reviewed_at is None:
         return ""
     approved = p.review_outcome == reviews.ReviewOutcome.APPROVED
