@@ -21,6 +21,7 @@ import gzip
 import html
 import re
 from pathlib import Path
+from typing import Any
 
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import Headers
@@ -28,9 +29,7 @@ from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from backend.core.currency import format_money
-from backend.core.db import session_scope
-from backend.models import CheckoutSession
-from backend.services.checkout import branding, session_state, sessions
+from backend.services.checkout import branding, customer_actions
 from backend.services.checkout.i18n import LANGUAGES, negotiate, t
 from checkout.state import fill_messages
 from checkout.styles import CSS
@@ -69,7 +68,7 @@ def _e(value: object) -> str:
 
 
 def snapshot(
-    session: CheckoutSession,
+    session: Any,  # an open CheckoutSession
     merchant_name: str,
     logo_url: str,
     brand: str,
@@ -118,20 +117,14 @@ def snapshot(
 def render(session_id: str, accept_language: str | None, shell: str) -> str | None:
     """The shell with the first paint of an open session, or None (the live page decides)."""
     locale = negotiate(accept_language)
-    with session_scope() as db:
-        session = db.get(CheckoutSession, session_id)
-        if session is None or session.status != session_state.OPEN:
-            return None
-        merchant = sessions.merchant_of(db, session)
-        colors = branding.button_colors(merchant.brand_color)
-        top = snapshot(
-            session,
-            merchant.name,
-            merchant.logo_path or "",
-            colors.background,
-            colors.text,
-            locale,
-        )
+    found = customer_actions.open_for_first_paint(session_id)
+    if found is None:
+        return None
+    merchant = found.storefront
+    colors = branding.button_colors(merchant.brand_color)
+    top = snapshot(
+        found.session, merchant.name, merchant.logo_url, colors.background, colors.text, locale
+    )
     head_end, body_start = shell.find("</head>"), shell.find("<body>")
     body_end = shell.rfind("</body>")
     if not 0 <= head_end < body_start < body_end or shell.count(BOOT) != 1:

@@ -11,17 +11,17 @@ from __future__ import annotations
 import logging
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
+from typing import Any
 
 import reflex as rx
 from babel.numbers import NumberFormatError, parse_decimal
 
 from backend.core.currency import exponent, format_money
-from backend.core.db import session_scope
 from backend.core.errors import NotFound, RateLimited, ServiceError, ValidationFailed
-from backend.models import CheckoutSession, Merchant, Payment
 from backend.services import labels
-from backend.services.checkout import branding, paying, payment_links, session_state, sessions
+from backend.services.checkout import branding, customer_actions, payment_links, session_state
 from backend.services.checkout import stripe_element as checkout_stripe
+from backend.services.checkout.card_checks import card_problems
 from backend.services.checkout.i18n import (
     LANGUAGES,
     catalog,
@@ -32,7 +32,6 @@ from backend.services.checkout.i18n import (
     t,
     time_zone,
 )
-from checkout.card_checks import card_problems
 
 log = logging.getLogger(__name__)
 
@@ -116,11 +115,11 @@ class CheckoutState(rx.State):
     def _session_id(self) -> str:
         return str(self.router.page.params.get("session_id", ""))[:40]
 
-    def _apply_merchant(self, merchant: Merchant) -> None:
+    def _apply_merchant(self, merchant: customer_actions.Storefront) -> None:
         colors = branding.button_colors(merchant.brand_color)
         self.merchant_name = merchant.name
         self.merchant_initial = merchant.name[:1].upper()
-        self.logo_url = merchant.logo_path or ""
+        self.logo_url = merchant.logo_url
         self.brand_color, self.button_text_color = colors.background, colors.text
 
     def _fill_messages(self, **values: object) -> None:
@@ -133,7 +132,8 @@ class CheckoutState(rx.State):
     def _money(self, amount: int) -> str:
         return format_money(amount, self.currency, self.locale)
 
-    def _show(self, result: paying.PayResult, merchant: Merchant) -> None:
+    def _show(self, view: customer_actions.CheckoutView) -> None:
+        result, merchant = view.result, view.storefront
         session = result.session
         self._apply_merchant(merchant)
         self.currency, self._amount = session.currency, session.amount_total
@@ -175,7 +175,7 @@ class CheckoutState(rx.State):
             self.error = self._throttled(result.retry_after)
         self.receipt = self._receipt(session, result.payment) if self.view == "complete" else {}
 
-    def _receipt(self, session: CheckoutSession, payment: Payment | None) -> dict[str, str]:
+    def _receipt(self, session: Any, payment: Any) -> dict[str, str]:  # session, its payment
         self._paid_at = session.completed_at or datetime.now(UTC)
         card = ""
         if payment is not None and payment.card_last4:
@@ -196,17 +196,14 @@ class CheckoutState(rx.State):
         self._pick_locale()
         self._time_zone = time_zone(browser_time_zone or self._time_zone)
         try:
-            with session_scope() as db:
-                result = paying.open_session(
-                    db, self._session_id(), locale=self.locale, time_zone=self._time_zone
-                )
-                merchant = sessions.merchant_of(db, result.session)
+            view = customer_actions.open_session(
+                self._session_id(), locale=self.locale, time_zone=self._time_zone
+            )
         except NotFound:
             self._fill_messages()
             self.view = "not_found"
             return
-        paying.send_receipt(result.receipt_email_id)
-        self._show(result, merchant)
+        self._show(view)
 
     @rx.event
     def choose_language(self, language: str):  # type: ignore[no-untyped-def]
@@ -255,17 +252,14 @@ class CheckoutState(rx.State):
 
     def _charge(self, token: str, email: str):  # type: ignore[no-untyped-def]
         try:
-            with session_scope() as db:
-                result = paying.pay(
-                    db,
-                    self._session_id(),
-                    token=token,
-                    customer_email=email or None,
-                    ip_address=self.router.session.client_ip or None,
-                    locale=self.locale,
-                    time_zone=self._time_zone,
-                )
-                merchant = sessions.merchant_of(db, result.session)
+            view = customer_actions.pay(
+                self._session_id(),
+                token=token,
+                customer_email=email or None,
+                ip_address=self.router.session.client_ip or None,
+                locale=self.locale,
+                time_zone=self._time_zone,
+            )
         except ValidationFailed as exc:
             self.processing = False
             self.error = self.m[self._customer_error(exc)]
@@ -274,9 +268,8 @@ class CheckoutState(rx.State):
             self.processing = False
             self.error = self.m["unavailable"]
             return
-        paying.send_receipt(result.receipt_email_id)
         self.processing = False
-        self._show(result, merchant)
+        self._show(view)
         if self.view == "complete":
             yield rx.call_script("window.scrollTo(0, 0)")
 
@@ -309,22 +302,18 @@ class CheckoutState(rx.State):
         self.processing, self.error = True, ""
         yield
         try:
-            with session_scope() as db:
-                result = paying.finish_action(
-                    db,
-                    self._session_id(),
-                    approved=approved,
-                    ip_address=self.router.session.client_ip or None,
-                    locale=self.locale,
-                    time_zone=self._time_zone,
-                )
-                merchant = sessions.merchant_of(db, result.session)
+            view = customer_actions.finish_action(
+                self._session_id(),
+                approved=approved,
+                ip_address=self.router.session.client_ip or None,
+                locale=self.locale,
+                time_zone=self._time_zone,
+            )
         except ServiceError:
             self.processing, self.error = False, self.m["unavailable"]
             return
-        paying.send_receipt(result.receipt_email_id)
         self.processing = False
-        self._show(result, merchant)
+        self._show(view)
 
     # -- payment links -----------------------------------------------------------------------
 
@@ -334,13 +323,13 @@ class CheckoutState(rx.State):
         self._pick_locale()
         link_id = str(self.router.page.params.get("link_id", ""))[:40]
         try:
-            with session_scope(readonly=True) as db:
-                link, merchant = payment_links.public_link(db, link_id)
+            found = customer_actions.open_link(link_id)
         except NotFound:
             self._fill_messages()
             self.view = "not_found"
             return
-        self._apply_merchant(merchant)
+        link = found.link
+        self._apply_merchant(found.storefront)
         self.currency = link.currency
         self.test_mode = not link.livemode
         self.link_description = link.description or ""
@@ -382,14 +371,12 @@ class CheckoutState(rx.State):
                 self.error = self.m["err_quantity"]
                 return None
         try:
-            with session_scope() as db:
-                session = payment_links.start_session(
-                    db,
-                    link_id,
-                    amount=amount,
-                    quantity=quantity,
-                    ip_address=self.router.session.client_ip or None,
-                )
+            new_session_id = customer_actions.start_link(
+                link_id,
+                amount=amount,
+                quantity=quantity,
+                ip_address=self.router.session.client_ip or None,
+            )
         except RateLimited as exc:
             self.error = self._throttled(exc.retry_after)
             return None
@@ -398,7 +385,7 @@ class CheckoutState(rx.State):
             if exc.code == "link_inactive":
                 self.view = "link_inactive"
             return None
-        return rx.redirect(f"/pay/{session.id}")
+        return rx.redirect(f"/pay/{new_session_id}")
 
     def _parse_amount(self, text: str) -> int | None:
         """A typed amount in the customer's locale (12,50 in Spain) as minor units."""

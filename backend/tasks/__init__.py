@@ -4,6 +4,7 @@ Importing this package registers every task; the worker (`python -m backend work
 web processes (which enqueue) both import it.
 """
 
+from backend.core import enqueue
 from backend.core.jobs import huey
 from backend.tasks import (  # noqa: F401  (registers the tasks)
     checkout,
@@ -11,5 +12,8 @@ from backend.tasks import (  # noqa: F401  (registers the tasks)
     notifications,
     outbound,
 )
+
+# The service layer enqueues through backend.core.enqueue (it must not import the tasks).
+enqueue.provide(enqueue.WEBHOOK_DELIVERIES, outbound.enqueue_deliveries)
 
 __all__ = ["huey"]

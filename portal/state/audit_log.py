@@ -6,13 +6,11 @@ from urllib.parse import urlencode
 
 import reflex as rx
 
-from backend.core.db import session_scope
 from backend.core.errors import ServiceError
-from backend.models import Merchant
 from backend.services import labels
 from backend.services.identity import sessions
-from backend.services.identity.permissions import Permission, can, require
-from backend.services.reporting import audit_log
+from backend.services.identity.permissions import Permission, can
+from backend.services.reporting import audit_log, audit_page
 from portal.state.auth import AuthState
 
 ALL = "all"  # a select item cannot have an empty value
@@ -61,16 +59,7 @@ class AuditLogState(AuthState):
 
     def _show(self, ctx: sessions.SessionContext, cursor: str | None) -> bool:
         try:
-            require(ctx.role, Permission.VIEW_AUDIT_LOG)
-            filters = self._filters()
-            with session_scope(readonly=True) as db:
-                page = audit_log.search(
-                    db,
-                    merchant_id=ctx.merchant_id,
-                    filters=filters,
-                    timezone=self.timezone,
-                    cursor=cursor,
-                )
+            page = audit_page.audit_page(ctx, self._filters(), self.timezone, cursor)
         except ServiceError as exc:
             self.error = exc.message
             return False
@@ -114,10 +103,8 @@ class AuditLogState(AuthState):
             )
             self.loaded = True
             return None
-        with session_scope(readonly=True) as db:
-            merchant = db.get(Merchant, ctx.merchant_id)
-            self.timezone = merchant.timezone if merchant else "UTC"
-            facets = audit_log.facets(db, ctx.merchant_id)
+        found = audit_page.audit_choices(ctx)
+        self.timezone, facets = found.timezone, found.facets
         self.actor_choices = [[value, label] for value, label in facets.actors]
         self.action_choices = [[a, labels.action(a)] for a in facets.actions]
         self.object_type_choices = [[t, labels.object_type(t)] for t in facets.object_types]

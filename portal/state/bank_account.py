@@ -3,21 +3,18 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import reflex as rx
 
-from backend.core.db import session_scope
 from backend.core.errors import ServiceError
-from backend.integrations import bank_link, email
-from backend.models import BankAccount, User
-from backend.services.identity import step_up
 from backend.services.identity.permissions import Permission
 from backend.services.identity.step_up import StepUpRequired
-from backend.services.merchant import bank_accounts
+from backend.services.merchant import bank_page
 from portal.state.auth import AuthState
 from portal.state.formatting import when
 from portal.state.step_up import step_up_then
-from portal.state.viewer import current_viewer, permitted_viewer
+from portal.state.viewer import current_viewer
 
 ACTION = "Change the payout bank account"
 PLAID_LINK_SCRIPT = "https://cdn.plaid.com/link/v2/stable/link-initialize.js"
@@ -73,21 +70,14 @@ class BankAccountState(AuthState):
         viewer = current_viewer(self)
         if viewer is None:
             return AuthState.require_session
-        with session_scope(readonly=True) as db:
-            account = bank_accounts.current(db, viewer.ctx.merchant_id)
-            by = db.get(User, account.verified_by) if account else None
+        page = bank_page.bank_page(viewer.ctx)
+        account = page.account
         self.account = (
-            _shown(account, by.email if by else "", viewer.timezone, viewer.locale)
-            if account
-            else {}
+            _shown(account, page.verified_by, viewer.timezone, viewer.locale) if account else {}
         )
         self.can_manage = viewer.can(Permission.MANAGE_BANK)
-        self.provider = bank_link.provider()
-        self.sandbox_choices = [
-            [f"{bank.institution_id}:{a.subtype}", f"{bank.name}: {a.name} ••{a.mask}"]
-            for bank in bank_link.SANDBOX_BANKS
-            for a in bank_link.sandbox_accounts(bank.institution_id)
-        ]
+        self.provider = page.provider
+        self.sandbox_choices = page.sandbox_choices
         self.loaded = True
         return None
 
@@ -95,16 +85,14 @@ class BankAccountState(AuthState):
     def start_connect(self):  # type: ignore[no-untyped-def]
         """Ask for a fresh code first, then open Plaid Link (or the sandbox bank picker)."""
         self.error = self.notice = ""
+        viewer = current_viewer(self)
+        if viewer is None:
+            return AuthState.require_session
         try:
-            viewer = permitted_viewer(self, Permission.MANAGE_BANK)
-            if viewer is None:
-                return AuthState.require_session
-            with session_scope(readonly=True) as db:
-                step_up.require_fresh(db, viewer.ctx.session_id)
-            if bank_link.provider() == "sandbox":
+            token = bank_page.start_connect(viewer.ctx)
+            if token is None:  # the sandbox twin: its own bank picker
                 self.picking = True
                 return None
-            token = bank_accounts.link_token(viewer.ctx)
         except StepUpRequired:
             return step_up_then(BankAccountState.start_connect, ACTION)
         except ServiceError as exc:
@@ -125,11 +113,11 @@ class BankAccountState(AuthState):
         choice = str(form.get("account", ""))[:80]
         institution_id, _, subtype = choice.partition(":")
         try:
-            public_token = bank_link.sandbox_public_token(institution_id)
+            public_token, account_id = bank_page.sandbox_link(institution_id, subtype)
         except ServiceError as exc:
             self.error = exc.message
             return None
-        return self._connect(public_token, bank_link.sandbox_account_id(institution_id, subtype))
+        return self._connect(public_token, account_id)
 
     @rx.event
     def plaid_finished(self, result: dict):  # type: ignore[no-untyped-def, type-arg]
@@ -152,14 +140,12 @@ class BankAccountState(AuthState):
         if viewer is None:
             return AuthState.require_session
         try:
-            with session_scope() as db:
-                change = bank_accounts.connect(
-                    db,
-                    viewer.ctx,
-                    public_token=public_token,
-                    account_id=account_id,
-                    ip_address=self.router.session.client_ip or None,
-                )
+            bank_page.connect(
+                viewer.ctx,
+                public_token,
+                account_id,
+                ip_address=self.router.session.client_ip or None,
+            )
         except StepUpRequired:
             return step_up_then(
                 BankAccountState.resume_connect,
@@ -170,7 +156,6 @@ class BankAccountState(AuthState):
         except ServiceError as exc:
             self.error = exc.message
             return None
-        _send(change)
         self.picking, self.error = False, ""
         self.notice = "Connected and verified: this is now your payout account."
         return self._reload()
@@ -189,28 +174,18 @@ class BankAccountState(AuthState):
         if viewer is None:
             return AuthState.require_session
         try:
-            with session_scope() as db:
-                change = bank_accounts.remove(
-                    db, viewer.ctx, ip_address=self.router.session.client_ip or None
-                )
+            bank_page.remove(viewer.ctx, ip_address=self.router.session.client_ip or None)
         except StepUpRequired:
             return step_up_then(BankAccountState.remove, ACTION)
         except ServiceError as exc:
             self.error = exc.message
             return None
-        _send(change)
         self.confirm_remove = False
         self.notice = "Removed. Connect an account to receive payouts."
         return self._reload()
 
 
-def _send(change: bank_accounts.Change) -> None:
-    for email_id in change.email_ids:
-        email.send_recorded(email_id)
-    bank_accounts.after_commit(change)
-
-
-def _shown(account: BankAccount, by: str, timezone: str, locale: str) -> dict[str, str]:
+def _shown(account: Any, by: str, timezone: str, locale: str) -> dict[str, str]:
     return {
         "bank": account.institution_name,
         "name": account.account_name,

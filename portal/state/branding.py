@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import reflex as rx
 
-from backend.core.db import session_scope
 from backend.core.errors import ServiceError
-from backend.models import Merchant
 from backend.services.checkout import branding
-from backend.services.identity import permissions
+from backend.services.identity import permissions, sessions
+from backend.services.merchant import portal_settings
 from portal.state.auth import AuthState
 
 P = permissions.Permission
@@ -51,20 +50,18 @@ class BrandingState(AuthState):
             return False
         return True
 
-    def _signed_in_merchant(self) -> str | None:
-        ctx = self._load_context()
-        return ctx.merchant_id if ctx else None
+    def _signed_in(self) -> sessions.SessionContext | None:
+        return self._load_context()
 
     @rx.event
     def load(self):  # type: ignore[no-untyped-def]
-        merchant_id = self._signed_in_merchant()
-        if merchant_id is None:
+        ctx = self._signed_in()
+        if ctx is None:
             return AuthState.require_session
-        with session_scope(readonly=True) as db:
-            merchant = db.get(Merchant, merchant_id)
-        if merchant is not None:
-            self.brand_color = self.draft_color = merchant.brand_color
-            self.logo_url = merchant.logo_path or ""
+        found = portal_settings.branding_page(ctx)
+        if found is not None:
+            self.brand_color = self.draft_color = found.brand_color
+            self.logo_url = found.logo_url
         self.can_manage = permissions.can(self.role, P.MANAGE_SETTINGS)
         self.loaded = True
         return None
@@ -75,51 +72,43 @@ class BrandingState(AuthState):
 
     @rx.event
     def save_color(self, form: dict[str, str]):  # type: ignore[no-untyped-def]
-        merchant_id = self._signed_in_merchant()
-        if merchant_id is None:
+        ctx = self._signed_in()
+        if ctx is None:
             return AuthState.require_session
         try:
-            permissions.require(self.role, P.MANAGE_SETTINGS)
-            with session_scope() as db:
-                merchant = branding.set_brand_color(
-                    db, merchant_id, form.get("brand_color", ""), actor_id=self._user_id
-                )
+            color = portal_settings.save_brand_color(ctx, form.get("brand_color", ""))
         except ServiceError as exc:
             self.error, self.notice = exc.message, ""
             return None
-        self.brand_color = self.draft_color = merchant.brand_color
+        self.brand_color = self.draft_color = color
         self.error, self.notice = "", "Brand colour saved."
         return None
 
     @rx.event
     async def upload_logo(self, files: list[rx.UploadFile]):  # type: ignore[no-untyped-def]
-        merchant_id = self._signed_in_merchant()
-        if merchant_id is None:
+        ctx = self._signed_in()
+        if ctx is None:
             return AuthState.require_session
         if not files:
             self.error = "Choose an image first."
             return None
         data = await files[0].read(branding.MAX_LOGO_BYTES + 1)
         try:
-            permissions.require(self.role, P.MANAGE_SETTINGS)
-            with session_scope() as db:
-                logo = branding.upload_logo(db, merchant_id, data, actor_id=self._user_id)
+            url = portal_settings.upload_logo(ctx, data)
         except ServiceError as exc:
             self.error, self.notice = exc.message, ""
             return None
-        self.logo_url = branding.logo_url(logo)
+        self.logo_url = url
         self.error, self.notice = "", "Logo uploaded. Your checkout shows it now."
         return None
 
     @rx.event
     def remove_logo(self):  # type: ignore[no-untyped-def]
-        merchant_id = self._signed_in_merchant()
-        if merchant_id is None:
+        ctx = self._signed_in()
+        if ctx is None:
             return AuthState.require_session
         try:
-            permissions.require(self.role, P.MANAGE_SETTINGS)
-            with session_scope() as db:
-                branding.remove_logo(db, merchant_id, actor_id=self._user_id)
+            portal_settings.remove_logo(ctx)
         except ServiceError as exc:
             self.error, self.notice = exc.message, ""
             return None

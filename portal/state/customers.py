@@ -5,11 +5,8 @@ from __future__ import annotations
 import reflex as rx
 
 from backend.core.currency import format_money
-from backend.core.db import session_scope
 from backend.core.errors import ServiceError
-from backend.services.identity.permissions import Permission
-from backend.services.payments import customers
-from backend.services.reporting import payment_list
+from backend.services.payments import customers, portal_actions
 from portal.state.auth import AuthState
 from portal.state.formatting import card_label, payment_row, when
 from portal.state.keyset_list import SearchableListState
@@ -40,15 +37,9 @@ class CustomersState(SearchableListState, AuthState):
     def _fetch_page(
         self, viewer: Viewer, *, cursor: str | None, reset: bool
     ) -> tuple[list[dict[str, str]], str | None]:
-        with session_scope(readonly=True) as db:
-            page = customers.list_customers(
-                db,
-                merchant_id=viewer.ctx.merchant_id,
-                livemode=viewer.ctx.livemode,
-                query=self.query,
-                cursor=cursor,
-                limit=PAGE_SIZE,
-            )
+        page = portal_actions.customer_list(
+            viewer.ctx, query=self.query, cursor=cursor, limit=PAGE_SIZE
+        )
         return [_summary_row(s, viewer) for s in page.customers], page.next_cursor
 
 
@@ -69,25 +60,12 @@ class CustomerDetailState(AuthState):
             return AuthState.require_session
         customer_id = str(self.router.page.params.get("customer_id", ""))[:64]
         try:
-            viewer.require(Permission.VIEW_DATA)
-            with session_scope(readonly=True) as db:
-                detail = customers.get_customer(
-                    db,
-                    merchant_id=viewer.ctx.merchant_id,
-                    livemode=viewer.ctx.livemode,
-                    customer_id=customer_id,
-                )
-                page = payment_list.search_payments(
-                    db,
-                    merchant_id=viewer.ctx.merchant_id,
-                    livemode=viewer.ctx.livemode,
-                    filters=payment_list.PaymentFilters(customer_id=customer_id),
-                    limit=25,
-                )
+            found = portal_actions.customer_page(viewer.ctx, customer_id)
         except ServiceError:
             self.not_found = self.loaded = True
             self.customer, self.values, self.methods, self.payments = {}, [], [], []
             return None
+        detail = found.detail
         self.not_found = False
         self.customer = {
             **_summary_row(detail.summary, viewer),
@@ -106,7 +84,7 @@ class CustomerDetailState(AuthState):
             }
             for m in detail.methods
         ]
-        self.payments = [payment_row(p, viewer.locale, viewer.timezone) for p in page.payments]
-        self.more_payments = page.next_cursor is not None
+        self.payments = [payment_row(p, viewer.locale, viewer.timezone) for p in found.payments]
+        self.more_payments = found.more_payments
         self.loaded = True
         return None

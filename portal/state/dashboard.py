@@ -14,18 +14,18 @@ import asyncio
 import contextlib
 import logging
 import time
-from datetime import date, datetime
+from datetime import UTC, datetime
 from functools import partial
+from typing import Any
 
 import reflex as rx
 from babel.dates import format_date, format_time
 from babel.numbers import format_percent
 
 from backend.core.currency import format_money, to_major
-from backend.core.errors import ServiceError, ValidationFailed
-from backend.models import Payment, utcnow
+from backend.core.errors import ServiceError
 from backend.services.identity.permissions import Permission
-from backend.services.reporting import dashboard, live_feed, periods
+from backend.services.reporting import dashboard, dashboard_page, live_feed, periods
 from portal.state.auth import AuthState
 from portal.state.formatting import payment_row
 from portal.state.live_feed import HUB, Subscription, client_connected
@@ -40,7 +40,6 @@ IDLE_CHECK_SECONDS = 15.0
 # payments costs one recomputation, not one each.
 FIGURES_DEBOUNCE_SECONDS = 1.0
 MINUS = "\u2212"  # a real minus sign, as wide as the plus
-CUSTOM_PROMPT = "Choose the first and last day of the range, then Apply."
 
 
 def change_label(
@@ -126,30 +125,20 @@ class DashboardState(AuthState):
     def _selection(self) -> tuple[str, str, str, str]:
         return (self.range_key, self.custom_from, self.custom_to, self.currency)
 
-    def _period(self, viewer: Viewer) -> periods.Period:
-        if self.range_key == "custom":
-            try:
-                first = date.fromisoformat(self.custom_from)
-                last = date.fromisoformat(self.custom_to)
-            except ValueError:
-                raise ValidationFailed(CUSTOM_PROMPT, param="range") from None
-            return periods.period_for("custom", viewer.timezone, custom_from=first, custom_to=last)
-        return periods.period_for(self.range_key, viewer.timezone)
-
     def _refresh(self):  # type: ignore[no-untyped-def]
         viewer = current_viewer(self)
         if viewer is None:
             return AuthState.require_session
         try:
-            viewer.require(Permission.VIEW_DATA)
-            period = self._period(viewer)
-            read_at = utcnow()
-            data = dashboard.read_overview(
-                merchant_id=viewer.ctx.merchant_id,
-                livemode=viewer.ctx.livemode,
+            read_at = datetime.now(UTC)
+            found = dashboard_page.dashboard_figures(
+                viewer.ctx,
+                range_key=self.range_key,
+                custom_from=self.custom_from,
+                custom_to=self.custom_to,
+                timezone=viewer.timezone,
                 currency=self.currency,
                 fallback_currency=viewer.default_currency,
-                period=period,
                 recent=FEED_SIZE,
             )
         except ServiceError as exc:
@@ -162,6 +151,7 @@ class DashboardState(AuthState):
             self.loaded = True
             return None
         self.error = self.range_problem = ""
+        data, period = found.overview, found.period
         self._show_figures(data, viewer, period)
         self._show_feed(data.recent, viewer)
         self._read_at = read_at
@@ -250,11 +240,11 @@ class DashboardState(AuthState):
         ]
         self.currency_series = [{"name": s.label, "payments": s.count} for s in data.by_currency]
         self.figures_at = format_time(
-            utcnow(), "medium", tzinfo=periods.zone(viewer.timezone), locale=locale
+            datetime.now(UTC), "medium", tzinfo=periods.zone(viewer.timezone), locale=locale
         )
         self.figures_stale = False
 
-    def _show_feed(self, payments: list[Payment], viewer: Viewer) -> None:
+    def _show_feed(self, payments: list[Any], viewer: Viewer) -> None:
         """The latest payments as read now; after the tab was away (its websocket came back),
         the ones it had not shown yet are marked new."""
         shown = {r["id"] for r in self.recent}
@@ -264,7 +254,7 @@ class DashboardState(AuthState):
                 row["fresh"] = "" if row["id"] in shown else "1"
         self.recent = rows
 
-    def _apply(self, payments: list[Payment], viewer: Viewer) -> bool:
+    def _apply(self, payments: list[Any], viewer: Viewer) -> bool:
         """Put changed payments at the top of the feed, each once; True if any was new here."""
         rows = list(self.recent)
         added = False
@@ -364,7 +354,9 @@ class DashboardState(AuthState):
             if self.range_problem or self.error:
                 return
             try:
-                period = self._period(viewer)
+                period = dashboard_page.period_of(
+                    self.range_key, viewer.timezone, self.custom_from, self.custom_to
+                )
             except ServiceError:
                 return
         read = partial(
@@ -395,9 +387,9 @@ class DashboardState(AuthState):
                 self._show_figures(data, viewer, period)
 
 
-async def _next_batch(queue: asyncio.Queue[Payment | None], wait: float) -> list[Payment]:
+async def _next_batch(queue: asyncio.Queue[Any], wait: float) -> list[Any]:
     """What is in the queue, waiting up to `wait` seconds for the first item."""
-    batch: list[Payment | None] = []
+    batch: list[Any] = []  # payments, and None when the feed closes
     if wait > 0:
         with contextlib.suppress(TimeoutError):
             batch.append(await asyncio.wait_for(queue.get(), wait))

@@ -2,36 +2,21 @@
 
 from __future__ import annotations
 
-import math
-
 import reflex as rx
 
 from backend.core.currency import format_money
-from backend.core.db import session_scope
 from backend.core.errors import ServiceError
-from backend.models import utcnow
-from backend.models.enums import DisputeStatus
 from backend.services import labels
 from backend.services.identity.permissions import Permission
-from backend.services.payments import dispute_evidence
+from backend.services.payments import dispute_evidence, portal_actions
 from portal.state.auth import AuthState
 from portal.state.formatting import when
 from portal.state.keyset_list import KeysetListState
 from portal.state.viewer import Viewer, current_viewer
 
 ALL = "all"
-STATUS_CHOICES = [ALL, *(s.value for s in DisputeStatus)]
+STATUS_CHOICES = [ALL, *dispute_evidence.STATUSES]
 UPLOAD_ID = "evidence"
-
-
-def days_left(due, status: str) -> str:  # type: ignore[no-untyped-def]
-    if status != DisputeStatus.NEEDS_RESPONSE or due is None:
-        return ""
-    seconds = (due - utcnow()).total_seconds()
-    if seconds <= 0:
-        return "Deadline passed"
-    days = math.ceil(seconds / 86400)
-    return f"{days} day{'s' if days != 1 else ''} left"
 
 
 def _size(n: int) -> str:
@@ -50,14 +35,10 @@ class DisputesState(KeysetListState, AuthState):
     def _fetch_page(
         self, viewer: Viewer, *, cursor: str | None, reset: bool
     ) -> tuple[list[dict[str, str]], str | None]:
-        with session_scope(readonly=True) as db:
-            page = dispute_evidence.list_disputes(
-                db,
-                viewer.scope,
-                status=None if self.status == ALL else self.status,
-                cursor=cursor,
-            )
-            self.open_count = dispute_evidence.count_open(db, viewer.scope)
+        listed = portal_actions.dispute_list(
+            viewer.ctx, status=None if self.status == ALL else self.status, cursor=cursor
+        )
+        page, self.open_count = listed.page, listed.open_count
         found = [
             {
                 "id": r.dispute.id,
@@ -67,7 +48,9 @@ class DisputesState(KeysetListState, AuthState):
                 "reason": labels.dispute_reason(r.dispute.reason),
                 "customer": r.customer_email or "—",
                 "due": when(r.dispute.evidence_due_by, viewer.timezone, viewer.locale),
-                "days_left": days_left(r.dispute.evidence_due_by, r.dispute.status),
+                "days_left": dispute_evidence.days_left(
+                    r.dispute.evidence_due_by, r.dispute.status
+                ),
             }
             for r in page.rows
         ]
@@ -100,9 +83,7 @@ class DisputeDetailState(AuthState):
         if viewer is None:
             return AuthState.require_session
         try:
-            viewer.require(Permission.VIEW_DATA)
-            with session_scope(readonly=True) as db:
-                detail = dispute_evidence.dispute_detail(db, viewer.scope, self._dispute_id)
+            detail = portal_actions.dispute_detail(viewer.ctx, self._dispute_id)
         except ServiceError:
             self.not_found = self.loaded = True
             self.dispute, self.files = {}, []
@@ -117,7 +98,7 @@ class DisputeDetailState(AuthState):
             "reason": labels.dispute_reason(d.reason),
             "opened": when(d.created_at, viewer.timezone, viewer.locale),
             "due": when(d.evidence_due_by, viewer.timezone, viewer.locale),
-            "days_left": days_left(d.evidence_due_by, d.status),
+            "days_left": dispute_evidence.days_left(d.evidence_due_by, d.status),
             "payment_id": p.id,
             "payment_amount": format_money(p.amount, p.currency, viewer.locale),
             "customer": p.customer_email or "—",
@@ -163,19 +144,13 @@ class DisputeDetailState(AuthState):
             data = await file.read(dispute_evidence.MAX_FILE_BYTES + 1)
             uploads.append(dispute_evidence.Upload(file.filename or "evidence", data))
         try:
-            viewer.require(Permission.MANAGE_DISPUTES)
-            with session_scope() as db:
-                added = dispute_evidence.add_evidence(
-                    db,
-                    viewer.scope,
-                    self._dispute_id,
-                    uploads,
-                    actor=viewer.actor(self.router.session.client_ip),
-                )
+            added = portal_actions.add_dispute_evidence(
+                viewer.ctx, self._dispute_id, uploads, ip_address=self.router.session.client_ip
+            )
         except ServiceError as exc:
             self.error = exc.message
             return rx.clear_selected_files(UPLOAD_ID)
-        self.notice = f"Added {len(added)} file{'s' if len(added) != 1 else ''}."
+        self.notice = f"Added {added} file{'s' if added != 1 else ''}."
         self._reload()
         return rx.clear_selected_files(UPLOAD_ID)
 
@@ -185,15 +160,12 @@ class DisputeDetailState(AuthState):
         if viewer is None:
             return AuthState.require_session
         try:
-            viewer.require(Permission.MANAGE_DISPUTES)
-            with session_scope() as db:
-                dispute_evidence.remove_evidence(
-                    db,
-                    viewer.scope,
-                    self._dispute_id,
-                    str(file_id)[:40],
-                    actor=viewer.actor(self.router.session.client_ip),
-                )
+            portal_actions.remove_dispute_evidence(
+                viewer.ctx,
+                self._dispute_id,
+                str(file_id)[:40],
+                ip_address=self.router.session.client_ip,
+            )
         except ServiceError as exc:
             self.error = exc.message
             return None
@@ -213,20 +185,13 @@ class DisputeDetailState(AuthState):
         if viewer is None:
             return AuthState.require_session
         try:
-            viewer.require(Permission.MANAGE_DISPUTES)
-            with session_scope() as db:
-                action = (
-                    dispute_evidence.submit_evidence
-                    if submit
-                    else dispute_evidence.save_explanation
-                )
-                action(
-                    db,
-                    viewer.scope,
-                    self._dispute_id,
-                    self.explanation,
-                    actor=viewer.actor(self.router.session.client_ip),
-                )
+            portal_actions.save_dispute_response(
+                viewer.ctx,
+                self._dispute_id,
+                self.explanation,
+                submit=submit,
+                ip_address=self.router.session.client_ip,
+            )
         except ServiceError as exc:
             self.error, self.notice = exc.message, ""
             return None

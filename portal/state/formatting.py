@@ -4,11 +4,11 @@ locale and time zone (Babel)."""
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from babel.dates import format_date, format_datetime, format_time
 
 from backend.core.currency import format_money, to_major
-from backend.models import Payment
 from backend.services import labels
 from backend.services.reporting.periods import zone
 
@@ -29,7 +29,8 @@ def card_label(brand: str | None, last4: str | None) -> str:
     return f"{labels.card_brand(brand)} •••• {last4}" if last4 else "—"
 
 
-def payment_row(p: Payment, locale: str = "en_US", tz: str = "UTC") -> dict[str, str]:
+def payment_row(p: Any, locale: str = "en_US", tz: str = "UTC") -> dict[str, str]:
+    """One payment (a service-returned Payment) as a row of the lists."""
     local = p.created_at.astimezone(zone(tz))
     return {
         "id": p.id,

@@ -24,10 +24,9 @@ import logging
 import time
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
-from backend.models import Payment, utcnow
 from backend.services.reporting import live_feed
 
 log = logging.getLogger(__name__)
@@ -40,7 +39,9 @@ class Subscription:
     merchant_id: str
     livemode: bool
     # Payments as they change; None once a newer subscription of the same tab replaced this.
-    queue: asyncio.Queue[Payment | None] = field(default_factory=lambda: asyncio.Queue(maxsize=200))
+    queue: asyncio.Queue[Any] = field(  # payments; None closes
+        default_factory=lambda: asyncio.Queue(maxsize=200)
+    )
     # Set when a read of the outbox that began after this subscribed has been handed out:
     # from then on every change reaches the queue, and anything earlier is in the database
     # for the subscriber's own catch-up read.
@@ -93,7 +94,7 @@ class Hub:
         while self._subscriptions:
             watching = list(self._subscriptions)
             scopes = {(s.merchant_id, s.livemode) for s in watching}
-            now = utcnow()
+            now = datetime.now(UTC)
             try:
                 changes = await asyncio.to_thread(self._read, scopes, now - live_feed.LOOKBACK)
             except Exception:  # a database hiccup must not end every dashboard's feed

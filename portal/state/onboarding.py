@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import reflex as rx
 
-from backend.core.db import session_scope
 from backend.services.merchant import onboarding
 from portal.state.auth import AuthState
 
@@ -19,8 +18,7 @@ class OnboardingState(AuthState):
         if ctx is None:
             self.steps, self.done_count = [], 0
             return
-        with session_scope(readonly=True) as db:
-            steps = onboarding.checklist(db, ctx)
+        steps = onboarding.read_checklist(ctx)
         done = sum(step.done for step in steps)
         # Once everything is done the checklist has nothing to say.
         self.steps = (

@@ -2,38 +2,21 @@
 
 from __future__ import annotations
 
-from decimal import Decimal, InvalidOperation
+from typing import Any
 
 import reflex as rx
 
-from backend.core.currency import exponent, format_money
-from backend.core.db import session_scope
-from backend.core.errors import ServiceError, ValidationFailed
-from backend.models import PaymentLink
-from backend.services.checkout import payment_links
-from backend.services.context import Scope
-from backend.services.identity import permissions
+from backend.core.currency import format_money
+from backend.core.errors import ServiceError
+from backend.services.checkout import link_pages, payment_links
+from backend.services.identity import permissions, sessions
 from portal.state.auth import AuthState
 from portal.state.formatting import major_text
 
 P = permissions.Permission
 
 
-def _minor(text: str, currency: str, param: str) -> int | None:
-    """A typed amount in major units (12.50) as minor units; None when left empty."""
-    cleaned = text.strip().replace(",", "")
-    if not cleaned:
-        return None
-    try:
-        value = Decimal(cleaned).scaleb(exponent(currency))
-    except (InvalidOperation, ValueError):
-        raise ValidationFailed("Enter the amount as a number, such as 12.50", param=param) from None
-    if value != value.to_integral_value():
-        raise ValidationFailed("That amount has too many decimal places", param=param)
-    return int(value)
-
-
-def _row(link: PaymentLink) -> dict[str, str]:
+def _row(link: Any) -> dict[str, str]:  # a PaymentLink
     if link.unit_amount is not None:
         price = format_money(link.unit_amount, link.currency)
         if link.max_quantity > 1:
@@ -63,23 +46,21 @@ class PaymentLinksState(AuthState):
     form_values: dict[str, str] = {}
     pricing: str = "fixed"
 
-    def _scope(self) -> Scope | None:
-        ctx = self._load_context()
-        return Scope(ctx.merchant_id, ctx.livemode) if ctx else None
+    def _ctx(self) -> sessions.SessionContext | None:
+        return self._load_context()
 
     @rx.event
     def load(self):  # type: ignore[no-untyped-def]
-        scope = self._scope()
-        if scope is None:
+        ctx = self._ctx()
+        if ctx is None:
             return AuthState.require_session
         try:
-            permissions.require(self.role, P.VIEW_DATA)
+            found = link_pages.list_links(ctx)
         except ServiceError as exc:
             self.error, self.loaded = exc.message, True
             return None
         self.can_manage = permissions.can(self.role, P.MANAGE_PAYMENT_LINKS)
-        with session_scope(readonly=True) as db:
-            self.links = [_row(link) for link in payment_links.list_links(db, scope)]
+        self.links = [_row(link) for link in found]
         self.loaded = True
         return None
 
@@ -91,12 +72,11 @@ class PaymentLinksState(AuthState):
 
     @rx.event
     def edit_link(self, link_id: str) -> None:
-        scope = self._scope()
-        if scope is None:
+        ctx = self._ctx()
+        if ctx is None:
             return
         try:
-            with session_scope(readonly=True) as db:
-                link = payment_links.get_link(db, scope, link_id)
+            link = link_pages.get_link(ctx, link_id)
         except ServiceError as exc:
             self.error = exc.message
             return
@@ -123,41 +103,11 @@ class PaymentLinksState(AuthState):
 
     @rx.event
     def save(self, form: dict[str, str]):  # type: ignore[no-untyped-def]
-        scope = self._scope()
-        if scope is None:
+        ctx = self._ctx()
+        if ctx is None:
             return AuthState.require_session
         try:
-            permissions.require(self.role, P.MANAGE_PAYMENT_LINKS)
-            currency = str(form.get("currency", "USD")).strip().upper()[:3]
-            fixed = self.pricing == "fixed"
-            try:
-                quantity = int(str(form.get("max_quantity", "1")) or "1") if fixed else 1
-            except ValueError:
-                raise ValidationFailed("The quantity limit must be a whole number") from None
-            values = {
-                "name": form.get("name", ""),
-                "description": form.get("description", ""),
-                "currency": currency,
-                "unit_amount": _minor(str(form.get("unit_amount", "")), currency, "unit_amount")
-                if fixed
-                else None,
-                "min_amount": None
-                if fixed
-                else _minor(str(form.get("min_amount", "")), currency, "min_amount"),
-                "max_amount": None
-                if fixed
-                else _minor(str(form.get("max_amount", "")), currency, "max_amount"),
-                "max_quantity": quantity,
-            }
-            if fixed and values["unit_amount"] is None:
-                raise ValidationFailed("Enter the price", param="unit_amount")
-            with session_scope() as db:
-                if self.editing_id:
-                    link = payment_links.update_link(
-                        db, scope, self.editing_id, actor_id=self._user_id, **values
-                    )
-                else:
-                    link = payment_links.create_link(db, scope, actor_id=self._user_id, **values)
+            link = link_pages.save_link(ctx, self.editing_id, form, fixed=self.pricing == "fixed")
         except ServiceError as exc:
             self.error = exc.message
             return None
@@ -167,15 +117,11 @@ class PaymentLinksState(AuthState):
 
     @rx.event
     def set_active(self, link_id: str, active: bool):  # type: ignore[no-untyped-def]
-        scope = self._scope()
-        if scope is None:
+        ctx = self._ctx()
+        if ctx is None:
             return AuthState.require_session
         try:
-            permissions.require(self.role, P.MANAGE_PAYMENT_LINKS)
-            with session_scope() as db:
-                link = payment_links.set_active(
-                    db, scope, link_id, bool(active), actor_id=self._user_id
-                )
+            link = link_pages.set_active(ctx, link_id, bool(active))
         except ServiceError as exc:
             self.error = exc.message
             return None
@@ -185,16 +131,12 @@ class PaymentLinksState(AuthState):
 
     @rx.event
     def download_qr(self, link_id: str, kind: str):  # type: ignore[no-untyped-def]
-        scope = self._scope()
-        if scope is None:
+        ctx = self._ctx()
+        if ctx is None:
             return AuthState.require_session
         try:
-            permissions.require(self.role, P.VIEW_DATA)
-            with session_scope(readonly=True) as db:
-                link = payment_links.get_link(db, scope, link_id)
+            data, filename = link_pages.qr_code(ctx, link_id, kind)
         except ServiceError as exc:
             self.error = exc.message
             return None
-        if kind == "png":
-            return rx.download(data=payment_links.qr_png(link), filename=f"{link.id}-qr.png")
-        return rx.download(data=payment_links.qr_svg(link), filename=f"{link.id}-qr.svg")
+        return rx.download(data=data, filename=filename)

@@ -1,39 +1,27 @@
 """Payments: the searchable, filterable list with keyset pages; one payment with its timeline,
 fees, risk, refunds and webhooks, and the capture, void and refund actions.
 
-Every action checks the member's permission on the server, here, before the service layer
-acts; the buttons a member cannot use are hidden too, but only as a courtesy.
+Every action checks the member's permission on the server, in the service layer
+(backend/services/payments/portal_actions.py); the buttons a member cannot use are hidden
+too, but only as a courtesy.
 """
 
 from __future__ import annotations
 
 from dataclasses import replace
+from typing import Any
 from urllib.parse import urlencode
 
 import reflex as rx
 
 from backend.core.currency import format_money
-from backend.core.db import session_scope
-from backend.core.errors import ServiceError, ValidationFailed
-from backend.models import Payment, User
-from backend.models.enums import ActorType
+from backend.core.errors import ServiceError
 from backend.services import labels
 from backend.services.identity import step_up
 from backend.services.identity.permissions import Permission
-from backend.services.payments import (
-    blocklist,
-    booking,
-    operations,
-    orders,
-    refund_limits,
-    reviews,
-    risk,
-    state_machine,
-)
-from backend.services.payments.money_input import parse_money
-from backend.services.reporting import dashboard, payment_detail, payment_list
+from backend.services.payments import portal_actions, refund_limits, reviews, risk
 from backend.services.reporting.dashboard import method_label
-from backend.services.reporting.exports import filters_from_query
+from backend.services.reporting.payment_list_page import payment_list
 from portal.state import payment_query
 from portal.state.auth import AuthState
 from portal.state.formatting import payment_row, when
@@ -50,7 +38,7 @@ from portal.state.payment_query import (
     PaymentQuery,
 )
 from portal.state.step_up import step_up_then
-from portal.state.viewer import Viewer, current_viewer, permitted_viewer
+from portal.state.viewer import Viewer, current_viewer
 
 REFUND_REASONS = ["requested_by_customer", "duplicate", "fraudulent"]
 BLOCK_LABELS = {
@@ -188,35 +176,30 @@ class PaymentsState(SearchableListState, AuthState):
         self, viewer: Viewer, *, cursor: str | None, reset: bool
     ) -> tuple[list[dict[str, str]], str | None]:
         params = self._selection().export_params(viewer.timezone)
-        filters = filters_from_query(params, viewer.timezone)
-        with session_scope(readonly=True) as db:
-            if reset:
-                used = dashboard.currencies_used(
-                    db, merchant_id=viewer.ctx.merchant_id, livemode=viewer.ctx.livemode
-                )
-                chosen = [] if self.currency in (ALL, *used) else [self.currency]
-                self.currencies = [ALL, *used, *chosen]
-            page = payment_list.search_payments(
-                db,
-                merchant_id=viewer.ctx.merchant_id,
-                livemode=viewer.ctx.livemode,
-                filters=filters,
-                cursor=cursor,
-                limit=PAGE_SIZE,
-            )
+        found = payment_list(
+            viewer.ctx,
+            params,
+            viewer.timezone,
+            cursor=cursor,
+            limit=PAGE_SIZE,
+            with_currencies=reset,
+        )
+        if found.currencies is not None:
+            chosen = [] if self.currency in (ALL, *found.currencies) else [self.currency]
+            self.currencies = [ALL, *found.currencies, *chosen]
         self.can_export = viewer.can(Permission.EXPORT_DATA)
         self.export_url = "/api/portal/exports/payments.csv?" + urlencode(params)
-        return [payment_row(p, viewer.locale, viewer.timezone) for p in page.payments], (
-            page.next_cursor
+        return [payment_row(p, viewer.locale, viewer.timezone) for p in found.payments], (
+            found.next_cursor
         )
 
 
-def _review_note(p: Payment, reviewer: User | None, tz: str, locale: str) -> str:
+def _review_note(p: Any, reviewer_email: str | None, tz: str, locale: str) -> str:
     if p.reviewed_at is None:
         return ""
     approved = p.review_outcome == reviews.ReviewOutcome.APPROVED
     outcome = "Approved" if approved else "Marked fraudulent"
-    by = f" by {reviewer.email}" if reviewer else ""
+    by = f" by {reviewer_email}" if reviewer_email else ""
     return f"{outcome}{by}, {when(p.reviewed_at, tz, locale)}"
 
 
@@ -270,26 +253,19 @@ class PaymentDetailState(AuthState):
         if viewer is None:
             return AuthState.require_session
         try:
-            viewer.require(Permission.VIEW_DATA)
-            with session_scope(readonly=True) as db:
-                p = orders.get_payment(db, viewer.scope, self._payment_id)
-                refunds = booking.refunds_of(db, p.id)
-                timeline = payment_detail.payment_timeline(db, p, viewer.locale)
-                webhooks = payment_detail.payment_webhooks(db, p)
-                can_block = viewer.can(Permission.MANAGE_SETTINGS)
-                blockable = blocklist.blockable_values(db, p) if can_block else []
-                reviewer = db.get(User, p.reviewed_by) if p.reviewed_by else None
+            page = portal_actions.payment_page(viewer.ctx, self._payment_id, viewer.locale)
         except ServiceError:
             self.not_found = self.loaded = True
             self.payment, self.refunds, self.timeline, self.webhooks = {}, [], [], []
             self.risk_reasons = []
             return None
         locale, tz = viewer.locale, viewer.timezone
+        p, refunds, timeline, webhooks = page.payment, page.refunds, page.timeline, page.webhooks
 
         def money(amount: int) -> str:
             return format_money(amount, p.currency, locale)
 
-        remaining = p.amount_captured - p.amount_refunded
+        remaining = page.remaining
         self.not_found = False
         self.payment = {
             **payment_row(p, locale, tz),
@@ -308,7 +284,7 @@ class PaymentDetailState(AuthState):
             "risk_score": "—" if p.risk_score is None else str(p.risk_score),
             "risk_decision": labels.risk_decision(p.risk_decision),
             "review": "open" if reviews.is_open(p) else (p.review_outcome or ""),
-            "review_note": _review_note(p, reviewer, tz, locale),
+            "review_note": _review_note(p, page.reviewer_email, tz, locale),
             "failure": p.failure_message or "",
             "expiry": f"{p.card_exp_month:02d}/{p.card_exp_year}" if p.card_exp_month else "—",
             "description": p.description or "",
@@ -349,18 +325,11 @@ class PaymentDetailState(AuthState):
             }
             for e in webhooks
         ]
-        self.can_capture = p.status in state_machine.CAPTURABLE and viewer.can(
-            Permission.CAPTURE_VOID
-        )
-        self.can_void = p.status in state_machine.VOIDABLE and viewer.can(Permission.CAPTURE_VOID)
-        self.can_refund = (
-            p.status in state_machine.REFUNDABLE
-            and remaining > 0
-            and (viewer.can(Permission.REFUND) or viewer.can(Permission.REFUND_LIMITED))
-        )
+        self.can_capture, self.can_void = page.can_capture, page.can_void
+        self.can_refund = page.can_refund
         self.refundable, self.refund_hint = money(remaining), ""
         if self.can_refund:
-            allowed, limited = refund_limits.refundable(viewer.ctx, p)
+            allowed, limited = page.refundable, page.refund_limited
             self.refundable = money(allowed)
             self.refund_hint = (
                 f"Up to {money(allowed)}: what your role's refund limit leaves "
@@ -368,7 +337,7 @@ class PaymentDetailState(AuthState):
                 if limited
                 else f"Up to {money(allowed)}. Leave empty to refund it all."
             )
-        self.can_review = reviews.is_open(p) and viewer.can(Permission.REVIEW_PAYMENTS)
+        self.can_review = page.can_review
         self.blockable = [
             {
                 "kind": kind,
@@ -376,7 +345,7 @@ class PaymentDetailState(AuthState):
                 "value": "fingerprint " + value[:12] if kind == "card_fingerprint" else value,
                 "blocked": "yes" if listed else "",
             }
-            for kind, value, listed in blockable
+            for kind, value, listed in page.blockable
         ]
         self.loaded = True
         return None
@@ -386,25 +355,11 @@ class PaymentDetailState(AuthState):
     @rx.event
     def block(self, kind: str):  # type: ignore[no-untyped-def]
         """Block this payment's stored value of that kind: the browser only names the kind."""
+        viewer = current_viewer(self)
+        if viewer is None:
+            return AuthState.require_session
         try:
-            viewer = permitted_viewer(self, Permission.MANAGE_SETTINGS)
-            if viewer is None:
-                return AuthState.require_session
-            attribute = blocklist.PAYMENT_BLOCKABLES.get(str(kind))
-            with session_scope() as db:
-                p = orders.get_payment(db, viewer.scope, self._payment_id)
-                value = getattr(p, attribute) if attribute else None
-                if not value:
-                    raise ValidationFailed("This payment has nothing of that kind to block")
-                blocklist.add_to_blocklist(
-                    db,
-                    viewer.ctx.merchant_id,
-                    str(kind),
-                    value,
-                    f"From payment {p.id}",
-                    actor_type=ActorType.USER,
-                    actor_id=viewer.ctx.user_id,
-                )
+            portal_actions.block_payment_value(viewer.ctx, self._payment_id, str(kind))
         except ServiceError as exc:
             self.block_error, self.block_message = exc.message, ""
             return None
@@ -416,18 +371,16 @@ class PaymentDetailState(AuthState):
 
     @rx.event
     def close_review(self, outcome: str):  # type: ignore[no-untyped-def]
+        viewer = current_viewer(self)
+        if viewer is None:
+            return AuthState.require_session
         try:
-            viewer = permitted_viewer(self, Permission.REVIEW_PAYMENTS)
-            if viewer is None:
-                return AuthState.require_session
-            with session_scope() as db:
-                reviews.close(
-                    db,
-                    viewer.scope,
-                    self._payment_id,
-                    str(outcome)[:16],
-                    actor=viewer.actor(self.router.session.client_ip),
-                )
+            portal_actions.close_review(
+                viewer.ctx,
+                self._payment_id,
+                str(outcome)[:16],
+                ip_address=self.router.session.client_ip,
+            )
         except ServiceError as exc:
             self.review_error = exc.message
             return None
@@ -452,22 +405,14 @@ class PaymentDetailState(AuthState):
             return AuthState.require_session
         typed = str(form.get("amount", "")).strip()
         try:
-            viewer.require(Permission.CAPTURE_VOID)
-            with session_scope() as db:
-                current = orders.get_payment(db, viewer.scope, self._payment_id)
-                amount = (
-                    parse_money(typed, current.currency, viewer.locale, param="amount")
-                    if typed
-                    else None
-                )
-                captured = operations.capture(
-                    db,
-                    viewer.scope,
-                    self._payment_id,
-                    amount=amount,
-                    actor=viewer.actor(self.router.session.client_ip),
-                )
-                text = format_money(captured.amount_captured, captured.currency, viewer.locale)
+            captured = portal_actions.capture(
+                viewer.ctx,
+                self._payment_id,
+                typed,
+                viewer.locale,
+                ip_address=self.router.session.client_ip,
+            )
+            text = format_money(captured.amount_captured, captured.currency, viewer.locale)
         except ServiceError as exc:
             self.action_error = exc.message
             return None
@@ -487,14 +432,9 @@ class PaymentDetailState(AuthState):
         if viewer is None:
             return AuthState.require_session
         try:
-            viewer.require(Permission.CAPTURE_VOID)
-            with session_scope() as db:
-                operations.void(
-                    db,
-                    viewer.scope,
-                    self._payment_id,
-                    actor=viewer.actor(self.router.session.client_ip),
-                )
+            portal_actions.void(
+                viewer.ctx, self._payment_id, ip_address=self.router.session.client_ip
+            )
         except ServiceError as exc:
             self.action_error = exc.message
             return None

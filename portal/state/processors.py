@@ -11,26 +11,23 @@ window close while the form is open, Save asks again and the form keeps what was
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Any
 
 import reflex as rx
 
 from backend.core.config import get_settings
 from backend.core.currency import format_money
-from backend.core.db import session_scope
 from backend.core.errors import ServiceError
-from backend.models import GatewayConfig
 from backend.services import labels
-from backend.services.identity import step_up
 from backend.services.identity.permissions import Permission
 from backend.services.identity.step_up import StepUpRequired
-from backend.services.payments import gateway_configs
+from backend.services.payments import gateway_configs, processor_pages
 from backend.services.payments.fees import describe
-from backend.services.payments.money_input import parse_money, parse_percent
 from backend.services.payments.routing import DEFAULT_FEES, GATEWAY_NAMES, config_fees
 from portal.state.auth import AuthState
 from portal.state.formatting import major_text
 from portal.state.step_up import step_up_then
-from portal.state.viewer import Viewer, current_viewer, permitted_viewer
+from portal.state.viewer import Viewer, current_viewer
 
 LIVE_ACTION = "Change live payment processors"
 # The form's fields, as typed (the state keeps them so an error never loses what was typed).
@@ -48,7 +45,7 @@ def _percent(pips: int | None) -> str:
     return "" if pips is None else f"{Decimal(pips) / 10_000:f}".rstrip("0").rstrip(".")
 
 
-def _amounts(config: GatewayConfig, locale: str) -> str:
+def _amounts(config: Any, locale: str) -> str:  # a GatewayConfig
     low, high = config.min_amount, config.max_amount
     if low is None and high is None:
         return "Any amount"
@@ -60,7 +57,7 @@ def _amounts(config: GatewayConfig, locale: str) -> str:
     return f"Up to {format_money(high or 0, currency, locale)}"
 
 
-def _row(config: GatewayConfig, position: int, last: int, in_use: bool, locale: str) -> dict:
+def _row(config: Any, position: int, last: int, in_use: bool, locale: str) -> dict:
     key = gateway_configs.masked_key(config)
     if config.gateway == "sandbox":
         account = "Test cards only, no real money"
@@ -97,10 +94,6 @@ def _row(config: GatewayConfig, position: int, last: int, in_use: bool, locale: 
     }
 
 
-def _split(text: str) -> tuple[str, ...]:
-    return tuple(part for part in text.replace(",", " ").split() if part)
-
-
 class ProcessorsState(AuthState):
     rows: list[dict[str, str]] = []
     fallback: str = ""
@@ -125,18 +118,16 @@ class ProcessorsState(AuthState):
         if viewer is None:
             return AuthState.require_session
         try:
-            viewer.require(Permission.VIEW_DATA)
-            with session_scope(readonly=True) as db:
-                configs = gateway_configs.list_configs(db, viewer.scope)
-                used = {c.id for c in configs if gateway_configs.has_payments(db, c.id)}
+            found = processor_pages.processor_list(viewer.ctx)
         except ServiceError as exc:
             self.error, self.loaded = exc.message, True
             return None
+        configs = found.configs
         self.rows = [
-            _row(c, i, len(configs), c.id in used, viewer.locale)
+            _row(c, i, len(configs), c.id in found.in_use, viewer.locale)
             for i, c in enumerate(configs, start=1)
         ]
-        self.fallback = _fallback(viewer.ctx.livemode, bool(configs))
+        self.fallback = processor_pages.fallback_text(viewer.ctx.livemode, bool(configs))
         self.can_manage = viewer.can(Permission.MANAGE_SETTINGS)
         self.loaded = True
         return None
@@ -167,8 +158,7 @@ class ProcessorsState(AuthState):
         if self._needs_step_up(viewer):
             return step_up_then(ProcessorsState.edit_processor, LIVE_ACTION, config_id=config_id)
         try:
-            with session_scope(readonly=True) as db:
-                config = gateway_configs.get_config(db, viewer.scope, str(config_id)[:64])
+            config = processor_pages.get_processor(viewer.ctx, str(config_id)[:64])
         except ServiceError as exc:
             self.error = exc.message
             return None
@@ -190,14 +180,7 @@ class ProcessorsState(AuthState):
         return None
 
     def _needs_step_up(self, viewer: Viewer) -> bool:
-        if not viewer.ctx.livemode:
-            return False
-        try:
-            with session_scope(readonly=True) as db:
-                step_up.require_fresh(db, viewer.ctx.session_id)
-        except StepUpRequired:
-            return True
-        return False
+        return processor_pages.needs_step_up(viewer.ctx)
 
     @rx.event
     def confirmed(self) -> None:
@@ -217,35 +200,20 @@ class ProcessorsState(AuthState):
         typed = {name: str(form.get(name, ""))[:400].strip() for name in FORM_FIELDS}
         secret = str(form.get("secret_key", ""))[:300].strip() or None
         webhook_secret = str(form.get("webhook_secret", ""))[:500].strip() or None
+        viewer = current_viewer(self)
+        if viewer is None:
+            return AuthState.require_session
         try:
-            viewer = permitted_viewer(self, Permission.MANAGE_SETTINGS)
-            if viewer is None:
-                return AuthState.require_session
-            rules = _rules(typed, viewer.locale)
-            with session_scope() as db:
-                if viewer.ctx.livemode:
-                    step_up.require_fresh(db, viewer.ctx.session_id)
-                actor = viewer.actor(self.router.session.client_ip)
-                if self.editing_id:
-                    config = gateway_configs.update(
-                        db,
-                        viewer.scope,
-                        self.editing_id,
-                        rules=rules,
-                        secret_key=secret,
-                        webhook_secret=webhook_secret,
-                        actor=actor,
-                    )
-                else:
-                    config = gateway_configs.add(
-                        db,
-                        viewer.scope,
-                        gateway=self.form_gateway,
-                        secret_key=secret,
-                        webhook_secret=webhook_secret,
-                        rules=rules,
-                        actor=actor,
-                    )
+            config = processor_pages.save_processor(
+                viewer.ctx,
+                typed,
+                viewer.locale,
+                editing_id=self.editing_id,
+                gateway=self.form_gateway,
+                secret_key=secret,
+                webhook_secret=webhook_secret,
+                ip_address=self.router.session.client_ip,
+            )
         except StepUpRequired:
             # The form stays open with what was typed (the key too: it stays in the page).
             self.form_values = typed
@@ -261,48 +229,41 @@ class ProcessorsState(AuthState):
     @rx.event
     def set_enabled(self, config_id: str, enabled: bool):  # type: ignore[no-untyped-def]
         return self._change(
-            lambda db, viewer, actor: gateway_configs.set_enabled(
-                db, viewer.scope, str(config_id)[:64], bool(enabled), actor=actor
+            lambda ctx, ip: processor_pages.set_enabled(
+                ctx, str(config_id)[:64], bool(enabled), ip_address=ip
             ),
             "Turned it on: it takes new payments."
             if enabled
             else "Turned it off: it takes no "
             "new payments, and its payments' captures and refunds still go through it.",
-            needs_step_up=bool(enabled),
             resume=(ProcessorsState.set_enabled, {"config_id": config_id, "enabled": enabled}),
         )
 
     @rx.event
     def move(self, config_id: str, offset: int):  # type: ignore[no-untyped-def]
         return self._change(
-            lambda db, viewer, actor: gateway_configs.move(
-                db, viewer.scope, str(config_id)[:64], 1 if offset == 1 else -1, actor=actor
+            lambda ctx, ip: processor_pages.move(
+                ctx, str(config_id)[:64], 1 if offset == 1 else -1, ip_address=ip
             ),
             "Order saved: processors are tried from the top.",
-            needs_step_up=True,
             resume=(ProcessorsState.move, {"config_id": config_id, "offset": offset}),
         )
 
     @rx.event
     def delete(self, config_id: str):  # type: ignore[no-untyped-def]
         return self._change(
-            lambda db, viewer, actor: gateway_configs.delete(
-                db, viewer.scope, str(config_id)[:64], actor=actor
-            ),
+            lambda ctx, ip: processor_pages.delete(ctx, str(config_id)[:64], ip_address=ip),
             "Deleted.",
-            needs_step_up=False,
             resume=None,
         )
 
-    def _change(self, act, done: str, *, needs_step_up: bool, resume):  # type: ignore[no-untyped-def]
+    def _change(self, act, done: str, *, resume):  # type: ignore[no-untyped-def]
+        """act(session context, client address): the service checks permission and step-up."""
+        viewer = current_viewer(self)
+        if viewer is None:
+            return AuthState.require_session
         try:
-            viewer = permitted_viewer(self, Permission.MANAGE_SETTINGS)
-            if viewer is None:
-                return AuthState.require_session
-            with session_scope() as db:
-                if needs_step_up and viewer.ctx.livemode:
-                    step_up.require_fresh(db, viewer.ctx.session_id)
-                act(db, viewer, viewer.actor(self.router.session.client_ip))
+            act(viewer.ctx, self.router.session.client_ip)
         except StepUpRequired:
             if resume is None:
                 raise
@@ -314,50 +275,3 @@ class ProcessorsState(AuthState):
             return self._reload()
         self.error, self.notice = "", done
         return self._reload()
-
-
-def _rules(typed: dict[str, str], locale: str) -> gateway_configs.Rules:
-    """The form's text as rules: amounts in the range's one currency, the price in its own."""
-    currencies = tuple(c.upper() for c in _split(typed["currencies"]))
-    low, high = typed["min_amount"], typed["max_amount"]
-    min_amount = max_amount = None
-    if low or high:
-        currency = gateway_configs.range_currency(currencies)
-        if low:
-            min_amount = parse_money(low, currency, locale, param="min_amount", minimum=0)
-        if high:
-            max_amount = parse_money(high, currency, locale, param="max_amount")
-    percent = (
-        parse_percent(typed["fee_percent"], locale, param="fee_percent")
-        if typed["fee_percent"]
-        else None
-    )
-    fixed_currency = typed["fee_fixed_currency"].upper() or None
-    fixed = None
-    if typed["fee_fixed"]:
-        fixed = parse_money(
-            typed["fee_fixed"], fixed_currency or "USD", locale, param="fee_fixed", minimum=0
-        )
-    return gateway_configs.Rules(
-        currencies=currencies,
-        min_amount=min_amount,
-        max_amount=max_amount,
-        fee_percent_pips=percent,
-        fee_fixed=fixed,
-        fee_fixed_currency=fixed_currency if fixed is not None else None,
-    )
-
-
-def _fallback(livemode: bool, configured: bool) -> str:
-    """What happens to a payment no processor here takes."""
-    stripe = get_settings().stripe_enabled
-    if livemode and not stripe:
-        if configured:
-            return "Live payments no processor above takes are refused."
-        return "Live payments are refused until you add a Stripe processor."
-    if livemode:
-        target = "the platform's Stripe account"
-    else:
-        target = "the platform's Stripe test account" if stripe else "the built-in sandbox"
-    lead = "Payments no processor above takes go to " if configured else "Payments go to "
-    return lead + target + "."

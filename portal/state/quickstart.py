@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import reflex as rx
 
-from backend.core.db import session_scope
 from backend.core.errors import ServiceError
 from backend.services.merchant import quickstart
 from portal.state.auth import AuthState
@@ -22,8 +21,7 @@ class QuickstartState(AuthState):
         if ctx is None:
             return
         try:
-            with session_scope() as db:
-                found = quickstart.for_dashboard(db, ctx)
+            found = quickstart.dashboard_quickstart(ctx)
         except ServiceError:
             return
         if found is not None:

@@ -4,14 +4,12 @@ from __future__ import annotations
 
 import reflex as rx
 
-from backend.core.db import session_scope
-from backend.core.errors import NotFound, ServiceError, ValidationFailed
-from backend.models import Merchant
+from backend.core.errors import ServiceError
 from backend.services.identity.permissions import Permission
-from backend.services.payments import blocklist, risk_settings
+from backend.services.merchant import portal_settings
 from portal.state.auth import AuthState
 from portal.state.formatting import when
-from portal.state.viewer import current_viewer, permitted_viewer
+from portal.state.viewer import current_viewer
 
 KIND_LABELS = {
     "email": "E-mail",
@@ -19,13 +17,6 @@ KIND_LABELS = {
     "ip_address": "IP address",
     "country": "Country",
 }
-
-
-def _score(text: object, param: str) -> int:
-    cleaned = str(text or "").strip()
-    if not cleaned.isdigit():
-        raise ValidationFailed(f"The {param} score is a whole number from 0 to 101", param=param)
-    return int(cleaned)
 
 
 class RiskRulesState(AuthState):
@@ -54,17 +45,12 @@ class RiskRulesState(AuthState):
         if viewer is None:
             return AuthState.require_session
         try:
-            viewer.require(Permission.VIEW_DATA)
-            with session_scope(readonly=True) as db:
-                merchant = db.get(Merchant, viewer.ctx.merchant_id)
-                if merchant is None:
-                    raise NotFound("No such merchant")
-                found = blocklist.list_blocklist(db, merchant.id)
+            rules = portal_settings.risk_rules(viewer.ctx)
         except ServiceError as exc:
             self.error, self.loaded = exc.message, True
             return None
-        self.review_score = str(merchant.risk_review_score)
-        self.block_score = str(merchant.risk_block_score)
+        self.review_score = str(rules.review_score)
+        self.block_score = str(rules.block_score)
         self.entries = [
             {
                 "id": e.id,
@@ -73,7 +59,7 @@ class RiskRulesState(AuthState):
                 "reason": e.reason,
                 "added": when(e.created_at, viewer.timezone, viewer.locale),
             }
-            for e in found
+            for e in rules.blocklist
         ]
         self.can_manage = viewer.can(Permission.MANAGE_SETTINGS)
         self.loaded = True
@@ -81,20 +67,16 @@ class RiskRulesState(AuthState):
 
     @rx.event
     def save_thresholds(self, form: dict[str, str]):  # type: ignore[no-untyped-def]
+        viewer = current_viewer(self)
+        if viewer is None:
+            return AuthState.require_session
         try:
-            viewer = permitted_viewer(self, Permission.MANAGE_SETTINGS)
-            if viewer is None:
-                return AuthState.require_session
-            review = _score(form.get("review_score"), "review")
-            block = _score(form.get("block_score"), "block")
-            with session_scope() as db:
-                risk_settings.set_risk_thresholds(
-                    db,
-                    viewer.ctx.merchant_id,
-                    review=review,
-                    block=block,
-                    actor=viewer.actor(self.router.session.client_ip),
-                )
+            portal_settings.save_risk_thresholds(
+                viewer.ctx,
+                form.get("review_score"),
+                form.get("block_score"),
+                ip_address=self.router.session.client_ip,
+            )
         except ServiceError as exc:
             self.thresholds_error, self.thresholds_message = exc.message, ""
             return None
@@ -112,10 +94,8 @@ class RiskRulesState(AuthState):
         kind = self.new_kind
         value, reason = str(form.get("value", ""))[:400], str(form.get("reason", ""))[:400]
 
-        def add(db, merchant_id, actor):  # type: ignore[no-untyped-def]
-            entry = blocklist.add_to_blocklist(
-                db, merchant_id, kind, value, reason, actor_type=actor.type, actor_id=actor.id
-            )
+        def add(ctx):  # type: ignore[no-untyped-def]
+            entry = portal_settings.add_blocklist_entry(ctx, kind, value, reason)
             self.form_key += 1  # an empty form for the next entry
             return f"Blocked the {KIND_LABELS[entry.kind].lower()} {entry.value}."
 
@@ -123,24 +103,19 @@ class RiskRulesState(AuthState):
 
     @rx.event
     def remove_entry(self, entry_id: str):  # type: ignore[no-untyped-def]
-        def remove(db, merchant_id, actor):  # type: ignore[no-untyped-def]
-            entry = blocklist.delete_blocklist_entry(
-                db, merchant_id, str(entry_id)[:64], actor_type=actor.type, actor_id=actor.id
-            )
+        def remove(ctx):  # type: ignore[no-untyped-def]
+            entry = portal_settings.remove_blocklist_entry(ctx, str(entry_id)[:64])
             return f"Removed {entry.value} from the blocklist."
 
         return self._change_blocklist(remove)
 
     def _change_blocklist(self, act):  # type: ignore[no-untyped-def]
-        """act(db, merchant_id, actor) -> the message to show, in one unit of work."""
+        """act(session context) -> the message to show; the service checks the permission."""
+        viewer = current_viewer(self)
+        if viewer is None:
+            return AuthState.require_session
         try:
-            viewer = permitted_viewer(self, Permission.MANAGE_SETTINGS)
-            if viewer is None:
-                return AuthState.require_session
-            with session_scope() as db:
-                message = act(
-                    db, viewer.ctx.merchant_id, viewer.actor(self.router.session.client_ip)
-                )
+            message = act(viewer.ctx)
         except ServiceError as exc:
             self.blocklist_error, self.blocklist_message = exc.message, ""
             return None

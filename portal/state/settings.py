@@ -9,11 +9,9 @@ import reflex as rx
 from babel import Locale
 
 from backend.core.currency import format_money, to_major
-from backend.core.db import session_scope
-from backend.core.errors import NotFound, ServiceError
-from backend.models import Merchant
+from backend.core.errors import ServiceError
 from backend.services.identity.permissions import Permission
-from backend.services.merchant import business_profile, notifications
+from backend.services.merchant import business_profile, portal_settings
 from backend.services.payments.money_input import parse_money
 from portal.state.auth import AuthState
 from portal.state.viewer import current_viewer
@@ -71,22 +69,12 @@ class SettingsState(AuthState):
         if viewer is None:
             return AuthState.require_session
         try:
-            viewer.require(Permission.VIEW_DATA)
-            with session_scope(readonly=True) as db:
-                merchant = db.get(Merchant, viewer.ctx.merchant_id)
-                if merchant is None:
-                    raise NotFound("No such merchant")
-                choices = notifications.get_choices(
-                    db,
-                    merchant_id=merchant.id,
-                    user_id=viewer.ctx.user_id,
-                    role=viewer.ctx.role,
-                )
-                price = business_profile.price(db, merchant.id, example_amount=example_amount)
+            page = portal_settings.settings_page(viewer.ctx, example_amount=example_amount)
         except ServiceError as exc:
             self.profile_error = exc.message
             self.loaded = True
             return None
+        merchant, choices, price = page.merchant, page.choices, page.price
         locale, currency = merchant.locale, merchant.default_currency
         self.profile = {
             "name": merchant.name,
@@ -130,14 +118,9 @@ class SettingsState(AuthState):
             }
         )
         try:
-            viewer.require(Permission.MANAGE_SETTINGS)
-            with session_scope() as db:
-                business_profile.update_profile(
-                    db,
-                    viewer.ctx.merchant_id,
-                    profile,
-                    actor=viewer.actor(self.router.session.client_ip),
-                )
+            portal_settings.save_profile(
+                viewer.ctx, profile, ip_address=self.router.session.client_ip
+            )
         except ServiceError as exc:
             self.profile_error, self.profile_message = exc.message, ""
             return None
@@ -150,13 +133,7 @@ class SettingsState(AuthState):
         if viewer is None:
             return AuthState.require_session
         try:
-            with session_scope() as db:
-                saved = notifications.set_choices(
-                    db,
-                    merchant_id=viewer.ctx.merchant_id,
-                    user_id=viewer.ctx.user_id,
-                    choices={str(kind): bool(value)},
-                )
+            saved = portal_settings.set_notification(viewer.ctx, str(kind), bool(value))
         except ServiceError as exc:
             self.notify_message = exc.message
             return None
@@ -170,22 +147,16 @@ class SettingsState(AuthState):
         if viewer is None:
             return AuthState.require_session
         try:
-            viewer.require(Permission.MANAGE_SETTINGS)
-            currency = self.limit_currency
-            values = {}
-            for key, param in (
-                ("support_limit", "support_refund_limit"),
-                ("step_up_threshold", "step_up_refund_threshold"),
-            ):
-                text = str(form.get(key, "")).strip()
-                values[param] = parse_money(text, currency, viewer.locale, param=param, minimum=0)
-            with session_scope() as db:
-                business_profile.update_refund_limits(
-                    db,
-                    viewer.ctx.merchant_id,
-                    **values,
-                    actor=viewer.actor(self.router.session.client_ip),
-                )
+            portal_settings.save_refund_limits(
+                viewer.ctx,
+                {
+                    "support_refund_limit": str(form.get("support_limit", "")).strip(),
+                    "step_up_refund_threshold": str(form.get("step_up_threshold", "")).strip(),
+                },
+                self.limit_currency,
+                viewer.locale,
+                ip_address=self.router.session.client_ip,
+            )
         except ServiceError as exc:
             self.limits_error, self.limits_message = exc.message, ""
             return None

@@ -3,12 +3,12 @@ their state and why they failed, attempts with the technical detail kept apart."
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from http import HTTPStatus
+from typing import Any
 
-from backend.models import WebhookDeliveryAttempt, WebhookEndpoint, utcnow
 from backend.services import labels
-from backend.services.webhooks.outbound import deliveries as webhook_deliveries
+from backend.services.webhooks.outbound import deliveries
 from backend.services.webhooks.outbound.failures import reason
 from portal.state.api_keys import when
 
@@ -21,7 +21,7 @@ def _plural(count: int, word: str) -> str:
     return f"{count} {word}" if count == 1 else f"{count} {word}s"
 
 
-def endpoint_row(endpoint: WebhookEndpoint, tz: str) -> dict[str, str]:
+def endpoint_row(endpoint: Any, tz: str) -> dict[str, str]:
     """An endpoint with its health: failing since when, how many failures in a row, the last
     success."""
     last_success = when(endpoint.last_success_at, tz) if endpoint.last_success_at else ""
@@ -64,7 +64,7 @@ def _soon(at: datetime, now: datetime) -> str:
 
 
 def delivery_summary(
-    state: webhook_deliveries.DeliveryState, delivered_at: datetime | None, tz: str, now: datetime
+    state: deliveries.DeliveryState, delivered_at: datetime | None, tz: str, now: datetime
 ) -> str:
     """Where a delivery stands, in a phrase: "Attempt 2 of 12 failed · next try …"."""
     match state.status:
@@ -86,10 +86,10 @@ def delivery_summary(
 
 
 def delivery_row(
-    logged: webhook_deliveries.LoggedDelivery, tz: str, now: datetime | None = None
+    logged: deliveries.LoggedDelivery, tz: str, now: datetime | None = None
 ) -> dict[str, str]:
-    d, now = logged.delivery, now or utcnow()
-    state = webhook_deliveries.delivery_state(d, now)
+    d, now = logged.delivery, now or datetime.now(UTC)
+    state = deliveries.delivery_state(d, now)
     return {
         "id": d.id,
         "event_type": logged.event_type,
@@ -110,7 +110,7 @@ def _answer(status_code: int | None) -> str:
         return str(status_code)
 
 
-def attempt_row(attempt: WebhookDeliveryAttempt, tz: str) -> dict[str, str]:
+def attempt_row(attempt: Any, tz: str) -> dict[str, str]:
     latency = f"{attempt.latency_ms} ms" if attempt.latency_ms is not None else ""
     parts = [when(attempt.attempted_at, tz), _answer(attempt.status_code), latency]
     return {

@@ -7,20 +7,16 @@ import json
 
 import reflex as rx
 
-from backend.core.db import session_scope
 from backend.core.errors import ServiceError
 from backend.services import labels
 from backend.services.events import EVENT_TYPES
 from backend.services.identity import permissions
 from backend.services.identity.permissions import Permission
 from backend.services.identity.step_up import StepUpRequired
-from backend.services.merchant import developers
-from backend.services.webhooks.outbound import deliveries as webhook_deliveries
-from backend.services.webhooks.outbound import endpoints as webhook_endpoints
-from backend.services.webhooks.outbound import signing as webhook_signing
+from backend.services.merchant import developers, webhook_pages
+from backend.services.webhooks.outbound import deliveries, endpoints, signing
 from backend.services.webhooks.outbound import urls as webhook_urls
-from backend.tasks import outbound
-from portal.state.api_keys import merchant_timezone, when
+from portal.state.api_keys import when
 from portal.state.auth import AuthState
 from portal.state.live_feed import client_connected
 from portal.state.step_up import step_up_then
@@ -55,12 +51,11 @@ class WebhooksState(AuthState):
         self.can_manage = permissions.can(ctx.role, Permission.MANAGE_WEBHOOKS)
         self.local_urls = webhook_urls.loopback_allowed(ctx.livemode)
         try:
-            with session_scope(readonly=True) as db:
-                found = developers.list_endpoints(db, ctx)
+            found = webhook_pages.list_endpoints(ctx)
         except ServiceError as exc:
             self.endpoints, self.error, self.loaded = [], exc.message, True
             return None
-        tz = merchant_timezone(ctx.merchant_id)
+        tz = webhook_pages.merchant_timezone(ctx)
         self.endpoints = [endpoint_row(e, tz) for e in found]
         self.loaded = True
         return None
@@ -90,10 +85,9 @@ class WebhooksState(AuthState):
         description = str(form.get("description", ""))[:400]
         events = ["*"] if self.all_events else list(self.chosen)
         try:
-            with session_scope() as db:
-                created = developers.create_endpoint(
-                    db, ctx, url=url, enabled_events=events, description=description or None
-                )
+            created = webhook_pages.create_endpoint(
+                ctx, url=url, enabled_events=events, description=description or None
+            )
         except StepUpRequired:
             self.create_open = False
             return step_up_then(
@@ -134,7 +128,7 @@ class WebhookEndpointState(AuthState):
     @rx.event
     def show_secret(self, secret: str) -> None:
         """The secret of an endpoint just created, carried over to its page (shown once)."""
-        self.new_secret = secret if secret.startswith(webhook_endpoints.SECRET_PREFIX) else ""
+        self.new_secret = secret if secret.startswith(endpoints.SECRET_PREFIX) else ""
 
     def _endpoint_id(self) -> str:
         return str(self.router.page.params.get("endpoint_id", ""))[:64]
@@ -153,7 +147,7 @@ class WebhookEndpointState(AuthState):
         if not keep_secret:
             self.new_secret = ""
         self.can_manage = permissions.can(ctx.role, Permission.MANAGE_WEBHOOKS)
-        self._tz = merchant_timezone(ctx.merchant_id)
+        self._tz = webhook_pages.merchant_timezone(ctx)
         try:
             log = developers.read_endpoint_log(ctx, self._endpoint_id())
         except ServiceError:
@@ -214,10 +208,7 @@ class WebhookEndpointState(AuthState):
         if ctx is None:
             return AuthState.require_session
         try:
-            with session_scope(readonly=True) as db:
-                page = developers.delivery_log(
-                    db, ctx, self._endpoint_id(), cursor=self.next_cursor or None
-                )
+            page = webhook_pages.more_deliveries(ctx, self._endpoint_id(), self.next_cursor or None)
         except ServiceError as exc:
             self.error = exc.message
             return None
@@ -245,9 +236,9 @@ class WebhookEndpointState(AuthState):
         self._show_detail(detail)
         return None
 
-    def _show_detail(self, detail: webhook_deliveries.DeliveryDetail) -> None:
-        body = json.loads(webhook_signing.event_body(detail.event))
-        state = webhook_deliveries.delivery_state(detail.delivery)
+    def _show_detail(self, detail: deliveries.DeliveryDetail) -> None:
+        body = json.loads(signing.event_body(detail.event))
+        state = deliveries.delivery_state(detail.delivery)
         self.selected = {
             "id": detail.delivery.id,
             "status": state.status,
@@ -267,12 +258,10 @@ class WebhookEndpointState(AuthState):
         if ctx is None:
             return AuthState.require_session
         try:
-            with session_scope() as db:
-                queued = developers.redeliver(db, ctx, delivery_id[:64])
+            webhook_pages.redeliver(ctx, delivery_id[:64])
         except ServiceError as exc:
             self.error = exc.message
             return None
-        outbound.enqueue_deliveries([queued])
         self.notice, self.error = "Redelivery queued: the log shows the new attempt.", ""
         self.selected, self.selected_attempts = {}, []
         return self._fill(keep_secret=True)
@@ -283,12 +272,10 @@ class WebhookEndpointState(AuthState):
         if ctx is None:
             return AuthState.require_session
         try:
-            with session_scope() as db:
-                queued = developers.send_test_event(db, ctx, self._endpoint_id())
+            webhook_pages.send_test_event(ctx, self._endpoint_id())
         except ServiceError as exc:
             self.error = exc.message
             return None
-        outbound.enqueue_deliveries([queued])
         self.notice, self.error = "A webhook.test event was sent.", ""
         return self._fill(keep_secret=True)
 
@@ -298,8 +285,7 @@ class WebhookEndpointState(AuthState):
         if ctx is None:
             return AuthState.require_session
         try:
-            with session_scope() as db:
-                developers.set_endpoint_enabled(db, ctx, self._endpoint_id(), bool(enabled))
+            webhook_pages.set_endpoint_enabled(ctx, self._endpoint_id(), bool(enabled))
         except ServiceError as exc:
             self.error = exc.message
             return None
@@ -322,8 +308,7 @@ class WebhookEndpointState(AuthState):
             return AuthState.require_session
         hours = OVERLAP_CHOICES.get(overlap, 24)
         try:
-            with session_scope() as db:
-                rolled = developers.roll_endpoint_secret(db, ctx, endpoint_id[:64], hours)
+            rolled = webhook_pages.roll_endpoint_secret(ctx, endpoint_id[:64], hours)
         except StepUpRequired:
             self.roll_open = False
             return step_up_then(
@@ -355,8 +340,7 @@ class WebhookEndpointState(AuthState):
         if ctx is None:
             return AuthState.require_session
         try:
-            with session_scope() as db:
-                developers.delete_endpoint(db, ctx, self._endpoint_id())
+            webhook_pages.delete_endpoint(ctx, self._endpoint_id())
         except ServiceError as exc:
             self.error, self.delete_open = exc.message, False
             return None

@@ -11,8 +11,8 @@ from PIL import Image
 from backend.core.errors import ValidationFailed
 from backend.models import PaymentLink
 from backend.services.checkout import branding, payment_links
+from backend.services.checkout.card_checks import card_problems
 from backend.services.checkout.i18n import LANGUAGES, MESSAGES, negotiate, t
-from checkout.card_checks import card_problems
 
 TODAY = date(2026, 11, 22)
 

@@ -9,7 +9,8 @@ from backend.core.errors import ValidationFailed
 from backend.services.payments import risk_rules
 from backend.services.payments.fees import STRIPE_DEFAULT, FeeSchedule, describe
 from backend.services.payments.money_input import parse_percent
-from portal.state.processors import _fallback, _rules
+from backend.services.payments.processor_pages import fallback_text as _fallback
+from backend.services.payments.processor_pages import rules_from_form as _rules
 
 
 @pytest.mark.parametrize(

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from sqlmodel import Session
 
+from backend.core.db import session_scope
 from backend.models import User
 from backend.models.enums import Role
 from backend.services.identity.sessions import SessionContext
@@ -57,3 +58,9 @@ def checklist(db: Session, ctx: SessionContext) -> list[Step]:
             bank_accounts.current(db, ctx.merchant_id) is not None,
         ),
     ]
+
+
+def read_checklist(ctx: SessionContext) -> list[Step]:
+    """checklist in a read-only unit of work of its own."""
+    with session_scope(readonly=True) as db:
+        return checklist(db, ctx)

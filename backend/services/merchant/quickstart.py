@@ -11,6 +11,7 @@ from sqlalchemy import exists
 from sqlmodel import Session, col, select
 
 from backend.core.config import get_settings
+from backend.core.db import session_scope
 from backend.models import ApiKey, Payment
 from backend.services.identity import api_keys
 from backend.services.identity.permissions import Permission, can
@@ -76,3 +77,9 @@ def for_dashboard(db: Session, ctx: SessionContext) -> Quickstart | None:
         return Quickstart(key_name="", command="")
     secret = developers.reveal_api_key(db, ctx, key.id)
     return Quickstart(key_name=key.name, command=charge_command(get_settings().app_url, secret))
+
+
+def dashboard_quickstart(ctx: SessionContext) -> Quickstart | None:
+    """for_dashboard in a unit of work of its own (the reveal's audit row commits with it)."""
+    with session_scope() as db:
+        return for_dashboard(db, ctx)

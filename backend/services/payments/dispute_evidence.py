@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import math
 import os
 import secrets
 from dataclasses import dataclass
@@ -40,6 +41,7 @@ ACCEPTED = {
     "image/jpeg": (b"\xff\xd8\xff", ".jpg"),
 }
 OPEN_STATUSES = (DisputeStatus.NEEDS_RESPONSE,)
+STATUSES = tuple(s.value for s in DisputeStatus)  # the disputes list's status filter
 
 
 def evidence_dir() -> Path:
@@ -136,6 +138,17 @@ class DisputeDetail:
     @property
     def can_respond(self) -> bool:
         return self.dispute.status == DisputeStatus.NEEDS_RESPONSE and not _past_due(self.dispute)
+
+
+def days_left(due: datetime | None, status: str, now: datetime | None = None) -> str:
+    """What the disputes pages show next to an open dispute's deadline; "" for the others."""
+    if status != DisputeStatus.NEEDS_RESPONSE or due is None:
+        return ""
+    seconds = (due - (now or utcnow())).total_seconds()
+    if seconds <= 0:
+        return "Deadline passed"
+    days = math.ceil(seconds / 86400)
+    return f"{days} day{'s' if days != 1 else ''} left"
 
 
 def _past_due(dispute: Dispute, now: datetime | None = None) -> bool:

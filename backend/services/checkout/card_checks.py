@@ -1,4 +1,5 @@
-"""The pay event's own check of the sandbox card form (the browser checks first, card_form.js).
+"""The hosted checkout pay event's own check of the sandbox card form (the browser checks first,
+checkout/card_form.js).
 
 Pure functions over the submitted strings; they return message keys of the checkout catalog,
 never the number. Nothing here stores or logs what it is given.

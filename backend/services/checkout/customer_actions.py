@@ -1,0 +1,139 @@
+"""What the hosted checkout page and a payment link's page do for the customer.
+
+The session or link id is the customer's capability: nothing here needs a signed-in member.
+Each function opens its own unit of work around the checkout session services or payment_links and sends
+the receipt e-mail once the payment's unit of work has committed. The pages get the answer
+with the merchant's storefront (name, logo, brand colour) and copy it into their state.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from backend.core.db import session_scope
+from backend.models import CheckoutSession, Merchant, PaymentLink
+from backend.services.checkout import paying, payment_links, session_state, sessions
+
+
+@dataclass(frozen=True)
+class Storefront:
+    """How the merchant shows itself on its checkout."""
+
+    name: str
+    logo_url: str
+    brand_color: str
+
+
+def _storefront(merchant: Merchant) -> Storefront:
+    return Storefront(merchant.name, merchant.logo_path or "", merchant.brand_color)
+
+
+@dataclass(frozen=True)
+class CheckoutView:
+    result: paying.PayResult
+    storefront: Storefront
+
+
+def _view(db, result: paying.PayResult) -> CheckoutView:  # type: ignore[no-untyped-def]
+    return CheckoutView(result, _storefront(sessions.merchant_of(db, result.session)))
+
+
+def _sent(view: CheckoutView) -> CheckoutView:
+    paying.send_receipt(view.result.receipt_email_id)
+    return view
+
+
+def open_session(session_id: str, *, locale: str, time_zone: str) -> CheckoutView:
+    """The session brought up to date; NotFound for an unknown id."""
+    with session_scope() as db:
+        view = _view(db, paying.open_session(db, session_id, locale=locale, time_zone=time_zone))
+    return _sent(view)
+
+
+def pay(
+    session_id: str,
+    *,
+    token: str,
+    customer_email: str | None,
+    ip_address: str | None,
+    locale: str,
+    time_zone: str,
+) -> CheckoutView:
+    """Charge the session with a sandbox card number or a Stripe PaymentMethod id."""
+    with session_scope() as db:
+        view = _view(
+            db,
+            paying.pay(
+                db,
+                session_id,
+                token=token,
+                customer_email=customer_email,
+                ip_address=ip_address,
+                locale=locale,
+                time_zone=time_zone,
+            ),
+        )
+    return _sent(view)
+
+
+def finish_action(
+    session_id: str,
+    *,
+    approved: bool | None,
+    ip_address: str | None,
+    locale: str,
+    time_zone: str,
+) -> CheckoutView:
+    """After 3-D Secure: the sandbox customer's answer, or (None) Stripe's outcome."""
+    with session_scope() as db:
+        view = _view(
+            db,
+            paying.finish_action(
+                db,
+                session_id,
+                approved=approved,
+                ip_address=ip_address,
+                locale=locale,
+                time_zone=time_zone,
+            ),
+        )
+    return _sent(view)
+
+
+@dataclass(frozen=True)
+class LinkView:
+    link: PaymentLink
+    storefront: Storefront
+
+
+def open_link(link_id: str) -> LinkView:
+    """A payment link's page; NotFound for an unknown id."""
+    with session_scope(readonly=True) as db:
+        link, merchant = payment_links.public_link(db, link_id)
+    return LinkView(link, _storefront(merchant))
+
+
+def start_link(link_id: str, *, amount: int | None, quantity: int, ip_address: str | None) -> str:
+    """A new checkout session for this visit of the link; its id."""
+    with session_scope() as db:
+        session = payment_links.start_session(
+            db, link_id, amount=amount, quantity=quantity, ip_address=ip_address
+        )
+        return session.id
+
+
+@dataclass(frozen=True)
+class OpenSession:
+    """An open session as the page's first paint draws it."""
+
+    session: CheckoutSession
+    storefront: Storefront
+
+
+def open_for_first_paint(session_id: str) -> OpenSession | None:
+    """The session, if it exists and is open (read as it is: the live page refreshes it)."""
+    with session_scope() as db:
+        session = db.get(CheckoutSession, session_id)
+        if session is None or session.status != session_state.OPEN:
+            return None
+        return OpenSession(session, _storefront(sessions.merchant_of(db, session)))
