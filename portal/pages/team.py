@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import reflex as rx
 
-from backend.models.enums import Role
 from backend.services import labels
 from backend.services.identity.permissions import DESCRIPTIONS, MATRIX
 from backend.services.identity.team import ASSIGNABLE_ROLES
@@ -291,7 +290,7 @@ def transfer_dialog() -> rx.Component:
     )
 
 
-ROLES = list(Role)
+ROLES = list(MATRIX)  # every role, the owner first
 MATRIX_ROWS = [
     (description, [permission in MATRIX[role] for role in ROLES])
     for permission, description in DESCRIPTIONS.items()

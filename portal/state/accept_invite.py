@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import reflex as rx
 
-from backend.core.db import session_scope
 from backend.core.errors import ServiceError
 from backend.services import labels
-from backend.services.identity import invitations, sessions
+from backend.services.identity import account_pages
 from portal.state.auth import AuthState, enter_portal
 
 
@@ -26,8 +25,7 @@ class AcceptInviteState(AuthState):
     def check(self) -> None:
         self.error, self.pending = "", False
         try:
-            with session_scope(readonly=True) as db:
-                view = invitations.look_up(db, self._token())
+            view = account_pages.look_up_invitation(self._token())
         except ServiceError as exc:
             self.status, self.invalid_message = "invalid", exc.message
             return
@@ -46,34 +44,24 @@ class AcceptInviteState(AuthState):
         yield
         ip = self.router.session.client_ip or None
         agent = self.router.headers.user_agent or None
+        password = form.get("password", "")
+        if not self.account_exists and password != form.get("confirm", ""):
+            self.pending, self.error = False, "The two passwords are not the same"
+            return
         try:
-            with session_scope() as db:
-                if self.account_exists:
-                    token = invitations.accept_with_existing_account(
-                        db,
-                        self._token(),
-                        password=form.get("password", ""),
-                        ip_address=ip,
-                        user_agent=agent,
-                    )
-                else:
-                    if form.get("password", "") != form.get("confirm", ""):
-                        self.pending, self.error = False, "The two passwords are not the same"
-                        return
-                    token = invitations.accept_with_new_account(
-                        db,
-                        self._token(),
-                        password=form.get("password", ""),
-                        full_name=form.get("name", ""),
-                        ip_address=ip,
-                        user_agent=agent,
-                    )
-                grant = sessions.issue_grant(db, token) if token else ""
+            grant = account_pages.accept_invitation(
+                self._token(),
+                account_exists=self.account_exists,
+                password=password,
+                full_name=form.get("name", ""),
+                ip_address=ip,
+                user_agent=agent,
+            )
         except ServiceError as exc:
             self.pending, self.error = False, exc.message
             return
         self.pending = False
-        if not token:
+        if not grant:
             yield rx.toast.success("You joined the team. Sign in with your two-factor code.")
             yield rx.redirect("/login")
             return

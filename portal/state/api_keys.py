@@ -7,16 +7,15 @@ from zoneinfo import ZoneInfo
 
 import reflex as rx
 
-from backend.core.db import session_scope
 from backend.core.errors import ServiceError
-from backend.models import ApiKey, Merchant
-from backend.services import labels
-from backend.services.identity import api_keys, permissions
-from backend.services.identity.permissions import Permission
+from backend.services.identity import api_keys
 from backend.services.identity.step_up import StepUpRequired
-from backend.services.merchant import developers
+from backend.services.identity.viewers import merchant_timezone
+from backend.services.merchant import api_keys_page
 from portal.state.auth import AuthState
 from portal.state.step_up import step_up_then
+
+__all__ = ["GRACE_LABELS", "ApiKeysState", "merchant_timezone", "when"]
 
 GRACE_LABELS = {"now": "Stop it now", "1h": "1 hour", "24h": "24 hours", "7d": "7 days"}
 
@@ -32,25 +31,18 @@ def when(value: datetime | None, timezone: str) -> str:
     return value.astimezone(zone).strftime("%d %b %Y, %H:%M %Z")
 
 
-def merchant_timezone(merchant_id: str) -> str:
-    with session_scope(readonly=True) as db:
-        merchant = db.get(Merchant, merchant_id)
-    return merchant.timezone if merchant else "UTC"
-
-
-def _row(key: ApiKey, tz: str) -> dict[str, str]:
-    status = api_keys.status(key)
+def _row(key: api_keys_page.KeyRow, tz: str) -> dict[str, str]:
     return {
         "id": key.id,
         "name": key.name,
-        "masked": f"{key.display_prefix}…{key.last4}",
+        "masked": key.masked,
         "created": when(key.created_at, tz),
         "last_used": when(key.last_used_at, tz) if key.last_used_at else "Never",
-        "status": status,
-        "revealable": "yes" if api_keys.revealable(key) else "",
+        "status": key.status,
+        "revealable": "yes" if key.revealable else "",
         "status_label": f"Expires {when(key.expires_at, tz)}"
-        if status == "expiring"
-        else labels.status(status),
+        if key.status == "expiring"
+        else key.status_label,
     }
 
 
@@ -83,15 +75,13 @@ class ApiKeysState(AuthState):
         ctx = self._load_context()
         if ctx is None:
             return AuthState.require_session
-        self.can_manage = permissions.can(ctx.role, Permission.MANAGE_API_KEYS)
+        self.can_manage = api_keys_page.may_manage(ctx)
         try:
-            with session_scope(readonly=True) as db:
-                keys = developers.list_api_keys(db, ctx)
+            found = api_keys_page.read_keys(ctx)
         except ServiceError as exc:
             self.rows, self.error, self.loaded = [], exc.message, True
             return None
-        tz = merchant_timezone(ctx.merchant_id)
-        self.rows = [_row(k, tz) for k in keys]
+        self.rows = [_row(k, found.timezone) for k in found.keys]
         self.loaded = True
         return None
 
@@ -106,8 +96,7 @@ class ApiKeysState(AuthState):
             return AuthState.require_session
         name = str(form.get("name", ""))[:200]
         try:
-            with session_scope() as db:
-                issued = developers.create_api_key(db, ctx, name)
+            issued = api_keys_page.create(ctx, name)
         except StepUpRequired:
             self.create_open = False
             return step_up_then(ApiKeysState.create, "Create a live API key", form={"name": name})
@@ -115,7 +104,7 @@ class ApiKeysState(AuthState):
             self.error = exc.message
             return None
         self.create_open, self.secret_revealed = False, False
-        self.secret_title = f"Your new key “{issued.api_key.name}”"
+        self.secret_title = f"Your new key “{issued.name}”"
         self.new_secret = issued.secret
         return ApiKeysState.reload
 
@@ -139,8 +128,7 @@ class ApiKeysState(AuthState):
         if ctx is None:
             return AuthState.require_session
         try:
-            with session_scope() as db:
-                issued = developers.roll_api_key(db, ctx, key_id[:64], grace)
+            issued = api_keys_page.roll(ctx, key_id[:64], grace)
         except StepUpRequired:
             self.roll_key_id = ""
             return step_up_then(ApiKeysState.roll, "Roll this API key", key_id=key_id, grace=grace)
@@ -148,7 +136,7 @@ class ApiKeysState(AuthState):
             self.error, self.roll_key_id = exc.message, ""
             return None
         self.roll_key_id, self.secret_revealed = "", False
-        self.secret_title = f"The new secret of “{issued.api_key.name}”"
+        self.secret_title = f"The new secret of “{issued.name}”"
         self.new_secret = issued.secret
         return ApiKeysState.reload
 
@@ -158,8 +146,7 @@ class ApiKeysState(AuthState):
         if ctx is None:
             return AuthState.require_session
         try:
-            with session_scope() as db:
-                secret = developers.reveal_api_key(db, ctx, key_id[:64])
+            secret = api_keys_page.reveal(ctx, key_id[:64])
         except ServiceError as exc:
             self.error = exc.message
             return None
@@ -183,8 +170,7 @@ class ApiKeysState(AuthState):
         if ctx is None:
             return AuthState.require_session
         try:
-            with session_scope() as db:
-                developers.revoke_api_key(db, ctx, self.revoke_key_id)
+            api_keys_page.revoke(ctx, self.revoke_key_id)
         except ServiceError as exc:
             self.error = exc.message
         self.revoke_key_id = ""

@@ -10,9 +10,8 @@ from urllib.parse import quote
 
 import reflex as rx
 
-from backend.core.db import session_scope
 from backend.core.errors import ServiceError
-from backend.services.identity import devices, sessions, two_factor
+from backend.services.identity import account_pages, devices, sessions
 
 # Post the fields as a real form, so the answer's Set-Cookie lands and the next page loads
 # afresh: its new websocket handshake carries the cookie.
@@ -66,8 +65,7 @@ class AuthState(rx.State):
         return morsel.value if morsel is not None else None
 
     def _load_context(self) -> sessions.SessionContext | None:
-        with session_scope() as db:
-            ctx = sessions.resolve(db, self._cookie(sessions.COOKIE_NAME))
+        ctx = account_pages.resolve(self._cookie(sessions.COOKIE_NAME))
         if ctx is None:
             self._user_id = self._merchant_id = ""
             self.user_email = self.merchant_name = self.role = ""
@@ -108,16 +106,13 @@ class AuthState(rx.State):
         self.login_pending, self.login_error = True, ""
         yield
         try:
-            with session_scope() as db:
-                step = two_factor.begin_login(
-                    db,
-                    email=email,
-                    password=password,
-                    ip_address=self.router.session.client_ip or None,
-                    user_agent=self.router.headers.user_agent or None,
-                    device=self._cookie(devices.COOKIE_NAME),
-                )
-                grant = sessions.issue_grant(db, step.session_token) if step.session_token else ""
+            step = account_pages.begin_sign_in(
+                email=email,
+                password=password,
+                ip_address=self.router.session.client_ip or None,
+                user_agent=self.router.headers.user_agent or None,
+                device=self._cookie(devices.COOKIE_NAME),
+            )
         except ServiceError as exc:
             self.login_pending = False
             self.login_error = exc.message
@@ -126,13 +121,12 @@ class AuthState(rx.State):
             self._pending_login, self.login_pending = step.pending_token, False
             yield rx.redirect(f"/login/two-factor?next={quote(self._next(), safe='')}")
             return
-        yield enter_portal(grant, self._next())
+        yield enter_portal(step.grant, self._next())
 
     @rx.event
     def sign_out(self):  # type: ignore[no-untyped-def]
         """Revoke the session here too (the form below may never arrive), then let the route
         clear the cookie."""
-        with session_scope() as db:
-            sessions.sign_out(db, self._cookie(sessions.COOKIE_NAME))
+        account_pages.sign_out(self._cookie(sessions.COOKIE_NAME))
         self._load_context()
         return post_form("/api/session/sign-out", {})

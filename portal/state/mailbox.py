@@ -4,13 +4,7 @@ from __future__ import annotations
 
 import reflex as rx
 
-from backend.core.db import session_scope
-from backend.services import labels
 from backend.services.merchant import dev_mailbox
-
-
-def _when(row) -> str:  # type: ignore[no-untyped-def]
-    return row.created_at.strftime("%d %b %Y, %H:%M:%S UTC")
 
 
 class MailboxState(rx.State):
@@ -25,36 +19,19 @@ class MailboxState(rx.State):
     @rx.event
     def load_list(self) -> None:
         self.enabled = dev_mailbox.enabled()
-        self.messages = []
-        if self.enabled:
-            with session_scope(readonly=True) as db:
-                rows = dev_mailbox.messages(db)
-            self.messages = [
-                {
-                    "id": r.id,
-                    "to": r.to_email,
-                    "subject": r.subject,
-                    "when": _when(r),
-                    "template": labels.words(r.template),
-                }
-                for r in rows
-            ]
+        self.messages = [
+            {"id": m.id, "to": m.to, "subject": m.subject, "when": m.when, "template": m.template}
+            for m in dev_mailbox.read_messages()
+        ]
         self.loaded = True
 
     @rx.event
     def load_message(self) -> None:
         self.enabled = dev_mailbox.enabled()
         self.found, self.lines, self.meta, self.subject = False, [], {}, ""
-        if self.enabled:
-            email_id = str(self.router.page.params.get("email_id", ""))
-            with session_scope(readonly=True) as db:
-                row = dev_mailbox.message(db, email_id)
-            if row is not None:
-                self.found = True
-                self.subject = row.subject
-                self.meta = {"to": row.to_email, "when": _when(row), "status": row.status}
-                self.lines = [
-                    [{"text": s.text, "href": s.href} for s in dev_mailbox.segments(line)]
-                    for line in row.text_body.splitlines()
-                ]
+        opened = dev_mailbox.read_message(str(self.router.page.params.get("email_id", "")))
+        if opened is not None:
+            self.found, self.subject = True, opened.subject
+            self.meta = {"to": opened.to, "when": opened.when, "status": opened.status}
+            self.lines = [[{"text": s.text, "href": s.href} for s in line] for line in opened.lines]
         self.loaded = True

@@ -5,9 +5,8 @@ from __future__ import annotations
 
 import reflex as rx
 
-from backend.core.db import session_scope
 from backend.core.errors import ServiceError
-from backend.services.identity import email_verification, sessions
+from backend.services.identity import account_pages, email_verification
 from portal.state.auth import AuthState
 
 
@@ -18,8 +17,7 @@ class ModeState(AuthState):
         if ctx is None:
             return AuthState.require_session
         try:
-            with session_scope() as db:
-                sessions.set_livemode(db, ctx.session_id, bool(live))
+            account_pages.set_livemode(ctx.session_id, bool(live))
         except email_verification.EmailNotVerified as exc:
             return rx.toast.error(exc.message)
         except ServiceError:

@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import reflex as rx
 
-from backend.core.db import session_scope
 from backend.core.errors import ServiceError
-from backend.integrations import email
-from backend.services.identity import accounts, password_reset
+from backend.services.identity import account_pages, accounts
 
 
 class ForgotPasswordState(rx.State):
@@ -25,17 +23,14 @@ class ForgotPasswordState(rx.State):
         self.pending, self.error = True, ""
         yield
         try:
-            with session_scope() as db:
-                email_id = password_reset.request_reset(
-                    db, form.get("email", ""), ip_address=self.router.session.client_ip or None
-                )
+            sent = account_pages.request_password_reset(
+                form.get("email", ""), ip_address=self.router.session.client_ip or None
+            )
         except ServiceError as exc:
             self.pending, self.error = False, exc.message
             return
-        if email_id is not None:
-            email.send_recorded(email_id)
         self.pending = False
-        self.sent_message = password_reset.SENT_MESSAGE
+        self.sent_message = sent
 
 
 class ResetPasswordState(rx.State):
@@ -54,8 +49,7 @@ class ResetPasswordState(rx.State):
     def check(self) -> None:
         self.error, self.strength, self.strength_message, self.pending = "", 0, "", False
         try:
-            with session_scope(readonly=True) as db:
-                self.account_email = password_reset.check_link(db, self._token())
+            self.account_email = account_pages.check_reset_link(self._token())
         except ServiceError as exc:
             self.status, self.message = "invalid", exc.message
             return
@@ -79,17 +73,12 @@ class ResetPasswordState(rx.State):
         self.pending, self.error = True, ""
         yield
         try:
-            with session_scope() as db:
-                _, notice_id = password_reset.reset_password(
-                    db,
-                    self._token(),
-                    password,
-                    ip_address=self.router.session.client_ip or None,
-                )
+            account_pages.reset_password(
+                self._token(), password, ip_address=self.router.session.client_ip or None
+            )
         except ServiceError as exc:
             self.pending, self.error = False, exc.message
             if exc.code == "invalid_link":
                 self.status, self.message = "invalid", exc.message
             return
-        email.send_recorded(notice_id)
         self.pending, self.status = False, "done"

@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import reflex as rx
 
-from backend.core.db import session_scope
 from backend.core.errors import ServiceError
-from backend.models import User
-from backend.services.identity import sms, step_up, two_factor
+from backend.services.identity import security_pages, sessions
 from backend.services.identity.step_up import StepUpRequired
 from portal.state.auth import AuthState
 from portal.state.step_up import step_up_then
@@ -29,15 +27,13 @@ class SecurityState(AuthState):
     error: str = ""
     notice: str = ""
 
-    def _refresh(self, user_id: str) -> None:
-        with session_scope(readonly=True) as db:
-            user = db.get(User, user_id)
-            left = two_factor.recovery_codes_left(db, user_id)
-        if user is None:
+    def _refresh(self, ctx: sessions.SessionContext) -> None:
+        overview = security_pages.security_overview(ctx)
+        if overview is None:
             return
-        self.two_factor_on = two_factor.is_enabled(user)
-        self.codes_left = left
-        self.phone = sms.mask(user.phone) if user.phone_verified_at else ""
+        self.two_factor_on = overview.two_factor_on
+        self.codes_left = overview.recovery_codes_left
+        self.phone = overview.phone
         self.loaded = True
 
     @rx.event
@@ -47,7 +43,7 @@ class SecurityState(AuthState):
             return AuthState.require_session
         self.error = self.notice = ""
         self.new_codes, self.enrolling, self.qr, self.secret = [], False, "", ""
-        self._refresh(ctx.user_id)
+        self._refresh(ctx)
         return None
 
     @rx.event
@@ -56,8 +52,7 @@ class SecurityState(AuthState):
         if ctx is None:
             return AuthState.require_session
         try:
-            with session_scope() as db:
-                enrolment = two_factor.begin_enrolment(db, ctx.user_id)
+            enrolment = security_pages.begin_enrolment(ctx)
         except ServiceError as exc:
             self.error = exc.message
             return None
@@ -75,17 +70,14 @@ class SecurityState(AuthState):
         if ctx is None:
             return AuthState.require_session
         try:
-            with session_scope() as db:
-                codes = two_factor.confirm_enrolment(
-                    db, ctx.user_id, str(form.get("code", ""))[:32], session_id=ctx.session_id
-                )
+            codes = security_pages.confirm_enrolment(ctx, str(form.get("code", ""))[:32])
         except ServiceError as exc:
             self.error = exc.message
             return None
         self.enrolling, self.qr, self.secret, self.error = False, "", "", ""
         self.new_codes = codes
         self.notice = "Two-factor authentication is on."
-        self._refresh(ctx.user_id)
+        self._refresh(ctx)
         return None
 
     @rx.event
@@ -98,10 +90,7 @@ class SecurityState(AuthState):
         if ctx is None:
             return AuthState.require_session
         try:
-            with session_scope() as db:
-                codes = two_factor.regenerate_recovery_codes(
-                    db, ctx.user_id, session_id=ctx.session_id
-                )
+            codes = security_pages.regenerate_recovery_codes(ctx)
         except StepUpRequired:
             return step_up_then(SecurityState.regenerate_codes, "Make new recovery codes")
         except ServiceError as exc:
@@ -112,7 +101,7 @@ class SecurityState(AuthState):
             "",
             "Your old recovery codes stopped working.",
         )
-        self._refresh(ctx.user_id)
+        self._refresh(ctx)
         return None
 
     @rx.event
@@ -121,8 +110,7 @@ class SecurityState(AuthState):
         if ctx is None:
             return AuthState.require_session
         try:
-            with session_scope() as db:
-                two_factor.disable(db, ctx.user_id, session_id=ctx.session_id)
+            security_pages.disable_two_factor(ctx)
         except StepUpRequired:
             return step_up_then(SecurityState.disable, "Turn off two-factor authentication")
         except ServiceError as exc:
@@ -130,7 +118,7 @@ class SecurityState(AuthState):
             return None
         self.new_codes, self.error = [], ""
         self.notice = "Two-factor authentication is off."
-        self._refresh(ctx.user_id)
+        self._refresh(ctx)
         return None
 
     @rx.event
@@ -140,10 +128,8 @@ class SecurityState(AuthState):
             return AuthState.require_session
         number = str(form.get("phone", ""))[:40]
         try:
-            with session_scope() as db:
-                if self.two_factor_on:  # a new factor on a protected account: a fresh code
-                    step_up.require_fresh(db, ctx.session_id)
-                row = sms.start_phone_enrolment(db, ctx.user_id, number)
+            # a new factor on a protected account takes a fresh code first
+            masked = security_pages.start_phone_enrolment(ctx, number)
         except StepUpRequired:
             return step_up_then(
                 SecurityState.send_phone_code, "Add a phone", form={"phone": number}
@@ -152,7 +138,7 @@ class SecurityState(AuthState):
             self.error = exc.message
             return None
         self.phone_code_sent, self.error = True, ""
-        self.phone_note = f"We texted a code to {sms.mask(row.phone)}. It is good for 10 minutes."
+        self.phone_note = f"We texted a code to {masked}. It is good for 10 minutes."
         return None
 
     @rx.event
@@ -161,16 +147,13 @@ class SecurityState(AuthState):
         if ctx is None:
             return AuthState.require_session
         try:
-            with session_scope() as db:
-                sms.confirm_phone(
-                    db, ctx.user_id, str(form.get("code", ""))[:32], merchant_id=ctx.merchant_id
-                )
+            security_pages.confirm_phone(ctx, str(form.get("code", ""))[:32])
         except ServiceError as exc:
             self.error = exc.message
             return None
         self.phone_code_sent, self.phone_note, self.error = False, "", ""
         self.notice = "Your phone is verified: text messages can now confirm it is you."
-        self._refresh(ctx.user_id)
+        self._refresh(ctx)
         return None
 
     @rx.event
@@ -182,8 +165,7 @@ class SecurityState(AuthState):
         ctx = self._load_context()
         if ctx is None:
             return AuthState.require_session
-        with session_scope() as db:
-            sms.remove_phone(db, ctx.user_id, merchant_id=ctx.merchant_id)
+        security_pages.remove_phone(ctx)
         self.notice = "Your phone number was removed."
-        self._refresh(ctx.user_id)
+        self._refresh(ctx)
         return None

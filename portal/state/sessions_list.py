@@ -3,26 +3,10 @@
 from __future__ import annotations
 
 import reflex as rx
-from ua_parser import parse
 
-from backend.core.db import session_scope
 from backend.core.errors import ServiceError
-from backend.models import Merchant, UserSession
-from backend.services.identity import sessions
-from backend.services.reporting import audit_log
+from backend.services.identity import security_pages, sessions
 from portal.state.auth import AuthState
-
-
-def describe_device(user_agent: str | None) -> str:
-    """ "Chrome 140 on Linux" from a User-Agent header (ua-parser's maintained rules)."""
-    if not user_agent:
-        return "Unknown device"
-    result = parse(user_agent)
-    browser = result.user_agent.family if result.user_agent else "Unknown browser"
-    if result.user_agent and result.user_agent.major:
-        browser += f" {result.user_agent.major}"
-    system = result.os.family if result.os else ""
-    return f"{browser} on {system}" if system and system != "Other" else browser
 
 
 class SessionsState(AuthState):
@@ -32,20 +16,16 @@ class SessionsState(AuthState):
     error: str = ""
 
     def _refresh(self, ctx: sessions.SessionContext) -> None:
-        with session_scope(readonly=True) as db:
-            merchant = db.get(Merchant, ctx.merchant_id)
-            tz = merchant.timezone if merchant else "UTC"
-            found: list[UserSession] = sessions.active_sessions(db, ctx.user_id)
         self.rows = [
             {
                 "id": s.id,
-                "device": describe_device(s.user_agent),
-                "ip": s.ip_address or "Unknown address",
-                "last_seen": audit_log.format_time(s.last_seen_at, tz)[:-3],
-                "signed_in": audit_log.format_time(s.created_at, tz)[:-3],
-                "current": "yes" if s.id == ctx.session_id else "",
+                "device": s.device,
+                "ip": s.ip,
+                "last_seen": s.last_seen,
+                "signed_in": s.signed_in,
+                "current": "yes" if s.current else "",
             }
-            for s in sorted(found, key=lambda s: s.id != ctx.session_id)
+            for s in security_pages.signed_in_sessions(ctx)
         ]
         self.loaded = True
 
@@ -66,8 +46,7 @@ class SessionsState(AuthState):
         if session_id == ctx.session_id:
             return AuthState.sign_out
         try:
-            with session_scope() as db:
-                sessions.revoke_session(db, ctx, session_id)
+            security_pages.revoke_session(ctx, session_id)
         except ServiceError as exc:
             self.error, self.message = exc.message, ""
         else:
@@ -80,8 +59,7 @@ class SessionsState(AuthState):
         ctx = self._load_context()
         if ctx is None:
             return AuthState.require_session
-        with session_scope() as db:
-            count = sessions.sign_out_others(db, ctx)
+        count = security_pages.sign_out_others(ctx)
         self.error = ""
         self.message = (
             f"Signed out {count} other session{'s' if count != 1 else ''}."

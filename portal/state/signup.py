@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import reflex as rx
 
-from backend.core.db import session_scope
 from backend.core.errors import ServiceError
-from backend.integrations import email
-from backend.services.identity import accounts, sessions, signup
+from backend.services.identity import account_pages, accounts
 from portal.state.auth import AuthState, enter_portal
 
 
@@ -45,19 +43,15 @@ class SignupState(AuthState):
         self.pending, self.error, self.error_field = True, "", ""
         yield
         try:
-            with session_scope() as db:
-                done = signup.sign_up(
-                    db,
-                    email=form.get("email", ""),
-                    password=form.get("password", ""),
-                    business_name=form.get("name", ""),
-                    ip_address=self.router.session.client_ip or None,
-                    user_agent=self.router.headers.user_agent or None,
-                )
-                grant = sessions.issue_grant(db, done.session_token)
+            grant = account_pages.sign_up(
+                email=form.get("email", ""),
+                password=form.get("password", ""),
+                business_name=form.get("name", ""),
+                ip_address=self.router.session.client_ip or None,
+                user_agent=self.router.headers.user_agent or None,
+            )
         except ServiceError as exc:
             self.pending = False
             self.error, self.error_field = exc.message, exc.param or ""
             return
-        email.send_recorded(done.verification_email_id)
         yield enter_portal(grant, "/dashboard")

@@ -11,9 +11,7 @@ How any page's state uses it (the server decides, the dialog only helps):
             ctx = self._load_context()
             ...
             try:
-                with session_scope() as db:
-                    step_up.require_fresh(db, ctx.session_id)  # inside the service, or here
-                    ...act...
+                refunds.refund(ctx, payment_id, amount)  # the service checks the step-up window
             except StepUpRequired:
                 return step_up_then(RefundState.refund, "Refund this payment",
                                     payment_id=payment_id, amount=amount)
@@ -33,10 +31,8 @@ import reflex as rx
 from reflex.event import Event, EventHandler, EventSpec
 from reflex.utils.format import format_event_handler
 
-from backend.core.db import session_scope
 from backend.core.errors import ServiceError
-from backend.models import User
-from backend.services.identity import two_factor
+from backend.services.identity import security_pages
 from portal.state.auth import AuthState
 
 METHOD_LABELS = {"totp": "Authenticator app", "sms": "Text message", "recovery": "Recovery code"}
@@ -81,16 +77,14 @@ class StepUpState(AuthState):
             return AuthState.require_session
         if not _resumable(resume_name):
             return None
-        with session_scope(readonly=True) as db:
-            user = db.get(User, ctx.user_id)
-            methods = two_factor.methods_for(user) if user else []
-            phone = user.phone if user and user.phone_verified_at else None
+        choice = security_pages.step_up_choice(ctx)
+        methods = choice.methods
         self.action = action[:120]
         self._resume_name, self._resume_payload = resume_name, dict(resume_payload)
         self.needs_setup = not methods
         self.methods = methods
         self.method = methods[0] if methods else "totp"
-        self.phone_hint = f"••• ••• {phone[-4:]}" if phone else ""
+        self.phone_hint = choice.phone_hint
         self.error = self.sms_note = ""
         self.open = True
         return None
@@ -112,8 +106,7 @@ class StepUpState(AuthState):
         if ctx is None:
             return AuthState.require_session
         try:
-            with session_scope() as db:
-                masked = two_factor.send_sms(db, ctx.user_id, purpose="step_up")
+            masked = security_pages.send_step_up_sms(ctx)
         except ServiceError as exc:
             self.error = exc.message
             return None
@@ -127,14 +120,7 @@ class StepUpState(AuthState):
             return AuthState.require_session
         self.checking = True
         try:
-            with session_scope() as db:
-                two_factor.step_up_with(
-                    db,
-                    session_id=ctx.session_id,
-                    user_id=ctx.user_id,
-                    method=self.method,
-                    code=str(form.get("code", ""))[:32],
-                )
+            security_pages.prove_step_up(ctx, self.method, str(form.get("code", ""))[:32])
         except ServiceError as exc:
             self.error, self.checking = exc.message, False
             return None

@@ -6,16 +6,12 @@ that checks the role in the database again and refuses what the matrix does not 
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import reflex as rx
 
-from backend.core.db import session_scope
 from backend.core.errors import ServiceError
-from backend.integrations import email
-from backend.models import Merchant
-from backend.services import labels
-from backend.services.identity import invitations, sessions, team
-from backend.services.identity.permissions import Permission, can
-from backend.services.reporting import audit_log
+from backend.services.identity import sessions, team, team_pages
 from portal.state.auth import AuthState
 
 
@@ -34,56 +30,43 @@ class TeamState(AuthState):
     transfer_open: bool = False
 
     def _refresh(self, ctx: sessions.SessionContext) -> None:
-        with session_scope(readonly=True) as db:
-            merchant = db.get(Merchant, ctx.merchant_id)
-            tz = merchant.timezone if merchant else "UTC"
-            members = team.list_members(db, ctx.merchant_id)
-            pending = invitations.pending(db, ctx.merchant_id)
+        found = team_pages.overview(ctx)
         self.members = [
             {
-                "id": m.membership_id,
+                "id": m.id,
                 "email": m.email,
-                "name": m.full_name,
+                "name": m.name,
                 "role": m.role,
-                "role_label": labels.role(m.role),
-                "joined": audit_log.format_time(m.joined_at, tz)[:-3],
-                "you": "yes" if m.user_id == ctx.user_id else "",
+                "role_label": m.role_label,
+                "joined": m.joined,
+                "you": "yes" if m.you else "",
             }
-            for m in members
+            for m in found.members
         ]
         self.pending = [
             {
                 "id": p.id,
                 "email": p.email,
                 "role": p.role,
-                "role_label": labels.role(p.role),
-                "by": p.invited_by,
-                "expires": audit_log.format_time(p.expires_at, tz)[:-3],
+                "role_label": p.role_label,
+                "by": p.by,
+                "expires": p.expires,
             }
-            for p in pending
+            for p in found.pending
         ]
-        self.can_manage = can(ctx.role, Permission.MANAGE_TEAM)
-        self.can_transfer = can(ctx.role, Permission.TRANSFER_OWNERSHIP)
+        self.can_manage, self.can_transfer = found.can_manage, found.can_transfer
         self.loaded = True
 
-    def _run(self, work, success: str):  # type: ignore[no-untyped-def]
-        """Run a team change as the signed-in member; show its outcome, then reload."""
+    def _run(self, change: Callable[[sessions.SessionContext], str]):  # type: ignore[no-untyped-def]
+        """Make a team change as the signed-in member; show its outcome, then reload."""
         ctx = self._load_context()
         if ctx is None:
             return AuthState.require_session
         self.message = self.error = ""
-        sent: list[str] = []
         try:
-            with session_scope() as db:
-                result = work(db, ctx)
-            if isinstance(result, str) and result.startswith("eml_"):
-                sent.append(result)
+            self.message = change(ctx)
         except ServiceError as exc:
             self.error = exc.message
-        else:
-            self.message = success
-        for email_id in sent:
-            email.send_recorded(email_id)
         ctx = self._load_context()
         if ctx is None:  # the member removed themselves: their session is gone
             return rx.redirect("/login")
@@ -106,35 +89,20 @@ class TeamState(AuthState):
 
     @rx.event
     def invite(self, form: dict[str, str]):  # type: ignore[no-untyped-def]
-        address = str(form.get("email", ""))
-        role = self.invite_role
-
-        def work(db, ctx):  # type: ignore[no-untyped-def]
-            _, email_id = invitations.invite(db, ctx, address, role)
-            return email_id
-
-        return self._run(work, f"Invitation sent to {address.strip()} as {labels.role(role)}.")
+        address, role = str(form.get("email", "")), self.invite_role
+        return self._run(lambda ctx: team_pages.invite(ctx, address, role))
 
     @rx.event
     def revoke_invitation(self, invitation_id: str):  # type: ignore[no-untyped-def]
-        return self._run(
-            lambda db, ctx: invitations.revoke(db, ctx, invitation_id),
-            "Invitation revoked: its link no longer works.",
-        )
+        return self._run(lambda ctx: team_pages.revoke_invitation(ctx, invitation_id))
 
     @rx.event
     def change_role(self, membership_id: str, role: str):  # type: ignore[no-untyped-def]
-        return self._run(
-            lambda db, ctx: team.change_role(db, ctx, membership_id, role),
-            f"Role changed to {labels.role(role)}.",
-        )
+        return self._run(lambda ctx: team_pages.change_role(ctx, membership_id, role))
 
     @rx.event
     def remove(self, membership_id: str):  # type: ignore[no-untyped-def]
-        return self._run(
-            lambda db, ctx: team.remove_member(db, ctx, membership_id),
-            "Member removed; their sessions have ended.",
-        )
+        return self._run(lambda ctx: team_pages.remove_member(ctx, membership_id))
 
     @rx.event
     def open_transfer(self, membership_id: str) -> None:
@@ -152,15 +120,12 @@ class TeamState(AuthState):
         if ctx is None:
             return AuthState.require_session
         try:
-            with session_scope() as db:
-                email_id = team.transfer_ownership(db, ctx, target, password)
+            done = team_pages.transfer_ownership(ctx, target, password)
         except ServiceError as exc:
             self.transfer_error = exc.message
             return None
-        email.send_recorded(email_id)
         self.transfer_open, self.transfer_error = False, ""
-        self.error = ""
-        self.message = "Ownership transferred. You are now an admin."
+        self.error, self.message = "", done
         ctx = self._load_context()
         if ctx is not None:
             self._refresh(ctx)

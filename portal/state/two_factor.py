@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import reflex as rx
 
-from backend.core.config import get_settings
-from backend.core.db import session_scope
 from backend.core.errors import ServiceError
-from backend.services.identity import sessions, sms, two_factor
+from backend.services.identity import account_pages, security_pages
 from portal.state.auth import AuthState, enter_portal
 from portal.state.step_up import METHOD_LABELS
 
@@ -32,8 +30,7 @@ class TwoFactorState(AuthState):
         if not self._pending_login:
             return rx.redirect("/login", replace=True)
         try:
-            with session_scope(readonly=True) as db:
-                challenge = two_factor.challenge(db, self._pending_login)
+            challenge = account_pages.sign_in_challenge(self._pending_login)
         except ServiceError as exc:
             self._pending_login, self.expired, self.error = "", True, exc.message
             return None
@@ -51,8 +48,7 @@ class TwoFactorState(AuthState):
     @rx.event
     def send_sms(self) -> None:
         try:
-            with session_scope() as db:
-                masked = two_factor.send_login_sms(db, self._pending_login)
+            masked = account_pages.send_sign_in_sms(self._pending_login)
         except ServiceError as exc:
             self.error = exc.message
             return
@@ -63,16 +59,13 @@ class TwoFactorState(AuthState):
         self.checking, self.error = True, ""
         yield
         try:
-            with session_scope() as db:
-                token = two_factor.complete_login(
-                    db,
-                    self._pending_login,
-                    method=self.method,
-                    code=str(form.get("code", ""))[:32],
-                    ip_address=self.router.session.client_ip or None,
-                    user_agent=self.router.headers.user_agent or None,
-                )
-                grant = sessions.issue_grant(db, token)
+            grant = account_pages.complete_sign_in(
+                self._pending_login,
+                method=self.method,
+                code=str(form.get("code", ""))[:32],
+                ip_address=self.router.session.client_ip or None,
+                user_agent=self.router.headers.user_agent or None,
+            )
         except ServiceError as exc:
             self.checking, self.error = False, exc.message
             self.expired = exc.code == "sign_in_expired"
@@ -89,17 +82,6 @@ class SmsOutboxState(rx.State):
 
     @rx.event
     def load(self) -> None:
-        self.available = not get_settings().is_production
-        if not self.available:
-            self.messages = []
-            return
-        with session_scope(readonly=True) as db:
-            rows = sms.sandbox_outbox(db)
-        self.messages = [
-            {
-                "to": m.to_phone,
-                "body": m.body,
-                "at": m.created_at.strftime("%d %b %Y, %H:%M:%S UTC"),
-            }
-            for m in rows
-        ]
+        texts = security_pages.sandbox_texts()
+        self.available = texts is not None
+        self.messages = [{"to": t.to, "body": t.body, "at": t.at} for t in texts or []]

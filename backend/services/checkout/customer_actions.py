@@ -1,8 +1,8 @@
 """What the hosted checkout page and a payment link's page do for the customer.
 
 The session or link id is the customer's capability: nothing here needs a signed-in member.
-Each function opens its own unit of work around the checkout session services or payment_links and sends
-the receipt e-mail once the payment's unit of work has committed. The pages get the answer
+Each function opens its own unit of work around the checkout session services or payment
+links, and sends the receipt e-mail once the payment's unit of work has committed. The pages get the answer
 with the merchant's storefront (name, logo, brand colour) and copy it into their state.
 """
 

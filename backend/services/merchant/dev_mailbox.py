@@ -13,7 +13,9 @@ from dataclasses import dataclass
 from sqlmodel import Session, col, select
 
 from backend.core.config import get_settings
+from backend.core.db import session_scope
 from backend.models import OutboundEmail
+from backend.services import labels
 
 _URL = re.compile(r"https?://[^\s<>\"']+")
 PAGE = 100
@@ -59,3 +61,55 @@ def messages(db: Session, limit: int = PAGE) -> list[OutboundEmail]:
 def message(db: Session, email_id: str) -> OutboundEmail | None:
     row = db.get(OutboundEmail, email_id[:40]) if email_id else None
     return row if row is not None and row.provider == "sandbox" else None
+
+
+# ---------------------------------------------------------------------------------------------
+# What the pages show, each read in a read-only unit of work of its own
+
+
+def _when(row: OutboundEmail) -> str:
+    return row.created_at.strftime("%d %b %Y, %H:%M:%S UTC")
+
+
+@dataclass(frozen=True)
+class Listed:
+    id: str
+    to: str
+    subject: str
+    when: str
+    template: str  # in words
+
+
+@dataclass(frozen=True)
+class Opened:
+    subject: str
+    to: str
+    when: str
+    status: str
+    lines: list[list[Segment]]  # the text body, each line split into text and links
+
+
+def read_messages() -> list[Listed]:
+    """The list page's messages, newest first ([] when the mailbox is off)."""
+    if not enabled():
+        return []
+    with session_scope(readonly=True) as db:
+        rows = messages(db)
+    return [Listed(r.id, r.to_email, r.subject, _when(r), labels.words(r.template)) for r in rows]
+
+
+def read_message(email_id: str) -> Opened | None:
+    """One message with its links, or None (unknown, not a sandbox one, or the mailbox off)."""
+    if not enabled():
+        return None
+    with session_scope(readonly=True) as db:
+        row = message(db, email_id)
+    if row is None:
+        return None
+    return Opened(
+        row.subject,
+        row.to_email,
+        _when(row),
+        row.status,
+        [segments(line) for line in row.text_body.splitlines()],
+    )
