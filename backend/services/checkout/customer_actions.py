@@ -2,8 +2,9 @@
 
 The session or link id is the customer's capability: nothing here needs a signed-in member.
 Each function opens its own unit of work around the checkout session services or payment
-links, and sends the receipt e-mail once the payment's unit of work has committed. The pages get the answer
-with the merchant's storefront (name, logo, brand colour) and copy it into their state.
+links, and sends the receipt e-mail once the payment's unit of work has committed. The pages
+get the answer with the merchant's storefront (name, logo, brand colour) and copy it into their
+state.
 """
 
 from __future__ import annotations
