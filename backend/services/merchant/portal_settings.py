@@ -20,7 +20,7 @@ from backend.services.context import Actor
 from backend.services.identity.permissions import Permission, require
 from backend.services.identity.sessions import SessionContext
 from backend.services.merchant import business_profile, notifications
-from backend.services.payments import risk, risk_settings
+from backend.services.payments import blocklist, risk_settings
 from backend.services.payments.money_input import parse_money
 
 
@@ -149,7 +149,7 @@ def risk_rules(ctx: SessionContext) -> RiskRules:
     require(ctx.role, Permission.VIEW_DATA)
     with session_scope(readonly=True) as db:
         merchant = _merchant(db, ctx.merchant_id)
-        found = risk.list_blocklist(db, merchant.id)
+        found = blocklist.list_blocklist(db, merchant.id)
     return RiskRules(merchant.risk_review_score, merchant.risk_block_score, list(found))
 
 
@@ -179,7 +179,7 @@ def save_risk_thresholds(
 def add_blocklist_entry(ctx: SessionContext, kind: str, value: str, reason: str) -> BlocklistEntry:
     require(ctx.role, Permission.MANAGE_SETTINGS)
     with session_scope() as db:
-        return risk.add_to_blocklist(
+        return blocklist.add_to_blocklist(
             db,
             ctx.merchant_id,
             kind,
@@ -193,6 +193,6 @@ def add_blocklist_entry(ctx: SessionContext, kind: str, value: str, reason: str)
 def remove_blocklist_entry(ctx: SessionContext, entry_id: str) -> BlocklistEntry:
     require(ctx.role, Permission.MANAGE_SETTINGS)
     with session_scope() as db:
-        return risk.delete_blocklist_entry(
+        return blocklist.delete_blocklist_entry(
             db, ctx.merchant_id, entry_id, actor_type=ActorType.USER, actor_id=ctx.user_id
         )

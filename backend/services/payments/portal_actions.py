@@ -19,11 +19,13 @@ from backend.services.context import Actor, Scope
 from backend.services.identity.permissions import Permission, can, require
 from backend.services.identity.sessions import SessionContext
 from backend.services.payments import (
-    charges,
+    blocklist,
+    booking,
     dispute_evidence,
+    operations,
+    orders,
     refund_limits,
     reviews,
-    risk,
     state_machine,
 )
 from backend.services.payments import customers as customer_records
@@ -66,12 +68,12 @@ class PaymentPage:
 def payment_page(ctx: SessionContext, payment_id: str, locale: str) -> PaymentPage:
     require(ctx.role, Permission.VIEW_DATA)
     with session_scope(readonly=True) as db:
-        p = charges.get_payment(db, _scope(ctx), payment_id)
-        refunds = charges.refunds_of(db, p.id)
+        p = orders.get_payment(db, _scope(ctx), payment_id)
+        refunds = booking.refunds_of(db, p.id)
         timeline = payment_detail.payment_timeline(db, p, locale)
         webhooks = payment_detail.payment_webhooks(db, p)
         can_block = can(ctx.role, Permission.MANAGE_SETTINGS)
-        blockable = risk.blockable_values(db, p) if can_block else []
+        blockable = blocklist.blockable_values(db, p) if can_block else []
         reviewer = db.get(User, p.reviewed_by) if p.reviewed_by else None
     remaining = p.amount_captured - p.amount_refunded
     can_refund = (
@@ -102,13 +104,13 @@ def payment_page(ctx: SessionContext, payment_id: str, locale: str) -> PaymentPa
 def block_payment_value(ctx: SessionContext, payment_id: str, kind: str) -> None:
     """Block this payment's stored value of that kind: the browser only names the kind."""
     require(ctx.role, Permission.MANAGE_SETTINGS)
-    attribute = risk.PAYMENT_BLOCKABLES.get(str(kind))
+    attribute = blocklist.PAYMENT_BLOCKABLES.get(str(kind))
     with session_scope() as db:
-        p = charges.get_payment(db, _scope(ctx), payment_id)
+        p = orders.get_payment(db, _scope(ctx), payment_id)
         value = getattr(p, attribute) if attribute else None
         if not value:
             raise ValidationFailed("This payment has nothing of that kind to block")
-        risk.add_to_blocklist(
+        blocklist.add_to_blocklist(
             db,
             ctx.merchant_id,
             str(kind),
@@ -134,13 +136,13 @@ def capture(
     it when nothing was typed; the captured payment."""
     require(ctx.role, Permission.CAPTURE_VOID)
     with session_scope() as db:
-        current = charges.get_payment(db, _scope(ctx), payment_id)
+        current = orders.get_payment(db, _scope(ctx), payment_id)
         amount = (
             parse_money(typed_amount, current.currency, locale, param="amount")
             if typed_amount
             else None
         )
-        return charges.capture(
+        return operations.capture(
             db, _scope(ctx), payment_id, amount=amount, actor=_actor(ctx, ip_address)
         )
 
@@ -148,7 +150,7 @@ def capture(
 def void(ctx: SessionContext, payment_id: str, *, ip_address: str | None) -> None:
     require(ctx.role, Permission.CAPTURE_VOID)
     with session_scope() as db:
-        charges.void(db, _scope(ctx), payment_id, actor=_actor(ctx, ip_address))
+        operations.void(db, _scope(ctx), payment_id, actor=_actor(ctx, ip_address))
 
 
 # ---------------------------------------------------------------------------------------------
