@@ -1,2 +1,2 @@
-"""Views of the hosted checkout: the card form (sandbox), Stripe's Payment Element (live), the
-receipt and the merchant's storefront."""
+"""Views of the hosted checkout that need more than the page itself: Stripe's Payment Element for
+live card payments."""
