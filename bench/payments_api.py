@@ -4,7 +4,7 @@
                                            [--databases sqlite,postgresql]
                                            [--server uvicorn|granian]
 
-For each database: a fresh migrated database, one server for `backend.api:app` as the README
+For each database: a fresh migrated database, one server for `backend.api:app` as docs/operations.md
 says to run the API on its own (uvicorn with uvloop and httptools, or granian), a
 merchant whose risk thresholds are raised (the benchmark charges one test card hundreds of
 times a second, which the velocity rules would rightly block), then in the same run:

@@ -4,7 +4,8 @@ A worker hands blocking calls to AnyIO's thread pool, which runs up to 40 at onc
 run Python take turns at the GIL, and CPython does not hand it over in arrival order: with dozens
 of reads in flight, some wait behind many others. Measured on the 2-core machine (GET
 /api/health at 32 clients, SQLite, bench/payments_api.py): p95 382-454 ms and p99 743-837 ms
-with the whole pool at work, p95 88-117 ms and p99 204-309 ms with 6 places (see the README).
+with the whole pool at work, p95 88-117 ms and p99 204-309 ms with 6 places (see
+docs/performance.md).
 
 So reads (health checks, getting payments and webhook endpoints, logos) wait for one of
 API_READ_THREADS places on an AnyIO CapacityLimiter, whose waiters are served first come, first

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Protocol
 
 from sqlmodel import Session
 
@@ -10,6 +10,15 @@ from backend.core.db import new_row as db_new_row
 from backend.core.ids import new_id
 from backend.models import AuditLog
 from backend.models.enums import ActorType
+from backend.services.context import Actor
+
+
+class Owned(Protocol):
+    """A merchant's object: what an audit row names."""
+
+    id: str
+    merchant_id: str
+    livemode: bool
 
 
 def record(db: Session, **fields: Any) -> AuditLog:
@@ -17,6 +26,30 @@ def record(db: Session, **fields: Any) -> AuditLog:
     row = AuditLog(**new_row(**fields))
     db.add(row)
     return row
+
+
+def record_by(
+    db: Session,
+    actor: Actor,
+    action: str,
+    obj: Owned,
+    object_type: str,
+    details: dict[str, Any] | None = None,
+) -> AuditLog:
+    """The audit row of `actor` (with the address it acted from) doing `action` to a merchant's
+    object, in db's transaction."""
+    return record(
+        db,
+        action=action,
+        merchant_id=obj.merchant_id,
+        livemode=obj.livemode,
+        actor_type=actor.type,
+        actor_id=actor.id,
+        object_type=object_type,
+        object_id=obj.id,
+        ip_address=actor.ip_address,
+        details=details,
+    )
 
 
 def new_row(

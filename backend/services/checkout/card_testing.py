@@ -5,9 +5,10 @@ many attempts, nearly all declined. Two limits stop them, as Stripe's Checkout d
 a customer who mistypes once or twice alone:
 
 - Per checkout session (a payment link's visit opens one too): after MAX_SESSION_DECLINES
-  declined attempts the session is locked. backend/services/checkout.py expires it at once, so
-  nothing more can be paid on it, the merchant's integration hears `checkout.session.expired`
-  and the audit log says why; the page tells the customer to start again from the merchant.
+  declined attempts the session is locked. backend/services/checkout/paying.py expires it at
+  once, so nothing more can be paid on it, the merchant's integration hears
+  `checkout.session.expired` and the audit log says why; the page tells the customer to start
+  again from the merchant.
 - Per network address, across sessions: after ADDRESS_DECLINES, further attempts from that
   address are refused before any gateway is called (and payment links open no new session for
   it) until the oldest of those declines leaves the window. Live mode counts across every
@@ -20,7 +21,7 @@ nor does a payment that succeeded, nor input refused before any charge (a mistyp
 caught in the browser, an unknown test card by the sandbox).
 
 The session count is read from the session's own payments (the database: every worker sees
-it). The address count lives in the `limits` store of backend/services/throttle.py: Redis when
+it). The address count lives in the `limits` store of backend/core/throttle.py: Redis when
 REDIS_URL is set, which several workers need anyway, the process's memory with one worker.
 IPv6 addresses count per /64, the block one subscriber holds.
 """

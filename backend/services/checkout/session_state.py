@@ -221,17 +221,13 @@ def audit_session(
     details: dict[str, Any] | None = None,
 ) -> None:
 
-    audit.record(
+    audit.record_by(
         db,
-        action=action,
-        merchant_id=session.merchant_id,
-        livemode=session.livemode,
-        actor_type=actor.type,
-        actor_id=actor.id,
-        object_type="checkout.session",
-        object_id=session.id,
-        ip_address=actor.ip_address,
-        details={"status": session.status, **(details or {})},
+        actor,
+        action,
+        session,
+        "checkout.session",
+        {"status": session.status, **(details or {})},
     )
 
 

@@ -1,3 +1,5 @@
-"""The payments domain: charges and refunds (with the one booking module every state change of a
-payment, refund or dispute goes through), fees, merchant terms, state machines, routing across
-processors and their configurations, risk and reviews, customers and disputes."""
+"""The payments domain. booking.py is the one place a payment, refund or dispute changes state and
+its fees are set; orders, charges (authorize, charge) and operations (capture, void, refund) call
+the processors through routing and book their answers there. Beside them: fees, merchant terms,
+state machines, gateway configurations, risk (scoring, rules, lookups, blocklist) and reviews,
+refund limits, customers, dispute evidence and the portal's payment and processor pages."""

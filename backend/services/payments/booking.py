@@ -86,9 +86,7 @@ def authorize(
     rows: NewRows | None = None,
 ) -> None:
     """The processor holds `amount` on the customer's card, to be captured later."""
-    set_fees(payment, amount, platform, gateway)
-    payment.failure_code = payment.failure_message = None
-    payment.authorized_at = payment.authorized_at or at
+    _accepted(payment, amount, platform, gateway, at)
     move_payment(payment, P.AUTHORIZED)
     record_change(db, payment, "payment.authorized", actor, rows=rows)
 
@@ -106,9 +104,7 @@ def capture(
 ) -> None:
     """The processor took `amount`: fees on it, the payment succeeded and its order (when
     given, i.e. still awaiting payment) is paid."""
-    set_fees(payment, amount, platform, gateway)
-    payment.failure_code = payment.failure_message = None
-    payment.authorized_at = payment.authorized_at or at
+    _accepted(payment, amount, platform, gateway, at)
     move_payment(payment, P.SUCCEEDED)
     payment.amount_captured = amount
     payment.captured_at = at
@@ -128,6 +124,16 @@ def capture(
             data=order_to_dict(order),
         )
     record_change(db, payment, "payment.succeeded", actor, rows=rows)
+
+
+def _accepted(
+    payment: Payment, amount: int, platform: FeeSchedule, gateway: FeeSchedule, at: datetime
+) -> None:
+    """The processor accepted the payment (held or took `amount`): its fees, no failure, and
+    when it was first authorized."""
+    set_fees(payment, amount, platform, gateway)
+    payment.failure_code = payment.failure_message = None
+    payment.authorized_at = payment.authorized_at or at
 
 
 def fail(
@@ -305,16 +311,13 @@ def _refund_changed(
 ) -> None:
     record.updated_at = utcnow()
     db.add(record)
-    audit.record(
+    audit.record_by(
         db,
-        action=action,
-        merchant_id=record.merchant_id,
-        livemode=record.livemode,
-        actor_type=actor.type,
-        actor_id=actor.id,
-        object_type="refund",
-        object_id=record.id,
-        details={"payment": payment.id, "status": record.status, "amount": record.amount},
+        actor,
+        action,
+        record,
+        "refund",
+        {"payment": payment.id, "status": record.status, "amount": record.amount},
     )
     _emit_refund(db, record)
 
@@ -375,18 +378,7 @@ def dispute_under_review(db: Session, dispute: Dispute, actor: Actor, *, files: 
     dispute.status = DisputeStatus.UNDER_REVIEW
     dispute.updated_at = now
     db.add(dispute)
-    audit.record(
-        db,
-        action="dispute.evidence_submitted",
-        merchant_id=dispute.merchant_id,
-        livemode=dispute.livemode,
-        actor_type=actor.type,
-        actor_id=actor.id,
-        object_type="dispute",
-        object_id=dispute.id,
-        ip_address=actor.ip_address,
-        details={"files": files},
-    )
+    audit.record_by(db, actor, "dispute.evidence_submitted", dispute, "dispute", {"files": files})
     _emit_dispute(db, dispute, "dispute.updated")
     return now
 
@@ -403,17 +395,7 @@ def close_dispute(db: Session, dispute: Dispute, *, won: bool, actor: Actor = SY
         move_payment(payment, settled_status(payment))
         db.add(payment)
     db.add(dispute)
-    audit.record(
-        db,
-        action="dispute.closed",
-        merchant_id=dispute.merchant_id,
-        livemode=dispute.livemode,
-        actor_type=actor.type,
-        actor_id=actor.id,
-        object_type="dispute",
-        object_id=dispute.id,
-        details={"status": target},
-    )
+    audit.record_by(db, actor, "dispute.closed", dispute, "dispute", {"status": target})
     _emit_dispute(db, dispute, "dispute.closed")
     return dispute
 

@@ -279,7 +279,9 @@ def add_evidence(
             )
             db.add(row)
             rows.append(row)
-        _audit(db, dispute, "dispute.evidence_added", actor, {"files": [r.id for r in rows]})
+        audit.record_by(
+            db, actor, "dispute.evidence_added", dispute, "dispute", {"files": [r.id for r in rows]}
+        )
         db.flush()
     except BaseException:
         for path in written:
@@ -296,7 +298,7 @@ def remove_evidence(
     _ensure_open(dispute)
     row, path = evidence_file(db, scope, dispute_id, file_id)
     db.delete(row)
-    _audit(db, dispute, "dispute.evidence_removed", actor, {"file": file_id})
+    audit.record_by(db, actor, "dispute.evidence_removed", dispute, "dispute", {"file": file_id})
     db.flush()
     with contextlib.suppress(OSError):
         path.unlink()
@@ -346,18 +348,3 @@ def submit_evidence(
     response.submitted_by_user_id = actor.id if actor.type == ActorType.USER else None
     db.add(response)
     return dispute
-
-
-def _audit(db: Session, dispute: Dispute, action: str, actor: Actor, details: dict) -> None:
-    audit.record(
-        db,
-        action=action,
-        merchant_id=dispute.merchant_id,
-        livemode=dispute.livemode,
-        actor_type=actor.type,
-        actor_id=actor.id,
-        object_type="dispute",
-        object_id=dispute.id,
-        ip_address=actor.ip_address,
-        details=details,
-    )

@@ -412,15 +412,4 @@ def _summary(config: GatewayConfig) -> dict[str, object]:
 def _audit(
     db: Session, config: GatewayConfig, action: str, actor: Actor, details: dict[str, object]
 ) -> None:
-    audit.record(
-        db,
-        action=action,
-        merchant_id=config.merchant_id,
-        livemode=config.livemode,
-        actor_type=actor.type,
-        actor_id=actor.id,
-        object_type="gateway_config",
-        object_id=config.id,
-        ip_address=actor.ip_address,
-        details=details,
-    )
+    audit.record_by(db, actor, action, config, "gateway_config", details)

@@ -53,16 +53,12 @@ def close(db: Session, scope: Scope, payment_id: str, outcome: str, *, actor: Ac
     payment.reviewed_at, payment.reviewed_by, payment.review_outcome = now, actor.id, outcome
     payment.updated_at = now
     db.add(payment)
-    audit.record(
+    audit.record_by(
         db,
-        action=_AUDIT_ACTIONS[ReviewOutcome(outcome)],
-        merchant_id=payment.merchant_id,
-        livemode=payment.livemode,
-        actor_type=actor.type,
-        actor_id=actor.id,
-        object_type="payment",
-        object_id=payment.id,
-        ip_address=actor.ip_address,
-        details={"risk_score": payment.risk_score, "reasons": list(payment.risk_reasons or [])},
+        actor,
+        _AUDIT_ACTIONS[ReviewOutcome(outcome)],
+        payment,
+        "payment",
+        {"risk_score": payment.risk_score, "reasons": list(payment.risk_reasons or [])},
     )
     return payment

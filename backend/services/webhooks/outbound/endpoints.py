@@ -68,18 +68,7 @@ def _new_secret() -> tuple[str, str]:
 def _audit(
     db: Session, endpoint: WebhookEndpoint, action: str, actor: Actor, **details: Any
 ) -> None:
-    audit.record(
-        db,
-        action=action,
-        merchant_id=endpoint.merchant_id,
-        livemode=endpoint.livemode,
-        actor_type=actor.type,
-        actor_id=actor.id,
-        ip_address=actor.ip_address,
-        object_type="webhook_endpoint",
-        object_id=endpoint.id,
-        details=details,
-    )
+    audit.record_by(db, actor, action, endpoint, "webhook_endpoint", details)
 
 
 def create_endpoint(

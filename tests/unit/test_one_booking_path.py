@@ -1,0 +1,62 @@
+"""One booking path: no module but payments/booking.py writes a payment's, refund's, dispute's
+or order's money columns or moves their status. (The demo seed writes its history directly, with
+booking's arithmetic; it books nothing that happens.)"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+BOOKING = "backend/services/payments/booking.py"
+SEED = "backend/services/merchant/demo.py"
+MONEY_COLUMNS = {
+    "amount_captured",
+    "amount_refunded",
+    "platform_fee",
+    "gateway_fee",
+    "net_amount",
+    "platform_fee_refunded",
+    "captured_at",
+    "canceled_at",
+    "authorized_at",
+}
+STATUS_ENUMS = {"PaymentStatus", "RefundStatus", "DisputeStatus", "OrderStatus", "P", "R", "D"}
+
+
+def _writes(tree: ast.AST) -> list[tuple[int, str]]:
+    found = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Assign | ast.AugAssign | ast.AnnAssign):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            flat = [e for t in targets for e in (t.elts if isinstance(t, ast.Tuple) else [t])]
+            for target in flat:
+                if not isinstance(target, ast.Attribute):
+                    continue
+                if target.attr in MONEY_COLUMNS:
+                    found.append((node.lineno, target.attr))
+                value = node.value
+                if (
+                    target.attr == "status"
+                    and isinstance(value, ast.Attribute)
+                    and isinstance(value.value, ast.Name)
+                    and value.value.id in STATUS_ENUMS
+                ):
+                    found.append((node.lineno, f"status = {value.value.id}.{value.attr}"))
+    return found
+
+
+def test_only_the_booking_module_moves_money() -> None:
+    outside = []
+    for path in sorted((ROOT / "backend").rglob("*.py")):
+        name = path.relative_to(ROOT).as_posix()
+        if name in (BOOKING, SEED) or name.startswith("backend/models/"):
+            continue
+        outside += [f"{name}:{line}: {what}" for line, what in _writes(ast.parse(path.read_text()))]
+    assert outside == []
+
+
+def test_the_check_sees_a_write() -> None:
+    sample = "payment.net_amount -= 5\nrefund.status = RefundStatus.FAILED\nx.status = 'open'\n"
+    assert _writes(ast.parse(sample)) == [(1, "net_amount"), (2, "status = RefundStatus.FAILED")]
+    assert _writes(ast.parse((ROOT / BOOKING).read_text()))  # booking itself does write
