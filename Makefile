@@ -58,6 +58,7 @@ lint: $(STAMP)
 contracts: $(STAMP)
 	$(BIN)/lint-imports --no-cache --no-logo
 	$(BIN)/python scripts/check_private_imports.py
+	$(BIN)/python scripts/check_module_names.py
 
 format: $(STAMP)
 	$(BIN)/ruff check --fix .
