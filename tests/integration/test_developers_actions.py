@@ -210,6 +210,8 @@ def test_mode_switch_is_kept_on_the_session(merchant_id: str):
         ctx = sessions.resolve(db, token)
         assert ctx is not None and not ctx.livemode
         changes = db.exec(
-            select(AuditLog.details).where(AuditLog.action == "session.mode_changed")
+            select(AuditLog.details).where(
+                AuditLog.action == "session.mode_changed", AuditLog.merchant_id == merchant_id
+            )
         ).all()
     assert [c["livemode"] for c in changes] == [True, False]
