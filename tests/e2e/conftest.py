@@ -265,10 +265,15 @@ def new_merchant(app_env: dict[str, str], app_url: str) -> dict[str, str]:
     return {"email": email, "password": password, "key": created["test_secret_key"]}
 
 
-def next_totp_step(after: int) -> None:
-    """Wait for the 30 s step after `after`: a TOTP code is never accepted twice."""
-    while int(time.time()) // 30 <= after:
+def code_after(totp: Any, last_step: int) -> tuple[str, int]:
+    """A TOTP code the server has not accepted yet, and its step: the first step after
+    `last_step`, which the server takes once it lies in its window (the step before, the
+    current one and the step after, for clock drift). Waits only when the next step is still
+    more than one step ahead: a TOTP code is never accepted twice."""
+    step = max(last_step + 1, int(time.time()) // 30)
+    while int(time.time()) // 30 < step - 1:
         time.sleep(0.5)
+    return totp.at(step * 30), step
 
 
 @dataclass
@@ -279,9 +284,8 @@ class TwoFactorOwner:
     secret_key: str  # the merchant's test API key
 
     def fresh_code(self) -> str:
-        next_totp_step(self.last_step)
-        self.last_step = int(time.time()) // 30
-        return self.totp.now()
+        code, self.last_step = code_after(self.totp, self.last_step)
+        return code
 
 
 @pytest.fixture

@@ -16,17 +16,11 @@ from backend.core.db import make_engine, session_scope
 from backend.core.ids import new_id
 from backend.models import UserSession, utcnow
 from backend.services.identity import accounts
-from tests.e2e.conftest import has_horizontal_scroll, screenshot, sign_out
+from tests.e2e.conftest import code_after, has_horizontal_scroll, screenshot, sign_out
 from tests.fakes.receiver import Receiver, Reply
 
 pytestmark = pytest.mark.e2e
 PASSWORD = "two-factor-e2e-2026"
-
-
-def wait_for_next_step(after: int) -> None:
-    """TOTP codes are single use: wait until the app would show a newer one."""
-    while int(time.time()) // 30 <= after:
-        time.sleep(0.5)
 
 
 def sign_in_password(page: Page, app_url: str, email: str) -> None:
@@ -84,15 +78,14 @@ def test_two_factor_step_up_keys_webhooks_and_live_mode(
     sign_in_password(page, app_url, merchant["email"])
     page.wait_for_url("**/login/two-factor**")
     screenshot(page, "two-factor-login-desktop")
-    wait_for_next_step(enrol_step)
     page.get_by_role("textbox", name="Code").fill(enrol_code)
     page.get_by_role("button", name="Verify").click()
     expect(page.get_by_role("alert")).to_contain_text("already been used")
     assert page.context.cookies() == [] or all(
         c["name"] != "pp_session" or not c["value"] for c in page.context.cookies()
     )
-    login_step = int(time.time()) // 30
-    page.get_by_role("textbox", name="Code").fill(totp.now())
+    login_code, login_step = code_after(totp, enrol_step)
+    page.get_by_role("textbox", name="Code").fill(login_code)
     page.get_by_role("button", name="Verify").click()
     page.wait_for_url("**/dashboard{,/}")
     sign_out(page)
@@ -112,9 +105,9 @@ def test_two_factor_step_up_keys_webhooks_and_live_mode(
     page.get_by_role("button", name="Roll Default").click()
     page.get_by_role("button", name="Roll key").click()
     expect(page.get_by_role("heading", name="Confirm it's you")).to_be_visible()
-    wait_for_next_step(login_step)
-    page.locator("#step-up-code").fill(totp.now())
-    merchant["key"], merchant["last_step"] = key, str(int(time.time()) // 30)
+    step_up_code, step_up_step = code_after(totp, login_step)
+    page.locator("#step-up-code").fill(step_up_code)
+    merchant["key"], merchant["last_step"] = key, str(step_up_step)
     page.get_by_role("button", name="Confirm").click()
     expect(page.get_by_label("Secret key")).to_contain_text("sk_test_")
     screenshot(page, "api-key-rolled-desktop")
@@ -170,8 +163,8 @@ def test_pages_fit_a_phone(app_url, merchant, open_page) -> None:
     page.wait_for_url("**/login/two-factor**")
     assert not has_horizontal_scroll(page)
     screenshot(page, "two-factor-login-phone")
-    wait_for_next_step(int(merchant["last_step"]))
-    page.get_by_role("textbox", name="Code").fill(pyotp.TOTP(merchant["key"]).now())
+    code, _step = code_after(pyotp.TOTP(merchant["key"]), int(merchant["last_step"]))
+    page.get_by_role("textbox", name="Code").fill(code)
     page.get_by_role("button", name="Verify").click()
     page.wait_for_url("**/dashboard{,/}")
     for path, name, ready in [
