@@ -108,3 +108,25 @@ def test_the_risk_filter_walks_the_flagged_payments_index(db: Session, seeded: s
     sql = str(query.compile(db.get_bind(), compile_kwargs={"literal_binds": True}))
     plan = " ".join(str(row) for row in db.exec(text(f"EXPLAIN QUERY PLAN {sql}")))  # type: ignore[call-overload]
     assert "ix_payments_merchant_flagged_created" in plan
+
+
+@pytest.mark.parametrize(
+    ("text", "amount"),
+    [
+        ("12.50", "12.50"),
+        ("$1,234.56", "1234.56"),
+        ("¥500", "500"),
+        ("€ 9.99", "9.99"),
+        ("0", None),
+        ("-5", None),
+        ("pay_01abc", None),
+        ("nan", None),
+        ("1" * 41, None),
+    ],
+)
+def test_a_typed_amount_is_read_as_parse_money_reads_it(text: str, amount: str | None):
+    from decimal import Decimal
+
+    from backend.services.payments.money_input import typed_amount
+
+    assert typed_amount(text) == (Decimal(amount) if amount else None)

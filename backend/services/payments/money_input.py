@@ -27,7 +27,7 @@ def parse_money(
         raise ValidationFailed("Enter an amount", param=param)
     if len(text) > 40:
         raise ValidationFailed("That amount is too long", param=param)
-    cleaned = text.strip().upper().removesuffix(currency.upper()).strip(_SYMBOLS)
+    cleaned = _without_symbols(text, currency)
     value = _decimal(cleaned, locale, f"{text!r} is not an amount", param)
     if not value.is_finite() or value < 0 or (value == 0 and minimum > 0):
         raise ValidationFailed("Enter an amount above zero", param=param)
@@ -39,6 +39,26 @@ def parse_money(
     if minor > MAX_AMOUNT:
         raise ValidationFailed("That amount is larger than any payment can be", param=param)
     return int(minor)
+
+
+def typed_amount(text: str, locale: str = "en_US") -> Decimal | None:
+    """A positive amount in major units as a person typed it ("12.50", "$1,234.56", "¥500") in
+    no particular currency, or None when the text is not one (a search box tries it as such)."""
+    if len(text) > 40:
+        return None
+    try:
+        value = _decimal(_without_symbols(text, ""), locale, "", "amount")
+    except ValidationFailed:
+        return None
+    return value if value.is_finite() and value > 0 else None
+
+
+def _without_symbols(text: str, currency: str) -> str:
+    """The number of an amount: without its currency code and symbols."""
+    cleaned = text.strip().upper()
+    if currency:
+        cleaned = cleaned.removesuffix(currency.upper())
+    return cleaned.strip(_SYMBOLS)
 
 
 def parse_percent(text: object, locale: str = "en_US", *, param: str = "percent") -> int:

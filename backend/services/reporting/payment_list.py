@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from sqlalchemy import or_, text
@@ -21,6 +20,7 @@ from backend.core.errors import ValidationFailed
 from backend.models import Payment
 from backend.models.enums import RiskDecision
 from backend.models.reporting_indexes import FLAGGED
+from backend.services.payments.money_input import typed_amount
 
 UNREVIEWED = "unreviewed"  # flagged for review, and nobody has closed the review yet
 RISK_FILTERS = (*RiskDecision, UNREVIEWED)
@@ -55,7 +55,7 @@ def _text_alternatives(text: str) -> list[ColumnElement[bool]]:
         conditions.append(Payment.customer_email == text.lower())
     if text.isdigit() and len(text) == 4:
         conditions.append(Payment.card_last4 == text)
-    amount = _parse_amount(text)
+    amount = typed_amount(text)
     if amount is not None:
         # An amount typed as 12.34 matches 1234 in two-decimal currencies, 12 in JPY...
         for exp in sorted(set(ISO_4217_EXPONENTS.values())):
@@ -144,17 +144,6 @@ def search_payments(
         last = rows[-1]
         next_cursor = f"{last.created_at.isoformat()}|{last.id}"
     return Page(rows, next_cursor)
-
-
-def _parse_amount(text: str) -> Decimal | None:
-    cleaned = text.replace(",", "").lstrip("$€£¥")
-    if len(cleaned) > 20:
-        return None
-    try:
-        value = Decimal(cleaned)
-    except InvalidOperation:
-        return None
-    return value if value.is_finite() and value > 0 else None
 
 
 def _decode_cursor(cursor: str) -> tuple[datetime, str]:
