@@ -44,10 +44,20 @@ run: migrate
 	trap 'kill $$worker $$announce 2>/dev/null' EXIT INT TERM; \
 	$(BIN)/reflex run --env prod --single-port
 
+# The browser tests spend most of their time waiting (for the browser, the app, the next TOTP
+# step), so they run beside the rest of the suite instead of after it; their report follows the
+# rest's, and both must pass.
+E2E_LOG := tests/e2e/artifacts/pytest.log
 test: $(STAMP) $(CHROMIUM)
 	$(BIN)/ruff check .
 	$(MAKE) --no-print-directory contracts
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	@mkdir -p tests/e2e/artifacts
+	@$(BIN)/python -m pytest tests/e2e -p no:cacheprovider --basetemp=tests/e2e/artifacts/tmp \
+		$(PYTEST_ARGS) > $(E2E_LOG) 2>&1 & e2e=$$!; \
+	trap 'kill -INT $$e2e 2>/dev/null; wait $$e2e' INT TERM; \
+	$(BIN)/python -m pytest --ignore=tests/e2e $(PYTEST_ARGS); rest=$$?; \
+	wait $$e2e; browser=$$?; echo "== browser tests (tests/e2e)"; cat $(E2E_LOG); \
+	exit $$(( rest || browser ))
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
