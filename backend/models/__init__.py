@@ -15,6 +15,14 @@ from backend.models.commerce import (
 from backend.models.evidence import DisputeEvidenceFile, DisputeResponse
 from backend.models.fees import FeeOverride, FeeTier
 from backend.models.identity import ActionToken, Invitation, LoginThrottle
+from backend.models.ledger import (
+    Balance,
+    BalanceTransaction,
+    LedgerEntry,
+    LedgerJournal,
+    Payout,
+    PayoutSchedule,
+)
 from backend.models.messages import OutboundEmail
 from backend.models.notifications import NotificationPreference
 from backend.models.ops import AuditLog, IdempotencyKey
@@ -34,6 +42,8 @@ __all__ = [
     "ActionToken",
     "ApiKey",
     "AuditLog",
+    "Balance",
+    "BalanceTransaction",
     "BankAccount",
     "BlocklistEntry",
     "BrandLogo",
@@ -49,6 +59,8 @@ __all__ = [
     "IdempotencyKey",
     "InboundWebhookEvent",
     "Invitation",
+    "LedgerEntry",
+    "LedgerJournal",
     "LoginThrottle",
     "MemberRefundDay",
     "Membership",
@@ -60,6 +72,8 @@ __all__ = [
     "Payment",
     "PaymentAttempt",
     "PaymentLink",
+    "Payout",
+    "PayoutSchedule",
     "PendingLogin",
     "RecoveryCode",
     "Refund",

@@ -43,6 +43,8 @@ class Merchant(SQLModel, table=True):
     step_up_refund_threshold: int = Field(
         default=50_000, sa_type=sa.BigInteger, sa_column_kwargs={"server_default": "50000"}
     )
+    # Business days (UTC, weekends skipped) before a captured payment's funds become available.
+    payout_delay_days: int = Field(default=2, sa_column_kwargs={"server_default": "2"})
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 

@@ -219,6 +219,8 @@ class Dispute(SQLModel, table=True):
     reason: str = Field(default="general", max_length=64)
     evidence_due_by: datetime | None = Field(default=None, sa_type=UTCDateTime)
     gateway_dispute_id: str | None = Field(default=None, max_length=255, unique=True)
+    # The processor's dispute fee, taken with the amount when the dispute opens.
+    fee: int = Field(default=0, sa_type=BigInteger, sa_column_kwargs={"server_default": "0"})
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     closed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)

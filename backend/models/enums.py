@@ -87,3 +87,58 @@ class ActorType(StrEnum):
     API_KEY = "api_key"
     SYSTEM = "system"
     WEBHOOK = "webhook"
+
+
+class LedgerAccount(StrEnum):
+    """The ledger's accounts, per merchant, mode, currency and holder (who holds the money: the
+    platform, or a merchant's own processor that pays them directly).
+
+    Amounts are signed and every journal sums to zero per currency. The merchant's accounts
+    (pending, available, in transit) and the platform's revenue count what is owed to or earned
+    by their owner, so their balances are positive; the processor's clearing account is negative
+    while the processor owes us money, the bank account counts what reached the merchant's bank.
+    """
+
+    MERCHANT_PENDING = "merchant_pending"
+    MERCHANT_AVAILABLE = "merchant_available"
+    MERCHANT_IN_TRANSIT = "merchant_in_transit"
+    PROCESSOR_CLEARING = "processor_clearing"
+    PLATFORM_FEE_REVENUE = "platform_fee_revenue"
+    PROCESSOR_FEES = "processor_fees"
+    DISPUTE_RESERVE = "dispute_reserve"
+    BANK = "bank"
+
+
+class BalanceTransactionType(StrEnum):
+    CHARGE = "charge"
+    REFUND = "refund"
+    REFUND_FAILURE = "refund_failure"  # a booked refund the processor could not make
+    PLATFORM_FEE = "platform_fee"
+    PROCESSOR_FEE = "processor_fee"
+    DISPUTE = "dispute"
+    DISPUTE_REVERSAL = "dispute_reversal"
+    DISPUTE_FEE = "dispute_fee"
+    PAYOUT = "payout"
+    PAYOUT_FAILURE = "payout_failure"
+    PAYOUT_CANCEL = "payout_cancel"
+    ADJUSTMENT = "adjustment"
+
+
+class BalanceTransactionStatus(StrEnum):
+    PENDING = "pending"
+    AVAILABLE = "available"
+
+
+class PayoutStatus(StrEnum):
+    PENDING = "pending"
+    IN_TRANSIT = "in_transit"
+    PAID = "paid"
+    FAILED = "failed"
+    CANCELED = "canceled"
+
+
+class PayoutInterval(StrEnum):
+    DAILY = "daily"
+    WEEKLY = "weekly"
+    MONTHLY = "monthly"
+    MANUAL = "manual"

@@ -33,6 +33,9 @@ class GatewayConfig(SQLModel, table=True):
     # The processor's own price; null falls back to that gateway's default (Stripe 2.9% + 30c).
     fee_percent_pips: int | None = None
     fee_fixed: dict[str, int] | None = Field(default=None, sa_type=JSON)
+    # The processor's fee per dispute, minor units by currency; None: 15 units of the currency
+    # (Stripe's 15.00 USD).
+    dispute_fee: dict[str, int] | None = Field(default=None, sa_type=JSON)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 

@@ -28,6 +28,7 @@ STATUSES: dict[str, str] = {
     "canceled": "Canceled",
     "retrying": "Retrying",
     "in_transit": "In transit",
+    "available": "Available",
     # disputes
     "needs_response": "Needs response",
     "under_review": "Under review",
@@ -138,6 +139,12 @@ EVENT_TYPES: dict[str, str] = {
     "dispute.updated": "Dispute updated",
     "order.created": "Order created",
     "order.paid": "Order paid",
+    "balance.available": "Funds available",
+    "payout.created": "Payout created",
+    "payout.updated": "Payout updated",
+    "payout.paid": "Payout paid",
+    "payout.failed": "Payout failed",
+    "payout.canceled": "Payout canceled",
     "checkout.session.created": "Checkout opened",
     "checkout.session.completed": "Checkout completed",
     "checkout.session.expired": "Checkout expired",
@@ -283,6 +290,49 @@ def actor_type(code: str | None) -> str:
     return ACTOR_TYPES.get(str(code or "")) or words(code)
 
 
+# The merchant's balance transactions, by type (as Stripe names them).
+BALANCE_TYPES: dict[str, str] = {
+    "charge": "Charge",
+    "refund": "Refund",
+    "refund_failure": "Refund failed",
+    "platform_fee": "Platform fee",
+    "processor_fee": "Processor fee",
+    "dispute": "Dispute",
+    "dispute_reversal": "Dispute won",
+    "dispute_fee": "Dispute fee",
+    "payout": "Payout",
+    "payout_failure": "Payout returned",
+    "payout_cancel": "Payout canceled",
+    "adjustment": "Adjustment",
+}
+
+LEDGER_ACCOUNTS: dict[str, str] = {
+    "merchant_pending": "Merchant: pending",
+    "merchant_available": "Merchant: available",
+    "merchant_in_transit": "Merchant: in transit",
+    "processor_clearing": "Processor clearing",
+    "platform_fee_revenue": "Platform fee revenue",
+    "processor_fees": "Processor fees",
+    "dispute_reserve": "Dispute reserve",
+    "bank": "Merchant's bank",
+}
+
+PAYOUT_INTERVALS: dict[str, str] = {
+    "daily": "Daily",
+    "weekly": "Weekly",
+    "monthly": "Monthly",
+    "manual": "Manual",
+}
+
+
+def balance_type(code: str | None) -> str:
+    return BALANCE_TYPES.get(str(code or "")) or words(code)
+
+
+def payout_interval(code: str | None) -> str:
+    return PAYOUT_INTERVALS.get(str(code or "")) or words(code)
+
+
 def labelled(code: str) -> bool:
     """Whether a code has its own label in any vocabulary here (the tests' check)."""
     return any(
@@ -298,5 +348,8 @@ def labelled(code: str) -> bool:
             GATEWAYS,
             EVENT_TYPES,
             AUDIT_ACTIONS,
+            BALANCE_TYPES,
+            LEDGER_ACCOUNTS,
+            PAYOUT_INTERVALS,
         )
     )

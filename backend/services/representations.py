@@ -9,6 +9,7 @@ from datetime import datetime
 from typing import Any
 
 from backend.models import Dispute, Order, Payment, Refund
+from backend.models.ledger import BalanceTransaction, Payout
 
 
 def timestamp(value: datetime | None) -> str | None:
@@ -105,10 +106,50 @@ def dispute_to_dict(d: Dispute) -> dict[str, Any]:
         "object": "dispute",
         "paymentId": d.payment_id,
         "amountCents": d.amount,
+        "feeCents": d.fee,
         "currency": d.currency,
         "status": d.status,
         "reason": d.reason,
         "evidenceDueBy": timestamp(d.evidence_due_by),
         "createdAt": timestamp(d.created_at),
         "closedAt": timestamp(d.closed_at),
+    }
+
+
+def payout_to_dict(p: Payout) -> dict[str, Any]:
+    return {
+        "id": p.id,
+        "object": "payout",
+        "amountCents": p.amount,
+        "currency": p.currency,
+        "status": p.status,
+        "automatic": p.automatic,
+        "method": p.rail,
+        "description": p.description,
+        "arrivalDate": timestamp(p.arrival_date),
+        "failureCode": p.failure_code,
+        "failureMessage": p.failure_message,
+        "createdAt": timestamp(p.created_at),
+        "paidAt": timestamp(p.paid_at),
+        "failedAt": timestamp(p.failed_at),
+        "canceledAt": timestamp(p.canceled_at),
+    }
+
+
+def balance_transaction_to_dict(t: BalanceTransaction) -> dict[str, Any]:
+    return {
+        "id": t.id,
+        "object": "balance_transaction",
+        "type": t.type,
+        "amountCents": t.amount,
+        "feeCents": t.fee,
+        "netCents": t.net,
+        "currency": t.currency,
+        "status": t.status,
+        "availableOn": timestamp(t.available_on),
+        "source": t.source_id,
+        "sourceType": t.source_type,
+        "payout": t.payout_id,
+        "description": t.description,
+        "createdAt": timestamp(t.created_at),
     }

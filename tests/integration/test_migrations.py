@@ -117,11 +117,11 @@ def test_comparison_detects_a_column_without_migration(database_url: str, engine
     for table in SQLModel.metadata.tables.values():
         table.to_metadata(drifted)
     drifted.tables["payments"].append_column(sa.Column("loyalty_points", sa.BigInteger))
-    sa.Table("payouts", drifted, sa.Column("id", sa.String(40), primary_key=True))
+    sa.Table("loyalty_programs", drifted, sa.Column("id", sa.String(40), primary_key=True))
 
     diff = schema_diff(engine, drifted)
     summary = {(d[0], d[2], d[3].name) if d[0] == "add_column" else (d[0], d[1].name) for d in diff}
-    assert summary == {("add_column", "payments", "loyalty_points"), ("add_table", "payouts")}
+    assert summary == {("add_column", "payments", "loyalty_points"), ("add_table", "loyalty_programs")}
 
 
 def test_migrated_schema_round_trips_money_and_time(database_url: str) -> None:

@@ -32,6 +32,7 @@ from backend.models.enums import (
     RiskDecision,
 )
 from backend.services.identity import accounts, api_keys
+from backend.services.ledger import backfill
 from backend.services.payments import booking
 from backend.services.payments.fees import STRIPE_DEFAULT, FeeSchedule, returned_platform_fee
 
@@ -242,6 +243,7 @@ def _seed_payments(db: Session, merchant: Merchant, rng: random.Random, count: i
     db.flush()  # refunds and disputes reference the payments
     db.add_all(dependents)
     db.flush()
+    backfill.run(db, merchant_id=merchant.id, now=now)  # the history's ledger
 
 
 def _apply_outcome(

@@ -14,7 +14,7 @@ from decimal import Decimal
 
 from babel.numbers import format_percent
 
-from backend.core.currency import format_money
+from backend.core.currency import exponent, format_money
 from backend.models import FeeOverride, FeeTier
 
 PIPS_PER_UNIT = 1_000_000  # 100% in hundredths of a basis point
@@ -94,3 +94,14 @@ def returned_platform_fee(
     after = (original_fee * (refunded_before + refund) * 2 + captured) // (2 * captured)
     before = (original_fee * refunded_before * 2 + captured) // (2 * captured)
     return after - before
+
+
+DEFAULT_DISPUTE_FEE_UNITS = 15  # Stripe's 15.00 USD, in the dispute's currency elsewhere
+
+
+def dispute_fee(currency: str, configured: dict[str, int] | None) -> int:
+    """The processor's fee for a dispute in `currency` (minor units): the configured amount,
+    else 15 whole units of the currency."""
+    if configured and currency in configured:
+        return int(configured[currency])
+    return DEFAULT_DISPUTE_FEE_UNITS * 10 ** exponent(currency)

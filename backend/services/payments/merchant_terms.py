@@ -1,4 +1,5 @@
-"""A merchant's terms that every payment reads: platform fee schedule and risk thresholds.
+"""A merchant's terms that every payment reads: platform fee schedule, risk thresholds and
+how long captured funds stay pending.
 
 Read on every charge, changed a few times a year, so each worker keeps them for
 CACHE_TTL_SECONDS (backend/services/ttl_cache.py): a new fee override or risk threshold applies
@@ -27,6 +28,7 @@ class MerchantTerms:
     risk_block_score: int
     refund_returns_platform_fee: bool
     platform_fees: FeeSchedule
+    payout_delay_days: int
 
 
 _TERMS: TTLMemo[MerchantTerms] = TTLMemo("merchant_terms")
@@ -49,6 +51,7 @@ def _load(db: Session, merchant_id: str) -> MerchantTerms:
         risk_block_score=merchant.risk_block_score,
         refund_returns_platform_fee=merchant.refund_returns_platform_fee,
         platform_fees=schedule_of(tier, override),
+        payout_delay_days=merchant.payout_delay_days,
     )
 
 

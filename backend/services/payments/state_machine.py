@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from backend.core.errors import Conflict
-from backend.models.enums import DisputeStatus, PaymentStatus, RefundStatus
+from backend.models.enums import DisputeStatus, PaymentStatus, PayoutStatus, RefundStatus
 from backend.services import labels
 
 P = PaymentStatus
@@ -45,6 +45,16 @@ DISPUTE_TRANSITIONS: Mapping[DisputeStatus, frozenset[DisputeStatus]] = {
     D.UNDER_REVIEW: frozenset({D.WON, D.LOST}),
     D.WON: frozenset(),
     D.LOST: frozenset(),
+}
+
+PO = PayoutStatus
+PAYOUT_TRANSITIONS: Mapping[PayoutStatus, frozenset[PayoutStatus]] = {
+    PO.PENDING: frozenset({PO.IN_TRANSIT, PO.PAID, PO.FAILED, PO.CANCELED}),
+    PO.IN_TRANSIT: frozenset({PO.PAID, PO.FAILED}),
+    # A paid payout can still come back: the bank returns the transfer (an ACH return).
+    PO.PAID: frozenset({PO.FAILED}),
+    PO.FAILED: frozenset(),
+    PO.CANCELED: frozenset(),
 }
 
 # Which payment states each operation starts from, with the error a caller sees otherwise.
@@ -97,4 +107,13 @@ def ensure_dispute_move(current: str, target: str) -> None:
             f"A dispute that is {labels.status(current).lower()} cannot become "
             f"{labels.status(target).lower()}",
             code="dispute_invalid_state",
+        )
+
+
+def ensure_payout_move(current: str, target: str) -> None:
+    if not can_move(current, target, PAYOUT_TRANSITIONS):
+        raise Conflict(
+            f"A payout that is {labels.status(current).lower()} cannot become "
+            f"{labels.status(target).lower()}",
+            code="payout_invalid_state",
         )

@@ -1,0 +1,344 @@
+"""What each money event books: one journal per event, called by the one booking path
+(backend/services/payments/booking.py) in its transaction, after it changed the rows.
+
+The merchant's side of a journal goes to a pool of its balance:
+- a capture's funds (the charge less its fees) are pending until their availability date, or
+  available at once (availability.py);
+- a debit (a refund, a dispute and its fee) is taken from the available balance when that
+  covers it; otherwise it is charged to the pending balance (which may go below zero) and
+  settles against the available balance when release.py finds enough there. The available
+  balance therefore never goes below zero;
+- money handed back (a dispute won, a failed refund or payout) is available at once.
+
+Money held by a merchant's own processor (holder = its configuration) is booked on that
+holder's balance; the platform's fee on such a payment is a debit of the platform-held balance,
+since that processor pays the merchant the whole charge less its own fee.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlmodel import Session
+
+from backend.models import Dispute, GatewayConfig, Payment, Refund
+from backend.models.enums import BalanceTransactionStatus, BalanceTransactionType, LedgerAccount
+from backend.models.ledger import PLATFORM, Payout
+from backend.services.ledger import availability
+from backend.services.ledger.journal import BalanceKey, Journal, Line, lock, post
+
+A = LedgerAccount
+T = BalanceTransactionType
+S = BalanceTransactionStatus
+# Processors whose merchant configurations carry the merchant's own account: it pays them.
+DIRECT_PROCESSORS = frozenset({"stripe"})
+
+
+def holder_of(db: Session, payment: Payment) -> str:
+    """Who holds this payment's money: the platform, or the merchant's own processor."""
+    if payment.gateway_config_id is None:
+        return PLATFORM
+    config = db.get(GatewayConfig, payment.gateway_config_id)
+    if config is not None and config.gateway in DIRECT_PROCESSORS:
+        return config.id
+    return PLATFORM
+
+
+def _key(payment: Payment | Refund | Dispute | Payout, holder: str) -> BalanceKey:
+    return BalanceKey(payment.merchant_id, payment.livemode, payment.currency, holder)
+
+
+def _debit(db: Session, key: BalanceKey, amount: int) -> tuple[LedgerAccount, S]:
+    """The pool a debit of `amount` (> 0) is taken from: available when it covers it."""
+    pools = lock(db, key)
+    if pools.available >= amount:
+        return A.MERCHANT_AVAILABLE, S.AVAILABLE
+    return A.MERCHANT_PENDING, S.PENDING
+
+
+def _post_debit(
+    db: Session,
+    key: BalanceKey,
+    *,
+    kind: str,
+    journal_key: str,
+    source: tuple[str, str],
+    lines: list[Line],
+    counter: list[tuple[LedgerAccount, int]],
+    at: datetime,
+) -> None:
+    """A journal whose lines take money from the merchant (their nets sum below zero) or hand
+    it back (above zero, available at once)."""
+    net = sum(line.net for line in lines)
+    if net < 0:
+        pool, status = _debit(db, key, -net)
+    else:
+        pool, status = A.MERCHANT_AVAILABLE, S.AVAILABLE
+    post(
+        db,
+        Journal(
+            balance=key,
+            kind=kind,
+            key=journal_key,
+            source_type=source[0],
+            source_id=source[1],
+            entries=[(pool, net), *counter],
+            lines=lines,
+            status=status,
+            at=at,
+        ),
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# Payments and refunds
+
+
+def captured(db: Session, payment: Payment, at: datetime, *, holder: str, delay_days: int) -> None:
+    """The processor took the payment: its gross, less the platform's and the processor's fee,
+    is the merchant's, pending for `delay_days` business days."""
+    gross, platform_fee, gateway_fee = (
+        payment.amount_captured,
+        payment.platform_fee,
+        payment.gateway_fee,
+    )
+    source = ("payment", payment.id)
+    lines = [Line(T.CHARGE, gross, *source, description=payment.description)]
+    if gateway_fee:
+        lines.append(Line(T.PROCESSOR_FEE, -gateway_fee, *source))
+    direct_fee = holder != PLATFORM and platform_fee
+    if platform_fee and not direct_fee:
+        lines.append(Line(T.PLATFORM_FEE, -platform_fee, *source))
+    net = sum(line.net for line in lines)
+    available_on = availability.available_on(
+        at, delay_days, livemode=payment.livemode, card_last4=payment.card_last4
+    )
+    at_once = available_on <= at
+    entries = [
+        (A.MERCHANT_AVAILABLE if at_once else A.MERCHANT_PENDING, net),
+        (A.PROCESSOR_FEES, gateway_fee),
+        (A.PROCESSOR_CLEARING, -gross),
+    ]
+    if not direct_fee:
+        entries.append((A.PLATFORM_FEE_REVENUE, platform_fee))
+    post(
+        db,
+        Journal(
+            balance=_key(payment, holder),
+            kind="capture",
+            key=f"capture:{payment.id}",
+            source_type="payment",
+            source_id=payment.id,
+            entries=entries,
+            lines=lines,
+            status=S.AVAILABLE if at_once else S.PENDING,
+            available_on=available_on,
+            at=at,
+        ),
+    )
+    if direct_fee:  # the merchant owes the platform its fee: taken from what we hold for them
+        _post_debit(
+            db,
+            _key(payment, PLATFORM),
+            kind="capture_platform_fee",
+            journal_key=f"capture_fee:{payment.id}",
+            source=source,
+            lines=[Line(T.PLATFORM_FEE, -platform_fee, *source)],
+            counter=[(A.PLATFORM_FEE_REVENUE, platform_fee)],
+            at=at,
+        )
+
+
+def refunded(db: Session, payment: Payment, refund: Refund, at: datetime, *, holder: str) -> None:
+    """A booked refund: its amount leaves the merchant's balance; the platform fee it hands
+    back returns to it."""
+    source = ("refund", refund.id)
+    back = refund.platform_fee_refunded
+    fee_line = [Line(T.PLATFORM_FEE, back, *source)] if back else []
+    direct = holder != PLATFORM
+    _post_debit(
+        db,
+        _key(payment, holder),
+        kind="refund",
+        journal_key=f"refund:{refund.id}",
+        source=source,
+        lines=[Line(T.REFUND, -refund.amount, *source), *([] if direct else fee_line)],
+        counter=[
+            (A.PROCESSOR_CLEARING, refund.amount),
+            (A.PLATFORM_FEE_REVENUE, 0 if direct else -back),
+        ],
+        at=at,
+    )
+    if direct and back:
+        _post_debit(
+            db,
+            _key(payment, PLATFORM),
+            kind="refund_platform_fee",
+            journal_key=f"refund_fee:{refund.id}",
+            source=source,
+            lines=fee_line,
+            counter=[(A.PLATFORM_FEE_REVENUE, -back)],
+            at=at,
+        )
+
+
+def refund_reversed(
+    db: Session, payment: Payment, refund: Refund, returned_fee: int, at: datetime, *, holder: str
+) -> None:
+    """A booked refund failed at the processor: its amount comes back, the platform fee it
+    had handed back is taken again."""
+    source = ("refund", refund.id)
+    fee_line = [Line(T.PLATFORM_FEE, -returned_fee, *source)] if returned_fee else []
+    direct = holder != PLATFORM
+    _post_debit(
+        db,
+        _key(payment, holder),
+        kind="refund_failure",
+        journal_key=f"refund_failure:{refund.id}",
+        source=source,
+        lines=[Line(T.REFUND_FAILURE, refund.amount, *source), *([] if direct else fee_line)],
+        counter=[
+            (A.PROCESSOR_CLEARING, -refund.amount),
+            (A.PLATFORM_FEE_REVENUE, 0 if direct else returned_fee),
+        ],
+        at=at,
+    )
+    if direct and returned_fee:
+        _post_debit(
+            db,
+            _key(payment, PLATFORM),
+            kind="refund_failure_platform_fee",
+            journal_key=f"refund_failure_fee:{refund.id}",
+            source=source,
+            lines=fee_line,
+            counter=[(A.PLATFORM_FEE_REVENUE, returned_fee)],
+            at=at,
+        )
+
+
+# ---------------------------------------------------------------------------------------------
+# Disputes
+
+
+def dispute_opened(db: Session, dispute: Dispute, at: datetime, *, holder: str) -> None:
+    """The disputed amount and the processor's dispute fee leave the merchant's balance; the
+    amount waits in the dispute reserve until the dispute is decided."""
+    source = ("dispute", dispute.id)
+    lines = [Line(T.DISPUTE, -dispute.amount, *source)]
+    if dispute.fee:
+        lines.append(Line(T.DISPUTE_FEE, -dispute.fee, *source))
+    _post_debit(
+        db,
+        _key(dispute, holder),
+        kind="dispute_opened",
+        journal_key=f"dispute:{dispute.id}",
+        source=source,
+        lines=lines,
+        counter=[(A.DISPUTE_RESERVE, dispute.amount), (A.PROCESSOR_FEES, dispute.fee)],
+        at=at,
+    )
+
+
+def dispute_closed(db: Session, dispute: Dispute, *, won: bool, at: datetime, holder: str) -> None:
+    """Won: the amount and the fee come back to the merchant. Lost: the reserve goes to the
+    cardholder through the processor."""
+    key = _key(dispute, holder)
+    source = ("dispute", dispute.id)
+    if not won:
+        post(
+            db,
+            Journal(
+                balance=key,
+                kind="dispute_lost",
+                key=f"dispute_lost:{dispute.id}",
+                source_type="dispute",
+                source_id=dispute.id,
+                entries=[
+                    (A.DISPUTE_RESERVE, -dispute.amount),
+                    (A.PROCESSOR_CLEARING, dispute.amount),
+                ],
+                at=at,
+            ),
+        )
+        return
+    lines = [Line(T.DISPUTE_REVERSAL, dispute.amount, *source)]
+    if dispute.fee:
+        lines.append(Line(T.DISPUTE_FEE, dispute.fee, *source, description="Dispute fee returned"))
+    _post_debit(
+        db,
+        key,
+        kind="dispute_won",
+        journal_key=f"dispute_won:{dispute.id}",
+        source=source,
+        lines=lines,
+        counter=[(A.DISPUTE_RESERVE, -dispute.amount), (A.PROCESSOR_FEES, -dispute.fee)],
+        at=at,
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# Payouts
+
+
+def payout_created(db: Session, payout: Payout, *, whole: bool, at: datetime) -> None:
+    """The payout leaves the available balance (the caller checked it covers it under the
+    balance's lock) and is in transit until the bank has it. A payout of the whole balance
+    counts its own transaction among those it paid out; a partial one leaves it to the next
+    payout (so the transactions a payout paid out always add up to it, as Stripe's)."""
+    source = ("payout", payout.id)
+    post(
+        db,
+        Journal(
+            balance=_key(payout, payout.holder),
+            kind="payout",
+            key=f"payout:{payout.id}",
+            source_type="payout",
+            source_id=payout.id,
+            entries=[
+                (A.MERCHANT_AVAILABLE, -payout.amount),
+                (A.MERCHANT_IN_TRANSIT, payout.amount),
+            ],
+            lines=[Line(T.PAYOUT, -payout.amount, *source, description=payout.description)],
+            payout_id=payout.id if whole else None,
+            at=at,
+        ),
+    )
+
+
+def payout_paid(db: Session, payout: Payout, at: datetime) -> None:
+    post(
+        db,
+        Journal(
+            balance=_key(payout, payout.holder),
+            kind="payout_paid",
+            key=f"payout_paid:{payout.id}",
+            source_type="payout",
+            source_id=payout.id,
+            entries=[(A.MERCHANT_IN_TRANSIT, -payout.amount), (A.BANK, payout.amount)],
+            at=at,
+        ),
+    )
+
+
+def payout_returned(
+    db: Session, payout: Payout, *, canceled: bool, was_paid: bool, at: datetime
+) -> None:
+    """A payout that failed, was canceled, or came back from the bank after it was paid (an
+    ACH return): its amount is available again."""
+    kind = T.PAYOUT_CANCEL if canceled else T.PAYOUT_FAILURE
+    post(
+        db,
+        Journal(
+            balance=_key(payout, payout.holder),
+            kind="payout_canceled" if canceled else "payout_failed",
+            key=f"payout_returned:{payout.id}",
+            source_type="payout",
+            source_id=payout.id,
+            entries=[
+                (A.BANK if was_paid else A.MERCHANT_IN_TRANSIT, -payout.amount),
+                (A.MERCHANT_AVAILABLE, payout.amount),
+            ],
+            lines=[Line(kind, payout.amount, "payout", payout.id)],
+            at=at,
+        ),
+    )
