@@ -28,6 +28,12 @@ EVENT_TYPES = (
     "dispute.closed",
     "dispute.updated",
     "order.paid",
+    "balance.available",
+    "payout.created",
+    "payout.updated",
+    "payout.paid",
+    "payout.failed",
+    "payout.canceled",
     "checkout.session.completed",
     "checkout.session.expired",
 )
