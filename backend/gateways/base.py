@@ -12,6 +12,7 @@ A card decline is an ordinary outcome and is never retried elsewhere.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 from enum import StrEnum
 from typing import Protocol
 
@@ -105,6 +106,113 @@ class RefundResult:
         return self.state == RefundState.SUCCEEDED
 
 
+class DisputeStage(StrEnum):
+    """Where a dispute stands at the processor. The values are our DisputeStatus's, so the
+    service layer maps one onto the other by value (gateways may not import models)."""
+
+    NEEDS_RESPONSE = "needs_response"
+    UNDER_REVIEW = "under_review"  # evidence submitted, the bank has not decided
+    WON = "won"
+    LOST = "lost"
+
+
+@dataclass(frozen=True)
+class DisputeState:
+    """A dispute as the processor reports it after a submission or an acceptance."""
+
+    gateway_dispute_id: str
+    stage: DisputeStage
+
+    @property
+    def decided(self) -> bool:
+        return self.stage in (DisputeStage.WON, DisputeStage.LOST)
+
+
+class EvidenceKind(StrEnum):
+    """What an evidence file shows: each is one of Stripe's evidence file fields, which take one
+    file apiece (combine several documents of one kind into one PDF)."""
+
+    RECEIPT = "receipt"
+    SHIPPING_DOCUMENTATION = "shipping_documentation"
+    CUSTOMER_COMMUNICATION = "customer_communication"
+    CUSTOMER_SIGNATURE = "customer_signature"
+    REFUND_POLICY = "refund_policy"
+    CANCELLATION_POLICY = "cancellation_policy"
+    SERVICE_DOCUMENTATION = "service_documentation"
+    DUPLICATE_CHARGE_DOCUMENTATION = "duplicate_charge_documentation"
+    UNCATEGORIZED = "uncategorized_file"
+
+
+@dataclass(frozen=True)
+class EvidenceFile:
+    """One document of the merchant's response, with its bytes (already checked to be a PDF,
+    PNG or JPEG by the service layer)."""
+
+    filename: str
+    content_type: str
+    data: bytes
+    kind: EvidenceKind = EvidenceKind.UNCATEGORIZED
+
+
+@dataclass(frozen=True)
+class DisputeEvidence:
+    """The text of the merchant's response, named as Stripe names its evidence fields; None
+    fields are not sent. `uncategorized_text` carries the merchant's own explanation."""
+
+    uncategorized_text: str | None = None
+    product_description: str | None = None
+    customer_email_address: str | None = None
+    customer_name: str | None = None
+    shipping_tracking_number: str | None = None
+    shipping_carrier: str | None = None
+    service_date: str | None = None
+
+    def text_fields(self) -> dict[str, str]:
+        """The filled-in text fields, by Stripe's names."""
+        fields = {
+            "uncategorized_text": self.uncategorized_text,
+            "product_description": self.product_description,
+            "customer_email_address": self.customer_email_address,
+            "customer_name": self.customer_name,
+            "shipping_tracking_number": self.shipping_tracking_number,
+            "shipping_carrier": self.shipping_carrier,
+            "service_date": self.service_date,
+        }
+        return {name: value for name, value in fields.items() if value}
+
+
+@dataclass(frozen=True)
+class ProcessorPayout:
+    """A payout of the processor account's balance to its bank account. Currencies upper-case,
+    amounts in the minor unit, times in UTC."""
+
+    id: str
+    amount: int
+    currency: str
+    status: str  # paid, pending, in_transit, canceled, failed
+    arrival_date: datetime
+    created: datetime
+    failure_code: str | None = None
+
+
+@dataclass(frozen=True)
+class ProcessorBalanceTransaction:
+    """One movement of the processor account's balance (a charge, refund, dispute, fee,
+    payout...). `source_id` is the PaymentIntent id for charges where the processor tells it
+    (what our payments store), else the processor's own object id (refund, dispute, payout)."""
+
+    id: str
+    type: str
+    amount: int
+    fee: int
+    net: int
+    currency: str
+    source_id: str | None
+    available_on: datetime
+    created: datetime
+    payout_id: str | None = None
+
+
 class Gateway(Protocol):
     name: str
 
@@ -140,4 +248,31 @@ class Gateway(Protocol):
     def client_secret(self, gateway_payment_id: str) -> str | None:
         """The secret the browser needs to finish the customer's step with the processor's own
         script (Stripe's handleNextAction), or None for processors that need none."""
+        ...
+
+    def submit_dispute(
+        self, gateway_dispute_id: str, evidence: DisputeEvidence, files: list[EvidenceFile]
+    ) -> DisputeState:
+        """Send the merchant's response to the bank; no change is possible afterwards. The
+        state says whether the processor already decided (the sandbox does at once)."""
+        ...
+
+    def accept_dispute(self, gateway_dispute_id: str) -> DisputeState:
+        """Concede the dispute: the money stays with the customer (LOST)."""
+        ...
+
+    def list_payouts(
+        self, created_after: datetime | None = None, limit: int = 100
+    ) -> list[ProcessorPayout]:
+        """The account's payouts, newest first, at most `limit`, all pages read."""
+        ...
+
+    def list_balance_transactions(
+        self,
+        payout_id: str | None = None,
+        created_after: datetime | None = None,
+        limit: int = 1000,
+    ) -> list[ProcessorBalanceTransaction]:
+        """The balance movements, newest first, at most `limit`: those a payout paid out when
+        `payout_id` is given, all pages read."""
         ...

@@ -54,6 +54,12 @@ database and checks amounts and transitions. The sandbox keeps no memory at all,
 disagree with itself between processes; it does not deduplicate idempotency keys either (the
 service layer's idempotency and attempt records do that).
 
+Disputes follow Stripe's test convention: a submitted response whose text contains
+`winning_evidence` wins at once, one containing `losing_evidence` loses at once, any other stays
+under review (the sandbox never decides it later: nothing runs behind it). Accepting a dispute
+loses it. Payouts and balance transactions: the sandbox keeps no processor-side balance (the
+money of test payments goes nowhere), so both lists are always empty.
+
 Errors: a token that is not a test card, or a malformed request (amount, currency, method
 type), raises ValidationFailed (422: the caller's mistake, never worth another gateway). An id
 that is not a sandbox id raises GatewayUnavailable(code="resource_missing"), as a processor
@@ -66,7 +72,7 @@ from __future__ import annotations
 
 import re
 import time
-from dataclasses import dataclass
+from dataclasses import astuple, dataclass
 from datetime import UTC, datetime
 from enum import Enum
 
@@ -76,10 +82,16 @@ from backend.core.security import random_token
 from backend.gateways import cards
 from backend.gateways.base import (
     CardDetails,
+    DisputeEvidence,
+    DisputeStage,
+    DisputeState,
+    EvidenceFile,
     GatewayUnavailable,
     Outcome,
     PaymentRequest,
     PaymentResult,
+    ProcessorBalanceTransaction,
+    ProcessorPayout,
     RefundResult,
     RefundState,
     RiskTest,
@@ -91,6 +103,10 @@ _ID_RANDOM_LENGTH = 24  # base62: 142 bits
 
 # Any sandbox-issued id: "sbx_pi_<base62>" now; "sbx_<hex>" from the demo seed's payments.
 _SANDBOX_ID = re.compile(r"sbx_[0-9A-Za-z_]{8,100}")
+
+# Stripe's test-mode words that decide a submitted dispute (in any evidence text field).
+WINNING_EVIDENCE = "winning_evidence"
+LOSING_EVIDENCE = "losing_evidence"
 
 EXPIRY_MONTH = 12
 EXPIRY_YEARS_AHEAD = 3
@@ -360,3 +376,44 @@ class SandboxGateway:
 
     def client_secret(self, gateway_payment_id: str) -> str | None:
         return None  # the sandbox's challenge is our own page: no processor script to run
+
+    def submit_dispute(
+        self, gateway_dispute_id: str, evidence: DisputeEvidence, files: list[EvidenceFile]
+    ) -> DisputeState:
+        """Won, lost or under review by the words in the evidence (the module docstring)."""
+        dispute_id = self._check_dispute_id(gateway_dispute_id)
+        self._reach_processor()
+        text = " ".join(v for v in astuple(evidence) if isinstance(v, str))
+        if WINNING_EVIDENCE in text:
+            return DisputeState(dispute_id, DisputeStage.WON)
+        if LOSING_EVIDENCE in text:
+            return DisputeState(dispute_id, DisputeStage.LOST)
+        return DisputeState(dispute_id, DisputeStage.UNDER_REVIEW)
+
+    def accept_dispute(self, gateway_dispute_id: str) -> DisputeState:
+        dispute_id = self._check_dispute_id(gateway_dispute_id)
+        self._reach_processor()
+        return DisputeState(dispute_id, DisputeStage.LOST)
+
+    def list_payouts(
+        self, created_after: datetime | None = None, limit: int = 100
+    ) -> list[ProcessorPayout]:
+        self._reach_processor()
+        return []  # no processor-side balance: nothing is ever paid out
+
+    def list_balance_transactions(
+        self,
+        payout_id: str | None = None,
+        created_after: datetime | None = None,
+        limit: int = 1000,
+    ) -> list[ProcessorBalanceTransaction]:
+        self._reach_processor()
+        return []
+
+    def _check_dispute_id(self, gateway_dispute_id: object) -> str:
+        if not isinstance(gateway_dispute_id, str) or not _SANDBOX_ID.fullmatch(gateway_dispute_id):
+            raise GatewayUnavailable(
+                "No such sandbox dispute: the id was not issued by the sandbox",
+                code="resource_missing",
+            )
+        return gateway_dispute_id

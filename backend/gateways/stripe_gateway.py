@@ -45,6 +45,13 @@ APIConnectionError before the request   GatewayUnavailable                  gate
 APIConnectionError: read timeout        GatewayUnavailable                  gateway_timeout
 APIConnectionError: connection dropped  GatewayUnavailable                  gateway_connection_lost
 APIError (5xx), any other StripeError   GatewayUnavailable                  gateway_error
+On a dispute (submit, accept):
+InvalidRequestError resource_missing    NotFound                            resource_missing
+InvalidRequestError                     ValidationFailed (param files)      same as Stripe's
+  dispute_evidence_page_limit_exceeded
+InvalidRequestError, any other code     Conflict, with Stripe's message     dispute_refused
+  (already closed, already submitted,
+  evidence past its deadline...)
 ======================================  ==================================  =====================
 
 Not processed, safe to send to another gateway: gateway_unreachable, gateway_rate_limited,
@@ -53,6 +60,16 @@ may have moved the money. Retry the same gateway with the same idempotency key (
 the first answer), or reconcile later; sending the payment to another gateway could charge the
 customer twice.
 
+Disputes: `submit_dispute` uploads each evidence file (purpose dispute_evidence) to Stripe's files
+host, then updates the dispute with the text fields and the file ids and `submit=true`. Every
+request carries an idempotency key derived from what it sends, so a retry after a lost answer
+uploads nothing twice and replays the submission. Stripe takes one file per evidence field
+(`EvidenceKind`): two files of one kind are refused before anything is sent.
+
+Payouts and balance transactions are read page by page (`starting_after`) until `limit`. A
+balance transaction's source is expanded so that a charge's is reported as its PaymentIntent
+(what our payments store); the other sources keep their own ids (re_, dp_, po_...).
+
 Unlisted InvalidRequestErrors (unsupported currency, account not enabled for live charges,
 unknown parameter) become GatewayUnavailable: Stripe refused before doing anything, another gateway
 may well accept, and the code tells operators to look at the integration.
@@ -60,8 +77,12 @@ may well accept, and the code tells operators to look at the integration.
 
 from __future__ import annotations
 
+import hashlib
+import io
+import json
 import logging
 import re
+from datetime import UTC, datetime
 from typing import Any
 
 import requests
@@ -72,10 +93,16 @@ from backend.core.config import Settings, get_settings
 from backend.core.errors import Conflict, NotFound, ServiceError, ValidationFailed
 from backend.gateways.base import (
     CardDetails,
+    DisputeEvidence,
+    DisputeStage,
+    DisputeState,
+    EvidenceFile,
     GatewayUnavailable,
     Outcome,
     PaymentRequest,
     PaymentResult,
+    ProcessorBalanceTransaction,
+    ProcessorPayout,
     RefundResult,
     RefundState,
 )
@@ -108,6 +135,20 @@ _DECLINE_MESSAGES = {
 }
 _ACTION_MESSAGE = "Your bank needs you to confirm this payment."
 
+# Stripe's dispute statuses as our stages. An inquiry (warning_*) moves no money; one that
+# closes without a chargeback counts as won.
+_DISPUTE_STAGES = {
+    "warning_needs_response": DisputeStage.NEEDS_RESPONSE,
+    "needs_response": DisputeStage.NEEDS_RESPONSE,
+    "warning_under_review": DisputeStage.UNDER_REVIEW,
+    "under_review": DisputeStage.UNDER_REVIEW,
+    "warning_closed": DisputeStage.WON,
+    "won": DisputeStage.WON,
+    "lost": DisputeStage.LOST,
+}
+_DISPUTE_OPERATIONS = ("submit_dispute", "accept_dispute")
+_PAGE_SIZE = 100  # Stripe's largest page
+
 
 class StripeGateway:
     """The Gateway protocol of backend.gateways.base on Stripe's PaymentIntents API.
@@ -136,9 +177,11 @@ class StripeGateway:
         # Our own requests-based client, for its timeout (the SDK's default waits 80 s) and so
         # that connection errors keep their requests/urllib3 cause (see _connection_error).
         self._http = stripe.RequestsClient(timeout=timeout)
+        # File uploads go to Stripe's files host (files.stripe.com): a local fake serves both.
+        bases = {"api": self.api_base, "files": self.api_base} if self.api_base else None
         self._client = stripe.StripeClient(
             secret_key,
-            base_addresses={"api": self.api_base} if self.api_base else None,
+            base_addresses=bases,  # type: ignore[arg-type]
             max_network_retries=max_network_retries,
             http_client=self._http,
         )
@@ -283,6 +326,100 @@ class StripeGateway:
             return None
         return getattr(intent, "client_secret", None)
 
+    def submit_dispute(
+        self, gateway_dispute_id: str, evidence: DisputeEvidence, files: list[EvidenceFile]
+    ) -> DisputeState:
+        fields: dict[str, str] = dict(evidence.text_fields())
+        taken = [f.kind for f in files]
+        if len(set(taken)) != len(taken):
+            raise ValidationFailed(
+                "Stripe takes one file of each kind of evidence: combine the documents into "
+                "one PDF.",
+                code="evidence_one_file_per_kind",
+                param="files",
+            )
+        operation = "submit_dispute"
+        try:
+            for file in files:
+                digest = hashlib.sha256(file.data).hexdigest()
+                upload = io.BytesIO(file.data)
+                upload.name = file.filename  # type: ignore[attr-defined]  # the part's filename
+                uploaded = self._client.v1.files.create(
+                    params={"purpose": "dispute_evidence", "file": upload},  # type: ignore[typeddict-item]
+                    options={"idempotency_key": f"evidence-{gateway_dispute_id}-{digest}"},
+                )
+                fields[file.kind.value] = uploaded.id
+            body = json.dumps(fields, sort_keys=True).encode()
+            dispute = self._client.v1.disputes.update(
+                gateway_dispute_id,
+                params={"evidence": fields, "submit": True},  # type: ignore[typeddict-item]
+                options={
+                    "idempotency_key": (
+                        f"submit-{gateway_dispute_id}-{hashlib.sha256(body).hexdigest()[:32]}"
+                    )
+                },
+            )
+        except stripe.StripeError as err:
+            raise _translate(err, operation) from err
+        return _dispute_state(dispute)
+
+    def accept_dispute(self, gateway_dispute_id: str) -> DisputeState:
+        try:
+            dispute = self._client.v1.disputes.close(
+                gateway_dispute_id, options={"idempotency_key": f"accept-{gateway_dispute_id}"}
+            )
+        except stripe.StripeError as err:
+            raise _translate(err, "accept_dispute") from err
+        return _dispute_state(dispute)
+
+    def list_payouts(
+        self, created_after: datetime | None = None, limit: int = 100
+    ) -> list[ProcessorPayout]:
+        params: dict[str, Any] = {"limit": min(limit, _PAGE_SIZE)}
+        if created_after is not None:
+            params["created"] = {"gt": int(created_after.timestamp())}
+        return [
+            ProcessorPayout(
+                id=p.id,
+                amount=p.amount,
+                currency=p.currency.upper(),
+                status=p.status,
+                arrival_date=_utc(p.arrival_date),
+                created=_utc(p.created),
+                failure_code=_field(p, "failure_code"),
+            )
+            for p in self._every(self._client.v1.payouts.list, params, limit, "list_payouts")
+        ]
+
+    def list_balance_transactions(
+        self,
+        payout_id: str | None = None,
+        created_after: datetime | None = None,
+        limit: int = 1000,
+    ) -> list[ProcessorBalanceTransaction]:
+        params: dict[str, Any] = {"limit": min(limit, _PAGE_SIZE), "expand": ["data.source"]}
+        if payout_id is not None:
+            params["payout"] = payout_id
+        if created_after is not None:
+            params["created"] = {"gt": int(created_after.timestamp())}
+        listed = self._every(
+            self._client.v1.balance_transactions.list, params, limit, "list_balance_transactions"
+        )
+        return [_balance_transaction(bt, payout_id) for bt in listed]
+
+    def _every(self, list_page: Any, params: dict[str, Any], limit: int, operation: str) -> list:
+        """Every object of a Stripe list, page after page (starting_after), up to `limit`."""
+        found: list[Any] = []
+        try:
+            page = list_page(params=params)
+            for obj in page.auto_paging_iter():
+                found.append(obj)
+                if len(found) >= limit:
+                    break
+        except stripe.StripeError as err:
+            raise _translate(err, operation) from err
+        return found
+
 
 # -- mapping -------------------------------------------------------------------------------
 
@@ -363,6 +500,47 @@ def _card(card: Any) -> CardDetails | None:
     )
 
 
+def dispute_stage(status: str | None) -> DisputeStage | None:
+    """Our stage of a Stripe dispute status (None: a status we do not know)."""
+    return _DISPUTE_STAGES.get(status or "")
+
+
+def _dispute_state(dispute: Any) -> DisputeState:
+    stage = dispute_stage(dispute.status)
+    if stage is None:
+        raise GatewayUnavailable(
+            f"Stripe left dispute {dispute.id} in status {dispute.status}",
+            code="gateway_outcome_unknown",
+        )
+    return DisputeState(dispute.id, stage)
+
+
+def _utc(timestamp: int) -> datetime:
+    return datetime.fromtimestamp(timestamp, UTC)
+
+
+def _balance_transaction(bt: Any, payout_id: str | None) -> ProcessorBalanceTransaction:
+    source = _field(bt, "source")
+    source_id = source if isinstance(source, str) or source is None else source.id
+    if bt.type in ("charge", "payment") and not isinstance(source, str):
+        intent = _field(source, "payment_intent")
+        source_id = _field(intent, "id") or intent or source_id  # expanded or not
+    if payout_id is None and bt.type == "payout":
+        payout_id = source_id
+    return ProcessorBalanceTransaction(
+        id=bt.id,
+        type=bt.type,
+        amount=bt.amount,
+        fee=bt.fee,
+        net=bt.net,
+        currency=bt.currency.upper(),
+        source_id=source_id,
+        available_on=_utc(bt.available_on),
+        created=_utc(bt.created),
+        payout_id=payout_id,
+    )
+
+
 def _field(obj: Any, name: str) -> Any:
     """A field of a StripeObject (not a dict in SDK 16), None when absent."""
     return None if obj is None else getattr(obj, name, None)
@@ -403,6 +581,8 @@ def _classify(err: stripe.StripeError, operation: str) -> Exception:
 
 def _invalid_request(err: stripe.InvalidRequestError, operation: str) -> Exception:
     code, message = err.code, err.user_message or "Stripe refused the request."
+    if operation in _DISPUTE_OPERATIONS:
+        return _dispute_refused(code, message)
     if code in ("amount_too_small", "amount_too_large"):
         return ValidationFailed(message, code=code, param="amount")
     if code == "resource_missing" and operation == "create_payment":
@@ -422,6 +602,18 @@ def _invalid_request(err: stripe.InvalidRequestError, operation: str) -> Excepti
         f"Stripe rejected the request ({code or 'invalid_request'}).",
         code="gateway_request_rejected",
     )
+
+
+def _dispute_refused(code: str | None, message: str) -> Exception:
+    if code == "resource_missing":
+        return NotFound("No such dispute at Stripe.", code="resource_missing")
+    if code == "dispute_evidence_page_limit_exceeded":
+        return ValidationFailed(
+            f"Stripe refused the evidence: {message} Shorten the documents.",
+            code=code,
+            param="files",
+        )
+    return Conflict(f"Stripe refused this: {message}", code="dispute_refused")
 
 
 def _connection_error(err: stripe.APIConnectionError) -> GatewayUnavailable:

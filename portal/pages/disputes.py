@@ -185,6 +185,34 @@ def messages() -> rx.Component:
     )
 
 
+def accept_button() -> rx.Component:
+    """Concede the dispute, after a confirm step: it cannot be undone."""
+    return rx.alert_dialog.root(
+        rx.alert_dialog.trigger(rx.button("Accept dispute", variant="soft", color_scheme="red")),
+        rx.alert_dialog.content(
+            rx.alert_dialog.title("Accept this dispute?"),
+            rx.alert_dialog.description(
+                "The customer keeps the money and the dispute is closed as lost. No evidence "
+                "can be sent afterwards.",
+                size="2",
+            ),
+            rx.hstack(
+                rx.alert_dialog.cancel(
+                    rx.button("Keep it open", variant="soft", color_scheme="gray")
+                ),
+                rx.alert_dialog.action(
+                    rx.button(
+                        "Accept dispute", color_scheme="red", on_click=DisputeDetailState.accept
+                    )
+                ),
+                justify="end",
+                margin_top="1rem",
+            ),
+            max_width="26rem",
+        ),
+    )
+
+
 def response_card() -> rx.Component:
     return rx.card(
         rx.vstack(
@@ -222,6 +250,8 @@ def response_card() -> rx.Component:
             rx.cond(
                 DisputeDetailState.can_respond,
                 rx.hstack(
+                    accept_button(),
+                    rx.spacer(),
                     rx.button("Save draft", variant="soft", on_click=DisputeDetailState.save_draft),
                     rx.alert_dialog.root(
                         rx.alert_dialog.trigger(rx.button("Submit evidence")),

@@ -180,6 +180,22 @@ class DisputeDetailState(AuthState):
     def submit_response(self):  # type: ignore[no-untyped-def]
         return self._save(submit=True)
 
+    @rx.event
+    def accept(self):  # type: ignore[no-untyped-def]
+        viewer = current_viewer(self)
+        if viewer is None:
+            return AuthState.require_session
+        try:
+            portal_actions.accept_dispute(
+                viewer.ctx, self._dispute_id, ip_address=self.router.session.client_ip
+            )
+        except ServiceError as exc:
+            self.error, self.notice = exc.message, ""
+            return None
+        self.error = ""
+        self.notice = "Dispute accepted: the customer keeps the money."
+        return self._reload()
+
     def _save(self, *, submit: bool):  # type: ignore[no-untyped-def]
         viewer = current_viewer(self)
         if viewer is None:

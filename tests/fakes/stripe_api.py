@@ -3,10 +3,24 @@
     with FakeStripe(api_key="sk_test_fake") as fake:
         client = stripe.StripeClient("sk_test_fake", base_addresses={"api": fake.url})
 
-It speaks Stripe's wire format (form-encoded requests, JSON objects and error bodies) for the
-endpoints the gateway uses: PaymentIntents (create with confirm, retrieve, capture, cancel),
-Refunds (create, retrieve) and PaymentMethods (retrieve). The published test PaymentMethods
+It speaks Stripe's wire format (form-encoded requests, multipart file uploads, JSON objects and
+error bodies) for the endpoints the gateway uses: PaymentIntents (create with confirm, retrieve,
+capture, cancel), Refunds (create, retrieve), PaymentMethods (retrieve), Files (create: the SDK
+sends uploads to the "files" base address, which this same server answers), Disputes (retrieve,
+update with evidence and submit, close), Payouts (list) and Balance transactions (list, with the
+`payout` filter and `expand[]=data.source`). Lists page as Stripe's do: newest first, `limit`,
+`starting_after`, `has_more`, and `created[gt|gte|lt|lte]`. The published test PaymentMethods
 (pm_card_visa, pm_card_chargeDeclined, ...) behave as they do in Stripe's test mode.
+
+Disputes: pm_card_createDispute is disputed once it succeeds (charge.dispute.created and
+charge.dispute.funds_withdrawn). A submitted response (charge.dispute.updated, under_review) whose
+text contains `winning_evidence` is won a moment later (charge.dispute.closed and
+charge.dispute.funds_reinstated), one with `losing_evidence` is lost (charge.dispute.closed): the
+update's answer still says under_review, as Stripe's does. Closing a dispute loses it.
+
+Balance: captured charges, refunds and disputes (withdrawn, reinstated) add balance
+transactions, with Stripe's default fee on charges and its 15.00 dispute fee. `pay_out()` pays
+the balance not yet paid out (payout.created, then payout.paid or payout.failed).
 
 Like Stripe it checks the Bearer key (401) and honours Idempotency-Key per API key: the same key
 and parameters replay the stored response (header Idempotent-Replayed: true), the same key with
@@ -23,6 +37,8 @@ back). `delay(seconds)` slows every request down before it is processed.
 from __future__ import annotations
 
 import copy
+import email.parser
+import email.policy
 import hashlib
 import json
 import re
@@ -32,11 +48,26 @@ import struct
 import threading
 import time
 from collections import deque
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import parse_qsl, urlencode, urlsplit
 
+DISPUTE_FEE = 1500
+EVIDENCE_FILE_FIELDS = frozenset(
+    {
+        "cancellation_policy",
+        "customer_communication",
+        "customer_signature",
+        "duplicate_charge_documentation",
+        "receipt",
+        "refund_policy",
+        "service_documentation",
+        "shipping_documentation",
+        "uncategorized_file",
+    }
+)
+_FILE_TYPES = {b"%PDF-": "pdf", b"\x89PNG\r\n\x1a\n": "png", b"\xff\xd8\xff": "jpg"}
 MINIMUM_AMOUNT = {"usd": 50, "eur": 50, "gbp": 30, "cad": 50, "aud": 50, "jpy": 50}
 CANCELABLE = {"requires_payment_method", "requires_capture", "requires_confirmation"}
 CANCELABLE |= {"requires_action", "processing"}
@@ -98,6 +129,8 @@ class RecordedRequest:
     status: int | None = None  # None: no response was sent (timeout, reset)
     fault: str | None = None
     replayed: bool = False
+    # Multipart uploads: field name -> (filename, bytes); params show their size and sha256.
+    uploads: dict[str, tuple[str, bytes]] = field(default_factory=dict)
 
     @property
     def idempotency_key(self) -> str | None:
@@ -126,6 +159,7 @@ class _Stored:
 class _Context:
     request_id: str
     idempotency_key: str | None
+    uploads: dict[str, tuple[str, bytes]] = field(default_factory=dict)
 
 
 class FakeStripe:
@@ -138,6 +172,11 @@ class FakeStripe:
         self.refunds: dict[str, dict[str, Any]] = {}
         self.payment_methods: dict[str, dict[str, Any]] = {}
         self.disputes: dict[str, dict[str, Any]] = {}
+        self.files: dict[str, dict[str, Any]] = {}
+        self.file_contents: dict[str, bytes] = {}
+        self.payouts: dict[str, dict[str, Any]] = {}
+        self.balance_transactions: dict[str, dict[str, Any]] = {}
+        self.paid_out: dict[str, str] = {}  # balance transaction id -> payout id
         self.events: list[dict[str, Any]] = []
         self.requests: list[RecordedRequest] = []
         self._cards: dict[str, TestCard] = {}  # payment method id -> its test card
@@ -230,9 +269,14 @@ class FakeStripe:
     def _serve(self, handler: _Handler) -> None:
         url = urlsplit(handler.path)
         length = int(handler.headers.get("Content-Length") or 0)
-        raw = handler.rfile.read(length).decode() if length else url.query
+        body = handler.rfile.read(length) if length else b""
         headers = {k.lower(): v for k, v in handler.headers.items()}
-        record = RecordedRequest(handler.command, url.path, decode_form(raw), headers)
+        if headers.get("content-type", "").startswith("multipart/form-data"):
+            params, uploads = decode_multipart(headers["content-type"], body)
+            record = RecordedRequest(handler.command, url.path, params, headers, uploads=uploads)
+        else:
+            raw = body.decode() if length else url.query
+            record = RecordedRequest(handler.command, url.path, decode_form(raw), headers)
         with self._lock:
             self.requests.append(record)
             fault = self._faults.popleft() if self._faults else None
@@ -295,7 +339,7 @@ class FakeStripe:
                     record.replayed = True
                     headers["Idempotent-Replayed"] = "true"
                     return stored.status, copy.deepcopy(stored.body), headers
-            self._ctx = _Context(request_id, key)
+            self._ctx = _Context(request_id, key, record.uploads)
             try:
                 status, body = 200, self._dispatch(record.method, record.path, record.params)
             except ApiError as error:
@@ -386,6 +430,7 @@ class FakeStripe:
         charge = self.charges[pi["latest_charge"]]
         charge.update(captured=True, amount_captured=amount)
         pi.update(status="succeeded", amount_received=amount, amount_capturable=0)
+        self._charge_transaction(charge, amount)
         self._emit("charge.captured", charge)
         self._emit("payment_intent.succeeded", pi)
         self._maybe_dispute(pi, charge)
@@ -432,6 +477,7 @@ class FakeStripe:
         refund |= {"status": self.next_refund_status, "failure_reason": None}
         refund |= {"reason": p.get("reason"), "metadata": p.get("metadata", {})}
         self.refunds[refund["id"]] = refund
+        self._transaction("refund", -amount, charge["currency"], refund)
         charge["amount_refunded"] += amount
         charge["refunded"] = charge["amount_refunded"] == charge["amount_captured"]
         self._emit("refund.created", refund)
@@ -450,7 +496,153 @@ class FakeStripe:
             raise _missing("payment_method", pm_id)
         return self.payment_methods[pm_id]
 
+    def _create_file(self, p: dict[str, Any]) -> dict[str, Any]:
+        purpose = _required(p, "purpose")
+        uploads = self._ctx.uploads if self._ctx else {}
+        if "file" not in uploads:
+            raise invalid("Missing required param: file.", code="parameter_missing", param="file")
+        filename, data = uploads["file"]
+        kind = next((t for magic, t in _FILE_TYPES.items() if data.startswith(magic)), None)
+        if purpose == "dispute_evidence" and kind is None:
+            raise invalid(
+                "Dispute evidence must be a PDF, JPEG or PNG file.",
+                code="file_invalid",
+                param="file",
+            )
+        file = {**_base("file"), "object": "file", "purpose": purpose, "filename": filename}
+        file |= {"size": len(data), "type": kind, "expires_at": None, "url": None}
+        self.files[file["id"]] = file
+        self.file_contents[file["id"]] = data
+        return file
+
+    def _retrieve_dispute(self, p: dict[str, Any], dispute_id: str) -> dict[str, Any]:
+        if dispute_id not in self.disputes:
+            raise _missing("dispute", dispute_id, param="dispute")
+        return self.disputes[dispute_id]
+
+    def _update_dispute(self, p: dict[str, Any], dispute_id: str) -> dict[str, Any]:
+        dispute = self._retrieve_dispute(p, dispute_id)
+        if dispute["status"] not in ("needs_response", "warning_needs_response"):
+            raise invalid(
+                f"This dispute is already {dispute['status'].replace('_', ' ')}: its evidence "
+                "can no longer be changed."
+            )
+        evidence = p.get("evidence", {})
+        for name, value in evidence.items():
+            if name in EVIDENCE_FILE_FIELDS and value:
+                file = self.files.get(value)
+                if file is None or file["purpose"] != "dispute_evidence":
+                    message = f"No such file upload: '{value}'"
+                    raise invalid(message, code="resource_missing", param=f"evidence[{name}]")
+        dispute["evidence"] = {**dispute["evidence"], **evidence}
+        dispute["evidence_details"]["has_evidence"] = True
+        dispute["metadata"] = {**dispute["metadata"], **p.get("metadata", {})}
+        if p.get("submit") != "true":
+            self._emit("charge.dispute.updated", dispute)
+            return dispute
+        warning = dispute["status"].startswith("warning_")
+        dispute["status"] = "warning_under_review" if warning else "under_review"
+        dispute["evidence_details"]["submission_count"] += 1
+        self._emit("charge.dispute.updated", dispute)
+        answer = copy.deepcopy(dispute)
+        text = " ".join(v for k, v in dispute["evidence"].items() if k not in EVIDENCE_FILE_FIELDS)
+        if "winning_evidence" in text:  # decided "a moment later": after the answer's snapshot
+            self.decide_dispute(dispute_id, won=True)
+        elif "losing_evidence" in text:
+            self.decide_dispute(dispute_id, won=False)
+        return answer
+
+    def _close_dispute(self, p: dict[str, Any], dispute_id: str) -> dict[str, Any]:
+        dispute = self._retrieve_dispute(p, dispute_id)
+        if dispute["status"] not in ("needs_response", "warning_needs_response"):
+            raise invalid(f"This dispute is already {dispute['status'].replace('_', ' ')}.")
+        warning = dispute["status"].startswith("warning_")
+        dispute["status"] = "warning_closed" if warning else "lost"
+        self._emit("charge.dispute.closed", dispute)
+        return dispute
+
+    def _list_payouts(self, p: dict[str, Any]) -> dict[str, Any]:
+        return _page(p, self.payouts, "/v1/payouts")
+
+    def _list_balance_transactions(self, p: dict[str, Any]) -> dict[str, Any]:
+        listed = self.balance_transactions
+        if "payout" in p:
+            if p["payout"] not in self.payouts:
+                raise _missing("payout", p["payout"], param="payout")
+            listed = {k: v for k, v in listed.items() if self.paid_out.get(k) == p["payout"]}
+        page = _page(p, listed, "/v1/balance_transactions")
+        if "data.source" in p.get("expand", []):
+            for bt in page["data"]:
+                bt["source"] = copy.deepcopy(self._object(bt["source"])) or bt["source"]
+        return page
+
+    # -- test helpers: what Stripe does on its own -----------------------------------------
+
+    def decide_dispute(self, dispute_id: str, *, won: bool) -> None:
+        """The bank decides: charge.dispute.closed (and funds_reinstated when won)."""
+        with self._lock:
+            dispute = self.disputes[dispute_id]
+            dispute["status"] = "won" if won else "lost"
+            self._emit("charge.dispute.closed", dispute)
+            if won:
+                charge = self.charges[dispute["charge"]]
+                self._transaction("adjustment", dispute["amount"], charge["currency"], dispute)
+                self._emit("charge.dispute.funds_reinstated", dispute)
+
+    def pay_out(
+        self, *, failure_code: str | None = None, created: int | None = None
+    ) -> dict[str, Any]:
+        """A payout of the balance not yet paid out: payout.created, then payout.paid, or
+        payout.failed (the money comes back to the balance) when a failure_code is given."""
+        with self._lock:
+            unpaid = [bt for k, bt in self.balance_transactions.items() if k not in self.paid_out]
+            currency = unpaid[0]["currency"] if unpaid else "usd"
+            amount = sum(bt["net"] for bt in unpaid if bt["currency"] == currency)
+            payout = {**_base("po", created), "object": "payout", "amount": amount}
+            payout |= {"currency": currency, "automatic": True, "method": "standard"}
+            payout |= {"arrival_date": payout["created"] + 2 * 86400, "type": "bank_account"}
+            payout |= {"status": "pending", "failure_code": None, "failure_message": None}
+            self.payouts[payout["id"]] = payout
+            for bt in unpaid:
+                if bt["currency"] == currency:
+                    self.paid_out[bt["id"]] = payout["id"]
+            bt = self._transaction("payout", -amount, currency, payout, created=created)
+            self.paid_out[bt["id"]] = payout["id"]
+            payout["balance_transaction"] = bt["id"]
+            self._emit("payout.created", payout)
+            if failure_code:
+                payout.update(status="failed", failure_code=failure_code)
+                payout["failure_message"] = "The bank account could not be found."
+                self._emit("payout.failed", payout)
+            else:
+                payout["status"] = "paid"
+                self._emit("payout.paid", payout)
+            return payout
+
     # -- state changes ---------------------------------------------------------------------
+
+    def _transaction(
+        self,
+        type_: str,
+        amount: int,
+        currency: str,
+        source: dict[str, Any],
+        *,
+        fee: int = 0,
+        created: int | None = None,
+    ) -> dict[str, Any]:
+        """A balance transaction (txn_...) for a change of the account's balance."""
+        bt = {**_base("txn", created), "object": "balance_transaction", "type": type_}
+        bt |= {"amount": amount, "fee": fee, "net": amount - fee, "currency": currency}
+        bt |= {"source": source["id"], "status": "available", "description": None}
+        bt |= {"available_on": bt["created"] + 2 * 86400, "reporting_category": type_}
+        self.balance_transactions[bt["id"]] = bt
+        return bt
+
+    def _object(self, object_id: str) -> dict[str, Any] | None:
+        stores = {"ch": self.charges, "re": self.refunds, "dp": self.disputes}
+        stores |= {"po": self.payouts, "pi": self.payment_intents}
+        return stores.get(object_id.split("_")[0], {}).get(object_id)
 
     def _confirm(self, pi: dict[str, Any]) -> None:
         card = self._cards[pi["payment_method"]]
@@ -489,8 +681,13 @@ class FakeStripe:
             self._emit("payment_intent.amount_capturable_updated", pi)
         else:
             pi.update(status="succeeded", amount_received=pi["amount"])
+            self._charge_transaction(charge, pi["amount"])
             self._emit("payment_intent.succeeded", pi)
             self._maybe_dispute(pi, charge)
+
+    def _charge_transaction(self, charge: dict[str, Any], amount: int) -> None:
+        fee = (amount * 29 + 500) // 1000 + 30  # 2.9% + 30, rounded half up
+        self._transaction("charge", amount, charge["currency"], charge, fee=fee)
 
     def _new_charge(self, pi: dict[str, Any], failure: tuple | None = None) -> dict[str, Any]:
         captured = failure is None and pi["capture_method"] != "manual"
@@ -516,10 +713,19 @@ class FakeStripe:
             return
         dispute = {**_base("dp"), "object": "dispute", "amount": charge["amount_captured"]}
         dispute |= {"charge": charge["id"], "payment_intent": pi["id"], "currency": pi["currency"]}
-        dispute |= {"reason": "fraudulent", "status": "needs_response"}
+        dispute |= {"reason": "fraudulent", "status": "needs_response", "evidence": {}}
+        dispute["evidence_details"] = {
+            "due_by": dispute["created"] + 21 * 86400,
+            "has_evidence": False,
+            "past_due": False,
+            "submission_count": 0,
+        }
         self.disputes[dispute["id"]] = dispute
         charge["disputed"] = True
         self._emit("charge.dispute.created", dispute)
+        amount = dispute["amount"]
+        self._transaction("adjustment", -amount, pi["currency"], dispute, fee=DISPUTE_FEE)
+        self._emit("charge.dispute.funds_withdrawn", dispute)
 
     def _payment_method(self, token: str) -> dict[str, Any]:
         if token in self.payment_methods:
@@ -576,6 +782,12 @@ _ROUTES = [
     ("POST", r"/v1/refunds", "_create_refund"),
     ("GET", r"/v1/refunds/([^/]+)", "_retrieve_refund"),
     ("GET", r"/v1/payment_methods/([^/]+)", "_retrieve_payment_method"),
+    ("POST", r"/v1/files", "_create_file"),
+    ("GET", r"/v1/disputes/([^/]+)", "_retrieve_dispute"),
+    ("POST", r"/v1/disputes/([^/]+)", "_update_dispute"),
+    ("POST", r"/v1/disputes/([^/]+)/close", "_close_dispute"),
+    ("GET", r"/v1/payouts", "_list_payouts"),
+    ("GET", r"/v1/balance_transactions", "_list_balance_transactions"),
 ]
 
 
@@ -603,6 +815,54 @@ def decode_form(raw: str) -> dict[str, Any]:
             node = node.setdefault(part, {})
         node[parts[-1]] = value
     return _listify(root)
+
+
+def decode_multipart(
+    content_type: str, body: bytes
+) -> tuple[dict[str, Any], dict[str, tuple[str, bytes]]]:
+    """A multipart/form-data body: its plain fields (as decode_form gives them) and its files."""
+    message = email.parser.BytesParser(policy=email.policy.HTTP).parsebytes(
+        f"Content-Type: {content_type}\r\n\r\n".encode() + body
+    )
+    fields: list[tuple[str, str]] = []
+    uploads: dict[str, tuple[str, bytes]] = {}
+    for part in message.iter_parts():
+        name = part.get_param("name", header="content-disposition")
+        data = part.get_payload(decode=True) or b""
+        filename = part.get_filename()
+        if filename is None:
+            fields.append((str(name), data.decode()))
+        else:
+            uploads[str(name)] = (filename, data)
+    params = decode_form(urlencode(fields))  # names keep their brackets: a[b] nests
+    for name, (filename, data) in uploads.items():
+        params[name] = {"filename": filename, "size": str(len(data))}
+        params[name]["sha256"] = hashlib.sha256(data).hexdigest()
+    return params, uploads
+
+
+def _page(p: dict[str, Any], objects: dict[str, dict[str, Any]], url: str) -> dict[str, Any]:
+    """One page of a Stripe list: newest first, filtered by created[...], after starting_after."""
+    limit = _int(p, "limit", default=10)
+    if not 1 <= limit <= 100:
+        raise invalid("Invalid limit: must be between 1 and 100", param="limit")
+    ops = {"gt": int.__gt__, "gte": int.__ge__, "lt": int.__lt__, "lte": int.__le__}
+    created = p.get("created", {})
+    if isinstance(created, str):  # created=<exact time>
+        created = {"gte": created, "lte": created}
+    newest_first = [
+        o
+        for o in reversed(objects.values())
+        if all(ops[op](o["created"], int(value)) for op, value in created.items())
+    ]
+    after = p.get("starting_after")
+    if after is not None:
+        ids = [o["id"] for o in newest_first]
+        if after not in ids:
+            raise invalid(f"No such object: '{after}'", param="starting_after")
+        newest_first = newest_first[ids.index(after) + 1 :]
+    data = copy.deepcopy(newest_first[:limit])
+    return {"object": "list", "data": data, "has_more": len(newest_first) > limit, "url": url}
 
 
 def _listify(node: Any, key: str = "") -> Any:
@@ -636,8 +896,9 @@ def _payment_method_object(pm_id: str, token: str, card: TestCard) -> dict[str, 
     return pm | {"customer": None, "billing_details": {"email": None, "name": None}}
 
 
-def _base(prefix: str) -> dict[str, Any]:
-    return {"id": _new_id(prefix), "created": int(time.time()), "livemode": False, "metadata": {}}
+def _base(prefix: str, created: int | None = None) -> dict[str, Any]:
+    when = int(time.time()) if created is None else created
+    return {"id": _new_id(prefix), "created": when, "livemode": False, "metadata": {}}
 
 
 def _new_id(prefix: str) -> str:

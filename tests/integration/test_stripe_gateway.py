@@ -13,6 +13,11 @@ from backend.core.config import Settings, get_settings
 from backend.core.errors import Conflict, NotFound, ValidationFailed
 from backend.gateways.base import (
     OUTCOME_UNKNOWN_CODES,
+    DisputeEvidence,
+    DisputeStage,
+    DisputeState,
+    EvidenceFile,
+    EvidenceKind,
     GatewayUnavailable,
     Outcome,
     PaymentRequest,
@@ -577,3 +582,147 @@ def test_fake_records_events_for_webhooks(gateway: StripeGateway, fake: FakeStri
     last = fake.events[-1]
     assert last["data"]["object"]["id"] == pi_id
     assert last["request"]["idempotency_key"] == "evt-1"
+
+
+# -- disputes, payouts and balance transactions ---------------------------------------------
+
+PDF = b"%PDF-1.7\n\xff\x00 a receipt"
+PNG = b"\x89PNG\r\n\x1a\n\x00 a tracking page"
+
+
+def disputed(gateway: StripeGateway, fake: FakeStripe, key: str = "dp") -> tuple[str, str]:
+    """A charge the customer's bank disputes: its PaymentIntent id and Stripe's dispute id."""
+    pi_id = gateway.create_payment(payment("pm_card_createDispute", idempotency_key=key))
+    (dispute,) = [
+        d for d in fake.disputes.values() if d["payment_intent"] == pi_id.gateway_payment_id
+    ]
+    return str(pi_id.gateway_payment_id), dispute["id"]
+
+
+def test_submit_dispute_uploads_each_file_then_submits_the_evidence(
+    gateway: StripeGateway, fake: FakeStripe
+) -> None:
+    _, dp = disputed(gateway, fake)
+    evidence = DisputeEvidence(
+        uncategorized_text="Delivered and signed for.", customer_email_address="ada@example.com"
+    )
+    files = [
+        EvidenceFile("receipt.pdf", "application/pdf", PDF, EvidenceKind.RECEIPT),
+        EvidenceFile("track.png", "image/png", PNG, EvidenceKind.SHIPPING_DOCUMENTATION),
+    ]
+    state = gateway.submit_dispute(dp, evidence, files)
+
+    assert state == DisputeState(dp, DisputeStage.UNDER_REVIEW) and not state.decided
+    uploads = fake.calls("POST", "/v1/files")
+    assert [u.params["purpose"] for u in uploads] == ["dispute_evidence"] * 2
+    assert [u.uploads["file"] for u in uploads] == [("receipt.pdf", PDF), ("track.png", PNG)]
+    receipt, tracking = (f["id"] for f in fake.files.values())
+    [update] = fake.calls("POST", f"/v1/disputes/{dp}")
+    assert update.params == {
+        "evidence": {
+            "uncategorized_text": "Delivered and signed for.",
+            "customer_email_address": "ada@example.com",
+            "receipt": receipt,
+            "shipping_documentation": tracking,
+        },
+        "submit": "true",
+    }
+    assert fake.disputes[dp]["status"] == "under_review"
+    # A retry (its answer was lost) replays: no second upload, no second submission.
+    assert gateway.submit_dispute(dp, evidence, files) == state
+    assert len(fake.files) == 2 and fake.disputes[dp]["evidence_details"]["submission_count"] == 1
+
+
+def test_stripe_takes_one_file_per_kind_of_evidence(gateway: StripeGateway, fake: FakeStripe):
+    _, dp = disputed(gateway, fake)
+    two = [EvidenceFile(f"{i}.pdf", "application/pdf", PDF) for i in range(2)]
+    before = len(fake.requests)
+    with pytest.raises(ValidationFailed, match="one file of each kind") as caught:
+        gateway.submit_dispute(dp, DisputeEvidence(uncategorized_text="x"), two)
+    assert caught.value.code == "evidence_one_file_per_kind"
+    assert len(fake.requests) == before  # refused before anything was sent
+
+
+def test_accept_dispute_closes_it_as_lost_once(gateway: StripeGateway, fake: FakeStripe) -> None:
+    _, dp = disputed(gateway, fake)
+    assert gateway.accept_dispute(dp) == DisputeState(dp, DisputeStage.LOST)
+    assert fake.disputes[dp]["status"] == "lost"
+    assert fake.events[-1]["type"] == "charge.dispute.closed"
+    with pytest.raises(Conflict, match="already lost") as caught:
+        gateway.submit_dispute(dp, DisputeEvidence(uncategorized_text="late"), [])
+    assert caught.value.code == "dispute_refused"
+
+
+def test_dispute_errors_are_ours_never_the_sdks(gateway: StripeGateway, fake: FakeStripe) -> None:
+    with pytest.raises(NotFound):
+        gateway.accept_dispute("dp_nope")
+    _, dp = disputed(gateway, fake)
+    fake.fail_next(1, 500)
+    with pytest.raises(GatewayUnavailable) as caught:
+        gateway.accept_dispute(dp)
+    assert caught.value.outcome_unknown
+    assert fake.disputes[dp]["status"] == "needs_response"
+
+
+def test_winning_evidence_is_decided_a_moment_later_by_events(
+    gateway: StripeGateway, fake: FakeStripe
+) -> None:
+    _, dp = disputed(gateway, fake)
+    state = gateway.submit_dispute(dp, DisputeEvidence(uncategorized_text="winning_evidence"), [])
+    assert state.stage is DisputeStage.UNDER_REVIEW  # as Stripe answers the update
+    assert fake.disputes[dp]["status"] == "won"
+    types = [e["type"] for e in fake.events if e["data"]["object"]["id"] == dp]
+    assert types == [
+        "charge.dispute.created",
+        "charge.dispute.funds_withdrawn",
+        "charge.dispute.updated",
+        "charge.dispute.closed",
+        "charge.dispute.funds_reinstated",
+    ]
+
+
+def test_payouts_and_balance_transactions_page_through_stripe_lists(
+    gateway: StripeGateway, fake: FakeStripe, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from backend.gateways import stripe_gateway
+
+    monkeypatch.setattr(stripe_gateway, "_PAGE_SIZE", 2)  # pages of 2, as if of 100
+    paid = [gateway.create_payment(payment(idempotency_key=f"p{i}")) for i in range(3)]
+    first = fake.pay_out(created=1_700_000_000)
+    gateway.create_payment(payment(idempotency_key="later"))
+    second = fake.pay_out(failure_code="account_closed")
+
+    payouts = gateway.list_payouts()
+    assert [(p.id, p.status, p.failure_code) for p in payouts] == [
+        (second["id"], "failed", "account_closed"),
+        (first["id"], "paid", None),
+    ]
+    assert payouts[1].amount == sum(
+        bt["net"]
+        for bt in fake.balance_transactions.values()
+        if fake.paid_out.get(bt["id"]) == first["id"] and bt["type"] == "charge"
+    )
+    assert payouts[1].currency == "USD" and payouts[1].created.year == 2023
+    after = payouts[1].created
+    assert [p.id for p in gateway.list_payouts(created_after=after)] == [second["id"]]
+    assert [p.id for p in gateway.list_payouts(limit=1)] == [second["id"]]
+
+    listed = gateway.list_balance_transactions(payout_id=first["id"])
+    assert sorted(bt.type for bt in listed) == ["charge", "charge", "charge", "payout"]
+    charges = {bt.source_id for bt in listed if bt.type == "charge"}
+    assert charges == {p.gateway_payment_id for p in paid}  # the PaymentIntent, not ch_...
+    assert {bt.payout_id for bt in listed} == {first["id"]}
+    for bt in listed:
+        assert bt.fee + bt.net == bt.amount and bt.currency == "USD"
+    pages = [c.params.get("starting_after") for c in fake.calls("GET", "/v1/balance_transactions")]
+    assert len(pages) == 2 and pages[0] is None and pages[1] is not None
+    everything = gateway.list_balance_transactions()
+    assert len(everything) == len(fake.balance_transactions) == 6
+
+
+def test_payout_events_are_recorded(gateway: StripeGateway, fake: FakeStripe) -> None:
+    gateway.create_payment(payment())
+    fake.pay_out()
+    fake.pay_out(failure_code="no_account")
+    types = [e["type"] for e in fake.events if e["type"].startswith("payout.")]
+    assert types == ["payout.created", "payout.paid", "payout.created", "payout.failed"]

@@ -424,6 +424,63 @@ def test_dispute_closed_first_opens_and_closes_it(client: TestClient, shop: Shop
     assert state(payment_id)["status"] == "disputed"
 
 
+def test_funds_withdrawn_opens_the_dispute_once_whatever_comes_first(
+    client: TestClient, shop: Shop
+):
+    payment_id, _, ch = succeeded(client, shop)
+    opened = ws.dispute(ch, AMOUNT)
+    post(client, "charge.dispute.funds_withdrawn", opened)
+    post(client, "charge.dispute.created", opened)
+    post(client, "charge.dispute.funds_withdrawn", opened)  # delivered again
+    assert state(payment_id)["disputes"] == [(opened["id"], "needs_response", AMOUNT)]
+    assert outbox(payment_id)["dispute.created"] == 1
+
+
+def test_dispute_updated_moves_it_forward_never_back(client: TestClient, shop: Shop):
+    payment_id, _, ch = succeeded(client, shop)
+    now = int(time.time())
+    opened = ws.dispute(ch, AMOUNT)
+    post(client, "charge.dispute.created", opened, created=now - 10)
+    review = ws.with_(opened, status="under_review", evidence={"receipt": "file_1"})
+    post(client, "charge.dispute.updated", review, created=now)
+    post(client, "charge.dispute.updated", review, created=now)  # a repeat books nothing
+    assert state(payment_id)["disputes"] == [(opened["id"], "under_review", AMOUNT)]
+    stale = post(client, "charge.dispute.updated", opened, created=now - 5)
+    assert stale["status"] == "ignored" and stale["error_message"].startswith("stale")
+    post(client, "charge.dispute.updated", ws.with_(opened, status="lost"), created=now + 1)
+    # A later snapshot that says needs_response cannot reopen a lost dispute.
+    back = post(client, "charge.dispute.updated", opened, created=now + 2)
+    assert back["status"] == "processed"
+    assert state(payment_id)["disputes"] == [(opened["id"], "lost", AMOUNT)]
+    with session_scope() as db:
+        submitted = db.exec(
+            select(AuditLog).where(
+                AuditLog.action == "dispute.evidence_submitted",
+                AuditLog.merchant_id == shop.merchant_id,
+            )
+        ).all()
+    assert [a.details for a in submitted if a.object_id != payment_id] == [{"files": 1}]
+
+
+def test_funds_reinstated_closes_the_dispute_as_won_once(client: TestClient, shop: Shop):
+    payment_id, _, ch = succeeded(client, shop)
+    opened = ws.dispute(ch, AMOUNT)
+    post(client, "charge.dispute.created", opened)
+    post(client, "charge.dispute.funds_reinstated", ws.with_(opened, status="under_review"))
+    post(client, "charge.dispute.closed", ws.with_(opened, status="won"))
+    post(client, "charge.dispute.funds_reinstated", ws.with_(opened, status="won"))
+    after = state(payment_id)
+    assert (after["status"], after["disputes"]) == ("succeeded", [(opened["id"], "won", AMOUNT)])
+    with session_scope() as db:
+        closed = db.exec(
+            select(func.count())
+            .select_from(DomainEvent)
+            .where(DomainEvent.type == "dispute.closed")
+            .where(DomainEvent.merchant_id == shop.merchant_id)
+        ).one()
+    assert closed == 1
+
+
 # --- not ours, stale, backwards ------------------------------------------------------------------
 
 

@@ -444,3 +444,35 @@ def test_the_card_number_appears_in_no_result(gw: SandboxGateway, number: str):
     for text in texts:
         assert number not in text
         assert number[:6] not in text  # not even the BIN
+
+
+# -- disputes and payouts ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "stage"),
+    [
+        ("Signed for: winning_evidence", "won"),
+        ("losing_evidence, alas", "lost"),
+        ("Delivered on time.", "under_review"),
+    ],
+)
+def test_sandbox_decides_a_dispute_by_stripes_test_words(text: str, stage: str) -> None:
+    from backend.gateways.base import DisputeEvidence, DisputeStage, EvidenceFile
+
+    files = [EvidenceFile("r.pdf", "application/pdf", b"%PDF-1.7")]
+    state = SandboxGateway().submit_dispute("sbx_dp_pay_123456", DisputeEvidence(text), files)
+    assert state.stage == DisputeStage(stage)
+    assert state.decided == (stage != "under_review")
+
+
+def test_sandbox_accepting_loses_and_keeps_no_balance() -> None:
+    from backend.gateways.base import DisputeStage, GatewayUnavailable
+
+    sandbox = SandboxGateway()
+    assert sandbox.accept_dispute("sbx_dp_pay_123456").stage == DisputeStage.LOST
+    assert sandbox.list_payouts() == [] and sandbox.list_balance_transactions("po_1") == []
+    with pytest.raises(GatewayUnavailable):
+        sandbox.accept_dispute("dp_not_ours")
+    with pytest.raises(GatewayUnavailable):
+        SandboxGateway(unavailable=True).accept_dispute("sbx_dp_pay_123456")

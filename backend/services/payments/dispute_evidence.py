@@ -5,6 +5,12 @@ PDF, PNG and JPEG are kept (their magic numbers), at most MAX_FILE_BYTES each an
 dispute. They are stored under a random name in the private uploads folder (settings
 `uploads_dir`, never Reflex's public upload folder) and only ever served back as a download
 with the sniffed type, so an uploaded file can never run as a page on our origin.
+
+A dispute the processor holds (it has a gateway_dispute_id: Stripe's, or the sandbox's) is
+answered through the gateway of its payment, as captures and refunds are (routing): the response
+is submitted, or the dispute accepted, there first, and booked only once the processor took it.
+If the processor refuses or cannot be reached, the caller's transaction rolls back and nothing
+changes. A dispute opened here only (the demo's) is booked without a processor.
 """
 
 from __future__ import annotations
@@ -14,6 +20,7 @@ import hashlib
 import math
 import os
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -24,11 +31,20 @@ from sqlmodel import Session, col, select
 from backend.core.config import PROJECT_ROOT, get_settings
 from backend.core.errors import Conflict, NotFound, ValidationFailed
 from backend.core.ids import new_id
+from backend.gateways.base import (
+    DisputeEvidence,
+    DisputeStage,
+    DisputeState,
+    EvidenceFile,
+    Gateway,
+    GatewayUnavailable,
+)
 from backend.models import Dispute, DisputeEvidenceFile, DisputeResponse, Payment, utcnow
 from backend.models.enums import ActorType, DisputeStatus
 from backend.services import audit, labels
-from backend.services.context import Actor, Scope
-from backend.services.payments import booking
+from backend.services.context import SYSTEM, Actor, Scope
+from backend.services.payments import booking, routing
+from backend.services.payments.charges import attempt_recorder
 from backend.services.payments.orders import owned
 
 MAX_FILE_BYTES = 5 * 1024 * 1024
@@ -331,11 +347,18 @@ def save_explanation(
 def submit_evidence(
     db: Session, scope: Scope, dispute_id: str, explanation: str, *, actor: Actor
 ) -> Dispute:
-    """Send the response: the dispute goes under review and can no longer be changed."""
+    """Send the response: the dispute goes under review and can no longer be changed. The
+    sandbox decides at once (Stripe's test words), and the decision is booked with it."""
     response = save_explanation(db, scope, dispute_id, explanation, actor=actor)
     dispute = get_dispute(db, scope, dispute_id, lock=True)
-    files = db.exec(select(func.count()).where(DisputeEvidenceFile.dispute_id == dispute.id)).one()
-    if files == 0:
+    files = list(
+        db.exec(
+            select(DisputeEvidenceFile)
+            .where(DisputeEvidenceFile.dispute_id == dispute.id)
+            .order_by(col(DisputeEvidenceFile.created_at))
+        )
+    )
+    if not files:
         raise ValidationFailed(
             "Attach at least one file (a receipt, a delivery proof, your terms...)",
             param="files",
@@ -344,7 +367,103 @@ def submit_evidence(
         raise ValidationFailed(
             "Explain in a few sentences why the payment was legitimate", param="explanation"
         )
-    response.submitted_at = booking.dispute_under_review(db, dispute, actor, files=files)
+    payment = _payment_of(db, dispute)
+    state = _at_processor(
+        db,
+        dispute,
+        payment,
+        "dispute_submit",
+        lambda gateway, gateway_id: gateway.submit_dispute(
+            gateway_id, _evidence(payment, response), [_evidence_file(f) for f in files]
+        ),
+    )
+    if state is not None and state.stage == DisputeStage.NEEDS_RESPONSE:
+        raise Conflict(
+            "The processor did not take the response; try again in a moment.",
+            code="dispute_not_submitted",
+        )
+    response.submitted_at = booking.dispute_under_review(db, dispute, actor, files=len(files))
     response.submitted_by_user_id = actor.id if actor.type == ActorType.USER else None
     db.add(response)
+    if state is not None and state.decided:  # the bank's decision, not the member's
+        booking.close_dispute(db, dispute, won=state.stage == DisputeStage.WON, actor=SYSTEM)
     return dispute
+
+
+def accept_dispute(db: Session, scope: Scope, dispute_id: str, *, actor: Actor) -> Dispute:
+    """Concede an open dispute: the customer keeps the money and the dispute is lost (an
+    inquiry that moved no money closes as won, as Stripe reports it)."""
+    dispute = get_dispute(db, scope, dispute_id, lock=True)
+    if dispute.status != DisputeStatus.NEEDS_RESPONSE:
+        raise Conflict(
+            f"This dispute is {labels.status(dispute.status).lower()}: "
+            "only a dispute awaiting your response can be accepted",
+            code="dispute_not_open",
+        )
+    payment = _payment_of(db, dispute)
+    state = _at_processor(
+        db,
+        dispute,
+        payment,
+        "dispute_accept",
+        lambda gateway, gateway_id: gateway.accept_dispute(gateway_id),
+    )
+    audit.record_by(db, actor, "dispute.accepted", dispute, "dispute", {})
+    won = state is not None and state.stage == DisputeStage.WON
+    return booking.close_dispute(db, dispute, won=won, actor=actor)
+
+
+def _payment_of(db: Session, dispute: Dispute) -> Payment:
+    payment = db.get(Payment, dispute.payment_id)
+    assert payment is not None  # a foreign key
+    return payment
+
+
+def _at_processor(
+    db: Session,
+    dispute: Dispute,
+    payment: Payment,
+    operation: str,
+    act: Callable[[Gateway, str], DisputeState],
+) -> DisputeState | None:
+    """The processor's answer for a dispute it holds, through the gateway that took the payment
+    (None: a dispute opened here only, with no processor to tell). A processor that cannot be
+    reached is a 503 the member can retry: each request's idempotency key comes from its
+    content, so a retry never sends the response twice."""
+    gateway_id = dispute.gateway_dispute_id
+    if gateway_id is None:
+        return None
+    route = routing.route_for_payment(db, payment)
+    try:
+        return routing.call(
+            route,
+            lambda gateway: act(gateway, gateway_id),
+            attempt_recorder(db, payment, operation),
+            lambda state: (state.stage.value, None, None),
+        )
+    except GatewayUnavailable as exc:
+        raise routing.AllGatewaysUnavailable(
+            f"The payment processor could not be reached, so nothing was changed. Try again "
+            f"in a moment. ({exc.message})"
+        ) from exc
+
+
+def _evidence(payment: Payment, response: DisputeResponse) -> DisputeEvidence:
+    return DisputeEvidence(
+        uncategorized_text=response.explanation,
+        product_description=payment.description,
+        customer_email_address=payment.customer_email,
+    )
+
+
+def _evidence_file(row: DisputeEvidenceFile) -> EvidenceFile:
+    """The stored bytes of an evidence file. Our files carry no kind yet: each goes as
+    uncategorized, so Stripe (one file per kind) takes one file per response."""
+    path = evidence_dir() / row.storage_name
+    try:
+        data = path.read_bytes()
+    except OSError:
+        raise NotFound(
+            f"{row.filename} is no longer stored: remove it and attach it again", param="files"
+        ) from None
+    return EvidenceFile(row.filename, row.content_type, data)

@@ -218,6 +218,13 @@ def save_dispute_response(
         action(db, _scope(ctx), dispute_id, explanation, actor=_actor(ctx, ip_address))
 
 
+def accept_dispute(ctx: SessionContext, dispute_id: str, *, ip_address: str | None) -> None:
+    """Concede the dispute at the processor: the customer keeps the money."""
+    require(ctx.role, Permission.MANAGE_DISPUTES)
+    with session_scope() as db:
+        dispute_evidence.accept_dispute(db, _scope(ctx), dispute_id, actor=_actor(ctx, ip_address))
+
+
 # ---------------------------------------------------------------------------------------------
 # Customers
 

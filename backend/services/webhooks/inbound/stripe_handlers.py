@@ -20,9 +20,11 @@ from typing import Any
 from sqlmodel import Session, select
 
 from backend.core.errors import Conflict
-from backend.gateways.stripe_gateway import decline_code, decline_message
+from backend.gateways.base import DisputeStage, EvidenceKind
+from backend.gateways.stripe_gateway import decline_code, decline_message, dispute_stage
 from backend.models import (
     Dispute,
+    DisputeEvidenceFile,
     GatewayConfig,
     InboundWebhookEvent,
     Order,
@@ -376,8 +378,11 @@ def _new_refund(ev: _Event, payment: Payment, snapshot: dict[str, Any], target: 
 
 
 # -- disputes
-
-_DISPUTE_WON = {"won": True, "warning_closed": True, "lost": False}
+#
+# Every dispute event carries the dispute as it was: each is applied the same way (open it if we
+# have not yet, then move it to the snapshot's stage), so they may come in any order or twice,
+# and one that repeats what our API already did (a response submitted, a dispute accepted)
+# books nothing. Stripe withdraws the money when the dispute opens: opening it is that booking.
 
 
 def _dispute_row(ev: _Event, gateway_dispute_id: str) -> Dispute | None:
@@ -405,26 +410,68 @@ def _open_dispute(ev: _Event, snapshot: dict[str, Any]) -> Dispute:
     )
 
 
-def _on_dispute_created(ev: _Event) -> str:
+def _snapshot_stage(ev: _Event) -> DisputeStage:
+    stage = dispute_stage(ev.obj.get("status"))
+    if stage is None:
+        raise Conflict(f"Dispute {ev.obj['id']} has an unknown status {ev.obj.get('status')}")
+    return stage
+
+
+def _sync_dispute(ev: _Event, stage: DisputeStage) -> str:
+    """Our dispute for the event's, opened once and moved forward to `stage`, never back."""
     dispute = _dispute_row(ev, ev.obj["id"])
-    if dispute is not None:
-        _synced(dispute, ev)
-        return f"dispute {dispute.id} already recorded"
-    dispute = _open_dispute(ev, ev.obj)
+    notes = []
+    if dispute is None:
+        dispute = _open_dispute(ev, ev.obj)
+        notes.append(f"dispute {dispute.id} opened on payment {dispute.payment_id}")
+    elif _stale(dispute.gateway_synced_at, ev):
+        raise Ignore(
+            f"stale: dispute {dispute.id} already reflects Stripe as of "
+            f"{dispute.gateway_synced_at.isoformat()}"  # type: ignore[union-attr]
+        )
     _synced(dispute, ev)
-    return f"dispute {dispute.id} opened on payment {dispute.payment_id}"
+    notes.append(_move_dispute(ev, dispute, stage))
+    return "; ".join(notes)
+
+
+def _move_dispute(ev: _Event, dispute: Dispute, stage: DisputeStage) -> str:
+    current = DisputeStatus(dispute.status)
+    if current == stage:
+        return f"dispute {dispute.id} already {stage}"
+    if not state_machine.can_move(current, stage, state_machine.DISPUTE_TRANSITIONS):
+        return f"dispute {dispute.id} is {current}; Stripe's {stage} cannot move it back"
+    if stage == DisputeStage.UNDER_REVIEW:
+        booking.dispute_under_review(ev.db, dispute, ev.actor, files=_files_sent(ev, dispute))
+    else:
+        booking.close_dispute(ev.db, dispute, won=stage == DisputeStage.WON, actor=ev.actor)
+    return f"dispute {dispute.id} {stage}"
+
+
+def _files_sent(ev: _Event, dispute: Dispute) -> int:
+    """How many evidence files Stripe holds for the dispute (without its evidence in the
+    snapshot: how many we keep for it)."""
+    evidence = ev.obj.get("evidence")
+    if isinstance(evidence, dict):
+        return sum(1 for kind in EvidenceKind if evidence.get(kind.value))
+    query = select(DisputeEvidenceFile.id).where(DisputeEvidenceFile.dispute_id == dispute.id)
+    return len(ev.db.exec(query).all())
+
+
+def _on_dispute_changed(ev: _Event) -> str:
+    """created, updated, funds_withdrawn: whatever stage the snapshot shows."""
+    return _sync_dispute(ev, _snapshot_stage(ev))
 
 
 def _on_dispute_closed(ev: _Event) -> str:
-    won = _DISPUTE_WON.get(ev.obj.get("status", ""))
-    if won is None:
-        raise Conflict(f"Dispute {ev.obj['id']} closed with an unknown status {ev.obj['status']}")
-    dispute = _dispute_row(ev, ev.obj["id"]) or _open_dispute(ev, ev.obj)
-    _synced(dispute, ev)
-    if dispute.status in (DisputeStatus.WON, DisputeStatus.LOST):
-        return f"dispute {dispute.id} already {dispute.status}"
-    booking.close_dispute(ev.db, dispute, won=won, actor=ev.actor)
-    return f"dispute {dispute.id} {dispute.status}"
+    stage = _snapshot_stage(ev)
+    if stage not in (DisputeStage.WON, DisputeStage.LOST):
+        raise Conflict(f"Dispute {ev.obj['id']} closed with an undecided status {stage}")
+    return _sync_dispute(ev, stage)
+
+
+def _on_dispute_funds_reinstated(ev: _Event) -> str:
+    """The money came back: the dispute was won, whatever stage the snapshot still shows."""
+    return _sync_dispute(ev, DisputeStage.WON)
 
 
 HANDLERS: dict[str, Callable[[_Event], str]] = {
@@ -435,7 +482,10 @@ HANDLERS: dict[str, Callable[[_Event], str]] = {
     "charge.succeeded": _on_charge_succeeded,
     "charge.failed": _on_charge_failed,
     "charge.refunded": _on_charge_refunded,
-    "charge.dispute.created": _on_dispute_created,
+    "charge.dispute.created": _on_dispute_changed,
+    "charge.dispute.updated": _on_dispute_changed,
+    "charge.dispute.funds_withdrawn": _on_dispute_changed,
+    "charge.dispute.funds_reinstated": _on_dispute_funds_reinstated,
     "charge.dispute.closed": _on_dispute_closed,
     "refund.created": _on_refund,
     "refund.updated": _on_refund,
