@@ -124,8 +124,16 @@ def run(db: Session, *, merchant_id: str | None = None, now: datetime | None = N
             return str(config.id)
         return PLATFORM
 
+    # A payment's platform_fee is what the platform still holds: at its capture it took that
+    # plus what its booked refunds handed back since.
+    handed_back: dict[str, int] = {}
+    for row in refunds:
+        handed_back[row.payment_id] = handed_back.get(row.payment_id, 0) + row.platform_fee_refunded
+
     def as_payment(row: Any) -> SimpleNamespace:
-        return SimpleNamespace(**row._mapping)
+        values = dict(row._mapping)
+        values["platform_fee"] += handed_back.get(row.id, 0)
+        return SimpleNamespace(**values)
 
     happenings: list[tuple[datetime, int, Any]] = []
     for row in payments.values():
