@@ -1,5 +1,5 @@
 """What each money event books: one journal per event, called by the one booking path
-(backend/services/payments/booking.py) in its transaction, after it changed the rows.
+(backend/services/payments/booking/) in its transaction, after it changed the rows.
 
 The merchant's side of a journal goes to a pool of its balance:
 - a capture's funds (the charge less its fees) are pending until their availability date, or
@@ -300,6 +300,34 @@ def payout_created(db: Session, payout: Payout, *, whole: bool, at: datetime) ->
             ],
             lines=[Line(T.PAYOUT, -payout.amount, *source, description=payout.description)],
             payout_id=payout.id if whole else None,
+            at=at,
+        ),
+    )
+
+
+def processor_payout(db: Session, payout: Payout, at: datetime) -> None:
+    """A payout a merchant's own processor made (imported): a fact, booked whatever our view of
+    that balance says. It takes what is available and, when the processor's availability ran
+    ahead of ours, the rest from pending (settled again when those funds are released)."""
+    key = _key(payout, payout.holder)
+    from_available = min(payout.amount, max(lock(db, key).available, 0))
+    post(
+        db,
+        Journal(
+            balance=key,
+            kind="processor_payout",
+            key=f"payout:{payout.id}",
+            source_type="payout",
+            source_id=payout.id,
+            entries=[
+                (A.MERCHANT_AVAILABLE, -from_available),
+                (A.MERCHANT_PENDING, from_available - payout.amount),
+                (A.MERCHANT_IN_TRANSIT, payout.amount),
+            ],
+            lines=[
+                Line(T.PAYOUT, -payout.amount, "payout", payout.id, description=payout.description)
+            ],
+            payout_id=payout.id,
             at=at,
         ),
     )

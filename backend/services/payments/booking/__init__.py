@@ -32,6 +32,7 @@ from backend.services.payments.booking.payouts import (
     payout_failed,
     payout_in_transit,
     payout_paid,
+    record_processor_payout,
 )
 from backend.services.payments.booking.refunds import (
     BOOKED_REFUND,
@@ -66,6 +67,7 @@ __all__ = [
     "payout_paid",
     "platform_fees",
     "record_change",
+    "record_processor_payout",
     "record_unbooked_refund",
     "refunds_of",
     "require_action",

@@ -11,7 +11,7 @@ from sqlmodel import Session
 from backend.core.errors import Conflict
 from backend.models import utcnow
 from backend.models.enums import PayoutStatus
-from backend.models.ledger import Payout
+from backend.models.ledger import PLATFORM, Payout
 from backend.services import audit, events
 from backend.services.context import Actor
 from backend.services.ledger import postings, release
@@ -47,6 +47,33 @@ def create_payout(db: Session, payout: Payout, actor: Actor) -> Payout:
         release.link_to_payout(db, key, payout.id)
     postings.payout_created(db, payout, whole=whole, at=now)
     _changed(db, payout, "payout.created", actor)
+    return payout
+
+
+def record_processor_payout(db: Session, payout: Payout, actor: Actor) -> Payout:
+    """Book a payout the merchant's own processor made (imported from it, e.g. a Stripe payout
+    of a merchant whose own Stripe account pays them): we did not decide it, so it is booked
+    as the processor reports it (its status is then moved by the processor's events)."""
+    if payout.holder == PLATFORM:
+        raise Conflict("Only a processor's own payouts are recorded", code="payout_not_imported")
+    status = payout.status
+    now = utcnow()
+    payout.status = PO.PENDING
+    payout.created_at = payout.created_at or now
+    payout.updated_at = now
+    db.add(payout)
+    db.flush()
+    postings.processor_payout(db, payout, payout.created_at)
+    _changed(db, payout, "payout.created", actor)
+    if status in (PO.IN_TRANSIT, PO.PAID):
+        payout_in_transit(db, payout, actor)
+    if status == PO.PAID:
+        payout_paid(db, payout, actor, payout.arrival_date or now)
+    elif status == PO.FAILED:
+        code, message = payout.failure_code, payout.failure_message
+        payout_failed(db, payout, code or "failed", message or "The bank refused it", actor)
+    elif status == PO.CANCELED:
+        cancel_payout(db, payout, actor)
     return payout
 
 
