@@ -149,13 +149,25 @@ def processor_form() -> rx.Component:
                         "processor-fixed-currency",
                         text_input("processor-fixed-currency", "fee_fixed_currency", max_length=3),
                     ),
-                    columns="3",
+                    field(
+                        "Dispute fee",
+                        "processor-dispute-fee",
+                        text_input(
+                            "processor-dispute-fee",
+                            "dispute_fee",
+                            input_mode="decimal",
+                            placeholder="15.00",
+                        ),
+                    ),
+                    columns=rx.breakpoints(initial="2", sm="4"),
                     spacing="3",
                     width="100%",
                 ),
                 rx.text(
                     "What the processor charges you, shown as the processor's fee on each "
-                    "payment. Leave empty for its standard price (2.9% + $0.30).",
+                    "payment, and for each dispute (taken from your balance with the disputed "
+                    "amount, returned if you win). Leave empty for its standard price "
+                    "(2.9% + $0.30; 15.00 per dispute).",
                     size="1",
                     color_scheme="gray",
                 ),

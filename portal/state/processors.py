@@ -38,6 +38,7 @@ FORM_FIELDS = (
     "fee_percent",
     "fee_fixed",
     "fee_fixed_currency",
+    "dispute_fee",
 )
 
 
@@ -172,6 +173,7 @@ class ProcessorsState(AuthState):
             "fee_percent": _percent(rules.fee_percent_pips),
             "fee_fixed": major_text(rules.fee_fixed, fixed_currency),
             "fee_fixed_currency": fixed_currency,
+            "dispute_fee": major_text(rules.dispute_fee, fixed_currency),
         }
         self.editing_id, self.form_gateway = config.id, config.gateway
         self.has_key = config.credentials_encrypted is not None

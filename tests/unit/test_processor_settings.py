@@ -64,6 +64,24 @@ def test_typed_rules_are_read_in_the_ranges_currency():
     assert empty.currencies == () and empty.min_amount is None and empty.fee_fixed is None
 
 
+def test_a_dispute_fee_is_read_in_the_fees_currency_and_kept_on_the_configuration():
+    from backend.models import GatewayConfig
+    from backend.services.payments.fees import dispute_fee
+    from backend.services.payments.gateway_configs import rules_of
+
+    typed = dict.fromkeys(("currencies", "min_amount", "max_amount", "fee_percent"), "")
+    rules = _rules(
+        typed | {"fee_fixed": "", "fee_fixed_currency": "eur", "dispute_fee": "20,00"}, "fr_FR"
+    )
+    assert (rules.fee_fixed, rules.dispute_fee, rules.fee_fixed_currency) == (None, 2_000, "EUR")
+    config = GatewayConfig(id="gc_1", merchant_id="mer_1", gateway="stripe")  # type: ignore[call-arg]
+    config.dispute_fee = {"EUR": 2_000}
+    assert rules_of(config).dispute_fee == 2_000 and rules_of(config).fee_fixed_currency == "EUR"
+    assert dispute_fee("EUR", config.dispute_fee) == 2_000
+    assert dispute_fee("USD", config.dispute_fee) == 1_500  # Stripe's 15.00 where none is set
+    assert dispute_fee("JPY", None) == 1_500 and dispute_fee("KWD", None) == 15_000
+
+
 def test_an_amount_range_needs_one_currency_to_be_read_in():
     typed = {
         "currencies": "USD EUR",

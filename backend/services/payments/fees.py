@@ -96,12 +96,14 @@ def returned_platform_fee(
     return after - before
 
 
-DEFAULT_DISPUTE_FEE_UNITS = 15  # Stripe's 15.00 USD, in the dispute's currency elsewhere
+DEFAULT_DISPUTE_FEE = 1_500  # Stripe's 15.00 USD
 
 
 def dispute_fee(currency: str, configured: dict[str, int] | None) -> int:
     """The processor's fee for a dispute in `currency` (minor units): the configured amount,
-    else 15 whole units of the currency."""
+    else 15.00 in a currency with cents (USD 15.00, EUR 15.00) and 1,500 of a currency without
+    (JPY 1,500), 15.000 of one with mills: a default of the right order until the merchant
+    sets the processor's real fee on the Processors page."""
     if configured and currency in configured:
         return int(configured[currency])
-    return DEFAULT_DISPUTE_FEE_UNITS * 10 ** exponent(currency)
+    return DEFAULT_DISPUTE_FEE * 10 ** max(exponent(currency) - 2, 0)

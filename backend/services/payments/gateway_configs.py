@@ -63,6 +63,8 @@ class Rules:
     fee_percent_pips: int | None = None
     fee_fixed: int | None = None
     fee_fixed_currency: str | None = None
+    # The processor's fee per dispute, in fee_fixed_currency; None: its default (15.00).
+    dispute_fee: int | None = None
 
 
 def _whole(value: object, low: int, high: int) -> bool:
@@ -104,11 +106,15 @@ def _clean_rules(rules: Rules) -> Rules:
     if percent is not None and not _whole(percent, 0, PIPS_PER_UNIT):
         raise ValidationFailed("A percentage is between 0 and 100", param="fee_percent")
     fixed, fixed_currency = rules.fee_fixed, rules.fee_fixed_currency
-    if fixed is not None:
-        if not _whole(fixed, 0, MAX_AMOUNT):
-            raise ValidationFailed("Enter a fixed fee of zero or more", param="fee_fixed")
+    dispute = rules.dispute_fee
+    if dispute is not None and not _whole(dispute, 0, MAX_AMOUNT):
+        raise ValidationFailed("Enter a dispute fee of zero or more", param="dispute_fee")
+    if fixed is not None and not _whole(fixed, 0, MAX_AMOUNT):
+        raise ValidationFailed("Enter a fixed fee of zero or more", param="fee_fixed")
+    if fixed is not None or dispute is not None:
         if fixed_currency is None:
-            raise ValidationFailed("Say which currency the fixed fee is in", param="fee_fixed")
+            param = "fee_fixed" if fixed is not None else "dispute_fee"
+            raise ValidationFailed("Say which currency the fees are in", param=param)
         fixed_currency = normalise_currency(fixed_currency, param="fee_fixed_currency")
     else:
         fixed_currency = None
@@ -120,6 +126,7 @@ def _clean_rules(rules: Rules) -> Rules:
         percent,
         fixed,
         fixed_currency,
+        dispute,
     )
 
 
@@ -205,10 +212,17 @@ def _apply(config: GatewayConfig, rules: Rules) -> None:
         if rules.fee_fixed is not None and rules.fee_fixed_currency
         else None
     )
+    config.dispute_fee = (
+        {rules.fee_fixed_currency: rules.dispute_fee}
+        if rules.dispute_fee is not None and rules.fee_fixed_currency
+        else None
+    )
 
 
 def rules_of(config: GatewayConfig) -> Rules:
     fixed = next(iter((config.fee_fixed or {}).items()), None)
+    dispute = next(iter((config.dispute_fee or {}).items()), None)
+    currency = fixed[0] if fixed else dispute[0] if dispute else None
     return Rules(
         tuple(config.currencies or ()),
         tuple(config.methods or ()),
@@ -216,7 +230,8 @@ def rules_of(config: GatewayConfig) -> Rules:
         config.max_amount,
         config.fee_percent_pips,
         fixed[1] if fixed else None,
-        fixed[0] if fixed else None,
+        currency,
+        dispute[1] if dispute else None,
     )
 
 
@@ -404,6 +419,7 @@ def _summary(config: GatewayConfig) -> dict[str, object]:
         "max_amount": config.max_amount,
         "fee_percent_pips": config.fee_percent_pips,
         "fee_fixed": config.fee_fixed,
+        "dispute_fee": config.dispute_fee,
         "own_key": config.credentials_encrypted is not None,
         "webhook_secret": bool(webhook_secrets(config)),
     }

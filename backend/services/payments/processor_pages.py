@@ -152,18 +152,21 @@ def rules_from_form(typed: dict[str, str], locale: str) -> gateway_configs.Rules
         else None
     )
     fixed_currency = typed["fee_fixed_currency"].upper() or None
-    fixed = None
-    if typed["fee_fixed"]:
-        fixed = parse_money(
-            typed["fee_fixed"], fixed_currency or "USD", locale, param="fee_fixed", minimum=0
-        )
+    fees: dict[str, int | None] = {"fee_fixed": None, "dispute_fee": None}
+    for name in fees:
+        if typed.get(name):
+            fees[name] = parse_money(
+                typed[name], fixed_currency or "USD", locale, param=name, minimum=0
+            )
+    priced = any(fee is not None for fee in fees.values())
     return gateway_configs.Rules(
         currencies=currencies,
         min_amount=min_amount,
         max_amount=max_amount,
         fee_percent_pips=percent,
-        fee_fixed=fixed,
-        fee_fixed_currency=fixed_currency if fixed is not None else None,
+        fee_fixed=fees["fee_fixed"],
+        fee_fixed_currency=fixed_currency if priced else None,
+        dispute_fee=fees["dispute_fee"],
     )
 
 
