@@ -30,6 +30,12 @@ EVENT_TYPES = (
     "order.paid",
     "checkout.session.completed",
     "checkout.session.expired",
+    "balance.available",
+    "payout.created",
+    "payout.updated",
+    "payout.paid",
+    "payout.failed",
+    "payout.canceled",
 )
 
 

@@ -106,6 +106,7 @@ OBJECT_TYPES: dict[str, str] = {
     "checkout.session": "Checkout session",
     "gateway_config": "Processor",
     "ip_address": "IP address",
+    "payout_schedule": "Payout schedule",
     "webhook_endpoint": "Webhook endpoint",
     "webhook_delivery": "Webhook delivery",
 }
@@ -170,6 +171,7 @@ AUDIT_ACTIONS: dict[str, str] = {
     "audit_log.exported": "Audit log exported",
     "bank_account.removed": "Bank account removed",
     "bank_account.verified": "Bank account verified",
+    "payout_schedule.updated": "Payout schedule changed",
     "blocklist_entry.created": "Added to the blocklist",
     "blocklist_entry.deleted": "Removed from the blocklist",
     "branding.color_changed": "Brand color changed",
