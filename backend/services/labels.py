@@ -28,6 +28,11 @@ STATUSES: dict[str, str] = {
     "canceled": "Canceled",
     "retrying": "Retrying",
     "in_transit": "In transit",
+    # A payout rail's (Plaid Transfer's) own transfer states
+    "settled": "Settled",
+    "funds_available": "Funds available",
+    "returned": "Returned",
+    "cancelled": "Canceled",
     "available": "Available",
     # disputes
     "needs_response": "Needs response",

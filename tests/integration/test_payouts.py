@@ -8,12 +8,12 @@ from datetime import timedelta
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlmodel import select
+from sqlmodel import delete, select
 
 from backend.core.config import get_settings
 from backend.core.db import session_scope
 from backend.integrations import bank_payouts
-from backend.models.ledger import BalanceTransaction, Payout
+from backend.models.ledger import BalanceTransaction, Payout, PayoutRailCursor
 from backend.models.types import utcnow
 from backend.services.payouts import creating, sync
 from tests.fakes.plaid_api import FakePlaid
@@ -37,6 +37,10 @@ def plaid_api(configured_app: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[
         monkeypatch.setenv("PLAID_ENV", "sandbox")
         get_settings.cache_clear()
         assert bank_payouts.payout_rail().name == "plaid"
+        # Each fake numbers its events from 1 (Plaid's ids only grow): start the cursor afresh
+        # on the database the PostgreSQL tests share.
+        with session_scope() as db:
+            db.exec(delete(PayoutRailCursor))
         yield fake
     get_settings.cache_clear()
 
