@@ -19,8 +19,14 @@ def _create_merchant(args: argparse.Namespace) -> dict[str, object]:
 
     with session_scope() as db:
         created = create_merchant(db, email=args.email, password=args.password, name=args.name)
+        bank = None
+        if args.sandbox_bank:
+            from backend.services.merchant.bank_accounts import connect_sandbox
+
+            bank = connect_sandbox(db, created.merchant.id, created.user.id)
     return {
         "merchant_id": created.merchant.id,
+        **({"bank_account_id": bank.id} if bank is not None else {}),
         "user_id": created.user.id,
         "email": created.user.email,
         "test_secret_key": created.test_secret_key,
@@ -202,6 +208,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--password", required=True, help="owner's password (10+ characters, not guessable)"
     )
     create.add_argument("--name", help="business name (defaults from the e-mail)")
+    create.add_argument(
+        "--sandbox-bank",
+        action="store_true",
+        help="give it a verified sandbox bank account, so test payouts work at once "
+        "(only without Plaid keys)",
+    )
     create.set_defaults(handler=_create_merchant)
 
     demo = commands.add_parser("seed-demo", help="create the demo merchant with test payments")

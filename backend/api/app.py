@@ -10,6 +10,7 @@ from backend.api.responses import JSONResponse
 from backend.api.routes import checkout as checkout_routes
 from backend.api.routes import (
     payments,
+    payouts,
     portal_exports,
     session_cookie,
     webhook_endpoints,
@@ -69,6 +70,7 @@ def create_app() -> FastAPI:
         return JSONResponse(body, status_code=200 if database_ok else 503)
 
     api.include_router(payments.router)
+    api.include_router(payouts.router)
     api.include_router(webhook_endpoints.router)
     api.include_router(webhooks_stripe.router)
     api.include_router(checkout_routes.router)

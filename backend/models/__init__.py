@@ -21,6 +21,7 @@ from backend.models.ledger import (
     LedgerEntry,
     LedgerJournal,
     Payout,
+    PayoutRailCursor,
     PayoutSchedule,
 )
 from backend.models.messages import OutboundEmail
@@ -73,6 +74,7 @@ __all__ = [
     "PaymentAttempt",
     "PaymentLink",
     "Payout",
+    "PayoutRailCursor",
     "PayoutSchedule",
     "PendingLogin",
     "RecoveryCode",

@@ -173,3 +173,14 @@ class PayoutSchedule(SQLModel, table=True):
     monthly_anchor: int = 1  # 1-31; a shorter month pays on its last day
     minimum_amount: int = Field(default=0, sa_type=BigInteger)
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class PayoutRailCursor(SQLModel, table=True):
+    """How far the rail's event feed has been read (Plaid's event_id), one row per rail, so a
+    sync picks up where the last one stopped and never applies an event twice in a row."""
+
+    __tablename__ = "payout_rail_cursors"
+
+    rail: str = Field(primary_key=True, max_length=16)
+    last_event_id: int = Field(default=0, sa_type=BigInteger)
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)

@@ -36,6 +36,12 @@ EVENT_TYPES = (
     "payout.canceled",
     "checkout.session.completed",
     "checkout.session.expired",
+    "balance.available",
+    "payout.created",
+    "payout.updated",
+    "payout.paid",
+    "payout.failed",
+    "payout.canceled",
 )
 
 

@@ -28,6 +28,11 @@ STATUSES: dict[str, str] = {
     "canceled": "Canceled",
     "retrying": "Retrying",
     "in_transit": "In transit",
+    # A payout rail's (Plaid Transfer's) own transfer states
+    "settled": "Settled",
+    "funds_available": "Funds available",
+    "returned": "Returned",
+    "cancelled": "Canceled",
     "available": "Available",
     # disputes
     "needs_response": "Needs response",
@@ -106,6 +111,7 @@ OBJECT_TYPES: dict[str, str] = {
     "checkout.session": "Checkout session",
     "gateway_config": "Processor",
     "ip_address": "IP address",
+    "payout_schedule": "Payout schedule",
     "webhook_endpoint": "Webhook endpoint",
     "webhook_delivery": "Webhook delivery",
 }
@@ -173,6 +179,7 @@ AUDIT_ACTIONS: dict[str, str] = {
     "audit_log.exported": "Audit log exported",
     "bank_account.removed": "Bank account removed",
     "bank_account.verified": "Bank account verified",
+    "payout_schedule.updated": "Payout schedule changed",
     "blocklist_entry.created": "Added to the blocklist",
     "blocklist_entry.deleted": "Removed from the blocklist",
     "branding.color_changed": "Brand color changed",

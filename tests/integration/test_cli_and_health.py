@@ -386,3 +386,33 @@ def test_the_worker_is_quiet_while_it_polls(db_url: str, tmp_path: Path):
     worker.send_signal(signal.SIGTERM)
     out, _ = worker.communicate(timeout=30)
     assert out == "", out
+
+
+def test_create_merchant_with_a_sandbox_bank_can_pay_out_in_test_mode(db_url: str):
+    done = run_cli(
+        [
+            "create-merchant",
+            "--email",
+            "bank@shop.test",
+            "--password",
+            "a long passphrase 1",
+            "--sandbox-bank",
+        ],
+        db_url,
+    )
+    assert done.returncode == 0, done.stderr
+    result = json.loads(done.stdout)
+    assert result["bank_account_id"].startswith("ba_")
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(db_url)
+    with engine.connect() as connection:
+        row = connection.execute(
+            text(
+                "SELECT provider, subtype, removed_at, access_token_encrypted IS NOT NULL "
+                "FROM bank_accounts WHERE merchant_id = :m"
+            ),
+            {"m": result["merchant_id"]},
+        ).one()
+    engine.dispose()
+    assert tuple(row) == ("sandbox", "checking", None, True)

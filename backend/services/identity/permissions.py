@@ -39,6 +39,7 @@ class Permission(StrEnum):
     # business profile, branding, limits, risk rules and blocklist, processors and routing
     MANAGE_SETTINGS = "manage_settings"
     MANAGE_BANK = "manage_bank"  # payout bank account
+    MANAGE_PAYOUTS = "manage_payouts"  # pay out the balance now, the payout schedule
     MANAGE_TEAM = "manage_team"  # invite, change roles (never to owner), remove
     VIEW_AUDIT_LOG = "view_audit_log"
     TRANSFER_OWNERSHIP = "transfer_ownership"
@@ -60,6 +61,7 @@ DESCRIPTIONS: dict[Permission, str] = {
         "Change settings: profile, branding, limits, risk rules, processors"
     ),
     Permission.MANAGE_BANK: "Change the payout bank account",
+    Permission.MANAGE_PAYOUTS: "Pay out the balance and set the payout schedule",
     Permission.MANAGE_TEAM: "Invite, re-role and remove members",
     Permission.VIEW_AUDIT_LOG: "Read and export the audit log",
     Permission.TRANSFER_OWNERSHIP: "Hand the account to another member",
@@ -69,7 +71,12 @@ _ALL = frozenset(Permission)
 MATRIX: dict[Role, frozenset[Permission]] = {
     Role.OWNER: _ALL - {Permission.REFUND_LIMITED},
     Role.ADMIN: _ALL
-    - {Permission.REFUND_LIMITED, Permission.MANAGE_BANK, Permission.TRANSFER_OWNERSHIP},
+    - {
+        Permission.REFUND_LIMITED,
+        Permission.MANAGE_BANK,
+        Permission.MANAGE_PAYOUTS,
+        Permission.TRANSFER_OWNERSHIP,
+    },
     Role.DEVELOPER: frozenset(
         {
             Permission.VIEW_DATA,

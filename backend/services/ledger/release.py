@@ -56,7 +56,8 @@ def release(
     ).all()
     moved: list[str] = []
     total = count = 0
-    for journal_id, net, n in groups:
+    for journal_id, summed, n in groups:
+        net = int(summed)  # PostgreSQL's SUM of a bigint is a numeric (a Decimal)
         if net >= 0 or available + net >= 0:
             available += net
             total += net

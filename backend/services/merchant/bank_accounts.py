@@ -118,6 +118,51 @@ def connect(
     return Change(account, email_ids, released)
 
 
+def connect_sandbox(db: Session, merchant_id: str, user_id: str) -> BankAccount:
+    """Give a new merchant a verified checking account at one of the sandbox twin's banks, as
+    if its owner had gone through Link (`python -m backend create-merchant --sandbox-bank`):
+    test-mode payouts work at once. Only without Plaid keys, where the twin runs."""
+    if bank_link.provider() != "sandbox":
+        raise Conflict(
+            "Sandbox bank accounts exist only without PLAID_CLIENT_ID and PLAID_SECRET: "
+            "connect the bank through Link instead"
+        )
+    if current(db, merchant_id) is not None:
+        raise Conflict("This merchant already has a bank account")
+    institution = bank_link.SANDBOX_BANKS[0].institution_id
+    item = bank_link.exchange(bank_link.sandbox_public_token(institution))
+    chosen = next(a for a in item.accounts if a.subtype == "checking")
+    account = BankAccount(
+        id=new_id("ba"),
+        merchant_id=merchant_id,
+        provider=item.provider,
+        provider_item_id=item.item_id,
+        provider_account_id=chosen.account_id,
+        institution_name=item.institution_name[:200],
+        account_name=chosen.name[:200],
+        mask=chosen.mask[-4:],
+        subtype=chosen.subtype,
+        routing_number=chosen.routing_number,
+        account_number_encrypted=crypto.encrypt(chosen.account_number),
+        access_token_encrypted=crypto.encrypt(item.access_token),
+        verified_at=utcnow(),
+        verified_by=user_id,
+    )
+    db.add(account)
+    db.flush()
+    audit.record(
+        db,
+        action="bank_account.verified",
+        merchant_id=merchant_id,
+        livemode=False,
+        actor_type=ActorType.SYSTEM,
+        object_type="bank_account",
+        object_id=account.id,
+        details={"bank": account.institution_name, "account": describe(account)},
+    )
+    return account
+
+
 def remove(db: Session, ctx: SessionContext, *, ip_address: str | None = None) -> Change:
     require(ctx.role, Permission.MANAGE_BANK)
     step_up.require_fresh(db, ctx.session_id)

@@ -26,9 +26,11 @@ class InsufficientBalance(Conflict):
     code = "balance_insufficient"
 
 
-def create_payout(db: Session, payout: Payout, actor: Actor) -> Payout:
+def create_payout(db: Session, payout: Payout, actor: Actor, at: datetime | None = None) -> Payout:
     """Book a new payout (status pending) of `payout.amount`, at most the available balance.
-    A payout of the whole available balance pays out the transactions that make it up."""
+    A payout of the whole available balance pays out the transactions that make it up. `at`
+    dates it (the schedule's run; now by default), so a day's automatic payout is found by
+    its day."""
     key = BalanceKey(payout.merchant_id, payout.livemode, payout.currency, payout.holder)
     available = lock(db, key).available
     if payout.amount <= 0:
@@ -37,7 +39,7 @@ def create_payout(db: Session, payout: Payout, actor: Actor) -> Payout:
         raise InsufficientBalance(
             "The payout is more than the available balance", code="balance_insufficient"
         )
-    now = utcnow()
+    now = at or utcnow()
     payout.status = PO.PENDING
     payout.created_at = payout.updated_at = now
     db.add(payout)

@@ -1,0 +1,135 @@
+"""What the merchant reads: its balance, the transactions that make it up, its payouts.
+
+Lists are newest first and paged by keyset on (created_at, id): the cursor is the id of the
+last item of a page, so a page never skips or repeats a row while new ones arrive.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import datetime
+from typing import TypeVar
+
+from sqlmodel import Session, and_, col, or_, select
+
+from backend.core.currency import normalise_currency
+from backend.core.errors import ValidationFailed
+from backend.models.enums import BalanceTransactionType, PayoutStatus
+from backend.models.ledger import Balance, BalanceTransaction, Payout
+from backend.services.context import Scope
+from backend.services.payments.orders import owned
+
+BT = BalanceTransaction
+MAX_LIMIT = 100
+M = TypeVar("M", BalanceTransaction, Payout)
+
+
+def balance(db: Session, scope: Scope) -> dict[str, dict[str, int]]:
+    """Per currency: available, pending and inTransit, summed over who holds the money."""
+    totals: dict[str, dict[str, int]] = defaultdict(
+        lambda: {"available": 0, "pending": 0, "inTransit": 0}
+    )
+    rows = db.exec(
+        select(Balance).where(
+            Balance.merchant_id == scope.merchant_id, Balance.livemode == scope.livemode
+        )
+    ).all()
+    for row in rows:
+        total = totals[row.currency]
+        total["available"] += row.available
+        total["pending"] += row.pending
+        total["inTransit"] += row.in_transit
+    return dict(sorted(totals.items()))
+
+
+def list_balance_transactions(
+    db: Session,
+    scope: Scope,
+    *,
+    type: str | None = None,
+    payout: str | None = None,
+    currency: str | None = None,
+    created_gte: datetime | None = None,
+    created_lte: datetime | None = None,
+    limit: int = 20,
+    cursor: str | None = None,
+) -> tuple[list[BalanceTransaction], str | None]:
+    """One page of the merchant's balance transactions, newest first, and the next cursor."""
+    query = select(BT).where(BT.merchant_id == scope.merchant_id, BT.livemode == scope.livemode)
+    if type is not None:
+        if type not in set(BalanceTransactionType):
+            choices = ", ".join(BalanceTransactionType)
+            raise ValidationFailed(f"type must be one of: {choices}", param="type")
+        query = query.where(BT.type == type)
+    if payout is not None:
+        query = query.where(BT.payout_id == payout)
+    if currency is not None:
+        query = query.where(BT.currency == normalise_currency(currency))
+    if created_gte is not None:
+        query = query.where(BT.created_at >= created_gte)
+    if created_lte is not None:
+        query = query.where(BT.created_at <= created_lte)
+    return _page(db, scope, BT, query, limit, cursor)
+
+
+def list_payouts(
+    db: Session,
+    scope: Scope,
+    *,
+    status: str | None = None,
+    limit: int = 20,
+    cursor: str | None = None,
+) -> tuple[list[Payout], str | None]:
+    query = select(Payout).where(
+        Payout.merchant_id == scope.merchant_id, Payout.livemode == scope.livemode
+    )
+    if status is not None:
+        if status not in set(PayoutStatus):
+            choices = ", ".join(PayoutStatus)
+            raise ValidationFailed(f"status must be one of: {choices}", param="status")
+        query = query.where(Payout.status == status)
+    return _page(db, scope, Payout, query, limit, cursor)
+
+
+def get_payout(db: Session, scope: Scope, payout_id: str) -> Payout:
+    """This merchant's payout; anyone else's id is not found (404)."""
+    return owned(db, Payout, scope, payout_id, param="payoutId")
+
+
+def paid_out_transactions(db: Session, payout: Payout) -> list[BalanceTransaction]:
+    """The balance transactions this payout paid out (its own excluded): their nets add up to
+    it. Empty for a partial payout, whose transactions the next whole payout takes."""
+    return list(
+        db.exec(
+            select(BT)
+            .where(
+                BT.merchant_id == payout.merchant_id,
+                BT.livemode == payout.livemode,
+                BT.payout_id == payout.id,
+                ~and_(BT.source_type == "payout", BT.source_id == payout.id),
+            )
+            .order_by(col(BT.created_at).desc(), col(BT.id).desc())
+        ).all()
+    )
+
+
+def _page(
+    db: Session, scope: Scope, model: type[M], query, limit: int, cursor: str | None
+) -> tuple[list[M], str | None]:  # type: ignore[no-untyped-def]
+    if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= MAX_LIMIT:
+        raise ValidationFailed(f"limit must be from 1 to {MAX_LIMIT}", param="limit")
+    created, ident = col(model.created_at), col(model.id)
+    if cursor is not None:
+        last = db.exec(
+            select(model.created_at).where(
+                model.id == cursor,
+                model.merchant_id == scope.merchant_id,
+                model.livemode == scope.livemode,
+            )
+        ).first()
+        if last is None:
+            raise ValidationFailed("cursor is not one this list gave", param="cursor")
+        query = query.where(or_(created < last, and_(created == last, ident < cursor)))
+    rows = db.exec(query.order_by(created.desc(), ident.desc()).limit(limit + 1)).all()
+    page = list(rows[:limit])
+    return page, (page[-1].id if len(rows) > limit else None)
