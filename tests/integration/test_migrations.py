@@ -121,7 +121,10 @@ def test_comparison_detects_a_column_without_migration(database_url: str, engine
 
     diff = schema_diff(engine, drifted)
     summary = {(d[0], d[2], d[3].name) if d[0] == "add_column" else (d[0], d[1].name) for d in diff}
-    assert summary == {("add_column", "payments", "loyalty_points"), ("add_table", "loyalty_programs")}
+    assert summary == {
+        ("add_column", "payments", "loyalty_points"),
+        ("add_table", "loyalty_programs"),
+    }
 
 
 def test_migrated_schema_round_trips_money_and_time(database_url: str) -> None:

@@ -70,4 +70,6 @@ def test_only_the_booking_module_moves_money() -> None:
 def test_the_check_sees_a_write() -> None:
     sample = "payment.net_amount -= 5\nrefund.status = RefundStatus.FAILED\nx.status = 'open'\n"
     assert _writes(ast.parse(sample)) == [(1, "net_amount"), (2, "status = RefundStatus.FAILED")]
-    assert _writes(ast.parse((ROOT / BOOKING / "payments.py").read_text()))  # booking itself does write
+    assert _writes(
+        ast.parse((ROOT / BOOKING / "payments.py").read_text())
+    )  # booking itself does write
