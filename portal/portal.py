@@ -32,6 +32,7 @@ from portal.pages import (  # noqa: F401  (pages register themselves)
     sessions,
     settings,
     signup,
+    statements,
     team,
     two_factor,
     verify_email,

@@ -317,6 +317,23 @@ BALANCE_TYPES: dict[str, str] = {
     "adjustment": "Adjustment",
 }
 
+# A statement's lines: each balance transaction type summed over a month, in the order a
+# merchant reads them (what came in, what it cost, what went back, what was paid out).
+BALANCE_TYPE_LINES: dict[str, str] = {
+    "charge": "Charges",
+    "processor_fee": "Processor fees",
+    "platform_fee": "Platform fees",
+    "refund": "Refunds",
+    "refund_failure": "Failed refunds returned",
+    "dispute": "Disputes",
+    "dispute_fee": "Dispute fees",
+    "dispute_reversal": "Disputes won",
+    "adjustment": "Adjustments",
+    "payout": "Payouts",
+    "payout_failure": "Payouts returned",
+    "payout_cancel": "Payouts canceled",
+}
+
 LEDGER_ACCOUNTS: dict[str, str] = {
     "merchant_pending": "Merchant: pending",
     "merchant_available": "Merchant: available",
@@ -338,6 +355,11 @@ PAYOUT_INTERVALS: dict[str, str] = {
 
 def balance_type(code: str | None) -> str:
     return BALANCE_TYPES.get(str(code or "")) or words(code)
+
+
+def balance_line(code: str | None) -> str:
+    """A statement line's heading: the plural of a balance transaction type ("Refunds")."""
+    return BALANCE_TYPE_LINES.get(str(code or "")) or words(code)
 
 
 def payout_interval(code: str | None) -> str:

@@ -28,6 +28,7 @@ NAV_SECTIONS: list[tuple[str, list[tuple[str, str, str]]]] = [
             ("Payments", "/payments", "credit-card"),
             ("Customers", "/customers", "users"),
             ("Disputes", "/disputes", "shield-alert"),
+            ("Statements", "/statements", "file-text"),
             ("Payment links", "/payment-links", "link"),
         ],
     ),

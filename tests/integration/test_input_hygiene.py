@@ -131,6 +131,7 @@ HIDDEN_ROUTES: dict[tuple[str, str], list[str]] = {
     ("GET", "/api/docs/init.js"): [],
     ("GET", "/api/portal/exports/payments.csv"): ["q", "status", "currency", "from", "to"],
     ("GET", "/api/portal/statements/{month}.pdf"): [],
+    ("GET", "/api/portal/statements/{month}.csv"): [],
     ("GET", "/api/portal/disputes/{dispute_id}/evidence/{file_id}"): [],
     ("GET", "/api/portal/audit-log.csv"): ["actor", "action", "object_type", "from", "to"],
     ("POST", "/api/session"): [],

@@ -1,16 +1,20 @@
 """The portal's download routes through the real app: cookie sessions, roles, tenant isolation,
-CSV filters, PDF statements and evidence files (served as downloads, never as pages)."""
+CSV filters, monthly statements (PDF and CSV) and evidence files (served as downloads, never
+as pages)."""
 
 from __future__ import annotations
 
+import csv
+import io
 import uuid
+from decimal import Decimal
 
 import pytest
 from fastapi.testclient import TestClient
 from sqlmodel import select
 
 from backend.core.db import session_scope
-from backend.models import Dispute, Membership, Payment
+from backend.models import BalanceTransaction, Dispute, Membership, Payment, utcnow
 from backend.models.enums import ActorType, Role
 from backend.services.context import Actor, Scope
 from backend.services.identity import accounts, sessions
@@ -88,17 +92,78 @@ def test_csv_rows_follow_filters_and_stay_in_the_tenant(client: TestClient) -> N
     assert bad_date.status_code == 422
 
 
+STATEMENT_FORMATS = ("pdf", "csv")
+
+
+@pytest.mark.parametrize("fmt", STATEMENT_FORMATS)
+def test_statements_need_a_session_and_the_export_permission(client: TestClient, fmt: str) -> None:
+    month = utcnow().strftime("%Y-%m")
+    assert client.get(f"/api/portal/statements/{month}.{fmt}").status_code == 401
+    client.cookies.set("pp_session", "not-a-token")
+    assert client.get(f"/api/portal/statements/{month}.{fmt}").status_code == 401
+    _, support = new_account(Role.SUPPORT)
+    client.cookies.set("pp_session", support)
+    refused = client.get(f"/api/portal/statements/{month}.{fmt}")
+    assert refused.status_code == 403
+    assert refused.json()["error"]["code"] == "permission_denied"
+
+
+@pytest.mark.parametrize("fmt", STATEMENT_FORMATS)
+def test_a_bad_month_is_a_clear_422(client: TestClient, fmt: str) -> None:
+    _, token = new_account()
+    client.cookies.set("pp_session", token)
+    for bad in ("2026-99", "2026-1-1", "last-month"):
+        response = client.get(f"/api/portal/statements/{bad}.{fmt}")
+        assert response.status_code == 422
+        assert response.json()["error"]["message"] == "Give the month as YYYY-MM"
+
+
 def test_monthly_statement_pdf(client: TestClient) -> None:
     _, token = new_account()
     client.cookies.set("pp_session", token)
-    from backend.models import utcnow
-
     month = utcnow().strftime("%Y-%m")
     response = client.get(f"/api/portal/statements/{month}.pdf")
     assert response.status_code == 200
     assert response.headers["content-type"] == "application/pdf"
+    assert response.headers["cache-control"] == "private, no-store"
     assert response.content.startswith(b"%PDF-")
-    assert client.get("/api/portal/statements/2026-99.pdf").status_code == 422
+
+
+def test_monthly_statement_csv_is_the_ledger_of_its_own_merchant(client: TestClient) -> None:
+    """The demo's history (booked into the ledger by its backfill) over the last months: each
+    month's CSV holds only this merchant's transactions of that month, and adds up."""
+    merchant_id, token = new_account(Role.ANALYST)
+    other_id, _ = new_account()
+    client.cookies.set("pp_session", token)
+    month = utcnow().strftime("%Y-%m")
+    response = client.get(f"/api/portal/statements/{month}.csv")
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/csv")
+    assert response.headers["cache-control"] == "private, no-store"
+    assert response.headers["x-content-type-options"] == "nosniff"
+    assert 'filename="statement-' in response.headers["content-disposition"]
+    rows = list(csv.reader(io.StringIO(response.content.decode("utf-8-sig"))))
+    blank = rows.index([])
+    summary, items = rows[1:blank], rows[blank + 2 :]
+    assert items, "the demo books this month"
+    with session_scope(readonly=True) as db:
+        mine = set(
+            db.exec(
+                select(BalanceTransaction.id).where(BalanceTransaction.merchant_id == merchant_id)
+            ).all()
+        )
+        theirs = set(
+            db.exec(
+                select(BalanceTransaction.id).where(BalanceTransaction.merchant_id == other_id)
+            ).all()
+        )
+    ids = {row[0] for row in items}
+    assert ids <= mine and not ids & theirs
+    for currency in {row[0] for row in summary}:
+        lines = [row for row in summary if row[0] == currency]
+        opening, closing = Decimal(lines[0][5]), Decimal(lines[-1][5])
+        activity = sum(Decimal(row[7]) for row in items if row[8] == currency)
+        assert opening + activity == closing
 
 
 def test_evidence_is_downloaded_with_its_sniffed_type_only_by_its_merchant(

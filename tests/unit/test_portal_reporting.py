@@ -1,5 +1,6 @@
 """The portal's read models on SQLite and PostgreSQL: dashboard figures against hand-made
-payments, local-day buckets, search alternatives, customers, exports in batches, statements."""
+payments, local-day buckets, search alternatives, customers, exports in batches (statements
+have their own tests, test_statements.py)."""
 
 from __future__ import annotations
 
@@ -21,7 +22,7 @@ from backend.models import Customer, Dispute, Merchant, Payment, Refund
 from backend.services.context import Scope
 from backend.services.payments import customers, state_machine
 from backend.services.payments.money_input import parse_money
-from backend.services.reporting import dashboard, exports, payment_list, periods, statements
+from backend.services.reporting import dashboard, exports, payment_list, periods
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
@@ -363,21 +364,6 @@ def test_csv_memory_stays_flat(engine: Engine, merchant: str) -> None:
     small = peak(payment_list.PaymentFilters(created_from=NOW - timedelta(seconds=600)))
     large = peak(payment_list.PaymentFilters())
     assert large < small * 2
-
-
-def test_statement_pdf(engine: Engine, merchant: str) -> None:
-    with Session(engine) as db:
-        add_payment(db, merchant, datetime(2026, 2, 10, tzinfo=UTC), 12_345)
-        add_payment(db, merchant, datetime(2026, 2, 11, tzinfo=UTC), 500, currency="EUR")
-        add_payment(db, merchant, datetime(2026, 3, 1, 12, tzinfo=UTC), 777)  # March
-        db.commit()
-        statement = statements.build(db, merchant, False, statements.parse_month("2026-02"))
-    assert [t.currency for t in statement.totals] == ["EUR", "USD"]
-    assert statement.totals[1].kpis.gross == 12_345
-    pdf = statements.render_pdf(statement)
-    assert pdf.startswith(b"%PDF-") and len(pdf) > 1000
-    with pytest.raises(ValidationFailed):
-        statements.parse_month("2026-13")
 
 
 @pytest.mark.parametrize(

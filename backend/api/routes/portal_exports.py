@@ -1,5 +1,5 @@
-"""Downloads for the signed-in portal: CSV of the payments list, monthly PDF statements and
-dispute evidence files.
+"""Downloads for the signed-in portal: CSV of the payments list, monthly statements (PDF and
+CSV) and dispute evidence files.
 
 Authorised by the portal's session cookie (pp_session), the same server-side session the
 pages use, and the team role's permissions; never by an API key. Browsers send the cookie on
@@ -8,6 +8,7 @@ these same-origin links (SameSite=Strict), and a cross-site page cannot make the
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
 from urllib.parse import quote
@@ -89,6 +90,26 @@ async def monthly_statement(request: Request, month: str) -> Response:
         pdf,
         media_type="application/pdf",
         headers={**_PRIVATE, "Content-Disposition": _attachment(f"statement-{month}.pdf")},
+    )
+
+
+@router.get("/statements/{month}.csv")
+async def monthly_statement_csv(request: Request, month: str) -> StreamingResponse:
+    viewer = await run_in_threadpool(_viewer, request.cookies.get(COOKIE), Permission.EXPORT_DATA)
+    first = statements.parse_month(month)
+    chunks = statements.statement_csv(viewer.scope, first)
+    # The summary is read before the response starts, so a refusal or a statement that does
+    # not add up is an error answer, not a broken download.
+    head = await run_in_threadpool(next, chunks)
+
+    def body() -> Iterator[str]:
+        yield head
+        yield from chunks
+
+    return StreamingResponse(
+        body(),
+        media_type="text/csv; charset=utf-8",
+        headers={**_PRIVATE, "Content-Disposition": _attachment(f"statement-{month}.csv")},
     )
 
 
