@@ -11,6 +11,7 @@ from backend.tasks import (  # noqa: F401  (registers the tasks)
     inbound,
     notifications,
     outbound,
+    reconciliation,
 )
 
 # The service layer enqueues through backend.core.enqueue (it must not import the tasks).

@@ -29,6 +29,7 @@ NAV_SECTIONS: list[tuple[str, list[tuple[str, str, str]]]] = [
             ("Customers", "/customers", "users"),
             ("Disputes", "/disputes", "shield-alert"),
             ("Payment links", "/payment-links", "link"),
+            ("Reconciliation", "/reconciliation", "scale"),
         ],
     ),
     (

@@ -41,6 +41,7 @@ class Permission(StrEnum):
     MANAGE_BANK = "manage_bank"  # payout bank account
     MANAGE_TEAM = "manage_team"  # invite, change roles (never to owner), remove
     VIEW_AUDIT_LOG = "view_audit_log"
+    RECONCILE = "reconcile"  # run reconciliation, resolve its exceptions
     TRANSFER_OWNERSHIP = "transfer_ownership"
 
 
@@ -62,6 +63,7 @@ DESCRIPTIONS: dict[Permission, str] = {
     Permission.MANAGE_BANK: "Change the payout bank account",
     Permission.MANAGE_TEAM: "Invite, re-role and remove members",
     Permission.VIEW_AUDIT_LOG: "Read and export the audit log",
+    Permission.RECONCILE: "Run reconciliation and resolve its exceptions",
     Permission.TRANSFER_OWNERSHIP: "Hand the account to another member",
 }
 

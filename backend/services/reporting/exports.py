@@ -1,4 +1,5 @@
-"""CSV exports of the payments list, streamed in keyset batches.
+"""CSV exports of the payments list, streamed in keyset batches (and the rules every CSV export
+follows: `safe_cell`, the BOM, amounts in major units, times in the merchant's time zone).
 
 A million rows never sit in memory: each batch is read in its own short read-only unit of
 work (no transaction is held open while a slow client downloads), written out, and dropped.
@@ -52,7 +53,8 @@ COLUMNS = (
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
-def _safe(value: object) -> object:
+def safe_cell(value: object) -> object:
+    """A cell as text a spreadsheet never runs: every CSV export writes free text through it."""
     if isinstance(value, str) and value.startswith(_FORMULA_START):
         return "'" + value
     return value
@@ -73,7 +75,7 @@ def _row(p: Payment, tz: str) -> list[object]:
         money(p.platform_fee),
         money(p.gateway_fee),
         money(p.net_amount),
-        _safe(p.customer_email or ""),
+        safe_cell(p.customer_email or ""),
         p.payment_method_type,
         p.card_brand or "",
         p.card_last4 or "",
@@ -81,7 +83,7 @@ def _row(p: Payment, tz: str) -> list[object]:
         "" if p.risk_score is None else p.risk_score,
         p.risk_decision or "",
         p.order_id or "",
-        _safe(p.description or ""),
+        safe_cell(p.description or ""),
         p.failure_code or "",
     ]
 
