@@ -27,6 +27,7 @@ from portal.pages import (  # noqa: F401  (pages register themselves)
     payment_links,
     payments,
     processors,
+    reconciliation,
     risk_rules,
     security,
     sessions,

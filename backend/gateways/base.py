@@ -193,6 +193,7 @@ class ProcessorPayout:
     arrival_date: datetime
     created: datetime
     failure_code: str | None = None
+    failure_message: str | None = None
 
 
 @dataclass(frozen=True)

@@ -387,6 +387,7 @@ class StripeGateway:
                 arrival_date=_utc(p.arrival_date),
                 created=_utc(p.created),
                 failure_code=_field(p, "failure_code"),
+                failure_message=_field(p, "failure_message"),
             )
             for p in self._every(self._client.v1.payouts.list, params, limit, "list_payouts")
         ]
@@ -513,6 +514,20 @@ def _dispute_state(dispute: Any) -> DisputeState:
             code="gateway_outcome_unknown",
         )
     return DisputeState(dispute.id, stage)
+
+
+def payout_from_event(obj: dict[str, Any]) -> ProcessorPayout:
+    """A payout as an event's `data.object` shows it (plain JSON), in the values listing gives."""
+    return ProcessorPayout(
+        id=str(obj["id"]),
+        amount=int(obj["amount"]),
+        currency=str(obj["currency"]).upper(),
+        status=str(obj["status"]),
+        arrival_date=_utc(int(obj["arrival_date"])),
+        created=_utc(int(obj["created"])),
+        failure_code=obj.get("failure_code"),
+        failure_message=obj.get("failure_message"),
+    )
 
 
 def _utc(timestamp: int) -> datetime:

@@ -27,6 +27,7 @@ from backend.models.ledger import (
 from backend.models.messages import OutboundEmail
 from backend.models.notifications import NotificationPreference
 from backend.models.ops import AuditLog, IdempotencyKey
+from backend.models.reconciliation import ProcessorPayoutCursor, ReconciliationException
 from backend.models.reporting_indexes import PAYMENT_INDEXES  # noqa: F401  (registers them)
 from backend.models.routing import BlocklistEntry, GatewayConfig, PaymentAttempt
 from backend.models.two_factor import OutboundSms, PendingLogin, RecoveryCode, SmsVerification
@@ -77,6 +78,8 @@ __all__ = [
     "PayoutRailCursor",
     "PayoutSchedule",
     "PendingLogin",
+    "ProcessorPayoutCursor",
+    "ReconciliationException",
     "RecoveryCode",
     "Refund",
     "SmsVerification",

@@ -142,3 +142,18 @@ class PayoutInterval(StrEnum):
     WEEKLY = "weekly"
     MONTHLY = "monthly"
     MANUAL = "manual"
+
+
+class ReconciliationKind(StrEnum):
+    """How our records and a processor's or payout rail's disagree."""
+
+    MISSING_OURS = "missing_ours"  # the processor has it, we have no record of it
+    MISSING_THEIRS = "missing_theirs"  # we have it, the processor or the rail does not
+    AMOUNT_DIFFERS = "amount_differs"
+    FEE_DIFFERS = "fee_differs"
+    PAYOUT_RETURNED = "payout_returned"  # we show it paid or on its way, the rail failed it
+
+
+class ReconciliationStatus(StrEnum):
+    OPEN = "open"
+    RESOLVED = "resolved"

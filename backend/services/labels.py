@@ -39,8 +39,9 @@ STATUSES: dict[str, str] = {
     "under_review": "Under review",
     "won": "Won",
     "lost": "Lost",
-    # orders, payment links
+    # orders, payment links, reconciliation exceptions
     "open": "Open",
+    "resolved": "Resolved",
     "paid": "Paid",
     # merchants, endpoints, API keys, gateways
     "active": "Active",
@@ -112,6 +113,7 @@ OBJECT_TYPES: dict[str, str] = {
     "gateway_config": "Processor",
     "ip_address": "IP address",
     "payout_schedule": "Payout schedule",
+    "reconciliation_exception": "Reconciliation exception",
     "webhook_endpoint": "Webhook endpoint",
     "webhook_delivery": "Webhook delivery",
 }
@@ -214,6 +216,8 @@ AUDIT_ACTIONS: dict[str, str] = {
     "payment_link.created": "Payment link created",
     "payment_link.deactivated": "Payment link turned off",
     "payment_link.updated": "Payment link updated",
+    "reconciliation.ran": "Reconciliation run",
+    "reconciliation_exception.resolved": "Reconciliation exception resolved",
     "session.mode_changed": "Switched test/live mode",
     "session.revoked": "Session signed out",
     "user.email_verified": "E-mail verified",
@@ -353,6 +357,21 @@ PAYOUT_INTERVALS: dict[str, str] = {
 }
 
 
+# What a reconciliation run found: how our records and a processor's or the payout rail's
+# disagree.
+RECONCILIATION_KINDS: dict[str, str] = {
+    "missing_ours": "Missing in our records",
+    "missing_theirs": "Missing at the processor",
+    "amount_differs": "Amount differs",
+    "fee_differs": "Processor fee differs",
+    "payout_returned": "Payout returned by the bank",
+}
+
+
+def reconciliation_kind(code: str | None) -> str:
+    return RECONCILIATION_KINDS.get(str(code or "")) or words(code)
+
+
 def balance_type(code: str | None) -> str:
     return BALANCE_TYPES.get(str(code or "")) or words(code)
 
@@ -384,5 +403,6 @@ def labelled(code: str) -> bool:
             BALANCE_TYPES,
             LEDGER_ACCOUNTS,
             PAYOUT_INTERVALS,
+            RECONCILIATION_KINDS,
         )
     )

@@ -12,6 +12,7 @@ from backend.tasks import (  # noqa: F401  (registers the tasks)
     notifications,
     outbound,
     payouts,
+    reconciliation,
 )
 
 # The service layer enqueues through backend.core.enqueue (it must not import the tasks).

@@ -30,6 +30,7 @@ NAV_SECTIONS: list[tuple[str, list[tuple[str, str, str]]]] = [
             ("Disputes", "/disputes", "shield-alert"),
             ("Statements", "/statements", "file-text"),
             ("Payment links", "/payment-links", "link"),
+            ("Reconciliation", "/reconciliation", "scale"),
         ],
     ),
     (

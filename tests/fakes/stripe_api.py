@@ -22,6 +22,9 @@ Balance: captured charges, refunds and disputes (withdrawn, reinstated) add bala
 transactions, with Stripe's default fee on charges and its 15.00 dispute fee. `pay_out()` pays
 the balance not yet paid out (payout.created, then payout.paid or payout.failed).
 
+Accounts: `account(key)` answers another Stripe account at the same address (a merchant's own
+account beside the platform's), with its own objects, balance, events and requests.
+
 Like Stripe it checks the Bearer key (401) and honours Idempotency-Key per API key: the same key
 and parameters replay the stored response (header Idempotent-Replayed: true), the same key with
 other parameters is a 400 idempotency_error. Responses are stored when the endpoint ran (2xx and
@@ -188,6 +191,7 @@ class FakeStripe:
         self._stopping = threading.Event()
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
+        self._accounts: dict[str, FakeStripe] = {}  # other accounts served here, by API key
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -246,6 +250,15 @@ class FakeStripe:
             if (method is None or r.method == method) and (path is None or r.path == path)
         ]
 
+    def account(self, api_key: str) -> FakeStripe:
+        """Another Stripe account answered at this same address (a merchant's own account
+        beside the platform's): requests with its key see and change its objects only, and
+        its requests, events and faults are its own."""
+        with self._lock:
+            if api_key not in self._accounts:
+                self._accounts[api_key] = FakeStripe(api_key, host=self.host)
+            return self._accounts[api_key]
+
     def complete_authentication(self, intent_id: str, *, succeed: bool = True) -> None:
         """The customer passes (or fails) 3-D Secure on a requires_action PaymentIntent."""
         with self._lock:
@@ -277,6 +290,13 @@ class FakeStripe:
         else:
             raw = body.decode() if length else url.query
             record = RecordedRequest(handler.command, url.path, decode_form(raw), headers)
+        api_key = (record.authorization or "").removeprefix("Bearer ").strip()
+        owner = self._accounts.get(api_key)
+        if owner is not None:
+            return owner._handle(handler, record)
+        return self._handle(handler, record)
+
+    def _handle(self, handler: _Handler, record: RecordedRequest) -> None:
         with self._lock:
             self.requests.append(record)
             fault = self._faults.popleft() if self._faults else None
@@ -618,6 +638,22 @@ class FakeStripe:
                 payout["status"] = "paid"
                 self._emit("payout.paid", payout)
             return payout
+
+    def add_balance_transaction(
+        self,
+        type_: str,
+        amount: int,
+        *,
+        currency: str = "usd",
+        source: str | None = None,
+        fee: int = 0,
+        created: int | None = None,
+    ) -> dict[str, Any]:
+        """A movement of the balance made outside this API (a charge taken by another
+        integration, an adjustment): its source is `source`, or a new charge id."""
+        with self._lock:
+            origin = {"id": source or _new_id("ch")}
+            return self._transaction(type_, amount, currency, origin, fee=fee, created=created)
 
     # -- state changes ---------------------------------------------------------------------
 

@@ -1,5 +1,5 @@
-"""Downloads for the signed-in portal: CSV of the payments list, monthly statements (PDF and
-CSV) and dispute evidence files.
+"""Downloads for the signed-in portal: CSV of the payments list and of the reconciliation
+exceptions, monthly statements (PDF and CSV) and dispute evidence files.
 
 Authorised by the portal's session cookie (pp_session), the same server-side session the
 pages use, and the team role's permissions; never by an API key. Browsers send the cookie on
@@ -24,6 +24,7 @@ from backend.services.context import Scope
 from backend.services.identity import permissions, sessions
 from backend.services.identity.permissions import Permission
 from backend.services.payments import dispute_evidence
+from backend.services.reconciliation import exceptions
 from backend.services.reporting import exports, statements
 
 router = APIRouter(prefix="/api/portal", tags=["portal downloads"], include_in_schema=False)
@@ -70,6 +71,23 @@ async def payments_csv(request: Request) -> StreamingResponse:
     name = f"payments-{mode}-{date.today().isoformat()}.csv"
     return StreamingResponse(
         exports.payments_csv(viewer.scope, filters, tz=viewer.timezone),
+        media_type="text/csv; charset=utf-8",
+        headers={**_PRIVATE, "Content-Disposition": _attachment(name)},
+    )
+
+
+@router.get("/exports/reconciliation.csv")
+async def reconciliation_csv(request: Request) -> Response:
+    viewer = await run_in_threadpool(_viewer, request.cookies.get(COOKIE), Permission.EXPORT_DATA)
+
+    def render() -> str:
+        with session_scope(readonly=True) as db:
+            return "".join(exceptions.exceptions_csv(db, viewer.scope, tz=viewer.timezone))
+
+    mode = "live" if viewer.scope.livemode else "test"
+    name = f"reconciliation-{mode}-{date.today().isoformat()}.csv"
+    return Response(
+        await run_in_threadpool(render),
         media_type="text/csv; charset=utf-8",
         headers={**_PRIVATE, "Content-Disposition": _attachment(name)},
     )

@@ -42,6 +42,7 @@ class Permission(StrEnum):
     MANAGE_PAYOUTS = "manage_payouts"  # pay out the balance now, the payout schedule
     MANAGE_TEAM = "manage_team"  # invite, change roles (never to owner), remove
     VIEW_AUDIT_LOG = "view_audit_log"
+    RECONCILE = "reconcile"  # run reconciliation, resolve its exceptions
     TRANSFER_OWNERSHIP = "transfer_ownership"
 
 
@@ -64,6 +65,7 @@ DESCRIPTIONS: dict[Permission, str] = {
     Permission.MANAGE_PAYOUTS: "Pay out the balance and set the payout schedule",
     Permission.MANAGE_TEAM: "Invite, re-role and remove members",
     Permission.VIEW_AUDIT_LOG: "Read and export the audit log",
+    Permission.RECONCILE: "Run reconciliation and resolve its exceptions",
     Permission.TRANSFER_OWNERSHIP: "Hand the account to another member",
 }
 

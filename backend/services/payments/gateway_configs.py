@@ -262,6 +262,28 @@ def list_configs(db: Session, scope: Scope) -> list[GatewayConfig]:
     )
 
 
+def is_own_account(config: GatewayConfig) -> bool:
+    """A Stripe configuration with the merchant's own key: that Stripe account, not the
+    platform's, holds the payments it takes and pays the merchant out itself."""
+    return config.gateway == "stripe" and bool(config.credentials_encrypted)
+
+
+def own_accounts(
+    db: Session, *, merchant_id: str | None = None, livemode: bool | None = None
+) -> list[GatewayConfig]:
+    """The merchants' own Stripe accounts (turned off ones too: they still pay out what they
+    hold), of one merchant and mode when given."""
+    query = select(GatewayConfig).where(
+        GatewayConfig.gateway == "stripe",
+        GatewayConfig.credentials_encrypted.is_not(None),  # type: ignore[union-attr]
+    )
+    if merchant_id is not None:
+        query = query.where(GatewayConfig.merchant_id == merchant_id)
+    if livemode is not None:
+        query = query.where(GatewayConfig.livemode == livemode)
+    return list(db.exec(query.order_by(GatewayConfig.created_at, GatewayConfig.id)))
+
+
 def webhook_source(db: Session, config_id: str) -> GatewayConfig | None:
     """The Stripe configuration an inbound webhook URL names, if it can verify events."""
     config = db.get(GatewayConfig, config_id)

@@ -232,6 +232,18 @@ def route_for_payment(db: Session, payment: Payment) -> Route:
     return _route(_config_for_payment(db, payment), payment.gateway)
 
 
+def config_of_payment(db: Session, payment: Payment) -> GatewayConfig | None:
+    """The configuration whose credentials an existing payment's gateway calls use (None: the
+    platform's own)."""
+    return _config_for_payment(db, payment)
+
+
+def route_for_config(config: GatewayConfig | None, name: str = "stripe") -> Route:
+    """The gateway of one configuration (None: the platform's own account of `name`), for
+    reading that processor account as a whole (its payouts and balance movements)."""
+    return _route(config, config.gateway if config is not None else name)
+
+
 def fees_for_payment(db: Session, payment: Payment) -> FeeSchedule:
     """The processor's price for an existing payment, without building a gateway client."""
     return config_fees(_config_for_payment(db, payment), payment.gateway)

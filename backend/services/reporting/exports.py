@@ -1,4 +1,5 @@
-"""CSV exports of the payments list, streamed in keyset batches.
+"""CSV exports of the payments list, streamed in keyset batches (and the rules every CSV export
+follows: `safe_cell`, the BOM, amounts in major units, times in the merchant's time zone).
 
 A million rows never sit in memory: each batch is read in its own short read-only unit of
 work (no transaction is held open while a slow client downloads), written out, and dropped.
@@ -53,7 +54,7 @@ _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 def safe_cell(value: object) -> object:
-    """A cell as text a spreadsheet never runs as a formula."""
+    """A cell as text a spreadsheet never runs: every CSV export writes free text through it."""
     if isinstance(value, str) and value.startswith(_FORMULA_START):
         return "'" + value
     return value

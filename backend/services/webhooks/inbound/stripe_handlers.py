@@ -21,7 +21,12 @@ from sqlmodel import Session, select
 
 from backend.core.errors import Conflict
 from backend.gateways.base import DisputeStage, EvidenceKind
-from backend.gateways.stripe_gateway import decline_code, decline_message, dispute_stage
+from backend.gateways.stripe_gateway import (
+    decline_code,
+    decline_message,
+    dispute_stage,
+    payout_from_event,
+)
 from backend.models import (
     Dispute,
     DisputeEvidenceFile,
@@ -40,9 +45,10 @@ from backend.models.enums import (
     RefundStatus,
 )
 from backend.services.context import Actor
-from backend.services.payments import booking, routing, state_machine
+from backend.services.payments import booking, gateway_configs, routing, state_machine
 from backend.services.payments.booking import BOOKED_REFUND
 from backend.services.payments.fees import FeeSchedule
+from backend.services.reconciliation import stripe_import
 from backend.services.webhooks.inbound.handling import Defer, Ignore
 from backend.services.webhooks.inbound.receive import PROVIDER, source_of
 
@@ -129,7 +135,7 @@ def _same_source(ev: _Event, payment: Payment) -> None:
         return
     if payment.gateway_config_id is not None:
         config = ev.db.get(GatewayConfig, payment.gateway_config_id)
-        if config is not None and config.credentials_encrypted:
+        if config is not None and gateway_configs.is_own_account(config):
             raise Ignore(f"payment {payment.id} belongs to the merchant's own Stripe account")
 
 
@@ -474,6 +480,27 @@ def _on_dispute_funds_reinstated(ev: _Event) -> str:
     return _sync_dispute(ev, DisputeStage.WON)
 
 
+# ---------------------------------------------------------------------------------------------
+# Payouts of a merchant's own Stripe account
+
+
+def _on_payout(ev: _Event) -> str:
+    """created, updated, paid, failed, canceled: recorded once, then moved forward, exactly as
+    the daily import does (one function for both)."""
+    source = source_of(ev.row.provider)
+    if source is None:
+        raise Ignore("the platform account's payouts are not a merchant's")
+    config = ev.db.get(GatewayConfig, source)
+    if config is None or not gateway_configs.is_own_account(config):
+        raise Ignore(f"processor {source} is not a merchant's own Stripe account")
+    if config.livemode != ev.row.livemode:
+        raise Ignore(f"a {_mode(ev.row.livemode)} event for a {_mode(config.livemode)} processor")
+    applied = stripe_import.apply_payout(ev.db, config, payout_from_event(ev.obj), ev.actor)
+    if applied == stripe_import.Applied.FOREIGN:
+        raise Ignore(f"payout {ev.obj.get('id')} belongs to another account")
+    return f"payout {ev.obj.get('id')}: {applied}"
+
+
 HANDLERS: dict[str, Callable[[_Event], str]] = {
     "payment_intent.created": _on_intent_created,
     "payment_intent.succeeded": _on_intent_succeeded,
@@ -489,4 +516,9 @@ HANDLERS: dict[str, Callable[[_Event], str]] = {
     "charge.dispute.closed": _on_dispute_closed,
     "refund.created": _on_refund,
     "refund.updated": _on_refund,
+    "payout.created": _on_payout,
+    "payout.updated": _on_payout,
+    "payout.paid": _on_payout,
+    "payout.failed": _on_payout,
+    "payout.canceled": _on_payout,
 }
