@@ -26,7 +26,7 @@ from backend.models import (
 from backend.models.enums import DisputeStatus, OrderStatus, PaymentStatus, RefundStatus
 from backend.services import audit, events
 from backend.services.context import SYSTEM, Actor
-from backend.services.payments import merchant_terms, state_machine
+from backend.services.payments import merchant_terms, state_machine, totals
 from backend.services.payments.fees import FeeSchedule, compute_fees, returned_platform_fee
 from backend.services.payments.new_rows import NewRows
 from backend.services.representations import (
@@ -216,6 +216,7 @@ def book_refund(
         )
     record.status = RefundStatus.PENDING if pending else RefundStatus.SUCCEEDED
     record.platform_fee_refunded = back
+    totals.refund_booked(db, record)
     record.updated_at = utcnow()
     payment.amount_refunded = refunded_before + record.amount
     payment.platform_fee -= back
@@ -276,6 +277,7 @@ def reverse_refund(
 ) -> None:
     """Undo a booked refund that failed: the money, the fee handed back and the statuses."""
     state_machine.ensure_refund_move(record.status, status)
+    totals.refund_reversed(db, record)
     payment.amount_refunded -= record.amount
     payment.platform_fee += record.platform_fee_refunded
     payment.net_amount += record.amount - record.platform_fee_refunded
@@ -288,6 +290,7 @@ def reverse_refund(
     refunded = payment.amount_refunded > 0
     _set_order_status(db, payment, OrderStatus.PARTIALLY_REFUNDED if refunded else OrderStatus.PAID)
     db.add(payment)
+    totals.payment_changed(db, payment)
     _refund_changed(db, payment, record, "refund.reversed", actor)
 
 
@@ -364,6 +367,7 @@ def open_dispute(
         gateway_dispute_id=gateway_dispute_id,
     )
     db.add(dispute)
+    totals.dispute_opened(db, dispute)
     record_change(
         db, payment, "dispute.created", actor, extra={"dispute": dispute_to_dict(dispute)}
     )
@@ -394,6 +398,7 @@ def close_dispute(db: Session, dispute: Dispute, *, won: bool, actor: Actor = SY
     if payment is not None and won:
         move_payment(payment, settled_status(payment))
         db.add(payment)
+        totals.payment_changed(db, payment)
     db.add(dispute)
     audit.record_by(db, actor, "dispute.closed", dispute, "dispute", {"status": target})
     _emit_dispute(db, dispute, "dispute.closed")
@@ -434,6 +439,7 @@ def record_change(
 ) -> None:
     """The audit row and the outbox event of a change to a payment, in the caller's
     transaction (added to rows, when given, for a payment that is being created)."""
+    totals.payment_changed(db, payment, rows)
     audit_values: dict[str, Any] = {
         "action": type,
         "merchant_id": payment.merchant_id,
