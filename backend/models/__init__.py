@@ -12,6 +12,7 @@ from backend.models.commerce import (
     Payment,
     Refund,
 )
+from backend.models.dashboard_totals import DashboardMethodTotal, DashboardTotal
 from backend.models.evidence import DisputeEvidenceFile, DisputeResponse
 from backend.models.fees import FeeOverride, FeeTier
 from backend.models.identity import ActionToken, Invitation, LoginThrottle
@@ -51,6 +52,8 @@ __all__ = [
     "BrandLogo",
     "CheckoutSession",
     "Customer",
+    "DashboardMethodTotal",
+    "DashboardTotal",
     "Dispute",
     "DisputeEvidenceFile",
     "DisputeResponse",

@@ -22,6 +22,7 @@ from backend.models.ledger import PLATFORM
 from backend.models.types import UTCDateTime, utcnow
 from backend.services.ledger import postings, release
 from backend.services.ledger.journal import BalanceKey
+from backend.services.payments import gateway_configs
 from backend.services.payments.fees import dispute_fee
 
 CAPTURED = ("succeeded", "partially_refunded", "refunded", "disputed")
@@ -73,7 +74,7 @@ DISPUTES = _table(
     "closed_at",
     times=("created_at", "closed_at"),
 )
-CONFIGS = _table("gateway_configs", "id", "gateway", "dispute_fee")
+CONFIGS = _table("gateway_configs", "id", "gateway", "dispute_fee", "credentials_encrypted")
 MERCHANTS = _table("merchants", "id", "payout_delay_days")
 JOURNALS = _table("ledger_journals", "key")
 
@@ -120,7 +121,7 @@ def run(db: Session, *, merchant_id: str | None = None, now: datetime | None = N
 
     def holder(payment: Any) -> str:
         config = configs.get(payment.gateway_config_id)
-        if config is not None and config.gateway in postings.DIRECT_PROCESSORS:
+        if config is not None and gateway_configs.is_own_account(config):
             return str(config.id)
         return PLATFORM
 

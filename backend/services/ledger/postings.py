@@ -26,12 +26,11 @@ from backend.models.enums import BalanceTransactionStatus, BalanceTransactionTyp
 from backend.models.ledger import PLATFORM, Payout
 from backend.services.ledger import availability
 from backend.services.ledger.journal import BalanceKey, Journal, Line, lock, post
+from backend.services.payments import gateway_configs
 
 A = LedgerAccount
 T = BalanceTransactionType
 S = BalanceTransactionStatus
-# Processors whose merchant configurations carry the merchant's own account: it pays them.
-DIRECT_PROCESSORS = frozenset({"stripe"})
 
 
 def holder_of(db: Session, payment: Payment) -> str:
@@ -39,7 +38,7 @@ def holder_of(db: Session, payment: Payment) -> str:
     if payment.gateway_config_id is None:
         return PLATFORM
     config = db.get(GatewayConfig, payment.gateway_config_id)
-    if config is not None and config.gateway in DIRECT_PROCESSORS:
+    if config is not None and gateway_configs.is_own_account(config):
         return config.id
     return PLATFORM
 

@@ -33,7 +33,7 @@ from backend.models.enums import (
 )
 from backend.services.identity import accounts, api_keys
 from backend.services.ledger import backfill
-from backend.services.payments import booking
+from backend.services.payments import booking, totals
 from backend.services.payments.fees import STRIPE_DEFAULT, FeeSchedule, returned_platform_fee
 
 DEMO_EMAIL = "owner@northwind.test"
@@ -243,6 +243,8 @@ def _seed_payments(db: Session, merchant: Merchant, rng: random.Random, count: i
     db.flush()  # refunds and disputes reference the payments
     db.add_all(dependents)
     db.flush()
+    # A history written directly, not booked: the dashboard's totals are summed from it.
+    totals.rebuild(db, merchant.id, False)
     backfill.run(db, merchant_id=merchant.id, now=now)  # the history's ledger
 
 

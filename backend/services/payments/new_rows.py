@@ -10,6 +10,7 @@ from sqlmodel import Session
 from backend.core.db import adopt, insert_rows, pipelined, row_values
 from backend.models import AuditLog, DomainEvent, Order, Payment, PaymentAttempt
 from backend.services import events
+from backend.services.payments import totals
 
 
 class NewRows:
@@ -40,6 +41,7 @@ class NewRows:
         with pipelined(connection):
             insert_rows(connection, Order, [row_values(o) for o in self.orders])
             insert_rows(connection, Payment, [row_values(p) for p in self.payments])
+            totals.add_new_payments(connection, self.payments)
             insert_rows(connection, PaymentAttempt, self.attempts)
             insert_rows(connection, AuditLog, self.audit)
             insert_rows(connection, DomainEvent, self.events)

@@ -11,7 +11,7 @@ from backend.models import Payment, utcnow
 from backend.models.enums import PaymentStatus
 from backend.services import audit, events
 from backend.services.context import Actor
-from backend.services.payments import state_machine
+from backend.services.payments import state_machine, totals
 from backend.services.payments.new_rows import NewRows
 from backend.services.representations import payment_to_dict
 
@@ -34,6 +34,7 @@ def record_change(
 ) -> None:
     """The audit row and the outbox event of a change to a payment, in the caller's
     transaction (added to rows, when given, for a payment that is being created)."""
+    totals.payment_changed(db, payment, rows)
     audit_values: dict[str, Any] = {
         "action": type,
         "merchant_id": payment.merchant_id,

@@ -14,7 +14,7 @@ from backend.models.enums import DisputeStatus, PaymentStatus
 from backend.services import audit, events
 from backend.services.context import SYSTEM, Actor
 from backend.services.ledger import postings
-from backend.services.payments import state_machine
+from backend.services.payments import state_machine, totals
 from backend.services.payments.booking.changes import move_payment, record_change
 from backend.services.payments.booking.refunds import settled_status
 from backend.services.payments.fees import dispute_fee
@@ -52,6 +52,7 @@ def open_dispute(
     config = db.get(GatewayConfig, payment.gateway_config_id) if payment.gateway_config_id else None
     dispute.fee = dispute_fee(payment.currency, config.dispute_fee if config else None)
     db.add(dispute)
+    totals.dispute_opened(db, dispute)
     postings.dispute_opened(db, dispute, now, holder=postings.holder_of(db, payment))
     record_change(
         db, payment, "dispute.created", actor, extra={"dispute": dispute_to_dict(dispute)}
@@ -86,6 +87,7 @@ def close_dispute(db: Session, dispute: Dispute, *, won: bool, actor: Actor = SY
         if won:
             move_payment(payment, settled_status(payment))
             db.add(payment)
+            totals.payment_changed(db, payment)
     db.add(dispute)
     audit.record_by(db, actor, "dispute.closed", dispute, "dispute", {"status": target})
     _emit_dispute(db, dispute, "dispute.closed")

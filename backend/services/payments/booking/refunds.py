@@ -13,7 +13,7 @@ from backend.models.enums import OrderStatus, PaymentStatus, RefundStatus
 from backend.services import audit, events
 from backend.services.context import Actor
 from backend.services.ledger import postings
-from backend.services.payments import merchant_terms, state_machine
+from backend.services.payments import merchant_terms, state_machine, totals
 from backend.services.payments.booking.changes import move_payment, record_change
 from backend.services.payments.fees import returned_platform_fee
 from backend.services.representations import refund_to_dict
@@ -76,6 +76,7 @@ def book_refund(
         )
     record.status = RefundStatus.PENDING if pending else RefundStatus.SUCCEEDED
     record.platform_fee_refunded = back
+    totals.refund_booked(db, record)
     record.updated_at = utcnow()
     payment.amount_refunded = refunded_before + record.amount
     payment.platform_fee -= back
@@ -139,6 +140,7 @@ def reverse_refund(
 ) -> None:
     """Undo a booked refund that failed: the money, the fee handed back and the statuses."""
     state_machine.ensure_refund_move(record.status, status)
+    totals.refund_reversed(db, record)
     payment.amount_refunded -= record.amount
     payment.platform_fee += record.platform_fee_refunded
     payment.net_amount += record.amount - record.platform_fee_refunded
@@ -159,6 +161,7 @@ def reverse_refund(
     refunded = payment.amount_refunded > 0
     _set_order_status(db, payment, OrderStatus.PARTIALLY_REFUNDED if refunded else OrderStatus.PAID)
     db.add(payment)
+    totals.payment_changed(db, payment)
     _refund_changed(db, payment, record, "refund.reversed", actor)
 
 
