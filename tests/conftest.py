@@ -16,6 +16,11 @@ from backend.core.config import normalise_database_url
 # backend.core.jobs builds its Huey when first imported: tests run tasks inline in memory, and never
 # write a queue file into the project.
 os.environ.setdefault("JOBS_BACKEND", "memory")
+# The payout rail's twin keeps its state in each test process's memory (no file in the project)
+# and moves transfers only when a test says so (`advance`), never by the clock.
+os.environ.setdefault("SANDBOX_RAIL_PATH", ":memory:")
+os.environ.setdefault("SANDBOX_RAIL_POST_SECONDS", "off")
+os.environ.setdefault("SANDBOX_RAIL_SETTLE_SECONDS", "off")
 
 
 @pytest.fixture(scope="session")

@@ -86,6 +86,23 @@ class Settings(BaseSettings):
     plaid_secret: str | None = None
     plaid_env: str = "sandbox"
     plaid_host: str | None = None
+    sandbox_rail_path: Path = Field(
+        PROJECT_ROOT / "payportal-sandbox-rail.db",
+        description="the offline payout rail twin's SQLite file, shared by the app and the job "
+        'worker (":memory:": each process keeps its own, as the tests do)',
+    )
+    sandbox_rail_post_seconds: float | None = Field(
+        20.0,
+        ge=0,
+        description="seconds after which a twin payout nobody moves by hand is posted "
+        '("off": only by hand, as in the tests)',
+    )
+    sandbox_rail_settle_seconds: float | None = Field(
+        60.0,
+        ge=0,
+        description="seconds after its creation at which such a payout is settled (paid); "
+        '"off": only by hand',
+    )
     twilio_account_sid: str | None = None
     twilio_auth_token: str | None = None
     twilio_verify_service_sid: str | None = None
@@ -103,6 +120,14 @@ class Settings(BaseSettings):
         description="let test-mode endpoints use localhost/127.0.0.1/[::1] in any APP_ENV but "
         "production (development allows it anyway); never in live mode, refused in production",
     )
+
+    @field_validator("sandbox_rail_post_seconds", "sandbox_rail_settle_seconds", mode="before")
+    @classmethod
+    def _off_is_none(cls, value: object) -> object:
+        """ "off" (or empty) turns the twin's automatic step off: the environment has no None."""
+        if isinstance(value, str) and value.strip().lower() in {"", "off", "none"}:
+            return None
+        return value
 
     @field_validator("database_url")
     @classmethod

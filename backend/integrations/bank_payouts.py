@@ -10,9 +10,12 @@ then moves on by itself at Plaid (pending, posted, settled; or failed, returned,
 PLAID_HOST points the real SDK at another host (the local fake in the tests), PLAID_ENV picks
 Plaid's sandbox or production.
 
-Without keys the sandbox twin runs offline (`make run`, most tests). It keeps transfers in memory
-and moves them only when asked (`advance`, or `simulate` below), as Plaid's own sandbox does, so
-a demo can show every outcome and a test knows what happens when.
+Without keys the sandbox twin runs offline (`make run`, most tests). Its transfers live in a
+small SQLite file (SANDBOX_RAIL_PATH) that the web app, which sends payouts, and the job worker,
+which syncs and reconciles them, share. As Plaid's own sandbox, it moves a transfer when asked
+(`advance`, or `simulate` below), so a demo can show every outcome and a test knows what happens
+when; like Stripe's test mode, a transfer nobody moves by hand is also posted and settled by
+itself after SANDBOX_RAIL_POST_SECONDS and SANDBOX_RAIL_SETTLE_SECONDS (off in the tests).
 
 Amounts are integers in minor units everywhere; Plaid's decimal strings ("12.34") are made and
 read without floats by `plaid_amount` and `amount_from_plaid`. No amount has a special meaning
@@ -25,13 +28,16 @@ from __future__ import annotations
 import json
 import logging
 import re
+import sqlite3
 import threading
 import uuid
-from collections.abc import Callable
-from dataclasses import dataclass, replace
-from datetime import UTC, datetime
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, nullcontext, suppress
+from dataclasses import asdict, astuple, dataclass
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from functools import lru_cache
+from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
 import plaid
@@ -541,6 +547,47 @@ def _api(client_id: str, secret: str, host: str) -> plaid_api.PlaidApi:
 
 # The sandbox twin
 
+MEMORY = ":memory:"  # as a path: the twin's state lives in one process only (unit tests)
+BUSY_TIMEOUT_SECONDS = 10.0  # how long a process waits for another's write to the twin's file
+_SCHEMA_VERSION = 1
+_SCHEMA = (
+    """CREATE TABLE IF NOT EXISTS transfers (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        transfer_id TEXT NOT NULL UNIQUE,
+        authorization_id TEXT NOT NULL,
+        status TEXT NOT NULL,
+        amount INTEGER NOT NULL,
+        currency TEXT NOT NULL,
+        failure_code TEXT,
+        failure_message TEXT,
+        created_at TEXT NOT NULL,
+        manual INTEGER NOT NULL DEFAULT 0
+    )""",
+    "CREATE INDEX IF NOT EXISTS transfers_moving ON transfers (status) WHERE manual = 0",
+    """CREATE TABLE IF NOT EXISTS requests (
+        idempotency_key TEXT PRIMARY KEY,
+        request TEXT NOT NULL,
+        transfer_id TEXT,
+        refusal TEXT
+    )""",
+    """CREATE TABLE IF NOT EXISTS events (
+        event_id INTEGER PRIMARY KEY AUTOINCREMENT,
+        transfer_id TEXT NOT NULL,
+        event_type TEXT NOT NULL,
+        failure_code TEXT,
+        failure_message TEXT,
+        timestamp TEXT NOT NULL
+    )""",
+    """CREATE TABLE IF NOT EXISTS declines (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        code TEXT NOT NULL
+    )""",
+)
+_TRANSFER_COLUMNS = (
+    "transfer_id, authorization_id, status, amount, currency, failure_code, failure_message"
+)
+_EVENT_COLUMNS = "event_id, transfer_id, event_type, failure_code, failure_message, timestamp"
+
 
 @dataclass(frozen=True)
 class _Payout:
@@ -557,31 +604,45 @@ class _Payout:
 class SandboxPayoutRail:
     """The offline twin of Plaid Transfer, for `make run` without keys and for tests.
 
-    It follows Plaid's sandbox: a transfer stays pending until `advance` (Plaid's
-    /sandbox/transfer/simulate) moves it one step (pending to posted or failed, posted to settled
-    or returned); each move, and the creation, is an event with the next event_id; `cancel`
-    works while the transfer is pending. Being a sandbox it accepts every ISO 4217 currency,
-    where Plaid pays out USD only. No amount is special: `decline_next(code)` makes the next new
-    authorization decline.
+    It follows Plaid's sandbox: `advance` (Plaid's /sandbox/transfer/simulate) moves a transfer
+    one step (pending to posted or failed, posted to settled or returned); each move, and the
+    creation, is an event with the next event_id; `cancel` works while the transfer is pending.
+    Being a sandbox it accepts every ISO 4217 currency, where Plaid pays out USD only. No amount
+    is special: `decline_next(code)` makes the next new authorization decline.
 
-    State lives in this object, behind a lock; the module's one instance (`SANDBOX`) is shared by
-    the whole process, not between processes.
+    Like Stripe's test mode, a transfer nobody moves by hand can also move by itself: posted
+    `post_after` and settled `settle_after` after its creation (None: never). Nothing runs in
+    the background: every call first writes the moves that fell due, each stamped with the time
+    it was due, so whichever process asks first writes the history a live rail would have. A
+    transfer once moved by `advance` is the tester's alone and no longer moves by itself.
+
+    State lives in a SQLite file (`path`) shared by every process of the installation (the web
+    app sends, the job worker syncs and reconciles), or in memory for this object only
+    (`path=None` or ":memory:"). Every call is one BEGIN IMMEDIATE transaction, so an
+    idempotency key is read and its transfer written atomically across processes.
     """
 
     name = "sandbox"
 
-    def __init__(self, *, clock: Callable[[], datetime] | None = None) -> None:
+    def __init__(
+        self,
+        path: Path | str | None = None,
+        *,
+        clock: Callable[[], datetime] | None = None,
+        post_after: timedelta | None = None,
+        settle_after: timedelta | None = None,
+    ) -> None:
+        self._path = _file_of(path)
         self._clock = clock or (lambda: datetime.now(UTC))
-        self._lock = threading.Lock()
-        self._transfers: dict[str, TransferState] = {}
-        self._by_key: dict[str, tuple[_Payout, str | PayoutRefused]] = {}
-        self._events: list[TransferEvent] = []
-        self._declines: list[str] = []
+        self._post_after = post_after
+        self._settle_after = settle_after
+        self._memory_lock = threading.Lock()
+        self._memory: sqlite3.Connection | None = None
 
     def decline_next(self, code: str = "NSF") -> None:
         """The next payout with a new idempotency key is declined with this rationale code."""
-        with self._lock:
-            self._declines.append(code)
+        with self._transaction() as conn:
+            conn.execute("INSERT INTO declines (code) VALUES (?)", (code,))
 
     def send(
         self,
@@ -604,61 +665,65 @@ class SandboxPayoutRail:
             description=description,
         )
         payout = _Payout(access_token, account_id, amount, upper, legal_name.strip(), description)
-        with self._lock:
-            known = self._by_key.get(idempotency_key)
+        request = json.dumps(asdict(payout), sort_keys=True)
+        now = self._clock()
+        with self._transaction() as conn:
+            self._catch_up(conn, now)
+            known = conn.execute(
+                "SELECT request, transfer_id, refusal FROM requests WHERE idempotency_key = ?",
+                (idempotency_key,),
+            ).fetchone()
             if known is not None:
-                earlier, outcome = known
-                if earlier != payout:
+                if known[0] != request:
                     raise Conflict(
                         "This idempotency key was already used for another payout",
                         param="idempotency_key",
                     )
-                if isinstance(outcome, PayoutRefused):
-                    raise outcome
-                return self._transfers[outcome]
-            if self._declines:
-                refusal = _refused(self._declines.pop(0))
-                self._by_key[idempotency_key] = (payout, refusal)
-                raise refusal
-            state = TransferState(
-                transfer_id=str(uuid.uuid4()),
-                authorization_id=str(uuid.uuid4()),
-                status="pending",
-                amount=amount,
-                currency=upper,
-                failure_code=None,
-                failure_message=None,
-            )
-            self._transfers[state.transfer_id] = state
-            self._by_key[idempotency_key] = (payout, state.transfer_id)
-            self._record(state.transfer_id, "pending")
-            return state
+                refusal: str | None = known[2]
+                state = None if refusal else _transfer(conn, known[1])
+            else:
+                refusal, state = self._new_transfer(conn, idempotency_key, request, payout, now)
+        if refusal is not None:
+            raise _refused(refusal)
+        assert state is not None
+        return state
 
     def cancel(self, transfer_id: str) -> bool:
-        with self._lock:
-            state = self._state(transfer_id)
-            if state.status != "pending":
+        now = self._clock()
+        with self._transaction() as conn:
+            self._catch_up(conn, now)
+            if _transfer(conn, transfer_id).status != "pending":
                 return False
-            self._transfers[transfer_id] = replace(state, status="cancelled")
-            self._record(transfer_id, "cancelled")
+            conn.execute(
+                "UPDATE transfers SET status = 'cancelled' WHERE transfer_id = ?", (transfer_id,)
+            )
+            _record(conn, transfer_id, "cancelled", now)
             return True
 
     def get(self, transfer_id: str) -> TransferState:
-        with self._lock:
-            return self._state(transfer_id)
+        with self._transaction(write=self._moves_by_itself()) as conn:
+            self._catch_up(conn)
+            return _transfer(conn, transfer_id)
 
     def sync(self, after_id: int, count: int = 100) -> list[TransferEvent]:
         _check_page(after_id, count)
-        with self._lock:
-            # Event ids are 1, 2, 3... in list order, so the page starts at index after_id.
-            return self._events[after_id : after_id + count]
+        with self._transaction(write=self._moves_by_itself()) as conn:
+            self._catch_up(conn)
+            rows = conn.execute(
+                f"SELECT {_EVENT_COLUMNS} FROM events WHERE event_id > ? ORDER BY event_id LIMIT ?",
+                (after_id, count),
+            ).fetchall()
+        return [_event_of(row) for row in rows]
 
     def advance(self, transfer_id: str, event_type: str, failure_code: str | None = None) -> None:
         """Move the transfer one step, as Plaid's /sandbox/transfer/simulate does; a move Plaid
         would refuse is a Conflict. A return carries an ACH return code (R01 by default), a
-        failure the code given, if any."""
-        with self._lock:
-            state = self._state(transfer_id)
+        failure the code given, if any. The moves already due by themselves come first, so a
+        return after the automatic post works; from then on the transfer moves only by hand."""
+        now = self._clock()
+        with self._transaction() as conn:
+            self._catch_up(conn, now)
+            state = _transfer(conn, transfer_id)
             new_status = SIMULATED_MOVES.get(state.status, {}).get(event_type)
             if new_status is None:
                 raise Conflict(
@@ -670,34 +735,199 @@ class SandboxPayoutRail:
             if new_status not in {"failed", "returned"}:
                 code = None
             message = _return_reason(code) or (_FAILED if new_status == "failed" else None)
-            self._transfers[transfer_id] = replace(
-                state, status=new_status, failure_code=code, failure_message=message
+            conn.execute(
+                "UPDATE transfers SET status = ?, failure_code = ?, failure_message = ?, "
+                "manual = 1 WHERE transfer_id = ?",
+                (new_status, code, message, transfer_id),
             )
-            self._record(transfer_id, event_type, code, message)
+            _record(conn, transfer_id, event_type, now, code, message)
 
-    def _state(self, transfer_id: str) -> TransferState:
-        state = self._transfers.get(transfer_id)
-        if state is None:
-            raise NotFound(f"No sandbox payout {transfer_id}", param="transfer_id")
-        return state
+    # Where the state lives and how fast transfers move: fixed here, read from the settings by
+    # the process's own twin (SANDBOX).
 
-    def _record(
+    def _file(self) -> Path | None:
+        return self._path
+
+    def _pace(self) -> tuple[timedelta | None, timedelta | None]:
+        return self._post_after, self._settle_after
+
+    def _moves_by_itself(self) -> bool:
+        return any(step is not None for step in self._pace())
+
+    @contextmanager
+    def _transaction(self, *, write: bool = True) -> Iterator[sqlite3.Connection]:
+        """One transaction on the twin's state; a write takes SQLite's write lock at BEGIN, so
+        every check-then-write in it is atomic against other threads and processes. A file that
+        stays locked or cannot be opened is RailUnavailable, as a Plaid outage would be."""
+        path = self._file()
+        with self._memory_lock if path is None else nullcontext():
+            conn: sqlite3.Connection | None = None
+            try:
+                conn = self._memory_connection() if path is None else _open(path)
+                conn.execute("BEGIN IMMEDIATE" if write else "BEGIN")
+                yield conn
+                conn.execute("COMMIT")
+            except sqlite3.OperationalError as exc:
+                log.warning("sandbox payout rail at %s unusable: %s", path or MEMORY, exc)
+                raise RailUnavailable("The sandbox payout rail is busy. Try again.") from exc
+            finally:
+                if conn is not None:
+                    if conn.in_transaction:
+                        with suppress(sqlite3.Error):
+                            conn.execute("ROLLBACK")
+                    if path is not None:
+                        conn.close()
+
+    def _memory_connection(self) -> sqlite3.Connection:
+        if self._memory is None:
+            self._memory = _open(MEMORY)
+        return self._memory
+
+    def _new_transfer(
         self,
-        transfer_id: str,
-        event_type: str,
-        code: str | None = None,
-        message: str | None = None,
-    ) -> None:
-        self._events.append(
-            TransferEvent(
-                event_id=len(self._events) + 1,
-                transfer_id=transfer_id,
-                event_type=event_type,
-                failure_code=code,
-                failure_message=message,
-                timestamp=self._clock(),
+        conn: sqlite3.Connection,
+        idempotency_key: str,
+        request: str,
+        payout: _Payout,
+        now: datetime,
+    ) -> tuple[str | None, TransferState | None]:
+        """A new key's outcome, stored with it: a queued decline, or a pending transfer."""
+        decline = conn.execute("SELECT id, code FROM declines ORDER BY id LIMIT 1").fetchone()
+        if decline is not None:
+            conn.execute("DELETE FROM declines WHERE id = ?", (decline[0],))
+            conn.execute(
+                "INSERT INTO requests (idempotency_key, request, refusal) VALUES (?, ?, ?)",
+                (idempotency_key, request, decline[1]),
             )
+            return str(decline[1]), None
+        state = TransferState(
+            transfer_id=str(uuid.uuid4()),
+            authorization_id=str(uuid.uuid4()),
+            status="pending",
+            amount=payout.amount,
+            currency=payout.currency,
+            failure_code=None,
+            failure_message=None,
+        )
+        conn.execute(
+            f"INSERT INTO transfers ({_TRANSFER_COLUMNS}, created_at) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (*astuple(state), now.isoformat()),
+        )
+        conn.execute(
+            "INSERT INTO requests (idempotency_key, request, transfer_id) VALUES (?, ?, ?)",
+            (idempotency_key, request, state.transfer_id),
+        )
+        _record(conn, state.transfer_id, "pending", now)
+        return None, state
+
+    def _catch_up(self, conn: sqlite3.Connection, now: datetime | None = None) -> None:
+        """Write the automatic moves due by `now`, oldest first, each stamped with the time it
+        fell due: the same history whichever process asks, and whenever."""
+        post, settle = self._pace()
+        if post is None and settle is None:
+            return
+        now = now or self._clock()
+        due: list[tuple[datetime, int, int, str, str]] = []
+        for seq, transfer_id, status, created in conn.execute(
+            "SELECT seq, transfer_id, status, created_at FROM transfers "
+            "WHERE manual = 0 AND status IN ('pending', 'posted') ORDER BY seq"
+        ):
+            created_at = datetime.fromisoformat(created)
+            posted_at = created_at + (post or timedelta(0))
+            if status == "pending":
+                if post is None or posted_at > now:
+                    continue
+                due.append((posted_at, seq, 0, transfer_id, "posted"))
+            if settle is not None and max(created_at + settle, posted_at) <= now:
+                due.append((max(created_at + settle, posted_at), seq, 1, transfer_id, "settled"))
+        for at, _seq, _step, transfer_id, event_type in sorted(due):
+            conn.execute(
+                "UPDATE transfers SET status = ? WHERE transfer_id = ?", (event_type, transfer_id)
+            )
+            _record(conn, transfer_id, event_type, at)
+
+
+class _ConfiguredSandbox(SandboxPayoutRail):
+    """The process's twin: its file and pace are read from the settings at each call, so a
+    change of SANDBOX_RAIL_* (and of the settings' cache, as tests do) is followed at once."""
+
+    def _file(self) -> Path | None:
+        return _file_of(get_settings().sandbox_rail_path)
+
+    def _pace(self) -> tuple[timedelta | None, timedelta | None]:
+        settings = get_settings()
+        return (
+            _seconds(settings.sandbox_rail_post_seconds),
+            _seconds(settings.sandbox_rail_settle_seconds),
         )
 
 
-SANDBOX = SandboxPayoutRail()
+def _file_of(path: Path | str | None) -> Path | None:
+    return None if path is None or str(path) == MEMORY else Path(path)
+
+
+def _seconds(value: float | None) -> timedelta | None:
+    return None if value is None else timedelta(seconds=value)
+
+
+def _open(path: Path | str) -> sqlite3.Connection:
+    """A connection in autocommit mode (transactions are explicit), WAL (readers never wait for
+    the writer), with a busy timeout, on a schema created on first use."""
+    if str(path) != MEMORY:
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+    conn = sqlite3.connect(
+        str(path), timeout=BUSY_TIMEOUT_SECONDS, isolation_level=None, check_same_thread=False
+    )
+    try:
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("PRAGMA synchronous=NORMAL")
+        if conn.execute("PRAGMA user_version").fetchone()[0] < _SCHEMA_VERSION:
+            conn.execute("BEGIN IMMEDIATE")
+            for statement in _SCHEMA:
+                conn.execute(statement)
+            conn.execute(f"PRAGMA user_version = {_SCHEMA_VERSION}")
+            conn.execute("COMMIT")
+    except BaseException:
+        conn.close()
+        raise
+    return conn
+
+
+def _transfer(conn: sqlite3.Connection, transfer_id: str) -> TransferState:
+    row = conn.execute(
+        f"SELECT {_TRANSFER_COLUMNS} FROM transfers WHERE transfer_id = ?", (transfer_id,)
+    ).fetchone()
+    if row is None:
+        raise NotFound(f"No sandbox payout {transfer_id}", param="transfer_id")
+    return TransferState(*row)
+
+
+def _record(
+    conn: sqlite3.Connection,
+    transfer_id: str,
+    event_type: str,
+    at: datetime,
+    code: str | None = None,
+    message: str | None = None,
+) -> None:
+    conn.execute(
+        "INSERT INTO events (transfer_id, event_type, failure_code, failure_message, timestamp) "
+        "VALUES (?, ?, ?, ?, ?)",
+        (transfer_id, event_type, code, message, at.isoformat()),
+    )
+
+
+def _event_of(row: tuple[Any, ...]) -> TransferEvent:
+    event_id, transfer_id, event_type, code, message, timestamp = row
+    return TransferEvent(
+        event_id=int(event_id),
+        transfer_id=transfer_id,
+        event_type=event_type,
+        failure_code=code,
+        failure_message=message,
+        timestamp=datetime.fromisoformat(timestamp),
+    )
+
+
+SANDBOX: SandboxPayoutRail = _ConfiguredSandbox()
