@@ -110,6 +110,12 @@ GOOD_BODIES: dict[tuple[str, str], dict[str, Any] | None] = {
     ("GET", "/api/checkout/sessions/{sessionId}"): None,
     ("POST", "/api/checkout/sessions/{sessionId}/expire"): {},
     ("GET", "/api/checkout/logos/{logoId}"): None,
+    ("GET", "/api/balance"): None,
+    ("GET", "/api/balance_transactions"): None,
+    ("GET", "/api/payouts"): None,
+    ("GET", "/api/payouts/{payoutId}"): None,
+    ("POST", "/api/payouts"): {"currency": "USD", "amountCents": 100},
+    ("POST", "/api/payouts/{payoutId}/cancel"): {},
 }
 GOOD_BODIES[("POST", "/api/payments/charge")] = GOOD_BODIES[("POST", "/api/payments/authorize")]
 GOOD_BODIES[("POST", "/api/session")] = {"grant": "not-a-grant", "next": "/dashboard"}
@@ -130,6 +136,7 @@ HIDDEN_ROUTES: dict[tuple[str, str], list[str]] = {
     ("GET", "/api/docs"): [],
     ("GET", "/api/docs/init.js"): [],
     ("GET", "/api/portal/exports/payments.csv"): ["q", "status", "currency", "from", "to"],
+    ("GET", "/api/portal/exports/reconciliation.csv"): [],
     ("GET", "/api/portal/statements/{month}.pdf"): [],
     ("GET", "/api/portal/statements/{month}.csv"): [],
     ("GET", "/api/portal/disputes/{dispute_id}/evidence/{file_id}"): [],
@@ -231,6 +238,7 @@ def _populate(client: TestClient) -> World:
                 "/api/checkout/sessions", GOOD_BODIES[("POST", "/api/checkout/sessions")], "session"
             ),
             "deliveryId": "whd_missing",
+            "payoutId": "po_missing",
             "logoId": "logo_missing.png",
             "processor_id": processor.id,
             "month": "2024-01",

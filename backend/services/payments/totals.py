@@ -225,6 +225,19 @@ def _innermost(db: OrmSession) -> object | None:
     return db.get_nested_transaction() or db.get_transaction()
 
 
+@sa.event.listens_for(OrmSession, "before_flush")
+def _remember_before_flush(db: OrmSession, _context: object, _instances: object) -> None:
+    """A flush (an autoflush before any query the booking runs, such as the ledger's) erases
+    the attribute history `_before` reads: keep what a changed payment was counted as first."""
+    transaction = _innermost(db)
+    for obj in db.dirty:
+        if isinstance(obj, Payment):
+            state = sa.inspect(obj)
+            counted = state.info.get(_STASH)
+            if not (counted and counted[0] is transaction):
+                state.info[_STASH] = (transaction, _before(db, obj))
+
+
 def _instant(at: datetime) -> int:
     """Seconds since the epoch, floored (as SQL's strftime('%s') and floor(epoch) give)."""
     if at.tzinfo is None:

@@ -53,10 +53,10 @@ def open_dispute(
     dispute.fee = dispute_fee(payment.currency, config.dispute_fee if config else None)
     db.add(dispute)
     totals.dispute_opened(db, dispute)
-    postings.dispute_opened(db, dispute, now, holder=postings.holder_of(db, payment))
     record_change(
         db, payment, "dispute.created", actor, extra={"dispute": dispute_to_dict(dispute)}
     )
+    postings.dispute_opened(db, dispute, now, holder=postings.holder_of(db, payment))
     return dispute
 
 

@@ -88,9 +88,6 @@ def book_refund(
         move_payment(payment, P.REFUNDED if full else P.PARTIALLY_REFUNDED)
     _set_order_status(db, payment, OrderStatus.REFUNDED if full else OrderStatus.PARTIALLY_REFUNDED)
     db.add(record)
-    postings.refunded(
-        db, payment, record, record.updated_at, holder=postings.holder_of(db, payment)
-    )
     record_change(
         db,
         payment,
@@ -98,6 +95,9 @@ def book_refund(
         actor,
         details={"refund": record.id, "amount": record.amount},
         extra={"refund": refund_to_dict(record)},
+    )
+    postings.refunded(
+        db, payment, record, record.updated_at, holder=postings.holder_of(db, payment)
     )
 
 
@@ -141,17 +141,10 @@ def reverse_refund(
     """Undo a booked refund that failed: the money, the fee handed back and the statuses."""
     state_machine.ensure_refund_move(record.status, status)
     totals.refund_reversed(db, record)
+    returned_fee = record.platform_fee_refunded
     payment.amount_refunded -= record.amount
-    payment.platform_fee += record.platform_fee_refunded
-    payment.net_amount += record.amount - record.platform_fee_refunded
-    postings.refund_reversed(
-        db,
-        payment,
-        record,
-        record.platform_fee_refunded,
-        utcnow(),
-        holder=postings.holder_of(db, payment),
-    )
+    payment.platform_fee += returned_fee
+    payment.net_amount += record.amount - returned_fee
     # book_refund sums the fees other refunds handed back: a failed one hands back nothing.
     record.platform_fee_refunded = 0
     record.status = status
@@ -163,6 +156,8 @@ def reverse_refund(
     db.add(payment)
     totals.payment_changed(db, payment)
     _refund_changed(db, payment, record, "refund.reversed", actor)
+    holder = postings.holder_of(db, payment)
+    postings.refund_reversed(db, payment, record, returned_fee, utcnow(), holder=holder)
 
 
 def settled_status(payment: Payment) -> PaymentStatus:
