@@ -26,6 +26,7 @@ NAV_SECTIONS: list[tuple[str, list[tuple[str, str, str]]]] = [
         [
             ("Dashboard", "/dashboard", "layout-dashboard"),
             ("Payments", "/payments", "credit-card"),
+            ("Balance", "/balance", "wallet"),
             ("Customers", "/customers", "users"),
             ("Disputes", "/disputes", "shield-alert"),
             ("Statements", "/statements", "file-text"),
