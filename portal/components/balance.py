@@ -24,12 +24,18 @@ def payout_badge(status: rx.Var, label: rx.Var) -> rx.Component:
     return rx.badge(label, color_scheme=rx.match(status, *PAYOUT_COLORS.items(), "gray"))
 
 
-def figure(label: str, value: rx.Var, *, strong: bool = False) -> rx.Component:
+def figure(label: str, value: rx.Var, *, strong: bool = False, **props) -> rx.Component:  # type: ignore[no-untyped-def]
     return rx.vstack(
         rx.text(label, size="1", color_scheme="gray"),
-        rx.text(value, size="4" if strong else "3", weight="bold" if strong else "medium"),
+        rx.text(
+            value,
+            size="5" if strong else "3",
+            weight="bold" if strong else "medium",
+            overflow_wrap="anywhere",
+        ),
         spacing="0",
         min_width="0",
+        **props,
     )
 
 
@@ -53,10 +59,17 @@ def balance_card(c: rx.Var) -> rx.Component:
                 align="center",
             ),
             rx.grid(
-                figure("Available", c["available"], strong=True),
+                # The available figure gets a row of its own on a phone: wide amounts
+                # (CA$12,345.67) never run into their neighbours.
+                figure(
+                    "Available",
+                    c["available"],
+                    strong=True,
+                    grid_column=rx.breakpoints(initial="span 2", sm="auto"),
+                ),
                 figure("Pending", c["pending"]),
                 figure("In transit", c["in_transit"]),
-                columns="3",
+                columns=rx.breakpoints(initial="2", sm="3"),
                 spacing="3",
                 width="100%",
             ),
@@ -375,43 +388,39 @@ def payouts_card() -> rx.Component:
     )
 
 
-def _money_cell(value: rx.Var, *, display: list[str] | None = None, **props) -> rx.Component:  # type: ignore[no-untyped-def]
+def _money_cell(value: rx.Var, **props) -> rx.Component:  # type: ignore[no-untyped-def]
     return rx.table.cell(
-        value,
-        text_align="right",
-        white_space="nowrap",
-        class_name="pp-figure",
-        **({"display": display} if display else {}),
-        **props,
+        value, text_align="right", white_space="nowrap", class_name="pp-figure", **props
     )
 
 
 def transaction_row(t: rx.Var) -> rx.Component:
-    """A phone shows the type, description and date stacked beside the net; wider screens
-    add the source, amount, fee and status columns."""
+    """The type, description, date and source stacked (a phone shows only this and the net);
+    wider screens add the status and when pending funds become available."""
     return rx.table.row(
         rx.table.cell(
             rx.text(t["type"], size="2", weight="medium"),
-            rx.text(t["description"], size="1", color_scheme="gray", overflow_wrap="anywhere"),
-            rx.text(t["date"], size="1", color_scheme="gray"),
             rx.cond(
-                t["href"] != "",
-                rx.link(t["source"], href=t["href"], size="1"),
+                t["description"] != "",
+                rx.text(t["description"], size="1", color_scheme="gray", overflow_wrap="anywhere"),
             ),
+            rx.text(t["date"], size="1", color_scheme="gray"),
+            rx.cond(t["href"] != "", rx.link(t["source"], href=t["href"], size="1")),
             min_width="0",
-        ),
-        _money_cell(t["amount"], display=PHONE_HIDDEN),
-        _money_cell(t["fee"], display=PHONE_HIDDEN),
-        _money_cell(
-            t["net"],
-            font_weight="500",
-            color=rx.cond(t["negative"] == "1", "var(--red-11)", "inherit"),
         ),
         rx.table.cell(
             rx.text(t["status"], size="2"),
             rx.text(t["available_on"], size="1", color_scheme="gray"),
             display=PHONE_HIDDEN,
-            white_space="nowrap",
+        ),
+        _money_cell(
+            rx.text(
+                t["net"],
+                size="2",
+                weight="medium",
+                color=rx.cond(t["negative"] == "1", "var(--red-11)", "inherit"),
+            ),
+            rx.cond(t["fee"] != "", rx.text(t["fee"], size="1", color_scheme="gray")),
         ),
     )
 
@@ -422,10 +431,8 @@ def transactions_table(rows: rx.Var) -> rx.Component:
             rx.table.header(
                 rx.table.row(
                     rx.table.column_header_cell("Transaction"),
-                    rx.table.column_header_cell("Amount", text_align="right", display=PHONE_HIDDEN),
-                    rx.table.column_header_cell("Fee", text_align="right", display=PHONE_HIDDEN),
-                    rx.table.column_header_cell("Net", text_align="right"),
                     rx.table.column_header_cell("Status", display=PHONE_HIDDEN),
+                    rx.table.column_header_cell("Net", text_align="right"),
                 )
             ),
             rx.table.body(rx.foreach(rows, transaction_row)),
@@ -480,44 +487,81 @@ def transaction_filters() -> rx.Component:
 # -- the payout page ---------------------------------------------------------------------
 
 
-def paid_out_table() -> rx.Component:
+def _line(line: rx.Var) -> rx.Component:
+    return rx.table.row(
+        rx.table.cell(line["label"]),
+        rx.table.cell(line["count"], text_align="right"),
+        _money_cell(line["net"]),
+    )
+
+
+def paid_out_summary() -> rx.Component:
+    """What the payout paid out, summed by type, and the total that equals the payout."""
     s = PayoutDetailState
     return rx.box(
         rx.table.root(
             rx.table.header(
                 rx.table.row(
-                    rx.table.column_header_cell("Transaction"),
-                    rx.table.column_header_cell("Amount", text_align="right", display=PHONE_HIDDEN),
-                    rx.table.column_header_cell("Fee", text_align="right", display=PHONE_HIDDEN),
+                    rx.table.column_header_cell("Type"),
+                    rx.table.column_header_cell("Count", text_align="right"),
                     rx.table.column_header_cell("Net", text_align="right"),
-                    rx.table.column_header_cell("Status", display=PHONE_HIDDEN),
                 )
             ),
             rx.table.body(
-                rx.foreach(s.transactions, transaction_row),
+                rx.foreach(s.lines, _line),
                 rx.table.row(
                     rx.table.cell(rx.text("Total paid out", weight="bold", size="2")),
-                    rx.table.cell(display=PHONE_HIDDEN),
-                    rx.table.cell(display=PHONE_HIDDEN),
-                    _money_cell(
-                        s.total,
-                        font_weight="700",
-                        border_top="2px solid var(--gray-8)",
-                        aria_label="Total paid out",
-                    ),
                     rx.table.cell(
                         rx.cond(
                             s.adds_up,
                             rx.badge("Equals the payout", color_scheme="green"),
                             rx.badge("Does not match", color_scheme="red"),
                         ),
-                        display=PHONE_HIDDEN,
+                        text_align="right",
+                    ),
+                    _money_cell(
+                        s.total,
+                        font_weight="700",
+                        border_top="2px solid var(--gray-8)",
+                        aria_label="Total paid out",
                     ),
                 ),
             ),
             size="2",
             width="100%",
+            aria_label="Paid out by type",
         ),
         width="100%",
         overflow_x="auto",
+    )
+
+
+def paid_out_list() -> rx.Component:
+    s = PayoutDetailState
+    return rx.vstack(
+        rx.flex(
+            rx.text(
+                s.count + rx.cond(s.transactions.length() < 50, "", ", the newest 50 shown"),  # type: ignore[attr-defined]
+                size="2",
+                color_scheme="gray",
+            ),
+            rx.spacer(),
+            rx.cond(
+                s.can_export,
+                rx.link(
+                    rx.button(rx.icon("download", size=16), "Export CSV", variant="soft", size="1"),
+                    href=s.csv,
+                    download=True,
+                    is_external=True,
+                    aria_label="Export the transactions this payout paid out as CSV",
+                ),
+            ),
+            align="center",
+            gap="2",
+            wrap="wrap",
+            width="100%",
+        ),
+        transactions_table(s.transactions),
+        spacing="2",
+        width="100%",
     )

@@ -8,7 +8,8 @@ import reflex as rx
 
 from portal.components.balance import (
     balance_card,
-    paid_out_table,
+    paid_out_list,
+    paid_out_summary,
     payout_badge,
     payout_dialog,
     payouts_card,
@@ -186,7 +187,7 @@ def payout_detail() -> rx.Component:
                     rx.cond(
                         s.note != "",
                         rx.text(s.note, size="2", color_scheme="gray"),
-                        paid_out_table(),
+                        rx.vstack(paid_out_summary(), paid_out_list(), spacing="4", width="100%"),
                     ),
                     spacing="3",
                     width="100%",

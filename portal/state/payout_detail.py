@@ -6,6 +6,7 @@ from __future__ import annotations
 import reflex as rx
 
 from backend.core.errors import NotFound, ServiceError
+from backend.services.identity.permissions import Permission
 from backend.services.payouts import balance_page
 from portal.state.auth import AuthState
 from portal.state.viewer import current_viewer
@@ -13,7 +14,11 @@ from portal.state.viewer import current_viewer
 
 class PayoutDetailState(AuthState):
     payout: dict[str, str] = {}
+    lines: list[dict[str, str]] = []
     transactions: list[dict[str, str]] = []
+    count: str = ""
+    csv: str = ""
+    can_export: bool = False
     total: str = ""
     adds_up: bool = False
     note: str = ""
@@ -49,7 +54,9 @@ class PayoutDetailState(AuthState):
             return None
         self.not_found = False
         self.payout = detail.payout
-        self.transactions = detail.transactions
+        self.lines, self.transactions = detail.lines, detail.transactions
+        self.count, self.csv = detail.count, detail.csv
+        self.can_export = viewer.can(Permission.EXPORT_DATA)
         self.total, self.adds_up, self.note = detail.total, detail.adds_up, detail.note
         self.can_cancel, self.can_simulate = detail.can_cancel, detail.can_simulate
         self.loaded = True

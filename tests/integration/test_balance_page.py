@@ -6,6 +6,7 @@ simulated bank return is booked (test mode only)."""
 from __future__ import annotations
 
 from dataclasses import replace
+from decimal import Decimal
 
 import pytest
 from fastapi.testclient import TestClient
@@ -29,6 +30,10 @@ from tests.integration.payout_support import (
 )
 
 PASSWORD = "a long passphrase 1"
+
+
+def _money(text: str) -> Decimal:
+    return Decimal(text.replace("$", "").replace(",", ""))
 
 
 @pytest.fixture
@@ -114,6 +119,13 @@ def test_paying_out_everything_and_the_transactions_add_up(shop: Merchant) -> No
     assert detail.payout["status_label"] == "In transit"
     assert detail.can_simulate and not detail.can_cancel
     assert len(detail.transactions) >= 9  # each charge: the charge and its fees
+    assert detail.lines[0] == {"label": "Charges", "count": "3", "net": "$300.00"}
+    assert sum(_money(line["net"]) for line in detail.lines) == _money(detail.total)
+    assert detail.count == f"{len(detail.transactions)} transactions"
+    listed, _ = balance_page.transactions_page(
+        viewer, TransactionFilters.parse("", "", payout.id), cursor=None
+    )
+    assert {r["id"] for r in listed} >= {r["id"] for r in detail.transactions}
     assert_ledger_consistent(shop.merchant_id)
 
     (row,) = balance_page.payouts_page(viewer, cursor=None)[0]

@@ -92,10 +92,12 @@ def _member(token: str | None, permission: Permission) -> viewers.Viewer:
 
 @router.get("/exports/balance_transactions.csv")
 async def balance_transactions_csv(request: Request) -> StreamingResponse:
-    """The Balance page's transactions with its filters (type, currency), newest first."""
+    """The Balance page's transactions with its filters (type, currency, payout), newest first."""
     viewer = await run_in_threadpool(_member, request.cookies.get(COOKIE), Permission.EXPORT_DATA)
     params = request.query_params
-    filters = balance_page.TransactionFilters.parse(params.get("type"), params.get("currency"))
+    filters = balance_page.TransactionFilters.parse(
+        params.get("type"), params.get("currency"), params.get("payout")
+    )
     chunks = balance_page.transactions_csv(viewer, filters)
     head = await run_in_threadpool(next, chunks)
 

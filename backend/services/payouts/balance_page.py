@@ -47,6 +47,7 @@ BT = BalanceTransaction
 PO = PayoutStatus
 BANK_PAGE = "/settings/bank"
 RECENT_PAYOUTS = 10
+DETAIL_ROWS = 50  # a payout's page lists this many of its transactions; the CSV has them all
 SCHEDULE_HORIZON_DAYS = 62  # the longest wait for a due day (monthly on the 31st)
 WEEKDAYS = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday"]
 PARTIAL_NOTE = "A payout of part of your balance is not matched to transactions"
@@ -86,7 +87,12 @@ class BalancePage:
 @dataclass(frozen=True)
 class PayoutDetail:
     payout: dict[str, str]
-    transactions: list[dict[str, str]]
+    # What it paid out summed by type, in the statement's order: {"label", "count", "net"};
+    # these few lines and `total` are what visibly add up to the payout.
+    lines: list[dict[str, str]]
+    transactions: list[dict[str, str]]  # the newest DETAIL_ROWS of them
+    count: str  # "612 transactions" ("" when none)
+    csv: str  # every one of them, as CSV
     total: str  # the paid-out transactions' nets added up ("" when none)
     adds_up: bool  # the total equals the payout
     note: str  # PARTIAL_NOTE for a partial payout, else ""
@@ -250,18 +256,22 @@ def maturing_by(db: Session, viewer: Viewer, currency: str, day: date) -> int:
 class TransactionFilters:
     type: str | None = None
     currency: str | None = None
+    payout: str | None = None  # the transactions one payout paid out
 
     @classmethod
-    def parse(cls, type_: str | None, currency: str | None) -> TransactionFilters:
+    def parse(
+        cls, type_: str | None, currency: str | None, payout: str | None = None
+    ) -> TransactionFilters:
         """The list's filters as the page or the CSV's address gives them ("" = all)."""
         kind = (type_ or "").strip()[:24] or None
         if kind is not None and kind not in set(BalanceTransactionType):
             raise ValidationFailed("Choose a type from the list", param="type")
         code = (currency or "").strip()[:3] or None
-        return cls(kind, normalise_currency(code) if code else None)
+        return cls(kind, normalise_currency(code) if code else None, (payout or "")[:40] or None)
 
     def params(self) -> dict[str, str]:
-        return {k: v for k, v in (("type", self.type), ("currency", self.currency)) if v}
+        pairs = (("type", self.type), ("currency", self.currency), ("payout", self.payout))
+        return {k: v for k, v in pairs if v}
 
 
 def transactions_page(
@@ -275,6 +285,7 @@ def transactions_page(
             viewer.scope,
             type=filters.type,
             currency=filters.currency,
+            payout=filters.payout,
             limit=limit,
             cursor=cursor,
         )
@@ -320,18 +331,22 @@ def transaction_row(t: BalanceTransaction, viewer: Viewer, links: dict[str, str]
         "dispute": "Disputed payment",
         "payout": "Payout",
     }.get(t.source_type, "")
+    kind = labels.balance_type(t.type)
+    pending = t.status == BalanceTransactionStatus.PENDING
+    on = format_date(t.available_on.astimezone(UTC).date(), "medium", locale=locale)
     return {
         "id": t.id,
-        "type": labels.balance_type(t.type),
-        "description": t.description or labels.balance_type(t.type),
+        "type": kind,
+        # The description only when it says more than the type ("Gift card", "PAYPORTAL").
+        "description": "" if (t.description or kind) == kind else (t.description or ""),
         "amount": money(t.amount),
-        "fee": money(t.fee) if t.fee else "—",
+        "fee": f"Fee {money(t.fee)}" if t.fee else "",
         "net": money(t.net),
         "negative": "1" if t.net < 0 else "",
         "currency": t.currency,
         "status": labels.status(t.status),
         "date": format_date(local, "medium", locale=locale),
-        "available_on": format_date(t.available_on.astimezone(UTC).date(), "medium", locale=locale),
+        "available_on": f"Available on {on}" if pending else "",
         "source": source if href else "",
         "href": href,
     }
@@ -403,6 +418,17 @@ def payout_detail(viewer: Viewer, payout_id: str) -> PayoutDetail:
         PO.CANCELED: ("Canceled", moment(payout.canceled_at)),
     }.get(payout.status, ("", ""))
     owner = viewer.can(Permission.MANAGE_PAYOUTS)
+    sums: dict[str, list[int]] = {}
+    for t in paid_out:
+        line = sums.setdefault(t.type, [0, 0])
+        line[0], line[1] = line[0] + 1, line[1] + t.net
+    order = list(labels.BALANCE_TYPE_LINES)
+    lines = [
+        {"label": labels.balance_line(kind), "count": f"{n:,}", "net": money(net)}
+        for kind, (n, net) in sorted(
+            sums.items(), key=lambda kv: order.index(kv[0]) if kv[0] in order else len(order)
+        )
+    ]
     return PayoutDetail(
         payout={
             "id": payout.id,
@@ -425,7 +451,10 @@ def payout_detail(viewer: Viewer, payout_id: str) -> PayoutDetail:
             else "—",
             "description": payout.description or "",
         },
-        transactions=[transaction_row(t, viewer, links) for t in paid_out],
+        lines=lines,
+        transactions=[transaction_row(t, viewer, links) for t in paid_out[:DETAIL_ROWS]],
+        count=f"{len(paid_out):,} transaction{'s' if len(paid_out) != 1 else ''}" if whole else "",
+        csv="/api/portal/exports/balance_transactions.csv?payout=" + payout.id,
         total=money(total) if whole else "",
         adds_up=whole and total == payout.amount,
         note="" if whole else PARTIAL_NOTE,
@@ -620,6 +649,7 @@ def transactions_csv(viewer: Viewer, filters: TransactionFilters) -> Iterator[st
                 viewer.scope,
                 type=filters.type,
                 currency=filters.currency,
+                payout=filters.payout,
                 limit=reads.MAX_LIMIT,
                 cursor=cursor,
             )
