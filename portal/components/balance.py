@@ -185,7 +185,7 @@ def payout_dialog() -> rx.Component:
 
 def schedule_row(c: rx.Var) -> rx.Component:
     return rx.hstack(
-        rx.badge(c["currency"], variant="surface"),
+        rx.badge(c["currency"], variant="surface", min_width="3rem", justify_content="center"),
         rx.vstack(
             rx.text(c["schedule"], size="2", weight="medium"),
             rx.text(c["minimum_words"], size="1", color_scheme="gray"),
@@ -271,6 +271,7 @@ def schedule_dialog() -> rx.Component:
                             ),
                             rx.input(
                                 id="schedule-day",
+                                name="day",
                                 type="number",
                                 min="1",
                                 max="31",
@@ -290,6 +291,7 @@ def schedule_dialog() -> rx.Component:
                     ),
                     rx.input(
                         id="schedule-minimum",
+                        name="minimum",
                         value=s.schedule_minimum,
                         on_change=s.set_schedule_minimum,
                         placeholder="No minimum",
@@ -388,9 +390,9 @@ def payouts_card() -> rx.Component:
     )
 
 
-def _money_cell(value: rx.Var, **props) -> rx.Component:  # type: ignore[no-untyped-def]
+def _money_cell(*children: rx.Component | rx.Var, **props) -> rx.Component:  # type: ignore[no-untyped-def]
     return rx.table.cell(
-        value, text_align="right", white_space="nowrap", class_name="pp-figure", **props
+        *children, text_align="right", white_space="nowrap", class_name="pp-figure", **props
     )
 
 
@@ -510,15 +512,16 @@ def paid_out_summary() -> rx.Component:
             rx.table.body(
                 rx.foreach(s.lines, _line),
                 rx.table.row(
-                    rx.table.cell(rx.text("Total paid out", weight="bold", size="2")),
                     rx.table.cell(
+                        rx.text("Total paid out", weight="bold", size="2"),
+                        # Under the words, not in the count column: a phone has no room.
                         rx.cond(
                             s.adds_up,
                             rx.badge("Equals the payout", color_scheme="green"),
                             rx.badge("Does not match", color_scheme="red"),
                         ),
-                        text_align="right",
                     ),
+                    rx.table.cell(),
                     _money_cell(
                         s.total,
                         font_weight="700",
@@ -527,7 +530,7 @@ def paid_out_summary() -> rx.Component:
                     ),
                 ),
             ),
-            size="2",
+            size="1",
             width="100%",
             aria_label="Paid out by type",
         ),

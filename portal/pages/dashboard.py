@@ -159,7 +159,7 @@ def figures_status() -> rx.Component:
 
 def _balance_line(b: rx.Var) -> rx.Component:
     return rx.hstack(
-        rx.badge(b["currency"], variant="surface"),
+        rx.badge(b["currency"], variant="surface", min_width="3rem", justify_content="center"),
         rx.vstack(
             rx.text(
                 rx.text.strong(b["available"]),

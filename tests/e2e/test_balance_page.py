@@ -25,6 +25,15 @@ def _money(text: str) -> Decimal:
     return Decimal(cleaned)
 
 
+def _nothing_clipped(page) -> None:  # type: ignore[no-untyped-def]
+    """No table scrolls sideways inside its box either (the page itself does not)."""
+    clipped = page.evaluate(
+        """[...document.querySelectorAll('main table')].filter(
+            t => t.parentElement.scrollWidth > t.parentElement.clientWidth + 1).length"""
+    )
+    assert clipped == 0
+
+
 def _no_raw_codes(page) -> None:  # type: ignore[no-untyped-def]
     body = page.locator("main").inner_text()
     for code in RAW_CODES:
@@ -55,6 +64,7 @@ def test_balance_pay_out_and_a_returned_payout(signed_in, console_errors, viewpo
     export = page.get_by_role("link", name="Export these balance transactions as CSV")
     expect(export).to_have_attribute("href", "/api/portal/exports/balance_transactions.csv")
     assert not has_horizontal_scroll(page)
+    _nothing_clipped(page)
     _no_raw_codes(page)
     screenshot(page, f"balance-{viewport}")
 
@@ -80,7 +90,7 @@ def test_balance_pay_out_and_a_returned_payout(signed_in, console_errors, viewpo
     expect(main.get_by_text("In transit").first).to_be_visible()
     expect(main).to_contain_text("First Platypus Bank")
     summary_table = page.locator("table").filter(has_text="Total paid out")
-    total = summary_table.get_by_role("cell", name="Total paid out")
+    total = summary_table.get_by_label("Total paid out")
     expect(total).to_have_text(amount)
     expect(summary_table.get_by_text("Equals the payout")).to_be_visible()
     nets = summary_table.locator("tbody tr td:nth-child(3)").all_inner_texts()
@@ -90,6 +100,7 @@ def test_balance_pay_out_and_a_returned_payout(signed_in, console_errors, viewpo
         page.get_by_role("link", name="Export the transactions this payout paid out as CSV")
     ).to_have_attribute("href", re.compile(r"\?payout=po_"))
     assert not has_horizontal_scroll(page)
+    _nothing_clipped(page)
     _no_raw_codes(page)
     screenshot(page, f"balance-payout-{viewport}")
 
