@@ -16,6 +16,7 @@ from portal.pages import (  # noqa: F401  (pages register themselves)
     accept_invite,
     api_keys,
     audit_log,
+    balance,
     bank_account,
     branding,
     customers,

@@ -26,6 +26,7 @@ NAV_SECTIONS: list[tuple[str, list[tuple[str, str, str]]]] = [
         [
             ("Dashboard", "/dashboard", "layout-dashboard"),
             ("Payments", "/payments", "credit-card"),
+            ("Balance", "/balance", "wallet"),
             ("Customers", "/customers", "users"),
             ("Disputes", "/disputes", "shield-alert"),
             ("Statements", "/statements", "file-text"),
@@ -138,7 +139,7 @@ def nav_links() -> rx.Component:
     return rx.el.nav(
         rx.vstack(
             *(nav_section(heading, items) for heading, items in NAV_SECTIONS),
-            spacing="3",
+            spacing="2",
             width="100%",
         ),
         aria_label="Main",
@@ -208,7 +209,8 @@ def sidebar() -> rx.Component:
             rx.separator(),
             nav_links(),
             height="100%",
-            spacing="4",
+            # Tight enough that every item fits a 1280x800 screen without scrolling.
+            spacing="3",
             padding="1rem",
             width="100%",
         ),

@@ -157,6 +157,58 @@ def figures_status() -> rx.Component:
     )
 
 
+def _balance_line(b: rx.Var) -> rx.Component:
+    return rx.hstack(
+        rx.badge(b["currency"], variant="surface", min_width="3rem", justify_content="center"),
+        rx.vstack(
+            rx.text(
+                rx.text.strong(b["available"]),
+                " available · ",
+                b["pending"],
+                " pending",
+                size="2",
+            ),
+            rx.text("Next payout: " + b["next_payout"], size="1", color_scheme="gray"),
+            spacing="0",
+            min_width="0",
+        ),
+        align="start",
+        spacing="3",
+        width="100%",
+    )
+
+
+def balance_card() -> rx.Component:
+    """The balance per currency and the next payout, in brief; the Balance page has the rest."""
+    return rx.cond(
+        DashboardState.balances.length() > 0,  # type: ignore[attr-defined]
+        rx.card(
+            rx.vstack(
+                rx.hstack(
+                    rx.heading("Balance", size="4", as_="h2"),
+                    rx.spacer(),
+                    rx.link(
+                        rx.hstack(rx.text("View balance"), rx.icon("arrow-right", size=14)),
+                        href="/balance",
+                        size="2",
+                    ),
+                    align="center",
+                    width="100%",
+                ),
+                rx.grid(
+                    rx.foreach(DashboardState.balances, _balance_line),
+                    columns=rx.breakpoints(initial="1", md="2"),
+                    spacing="3",
+                    width="100%",
+                ),
+                spacing="3",
+                width="100%",
+            ),
+            width="100%",
+        ),
+    )
+
+
 def range_problem() -> rx.Component:
     return rx.callout(
         DashboardState.range_problem,
@@ -242,6 +294,7 @@ def dashboard() -> rx.Component:
         ),
         onboarding_checklist(),
         quickstart_card(),
+        balance_card(),
         rx.cond(
             DashboardState.range_problem != "",
             range_problem(),

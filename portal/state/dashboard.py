@@ -89,11 +89,19 @@ class DashboardState(AuthState):
     figures_at: str = ""  # when the figures on screen were read, in the merchant's time zone
     figures_stale: bool = False  # recomputing them after a payment failed: offer a refresh
     loaded: bool = False
+    # Per currency: available, pending and the next payout (a compact card linking to /balance).
+    balances: list[dict[str, str]] = []
 
     _read_at: datetime | None = None  # when the feed on screen was read from the database
 
     @rx.event
     def load(self):  # type: ignore[no-untyped-def]
+        viewer = current_viewer(self)
+        if viewer is not None:
+            try:
+                self.balances = dashboard_page.balance_summary(viewer)
+            except ServiceError:
+                self.balances = []
         return self._refresh()
 
     @rx.event

@@ -166,6 +166,62 @@ def test_monthly_statement_csv_is_the_ledger_of_its_own_merchant(client: TestCli
         assert opening + activity == closing
 
 
+def test_balance_transactions_csv_follows_the_filters_in_major_units(client: TestClient) -> None:
+    """The Balance page's export: the export permission, private headers, only this
+    merchant's transactions of the chosen type and currency, amounts in major units that add
+    up to the ledger's, and free text that a spreadsheet never runs."""
+    url = "/api/portal/exports/balance_transactions.csv"
+    assert client.get(url).status_code == 401
+    _, support = new_account(Role.SUPPORT)
+    client.cookies.set("pp_session", support)
+    assert client.get(url).status_code == 403
+    merchant_id, token = new_account(Role.ANALYST)
+    other_id, _ = new_account()
+    with session_scope() as db:
+        row = db.exec(
+            select(BalanceTransaction).where(
+                BalanceTransaction.merchant_id == merchant_id,
+                BalanceTransaction.type == "charge",
+                BalanceTransaction.currency == "USD",
+            )
+        ).first()
+        assert row is not None
+        row.description = '=HYPERLINK("http://evil.test")'
+        db.add(row)
+    client.cookies.set("pp_session", token)
+    response = client.get(url, params={"type": "charge", "currency": "usd"})
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/csv")
+    assert response.headers["cache-control"] == "private, no-store"
+    assert response.headers["x-content-type-options"] == "nosniff"
+    assert 'filename="balance-transactions-test-' in response.headers["content-disposition"]
+    rows = list(csv.reader(io.StringIO(response.content.decode("utf-8-sig"))))
+    header, items = rows[0], rows[1:]
+    assert header[:3] == ["id", "created", "type"]
+    assert items and {(r[2], r[8]) for r in items} == {("Charge", "USD")}
+    with session_scope(readonly=True) as db:
+        charges = db.exec(
+            select(BalanceTransaction).where(
+                BalanceTransaction.merchant_id == merchant_id,
+                BalanceTransaction.type == "charge",
+                BalanceTransaction.currency == "USD",
+            )
+        ).all()
+        theirs = set(
+            db.exec(
+                select(BalanceTransaction.id).where(BalanceTransaction.merchant_id == other_id)
+            ).all()
+        )
+    assert {r[0] for r in items} == {t.id for t in charges} and not theirs & {r[0] for r in items}
+    assert sum(Decimal(r[7]) for r in items) == Decimal(sum(t.net for t in charges)) / 100
+    (guarded,) = [r for r in items if r[0] == row.id]
+    assert guarded[3] == '\'=HYPERLINK("http://evil.test")'
+    everything = client.get(url)
+    assert len(everything.content.decode("utf-8-sig").splitlines()) > len(rows)
+    refused = client.get(url, params={"type": "bogus"})
+    assert refused.status_code in (400, 422)
+
+
 def test_evidence_is_downloaded_with_its_sniffed_type_only_by_its_merchant(
     client: TestClient,
 ) -> None:

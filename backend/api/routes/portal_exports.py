@@ -1,5 +1,5 @@
-"""Downloads for the signed-in portal: CSV of the payments list and of the reconciliation
-exceptions, monthly statements (PDF and CSV) and dispute evidence files.
+"""Downloads for the signed-in portal: CSV of the payments list, of the balance transactions and
+of the reconciliation exceptions, monthly statements (PDF and CSV) and dispute evidence files.
 
 Authorised by the portal's session cookie (pp_session), the same server-side session the
 pages use, and the team role's permissions; never by an API key. Browsers send the cookie on
@@ -21,9 +21,10 @@ from backend.core.db import session_scope
 from backend.core.errors import AuthenticationFailed
 from backend.models import Merchant
 from backend.services.context import Scope
-from backend.services.identity import permissions, sessions
+from backend.services.identity import permissions, sessions, viewers
 from backend.services.identity.permissions import Permission
 from backend.services.payments import dispute_evidence
+from backend.services.payouts import balance_page
 from backend.services.reconciliation import exceptions
 from backend.services.reporting import exports, statements
 
@@ -71,6 +72,43 @@ async def payments_csv(request: Request) -> StreamingResponse:
     name = f"payments-{mode}-{date.today().isoformat()}.csv"
     return StreamingResponse(
         exports.payments_csv(viewer.scope, filters, tz=viewer.timezone),
+        media_type="text/csv; charset=utf-8",
+        headers={**_PRIVATE, "Content-Disposition": _attachment(name)},
+    )
+
+
+def _member(token: str | None, permission: Permission) -> viewers.Viewer:
+    """The signed-in member as the portal's pages see them (for the page services' exports)."""
+    with session_scope() as db:  # resolve() may refresh the session's last-seen time
+        ctx = sessions.resolve(db, token)
+    if ctx is None:
+        raise AuthenticationFailed("Sign in to the portal first", code="not_signed_in")
+    permissions.require(ctx.role, permission)
+    viewer = viewers.viewer_of(ctx)
+    if viewer is None:
+        raise AuthenticationFailed("Sign in to the portal first", code="not_signed_in")
+    return viewer
+
+
+@router.get("/exports/balance_transactions.csv")
+async def balance_transactions_csv(request: Request) -> StreamingResponse:
+    """The Balance page's transactions with its filters (type, currency, payout), newest first."""
+    viewer = await run_in_threadpool(_member, request.cookies.get(COOKIE), Permission.EXPORT_DATA)
+    params = request.query_params
+    filters = balance_page.TransactionFilters.parse(
+        params.get("type"), params.get("currency"), params.get("payout")
+    )
+    chunks = balance_page.transactions_csv(viewer, filters)
+    head = await run_in_threadpool(next, chunks)
+
+    def body() -> Iterator[str]:
+        yield head
+        yield from chunks
+
+    mode = "live" if viewer.scope.livemode else "test"
+    name = f"balance-transactions-{mode}-{date.today().isoformat()}.csv"
+    return StreamingResponse(
+        body(),
         media_type="text/csv; charset=utf-8",
         headers={**_PRIVATE, "Content-Disposition": _attachment(name)},
     )

@@ -12,6 +12,7 @@ from sqlmodel import Session, select
 from backend.core.ids import new_id
 from backend.gateways.declines import CARD_DECLINED, CUSTOMER_DECLINE_CODES
 from backend.gateways.sandbox import DECLINE_MESSAGES
+from backend.integrations import bank_link
 from backend.models import (
     ApiKey,
     Customer,
@@ -33,6 +34,7 @@ from backend.models.enums import (
 )
 from backend.services.identity import accounts, api_keys
 from backend.services.ledger import backfill
+from backend.services.merchant import bank_accounts
 from backend.services.payments import booking, totals
 from backend.services.payments.fees import STRIPE_DEFAULT, FeeSchedule, returned_platform_fee
 
@@ -163,6 +165,10 @@ def seed_demo(db: Session, *, payments: int = 300, seed: int = 2026) -> DemoCred
     # The demo key gets the recognisable name; the key create_merchant made stays as "Default".
     issued = api_keys.issue_key(db, created.merchant.id, name=DEMO_KEY_NAME)
     _seed_payments(db, created.merchant, random.Random(seed), payments)
+    if bank_link.provider() == "sandbox":
+        # A verified sandbox bank account (as `create-merchant --sandbox-bank`), so the demo's
+        # test payouts work at once; with Plaid keys the owner links one through Link.
+        bank_accounts.connect_sandbox(db, created.merchant.id, created.user.id)
     return DemoCredentials(created.merchant.id, DEMO_EMAIL, DEMO_PASSWORD, issued.secret, True)
 
 

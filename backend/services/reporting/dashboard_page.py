@@ -1,5 +1,6 @@
 """The portal dashboard's figures for a signed-in member: the chosen range in the merchant's
-time zone, and the overview of that range (KPIs, charts, the newest payments)."""
+time zone, the overview of that range (KPIs, charts, the newest payments), and the balance
+with the next payout (the Balance page's own figures, in brief)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,8 @@ from datetime import date
 from backend.core.errors import ValidationFailed
 from backend.services.identity.permissions import Permission, require
 from backend.services.identity.sessions import SessionContext
+from backend.services.identity.viewers import Viewer
+from backend.services.payouts import balance_page
 from backend.services.reporting import dashboard, periods
 
 CUSTOM_PROMPT = "Choose the first and last day of the range, then Apply."
@@ -53,3 +56,17 @@ def dashboard_figures(
         recent=recent,
     )
     return Figures(period, overview)
+
+
+def balance_summary(viewer: Viewer) -> list[dict[str, str]]:
+    """Per currency: available, pending and the next payout, as the Balance page words them."""
+    page = balance_page.balance_page(viewer)
+    return [
+        {
+            "currency": c.currency,
+            "available": c.available,
+            "pending": c.pending,
+            "next_payout": c.next_payout,
+        }
+        for c in page.currencies
+    ]
