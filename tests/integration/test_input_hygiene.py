@@ -137,6 +137,7 @@ HIDDEN_ROUTES: dict[tuple[str, str], list[str]] = {
     ("GET", "/api/docs/init.js"): [],
     ("GET", "/api/portal/exports/payments.csv"): ["q", "status", "currency", "from", "to"],
     ("GET", "/api/portal/exports/reconciliation.csv"): [],
+    ("GET", "/api/portal/exports/balance_transactions.csv"): ["type", "currency", "payout"],
     ("GET", "/api/portal/statements/{month}.pdf"): [],
     ("GET", "/api/portal/statements/{month}.csv"): [],
     ("GET", "/api/portal/disputes/{dispute_id}/evidence/{file_id}"): [],
