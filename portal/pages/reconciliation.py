@@ -84,12 +84,7 @@ def exception_card(row: rx.Var, *, resolved: bool) -> rx.Component:
             ),
             rx.text(row["about"], size="2", weight="medium", overflow_wrap="anywhere"),
             rx.text(
-                "Ours "
-                + row["expected"].to(str)
-                + " · theirs "
-                + row["actual"].to(str)
-                + " · compared with "
-                + row["where"].to(str),
+                "Ours " + row["expected"].to(str) + " · theirs " + row["actual"].to(str),
                 size="1",
                 color_scheme="gray",
             ),

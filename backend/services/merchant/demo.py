@@ -324,6 +324,8 @@ def _apply_outcome(
                 id=new_id("dp"),
                 merchant_id=payment.merchant_id,
                 payment_id=payment.id,
+                # the sandbox's id, as its own disputes have: it decides submitted evidence
+                gateway_dispute_id=f"sbx_dp_{payment.id}",
                 amount=payment.amount,
                 currency=payment.currency,
                 status=DisputeStatus.LOST if lost else DisputeStatus.NEEDS_RESPONSE,

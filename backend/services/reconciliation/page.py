@@ -122,6 +122,7 @@ def summary_text(summary: runs.RunSummary) -> str:
 
 # -- words ----------------------------------------------------------------------------------
 
+RAILS = {"plaid": "Plaid Transfer (ACH)", "sandbox": "Test bank transfers (sandbox)"}
 _FIELDS = (  # (key in a record, label), in the order people read them
     ("type", "Type"),
     ("amount", "Amount"),
@@ -187,6 +188,8 @@ def _lines(record: dict[str, Any] | None, currency: str, locale: str, tz: str) -
             text = labels.balance_type(str(value))
         elif key == "status":
             text = labels.status(str(value))
+        elif key == "rail":
+            text = RAILS.get(str(value), str(value))
         elif key in ("created", "arrival_date"):
             text = _when(datetime.fromisoformat(str(value)), locale, tz)
         else:
