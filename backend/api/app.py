@@ -9,6 +9,7 @@ from backend.api.limits_middleware import BodySizeLimit
 from backend.api.responses import JSONResponse
 from backend.api.routes import checkout as checkout_routes
 from backend.api.routes import (
+    customers,
     payments,
     payouts,
     portal_exports,
@@ -71,6 +72,7 @@ def create_app() -> FastAPI:
 
     api.include_router(payments.router)
     api.include_router(payouts.router)
+    api.include_router(customers.router)
     api.include_router(webhook_endpoints.router)
     api.include_router(webhooks_stripe.router)
     api.include_router(checkout_routes.router)

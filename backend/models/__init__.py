@@ -10,6 +10,7 @@ from backend.models.commerce import (
     MemberRefundDay,
     Order,
     Payment,
+    PaymentMethod,
     Refund,
 )
 from backend.models.dashboard_totals import DashboardMethodTotal, DashboardTotal
@@ -77,6 +78,7 @@ __all__ = [
     "Payment",
     "PaymentAttempt",
     "PaymentLink",
+    "PaymentMethod",
     "Payout",
     "PayoutRailCursor",
     "PayoutSchedule",

@@ -110,8 +110,10 @@ CARD_BRANDS: dict[str, str] = {
 OBJECT_TYPES: dict[str, str] = {
     "api_key": "API key",
     "checkout.session": "Checkout session",
+    "customer": "Customer",
     "gateway_config": "Processor",
     "ip_address": "IP address",
+    "payment_method": "Saved card",
     "payout_schedule": "Payout schedule",
     "reconciliation_exception": "Reconciliation exception",
     "webhook_endpoint": "Webhook endpoint",
@@ -156,6 +158,11 @@ EVENT_TYPES: dict[str, str] = {
     "checkout.session.created": "Checkout opened",
     "checkout.session.completed": "Checkout completed",
     "checkout.session.expired": "Checkout expired",
+    "customer.created": "Customer created",
+    "customer.updated": "Customer updated",
+    "customer.deleted": "Customer deleted",
+    "payment_method.attached": "Card saved",
+    "payment_method.detached": "Saved card removed",
     "webhook.test": "Test event",
     # Stripe's, received at /api/webhooks/stripe
     "charge.succeeded": "Stripe: charge succeeded",

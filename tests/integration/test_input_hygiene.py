@@ -116,6 +116,34 @@ GOOD_BODIES: dict[tuple[str, str], dict[str, Any] | None] = {
     ("GET", "/api/payouts/{payoutId}"): None,
     ("POST", "/api/payouts"): {"currency": "USD", "amountCents": 100},
     ("POST", "/api/payouts/{payoutId}/cancel"): {},
+    ("POST", "/api/customers"): {
+        "email": "ann@example.com",
+        "name": "Ann",
+        "phone": "+1 555 0100",
+        "address": {
+            "line1": "1 Main St",
+            "line2": "Flat 2",
+            "city": "Springfield",
+            "state": "IL",
+            "postalCode": "62701",
+            "country": "US",
+        },
+        "metadata": {"k": "v"},
+    },
+    ("GET", "/api/customers"): None,
+    ("GET", "/api/customers/{customerId}"): None,
+    ("DELETE", "/api/customers/{customerId}"): None,
+    ("POST", "/api/customers/{customerId}/payment_methods"): {
+        "type": "card",
+        "token": "pm_card_visa",
+        "gatewayType": "sandbox",
+    },
+    ("GET", "/api/customers/{customerId}/payment_methods"): None,
+    ("DELETE", "/api/customers/{customerId}/payment_methods/{paymentMethodId}"): None,
+}
+GOOD_BODIES[("POST", "/api/customers/{customerId}")] = {
+    **GOOD_BODIES[("POST", "/api/customers")],  # type: ignore[dict-item]
+    "defaultPaymentMethod": "pm_missing",
 }
 GOOD_BODIES[("POST", "/api/payments/charge")] = GOOD_BODIES[("POST", "/api/payments/authorize")]
 GOOD_BODIES[("POST", "/api/session")] = {"grant": "not-a-grant", "next": "/dashboard"}
@@ -137,6 +165,7 @@ HIDDEN_ROUTES: dict[tuple[str, str], list[str]] = {
     ("GET", "/api/docs/init.js"): [],
     ("GET", "/api/portal/exports/payments.csv"): ["q", "status", "currency", "from", "to"],
     ("GET", "/api/portal/exports/reconciliation.csv"): [],
+    ("GET", "/api/portal/exports/balance_transactions.csv"): ["type", "currency", "payout"],
     ("GET", "/api/portal/statements/{month}.pdf"): [],
     ("GET", "/api/portal/statements/{month}.csv"): [],
     ("GET", "/api/portal/disputes/{dispute_id}/evidence/{file_id}"): [],
@@ -217,6 +246,12 @@ def _populate(client: TestClient) -> World:
         return response.json()[field_name]["id"]
 
     order_id = made("/api/orders", {"amountCents": 1000, "currency": "USD"}, "order")
+    customer_id = made("/api/customers", {"email": "cy@example.com"}, "customer")
+    card_id = made(
+        f"/api/customers/{customer_id}/payment_methods",
+        {"type": "card", "token": "pm_card_visa"},
+        "paymentMethod",
+    )
     payment_id = made(
         "/api/payments/charge",
         {"orderId": order_id, "paymentMethod": {"type": "card", "token": "pm_card_visa"}},
@@ -237,6 +272,8 @@ def _populate(client: TestClient) -> World:
             "sessionId": made(
                 "/api/checkout/sessions", GOOD_BODIES[("POST", "/api/checkout/sessions")], "session"
             ),
+            "customerId": customer_id,
+            "paymentMethodId": card_id,
             "deliveryId": "whd_missing",
             "payoutId": "po_missing",
             "logoId": "logo_missing.png",
