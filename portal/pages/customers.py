@@ -182,9 +182,8 @@ def _saved_card(m: rx.Var) -> rx.Component:
                 spacing="2",
             ),
         ),
-        justify="between",
-        align="center",
-        wrap="wrap",
+        direction="column",
+        align="start",
         gap="2",
         width="100%",
     )
