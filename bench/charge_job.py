@@ -1,7 +1,7 @@
 """The cost of a charge's unit of work alone, as the SQLite group-commit writer runs it.
 
     .venv/bin/python bench/charge_job.py [--batch 32] [--repeats 25] [--database sqlite]
-                                         [--sql-floor]
+                                         [--sql-floor | --ledger-share]
 
 No HTTP, no event loop, no other thread: batches of `--batch` charges (each through the API's
 own unit of work: Idempotency-Key claim, service call, stored answer) run in one transaction,
@@ -14,6 +14,10 @@ difference is what serving costs beside the work: HTTP, the event loop and the G
 on a bare sqlite3 connection, with fresh ids each time, in the same batches: what SQLite
 itself costs per charge (statements written out in full, so parsing is included), with no
 application code at all. The unit of work minus that floor is the application's own work.
+
+--ledger-share then times batches alternately with and without the capture's ledger posting
+(the journal, its entries, the balance transactions and the balance row; replaced by nothing in
+this process only): what the ledger adds to a charge, as a ratio measured in the same run.
 """
 
 from __future__ import annotations
@@ -57,6 +61,9 @@ def main() -> int:
     parser.add_argument("--repeats", type=int, default=25)
     parser.add_argument("--database", default="sqlite", choices=("sqlite", "postgresql"))
     parser.add_argument("--sql-floor", action="store_true", help="SQLite's own cost (see above)")
+    parser.add_argument(
+        "--ledger-share", action="store_true", help="with and without the ledger (see above)"
+    )
     args = parser.parse_args()
     with database(args.database) as url:
         key = merchant_key(url)
@@ -111,6 +118,8 @@ def main() -> int:
         print(
             _figures(f"[{args.database}] charge unit of work, {args.batch} per transaction", costs)
         )
+        if args.ledger_share:
+            _ledger_share(args, charge_batches)
         if not args.sql_floor or args.database != "sqlite":
             return 0
 
@@ -148,6 +157,28 @@ def main() -> int:
         floor = _timed_batches(args.repeats, args.batch, replayed)
         print(_figures(f"[sqlite] the same {len(body)} statements on bare sqlite3", floor))
     return 0
+
+
+def _ledger_share(args: argparse.Namespace, charge_batches: Callable[[int], None]) -> None:
+    from backend.services.ledger import postings
+
+    posting = postings.captured
+    with_ledger: list[float] = []
+    without: list[float] = []
+    batches = iter(range(10**6, 10**7))  # batch numbers after the main run's: fresh keys
+    for _ in range(args.repeats):  # alternately, so both meet the same machine
+        for costs, replacement in ((with_ledger, posting), (without, lambda *a, **k: None)):
+            postings.captured = replacement  # type: ignore[assignment]
+            number = next(batches)
+            costs += _timed_batches(1, args.batch, lambda _n, b=number: charge_batches(b))
+    postings.captured = posting  # type: ignore[assignment]
+    print(_figures(f"[{args.database}] with the ledger", with_ledger))
+    print(_figures(f"[{args.database}] without the ledger", without))
+    ratio = min(with_ledger) / min(without)
+    print(
+        f"[{args.database}] ledger share: fastest batch {ratio:.2f}x, median "
+        f"{statistics.median(with_ledger) / statistics.median(without):.2f}x"
+    )
 
 
 if __name__ == "__main__":

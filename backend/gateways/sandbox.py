@@ -170,6 +170,7 @@ _CARDS: dict[str, _TestCard] = {
     card.number: card
     for card in (
         _TestCard("4242424242424242", "US", _Behaviour.SUCCEED),
+        _TestCard("4000000000000077", "US", _Behaviour.SUCCEED),  # funds available at once
         _TestCard("4000000000000002", "US", _Behaviour.DECLINE_GENERIC),
         _TestCard("4000000000009995", "US", _Behaviour.DECLINE_INSUFFICIENT_FUNDS),
         _TestCard("4000000000000069", "US", _Behaviour.DECLINE_EXPIRED),
@@ -195,6 +196,7 @@ _CARDS: dict[str, _TestCard] = {
 # Stripe's test PaymentMethod ids, each standing for one of the numbers above.
 _TOKENS: dict[str, str] = {
     "pm_card_visa": "4242424242424242",
+    "pm_card_bypassPending": "4000000000000077",
     "pm_card_mastercard": "5555555555554444",
     "pm_card_mastercard_debit": "5200828282828210",
     "pm_card_amex": "378282246310005",

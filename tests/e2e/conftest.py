@@ -69,12 +69,14 @@ def _run(cmd: list[str], env: dict[str, str]) -> str:
 @pytest.fixture(scope="session")
 def app_env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
     port = _free_port()
+    data = tmp_path_factory.mktemp("e2e")
     bin_dir = str(Path(sys.executable).parent)
     env = {
         **os.environ,
         "PATH": f"{bin_dir}:{os.environ.get('PATH', '')}",
         "REFLEX_USE_NPM": "1",
-        "DATABASE_URL": f"sqlite:///{tmp_path_factory.mktemp('e2e') / 'e2e.db'}",
+        "DATABASE_URL": f"sqlite:///{data / 'e2e.db'}",
+        "SANDBOX_RAIL_PATH": str(data / "sandbox-rail.db"),  # not the `make run` demo's
         "APP_URL": f"http://localhost:{port}",
         "PORT": str(port),
         "WEBHOOKS_ALLOW_LOOPBACK": "true",  # webhook endpoints on the tests' local receiver

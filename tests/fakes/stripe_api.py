@@ -105,6 +105,7 @@ _DECLINED, _EXPIRED, _CVC = (
 # fmt: off
 TEST_PAYMENT_METHODS: dict[str, TestCard] = {
     "pm_card_visa":                            TestCard("visa", "4242"),
+    "pm_card_bypassPending":                   TestCard("visa", "0077"),
     "pm_card_mastercard":                      TestCard("mastercard", "4444"),
     "pm_card_chargeDeclined":                  TestCard("visa", "0002", decline=(
         "card_declined", "generic_decline", _DECLINED, None)),

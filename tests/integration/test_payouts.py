@@ -286,3 +286,24 @@ def test_balance_transactions_page_by_cursor_and_filter(shop: Merchant) -> None:
     assert {t["type"] for t in charges["balanceTransactions"]} == {"charge"}
     future = shop.get("/api/balance_transactions?created[gte]=2999-01-01T00:00:00Z").json()
     assert future["balanceTransactions"] == []
+
+
+def test_the_bypass_pending_test_card_is_available_at_once(client: TestClient) -> None:
+    """As in Stripe's test mode: 4000 0000 0000 0077 (pm_card_bypassPending) skips the payout
+    delay, where 4242 waits for it; both are in the balance the API shows."""
+    merchant = new_merchant(client)
+
+    def balance() -> dict[str, int]:
+        body = merchant.get("/api/balance").json()["balance"]
+        return {
+            kind: sum(b["amountCents"] for b in body[kind] if b["currency"] == "USD")
+            for kind in ("available", "pending")
+        }
+
+    assert merchant.charge("pm_card_bypassPending", amount=5_000).status_code == 201
+    instant = balance()
+    assert merchant.charge("4242424242424242", amount=7_000).status_code == 201
+    later = balance()
+    assert instant["available"] > 0 and instant["pending"] == 0
+    assert later["available"] == instant["available"] and later["pending"] > 0
+    assert_ledger_consistent(merchant.merchant_id)

@@ -204,6 +204,7 @@ def test_dispute_card_succeeds_and_announces_the_dispute(gw: SandboxGateway, tok
     ("token", "number", "outcome"),
     [
         ("pm_card_visa", "4242424242424242", Outcome.SUCCEEDED),
+        ("pm_card_bypassPending", "4000000000000077", Outcome.SUCCEEDED),
         ("pm_card_mastercard", "5555555555554444", Outcome.SUCCEEDED),
         ("pm_card_mastercard_debit", "5200828282828210", Outcome.SUCCEEDED),
         ("pm_card_amex", "378282246310005", Outcome.SUCCEEDED),
@@ -233,7 +234,7 @@ def test_tokens_behave_as_their_cards(gw: SandboxGateway, token, number, outcome
 
 
 def test_every_listed_number_and_token_is_a_valid_card():
-    assert len(TEST_CARD_NUMBERS) == 20 and len(TEST_TOKENS) == 19
+    assert len(TEST_CARD_NUMBERS) == 21 and len(TEST_TOKENS) == 20
     for number in TEST_CARD_NUMBERS:
         assert cards.luhn_valid(number), number
         assert len(number) in cards.card_lengths(cards.detect_brand(number)), number
