@@ -29,6 +29,7 @@ from backend.services import audit
 from backend.services.billing import engine
 from backend.services.context import SYSTEM, Actor, Scope
 from backend.services.paging import keyset_page
+from backend.services.representations import timestamp
 
 # Unix seconds a clock may be set to: 2000-01-01 to 2100-01-01 (UTC).
 EARLIEST = 946_684_800
@@ -93,9 +94,8 @@ def create_clock(
         frozen_time=frozen_time_from(frozen_time),
     )
     db.add(clock)
-    audit.record_by(
-        db, actor, "test_clock.created", clock, "test_clock", {"frozenTime": unix(clock)}
-    )
+    details = {"frozenTime": timestamp(clock.frozen_time)}
+    audit.record_by(db, actor, "test_clock.created", clock, "test_clock", details)
     return clock
 
 
@@ -133,6 +133,7 @@ def advance(
 ) -> TestClock:
     """Move the clock forward to frozen_time (Unix seconds, after its current time) and run
     what fell due meanwhile (engine.run_clock), all in db's transaction."""
+    require_test_mode(scope)
     target = frozen_time_from(frozen_time)
     clock = get_clock(db, scope, clock_id, lock=True)
     previous = clock.frozen_time
@@ -150,7 +151,7 @@ def advance(
     clock.status = TestClockStatus.READY
     clock.updated_at = utcnow()
     db.add(clock)
-    details = {"from": int(previous.timestamp()), "to": unix(clock)}
+    details = {"from": timestamp(previous), "to": timestamp(clock.frozen_time)}
     audit.record_by(db, actor, "test_clock.advanced", clock, "test_clock", details)
     return clock
 
