@@ -1,7 +1,6 @@
 """What the merchant reads: its balance, the transactions that make it up, its payouts.
 
-Lists are newest first and paged by keyset on (created_at, id): the cursor is the id of the
-last item of a page, so a page never skips or repeats a row while new ones arrive.
+Lists are newest first and paged by keyset on (created_at, id) (backend/services/paging.py).
 """
 
 from __future__ import annotations
