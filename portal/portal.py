@@ -28,6 +28,7 @@ from portal.pages import (  # noqa: F401  (pages register themselves)
     payment_links,
     payments,
     processors,
+    products,
     reconciliation,
     risk_rules,
     security,

@@ -9,6 +9,7 @@ from backend.api.limits_middleware import BodySizeLimit
 from backend.api.responses import JSONResponse
 from backend.api.routes import checkout as checkout_routes
 from backend.api.routes import (
+    customers,
     payments,
     payouts,
     portal_exports,
@@ -17,6 +18,7 @@ from backend.api.routes import (
     webhooks_stripe,
 )
 from backend.api.routes.audit_export import router as audit_export_router
+from backend.api.routes.billing import router as billing_router
 from backend.api.security_headers import SecurityHeaders
 from backend.core import db
 from backend.core.config import APP_VERSION, get_settings
@@ -71,6 +73,8 @@ def create_app() -> FastAPI:
 
     api.include_router(payments.router)
     api.include_router(payouts.router)
+    api.include_router(customers.router)
+    api.include_router(billing_router)
     api.include_router(webhook_endpoints.router)
     api.include_router(webhooks_stripe.router)
     api.include_router(checkout_routes.router)

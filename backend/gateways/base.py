@@ -77,6 +77,33 @@ class PaymentRequest:
     description: str | None = None
     customer_email: str | None = None
     metadata: dict[str, str] = field(default_factory=dict)
+    # A saved card: payment_method_token is then the processor's payment method id of a card
+    # saved under this processor customer (save_card).
+    gateway_customer_id: str | None = None
+    # The customer is not there (a renewal, an invoice): the processor must not ask for
+    # authentication. A card whose issuer insists ends in REQUIRES_ACTION with decline_code
+    # "authentication_required": the customer has to come back and confirm it.
+    off_session: bool = False
+
+
+@dataclass(frozen=True)
+class SetupResult:
+    """A card saved under a processor customer for later charges, or refused by its issuer.
+
+    Saved: `gateway_payment_method_id` is set and `decline_code` is None. Refused: the decline
+    code and the customer's message say why, as for a payment. `authentication_required`: the
+    card was saved, but its issuer asks the customer to authenticate every charge, off session
+    too (Stripe's 4000 0027 6000 3184), so such charges end in REQUIRES_ACTION."""
+
+    gateway_payment_method_id: str | None
+    card: CardDetails | None
+    decline_code: str | None = None
+    message: str | None = None
+    authentication_required: bool = False
+
+    @property
+    def saved(self) -> bool:
+        return self.decline_code is None and self.gateway_payment_method_id is not None
 
 
 @dataclass(frozen=True)
@@ -218,6 +245,25 @@ class Gateway(Protocol):
     name: str
 
     def create_payment(self, request: PaymentRequest) -> PaymentResult: ...
+
+    def create_customer(
+        self, *, email: str | None, name: str | None, reference: str, idempotency_key: str
+    ) -> str:
+        """A customer at the processor, to save cards under; its id. `reference` is our
+        customer's id (kept in the processor's metadata)."""
+        ...
+
+    def save_card(
+        self, gateway_customer_id: str, token: str, *, idempotency_key: str
+    ) -> SetupResult:
+        """Save the card `token` stands for under the processor's customer, set up to be
+        charged later without the customer (off session)."""
+        ...
+
+    def detach_card(self, gateway_payment_method_id: str, *, idempotency_key: str) -> None:
+        """Remove a saved card from its customer at the processor (it can no longer be
+        charged). A card already detached is no error."""
+        ...
 
     def capture(
         self, gateway_payment_id: str, amount: int, currency: str, *, idempotency_key: str

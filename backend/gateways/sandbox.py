@@ -14,6 +14,8 @@ Test cards (numbers may carry spaces or dashes):
     4000000000000069     visa        US       declined: expired_card
     4000000000000127     visa        US       declined: incorrect_cvc
     4000002500003155     visa        US       REQUIRES_ACTION (3-D Secure), then complete_action
+    4000002760003184     visa        DE       REQUIRES_ACTION on every charge, off session too
+    4000000000000341     visa        US       saves for a customer, then every charge declines
     4000000000000259     visa        US       succeeds, dispute_expected=True
     4100000000000019     visa        US       risk test card: always blocked by risk (**)
     4000000000009235     visa        US       risk test card: elevated risk, in review (**)
@@ -31,9 +33,11 @@ Stripe's test PaymentMethod ids stand for these numbers: pm_card_visa (4242), pm
 (4444), pm_card_mastercard_debit (8210), pm_card_amex (0005), pm_card_discover,
 pm_card_diners, pm_card_jcb, pm_card_unionpay, pm_card_chargeDeclined (0002),
 pm_card_chargeDeclinedInsufficientFunds (9995), pm_card_chargeDeclinedExpiredCard (0069),
-pm_card_chargeDeclinedIncorrectCvc (0127), pm_card_authenticationRequired (3155),
-pm_card_createDispute (0259), pm_card_radarBlock and its alias pm_card_chargeDeclinedFraudulent
-(0019), and pm_card_riskLevelElevated (9235). A token and its number share a fingerprint.
+pm_card_chargeDeclinedIncorrectCvc (0127), pm_card_authenticationRequiredOnSetup (3155),
+pm_card_authenticationRequired (3184), pm_card_chargeCustomerFail (0341),
+pm_card_createDispute (0259), pm_card_radarBlock and its alias
+pm_card_chargeDeclinedFraudulent (0019), and pm_card_riskLevelElevated (9235). A token and its
+number share a fingerprint.
 
 (**) Risk test cards, Stripe's Radar test cards: `card_details` reports the risk outcome they
 ask for (CardDetails.risk_test) and the risk rules, in test mode, block the first and flag the
@@ -44,6 +48,17 @@ otherwise behaves as 4242.
 Countries: Stripe issues its test cards as US cards; JCB and UnionPay cards are given their
 home countries (Japan, China) so country rules (a card from one country, a billing address in
 another) can be tried in the sandbox with a card number alone.
+
+Saved cards (save_card, for a customer made with create_customer): as Stripe's SetupIntents,
+a card that declines charges is refused when it is saved (its decline code), except 0341, which
+saves and then declines every charge (card_declined). The 3-D Secure cards save, reported as
+needing authentication: charged off session (the customer is not there) they end in
+REQUIRES_ACTION with decline_code `authentication_required`; on session they ask for 3-D Secure
+as ever. (At Stripe, 3155 set up with the customer's authentication would then pass off
+session; a card saved through the API was never authenticated, so here it does not.) A saved
+card's id, "sbx_pm_<digest>_<random>", names its test card by an unkeyed digest of the public
+test number, never the number, so any process can charge it; charging one needs its customer
+(PaymentRequest.gateway_customer_id), as at Stripe.
 
 Every card expires 12/(this year + 3). The expired-card decline is the card's behaviour (as at
 Stripe), not its expiry date.
@@ -70,6 +85,7 @@ local lookup of what the token itself says and keeps answering.
 
 from __future__ import annotations
 
+import hashlib
 import re
 import time
 from dataclasses import astuple, dataclass
@@ -95,6 +111,7 @@ from backend.gateways.base import (
     RefundResult,
     RefundState,
     RiskTest,
+    SetupResult,
 )
 
 PAYMENT_ID_PREFIX = "sbx_pi_"
@@ -126,6 +143,8 @@ class _Behaviour(Enum):
     REQUIRE_AUTHENTICATION = "authentication_required"
     DISPUTE = "dispute"
     DECLINE_FRAUDULENT = "fraudulent"
+    # Saves for a customer, then every charge is declined (Stripe's chargeCustomerFail).
+    DECLINE_AFTER_SAVE = "card_declined_after_save"
 
 
 DECLINE_MESSAGES: dict[str, str] = {
@@ -157,6 +176,8 @@ _CARDS: dict[str, _TestCard] = {
         _TestCard("4000000000000069", "US", _Behaviour.DECLINE_EXPIRED),
         _TestCard("4000000000000127", "US", _Behaviour.DECLINE_INCORRECT_CVC),
         _TestCard("4000002500003155", "US", _Behaviour.REQUIRE_AUTHENTICATION),
+        _TestCard("4000002760003184", "DE", _Behaviour.REQUIRE_AUTHENTICATION),
+        _TestCard("4000000000000341", "US", _Behaviour.DECLINE_AFTER_SAVE),
         _TestCard("4000000000000259", "US", _Behaviour.DISPUTE),
         _TestCard("4100000000000019", "US", _Behaviour.DECLINE_FRAUDULENT, RiskTest.ALWAYS_BLOCK),
         _TestCard("4000000000009235", "US", _Behaviour.SUCCEED, RiskTest.ELEVATED_RISK),
@@ -187,7 +208,9 @@ _TOKENS: dict[str, str] = {
     "pm_card_chargeDeclinedInsufficientFunds": "4000000000009995",
     "pm_card_chargeDeclinedExpiredCard": "4000000000000069",
     "pm_card_chargeDeclinedIncorrectCvc": "4000000000000127",
-    "pm_card_authenticationRequired": "4000002500003155",
+    "pm_card_authenticationRequiredOnSetup": "4000002500003155",
+    "pm_card_authenticationRequired": "4000002760003184",
+    "pm_card_chargeCustomerFail": "4000000000000341",
     "pm_card_createDispute": "4000000000000259",
     "pm_card_radarBlock": "4100000000000019",
     "pm_card_chargeDeclinedFraudulent": "4100000000000019",
@@ -197,6 +220,24 @@ _TOKENS: dict[str, str] = {
 TEST_CARD_NUMBERS: tuple[str, ...] = tuple(_CARDS)
 TEST_TOKENS: tuple[str, ...] = tuple(_TOKENS)
 
+# Saved cards: "sbx_pm_<digest>_<random>", the digest naming the public test number.
+SAVED_CARD_PREFIX = "sbx_pm_"
+CUSTOMER_ID_PREFIX = "sbx_cus_"
+_SAVED_CARD_ID = re.compile(r"sbx_pm_([0-9a-f]{16})_[0-9A-Za-z]{8,64}")
+_CUSTOMER_ID = re.compile(r"sbx_cus_[0-9A-Za-z]{8,64}")
+
+
+def _digest(number: str) -> str:
+    return hashlib.sha256(number.encode()).hexdigest()[:16]
+
+
+_SAVED: dict[str, _TestCard] = {_digest(number): card for number, card in _CARDS.items()}
+
+
+def _saved_card(token: str) -> _TestCard | None:
+    match = _SAVED_CARD_ID.fullmatch(token)
+    return _SAVED.get(match.group(1)) if match else None
+
 
 def _find_card(token: object) -> _TestCard | None:
     if not isinstance(token, str):
@@ -204,6 +245,8 @@ def _find_card(token: object) -> _TestCard | None:
     token = token.strip()
     if token in _TOKENS:
         return _CARDS[_TOKENS[token]]
+    if token.startswith(SAVED_CARD_PREFIX):
+        return _saved_card(token)
     try:
         number = cards.normalise_number(token)
     except ValueError:
@@ -254,6 +297,31 @@ def _new_id(prefix: str) -> str:
     return prefix + random_token(_ID_RANDOM_LENGTH)
 
 
+def _test_card(token: object) -> _TestCard:
+    card = _find_card(token)
+    if card is None:
+        # Never repeat the token: it may be a real card number.
+        raise ValidationFailed(
+            NOT_A_TEST_CARD_MESSAGE, code="not_a_test_card", param="paymentMethod.token"
+        )
+    return card
+
+
+# The behaviours whose cards a customer can save (the others' issuers refuse the set-up).
+_SAVES = frozenset(
+    {
+        _Behaviour.SUCCEED,
+        _Behaviour.DISPUTE,
+        _Behaviour.REQUIRE_AUTHENTICATION,
+        _Behaviour.DECLINE_AFTER_SAVE,
+    }
+)
+
+
+def _decline_code(behaviour: _Behaviour) -> str:
+    return "card_declined" if behaviour is _Behaviour.DECLINE_AFTER_SAVE else behaviour.value
+
+
 class SandboxGateway:
     """The test processor. Offline and stateless; see the module docstring for the cards."""
 
@@ -299,11 +367,14 @@ class SandboxGateway:
                 param="paymentMethod.type",
             )
         _check_amount(request.amount, request.currency)
-        card = _find_card(request.payment_method_token)
-        if card is None:
-            # Never repeat the token: it may be a real card number.
+        card = _test_card(request.payment_method_token)
+        if request.payment_method_token.startswith(SAVED_CARD_PREFIX) and not (
+            request.gateway_customer_id and _CUSTOMER_ID.fullmatch(request.gateway_customer_id)
+        ):
             raise ValidationFailed(
-                NOT_A_TEST_CARD_MESSAGE, code="not_a_test_card", param="paymentMethod.token"
+                "A saved card is charged for its customer: give the sandbox customer's id",
+                code="invalid_payment_method",
+                param="paymentMethod.token",
             )
         self._reach_processor()
 
@@ -317,9 +388,13 @@ class SandboxGateway:
             return PaymentResult(approved, payment_id, card=details, dispute_expected=True)
         if behaviour is _Behaviour.REQUIRE_AUTHENTICATION:
             return PaymentResult(
-                Outcome.REQUIRES_ACTION, payment_id, card=details, message=REQUIRES_ACTION_MESSAGE
+                Outcome.REQUIRES_ACTION,
+                payment_id,
+                card=details,
+                decline_code="authentication_required" if request.off_session else None,
+                message=REQUIRES_ACTION_MESSAGE,
             )
-        code = behaviour.value
+        code = _decline_code(behaviour)
         return PaymentResult(
             Outcome.DECLINED,
             payment_id,
@@ -327,6 +402,53 @@ class SandboxGateway:
             decline_code=code,
             message=DECLINE_MESSAGES[code],
         )
+
+    def create_customer(
+        self, *, email: str | None, name: str | None, reference: str, idempotency_key: str
+    ) -> str:
+        """A new sandbox customer id (the sandbox keeps nothing under it)."""
+        self._reach_processor()
+        return _new_id(CUSTOMER_ID_PREFIX)
+
+    def save_card(
+        self, gateway_customer_id: str, token: str, *, idempotency_key: str
+    ) -> SetupResult:
+        """A test card saved for the customer, or refused as Stripe's SetupIntents refuse it
+        (the module docstring)."""
+        if not isinstance(gateway_customer_id, str) or not _CUSTOMER_ID.fullmatch(
+            gateway_customer_id
+        ):
+            raise GatewayUnavailable(
+                "No such sandbox customer: the id was not issued by the sandbox",
+                code="resource_missing",
+            )
+        if isinstance(token, str) and token.strip().startswith(SAVED_CARD_PREFIX):
+            raise ValidationFailed(
+                "This card is already saved: give a test card number or a pm_card_ token",
+                code="invalid_payment_method",
+                param="paymentMethod.token",
+            )
+        card = _test_card(token)
+        self._reach_processor()
+        details = _details(card)
+        behaviour = card.behaviour
+        if behaviour in _SAVES:
+            method_id = f"{SAVED_CARD_PREFIX}{_digest(card.number)}_{random_token(16)}"
+            authenticate = behaviour is _Behaviour.REQUIRE_AUTHENTICATION
+            return SetupResult(method_id, details, authentication_required=authenticate)
+        code = _decline_code(behaviour)
+        return SetupResult(None, details, decline_code=code, message=DECLINE_MESSAGES[code])
+
+    def detach_card(self, gateway_payment_method_id: str, *, idempotency_key: str) -> None:
+        if (
+            not isinstance(gateway_payment_method_id, str)
+            or _saved_card(gateway_payment_method_id) is None
+        ):
+            raise GatewayUnavailable(
+                "No such sandbox card: the id was not issued by the sandbox",
+                code="resource_missing",
+            )
+        self._reach_processor()
 
     def capture(
         self, gateway_payment_id: str, amount: int, currency: str, *, idempotency_key: str

@@ -60,6 +60,22 @@ may have moved the money. Retry the same gateway with the same idempotency key (
 the first answer), or reconcile later; sending the payment to another gateway could charge the
 customer twice.
 
+Saved cards: `create_customer` makes a Stripe Customer (once per customer and processor
+configuration; the caller keeps its id). `save_card` confirms a SetupIntent for that customer
+with `usage="off_session"`: Stripe's recommended way to save a card for later, because it runs
+whatever the issuer asks for at set-up (a verification, a mandate, 3-D Secure) and marks the card
+as set up for merchant-initiated charges, which issuers then decline less often; attaching a
+PaymentMethod directly (`payment_methods.attach`) skips all that. A SetupIntent that needs the
+customer's authentication (`requires_action`) cannot be finished through the API, where the
+customer is not there: the PaymentMethod is then attached directly, reported with
+`authentication_required`, and each later charge off session asks for the customer
+(authentication_required). A card the issuer refuses at set-up comes back as a SetupResult with
+its decline code. `detach_card` detaches the PaymentMethod; one already detached is no error.
+A saved card is charged with `customer` and, when the customer is not there, `off_session=true`
+(PaymentRequest); a CardError `authentication_required` then becomes REQUIRES_ACTION with that
+decline code (the PaymentIntent waits, in requires_payment_method, for the customer to confirm
+it on session).
+
 Disputes: `submit_dispute` uploads each evidence file (purpose dispute_evidence) to Stripe's files
 host, then updates the dispute with the text fields and the file ids and `submit=true`. Every
 request carries an idempotency key derived from what it sends, so a retry after a lost answer
@@ -82,6 +98,7 @@ import io
 import json
 import logging
 import re
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -105,6 +122,7 @@ from backend.gateways.base import (
     ProcessorPayout,
     RefundResult,
     RefundState,
+    SetupResult,
 )
 
 log = logging.getLogger(__name__)
@@ -225,16 +243,103 @@ class StripeGateway:
             params["description"] = request.description
         if request.metadata:
             params["metadata"] = dict(request.metadata)
+        if request.gateway_customer_id:
+            params["customer"] = request.gateway_customer_id
+        if request.off_session:
+            params["off_session"] = True
         try:
             intent = self._client.v1.payment_intents.create(
                 params=params,  # type: ignore[arg-type]
                 options={"idempotency_key": request.idempotency_key},
             )
         except stripe.CardError as err:
-            return _declined(err)
+            declined = _declined(err)
+            if request.off_session and declined.decline_code == "authentication_required":
+                # Not a refusal: the customer must come back and confirm the PaymentIntent.
+                return replace(declined, outcome=Outcome.REQUIRES_ACTION, message=_ACTION_MESSAGE)
+            return declined
         except stripe.StripeError as err:
             raise _translate(err, "create_payment") from err
         return _result(intent)
+
+    def create_customer(
+        self, *, email: str | None, name: str | None, reference: str, idempotency_key: str
+    ) -> str:
+        params: dict[str, Any] = {"metadata": {"payportal_customer": reference}}
+        if email:
+            params["email"] = email
+        if name:
+            params["name"] = name
+        try:
+            customer = self._client.v1.customers.create(
+                params=params,  # type: ignore[arg-type]
+                options={"idempotency_key": idempotency_key},
+            )
+        except stripe.StripeError as err:
+            raise _translate(err, "create_customer") from err
+        return customer.id
+
+    def save_card(
+        self, gateway_customer_id: str, token: str, *, idempotency_key: str
+    ) -> SetupResult:
+        """A SetupIntent for off-session use, confirmed now (see the module docstring)."""
+        if not _STRIPE_TOKEN.fullmatch(token):
+            raise ValidationFailed(
+                "This payment method can't be saved through Stripe.",
+                code="invalid_payment_method",
+                param="payment_method",
+            )
+        params: dict[str, Any] = {
+            "customer": gateway_customer_id,
+            "payment_method": token,
+            "payment_method_types": ["card"],
+            "usage": "off_session",
+            "confirm": True,
+            "expand": ["payment_method"],
+        }
+        try:
+            intent = self._client.v1.setup_intents.create(
+                params=params,  # type: ignore[arg-type]
+                options={"idempotency_key": idempotency_key},
+            )
+            status = intent.status
+            method = _field(intent, "payment_method")
+            if status == "succeeded":
+                return SetupResult(method.id, _card(_field(method, "card")))
+            if status == "requires_action":
+                attached = self._client.v1.payment_methods.attach(
+                    method.id,
+                    params={"customer": gateway_customer_id},
+                    options={"idempotency_key": f"{idempotency_key}:attach"},
+                )
+                card = _card(_field(attached, "card"))
+                return SetupResult(attached.id, card, authentication_required=True)
+        except stripe.CardError as err:
+            declined = _declined(err)
+            return SetupResult(
+                None, declined.card, decline_code=declined.decline_code, message=declined.message
+            )
+        except stripe.StripeError as err:
+            raise _translate(err, "save_card") from err
+        error = _field(intent, "last_setup_error")
+        if status == "requires_payment_method" and error is not None:
+            code = decline_code(_field(error, "code"), _field(error, "decline_code"))
+            return SetupResult(None, None, decline_code=code, message=decline_message(code))
+        raise GatewayUnavailable(
+            f"Stripe left setup {intent.id} in status {status}", code="gateway_outcome_unknown"
+        )
+
+    def detach_card(self, gateway_payment_method_id: str, *, idempotency_key: str) -> None:
+        try:
+            self._client.v1.payment_methods.detach(
+                gateway_payment_method_id, options={"idempotency_key": idempotency_key}
+            )
+        except stripe.InvalidRequestError as err:
+            if err.code in ("payment_method_unexpected_state", "resource_missing"):
+                return  # not attached (any more): the outcome the caller asked for
+            raise _translate(err, "detach_card") from err
+        except stripe.StripeError as err:
+            raise _translate(err, "detach_card") from err
 
     def capture(
         self, gateway_payment_id: str, amount: int, currency: str, *, idempotency_key: str
@@ -600,7 +705,7 @@ def _invalid_request(err: stripe.InvalidRequestError, operation: str) -> Excepti
         return _dispute_refused(code, message)
     if code in ("amount_too_small", "amount_too_large"):
         return ValidationFailed(message, code=code, param="amount")
-    if code == "resource_missing" and operation == "create_payment":
+    if code == "resource_missing" and operation in ("create_payment", "save_card"):
         return ValidationFailed(message, code="invalid_payment_method", param="payment_method")
     if code == "resource_missing":
         return NotFound("No such payment at Stripe.", code="resource_missing")

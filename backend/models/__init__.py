@@ -3,6 +3,7 @@
 import backend.models.base  # noqa: F401  (sets the naming convention before any table)
 from backend.models.accounts import ApiKey, Membership, Merchant, User, UserSession
 from backend.models.banking import BankAccount
+from backend.models.billing import Price, Product, TestClock
 from backend.models.checkout import BrandLogo, CheckoutSession, PaymentLink
 from backend.models.commerce import (
     Customer,
@@ -10,6 +11,7 @@ from backend.models.commerce import (
     MemberRefundDay,
     Order,
     Payment,
+    PaymentMethod,
     Refund,
 )
 from backend.models.dashboard_totals import DashboardMethodTotal, DashboardTotal
@@ -77,15 +79,19 @@ __all__ = [
     "Payment",
     "PaymentAttempt",
     "PaymentLink",
+    "PaymentMethod",
     "Payout",
     "PayoutRailCursor",
     "PayoutSchedule",
     "PendingLogin",
+    "Price",
     "ProcessorPayoutCursor",
+    "Product",
     "ReconciliationException",
     "RecoveryCode",
     "Refund",
     "SmsVerification",
+    "TestClock",
     "UTCDateTime",
     "User",
     "UserSession",

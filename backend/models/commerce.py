@@ -36,12 +36,72 @@ class Customer(SQLModel, table=True):
     email: str | None = Field(default=None, max_length=320)
     name: str | None = Field(default=None, max_length=200)
     phone: str | None = Field(default=None, max_length=32)
+    # The address; `country` is its country (ISO 3166-1 alpha-2), also read by the risk rules.
+    address_line1: str | None = Field(default=None, max_length=200)
+    address_line2: str | None = Field(default=None, max_length=200)
+    address_city: str | None = Field(default=None, max_length=100)
+    address_state: str | None = Field(default=None, max_length=100)
+    address_postal_code: str | None = Field(default=None, max_length=20)
     country: str | None = Field(default=None, max_length=2)
+    # The saved method charged when none is named (a PaymentMethod of this customer, pm_...).
+    # No foreign key: customers and payment_methods would point at each other; the service
+    # layer (backend.services.customers) sets it only to an attached method of this customer.
+    default_payment_method_id: str | None = Field(default=None, max_length=40)
+    # This customer at each processor its cards are saved at: {route key: processor's
+    # customer id}, the route key being the processor configuration's id, or the gateway's
+    # name for the platform's own account. Kept even when a card is refused, so a customer is
+    # made at most once per processor account.
+    gateway_customer_ids: dict[str, str] = Field(
+        default_factory=dict, sa_type=JSON, sa_column_kwargs={"server_default": "{}"}
+    )
     metadata_: dict[str, Any] = Field(
         default_factory=dict, sa_type=JSON, sa_column_kwargs={"name": "metadata"}
     )
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    # Soft delete: a deleted customer leaves lists, search and the API (404) but stays for the
+    # history of its payments.
+    deleted_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class PaymentMethod(SQLModel, table=True):
+    """A card saved for a customer at one processor, to be charged later (off session).
+
+    Only what may be stored about a card: brand, last four, expiry, country and the keyed
+    fingerprint; never a number. The card itself lives at the processor, under the processor's
+    own customer (`gateway_customer_id`, one per customer and processor configuration) and
+    payment method (`gateway_payment_method_id`), so it is charged through that configuration
+    only. Detaching keeps the row (`detached_at`) for the history of its payments.
+    """
+
+    __tablename__ = "payment_methods"
+    __table_args__ = (
+        Index("ix_payment_methods_customer_created", "customer_id", "created_at"),
+        Index("ix_payment_methods_merchant_created", "merchant_id", "livemode", "created_at"),
+    )
+
+    id: str = Field(primary_key=True, max_length=40)
+    merchant_id: str = Field(foreign_key="merchants.id", max_length=40)
+    livemode: bool = False
+    customer_id: str = Field(foreign_key="customers.id", max_length=40)
+    type: str = Field(default="card", max_length=16)
+    gateway: str = Field(max_length=32)
+    gateway_config_id: str | None = Field(
+        default=None, foreign_key="gateway_configs.id", max_length=40
+    )
+    gateway_customer_id: str = Field(max_length=255)
+    gateway_payment_method_id: str = Field(max_length=255)
+    brand: str | None = Field(default=None, max_length=20)
+    last4: str | None = Field(default=None, max_length=4)
+    exp_month: int | None = None
+    exp_year: int | None = None
+    fingerprint: str | None = Field(default=None, max_length=64)
+    country: str | None = Field(default=None, max_length=2)
+    # The issuer asks the customer to authenticate every charge of this card (3-D Secure),
+    # off session too: such a charge ends in requires_action (authentication_required).
+    authentication_required: bool = False
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    detached_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
 
 class Order(SQLModel, table=True):

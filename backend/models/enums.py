@@ -157,3 +157,26 @@ class ReconciliationKind(StrEnum):
 class ReconciliationStatus(StrEnum):
     OPEN = "open"
     RESOLVED = "resolved"
+
+
+class BillingInterval(StrEnum):
+    """How often a recurring price bills (with an interval count: every 3 months)."""
+
+    DAY = "day"
+    WEEK = "week"
+    MONTH = "month"
+    YEAR = "year"
+
+
+class PriceType(StrEnum):
+    ONE_TIME = "one_time"
+    RECURRING = "recurring"
+
+
+class TestClockStatus(StrEnum):
+    """A test clock is ready, or advancing while the billing engine catches up with it."""
+
+    __test__ = False  # not a pytest test class, whatever its name
+
+    READY = "ready"
+    ADVANCING = "advancing"

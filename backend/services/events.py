@@ -13,6 +13,8 @@ from sqlmodel import Session
 from backend.core.db import new_row as db_new_row
 from backend.core.ids import new_id
 from backend.models import DomainEvent
+from backend.services import audit
+from backend.services.context import Actor
 
 # Every type the service layer emits; outbound endpoints subscribe to these.
 EVENT_TYPES = (
@@ -36,12 +38,11 @@ EVENT_TYPES = (
     "payout.canceled",
     "checkout.session.completed",
     "checkout.session.expired",
-    "balance.available",
-    "payout.created",
-    "payout.updated",
-    "payout.paid",
-    "payout.failed",
-    "payout.canceled",
+    "customer.created",
+    "customer.updated",
+    "customer.deleted",
+    "payment_method.attached",
+    "payment_method.detached",
 )
 
 
@@ -74,3 +75,26 @@ def emit(db: Session, **event: Any) -> DomainEvent:
     row = DomainEvent(**new_row(**event))
     db.add(row)
     return row
+
+
+def changed(
+    db: Session,
+    actor: Actor,
+    type: str,
+    obj: audit.Owned,
+    object_type: str,
+    data: dict[str, Any],
+    details: dict[str, Any] | None = None,
+) -> DomainEvent:
+    """A change to a merchant's object: its audit row (`type` is the action) and its outbox
+    event with `data`, in db's transaction."""
+    audit.record_by(db, actor, type, obj, object_type, details)
+    return emit(
+        db,
+        type=type,
+        merchant_id=obj.merchant_id,
+        livemode=obj.livemode,
+        object_type=object_type,
+        object_id=obj.id,
+        data=data,
+    )

@@ -58,6 +58,9 @@ STATUSES: dict[str, str] = {
     # reviews of flagged payments
     "approved": "Approved",
     "fraudulent": "Fraudulent",
+    # test clocks
+    "ready": "Ready",
+    "advancing": "Advancing",
     # capture methods
     "automatic": "Automatic",
     "manual": "Manual",
@@ -110,10 +113,15 @@ CARD_BRANDS: dict[str, str] = {
 OBJECT_TYPES: dict[str, str] = {
     "api_key": "API key",
     "checkout.session": "Checkout session",
+    "customer": "Customer",
     "gateway_config": "Processor",
     "ip_address": "IP address",
+    "payment_method": "Saved card",
     "payout_schedule": "Payout schedule",
+    "price": "Price",
+    "product": "Product",
     "reconciliation_exception": "Reconciliation exception",
+    "test_clock": "Test clock",
     "webhook_endpoint": "Webhook endpoint",
     "webhook_delivery": "Webhook delivery",
 }
@@ -156,6 +164,11 @@ EVENT_TYPES: dict[str, str] = {
     "checkout.session.created": "Checkout opened",
     "checkout.session.completed": "Checkout completed",
     "checkout.session.expired": "Checkout expired",
+    "customer.created": "Customer created",
+    "customer.updated": "Customer updated",
+    "customer.deleted": "Customer deleted",
+    "payment_method.attached": "Card saved",
+    "payment_method.detached": "Saved card removed",
     "webhook.test": "Test event",
     # Stripe's, received at /api/webhooks/stripe
     "charge.succeeded": "Stripe: charge succeeded",
@@ -216,10 +229,17 @@ AUDIT_ACTIONS: dict[str, str] = {
     "payment_link.created": "Payment link created",
     "payment_link.deactivated": "Payment link turned off",
     "payment_link.updated": "Payment link updated",
+    "price.created": "Price added",
+    "price.updated": "Price updated",
+    "product.created": "Product created",
+    "product.updated": "Product updated",
     "reconciliation.ran": "Reconciliation run",
     "reconciliation_exception.resolved": "Reconciliation exception resolved",
     "session.mode_changed": "Switched test/live mode",
     "session.revoked": "Session signed out",
+    "test_clock.advanced": "Test clock advanced",
+    "test_clock.created": "Test clock created",
+    "test_clock.deleted": "Test clock deleted",
     "user.email_verified": "E-mail verified",
     "user.password_reset": "Password reset",
     "user.password_reset_requested": "Password reset requested",
@@ -385,6 +405,30 @@ def payout_interval(code: str | None) -> str:
     return PAYOUT_INTERVALS.get(str(code or "")) or words(code)
 
 
+# Billing: how often a recurring price bills (one interval, and several), and a price's kind.
+BILLING_INTERVALS: dict[str, tuple[str, str]] = {
+    "day": ("day", "days"),
+    "week": ("week", "weeks"),
+    "month": ("month", "months"),
+    "year": ("year", "years"),
+}
+
+PRICE_TYPES: dict[str, str] = {"one_time": "One-time", "recurring": "Recurring"}
+
+
+def price_type(code: str | None) -> str:
+    return PRICE_TYPES.get(str(code or "")) or words(code)
+
+
+def recurrence(interval: str | None, count: int | None = 1) -> str:
+    """How often a price bills, in words: "every month", "every 3 months"; "one time" for a
+    price without an interval."""
+    if not interval:
+        return "one time"
+    one, many = BILLING_INTERVALS.get(interval, (words(interval).lower(),) * 2)
+    return f"every {one}" if count in (None, 1) else f"every {count} {many}"
+
+
 def labelled(code: str) -> bool:
     """Whether a code has its own label in any vocabulary here (the tests' check)."""
     return any(
@@ -404,5 +448,7 @@ def labelled(code: str) -> bool:
             LEDGER_ACCOUNTS,
             PAYOUT_INTERVALS,
             RECONCILIATION_KINDS,
+            BILLING_INTERVALS,
+            PRICE_TYPES,
         )
     )

@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from backend.models import Dispute, Order, Payment, Refund
+from backend.models import Customer, Dispute, Order, Payment, PaymentMethod, Refund
 from backend.models.ledger import BalanceTransaction, Payout
 
 
@@ -152,4 +152,50 @@ def balance_transaction_to_dict(t: BalanceTransaction) -> dict[str, Any]:
         "payout": t.payout_id,
         "description": t.description,
         "createdAt": timestamp(t.created_at),
+    }
+
+
+def customer_to_dict(c: Customer) -> dict[str, Any]:
+    address = {
+        "line1": c.address_line1,
+        "line2": c.address_line2,
+        "city": c.address_city,
+        "state": c.address_state,
+        "postalCode": c.address_postal_code,
+        "country": c.country,
+    }
+    return {
+        "id": c.id,
+        "object": "customer",
+        "livemode": c.livemode,
+        "email": c.email,
+        "name": c.name,
+        "phone": c.phone,
+        "address": address if any(address.values()) else None,
+        "defaultPaymentMethod": c.default_payment_method_id,
+        "metadata": c.metadata_,
+        "createdAt": timestamp(c.created_at),
+        "updatedAt": timestamp(c.updated_at),
+        "deleted": c.deleted_at is not None,
+    }
+
+
+def payment_method_to_dict(m: PaymentMethod) -> dict[str, Any]:
+    return {
+        "id": m.id,
+        "object": "payment_method",
+        "livemode": m.livemode,
+        "customer": m.customer_id,
+        "type": m.type,
+        "card": {
+            "brand": m.brand,
+            "last4": m.last4,
+            "expMonth": m.exp_month,
+            "expYear": m.exp_year,
+            "country": m.country,
+        },
+        "gatewayType": m.gateway,
+        "authenticationRequired": m.authentication_required,
+        "createdAt": timestamp(m.created_at),
+        "detachedAt": timestamp(m.detached_at),
     }

@@ -31,6 +31,7 @@ NAV_SECTIONS: list[tuple[str, list[tuple[str, str, str]]]] = [
             ("Disputes", "/disputes", "shield-alert"),
             ("Statements", "/statements", "file-text"),
             ("Payment links", "/payment-links", "link"),
+            ("Billing", "/billing", "repeat"),
             ("Reconciliation", "/reconciliation", "scale"),
         ],
     ),
@@ -97,7 +98,7 @@ def nav_link(label: str, href: str, icon: str) -> rx.Component:
             rel="noopener",
             underline="none",
             padding_x="0.75rem",
-            padding_y="0.375rem",
+            padding_y="0.3125rem",
             border_radius="var(--radius-3)",
             color="var(--gray-12)",
             _hover={"background": "var(--gray-3)"},
@@ -115,7 +116,7 @@ def nav_link(label: str, href: str, icon: str) -> rx.Component:
         href=href,
         underline="none",
         padding_x="0.75rem",
-        padding_y="0.375rem",
+        padding_y="0.3125rem",
         border_radius="var(--radius-3)",
         color=rx.cond(active, "var(--accent-11)", "var(--gray-12)"),
         background=rx.cond(active, "var(--accent-3)", "transparent"),
@@ -209,7 +210,8 @@ def sidebar() -> rx.Component:
             rx.separator(),
             nav_links(),
             height="100%",
-            # Tight enough that every item fits a 1280x800 screen without scrolling.
+            # Tight enough that every item fits a 1280x800 screen without scrolling. Billing's
+            # pages share one item (/billing) and a tab bar of their own.
             spacing="3",
             padding="1rem",
             width="100%",

@@ -8,9 +8,19 @@ error bodies) for the endpoints the gateway uses: PaymentIntents (create with co
 capture, cancel), Refunds (create, retrieve), PaymentMethods (retrieve), Files (create: the SDK
 sends uploads to the "files" base address, which this same server answers), Disputes (retrieve,
 update with evidence and submit, close), Payouts (list) and Balance transactions (list, with the
-`payout` filter and `expand[]=data.source`). Lists page as Stripe's do: newest first, `limit`,
-`starting_after`, `has_more`, and `created[gt|gte|lt|lte]`. The published test PaymentMethods
-(pm_card_visa, pm_card_chargeDeclined, ...) behave as they do in Stripe's test mode.
+`payout` filter and `expand[]=data.source`), Customers (create), SetupIntents (create with
+confirm, retrieve) and PaymentMethods (attach, detach). Lists page as Stripe's do: newest
+first, `limit`, `starting_after`, `has_more`, and `created[gt|gte|lt|lte]`. The published test
+PaymentMethods (pm_card_visa, pm_card_chargeDeclined, ...) behave as in Stripe's test mode.
+
+Saved cards: a SetupIntent confirmed for a customer attaches its PaymentMethod (succeeded); a
+card that declines charges declines the set-up too (402 card_error, the SetupIntent left in
+requires_payment_method), except pm_card_chargeCustomerFail, which attaches and then declines
+every charge; a 3-D Secure card leaves the SetupIntent in requires_action, unattached. A
+PaymentMethod attached to a customer is charged with that customer only. A PaymentIntent with
+`off_session=true` for a 3-D Secure card is refused with a 402 card_error
+`authentication_required` (the PaymentIntent in requires_payment_method), as Stripe's
+"authentication required" cards are.
 
 Disputes: pm_card_createDispute is disputed once it succeeds (charge.dispute.created and
 charge.dispute.funds_withdrawn). A submitted response (charge.dispute.updated, under_review) whose
@@ -51,7 +61,7 @@ import struct
 import threading
 import time
 from collections import deque
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit
@@ -84,6 +94,7 @@ class TestCard:
     decline: tuple[str, str, str, str | None] | None = None  # code, decline_code, message, param
     three_d_secure: bool = False
     dispute: bool = False
+    saves: bool = False  # a declining card that still saves (its charges decline)
 
 
 _DECLINED, _EXPIRED, _CVC = (
@@ -105,6 +116,9 @@ TEST_PAYMENT_METHODS: dict[str, TestCard] = {
     "pm_card_chargeDeclinedIncorrectCvc":      TestCard("visa", "0127", decline=(
         "incorrect_cvc", "incorrect_cvc", _CVC, "cvc")),
     "pm_card_authenticationRequired":          TestCard("visa", "3184", "DE", three_d_secure=True),
+    "pm_card_authenticationRequiredOnSetup":   TestCard("visa", "3155", three_d_secure=True),
+    "pm_card_chargeCustomerFail":              TestCard("visa", "0341", saves=True, decline=(
+        "card_declined", "generic_decline", _DECLINED, None)),
     "pm_card_threeDSecure2Required":           TestCard("visa", "3220", three_d_secure=True),
     "pm_card_createDispute":                   TestCard("visa", "0259", dispute=True),
 }
@@ -175,6 +189,8 @@ class FakeStripe:
         self.charges: dict[str, dict[str, Any]] = {}
         self.refunds: dict[str, dict[str, Any]] = {}
         self.payment_methods: dict[str, dict[str, Any]] = {}
+        self.customers: dict[str, dict[str, Any]] = {}
+        self.setup_intents: dict[str, dict[str, Any]] = {}
         self.disputes: dict[str, dict[str, Any]] = {}
         self.files: dict[str, dict[str, Any]] = {}
         self.file_contents: dict[str, bytes] = {}
@@ -424,14 +440,112 @@ class FakeStripe:
                 "Dashboard. Because some of these payment methods might redirect your customer "
                 "off of your page, you must provide a `return_url`."
             )
+        if pi["customer"] is not None:
+            self._customer(pi["customer"])
         if "payment_method" in p:
-            pi["payment_method"] = self._payment_method(p["payment_method"])["id"]
+            pm = self._payment_method(p["payment_method"])
+            if pm["customer"] is not None and pm["customer"] != pi["customer"]:
+                raise invalid(
+                    f"The provided PaymentMethod {pm['id']} is attached to a Customer: pass "
+                    "that Customer with it.",
+                    param="payment_method",
+                )
+            pi["payment_method"] = pm["id"]
             pi["status"] = "requires_confirmation"
+        off_session = p.get("off_session") == "true"
+        if off_session and p.get("confirm") != "true":
+            raise invalid("off_session can only be used with confirm=true.", param="off_session")
         self.payment_intents[pi["id"]] = pi
         self._emit("payment_intent.created", pi)
         if p.get("confirm") == "true":
-            self._confirm(pi)
+            self._confirm(pi, off_session=off_session)
         return pi
+
+    def _create_customer(self, p: dict[str, Any]) -> dict[str, Any]:
+        customer = {**_base("cus"), "object": "customer", "email": p.get("email")}
+        customer |= {"name": p.get("name"), "metadata": p.get("metadata", {})}
+        self.customers[customer["id"]] = customer
+        self._emit("customer.created", customer)
+        return customer
+
+    def _create_setup_intent(self, p: dict[str, Any]) -> dict[str, Any]:
+        customer = self._customer(_required(p, "customer"))
+        pm = self._payment_method(_required(p, "payment_method"))
+        si = {**_base("seti"), "object": "setup_intent", "customer": customer["id"]}
+        si |= {"payment_method": pm["id"], "usage": p.get("usage", "off_session")}
+        si |= {"status": "requires_confirmation", "last_setup_error": None, "next_action": None}
+        si["client_secret"] = f"{si['id']}_secret_{secrets.token_hex(12)}"
+        self.setup_intents[si["id"]] = si
+        if p.get("confirm") != "true":
+            return si
+        card = self._cards[pm["id"]]
+        if card.decline and not card.saves:
+            code, decline_code, message, param = card.decline
+            error = {"code": code, "decline_code": decline_code, "param": param}
+            last_error = {"type": "card_error", "message": message, **error}
+            si.update(status="requires_payment_method", last_setup_error=last_error)
+            self._emit("setup_intent.setup_failed", si)
+            raise ApiError(
+                402,
+                "card_error",
+                message,
+                **error,
+                setup_intent=copy.deepcopy(si),
+                payment_method=copy.deepcopy(pm),
+            )
+        if card.three_d_secure:
+            action = {
+                "type": "use_stripe_sdk",
+                "use_stripe_sdk": {"type": "three_d_secure_redirect"},
+            }
+            si.update(status="requires_action", next_action=action)
+            self._emit("setup_intent.requires_action", si)
+            return si
+        pm["customer"] = customer["id"]
+        si["status"] = "succeeded"
+        self._emit("payment_method.attached", pm)
+        self._emit("setup_intent.succeeded", si)
+        return si
+
+    def _retrieve_setup_intent(self, p: dict[str, Any], setup_id: str) -> dict[str, Any]:
+        if setup_id not in self.setup_intents:
+            raise _missing("setup_intent", setup_id, param="intent")
+        return self.setup_intents[setup_id]
+
+    def _attach_payment_method(self, p: dict[str, Any], pm_id: str) -> dict[str, Any]:
+        if pm_id not in self.payment_methods:
+            raise _missing("payment_method", pm_id, param="payment_method")
+        customer = self._customer(_required(p, "customer"))
+        pm = self.payment_methods[pm_id]
+        if pm["customer"] not in (None, customer["id"]):
+            raise invalid(
+                "The payment method you provided has already been attached to a customer.",
+                code="payment_method_unexpected_state",
+            )
+        pm["customer"] = customer["id"]
+        self._emit("payment_method.attached", pm)
+        return pm
+
+    def _detach_payment_method(self, p: dict[str, Any], pm_id: str) -> dict[str, Any]:
+        if pm_id not in self.payment_methods:
+            raise _missing("payment_method", pm_id, param="payment_method")
+        pm = self.payment_methods[pm_id]
+        if pm["customer"] is None:
+            raise invalid(
+                "The payment method you provided is not attached to a customer so detachment "
+                "is impossible.",
+                code="payment_method_unexpected_state",
+            )
+        pm["customer"] = None
+        self._emit("payment_method.detached", pm)
+        return pm
+
+    def _customer(self, customer_id: str) -> dict[str, Any]:
+        if customer_id not in self.customers:
+            raise invalid(
+                f"No such customer: '{customer_id}'", code="resource_missing", param="customer"
+            )
+        return self.customers[customer_id]
 
     def _retrieve_payment_intent(self, p: dict[str, Any], intent_id: str) -> dict[str, Any]:
         return self._intent(intent_id)
@@ -681,8 +795,18 @@ class FakeStripe:
         stores |= {"po": self.payouts, "pi": self.payment_intents}
         return stores.get(object_id.split("_")[0], {}).get(object_id)
 
-    def _confirm(self, pi: dict[str, Any]) -> None:
+    def _confirm(self, pi: dict[str, Any], *, off_session: bool = False) -> None:
         card = self._cards[pi["payment_method"]]
+        if off_session and card.three_d_secure and not card.decline:
+            card = replace(
+                card,
+                decline=(
+                    "authentication_required",
+                    "authentication_required",
+                    "Your card was declined. This transaction requires authentication.",
+                    None,
+                ),
+            )
         if card.decline:
             code, decline_code, message, param = card.decline
             charge = self._new_charge(pi, failure=(code, message, decline_code))
@@ -819,6 +943,11 @@ _ROUTES = [
     ("POST", r"/v1/refunds", "_create_refund"),
     ("GET", r"/v1/refunds/([^/]+)", "_retrieve_refund"),
     ("GET", r"/v1/payment_methods/([^/]+)", "_retrieve_payment_method"),
+    ("POST", r"/v1/payment_methods/([^/]+)/attach", "_attach_payment_method"),
+    ("POST", r"/v1/payment_methods/([^/]+)/detach", "_detach_payment_method"),
+    ("POST", r"/v1/customers", "_create_customer"),
+    ("POST", r"/v1/setup_intents", "_create_setup_intent"),
+    ("GET", r"/v1/setup_intents/([^/]+)", "_retrieve_setup_intent"),
     ("POST", r"/v1/files", "_create_file"),
     ("GET", r"/v1/disputes/([^/]+)", "_retrieve_dispute"),
     ("POST", r"/v1/disputes/([^/]+)", "_update_dispute"),

@@ -116,8 +116,70 @@ GOOD_BODIES: dict[tuple[str, str], dict[str, Any] | None] = {
     ("GET", "/api/payouts/{payoutId}"): None,
     ("POST", "/api/payouts"): {"currency": "USD", "amountCents": 100},
     ("POST", "/api/payouts/{payoutId}/cancel"): {},
+    ("POST", "/api/customers"): {
+        "email": "ann@example.com",
+        "name": "Ann",
+        "phone": "+1 555 0100",
+        "address": {
+            "line1": "1 Main St",
+            "line2": "Flat 2",
+            "city": "Springfield",
+            "state": "IL",
+            "postalCode": "62701",
+            "country": "US",
+        },
+        "metadata": {"k": "v"},
+    },
+    ("GET", "/api/customers"): None,
+    ("GET", "/api/customers/{customerId}"): None,
+    ("DELETE", "/api/customers/{customerId}"): None,
+    ("POST", "/api/customers/{customerId}/payment_methods"): {
+        "type": "card",
+        "token": "pm_card_visa",
+        "gatewayType": "sandbox",
+    },
+    ("GET", "/api/customers/{customerId}/payment_methods"): None,
+    ("DELETE", "/api/customers/{customerId}/payment_methods/{paymentMethodId}"): None,
+    ("POST", "/api/products"): {
+        "name": "Pro plan",
+        "description": "For teams",
+        "active": True,
+        "metadata": {"k": "v"},
+    },
+    ("GET", "/api/products"): None,
+    ("GET", "/api/products/{productId}"): None,
+    ("POST", "/api/products/{productId}"): {
+        "name": "Team plan",
+        "description": "For larger teams",
+        "active": True,
+        "metadata": {"k": "v"},
+    },
+    ("GET", "/api/prices"): None,
+    ("GET", "/api/prices/{priceId}"): None,
+    ("POST", "/api/prices/{priceId}"): {
+        "active": True,
+        "nickname": "Monthly",
+        "metadata": {"k": "v"},
+    },
+    ("POST", "/api/test_clocks"): {"frozenTime": 1_767_225_600, "name": "Renewals"},
+    ("GET", "/api/test_clocks"): None,
+    ("GET", "/api/test_clocks/{clockId}"): None,
+    ("DELETE", "/api/test_clocks/{clockId}"): None,
+    ("POST", "/api/test_clocks/{clockId}/advance"): {"frozenTime": 1_798_761_600},
+}
+GOOD_BODIES[("POST", "/api/customers/{customerId}")] = {
+    **GOOD_BODIES[("POST", "/api/customers")],  # type: ignore[dict-item]
+    "defaultPaymentMethod": "pm_missing",
 }
 GOOD_BODIES[("POST", "/api/payments/charge")] = GOOD_BODIES[("POST", "/api/payments/authorize")]
+GOOD_BODIES[("POST", "/api/prices")] = {
+    "productId": "prod_filled_in_by_populate",
+    "unitAmountCents": 1500,
+    "currency": "USD",
+    "recurring": {"interval": "month", "intervalCount": 3},
+    "nickname": "Quarterly",
+    "metadata": {"k": "v"},
+}
 GOOD_BODIES[("POST", "/api/session")] = {"grant": "not-a-grant", "next": "/dashboard"}
 GOOD_BODIES[("POST", "/api/session/sign-out")] = {}
 # Signed with the route's secret when authenticated: the checks after the signature's are reached.
@@ -218,16 +280,30 @@ def _populate(client: TestClient) -> World:
         return response.json()[field_name]["id"]
 
     order_id = made("/api/orders", {"amountCents": 1000, "currency": "USD"}, "order")
+    customer_id = made("/api/customers", {"email": "cy@example.com"}, "customer")
+    card_id = made(
+        f"/api/customers/{customer_id}/payment_methods",
+        {"type": "card", "token": "pm_card_visa"},
+        "paymentMethod",
+    )
     payment_id = made(
         "/api/payments/charge",
         {"orderId": order_id, "paymentMethod": {"type": "card", "token": "pm_card_visa"}},
         "payment",
     )
+    product_id = made("/api/products", {"name": "Tea club"}, "product")
+    # The price's good body names a real product, so the sweep reaches the handler.
+    GOOD_BODIES[("POST", "/api/prices")]["productId"] = product_id  # type: ignore[index]
+    price_id = made("/api/prices", GOOD_BODIES[("POST", "/api/prices")], "price")  # type: ignore[arg-type]
+    clock_id = made("/api/test_clocks", {"frozenTime": 1_767_225_600}, "testClock")
     return World(
         client=client,
         key=key,
         session_token=token,
         path_ids={
+            "productId": product_id,
+            "priceId": price_id,
+            "clockId": clock_id,
             "paymentId": payment_id,
             "orderId": order_id,
             "endpointId": made(
@@ -238,6 +314,8 @@ def _populate(client: TestClient) -> World:
             "sessionId": made(
                 "/api/checkout/sessions", GOOD_BODIES[("POST", "/api/checkout/sessions")], "session"
             ),
+            "customerId": customer_id,
+            "paymentMethodId": card_id,
             "deliveryId": "whd_missing",
             "payoutId": "po_missing",
             "logoId": "logo_missing.png",

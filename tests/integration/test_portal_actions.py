@@ -19,6 +19,7 @@ from backend.core.errors import NotFound, PermissionDenied
 from backend.models import AuditLog, Payment, WebhookDelivery
 from backend.models.enums import Role
 from backend.services.checkout import link_pages
+from backend.services.customers import pages as customer_pages
 from backend.services.identity.sessions import SessionContext
 from backend.services.identity.step_up import StepUpRequired
 from backend.services.merchant import bank_page, portal_settings, webhook_pages
@@ -126,7 +127,7 @@ def test_another_merchants_objects_are_not_found(shop: Shop, other: Shop) -> Non
         with pytest.raises(NotFound):
             attempt()
     assert status_of(payment_id) == "authorized"
-    assert not portal_actions.customer_list(stranger, query="", cursor=None, limit=25).customers
+    assert not customer_pages.customer_list(stranger, query="", cursor=None, limit=25).customers
 
     # The same link, in the other mode of its own merchant, is not found either.
     owner_live = replace(member(shop.merchant_id, Role.OWNER), livemode=True)

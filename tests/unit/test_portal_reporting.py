@@ -20,7 +20,8 @@ from backend.core.errors import ValidationFailed
 from backend.core.ids import new_id
 from backend.models import Customer, Dispute, Merchant, Payment, Refund
 from backend.services.context import Scope
-from backend.services.payments import customers, state_machine, totals
+from backend.services.customers import figures as customers
+from backend.services.payments import state_machine, totals
 from backend.services.payments.money_input import parse_money
 from backend.services.reporting import dashboard, exports, payment_list, periods
 
@@ -302,7 +303,7 @@ def test_customers_lifetime_value_and_methods(engine: Engine, merchant: str) -> 
         detail = customers.get_customer(
             db, merchant_id=merchant, livemode=False, customer_id=customer.id
         )
-        assert sorted((m.last4, m.payments) for m in detail.methods) == [
+        assert sorted((m.last4, m.payments) for m in detail.cards_used) == [
             ("1881", 1),
             ("4242", 3),
         ]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from datetime import UTC, datetime
 
 import pytest
@@ -18,6 +18,7 @@ from backend.gateways.base import (
     PaymentRequest,
     PaymentResult,
     RiskTest,
+    SetupResult,
 )
 from backend.gateways.sandbox import (
     NOT_A_TEST_CARD_MESSAGE,
@@ -149,7 +150,7 @@ def test_declining_cards_and_tokens(gw, number, token, code, message, capture):
 # -- 3-D Secure ----------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("token", ["4000002500003155", "pm_card_authenticationRequired"])
+@pytest.mark.parametrize("token", ["4000002500003155", "pm_card_authenticationRequiredOnSetup"])
 def test_authentication_required_then_approved(gw: SandboxGateway, token: str):
     first = gw.create_payment(request(token))
     assert first.outcome is Outcome.REQUIRES_ACTION
@@ -215,7 +216,9 @@ def test_dispute_card_succeeds_and_announces_the_dispute(gw: SandboxGateway, tok
         ("pm_card_chargeDeclinedInsufficientFunds", "4000000000009995", Outcome.DECLINED),
         ("pm_card_chargeDeclinedExpiredCard", "4000000000000069", Outcome.DECLINED),
         ("pm_card_chargeDeclinedIncorrectCvc", "4000000000000127", Outcome.DECLINED),
-        ("pm_card_authenticationRequired", "4000002500003155", Outcome.REQUIRES_ACTION),
+        ("pm_card_authenticationRequiredOnSetup", "4000002500003155", Outcome.REQUIRES_ACTION),
+        ("pm_card_authenticationRequired", "4000002760003184", Outcome.REQUIRES_ACTION),
+        ("pm_card_chargeCustomerFail", "4000000000000341", Outcome.DECLINED),
         ("pm_card_createDispute", "4000000000000259", Outcome.SUCCEEDED),
         ("pm_card_radarBlock", "4100000000000019", Outcome.DECLINED),
         ("pm_card_chargeDeclinedFraudulent", "4100000000000019", Outcome.DECLINED),
@@ -231,7 +234,7 @@ def test_tokens_behave_as_their_cards(gw: SandboxGateway, token, number, outcome
 
 
 def test_every_listed_number_and_token_is_a_valid_card():
-    assert len(TEST_CARD_NUMBERS) == 19 and len(TEST_TOKENS) == 18
+    assert len(TEST_CARD_NUMBERS) == 21 and len(TEST_TOKENS) == 20
     for number in TEST_CARD_NUMBERS:
         assert cards.luhn_valid(number), number
         assert len(number) in cards.card_lengths(cards.detect_brand(number)), number
@@ -477,3 +480,98 @@ def test_sandbox_accepting_loses_and_keeps_no_balance() -> None:
         sandbox.accept_dispute("dp_not_ours")
     with pytest.raises(GatewayUnavailable):
         SandboxGateway(unavailable=True).accept_dispute("sbx_dp_pay_123456")
+
+
+# -- saved cards -----------------------------------------------------------------------------
+
+
+def saved(gw: SandboxGateway, token: str) -> tuple[str, SetupResult]:
+    customer = gw.create_customer(
+        email="a@example.com", name=None, reference="cus_1", idempotency_key="k"
+    )
+    return customer, gw.save_card(customer, token, idempotency_key="k")
+
+
+@pytest.mark.parametrize(
+    ("token", "last4", "authenticate"),
+    [
+        ("pm_card_visa", "4242", False),
+        ("4000 0000 0000 0341", "0341", False),
+        ("pm_card_chargeCustomerFail", "0341", False),
+        ("4000002760003184", "3184", True),
+        ("pm_card_authenticationRequiredOnSetup", "3155", True),
+        ("pm_card_createDispute", "0259", False),
+    ],
+)
+def test_cards_that_save(gw: SandboxGateway, token: str, last4: str, authenticate: bool):
+    customer, result = saved(gw, token)
+    assert customer.startswith("sbx_cus_")
+    assert result.saved and result.decline_code is None
+    assert result.gateway_payment_method_id.startswith("sbx_pm_")
+    assert last4 not in result.gateway_payment_method_id.split("_")[2]  # a digest, no digits kept
+    assert result.card.last4 == last4
+    assert result.authentication_required is authenticate
+
+
+@pytest.mark.parametrize(
+    ("token", "code"),
+    [
+        ("pm_card_chargeDeclined", "card_declined"),
+        ("4000000000009995", "insufficient_funds"),
+        ("pm_card_chargeDeclinedExpiredCard", "expired_card"),
+        ("pm_card_radarBlock", "fraudulent"),
+    ],
+)
+def test_cards_whose_issuer_refuses_to_save(gw: SandboxGateway, token: str, code: str):
+    _, result = saved(gw, token)
+    assert not result.saved
+    assert result.gateway_payment_method_id is None
+    assert result.decline_code == code and result.message
+
+
+def test_saving_refuses_what_is_not_a_test_card(gw: SandboxGateway):
+    customer = gw.create_customer(email=None, name=None, reference="cus_1", idempotency_key="k")
+    with pytest.raises(ValidationFailed) as refused:
+        gw.save_card(customer, "4111111111111111", idempotency_key="k")
+    assert refused.value.code == "not_a_test_card"
+    with pytest.raises(GatewayUnavailable):
+        gw.save_card("cus_not_ours", "pm_card_visa", idempotency_key="k")
+
+
+def off_session(token: str, customer: str | None) -> PaymentRequest:
+    return replace(request(token), gateway_customer_id=customer, off_session=True)
+
+
+def test_saved_cards_charge_as_their_test_cards_in_any_process(gw: SandboxGateway):
+    customer, visa = saved(gw, "pm_card_visa")
+    other = SandboxGateway()  # another worker: nothing is remembered, the id says it all
+    charged = other.create_payment(off_session(visa.gateway_payment_method_id, customer))
+    assert charged.outcome is Outcome.SUCCEEDED and charged.card == visa.card
+
+    customer, failing = saved(gw, "pm_card_chargeCustomerFail")
+    declined = gw.create_payment(off_session(failing.gateway_payment_method_id, customer))
+    assert declined.outcome is Outcome.DECLINED and declined.decline_code == "card_declined"
+
+    customer, strict = saved(gw, "4000002760003184")
+    waiting = gw.create_payment(off_session(strict.gateway_payment_method_id, customer))
+    assert waiting.outcome is Outcome.REQUIRES_ACTION
+    assert waiting.decline_code == "authentication_required"
+    on_session = replace(off_session(strict.gateway_payment_method_id, customer), off_session=False)
+    challenged = gw.create_payment(on_session)
+    assert challenged.outcome is Outcome.REQUIRES_ACTION and challenged.decline_code is None
+
+
+def test_a_saved_card_is_charged_with_its_customer_only(gw: SandboxGateway):
+    _, visa = saved(gw, "pm_card_visa")
+    with pytest.raises(ValidationFailed):
+        gw.create_payment(off_session(visa.gateway_payment_method_id, None))
+    with pytest.raises(ValidationFailed) as forged:
+        gw.create_payment(off_session("sbx_pm_0000000000000000_abcdefgh", "sbx_cus_abcdefgh12"))
+    assert forged.value.code == "not_a_test_card"
+
+
+def test_detach(gw: SandboxGateway):
+    _, visa = saved(gw, "pm_card_visa")
+    gw.detach_card(visa.gateway_payment_method_id, idempotency_key="k")
+    with pytest.raises(GatewayUnavailable):
+        gw.detach_card("pm_123", idempotency_key="k")

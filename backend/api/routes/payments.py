@@ -25,7 +25,7 @@ from backend.api.schemas import (
 )
 from backend.core.db import session_scope
 from backend.core.read_threads import run_read
-from backend.services.payments import charges, operations, orders, reviews
+from backend.services.payments import charges, operations, orders, reviews, routing
 from backend.services.payments.charges import ChargeInput, PaymentMethodInput, PaymentOutcome
 from backend.services.payments.sandbox_followups import dispute_later
 from backend.services.representations import order_to_dict, payment_to_dict, refund_to_dict
@@ -54,7 +54,7 @@ def outcome_result(outcome: PaymentOutcome, created: int) -> Result:
     body: dict[str, Any] = {"success": outcome.ok, "payment": payment_to_dict(outcome.payment)}
     if outcome.ok:
         return created, body
-    unavailable = outcome.error_code in ("gateway_unavailable", "gateway_outcome_unknown")
+    unavailable = outcome.error_code in routing.UNAVAILABLE_CODES
     status = 503 if unavailable else 402
     body["error"] = {
         "code": outcome.error_code,

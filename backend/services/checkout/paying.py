@@ -162,7 +162,7 @@ def pay(
 
 
 def _decline_key(outcome: charges.PaymentOutcome) -> str:
-    if outcome.error_code in ("gateway_unavailable", "gateway_outcome_unknown"):
+    if outcome.error_code in routing.UNAVAILABLE_CODES:
         return "unavailable"
     if outcome.error_code == "payment_blocked":
         return "payment_blocked"

@@ -33,6 +33,8 @@ class Permission(StrEnum):
     MANAGE_DISPUTES = "manage_disputes"  # upload evidence, accept
     REVIEW_PAYMENTS = "review_payments"  # close the review of a flagged payment
     MANAGE_PAYMENT_LINKS = "manage_payment_links"
+    MANAGE_CUSTOMERS = "manage_customers"  # create, edit, delete; remove saved cards
+    MANAGE_CATALOGUE = "manage_catalogue"  # products and prices: create, archive
     VIEW_DEVELOPERS = "view_developers"  # API key list (never secrets), webhook delivery log
     MANAGE_API_KEYS = "manage_api_keys"  # create, reveal, roll, revoke
     MANAGE_WEBHOOKS = "manage_webhooks"  # endpoints, secrets, redelivery
@@ -55,6 +57,8 @@ DESCRIPTIONS: dict[Permission, str] = {
     Permission.MANAGE_DISPUTES: "Answer disputes with evidence",
     Permission.REVIEW_PAYMENTS: "Approve flagged payments or mark them fraudulent",
     Permission.MANAGE_PAYMENT_LINKS: "Create and edit payment links",
+    Permission.MANAGE_CUSTOMERS: "Create, edit and delete customers and their saved cards",
+    Permission.MANAGE_CATALOGUE: "Create and archive products and prices",
     Permission.VIEW_DEVELOPERS: "See API keys (never their secrets) and webhook deliveries",
     Permission.MANAGE_API_KEYS: "Create, reveal, roll and revoke API keys",
     Permission.MANAGE_WEBHOOKS: "Manage webhook endpoints and redeliver events",
@@ -95,6 +99,7 @@ MATRIX: dict[Role, frozenset[Permission]] = {
             Permission.REFUND_LIMITED,
             Permission.MANAGE_DISPUTES,
             Permission.REVIEW_PAYMENTS,
+            Permission.MANAGE_CUSTOMERS,
         }
     ),
 }

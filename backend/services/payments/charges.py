@@ -9,11 +9,17 @@ audit rows, events) in the caller's transaction: either all of it is committed o
 
 Gateway calls carry idempotency keys derived from our own ids, so retrying after a crash between
 the processor's answer and our commit repeats nothing at the processor.
+
+A card saved for a customer (backend.services.customers.payment_methods) is charged by
+`charge_saved_method`, through this same path: scored, booked and written as any payment, but
+sent to the processor the card was saved at only (no failover: the card exists nowhere else),
+for the processor's customer, off session by default (the customer is not there).
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -25,13 +31,14 @@ from backend.core.ids import new_id
 from backend.gateways.base import Outcome, PaymentRequest, PaymentResult
 from backend.models import Order, Payment, PaymentAttempt, utcnow
 from backend.models.enums import CaptureMethod, OrderStatus, PaymentStatus, RiskDecision
+from backend.services import idempotency
 from backend.services.context import SYSTEM, Actor, Scope
 from backend.services.payments import booking, merchant_terms, risk, routing
 from backend.services.payments.fees import FeeSchedule
 from backend.services.payments.new_rows import NewRows
 from backend.services.payments.orders import get_order, new_order, validate_metadata
 
-PAYMENT_METHOD_TYPES = ("card",)
+PAYMENT_METHOD_TYPES = routing.PAYMENT_METHOD_TYPES
 
 
 # Payments of an order that block another payment for it.
@@ -66,6 +73,17 @@ class PaymentMethodInput:
     token: str
 
 
+@dataclass(frozen=True)
+class SavedCardCharge:
+    """A card saved for a customer: charged at its processor account only, for the
+    processor's customer, off session unless the customer is there."""
+
+    customer_id: str
+    route: routing.Route
+    gateway_customer_id: str
+    off_session: bool = True
+
+
 @dataclass
 class ChargeInput:
     payment_method: PaymentMethodInput
@@ -79,6 +97,7 @@ class ChargeInput:
     ip_address: str | None = None
     metadata: dict[str, str] = field(default_factory=dict)
     idempotency_key: str | None = None
+    saved: SavedCardCharge | None = None
 
 
 def _country(value: str | None, param: str) -> str | None:
@@ -101,6 +120,95 @@ def charge(
 ) -> PaymentOutcome:
     """Authorize and capture at once."""
     return _create_payment(db, scope, data, capture=True, actor=actor)
+
+
+# Where charge_saved_method keeps its idempotency records (not an API path: no request clashes).
+SAVED_CHARGE_PATH = "service:charge_saved_method"
+
+
+def charge_saved_method(
+    db: Session,
+    scope: Scope,
+    customer_id: str,
+    payment_method_id: str | None,
+    amount: int,
+    currency: str,
+    idempotency_key: str,
+    description: str | None = None,
+    metadata: dict[str, str] | None = None,
+    *,
+    off_session: bool = True,
+    actor: Actor = SYSTEM,
+) -> PaymentOutcome:
+    """Charge (authorize and capture) a customer's saved card, `payment_method_id` or the
+    customer's default when None, in the caller's unit of work.
+
+    The same path as every charge: validated, risk-scored, sent through routing (the card's own
+    processor account, with a PaymentAttempt), booked (fees, ledger, audit, the payment.* event).
+    `idempotency_key` (e.g. an invoice and its attempt number) makes retries safe: the same key
+    and request within 24 hours return the payment of the first call without charging again;
+    the same key for another request is a Conflict (409 idempotency_key_reused). Its processor
+    key is derived from it as well, so a retry after a crash charges nothing twice.
+
+    The outcome: `ok` when captured; otherwise `error_code` is `card_declined` (the payment
+    failed, its decline code in `payment.failure_code`), `payment_blocked` (risk),
+    `authentication_required` (the payment waits in requires_action for the customer to
+    authenticate) or `gateway_unavailable` / `gateway_outcome_unknown` (retry with the key).
+    Raises NotFound for a customer or card that is not this merchant's (or deleted, detached),
+    ValidationFailed for an unusable amount, currency or card."""
+    from backend.services.customers import payment_methods
+
+    request = json.dumps(
+        [customer_id, payment_method_id, amount, currency, description, metadata, off_session],
+        sort_keys=True,
+    )
+    digest = idempotency.request_digest("POST", SAVED_CHARGE_PATH, request.encode())
+    started = idempotency.claim(
+        db,
+        merchant_id=scope.merchant_id,
+        livemode=scope.livemode,
+        key=idempotency_key,
+        method="POST",
+        path=SAVED_CHARGE_PATH,
+        digest=digest,
+    )
+    if isinstance(started, idempotency.Replay):
+        return _replayed(db, scope, started)
+    customer, method = payment_methods.method_for_charge(db, scope, customer_id, payment_method_id)
+    data = ChargeInput(
+        payment_method=PaymentMethodInput(method.type, method.gateway_payment_method_id),
+        amount=amount,
+        currency=currency,
+        customer_email=customer.email,
+        description=description,
+        metadata=metadata or {},
+        idempotency_key=idempotency_key,
+        saved=SavedCardCharge(
+            customer.id,
+            routing.route_for_saved_card(db, method),
+            method.gateway_customer_id,
+            off_session,
+        ),
+    )
+    outcome = charge(db, scope, data, actor=actor)
+    answer = {"payment": outcome.payment.id, "error": outcome.error_code}
+    answer |= {"message": outcome.error_message, "rule": outcome.error_rule}
+    status = 503 if outcome.error_code in routing.UNAVAILABLE_CODES else 200
+    idempotency.finish(db, started, status=status, body=json.dumps(answer))
+    return outcome
+
+
+def _replayed(db: Session, scope: Scope, replay: idempotency.Replay) -> PaymentOutcome:
+    """The outcome of the first call with an idempotency key, from what it stored."""
+    from backend.services.payments.orders import get_payment
+
+    answer = json.loads(replay.body)
+    return PaymentOutcome(
+        get_payment(db, scope, answer["payment"]),
+        error_code=answer["error"],
+        error_message=answer["message"],
+        error_rule=answer["rule"],
+    )
 
 
 def _create_payment(
@@ -137,15 +245,19 @@ def _payment_outcome_of(
 
     order = _order_for_payment(db, scope, data, email, actor, rows)
     email = email or order.customer_email
-    routes = routing.candidate_routes(
-        db,
-        merchant_id=scope.merchant_id,
-        livemode=scope.livemode,
-        amount=order.amount,
-        currency=order.currency,
-        method=method.type,
-        requested=data.gateway_type,
-    )
+    saved = data.saved
+    if saved is not None:
+        routes = [saved.route]  # the card exists at this processor account only
+    else:
+        routes = routing.candidate_routes(
+            db,
+            merchant_id=scope.merchant_id,
+            livemode=scope.livemode,
+            amount=order.amount,
+            currency=order.currency,
+            method=method.type,
+            requested=data.gateway_type,
+        )
     card = routes[0].gateway.card_details(method.token)
 
     now = utcnow()
@@ -208,6 +320,8 @@ def _payment_outcome_of(
         description=data.description,
         customer_email=email,
         metadata={"payment_id": payment.id, "order_id": order.id, **metadata},
+        gateway_customer_id=saved.gateway_customer_id if saved else None,
+        off_session=saved.off_session if saved else False,
     )
     try:
         route, result = routing.with_failover(
@@ -266,6 +380,7 @@ def _order_for_payment(
         currency=data.currency,
         customer_email=email,
         actor=actor,
+        customer_id=data.saved.customer_id if data.saved else None,
     )
 
 
@@ -286,7 +401,10 @@ def _apply_result(
         return PaymentOutcome(payment, "card_declined", message)
 
     if result.outcome == Outcome.REQUIRES_ACTION:
-        booking.require_action(db, payment, platform_fees, gateway_fees, actor, rows)
+        code = result.decline_code  # authentication_required: a charge without the customer
+        booking.require_action(db, payment, platform_fees, gateway_fees, actor, rows, code=code)
+        if code:
+            return PaymentOutcome(payment, code, result.message)
         return PaymentOutcome(payment)
 
     if result.outcome == Outcome.AUTHORIZED:

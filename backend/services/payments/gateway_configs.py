@@ -33,13 +33,12 @@ from backend.core.crypto import decrypt_json, encrypt_json
 from backend.core.currency import normalise_currency
 from backend.core.errors import Conflict, NotFound, ValidationFailed
 from backend.core.ids import new_id
-from backend.models import GatewayConfig, Payment, utcnow
+from backend.models import GatewayConfig, Payment, PaymentMethod, utcnow
 from backend.services import audit
 from backend.services.context import SYSTEM, Actor, Scope
-from backend.services.payments.charges import PAYMENT_METHOD_TYPES
 from backend.services.payments.fees import PIPS_PER_UNIT
 from backend.services.payments.orders import MAX_AMOUNT
-from backend.services.payments.routing import GATEWAY_NAMES
+from backend.services.payments.routing import GATEWAY_NAMES, PAYMENT_METHOD_TYPES
 
 PRIORITY_STEP = 10
 MAX_CONFIGS = 20  # per merchant and mode: routing reads them all on every payment
@@ -424,6 +423,12 @@ def delete(db: Session, scope: Scope, config_id: str, *, actor: Actor = SYSTEM) 
         raise Conflict(
             "This processor has taken payments, and their captures and refunds still go "
             "through it: turn it off instead",
+            code="processor_in_use",
+        )
+    if db.exec(select(exists().where(PaymentMethod.gateway_config_id == config.id))).one():
+        raise Conflict(
+            "Customers' cards are saved at this processor and can be charged through it only: "
+            "turn it off instead",
             code="processor_in_use",
         )
     _audit(db, config, "gateway_config.deleted", actor, {"gateway": config.gateway})

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import TypeVar
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from backend.core.currency import normalise_currency
 from backend.core.db import new_instance
@@ -130,8 +130,10 @@ def new_order(
     customer_email: str | None = None,
     metadata: object = None,
     actor: Actor = SYSTEM,
+    customer_id: str | None = None,
 ) -> Order:
-    """A validated order and its audit row, added to rows (not yet written)."""
+    """A validated order and its audit row, added to rows (not yet written). The customer is
+    `customer_id` when given (a saved card's), else the one with the e-mail (made if new)."""
     from backend.services.identity.accounts import normalise_email
 
     amount = validate_amount(amount)
@@ -141,14 +143,16 @@ def new_order(
             "reference must be a string of at most 200 characters", param="reference"
         )
     email = normalise_email(customer_email, param="customerEmail") if customer_email else None
-    customer = customer_for(db, scope, email)
+    if customer_id is None:
+        customer = customer_for(db, scope, email)
+        customer_id = customer.id if customer else None
     now = utcnow()
     order = new_instance(
         Order,
         id=new_id("ord"),
         merchant_id=scope.merchant_id,
         livemode=scope.livemode,
-        customer_id=customer.id if customer else None,
+        customer_id=customer_id,
         amount=amount,
         currency=currency,
         reference=reference,
@@ -175,14 +179,19 @@ def new_order(
 
 
 def customer_for(db: Session, scope: Scope, email: str | None) -> Customer | None:
+    """The customer a payment with this e-mail belongs to: the oldest one not deleted with it,
+    or a new one."""
     if not email:
         return None
     customer = db.exec(
-        select(Customer).where(
+        select(Customer)
+        .where(
             Customer.merchant_id == scope.merchant_id,
             Customer.livemode == scope.livemode,
             Customer.email == email,
+            col(Customer.deleted_at).is_(None),
         )
+        .order_by(col(Customer.created_at), col(Customer.id))
     ).first()
     if customer is None:
         customer = Customer(

@@ -1,8 +1,8 @@
-"""What a signed-in member does from the portal's payment, dispute and customer pages.
+"""What a signed-in member does from the portal's payment and dispute pages.
 
 Each function takes the member's resolved session (role, merchant, mode), checks the
 permission matrix first, then opens its own unit of work and calls the one service function
-that acts (charges, reviews, risk, dispute_evidence, customers). The portal's event handlers
+that acts (charges, reviews, risk, dispute_evidence). The portal's event handlers
 only call these and copy the answer into their state, so every check runs on the server
 whatever the page shows. Refunds go through refund_limits (limits and step-up).
 """
@@ -28,9 +28,8 @@ from backend.services.payments import (
     reviews,
     state_machine,
 )
-from backend.services.payments import customers as customer_records
 from backend.services.payments.money_input import parse_money
-from backend.services.reporting import payment_detail, payment_list
+from backend.services.reporting import payment_detail
 from backend.services.reporting.payment_detail import EventDeliveries, TimelineEntry
 
 
@@ -223,45 +222,3 @@ def accept_dispute(ctx: SessionContext, dispute_id: str, *, ip_address: str | No
     require(ctx.role, Permission.MANAGE_DISPUTES)
     with session_scope() as db:
         dispute_evidence.accept_dispute(db, _scope(ctx), dispute_id, actor=_actor(ctx, ip_address))
-
-
-# ---------------------------------------------------------------------------------------------
-# Customers
-
-
-def customer_list(
-    ctx: SessionContext, *, query: str, cursor: str | None, limit: int
-) -> customer_records.CustomerPage:
-    require(ctx.role, Permission.VIEW_DATA)
-    with session_scope(readonly=True) as db:
-        return customer_records.list_customers(
-            db,
-            merchant_id=ctx.merchant_id,
-            livemode=ctx.livemode,
-            query=query,
-            cursor=cursor,
-            limit=limit,
-        )
-
-
-@dataclass(frozen=True)
-class CustomerPageData:
-    detail: customer_records.CustomerDetail
-    payments: list[Payment]
-    more_payments: bool
-
-
-def customer_page(ctx: SessionContext, customer_id: str, *, limit: int = 25) -> CustomerPageData:
-    require(ctx.role, Permission.VIEW_DATA)
-    with session_scope(readonly=True) as db:
-        detail = customer_records.get_customer(
-            db, merchant_id=ctx.merchant_id, livemode=ctx.livemode, customer_id=customer_id
-        )
-        page = payment_list.search_payments(
-            db,
-            merchant_id=ctx.merchant_id,
-            livemode=ctx.livemode,
-            filters=payment_list.PaymentFilters(customer_id=customer_id),
-            limit=limit,
-        )
-    return CustomerPageData(detail, list(page.payments), page.next_cursor is not None)

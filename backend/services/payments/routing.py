@@ -24,10 +24,12 @@ from backend.core.crypto import decrypt_json
 from backend.core.errors import ServiceError, ValidationFailed
 from backend.core.ttl_cache import TTLMemo, forget_on_commit
 from backend.gateways.base import Gateway, GatewayUnavailable
-from backend.models import GatewayConfig, Payment
+from backend.models import GatewayConfig, Payment, PaymentMethod
 from backend.services.payments.fees import STRIPE_DEFAULT, FeeSchedule
 
 GATEWAY_NAMES = ("sandbox", "stripe")
+# The ways to pay that payments, saved methods and processor rules name.
+PAYMENT_METHOD_TYPES = ("card",)
 # The sandbox charges what Stripe would, so test mode shows realistic fees and net amounts.
 DEFAULT_FEES = {"sandbox": STRIPE_DEFAULT, "stripe": STRIPE_DEFAULT}
 
@@ -37,6 +39,10 @@ T = TypeVar("T")
 class AllGatewaysUnavailable(ServiceError):
     status = 503
     code = "gateway_unavailable"
+
+
+# The codes of AllGatewaysUnavailable: no processor answered, so nothing is decided yet.
+UNAVAILABLE_CODES = frozenset({"gateway_unavailable", "gateway_outcome_unknown"})
 
 
 @dataclass(frozen=True)
@@ -149,12 +155,16 @@ def _route_or_error(config: GatewayConfig) -> Route | ServiceError:
 forget_on_commit(GatewayConfig, _CONFIGS, lambda row: (row.merchant_id, row.livemode))  # type: ignore[attr-defined]
 
 
-def _matches(config: GatewayConfig | _Candidate, amount: int, currency: str, method: str) -> bool:
+def _matches(
+    config: GatewayConfig | _Candidate, amount: int | None, currency: str | None, method: str
+) -> bool:
+    """Whether a configuration takes the payment; an amount or currency of None (saving a
+    card, no payment yet) matches any rule on it."""
     return (
-        (not config.currencies or currency in config.currencies)
+        (not config.currencies or currency is None or currency in config.currencies)
         and (not config.methods or method in config.methods)
-        and (config.min_amount is None or amount >= config.min_amount)
-        and (config.max_amount is None or amount <= config.max_amount)
+        and (config.min_amount is None or amount is None or amount >= config.min_amount)
+        and (config.max_amount is None or amount is None or amount <= config.max_amount)
     )
 
 
@@ -163,8 +173,8 @@ def candidate_routes(
     *,
     merchant_id: str,
     livemode: bool,
-    amount: int,
-    currency: str,
+    amount: int | None,
+    currency: str | None,
     method: str,
     requested: str | None = None,
 ) -> list[Route]:
@@ -224,6 +234,33 @@ def _config_for_payment(db: Session, payment: Payment) -> GatewayConfig | None:
         )
         .order_by(GatewayConfig.priority)
     ).first()
+
+
+def route_key(route: Route) -> str:
+    """The processor account a route reaches: its configuration, or the platform's gateway."""
+    return route.config_id or route.name
+
+
+def route_for_saved_card(db: Session, method: PaymentMethod, *, for_charge: bool = True) -> Route:
+    """The processor account a saved card lives at: it can be charged there only. A
+    configuration turned off takes no new charges, saved cards' included (`for_charge`), but
+    its cards can still be detached."""
+    if method.gateway_config_id is None:
+        return _route(None, method.gateway)
+    config = db.exec(
+        select(GatewayConfig).where(
+            GatewayConfig.id == method.gateway_config_id,
+            GatewayConfig.merchant_id == method.merchant_id,
+        )
+    ).first()
+    if config is None or (for_charge and not config.enabled):
+        raise ValidationFailed(
+            "The processor this card was saved at is turned off: turn it on again, or save "
+            "the card anew",
+            code="payment_method_unavailable",
+            param="paymentMethod",
+        )
+    return _route(config, method.gateway)
 
 
 def route_for_payment(db: Session, payment: Payment) -> Route:

@@ -33,7 +33,7 @@ from backend.models.enums import (
 )
 from backend.models.ledger import PLATFORM, Balance, BalanceTransaction, Payout, PayoutSchedule
 from backend.models.types import utcnow
-from backend.services import labels
+from backend.services import labels, paging
 from backend.services.identity.permissions import Permission
 from backend.services.identity.viewers import Viewer
 from backend.services.merchant import bank_accounts
@@ -650,7 +650,7 @@ def transactions_csv(viewer: Viewer, filters: TransactionFilters) -> Iterator[st
                 type=filters.type,
                 currency=filters.currency,
                 payout=filters.payout,
-                limit=reads.MAX_LIMIT,
+                limit=paging.MAX_LIMIT,
                 cursor=cursor,
             )
             writer.writerows(csv_row(t, viewer.timezone) for t in page)

@@ -1,27 +1,24 @@
 """What the merchant reads: its balance, the transactions that make it up, its payouts.
 
-Lists are newest first and paged by keyset on (created_at, id): the cursor is the id of the
-last item of a page, so a page never skips or repeats a row while new ones arrive.
+Lists are newest first and paged by keyset on (created_at, id) (backend/services/paging.py).
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
 from datetime import datetime
-from typing import TypeVar
 
-from sqlmodel import Session, and_, col, or_, select
+from sqlmodel import Session, and_, col, select
 
 from backend.core.currency import normalise_currency
 from backend.core.errors import ValidationFailed
 from backend.models.enums import BalanceTransactionType, PayoutStatus
 from backend.models.ledger import Balance, BalanceTransaction, Payout
 from backend.services.context import Scope
+from backend.services.paging import keyset_page
 from backend.services.payments.orders import owned
 
 BT = BalanceTransaction
-MAX_LIMIT = 100
-M = TypeVar("M", BalanceTransaction, Payout)
 
 
 def balance(db: Session, scope: Scope) -> dict[str, dict[str, int]]:
@@ -69,7 +66,7 @@ def list_balance_transactions(
         query = query.where(BT.created_at >= created_gte)
     if created_lte is not None:
         query = query.where(BT.created_at <= created_lte)
-    return _page(db, scope, BT, query, limit, cursor)
+    return keyset_page(db, scope, BT, query, limit, cursor)
 
 
 def list_payouts(
@@ -88,7 +85,7 @@ def list_payouts(
             choices = ", ".join(PayoutStatus)
             raise ValidationFailed(f"status must be one of: {choices}", param="status")
         query = query.where(Payout.status == status)
-    return _page(db, scope, Payout, query, limit, cursor)
+    return keyset_page(db, scope, Payout, query, limit, cursor)
 
 
 def get_payout(db: Session, scope: Scope, payout_id: str) -> Payout:
@@ -111,25 +108,3 @@ def paid_out_transactions(db: Session, payout: Payout) -> list[BalanceTransactio
             .order_by(col(BT.created_at).desc(), col(BT.id).desc())
         ).all()
     )
-
-
-def _page(
-    db: Session, scope: Scope, model: type[M], query, limit: int, cursor: str | None
-) -> tuple[list[M], str | None]:  # type: ignore[no-untyped-def]
-    if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= MAX_LIMIT:
-        raise ValidationFailed(f"limit must be from 1 to {MAX_LIMIT}", param="limit")
-    created, ident = col(model.created_at), col(model.id)
-    if cursor is not None:
-        last = db.exec(
-            select(model.created_at).where(
-                model.id == cursor,
-                model.merchant_id == scope.merchant_id,
-                model.livemode == scope.livemode,
-            )
-        ).first()
-        if last is None:
-            raise ValidationFailed("cursor is not one this list gave", param="cursor")
-        query = query.where(or_(created < last, and_(created == last, ident < cursor)))
-    rows = db.exec(query.order_by(created.desc(), ident.desc()).limit(limit + 1)).all()
-    page = list(rows[:limit])
-    return page, (page[-1].id if len(rows) > limit else None)

@@ -42,11 +42,16 @@ def require_action(
     gateway: FeeSchedule,
     actor: Actor,
     rows: NewRows | None = None,
+    *,
+    code: str | None = None,
 ) -> None:
-    """The customer must authenticate (3-D Secure) before the processor decides."""
+    """The customer must authenticate (3-D Secure) before the processor decides. `code` says
+    why when the processor said (authentication_required: a charge made without the customer,
+    whose issuer asks for them all the same)."""
     move_payment(payment, P.REQUIRES_ACTION)
     set_fees(payment, payment.amount, platform, gateway)
-    record_change(db, payment, "payment.requires_action", actor, rows=rows)
+    details = {"code": code} if code else None
+    record_change(db, payment, "payment.requires_action", actor, details=details, rows=rows)
 
 
 def authorize(

@@ -1,4 +1,5 @@
-"""A merchant's customers: the list with what each is worth, and one customer's details."""
+"""What the portal shows of customers: the list with what each is worth, and one customer's
+details (the cards it paid with, the cards saved for it)."""
 
 from __future__ import annotations
 
@@ -6,11 +7,13 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import func, or_
+from sqlalchemy import func
 from sqlmodel import Session, col, select
 
-from backend.core.errors import NotFound, ValidationFailed
-from backend.models import Customer, Payment
+from backend.models import Customer, Payment, PaymentMethod
+from backend.services.context import Scope
+from backend.services.customers import payment_methods, records
+from backend.services.paging import MAX_LIMIT
 from backend.services.payments.state_machine import CAPTURED
 
 
@@ -81,51 +84,22 @@ def list_customers(
     cursor: str | None = None,
     limit: int = 25,
 ) -> CustomerPage:
-    """Newest customers first (keyset pages); a search matches the start of an e-mail or a name."""
-    limit = max(1, min(limit, 100))
-    statement = select(Customer).where(
-        Customer.merchant_id == merchant_id, Customer.livemode == livemode
+    """Newest customers first (keyset pages); a search matches the start of an e-mail or a
+    name, or a whole id. Deleted customers are not listed."""
+    rows, next_cursor = records.search_customers(
+        db,
+        Scope(merchant_id, livemode),
+        query=query,
+        limit=max(1, min(limit, MAX_LIMIT)),
+        cursor=cursor,
     )
-    text = query.strip()[:200]
-    if text:
-        pattern = text.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-        statement = statement.where(
-            or_(
-                col(Customer.email).like(pattern + "%", escape="\\"),
-                func.lower(Customer.name).like(pattern + "%", escape="\\"),
-                Customer.id == text,
-            )
-        )
-    if cursor:
-        when, _, after_id = cursor.partition("|")
-        try:
-            after = datetime.fromisoformat(when)
-        except ValueError:
-            raise ValidationFailed("That page cursor is not valid", param="cursor") from None
-        if after.tzinfo is None or not after_id:
-            raise ValidationFailed("That page cursor is not valid", param="cursor")
-        statement = statement.where(
-            or_(
-                Customer.created_at < after,
-                (Customer.created_at == after) & (Customer.id < after_id),
-            )
-        )
-    rows = list(
-        db.exec(
-            statement.order_by(col(Customer.created_at).desc(), col(Customer.id).desc()).limit(
-                limit + 1
-            )
-        )
-    )
-    next_cursor = None
-    if len(rows) > limit:
-        rows = rows[:limit]
-        next_cursor = f"{rows[-1].created_at.isoformat()}|{rows[-1].id}"
     return CustomerPage(_summaries(db, rows), next_cursor)
 
 
 @dataclass(frozen=True)
-class SavedMethod:
+class CardUsed:
+    """A card the customer paid with (from its payments), saved or not."""
+
     brand: str
     last4: str
     exp_month: int | None
@@ -137,23 +111,17 @@ class SavedMethod:
 @dataclass(frozen=True)
 class CustomerDetail:
     summary: CustomerSummary
-    methods: list[SavedMethod]
+    cards_used: list[CardUsed]
+    saved_methods: list[PaymentMethod]
 
 
 def get_customer(
     db: Session, *, merchant_id: str, livemode: bool, customer_id: str
 ) -> CustomerDetail:
-    customer = db.exec(
-        select(Customer).where(
-            Customer.id == customer_id,
-            Customer.merchant_id == merchant_id,
-            Customer.livemode == livemode,
-        )
-    ).first()
-    if customer is None:
-        raise NotFound(f"No such customer: {customer_id!r}", param="customerId")
-    methods = [
-        SavedMethod(brand, last4, month, year, int(n), _aware(used))
+    """One customer (not deleted) with its figures, the cards it paid with and its saved cards."""
+    customer = records.get_customer(db, Scope(merchant_id, livemode), customer_id)
+    cards = [
+        CardUsed(brand, last4, month, year, int(n), _aware(used))
         for brand, last4, month, year, n, used in db.exec(
             select(
                 Payment.card_brand,
@@ -172,5 +140,6 @@ def get_customer(
             )
         )
     ]
-    methods.sort(key=lambda m: m.last_used_at, reverse=True)
-    return CustomerDetail(_summaries(db, [customer])[0], methods)
+    cards.sort(key=lambda m: m.last_used_at, reverse=True)
+    saved = payment_methods.saved_methods(db, customer)
+    return CustomerDetail(_summaries(db, [customer])[0], cards, saved)
