@@ -16,7 +16,7 @@ from sqlmodel import select
 from backend.core import security
 from backend.core.db import session_scope
 from backend.core.errors import AuthenticationFailed, RateLimited
-from backend.models import AuditLog, LoginThrottle, User, utcnow
+from backend.models import AuditLog, LoginThrottle, User
 from backend.services.identity import devices, login_throttle, sessions, two_factor
 from tests.integration.identity_support import PASSWORD, sign_up, unique_email
 
@@ -58,10 +58,16 @@ def test_failures_for_an_account_count_although_each_attempt_rolls_back() -> Non
     assert len(failed) == sessions.MAX_FAILED_LOGINS
 
 
+def _fresh_ip() -> str:
+    """An address of its own, a /64 the throttle has never seen (it counts IPv6 per /64): the
+    PostgreSQL database outlives a run, so an address from the clock can meet an old row."""
+    return f"2001:db8:{secrets.randbelow(65536):x}:{secrets.randbelow(65536):x}::1"
+
+
 def test_a_stranger_elsewhere_cannot_lock_the_owner_out() -> None:
     address = unique_email()
     _, ctx = sign_up(address)
-    stranger = f"203.0.113.{utcnow().microsecond % 250 + 1}"
+    stranger = _fresh_ip()
     for _ in range(sessions.MAX_FAILED_LOGINS):
         assert isinstance(_attempt(address, "wrong password!", stranger), AuthenticationFailed)
     refused = _attempt(address, PASSWORD, stranger)
@@ -109,8 +115,7 @@ def test_unknown_and_known_emails_answer_alike_in_about_the_same_time() -> None:
 
 
 def test_an_address_is_slowed_down_then_locked_and_told_how_long() -> None:
-    # A /64 of its own (the throttle counts IPv6 per /64): the PostgreSQL database outlives a run.
-    ip = f"2001:db8:{secrets.randbelow(65536):x}:{secrets.randbelow(65536):x}::1"
+    ip = _fresh_ip()
     address = unique_email()
     sign_up(address)
     # The free failures, against accounts that do not even exist: no waiting yet.
@@ -156,7 +161,7 @@ def test_quiet_window_starts_the_count_afresh_and_ipv6_counts_per_64() -> None:
         "2001:db8:1:2::1"
     )
     assert login_throttle.throttle_key("::ffff:192.0.2.1") == "ip:192.0.2.1"
-    ip = f"2001:db8:{utcnow().microsecond % 9000:x}::1"
+    ip = _fresh_ip()
     for attempt in range(login_throttle.FREE_FAILURES + 2):
         if attempt:
             _age_failures(ip, 120)  # past any wait, inside the window
