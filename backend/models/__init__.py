@@ -3,7 +3,18 @@
 import backend.models.base  # noqa: F401  (sets the naming convention before any table)
 from backend.models.accounts import ApiKey, Membership, Merchant, User, UserSession
 from backend.models.banking import BankAccount
-from backend.models.billing import Price, Product, TestClock
+from backend.models.billing import (
+    BillingPortalSession,
+    BillingSettings,
+    Invoice,
+    InvoiceLine,
+    InvoiceSequence,
+    Price,
+    Product,
+    Subscription,
+    SubscriptionItem,
+    TestClock,
+)
 from backend.models.checkout import BrandLogo, CheckoutSession, PaymentLink
 from backend.models.commerce import (
     Customer,
@@ -50,6 +61,8 @@ __all__ = [
     "Balance",
     "BalanceTransaction",
     "BankAccount",
+    "BillingPortalSession",
+    "BillingSettings",
     "BlocklistEntry",
     "BrandLogo",
     "CheckoutSession",
@@ -66,6 +79,9 @@ __all__ = [
     "IdempotencyKey",
     "InboundWebhookEvent",
     "Invitation",
+    "Invoice",
+    "InvoiceLine",
+    "InvoiceSequence",
     "LedgerEntry",
     "LedgerJournal",
     "LoginThrottle",
@@ -91,6 +107,8 @@ __all__ = [
     "RecoveryCode",
     "Refund",
     "SmsVerification",
+    "Subscription",
+    "SubscriptionItem",
     "TestClock",
     "UTCDateTime",
     "User",

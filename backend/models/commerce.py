@@ -54,6 +54,8 @@ class Customer(SQLModel, table=True):
     gateway_customer_ids: dict[str, str] = Field(
         default_factory=dict, sa_type=JSON, sa_column_kwargs={"server_default": "{}"}
     )
+    # A test-mode customer created on a test clock lives at its time, with its subscriptions.
+    test_clock_id: str | None = Field(default=None, foreign_key="test_clocks.id", max_length=40)
     metadata_: dict[str, Any] = Field(
         default_factory=dict, sa_type=JSON, sa_column_kwargs={"name": "metadata"}
     )

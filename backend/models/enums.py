@@ -180,3 +180,45 @@ class TestClockStatus(StrEnum):
 
     READY = "ready"
     ADVANCING = "advancing"
+
+
+class SubscriptionStatus(StrEnum):
+    """Stripe's subscription statuses. `incomplete`: the first invoice is not paid yet;
+    `past_due`: a renewal failed and is being retried; `unpaid`: the retries ran out and the
+    merchant chose to keep it (invoices stay open, nothing is retried); `paused`: collection is
+    paused by the merchant."""
+
+    TRIALING = "trialing"
+    ACTIVE = "active"
+    PAST_DUE = "past_due"
+    CANCELED = "canceled"
+    UNPAID = "unpaid"
+    INCOMPLETE = "incomplete"
+    INCOMPLETE_EXPIRED = "incomplete_expired"
+    PAUSED = "paused"
+
+
+class InvoiceStatus(StrEnum):
+    """draft -> open -> paid | uncollectible | void (uncollectible may still be paid)."""
+
+    DRAFT = "draft"
+    OPEN = "open"
+    PAID = "paid"
+    UNCOLLECTIBLE = "uncollectible"
+    VOID = "void"
+
+
+class BillingReason(StrEnum):
+    """Why an invoice was made (Stripe's billing_reason)."""
+
+    SUBSCRIPTION_CREATE = "subscription_create"
+    SUBSCRIPTION_CYCLE = "subscription_cycle"
+    SUBSCRIPTION_UPDATE = "subscription_update"
+    MANUAL = "manual"
+
+
+class DunningEnd(StrEnum):
+    """What becomes of a subscription when the last retry of a renewal fails."""
+
+    CANCEL = "cancel"
+    UNPAID = "unpaid"
