@@ -88,7 +88,9 @@ def _line_items(raw: object) -> list[LineItem]:
     return items
 
 
-def _url(value: object, param: str, *, required: bool) -> str | None:
+def redirect_url(value: object, param: str, *, required: bool) -> str | None:
+    """A URL the customer is sent back to (successUrl, cancelUrl, a portal's returnUrl):
+    absolute http(s), at most 2000 characters, nothing that must be percent-encoded."""
     if value is None and not required:
         return None
     if not isinstance(value, str) or len(value) > MAX_URL_LENGTH:
@@ -180,8 +182,8 @@ def create_session(
         customer_email=(
             normalise_email(customer_email, param="customerEmail") if customer_email else None
         ),
-        success_url=_url(success_url, "successUrl", required=require_urls),
-        cancel_url=_url(cancel_url, "cancelUrl", required=require_urls),
+        success_url=redirect_url(success_url, "successUrl", required=require_urls),
+        cancel_url=redirect_url(cancel_url, "cancelUrl", required=require_urls),
         payment_methods=_methods(payment_methods),
         metadata_=orders.validate_metadata(metadata),
         expires_at=_expiry(expires_at, now),
