@@ -19,7 +19,7 @@ CARD_FORM_JS = rx.asset("card_form.js", shared=True)
 LINK_QUANTITY_JS = rx.asset("link_quantity.js", shared=True)
 
 
-def _field(
+def form_field(
     label: rx.Var | str,
     field_id: str,
     *,
@@ -138,7 +138,7 @@ def email_field() -> rx.Component:
     return rx.cond(
         S.preset_email != "",
         rx.el.p(S.m["email"], ": ", rx.el.strong(S.preset_email), class_name="co-help"),
-        _field(
+        form_field(
             S.m["email"],
             "email",
             help_text=S.m["email_help"],
@@ -157,8 +157,8 @@ def sandbox_card_form() -> rx.Component:
         email_field(),
         rx.el.fieldset(
             rx.el.legend(S.m["payment"]),
-            _field(S.m["card_name"], "cc-name", auto_complete="cc-name", max_length=100),
-            _field(
+            form_field(S.m["card_name"], "cc-name", auto_complete="cc-name", max_length=100),
+            form_field(
                 S.m["card_number"],
                 "cc-number",
                 auto_complete="cc-number",
@@ -168,7 +168,7 @@ def sandbox_card_form() -> rx.Component:
                 extra=rx.el.span(id="cc-brand", class_name="co-brand", aria_live="polite"),
             ),
             rx.el.div(
-                _field(
+                form_field(
                     S.m["card_expiry"],
                     "cc-exp",
                     auto_complete="cc-exp",
@@ -176,7 +176,7 @@ def sandbox_card_form() -> rx.Component:
                     max_length=7,
                     placeholder="MM / YY",
                 ),
-                _field(
+                form_field(
                     S.m["card_cvc"],
                     "cc-csc",
                     auto_complete="cc-csc",
@@ -185,7 +185,7 @@ def sandbox_card_form() -> rx.Component:
                 ),
                 class_name="co-row",
             ),
-            _field(S.m["postal_code"], "postal", auto_complete="postal-code", max_length=16),
+            form_field(S.m["postal_code"], "postal", auto_complete="postal-code", max_length=16),
             class_name="co-set",
         ),
         rx.el.button(
@@ -318,7 +318,7 @@ def link_form() -> rx.Component:
             alert(),
             rx.cond(
                 S.link_custom_amount,
-                _field(
+                form_field(
                     S.m["amount_label"],
                     "amount",
                     help_text=S.m["amount_range"],
@@ -330,7 +330,7 @@ def link_form() -> rx.Component:
             ),
             rx.cond(
                 S.link_max_quantity > 1,
-                _field(
+                form_field(
                     S.m["quantity_label"],
                     "quantity",
                     type="number",
