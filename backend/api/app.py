@@ -21,6 +21,7 @@ from backend.api.routes.audit_export import router as audit_export_router
 from backend.api.routes.billing import router as billing_router
 from backend.api.routes.billing_portal import router as billing_portal_router
 from backend.api.routes.invoice_documents import router as invoice_documents_router
+from backend.api.routes.subscriptions import router as subscriptions_router
 from backend.api.security_headers import SecurityHeaders
 from backend.core import db
 from backend.core.config import APP_VERSION, get_settings
@@ -77,6 +78,7 @@ def create_app() -> FastAPI:
     api.include_router(payouts.router)
     api.include_router(customers.router)
     api.include_router(billing_router)
+    api.include_router(subscriptions_router)
     api.include_router(billing_portal_router)
     api.include_router(invoice_documents_router)
     api.include_router(webhook_endpoints.router)

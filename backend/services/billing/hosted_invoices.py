@@ -9,7 +9,7 @@ from sqlmodel import Session
 from backend.core.errors import NotFound
 from backend.models import Invoice
 from backend.models.enums import InvoiceStatus
-from backend.services.billing import invoice_pdf, links
+from backend.services.billing import invoice_pdf, invoices, links
 from backend.services.context import Scope
 
 MAX_TOKEN_LENGTH = 120
@@ -28,17 +28,6 @@ def invoice_for_token(db: Session, token: str, *, lock: bool = False) -> Invoice
     return invoice
 
 
-def merchant_invoice(db: Session, scope: Scope, invoice_id: str) -> Invoice:
-    """The merchant's invoice in this mode; NotFound for anyone else's (ids do not leak)."""
-    invoice = db.get(Invoice, invoice_id)
-    if invoice is None or (invoice.merchant_id, invoice.livemode) != (
-        scope.merchant_id,
-        scope.livemode,
-    ):
-        raise NotFound(f"No such invoice: {invoice_id!r}", param="id")
-    return invoice
-
-
 def pdf_for_token(db: Session, token: str) -> tuple[str, bytes]:
     """(file name, PDF) of the invoice a customer's link names."""
     invoice = invoice_for_token(db, token)
@@ -47,5 +36,5 @@ def pdf_for_token(db: Session, token: str) -> tuple[str, bytes]:
 
 def pdf_for_merchant(db: Session, scope: Scope, invoice_id: str) -> tuple[str, bytes]:
     """(file name, PDF) of the merchant's invoice (a draft too: it says so)."""
-    invoice = merchant_invoice(db, scope, invoice_id)
+    invoice = invoices.get_invoice(db, scope, invoice_id)
     return invoice_pdf.filename(invoice), invoice_pdf.render(db, invoice)

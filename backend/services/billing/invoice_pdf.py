@@ -15,27 +15,16 @@ from datetime import datetime
 
 from babel.dates import format_date
 from fpdf import FPDF, FontFace
-from sqlmodel import Session, col, select
+from sqlmodel import Session
 
 from backend.core.currency import format_money
 from backend.core.errors import NotFound
 from backend.models import BrandLogo, Invoice, InvoiceLine, Merchant
-from backend.services.billing import customer_words
+from backend.services.billing import changes, customer_words
 from backend.services.reporting import periods
 from backend.services.reporting.pdf_text import add_font
 
 MINUS, DASH = "\u2212", " \u2013 "
-
-
-def lines_of(db: Session, invoice: Invoice) -> list[InvoiceLine]:
-    """The invoice's lines in the order they were added."""
-    return list(
-        db.exec(
-            select(InvoiceLine)
-            .where(InvoiceLine.invoice_id == invoice.id)
-            .order_by(col(InvoiceLine.created_at), col(InvoiceLine.id))
-        )
-    )
 
 
 def filename(invoice: Invoice) -> str:
@@ -63,7 +52,7 @@ def render(db: Session, invoice: Invoice, *, lines: list[InvoiceLine] | None = N
     merchant = db.get(Merchant, invoice.merchant_id)
     if merchant is None:
         raise NotFound("No such merchant")
-    lines = lines_of(db, invoice) if lines is None else lines
+    lines = changes.lines_of(db, invoice) if lines is None else lines
     locale, zone = merchant.locale, periods.zone(merchant.timezone)
 
     def day(moment: datetime | None) -> str:
