@@ -7,7 +7,7 @@ from reflex.utils.prerequisites import get_web_dir
 from reflex_base import constants
 from reflex_base.registry import RegistrationContext
 
-import checkout.billing_pages  # noqa: F401  (the customer's /billing/{secret}, /invoice/{token})
+import checkout.billing_pages  # (the customer's /billing/{secret}, /invoice/{token})
 import checkout.pages  # noqa: F401  (the hosted checkout: /pay/{id}, /link/{id})
 from backend.api import app as api_app
 from backend.api.security_headers import security_headers

@@ -384,8 +384,11 @@ def _pay(
     payment_method_id: str | None,
     ip: str | None,
     actor: Actor,
+    make_default: bool,
 ) -> Outcome:
-    """Pay the invoice on session with a new card (`token`) or a saved one."""
+    """Pay the invoice on session with a new card (`token`) or a saved one. Paid with a new
+    card: it pays the subscription's next invoices too, and, from the portal
+    (`make_default`), becomes the customer's default."""
     scope = Scope(invoice.merchant_id, invoice.livemode)
     customer = db.get(Customer, invoice.customer_id)
     if customer is None:
@@ -403,7 +406,9 @@ def _pay(
     )
     paid = attempt.invoice
     if paid.status == InvoiceStatus.PAID:
-        if paid.subscription_id and payment_method_id:
+        if token is not None and payment_method_id and make_default:
+            _use_everywhere(db, scope, customer, payment_method_id, actor)
+        elif paid.subscription_id and payment_method_id:
             _keep_card(db, scope, paid.subscription_id, payment_method_id, actor)
         return Outcome(True, "Thank you: the invoice is paid.")
     if _awaiting(db, paid) is not None:
@@ -471,6 +476,7 @@ def pay_from_portal(
             payment_method_id=payment_method_id,
             ip=ip_address,
             actor=PORTAL,
+            make_default=True,
         )
     return outcome
 
@@ -555,6 +561,7 @@ def pay_hosted_invoice(token: str, card_token: str, *, ip_address: str | None) -
             payment_method_id=None,
             ip=ip_address,
             actor=HOSTED_INVOICE,
+            make_default=False,
         )
     return outcome
 
