@@ -188,6 +188,7 @@ def sandbox_card_form() -> rx.Component:
             form_field(S.m["postal_code"], "postal", auto_complete="postal-code", max_length=16),
             class_name="co-set",
         ),
+        rx.cond(S.save_offer, save_card_choice()),
         rx.el.button(
             rx.cond(S.processing, S.m["processing"], S.m["pay_button"]),
             type="submit",
@@ -210,6 +211,23 @@ def sandbox_card_form() -> rx.Component:
             "data-err-postal": S.m["err_postal"],
             "data-err-form": S.m["err_form"],
         },
+    )
+
+
+def save_card_choice() -> rx.Component:
+    """ "Save for future payments", unticked by default, with the merchant's consent text."""
+    return rx.el.div(
+        rx.el.input(
+            type="checkbox",
+            id="save-card",
+            name="save-card",
+            aria_describedby="save-card-consent",
+        ),
+        rx.el.div(
+            rx.el.label(S.m["save_card"], html_for="save-card"),
+            rx.el.p(S.m["save_consent"], id="save-card-consent", class_name="co-help"),
+        ),
+        class_name="co-check",
     )
 
 

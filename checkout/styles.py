@@ -67,6 +67,9 @@ margin-top:16px;padding:0 16px;box-sizing:border-box}
 .co-ok{width:56px;height:56px;border-radius:50%;background:#dcfce7;color:#166534;display:grid;
 place-items:center;margin:0 auto;font-size:28px}
 .co-root :focus-visible{outline:3px solid #1d4ed8;outline-offset:2px}
+.co-check{display:flex;gap:10px;align-items:flex-start;margin:0 0 14px}
+.co-check input{width:22px;height:22px;margin:2px 0 0;flex:none;accent-color:var(--co-brand)}
+.co-check label{font-weight:500}
 .co-sr{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0);white-space:nowrap}
 """
 

@@ -59,8 +59,10 @@ def pay(
     ip_address: str | None,
     locale: str,
     time_zone: str,
+    save_card: bool = False,
 ) -> CheckoutView:
-    """Charge the session with a sandbox card number or a Stripe PaymentMethod id."""
+    """Charge the session with a sandbox card number or a Stripe PaymentMethod id; `save_card`
+    when the customer ticked "save for future payments"."""
     with session_scope() as db:
         view = _view(
             db,
@@ -72,6 +74,7 @@ def pay(
                 ip_address=ip_address,
                 locale=locale,
                 time_zone=time_zone,
+                save_card=save_card,
             ),
         )
     return _sent(view)

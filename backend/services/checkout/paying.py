@@ -22,7 +22,7 @@ from sqlmodel import Session, select
 from backend.core.errors import Conflict, ValidationFailed
 from backend.gateways import declines
 from backend.integrations import email as email_outbox
-from backend.models import AuditLog, CheckoutSession, Payment
+from backend.models import AuditLog, CheckoutSession, Order, Payment
 from backend.models.enums import ActorType, PaymentStatus
 from backend.services.checkout import card_testing as checkout_declines
 from backend.services.checkout.session_state import (
@@ -102,8 +102,14 @@ def pay(
     ip_address: str | None = None,
     locale: str = "en_US",
     time_zone: str = "UTC",
+    save_card: bool = False,
 ) -> PayResult:
     """Charge the session's order with a card (sandbox: the number; Stripe: a pm_ id).
+
+    `save_card`: the customer ticked "save for future payments" (the merchant's consent text),
+    which a session offers when created with savePaymentMethod: the card is saved for the
+    session's customer (the order's, or the one with the e-mail, made if new) as the payment
+    succeeds. Without the session's offer it is ignored.
 
     Raises ValidationFailed for input the customer must fix (the e-mail, a number the sandbox
     does not know); a decline is an ordinary result and leaves the session open, until the
@@ -129,6 +135,9 @@ def pay(
         _record_refusal(db, session, ip_address, wait)
         return PayResult(THROTTLED, session, error_code=TOO_MANY_DECLINES, retry_after=wait)
     attempt = len(orders.list_order_payments(db, scope_of(session), session.order_id)) + 1
+    saving = bool(save_card and session.save_payment_method)
+    if saving:
+        _customer_for_saving(db, session, email)
     try:
         outcome = charges.charge(
             db,
@@ -140,6 +149,7 @@ def pay(
                 ip_address=ip_address,
                 metadata={"checkout_session_id": session.id},
                 idempotency_key=f"checkout:{session.id}:{attempt}",
+                save_card=saving,
             ),
             actor=Actor(ActorType.SYSTEM, "checkout", ip_address),
         )
@@ -157,6 +167,24 @@ def pay(
         return PayResult(REQUIRES_ACTION, session, payment, client_secret=_secret(db, payment))
     receipt = complete(db, session, payment, locale, time_zone)
     return PayResult(COMPLETE, session, payment, receipt_email_id=receipt)
+
+
+def _customer_for_saving(db: Session, session: CheckoutSession, email: str) -> None:
+    """The order gets a customer to save the card for: its own, else the merchant's customer
+    with this e-mail, else a new one (customers.records, with its customer.created event)."""
+    from backend.services.customers import records
+
+    order = db.get(Order, session.order_id, with_for_update=True)
+    if order is None or order.customer_id is not None:
+        return
+    scope = scope_of(session)
+    found, _ = records.search_customers(db, scope, email=email, limit=1)
+    customer = (
+        found[0] if found else records.create_customer(db, scope, email=email, actor=CUSTOMER)
+    )
+    order.customer_id = customer.id
+    db.add(order)
+    db.flush()
 
 
 def _decline_key(outcome: charges.PaymentOutcome) -> str:

@@ -104,6 +104,12 @@ def redirect_url(value: object, param: str, *, required: bool) -> str | None:
     return value
 
 
+def _flag(value: object, param: str) -> bool:
+    if not isinstance(value, bool):
+        raise ValidationFailed(f"{param} must be true or false", param=param)
+    return value
+
+
 def _expiry(value: datetime | None, now: datetime) -> datetime:
     if value is None:
         return now + DEFAULT_TTL
@@ -153,6 +159,7 @@ def create_session(
     metadata: object = None,
     payment_methods: object = None,
     payment_link_id: str | None = None,
+    save_payment_method: object = False,
     require_urls: bool = True,
     actor: Actor = context.SYSTEM,
 ) -> CheckoutSession:
@@ -185,6 +192,7 @@ def create_session(
         success_url=redirect_url(success_url, "successUrl", required=require_urls),
         cancel_url=redirect_url(cancel_url, "cancelUrl", required=require_urls),
         payment_methods=_methods(payment_methods),
+        save_payment_method=_flag(save_payment_method, "savePaymentMethod"),
         metadata_=orders.validate_metadata(metadata),
         expires_at=_expiry(expires_at, now),
         created_at=now,
