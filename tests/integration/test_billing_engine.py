@@ -7,20 +7,28 @@ and every charge booked through the one charge path (a payment per paid invoice)
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
 
-import httpx
 import pytest
 from fastapi.testclient import TestClient
-from sqlmodel import col, func, select
+from sqlmodel import func, select
 
 from backend.core.db import session_scope
-from backend.models import DomainEvent, OutboundEmail, Payment
+from backend.models import Payment
 from backend.models.billing import Invoice
 from tests.integration.api_client import Merchant, new_merchant
-
-JAN_31 = int(datetime(2025, 1, 31, 9, 0, tzinfo=UTC).timestamp())
-DAY = 86_400
+from tests.integration.billing_support import (
+    DAY,
+    JAN_31,
+    advance,
+    clock_customer,
+    emails_to,
+    events_of,
+    invoices_of,
+    ok,
+    plan,
+    subscribe,
+    subscription,
+)
 
 
 @pytest.fixture
@@ -33,70 +41,6 @@ def client(configured_app: str) -> TestClient:
 @pytest.fixture
 def shop(client: TestClient) -> Merchant:
     return new_merchant(client, "Harbour Tea")
-
-
-def ok(response: httpx.Response, status: int = 200) -> dict[str, Any]:
-    assert response.status_code == status, response.text
-    return response.json()
-
-
-def plan(shop: Merchant, amount: int = 1_500, interval: str = "month", count: int = 1) -> str:
-    product = ok(shop.post("/api/products", {"name": "Pro plan"}), 201)["product"]
-    body = {
-        "productId": product["id"],
-        "unitAmountCents": amount,
-        "currency": "USD",
-        "recurring": {"interval": interval, "intervalCount": count},
-    }
-    return ok(shop.post("/api/prices", body), 201)["price"]["id"]
-
-
-def clock_customer(
-    shop: Merchant, token: str = "pm_card_visa", at: int = JAN_31
-) -> tuple[str, str]:
-    clock = ok(shop.post("/api/test_clocks", {"frozenTime": at}), 201)["testClock"]["id"]
-    body = {"email": "ada@example.com", "name": "Ada", "testClock": clock}
-    customer = ok(shop.post("/api/customers", body), 201)["customer"]
-    assert customer["testClock"] == clock
-    card = {"type": "card", "token": token}
-    ok(shop.post(f"/api/customers/{customer['id']}/payment_methods", card), 201)
-    return clock, customer["id"]
-
-
-def subscribe(shop: Merchant, customer: str, price: str, **extra: Any) -> dict[str, Any]:
-    body = {"customerId": customer, "items": [{"priceId": price, "quantity": 1}], **extra}
-    return ok(shop.post("/api/subscriptions", body), 201)["subscription"]
-
-
-def advance(shop: Merchant, clock: str, to: int) -> None:
-    ok(shop.post(f"/api/test_clocks/{clock}/advance", {"frozenTime": to}))
-
-
-def subscription(shop: Merchant, sub_id: str) -> dict[str, Any]:
-    return ok(shop.get(f"/api/subscriptions/{sub_id}"))["subscription"]
-
-
-def invoices_of(shop: Merchant, sub_id: str) -> list[dict[str, Any]]:
-    found = ok(shop.get(f"/api/invoices?subscription={sub_id}&limit=100"))["invoices"]
-    return sorted(found, key=lambda invoice: invoice["periodStart"])
-
-
-def events_of(object_id: str) -> list[str]:
-    with session_scope(readonly=True) as db:
-        rows = db.exec(
-            select(DomainEvent.type)
-            .where(DomainEvent.object_id == object_id)
-            .order_by(col(DomainEvent.created_at), col(DomainEvent.id))
-        ).all()
-    return list(rows)
-
-
-def emails_to(merchant_id: str, template: str) -> int:
-    with session_scope(readonly=True) as db:
-        query = select(func.count()).where(
-            OutboundEmail.merchant_id == merchant_id, OutboundEmail.template == template
-        )
-        return db.exec(query).one()
 
 
 def test_a_year_of_monthly_renewals_keeps_the_month_end_anchor(shop: Merchant) -> None:
@@ -344,3 +288,53 @@ def test_refusals_change_nothing(client: TestClient, shop: Merchant) -> None:
     with session_scope(readonly=True) as db:
         count = db.exec(select(func.count()).where(Invoice.merchant_id == shop.merchant_id)).one()
     assert count == 0
+
+
+def test_two_workers_renewing_at_once_bill_each_period_once(shop: Merchant) -> None:
+    """The job on two workers at the same moment: every due subscription is renewed once, its
+    period invoiced once and charged once (SKIP LOCKED and the invoice's period key)."""
+    import threading
+    from datetime import timedelta
+
+    from backend.models.types import utcnow
+    from backend.services.billing import engine
+
+    price = plan(shop)
+    subs = []
+    for n in range(6):
+        body = {"email": f"sub{n}@example.com"}
+        customer = ok(shop.post("/api/customers", body), 201)["customer"]["id"]
+        card = {"type": "card", "token": "pm_card_visa"}
+        ok(shop.post(f"/api/customers/{customer}/payment_methods", card), 201)
+        subs.append(subscribe(shop, customer, price)["id"])
+
+    later = utcnow() + timedelta(days=35)  # one monthly renewal due for each
+    start = threading.Barrier(2)
+    errors: list[BaseException] = []
+
+    def worker() -> None:
+        try:
+            start.wait(timeout=30)
+            engine.run_due(later)
+        except BaseException as exc:  # surfaced below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=worker) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert not errors
+    engine.run_due(later)  # whatever a locked-out worker left is done now, and only once
+
+    for sub_id in subs:
+        found = invoices_of(shop, sub_id)
+        assert [i["billingReason"] for i in found] == ["subscription_create", "subscription_cycle"]
+        assert all(i["status"] == "paid" for i in found)
+    with session_scope(readonly=True) as db:
+        paid = db.exec(
+            select(func.count()).where(
+                Payment.merchant_id == shop.merchant_id, Payment.status == "succeeded"
+            )
+        ).one()
+    assert paid == 2 * len(subs)
