@@ -338,3 +338,36 @@ def test_two_workers_renewing_at_once_bill_each_period_once(shop: Merchant) -> N
             )
         ).one()
     assert paid == 2 * len(subs)
+
+
+def test_the_customer_authenticates_on_the_invoice_page(shop: Merchant) -> None:
+    """A renewal that needs 3-D Secure waits; the customer passes the challenge (what the
+    hosted invoice page does) and the invoice is paid, the subscription active again."""
+    from backend.services.billing import invoices
+    from backend.services.context import Scope
+
+    clock, customer = clock_customer(shop)
+    sub = subscribe(shop, customer, plan(shop))
+    strict = ok(
+        shop.post(
+            f"/api/customers/{customer}/payment_methods",
+            {"type": "card", "token": "pm_card_authenticationRequired"},
+        ),
+        201,
+    )["paymentMethod"]["id"]
+    ok(shop.post(f"/api/subscriptions/{sub['id']}", {"defaultPaymentMethod": strict}))
+    advance(shop, clock, JAN_31 + 29 * DAY)
+    waiting = invoices_of(shop, sub["id"])[-1]
+    assert waiting["status"] == "open"
+    assert subscription(shop, sub["id"])["status"] == "past_due"
+    retry = shop.post(f"/api/invoices/{waiting['id']}/pay")
+    assert retry.status_code == 409  # the customer has the next step, not the merchant
+
+    with session_scope() as db:
+        finished = invoices.finish_authentication(
+            db, Scope(shop.merchant_id, False), waiting["id"], approved=True
+        )
+        assert finished is not None and finished.outcome == "captured"
+    paid = ok(shop.get(f"/api/invoices/{waiting['id']}"))["invoice"]
+    assert (paid["status"], paid["amountPaidCents"]) == ("paid", 1_500)
+    assert subscription(shop, sub["id"])["status"] == "active"
