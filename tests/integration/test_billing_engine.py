@@ -371,3 +371,37 @@ def test_the_customer_authenticates_on_the_invoice_page(shop: Merchant) -> None:
     paid = ok(shop.get(f"/api/invoices/{waiting['id']}"))["invoice"]
     assert (paid["status"], paid["amountPaidCents"]) == ("paid", 1_500)
     assert subscription(shop, sub["id"])["status"] == "active"
+
+
+def test_the_merchant_sets_the_dunning_schedule(shop: Merchant) -> None:
+    found = ok(shop.get("/api/billing/settings"))["settings"]
+    assert (found["retryDays"], found["dunningEnd"]) == ([3, 5, 7], "cancel")
+    body = {"retryDays": [2, 4], "dunningEnd": "unpaid", "portalAllowsCancel": False}
+    changed = ok(shop.post("/api/billing/settings", body))["settings"]
+    assert (changed["retryDays"], changed["dunningEnd"], changed["portalAllowsCancel"]) == (
+        [2, 4],
+        "unpaid",
+        False,
+    )
+    for bad in ({"retryDays": [5, 3]}, {"retryDays": [0]}, {"retryDays": [61]}):
+        assert shop.post("/api/billing/settings", bad).status_code == 422
+    assert shop.post("/api/billing/settings", {"dunningEnd": "pause"}).status_code == 400
+
+    clock, customer = clock_customer(shop, token="pm_card_chargeCustomerFail")
+    sub = subscribe(shop, customer, plan(shop), trialDays=1)
+    advance(shop, clock, JAN_31 + 2 * DAY)  # the trial ends, the first charge fails
+    first = invoices_of(shop, sub["id"])[-1]
+    assert first["nextPaymentAttempt"].startswith("2025-02-03T09:00")  # 2 days after
+    advance(shop, clock, JAN_31 + 6 * DAY)  # day 2 and day 4 retries fail: unpaid
+    assert subscription(shop, sub["id"])["status"] == "unpaid"
+    assert invoices_of(shop, sub["id"])[-1]["attemptCount"] == 3
+
+
+def test_deleting_the_clock_or_the_customer_ends_subscriptions(shop: Merchant) -> None:
+    clock, customer = clock_customer(shop)
+    sub = subscribe(shop, customer, plan(shop))
+    deleted = shop.client.delete(f"/api/test_clocks/{clock}", headers=shop.headers())
+    assert deleted.status_code == 200, deleted.text
+    ended = subscription(shop, sub["id"])
+    assert (ended["status"], ended["cancellationReason"]) == ("canceled", "customer_deleted")
+    assert shop.get(f"/api/customers/{customer}").status_code == 404

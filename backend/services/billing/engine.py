@@ -196,14 +196,8 @@ def _period_ends(db: Session, subscription: Subscription) -> None:
 
 
 def delete_clock_objects(db: Session, clock: TestClock) -> None:
-    """A deleted test clock takes its objects with it (as Stripe's): its subscriptions end and
-    its customers are deleted."""
+    """A deleted test clock takes its objects with it (as Stripe's): its customers are deleted,
+    and their subscriptions end with them."""
     scope = Scope(clock.merchant_id, clock.livemode)
-    subscriptions = db.exec(
-        select(Subscription).where(Subscription.test_clock_id == clock.id)
-    ).all()
-    for subscription in subscriptions:
-        if subscription.status not in dunning.ENDED:
-            dunning.end(db, subscription, clock.frozen_time, "test_clock_deleted", SYSTEM)
     for customer in records.customers_on_clock(db, scope, clock.id):
         records.delete_customer(db, scope, customer.id)
