@@ -441,19 +441,19 @@ def _awaiting(db: Session, invoice: Invoice) -> Payment | None:
 
 
 def _finish(db: Session, invoice: Invoice, approved: bool | None, actor: Actor) -> Outcome:
-    payment = _awaiting(db, invoice)
-    if payment is None:
-        return Outcome(invoice.status == InvoiceStatus.PAID, "")
-    done = authentication.finish(db, payment, approved, actor)
-    if done.status == authentication.REQUIRES_ACTION:
-        return Outcome(False, "", needs_action=True)
-    if done.status == authentication.UNAVAILABLE:
-        return Outcome(False, DECLINE_WORDS["unavailable"], needs_action=True)
+    """The bank's challenge ended: booked, and the invoice paid when it passed
+    (invoices.finish_authentication)."""
     scope = Scope(invoice.merchant_id, invoice.livemode)
-    invoice = invoices.refresh_from_payment(db, scope, invoice.id, actor=actor)
-    if invoice.status == InvoiceStatus.PAID:
+    finished = invoices.finish_authentication(db, scope, invoice.id, approved=approved, actor=actor)
+    if finished is None:
+        return Outcome(invoice.status == InvoiceStatus.PAID, "")
+    if finished.outcome == authentication.WAITING:
+        return Outcome(False, "", needs_action=True)
+    if finished.outcome == authentication.UNAVAILABLE:
+        return Outcome(False, DECLINE_WORDS["unavailable"], needs_action=True)
+    if finished.outcome == authentication.CAPTURED:
         return Outcome(True, "Thank you: the invoice is paid.")
-    return Outcome(False, DECLINE_WORDS.get(done.decline_code or "", DECLINED_WORDS))
+    return Outcome(False, DECLINE_WORDS.get(finished.decline_code or "", DECLINED_WORDS))
 
 
 def pay_from_portal(

@@ -164,7 +164,12 @@ def pay(
             blocked_by = risk.describe_reason(outcome.error_rule)
         return _declined(db, session, payment, _decline_key(outcome), ip_address, blocked_by)
     if payment.status == PaymentStatus.REQUIRES_ACTION:
-        return PayResult(REQUIRES_ACTION, session, payment, client_secret=_secret(db, payment))
+        return PayResult(
+            REQUIRES_ACTION,
+            session,
+            payment,
+            client_secret=authentication.client_secret(db, payment),
+        )
     receipt = complete(db, session, payment, locale, time_zone)
     return PayResult(COMPLETE, session, payment, receipt_email_id=receipt)
 
@@ -264,22 +269,16 @@ def finish_action(
     payment = pending_action(db, session)
     if payment is None:
         return PayResult(OPEN, session)
-    done = authentication.finish(db, payment, approved, CUSTOMER)
-    if done.status == authentication.UNAVAILABLE:
+    finished = authentication.finish(db, payment, approved, CUSTOMER)
+    if finished.outcome == authentication.UNAVAILABLE:
         return PayResult(DECLINED, session, payment, error_code="unavailable")
-    if done.status == authentication.REQUIRES_ACTION:
-        return PayResult(REQUIRES_ACTION, session, payment, client_secret=done.client_secret)
-    if done.status == authentication.DECLINED:
-        code = done.decline_code or "authentication_failed"
-        return _declined(db, session, payment, declines.customer_code(code), ip_address)
-    # Passed: booked through the one booking path (as a first answer or the Stripe webhook
-    # would), so the payment, its order, audit rows and events agree; the session completes.
+    if finished.outcome == authentication.WAITING:
+        return PayResult(REQUIRES_ACTION, session, payment, client_secret=finished.client_secret)
+    if finished.outcome == authentication.DECLINED:
+        code = declines.customer_code(finished.decline_code or "authentication_failed")
+        return _declined(db, session, payment, code, ip_address)
     receipt = complete(db, session, payment, locale, time_zone)
     return PayResult(COMPLETE, session, payment, receipt_email_id=receipt)
-
-
-def _secret(db: Session, payment: Payment) -> str | None:
-    return authentication.client_secret(db, payment)
 
 
 def send_receipt(email_id: str | None) -> None:
