@@ -112,6 +112,7 @@ CARD_BRANDS: dict[str, str] = {
 # The objects the audit log names.
 OBJECT_TYPES: dict[str, str] = {
     "api_key": "API key",
+    "billing_portal.session": "Billing portal link",
     "checkout.session": "Checkout session",
     "customer": "Customer",
     "gateway_config": "Processor",
@@ -193,6 +194,7 @@ AUDIT_ACTIONS: dict[str, str] = {
     "api_key.rolled": "API key rolled",
     "audit_log.exported": "Audit log exported",
     "bank_account.removed": "Bank account removed",
+    "billing_portal.session.created": "Billing portal link created",
     "bank_account.verified": "Bank account verified",
     "payout_schedule.updated": "Payout schedule changed",
     "blocklist_entry.created": "Added to the blocklist",
