@@ -115,8 +115,9 @@ def card_form(button: rx.Var | str, on_submit: rx.EventHandler, *, cancel: bool)
     )
 
 
-def challenge(on_answer: rx.EventHandler) -> rx.Component:
-    """The sandbox bank's 3-D Secure question, as on the hosted checkout."""
+def challenge(on_answer: rx.EventHandler, *, card: bool = True) -> rx.Component:
+    """The sandbox bank's 3-D Secure question, as on the hosted checkout (`card`: in a card of
+    its own; inside one already otherwise)."""
     return rx.el.section(
         rx.el.h2("Confirm it's you", id="challenge-title"),
         rx.el.p("Your bank asks you to confirm this payment."),
@@ -135,7 +136,7 @@ def challenge(on_answer: rx.EventHandler) -> rx.Component:
             on_click=on_answer(False),
             disabled=S.processing,
         ),
-        class_name="co-card co-center",
+        class_name="co-card co-center" if card else "co-center",
         role="region",
         aria_labelledby="challenge-title",
     )
@@ -156,6 +157,7 @@ def subscription_item(sub: rx.Var) -> rx.Component:
         ),
         rx.el.p(sub["amount"], class_name="bp-amount"),
         rx.el.p(sub["when"], class_name="co-help"),
+        rx.cond(sub["card"] != "", rx.el.p(sub["card"], class_name="co-help")),
         rx.cond(
             S.confirm_cancel == sub["id"],
             rx.el.div(
@@ -309,14 +311,14 @@ def pay_panel() -> rx.Component:
         rx.cond(
             S.cards.length() > 0,
             rx.el.button(
-                "Pay with my default card",
+                "Pay with " + S.default_card.to(str),
                 type="button",
                 class_name="co-pay",
                 on_click=S.pay_with_saved,
                 disabled=S.processing,
             ),
         ),
-        rx.el.p("Or pay with a new card (it becomes your default):", class_name="co-help"),
+        rx.el.p("Or pay with a new card (it becomes your default):", class_name="co-help bp-or"),
         card_form("Pay with this card", S.pay_with_new, cancel=True),
         class_name="bp-form",
     )
@@ -370,11 +372,7 @@ def portal_body() -> rx.Component:
 
 def line_item(line: rx.Var) -> rx.Component:
     return rx.el.li(
-        rx.el.span(
-            line["description"],
-            rx.el.br(),
-            rx.el.span(line["period"], class_name="co-qty"),
-        ),
+        rx.el.span(line["description"]),
         rx.el.span(line["amount"], class_name=rx.cond(line["credit"] != "", "bp-credit", "")),
     )
 
@@ -425,7 +423,7 @@ def invoice_body() -> rx.Component:
             alerts(),
             rx.cond(
                 S.challenge,
-                challenge(S.finish_invoice_challenge),
+                challenge(S.finish_invoice_challenge, card=False),
                 rx.cond(
                     inv["payable"] != "",
                     rx.el.div(
@@ -466,8 +464,7 @@ def shell(body: rx.Component) -> rx.Component:
         rx.script(src=CARD_FORM_JS, defer=True),
         rx.el.div(class_name="co-bar"),
         rx.el.main(
-            header(),
-            test_note(),
+            rx.cond(S.view != "not_found", rx.fragment(header(), test_note())),
             rx.match(
                 S.view,
                 ("not_found", not_found()),

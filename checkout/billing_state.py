@@ -47,6 +47,7 @@ class BillingState(rx.State):
     return_url: str = ""
     subscriptions: list[dict[str, str]] = []
     cards: list[dict[str, str]] = []
+    default_card: str = ""  # "Visa •••• 4242"
     invoices: list[dict[str, str]] = []
     adding_card: bool = False
     paying_invoice: str = ""  # the invoice whose pay form is open
@@ -103,6 +104,7 @@ class BillingState(rx.State):
         self.test_mode = view.test_mode
         self.subscriptions = [_strings(s) for s in view.subscriptions]
         self.cards = [_strings(c) for c in view.cards]
+        self.default_card = next((c.label for c in view.cards if c.default), "")
         self.invoices = [_strings(i) for i in view.invoices]
         self.view = "portal"
 

@@ -107,4 +107,5 @@ padding:10px 12px;margin:0 0 12px}
 .bp-credit{color:#166534}
 .bp-sum{display:flex;justify-content:space-between;padding-top:6px;color:#374151}
 .bp-center{text-align:center}
+.bp-or{margin:14px 0 8px}
 """

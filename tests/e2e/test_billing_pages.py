@@ -147,7 +147,9 @@ def test_the_portal_recovers_an_overdue_subscription(  # type: ignore[no-untyped
     expect(subs).to_contain_text("Active")
     expect(subs).not_to_contain_text("Payment overdue")
     cards = page.get_by_role("region", name="Payment method")
-    expect(cards.locator("li", has_text="Visa •••• 4242")).to_contain_text("Default")
+    newest = cards.locator("li").first  # newest first: the card just typed, now the default
+    expect(newest).to_contain_text("Visa •••• 4242")
+    expect(newest).to_contain_text("Default")
     assert (
         ok(shop.get(f"/api/subscriptions/{made['subscription']}"))["subscription"]["status"]
         == "active"

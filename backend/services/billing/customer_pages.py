@@ -27,7 +27,7 @@ from sqlmodel import Session
 from backend.core.currency import format_money
 from backend.core.db import session_scope
 from backend.core.errors import Conflict, NotFound, RateLimited, ValidationFailed
-from backend.models import Customer, Invoice, Merchant, Payment, Product
+from backend.models import Customer, Invoice, Merchant, Payment, PaymentMethod, Product
 from backend.models.enums import ActorType, InvoiceStatus, PaymentStatus, SubscriptionStatus
 from backend.services import labels
 from backend.services.billing import (
@@ -94,6 +94,7 @@ class SubscriptionRow:
     when: str  # "Renews on 1 Mar 2026", "Ends on …", "Free trial ends on …"
     can_cancel: bool
     overdue: bool
+    card: str = ""  # "Paid with Visa •••• 4242"
 
 
 @dataclass(frozen=True)
@@ -194,7 +195,9 @@ def _merchant(db: Session, merchant_id: str) -> Merchant:
     return merchant
 
 
-def _subscription_row(db: Session, sub, locale: str, can_cancel: bool) -> SubscriptionRow:  # type: ignore[no-untyped-def]
+def _subscription_row(  # type: ignore[no-untyped-def]
+    db: Session, sub, locale: str, can_cancel: bool, customer_default: str | None
+) -> SubscriptionRow:
     items = changes.items_of(db, sub)
     names, total = [], 0
     interval, count = None, None
@@ -218,8 +221,18 @@ def _subscription_row(db: Session, sub, locale: str, can_cancel: bool) -> Subscr
         when = f"Free trial ends on {_day(sub.trial_end, locale)}"
     elif sub.status == SubscriptionStatus.PAUSED:
         when = "Payments paused"
+    elif sub.status in (SubscriptionStatus.PAST_DUE, SubscriptionStatus.UNPAID):
+        when = f"Pay the invoice that is due to keep it. Next renewal on {end}"
+    elif sub.status == SubscriptionStatus.INCOMPLETE:
+        when = "Waiting for the first payment"
     else:
         when = f"Renews on {end}"
+    card = ""
+    if sub.status in LIVE:
+        method_id = sub.default_payment_method_id or customer_default
+        method = db.get(PaymentMethod, method_id) if method_id else None
+        if method is not None and method.detached_at is None:
+            card = f"Paid with {card_label(method.brand, method.last4)}"
     return SubscriptionRow(
         id=sub.id,
         plan=", ".join(names) or "Subscription",
@@ -228,6 +241,7 @@ def _subscription_row(db: Session, sub, locale: str, can_cancel: bool) -> Subscr
         when=when,
         can_cancel=can_cancel and sub.status in LIVE and not sub.cancel_at_period_end,
         overdue=sub.status in (SubscriptionStatus.PAST_DUE, SubscriptionStatus.UNPAID),
+        card=card,
     )
 
 
@@ -274,7 +288,10 @@ def _portal_view(db: Session, opened: portal_sessions.OpenPortal) -> PortalView:
         email=customer.email or "",
         return_url=opened.session.return_url or "",
         test_mode=not scope.livemode,
-        subscriptions=[_subscription_row(db, s, locale, can_cancel) for s in subs],
+        subscriptions=[
+            _subscription_row(db, s, locale, can_cancel, customer.default_payment_method_id)
+            for s in subs
+        ],
         cards=[
             _card_row(m, customer.default_payment_method_id)
             for m in payment_methods.saved_methods(db, customer)

@@ -118,8 +118,7 @@ def render(db: Session, invoice: Invoice, *, lines: list[InvoiceLine] | None = N
             header.cell(heading)
         for line in lines:
             row = table.row()
-            period = f"{day(line.period_start)}{DASH}{day(line.period_end)}"
-            row.cell(text(f"{line.description}\n{period}"))
+            row.cell(text(line.description))  # it names its period
             row.cell(str(line.quantity) if line.quantity else "")
             row.cell(money(line.unit_amount) if line.unit_amount is not None else "")
             row.cell(money(line.amount))
