@@ -142,6 +142,18 @@ def challenge(on_answer: rx.EventHandler, *, card: bool = True) -> rx.Component:
     )
 
 
+def no_card_entry() -> rx.Component:
+    """With Stripe, card numbers go through Stripe's Payment Element only, which these pages do
+    not carry yet: say so rather than show a form that cannot work."""
+    return rx.el.p(
+        "Entering a new card on this page is not available yet: contact "
+        + S.merchant_name.to(str)
+        + " to change your card or pay.",
+        class_name="co-help",
+        role="note",
+    )
+
+
 # -- the portal -------------------------------------------------------------------------------
 
 
@@ -247,8 +259,12 @@ def cards_section() -> rx.Component:
                 card_form("Save card", S.add_card, cancel=True),
                 class_name="bp-form",
             ),
-            rx.el.button(
-                "Add a card", type="button", class_name="co-alt", on_click=S.open_add_card
+            rx.cond(
+                S.card_entry,
+                rx.el.button(
+                    "Add a card", type="button", class_name="co-alt", on_click=S.open_add_card
+                ),
+                no_card_entry(),
             ),
         ),
         class_name="co-card",
@@ -319,7 +335,11 @@ def pay_panel() -> rx.Component:
             ),
         ),
         rx.el.p("Or pay with a new card (it becomes your default):", class_name="co-help bp-or"),
-        card_form("Pay with this card", S.pay_with_new, cancel=True),
+        rx.cond(
+            S.card_entry,
+            card_form("Pay with this card", S.pay_with_new, cancel=True),
+            no_card_entry(),
+        ),
         class_name="bp-form",
     )
 
@@ -428,7 +448,13 @@ def invoice_body() -> rx.Component:
                     inv["payable"] != "",
                     rx.el.div(
                         rx.el.h2("Pay " + inv["amount_due"].to(str)),
-                        card_form("Pay " + inv["amount_due"].to(str), S.pay_invoice, cancel=False),
+                        rx.cond(
+                            S.card_entry,
+                            card_form(
+                                "Pay " + inv["amount_due"].to(str), S.pay_invoice, cancel=False
+                            ),
+                            no_card_entry(),
+                        ),
                     ),
                     rx.cond(
                         inv["paid"] != "",

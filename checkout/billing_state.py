@@ -45,6 +45,7 @@ class BillingState(rx.State):
     # the portal
     customer: str = ""
     return_url: str = ""
+    card_entry: bool = True  # the sandbox card form (not with Stripe yet)
     subscriptions: list[dict[str, str]] = []
     cards: list[dict[str, str]] = []
     default_card: str = ""  # "Visa •••• 4242"
@@ -101,7 +102,7 @@ class BillingState(rx.State):
         view = customer_pages.open_portal(self._secret())
         self._brand(view.brand)
         self.customer, self.return_url = view.customer, view.return_url
-        self.test_mode = view.test_mode
+        self.test_mode, self.card_entry = view.test_mode, view.card_entry
         self.subscriptions = [_strings(s) for s in view.subscriptions]
         self.cards = [_strings(c) for c in view.cards]
         self.default_card = next((c.label for c in view.cards if c.default), "")
@@ -287,7 +288,7 @@ class BillingState(rx.State):
     def _show_invoice(self) -> None:
         view = customer_pages.open_invoice(self._token())
         self._brand(view.brand)
-        self.test_mode = view.test_mode
+        self.test_mode, self.card_entry = view.test_mode, view.card_entry
         row = asdict(view)
         row.pop("brand")
         self.lines = [_strings(line) for line in view.lines]

@@ -162,7 +162,7 @@ def test_the_portal_recovers_an_overdue_subscription(  # type: ignore[no-untyped
     screenshot(page, f"billing-portal-cancel-{viewport}")
     dialog.get_by_role("button", name="Yes, cancel it").click()
     expect(page.get_by_role("status")).to_contain_text("stays active until")
-    expect(subs).to_contain_text("Ends on")
+    expect(subs).to_contain_text("Canceled: ends on Mar 31, 2025")
     assert (
         ok(shop.get(f"/api/subscriptions/{made['subscription']}"))["subscription"][
             "cancelAtPeriodEnd"

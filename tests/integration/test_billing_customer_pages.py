@@ -178,7 +178,8 @@ def test_cancel_at_period_end_only_when_allowed(shop: Merchant) -> None:
     after = subscription(shop, sub["id"])
     assert after["cancelAtPeriodEnd"] is True and after["status"] == "active"
     row = customer_pages.open_portal(secret).subscriptions[0]
-    assert row.when == "Ends on Feb 28, 2025" and not row.can_cancel
+    assert row.when == "Canceled: ends on Feb 28, 2025, nothing more is charged"
+    assert row.status == "Active" and not row.can_cancel
 
 
 def test_another_customers_subscription_or_invoice_is_not_found(shop: Merchant) -> None:
@@ -286,3 +287,22 @@ def test_invoice_pdfs(client: TestClient, shop: Merchant) -> None:
     assert theirs.status_code == 404
     with session_scope(readonly=True) as db:
         assert db.get(Invoice, invoice["id"]) is not None
+
+
+def test_with_stripe_the_pages_take_no_card_numbers(
+    shop: Merchant, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Stripe's card details go through its Payment Element only: the pages say so rather
+    than show the sandbox form."""
+    from tests.conftest import _reset_caches
+
+    _, customer = clock_customer(shop)
+    sub = subscribe(shop, customer, plan(shop))
+    secret = portal_secret(shop, customer)
+    token = links.invoice_token(invoices_of(shop, sub["id"])[0]["id"])
+    assert customer_pages.open_portal(secret).card_entry is True
+    monkeypatch.setenv("STRIPE_SECRET_KEY", "sk_test_unused")
+    monkeypatch.setenv("STRIPE_PUBLISHABLE_KEY", "pk_test_unused")
+    _reset_caches()
+    assert customer_pages.open_portal(secret).card_entry is False
+    assert customer_pages.open_invoice(token).card_entry is False

@@ -40,7 +40,7 @@ from backend.services.billing import (
     subscriptions,
 )
 from backend.services.billing.settings import billing_settings
-from backend.services.checkout import branding
+from backend.services.checkout import branding, stripe_element
 from backend.services.checkout import card_testing as address_guard
 from backend.services.context import Actor, Scope
 from backend.services.customers import payment_methods
@@ -124,6 +124,9 @@ class PortalView:
     email: str
     return_url: str
     test_mode: bool
+    # The page takes a new card (the sandbox form); with Stripe it does not yet (its Payment
+    # Element is the checkout's only), and says so.
+    card_entry: bool = True
     subscriptions: list[SubscriptionRow] = field(default_factory=list)
     cards: list[CardRow] = field(default_factory=list)
     invoices: list[InvoiceRow] = field(default_factory=list)
@@ -156,6 +159,7 @@ class InvoiceView:
     amount_due: str
     pdf_url: str
     paid_with: str = ""
+    card_entry: bool = True
 
 
 @dataclass(frozen=True)
@@ -215,8 +219,7 @@ def _subscription_row(  # type: ignore[no-untyped-def]
     if sub.status in (SubscriptionStatus.CANCELED, SubscriptionStatus.INCOMPLETE_EXPIRED):
         when = f"Ended on {_day(sub.ended_at or sub.canceled_at, locale)}"
     elif sub.cancel_at_period_end:
-        when = f"Ends on {end}"
-        status = f"{status}, ends on {end}"
+        when = f"Canceled: ends on {end}, nothing more is charged"
     elif sub.status == SubscriptionStatus.TRIALING:
         when = f"Free trial ends on {_day(sub.trial_end, locale)}"
     elif sub.status == SubscriptionStatus.PAUSED:
@@ -288,6 +291,7 @@ def _portal_view(db: Session, opened: portal_sessions.OpenPortal) -> PortalView:
         email=customer.email or "",
         return_url=opened.session.return_url or "",
         test_mode=not scope.livemode,
+        card_entry=stripe_element.sandbox_card_form(),
         subscriptions=[
             _subscription_row(db, s, locale, can_cancel, customer.default_payment_method_id)
             for s in subs
@@ -558,6 +562,7 @@ def _invoice_view(db: Session, invoice: Invoice) -> InvoiceView:
         amount_due=_money(due if payable else 0, invoice.currency, locale),
         pdf_url=f"/api/invoices/hosted/{links.invoice_token(invoice.id)}/pdf",
         paid_with=paid_with,
+        card_entry=stripe_element.sandbox_card_form(),
     )
 
 

@@ -73,6 +73,7 @@ def render(db: Session, invoice: Invoice, *, lines: list[InvoiceLine] | None = N
     brand = _rgb(merchant.brand_color)
     pdf.set_fill_color(*brand)
     pdf.rect(0, 0, pdf.w, 4, style="F")
+    pdf.set_fill_color(255, 255, 255)  # the tables below are not brand-coloured
     logo = _logo(db, merchant)
     if logo is not None:
         try:
