@@ -8,21 +8,25 @@ from __future__ import annotations
 
 import reflex as rx
 
+from backend.services.checkout.i18n import catalog
 from checkout.billing_state import BillingState
 from checkout.pages import CARD_FORM_JS, form_field
 from checkout.styles import BILLING_CSS, CSS
 
 S = BillingState
 
+# The checkout's own words (English: these pages are not translated yet), so the two card
+# forms read the same.
+WORDS = catalog("en_US")
 CARD_ERRORS = {
-    "data-err-name": "Enter the name on the card.",
-    "data-err-number": "Enter a valid card number.",
-    "data-err-expiry": "Enter the expiry date as MM / YY.",
-    "data-err-expired": "This card has expired.",
-    "data-err-cvc3": "Enter the 3-digit security code.",
-    "data-err-cvc4": "Enter the 4-digit security code.",
-    "data-err-postal": "Enter the postal code.",
-    "data-err-form": "Check the card details marked below.",
+    "data-err-name": WORDS["err_name"],
+    "data-err-number": WORDS["err_number"],
+    "data-err-expiry": WORDS["err_expiry"],
+    "data-err-expired": WORDS["err_expired"],
+    "data-err-cvc3": WORDS["err_cvc"].format(n=3),
+    "data-err-cvc4": WORDS["err_cvc"].format(n=4),
+    "data-err-postal": WORDS["err_postal"],
+    "data-err-form": WORDS["err_form"],
 }
 
 
@@ -65,9 +69,9 @@ def card_form(button: rx.Var | str, on_submit: rx.EventHandler, *, cancel: bool)
         rx.el.p(id="form-check", class_name="co-sr", aria_live="assertive"),
         rx.el.fieldset(
             rx.el.legend("Card details"),
-            form_field("Name on card", "cc-name", auto_complete="cc-name", max_length=100),
+            form_field(WORDS["card_name"], "cc-name", auto_complete="cc-name", max_length=100),
             form_field(
-                "Card number",
+                WORDS["card_number"],
                 "cc-number",
                 auto_complete="cc-number",
                 input_mode="numeric",
@@ -77,7 +81,7 @@ def card_form(button: rx.Var | str, on_submit: rx.EventHandler, *, cancel: bool)
             ),
             rx.el.div(
                 form_field(
-                    "Expiry date",
+                    WORDS["card_expiry"],
                     "cc-exp",
                     auto_complete="cc-exp",
                     input_mode="numeric",
@@ -85,7 +89,7 @@ def card_form(button: rx.Var | str, on_submit: rx.EventHandler, *, cancel: bool)
                     placeholder="MM / YY",
                 ),
                 form_field(
-                    "Security code",
+                    WORDS["card_cvc"],
                     "cc-csc",
                     auto_complete="cc-csc",
                     input_mode="numeric",
@@ -93,11 +97,11 @@ def card_form(button: rx.Var | str, on_submit: rx.EventHandler, *, cancel: bool)
                 ),
                 class_name="co-row",
             ),
-            form_field("Postal code", "postal", auto_complete="postal-code", max_length=16),
+            form_field(WORDS["postal_code"], "postal", auto_complete="postal-code", max_length=16),
             class_name="co-set",
         ),
         rx.el.button(
-            rx.cond(S.processing, "Processing…", button),
+            rx.cond(S.processing, WORDS["processing"], button),
             type="submit",
             class_name="co-pay",
             disabled=S.processing,

@@ -18,7 +18,7 @@ from backend.core.errors import NotFound, RateLimited, ServiceError
 from backend.services.billing import customer_pages
 from backend.services.checkout.card_checks import card_problems
 
-FORM_PROBLEM = "Check the card details marked below."
+FORM_PROBLEM = "Check the highlighted fields."
 UNAVAILABLE = "Something went wrong on our side. Nothing was charged; try again."
 
 

@@ -96,7 +96,7 @@ def overdue(api: httpx.Client) -> dict:
 def fill_card(page, number: str) -> None:  # type: ignore[no-untyped-def]
     page.get_by_label("Name on card").fill("Ada Lovelace")
     page.get_by_label("Card number").fill(number)
-    page.get_by_label("Expiry date").fill("12/34")
+    page.get_by_label("Expiry (MM/YY)").fill("12/34")
     page.get_by_label("Security code").fill("123")
     page.get_by_label("Postal code").fill("10115")
 
@@ -241,4 +241,96 @@ def test_unknown_links_show_no_data(app_url, open_page, console_errors) -> None:
         ).to_be_visible(timeout=30_000)
         assert page.get_by_role("heading", name="Subscriptions").count() == 0
     screenshot(page, "billing-link-not-valid-phone")
+    assert console_errors == []
+
+
+@pytest.mark.parametrize("viewport", list(VIEWPORTS))
+def test_save_card_on_checkout_then_subscribe_then_update_in_the_portal(  # type: ignore[no-untyped-def]
+    viewport, shop, open_page, console_errors
+) -> None:
+    email = f"saver-{uuid.uuid4().hex[:8]}@example.com"
+    session = ok(
+        shop.post(
+            "/api/checkout/sessions",
+            json={
+                "amountCents": 1_500,
+                "currency": "USD",
+                "customerEmail": email,
+                "successUrl": "https://shop.example/thanks",
+                "cancelUrl": "https://shop.example/cart",
+                "savePaymentMethod": True,
+            },
+        ),
+        201,
+    )["session"]
+    page = open_page(viewport)
+    page.goto(session["url"])
+    save = page.get_by_label("Save this card for future payments")
+    expect(save).to_be_visible(timeout=30_000)
+    expect(save).not_to_be_checked()
+    expect(page.locator("#save-card-consent")).to_have_text(
+        "I allow Harbour Tea to charge this card for future payments according to its terms."
+    )
+    page.get_by_label("Name on card").fill("Ada Lovelace")
+    page.get_by_label("Card number").fill("4242 4242 4242 4242")
+    page.get_by_label("Expiry (MM/YY)").fill("12/34")
+    page.get_by_label("Security code").fill("123")
+    page.get_by_label("Postal code").fill("10115")
+    save.check()
+    screenshot(page, f"billing-checkout-save-card-{viewport}")
+    page.get_by_role("button", name="Pay $15.00").click()
+    expect(page.get_by_role("heading", name="Payment successful")).to_be_visible(timeout=20_000)
+
+    found = ok(shop.get("/api/customers", params={"email": email}))["customers"]
+    assert len(found) == 1 and found[0]["defaultPaymentMethod"]
+    customer = found[0]["id"]
+    [card] = ok(shop.get(f"/api/customers/{customer}/payment_methods"))["paymentMethods"]
+    assert card["card"]["last4"] == "4242"
+
+    # The merchant subscribes the customer with the saved card, and sees the subscription.
+    product = ok(shop.post("/api/products", json={"name": "Tea club"}), 201)["product"]
+    price = ok(
+        shop.post(
+            "/api/prices",
+            json={
+                "productId": product["id"],
+                "unitAmountCents": 900,
+                "currency": "USD",
+                "recurring": {"interval": "month", "intervalCount": 1},
+            },
+        ),
+        201,
+    )["price"]["id"]
+    sub = ok(
+        shop.post(
+            "/api/subscriptions",
+            json={
+                "customerId": customer,
+                "items": [{"priceId": price, "quantity": 1}],
+                "defaultPaymentMethod": card["id"],
+            },
+        ),
+        201,
+    )["subscription"]
+    assert sub["status"] == "active"
+
+    # The customer updates the card in the portal.
+    portal = ok(shop.post("/api/billing_portal/sessions", json={"customerId": customer}), 201)
+    page.goto(portal["session"]["url"])
+    subs = page.get_by_role("region", name="Subscriptions")
+    expect(subs).to_contain_text("Tea club", timeout=30_000)
+    expect(subs).to_contain_text("$9.00 per month")
+    page.get_by_role("button", name="Add a card").click()
+    page.get_by_label("Name on card").fill("Ada Lovelace")
+    page.get_by_label("Card number").fill("5555 5555 5555 4444")
+    page.get_by_label("Expiry (MM/YY)").fill("12/34")
+    page.get_by_label("Security code").fill("123")
+    page.get_by_label("Postal code").fill("10115")
+    page.get_by_role("button", name="Save card").click()
+    expect(page.get_by_role("status")).to_contain_text("Your new card is saved")
+    expect(subs).to_contain_text("Paid with Mastercard •••• 4444")
+    after = ok(shop.get(f"/api/subscriptions/{sub['id']}"))["subscription"]
+    assert after["defaultPaymentMethod"] != card["id"]
+    assert not has_horizontal_scroll(page)
+    screenshot(page, f"billing-portal-card-updated-{viewport}")
     assert console_errors == []
