@@ -19,6 +19,7 @@ from backend.api.routes import (
 )
 from backend.api.routes.audit_export import router as audit_export_router
 from backend.api.routes.billing import router as billing_router
+from backend.api.routes.subscriptions import router as subscriptions_router
 from backend.api.security_headers import SecurityHeaders
 from backend.core import db
 from backend.core.config import APP_VERSION, get_settings
@@ -75,6 +76,7 @@ def create_app() -> FastAPI:
     api.include_router(payouts.router)
     api.include_router(customers.router)
     api.include_router(billing_router)
+    api.include_router(subscriptions_router)
     api.include_router(webhook_endpoints.router)
     api.include_router(webhooks_stripe.router)
     api.include_router(checkout_routes.router)

@@ -43,6 +43,17 @@ EVENT_TYPES = (
     "customer.deleted",
     "payment_method.attached",
     "payment_method.detached",
+    "customer.subscription.created",
+    "customer.subscription.updated",
+    "customer.subscription.deleted",
+    "customer.subscription.trial_will_end",
+    "invoice.created",
+    "invoice.finalized",
+    "invoice.paid",
+    "invoice.payment_failed",
+    "invoice.payment_action_required",
+    "invoice.voided",
+    "invoice.marked_uncollectible",
 )
 
 

@@ -173,6 +173,7 @@ def customer_to_dict(c: Customer) -> dict[str, Any]:
         "phone": c.phone,
         "address": address if any(address.values()) else None,
         "defaultPaymentMethod": c.default_payment_method_id,
+        "testClock": c.test_clock_id,
         "metadata": c.metadata_,
         "createdAt": timestamp(c.created_at),
         "updatedAt": timestamp(c.updated_at),

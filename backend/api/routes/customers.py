@@ -83,6 +83,11 @@ class CustomerCreate(_Strict):
     phone: StrictStr | None = Field(None, max_length=32)
     address: AddressIn | None = None
     metadata: dict[str, StrictStr] | None = None
+    testClock: StrictStr | None = Field(
+        None,
+        max_length=40,
+        description="A test clock's id (test mode): the customer lives at its time",
+    )
 
 
 class CustomerUpdate(_Strict):
@@ -196,6 +201,7 @@ async def create_customer(body: CustomerCreate, request: Request, who: CallerDep
             phone=body.phone,
             address=body.address.value() if body.address else None,
             metadata=body.metadata,
+            test_clock=body.testClock,
             actor=who.actor,
         )
         return 201, {"success": True, "customer": customer_to_dict(customer)}

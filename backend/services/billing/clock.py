@@ -26,7 +26,6 @@ from backend.models.billing import TestClock
 from backend.models.enums import TestClockStatus
 from backend.models.types import utcnow
 from backend.services import audit
-from backend.services.billing import engine
 from backend.services.context import SYSTEM, Actor, Scope
 from backend.services.paging import keyset_page
 from backend.services.representations import timestamp
@@ -147,6 +146,8 @@ def advance(
     clock.status = TestClockStatus.ADVANCING
     db.add(clock)
     db.flush()
+    from backend.services.billing import engine  # the engine reads time from here: import late
+
     engine.run_clock(db, clock, previous=previous)
     clock.status = TestClockStatus.READY
     clock.updated_at = utcnow()
@@ -158,6 +159,9 @@ def advance(
 
 def delete_clock(db: Session, scope: Scope, clock_id: str, *, actor: Actor = SYSTEM) -> TestClock:
     clock = get_clock(db, scope, clock_id, lock=True)
+    from backend.services.billing import engine
+
+    engine.delete_clock_objects(db, clock)
     clock.deleted_at = clock.updated_at = utcnow()
     db.add(clock)
     audit.record_by(db, actor, "test_clock.deleted", clock, "test_clock")

@@ -125,8 +125,11 @@ def create_customer(
     phone: object = None,
     address: Address | None = None,
     metadata: object = None,
+    test_clock: object = None,
     actor: Actor = SYSTEM,
 ) -> Customer:
+    """A new customer; `test_clock` (a test clock's id, test mode only) makes it live at that
+    clock's time, with its subscriptions."""
     now = utcnow()
     customer = Customer(
         id=new_id("cus"),
@@ -140,6 +143,12 @@ def create_customer(
         updated_at=now,
     )
     _set_address(customer, address)
+    if test_clock is not None:
+        from backend.services.billing import clock
+
+        if not isinstance(test_clock, str):
+            raise ValidationFailed("testClock must be a test clock's id", param="testClock")
+        customer.test_clock_id = clock.get_clock(db, scope, test_clock).id
     db.add(customer)
     db.flush()
     record_change(db, customer, "customer.created", actor)
@@ -197,6 +206,17 @@ def delete_customer(
     db.flush()
     record_change(db, customer, "customer.deleted", actor)
     return customer
+
+
+def customers_on_clock(db: Session, scope: Scope, test_clock_id: str) -> list[Customer]:
+    """The customers living on a test clock (not deleted)."""
+    query = select(Customer).where(
+        Customer.merchant_id == scope.merchant_id,
+        Customer.livemode == scope.livemode,
+        Customer.test_clock_id == test_clock_id,
+        col(Customer.deleted_at).is_(None),
+    )
+    return list(db.exec(query).all())
 
 
 def get_customer(db: Session, scope: Scope, customer_id: str, *, lock: bool = False) -> Customer:

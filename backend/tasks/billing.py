@@ -1,0 +1,15 @@
+"""The billing engine's job: every minute, the subscriptions on the real clock that fell due
+(renewals, trial ends, retries, resumptions, ends). Safe on several workers at once: each
+subscription is locked while it runs (SKIP LOCKED) and a period is invoiced once."""
+
+from __future__ import annotations
+
+from huey import crontab
+
+from backend.core.jobs import huey
+from backend.services.billing import engine
+
+
+@huey.periodic_task(crontab(minute="*"))
+def run_billing() -> None:
+    engine.run_due()
