@@ -141,7 +141,6 @@ def _item(i: rx.Var) -> rx.Component:
                             name="quantity",
                             type="number",
                             min=1,
-                            max=10000,
                             default_value=i["quantity"],
                             required=True,
                             width="8rem",

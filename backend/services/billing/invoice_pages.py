@@ -37,12 +37,6 @@ from backend.services.identity.permissions import Permission
 from backend.services.identity.viewers import Viewer
 
 PAGE_SIZE = 25
-BILLING_REASONS = {
-    "subscription_create": "First invoice of a subscription",
-    "subscription_cycle": "Renewal",
-    "subscription_update": "Subscription change",
-    "manual": "One-off invoice",
-}
 
 
 @dataclass(frozen=True)
@@ -158,7 +152,7 @@ def _facts(invoice: Invoice, viewer: Viewer) -> list[Fact]:
     facts = [
         Fact(
             "Billed for",
-            BILLING_REASONS.get(invoice.billing_reason) or labels.words(invoice.billing_reason),
+            labels.billing_reason(invoice.billing_reason),
         ),
         Fact("Period", f"{day(invoice.period_start, viewer)} to {day(invoice.period_end, viewer)}"),
         Fact("Amount due", money(invoice.amount_due, invoice.currency, viewer)),
@@ -194,7 +188,7 @@ def invoice_page(viewer: Viewer, invoice_id: str) -> InvoicePage:
         pdf_url=links.invoice_pdf_url(invoice.id) if finalized else "",
         timeline=events,
         can_manage=viewer.can(Permission.MANAGE_BILLING),
-        can_void=status == InvoiceStatus.OPEN,
+        can_void=status in (InvoiceStatus.DRAFT, InvoiceStatus.OPEN, InvoiceStatus.UNCOLLECTIBLE),
         can_mark_uncollectible=status == InvoiceStatus.OPEN,
         can_retry=status in (InvoiceStatus.OPEN, InvoiceStatus.UNCOLLECTIBLE)
         and invoice.amount_due > invoice.amount_paid,

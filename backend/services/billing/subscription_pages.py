@@ -44,7 +44,8 @@ from backend.services.identity.viewers import Viewer
 
 PAGE_SIZE = 25
 ENDED = (SubscriptionStatus.CANCELED, SubscriptionStatus.INCOMPLETE_EXPIRED)
-MAX_QUANTITY = 10_000
+NOT_PAUSABLE = (SubscriptionStatus.INCOMPLETE, SubscriptionStatus.TRIALING)
+MAX_QUANTITY = subscriptions.MAX_QUANTITY
 
 
 @dataclass(frozen=True)
@@ -240,7 +241,8 @@ def subscription_page(viewer: Viewer, subscription_id: str) -> SubscriptionPage:
         can_cancel=live,
         can_cancel_at_period_end=live and not sub.cancel_at_period_end,
         can_undo_cancel=live and sub.cancel_at_period_end,
-        can_pause=live and not paused,
+        # Only a paying subscription's collection pauses (the engine refuses the others).
+        can_pause=live and not paused and sub.status not in NOT_PAUSABLE,
         can_resume=live and paused,
         can_change_quantity=live,
     )
