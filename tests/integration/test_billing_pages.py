@@ -10,9 +10,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
-import httpx
 import pytest
 from fastapi.testclient import TestClient
 
@@ -24,26 +22,17 @@ from backend.services.identity.step_up import StepUpRequired
 from backend.services.identity.viewers import Viewer, viewer_of
 from tests.integration.api_client import Merchant, new_merchant
 from tests.integration.identity_support import member
+from tests.integration.test_billing_engine import ok
 
 JAN_31 = datetime(2025, 1, 31, 9, 0, tzinfo=UTC)
 DAY = 86_400
 
 
 @pytest.fixture
-def client(configured_app: str) -> TestClient:
+def shop(configured_app: str) -> Merchant:
     from backend.api import create_app
 
-    return TestClient(create_app())
-
-
-@pytest.fixture
-def shop(client: TestClient) -> Merchant:
-    return new_merchant(client, "Harbour Tea")
-
-
-def ok(response: httpx.Response, status: int = 200) -> dict[str, Any]:
-    assert response.status_code == status, response.text
-    return response.json()
+    return new_merchant(TestClient(create_app()), "Harbour Tea")
 
 
 def viewer(merchant: Merchant, role: Role = Role.ADMIN) -> Viewer:
