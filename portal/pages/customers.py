@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import reflex as rx
 
+from portal.components.billing import tone_badge
 from portal.components.detail_page import detail_page, fact
 from portal.components.forms import error_callout, notice_callout
 from portal.components.layout import portal_page
@@ -189,6 +190,30 @@ def _saved_card(m: rx.Var) -> rx.Component:
     )
 
 
+def _subscription(s: rx.Var) -> rx.Component:
+    return rx.el.li(
+        rx.flex(
+            rx.vstack(
+                rx.link(
+                    s["plan"],
+                    href="/billing/subscriptions/" + s["id"].to(str),
+                    weight="medium",
+                    size="2",
+                ),
+                rx.text(s["amount"] + " · " + s["renewal"], size="1", color_scheme="gray"),
+                spacing="0",
+                min_width="0",
+            ),
+            tone_badge(s["tone"], s["status_label"]),
+            justify="between",
+            align="center",
+            gap="2",
+            width="100%",
+        ),
+        style={"listStyle": "none"},
+    )
+
+
 def _confirm(
     title: str, words: str, action: str, *, open_: rx.Var, on_change: object, on_ok: object
 ) -> rx.Component:
@@ -328,6 +353,34 @@ def customer_detail() -> rx.Component:
             ),
             columns=rx.breakpoints(initial="1", md="2"),
             spacing="3",
+            width="100%",
+        ),
+        rx.card(
+            rx.vstack(
+                rx.heading("Subscriptions", size="4", as_="h2"),
+                rx.cond(
+                    S.subscriptions.length() > 0,  # type: ignore[attr-defined]
+                    rx.el.ul(
+                        rx.foreach(S.subscriptions, _subscription),
+                        aria_label="Subscriptions",
+                        style={
+                            "margin": "0",
+                            "padding": "0",
+                            "width": "100%",
+                            "display": "flex",
+                            "flexDirection": "column",
+                            "gap": "0.75rem",
+                        },
+                    ),
+                    rx.text("No subscriptions.", size="2", color_scheme="gray"),
+                ),
+                rx.cond(
+                    S.more_subscriptions,
+                    rx.text("The newest 25 are shown.", size="1", color_scheme="gray"),
+                ),
+                spacing="3",
+                width="100%",
+            ),
             width="100%",
         ),
         rx.card(

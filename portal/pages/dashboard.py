@@ -11,6 +11,7 @@ from portal.components.layout import portal_page
 from portal.components.onboarding_checklist import onboarding_checklist
 from portal.components.payments_table import labelled_select, payments_table
 from portal.components.quickstart import quickstart_card
+from portal.state.billing_figures import BillingFiguresState
 from portal.state.dashboard import RANGES, DashboardState
 from portal.state.onboarding import OnboardingState
 from portal.state.quickstart import QuickstartState
@@ -209,6 +210,50 @@ def balance_card() -> rx.Component:
     )
 
 
+def _billing_figure(f: rx.Var) -> rx.Component:
+    return rx.vstack(
+        rx.text(f["label"], size="2", color_scheme="gray"),
+        rx.text(f["value"], size="5", weight="bold", class_name="pp-figure"),
+        rx.text(f["note"], size="1", color_scheme="gray"),
+        spacing="1",
+        min_width="0",
+        role="group",
+        aria_label=f["label"],
+    )
+
+
+def billing_card() -> rx.Component:
+    """Subscriptions at a glance, once the merchant has any: MRR, active, churn, recovery."""
+    return rx.cond(
+        BillingFiguresState.shown,
+        rx.card(
+            rx.vstack(
+                rx.hstack(
+                    rx.heading("Subscriptions", size="4", as_="h2"),
+                    rx.spacer(),
+                    rx.link(
+                        rx.hstack(rx.text("View subscriptions"), rx.icon("arrow-right", size=14)),
+                        href="/billing/subscriptions",
+                        size="2",
+                    ),
+                    align="center",
+                    width="100%",
+                    wrap="wrap",
+                ),
+                rx.grid(
+                    rx.foreach(BillingFiguresState.figures, _billing_figure),
+                    columns=rx.breakpoints(initial="2", md="4"),
+                    spacing="4",
+                    width="100%",
+                ),
+                spacing="3",
+                width="100%",
+            ),
+            width="100%",
+        ),
+    )
+
+
 def range_problem() -> rx.Component:
     return rx.callout(
         DashboardState.range_problem,
@@ -256,6 +301,7 @@ def charts() -> rx.Component:
         OnboardingState.load,
         QuickstartState.load,
         DashboardState.load,
+        BillingFiguresState.load,
         DashboardState.watch_live,
     ],
 )
@@ -295,6 +341,7 @@ def dashboard() -> rx.Component:
         onboarding_checklist(),
         quickstart_card(),
         balance_card(),
+        billing_card(),
         rx.cond(
             DashboardState.range_problem != "",
             range_problem(),

@@ -130,6 +130,7 @@ def test_the_dashboard_figures_in_words():
             active=12,
             past_due=2,
             trialing=3,
+            ever=20,
             churn=Rate(1, 10),
             recovery=Rate(3, 4),
             since=datetime(2026, 1, 1, tzinfo=UTC),
@@ -145,7 +146,7 @@ def test_the_dashboard_figures_in_words():
     assert shown[2].note == "1 canceled of 10 subscriptions billing 30 days ago"
     assert shown[3].note == "3 of 4 failed renewals paid since"
     empty = figures(
-        BillingMetrics({}, 0, 0, 0, Rate(0, 0), Rate(0, 0), datetime(2026, 1, 1, tzinfo=UTC))
+        BillingMetrics({}, 0, 0, 0, 0, Rate(0, 0), Rate(0, 0), datetime(2026, 1, 1, tzinfo=UTC))
     )
     assert [f.value for f in empty] == ["—", "0", "—", "—"]
     assert "No renewal failed" in empty[3].note

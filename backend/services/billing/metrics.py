@@ -135,6 +135,7 @@ class BillingMetrics:
     active: int  # subscriptions billing (active or past due)
     past_due: int  # of which past due
     trialing: int
+    ever: int  # subscriptions made in this mode, in any status
     churn: Rate  # canceled in the window / billing at its start
     recovery: Rate  # failed renewals now paid / failed renewals
     since: datetime  # the window's start
@@ -204,6 +205,7 @@ def billing_metrics(db: Session, scope: Scope, *, now: datetime | None = None) -
         active=sum(int(counts.get(s, 0)) for s in BILLING_STATUSES),
         past_due=int(counts.get(SubscriptionStatus.PAST_DUE, 0)),
         trialing=int(counts.get(SubscriptionStatus.TRIALING, 0)),
+        ever=sum(int(n) for n in counts.values()),
         churn=Rate(churned, billing_at_start),
         recovery=Rate(recovered, failed),
         since=start,
@@ -265,9 +267,15 @@ def figures(found: BillingMetrics, locale: str = "en_US") -> list[Figure]:
     ]
 
 
-def dashboard_figures(viewer: Viewer, *, now: datetime | None = None) -> list[Figure]:
+@dataclass(frozen=True)
+class BillingCard:
+    figures: list[Figure]
+    shown: bool  # only once the merchant has a subscription: billing is optional
+
+
+def dashboard_figures(viewer: Viewer, *, now: datetime | None = None) -> BillingCard:
     """The dashboard's billing card for the viewer's merchant and mode."""
     viewer.require(Permission.VIEW_DATA)
     with session_scope(readonly=True) as db:
         found = billing_metrics(db, viewer.scope, now=now)
-    return figures(found, viewer.locale)
+    return BillingCard(figures(found, viewer.locale), found.ever > 0)
