@@ -38,6 +38,13 @@ def _row(s: rx.Var) -> rx.Component:
                 overflow_wrap="anywhere",
             ),
             rx.text(s["plan"], size="1", color_scheme="gray"),
+            # Phones have no room for the amount and renewal columns: under the plan instead.
+            rx.text(
+                s["amount"] + " · " + s["renewal"],
+                size="1",
+                color_scheme="gray",
+                display=["block", "none"],
+            ),
             min_width="0",
         ),
         rx.table.cell(rx.text(s["amount"], size="2"), display=SMALL_HIDDEN),
