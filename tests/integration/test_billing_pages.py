@@ -153,6 +153,12 @@ def test_every_action_through_the_engine(shop: Merchant) -> None:
     ending = subscription_pages.subscription_page(admin, sub)
     assert ending.row.renewal == "Cancels Feb 28, 2025"
     assert ending.can_undo_cancel and not ending.can_cancel_at_period_end
+    assert "Cancellation asked" in {f.label for f in ending.facts}
+    said = [(e.title, e.detail) for e in ending.timeline]
+    assert said[0] == ("Subscription changed", "Set to cancel at the period's end")
+    assert ("Subscription changed", "Collection paused") in said
+    assert ("Subscription changed", "Incomplete → Active") in said
+    assert any(t == "Invoice paid" and d.startswith("Invoice ") for t, d in said)
     subscription_pages.keep(admin, sub)
     assert subscription_pages.subscription_page(admin, sub).row.renewal == "Feb 28, 2025"
 

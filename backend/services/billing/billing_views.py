@@ -218,10 +218,22 @@ class TimelineEntry:
 
 
 def timeline(
-    db: Session, merchant_id: str, object_ids: Sequence[str], viewer: Viewer, currency: str
+    db: Session,
+    merchant_id: str,
+    object_ids: Sequence[str],
+    viewer: Viewer,
+    currency: str,
+    names: dict[str, str] | None = None,
 ) -> list[TimelineEntry]:
     """What happened to these objects, newest first, in words: the audit trail (who did
-    what), and the events sent about them that the audit trail does not already say."""
+    what), and the events sent about them that the audit trail does not already say.
+    `names` says which object a row is about ("Invoice ABCD-0001") where several are shown."""
+    names = names or {}
+
+    def about(object_id: str | None, detail: str) -> str:
+        name = names.get(object_id or "")
+        return " · ".join(part for part in (name, detail) if part)
+
     if not object_ids:
         return []
     rows = list(
@@ -232,15 +244,15 @@ def timeline(
             .limit(200)
         )
     )
-    names = audit_log.actor_names(db, rows)
+    actors = audit_log.actor_names(db, rows)
     found: list[tuple[datetime, TimelineEntry]] = [
         (
             row.created_at,
             TimelineEntry(
                 moment(row.created_at, viewer),
                 labels.action(row.action),
-                _detail(row.details or {}, currency, viewer),
-                audit_log.actor_name(row, names),
+                about(row.object_id, _detail(row.details or {}, currency, viewer)),
+                audit_log.actor_name(row, actors),
             ),
         )
         for row in rows
@@ -259,12 +271,25 @@ def timeline(
             (
                 event.created_at,
                 TimelineEntry(
-                    moment(event.created_at, viewer), labels.event_type(event.type), "", ""
+                    moment(event.created_at, viewer),
+                    labels.event_type(event.type),
+                    about(event.object_id, ""),
+                    "",
                 ),
             )
         )
     found.sort(key=lambda pair: pair[0], reverse=True)
     return [entry for _, entry in found[:200]]
+
+
+# What a subscription's "changed" audit row says changed (the engine's details), in words.
+CHANGES: dict[str, tuple[str, str]] = {  # key: (words when truthy, words when not)
+    "cancelAtPeriodEnd": ("Set to cancel at the period's end", "Set to renew again"),
+    "pauseCollection": ("Collection paused", "Collection resumed"),
+    "items": ("Items or quantities changed", "Items or quantities changed"),
+    "defaultPaymentMethod": ("Card changed", "Card changed to the customer's default"),
+    "metadata": ("Metadata changed", "Metadata changed"),
+}
 
 
 def _detail(details: dict[str, object], currency: str, viewer: Viewer) -> str:
@@ -274,6 +299,11 @@ def _detail(details: dict[str, object], currency: str, viewer: Viewer) -> str:
         parts.append(money(amount, str(details.get("currency") or currency).upper(), viewer))
     if isinstance(details.get("status"), str):
         parts.append(labels.status(str(details["status"])))
+    if isinstance(details.get("from"), str) and isinstance(details.get("to"), str):
+        parts.append(f"{labels.status(str(details['from']))} → {labels.status(str(details['to']))}")
+    for key, (yes, no) in CHANGES.items():
+        if key in details:
+            parts.append(yes if details[key] else no)
     for key in ("reason", "code"):
         if details.get(key):
             parts.append(labels.words(str(details[key])))

@@ -196,7 +196,9 @@ def _facts(db: Session, sub: Subscription, viewer: Viewer) -> list[Fact]:
             )
         )
     if sub.canceled_at:
-        facts.append(Fact("Canceled", day(sub.canceled_at, viewer)))
+        # With cancel_at_period_end, canceled_at is when the cancellation was asked for.
+        label = "Cancellation asked" if sub.cancel_at_period_end else "Canceled"
+        facts.append(Fact(label, day(sub.canceled_at, viewer)))
     if sub.cancellation_reason:
         facts.append(Fact("Why it ended", _reason(sub.cancellation_reason)))
     facts.append(Fact("Started", day(sub.created_at, viewer)))
@@ -225,7 +227,12 @@ def subscription_page(viewer: Viewer, subscription_id: str) -> SubscriptionPage:
         who = customers_by_id(db, [sub.customer_id])
         invoice_rows = [invoice_row(i, who.get(i.customer_id), viewer) for i in found]
         events = timeline(
-            db, viewer.ctx.merchant_id, [sub.id, *(i.id for i in found)], viewer, sub.currency
+            db,
+            viewer.ctx.merchant_id,
+            [sub.id, *(i.id for i in found)],
+            viewer,
+            sub.currency,
+            {i.id: f"Invoice {i.number or 'draft'}" for i in found},
         )
         facts = _facts(db, sub, viewer)
     live = sub.status not in ENDED
