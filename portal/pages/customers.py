@@ -102,7 +102,7 @@ def customers_list() -> rx.Component:
             justify="between",
             align="center",
             wrap="wrap",
-            gap="3",
+            spacing="3",
             width="100%",
         ),
         customer_form(
@@ -185,7 +185,7 @@ def _saved_card(m: rx.Var) -> rx.Component:
         ),
         direction="column",
         align="start",
-        gap="2",
+        spacing="2",
         width="100%",
     )
 
@@ -207,7 +207,7 @@ def _subscription(s: rx.Var) -> rx.Component:
             tone_badge(s["tone"], s["status_label"]),
             justify="between",
             align="center",
-            gap="2",
+            spacing="2",
             width="100%",
         ),
         style={"listStyle": "none"},
@@ -264,7 +264,7 @@ def customer_detail() -> rx.Component:
             justify="between",
             align="start",
             wrap="wrap",
-            gap="3",
+            spacing="3",
             width="100%",
         ),
         error_callout(S.error),
@@ -310,7 +310,7 @@ def customer_detail() -> rx.Component:
                         S.values.length() > 0,  # type: ignore[attr-defined]
                         rx.flex(
                             rx.foreach(S.values, lambda v: rx.badge(v, size="2", variant="soft")),
-                            gap="2",
+                            spacing="2",
                             wrap="wrap",
                         ),
                         rx.text("Nothing captured yet.", size="2"),

@@ -331,7 +331,7 @@ def dashboard() -> rx.Component:
                 spacing="3",
             ),
             width="100%",
-            gap="3",
+            spacing="3",
             direction=rx.breakpoints(initial="column", md="row"),
         ),
         rx.cond(

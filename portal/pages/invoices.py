@@ -34,7 +34,7 @@ def invoices_list() -> rx.Component:
             justify="between",
             align="center",
             wrap="wrap",
-            gap="3",
+            spacing="3",
             width="100%",
         ),
         rx.text(
@@ -64,11 +64,8 @@ def invoices_list() -> rx.Component:
 
 def _line(line: rx.Var) -> rx.Component:
     return rx.table.row(
-        rx.table.cell(
-            rx.text(line["description"], size="2"),
-            rx.text(line["period"], size="1", color_scheme="gray"),
-            min_width="0",
-        ),
+        # The engine's description names the period already ("… (Jan 6 to Feb 6, 2027)").
+        rx.table.cell(rx.text(line["description"], size="2"), min_width="0"),
         rx.table.cell(rx.text(line["quantity"], size="2"), text_align="right"),
         rx.table.cell(
             rx.text(
@@ -172,7 +169,7 @@ def _actions() -> rx.Component:
             ),
         ),
         wrap="wrap",
-        gap="2",
+        spacing="2",
     )
 
 
@@ -210,7 +207,11 @@ def invoice_detail() -> rx.Component:
             rx.flex(
                 rx.vstack(
                     rx.hstack(
-                        rx.heading("Invoice " + inv["number"].to(str), size="7", as_="h1"),
+                        rx.heading(
+                            "Invoice " + inv["number"].to(str),
+                            size=rx.breakpoints(initial="6", sm="7"),
+                            as_="h1",
+                        ),
                         tone_badge(inv["tone"], inv["status_label"]),
                         align="center",
                         wrap="wrap",
@@ -237,7 +238,7 @@ def invoice_detail() -> rx.Component:
                 justify="between",
                 align="start",
                 wrap="wrap",
-                gap="3",
+                spacing="3",
                 width="100%",
             ),
             error_callout(S.error),

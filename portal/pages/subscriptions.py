@@ -64,7 +64,7 @@ def subscriptions_list() -> rx.Component:
             justify="between",
             align="center",
             wrap="wrap",
-            gap="3",
+            spacing="3",
             width="100%",
         ),
         rx.text(
@@ -134,7 +134,7 @@ def _item(i: rx.Var) -> rx.Component:
             justify="between",
             align="center",
             wrap="wrap",
-            gap="2",
+            spacing="2",
             width="100%",
         ),
         rx.cond(
@@ -164,7 +164,7 @@ def _item(i: rx.Var) -> rx.Component:
                     ),
                     align="end",
                     wrap="wrap",
-                    gap="2",
+                    spacing="2",
                 ),
                 on_submit=S.save_quantity,
                 reset_on_submit=False,
@@ -208,7 +208,7 @@ def _actions() -> rx.Component:
                 rx.button("Resume collection", variant="soft", on_click=S.resume),
             ),
             wrap="wrap",
-            gap="2",
+            spacing="2",
         ),
     )
 
@@ -285,7 +285,7 @@ def subscription_detail() -> rx.Component:
                 justify="between",
                 align="start",
                 wrap="wrap",
-                gap="3",
+                spacing="3",
                 width="100%",
             ),
             error_callout(S.error),

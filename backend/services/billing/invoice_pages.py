@@ -235,7 +235,7 @@ def retry_payment(viewer: Viewer, invoice_id: str, ip: str | None = None) -> Ret
             message = f"Paid: {money(invoice.amount_paid, invoice.currency, viewer)}."
         else:
             why = invoice.last_failure_message or labels.words(invoice.last_failure_code)
-            message = f"The payment failed: {why}."
+            message = f"The payment failed: {why.rstrip('.')}."
         return RetryResult(paid, message)
 
 
