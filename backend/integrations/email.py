@@ -23,7 +23,7 @@ from datetime import datetime
 from python_http_client.exceptions import HTTPError
 from sendgrid import SendGridAPIClient
 from sendgrid.helpers.mail import Category, CustomArg, Mail
-from sqlalchemy import update
+from sqlalchemy import Engine, update
 from sqlmodel import Session, col, select
 
 from backend.core.config import get_settings
@@ -94,14 +94,15 @@ def send_email(
     return email
 
 
-def send_recorded(email_id: str) -> OutboundEmail | None:
-    """Send a queued e-mail whose transaction has committed. None if it is not queued."""
-    with session_scope(readonly=True) as db:
+def send_recorded(email_id: str, *, engine: Engine | None = None) -> OutboundEmail | None:
+    """Send a queued e-mail whose transaction has committed (on `engine`, the app's database
+    by default). None if it is not queued."""
+    with session_scope(engine, readonly=True) as db:
         email = db.get(OutboundEmail, email_id)
     if email is None or email.status != "queued":
         return None
     _transmit(email)  # the provider call holds no database lock
-    with session_scope() as db:
+    with session_scope(engine) as db:
         db.exec(
             update(OutboundEmail)
             .where(col(OutboundEmail.id) == email_id, col(OutboundEmail.status) == "queued")

@@ -1,5 +1,6 @@
-"""The billing engine's job: every minute, the subscriptions on the real clock that fell due
-(renewals, trial ends, retries, resumptions, ends). Safe on several workers at once: each
+"""The billing engine's job: every minute, invoices whose payment the customer completed are
+paid, then the subscriptions on the real clock that fell due (renewals, trial ends, retries,
+resumptions, ends) run. Safe on several workers at once: each
 subscription is locked while it runs (SKIP LOCKED) and a period is invoiced once."""
 
 from __future__ import annotations
@@ -12,4 +13,5 @@ from backend.services.billing import engine
 
 @huey.periodic_task(crontab(minute="*"))
 def run_billing() -> None:
+    engine.settle_completed_payments()
     engine.run_due()

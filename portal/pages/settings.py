@@ -226,6 +226,61 @@ def limits_card() -> rx.Component:
     )
 
 
+def dunning_card() -> rx.Component:
+    return card(
+        "Subscriptions",
+        rx.form(
+            rx.vstack(
+                field(
+                    "Retry a failed renewal after (days)",
+                    "retry-days",
+                    rx.input(
+                        id="retry-days",
+                        name="retry_days",
+                        default_value=SettingsState.retry_days,
+                        read_only=~SettingsState.can_manage,
+                    ),
+                    "Days after the first failure, separated by commas. Each failure e-mails "
+                    "the customer a link to pay with another card.",
+                ),
+                field(
+                    "When the last retry fails",
+                    "dunning-end",
+                    native_select(
+                        "dunning-end",
+                        "dunning_end",
+                        [
+                            ("cancel", "Cancel the subscription"),
+                            ("unpaid", "Keep it, marked unpaid, until the invoice is paid"),
+                        ],
+                        SettingsState.dunning_end,
+                    ),
+                ),
+                rx.el.label(
+                    rx.el.input(
+                        type="checkbox",
+                        name="portal_allows_cancel",
+                        id="portal-allows-cancel",
+                        default_checked=SettingsState.portal_allows_cancel,
+                        disabled=~SettingsState.can_manage,
+                    ),
+                    " Customers may cancel in their billing portal (at the period's end)",
+                    html_for="portal-allows-cancel",
+                    class_name="pp-label",
+                ),
+                status_line(SettingsState.dunning_message, SettingsState.dunning_error),
+                rx.cond(SettingsState.can_manage, rx.button("Save", type="submit")),
+                spacing="3",
+                width="100%",
+            ),
+            on_submit=SettingsState.save_dunning,
+            reset_on_submit=False,
+            width="100%",
+        ),
+        description="What happens when a subscriber's card fails.",
+    )
+
+
 def example_line(label: str, value: rx.Var, strong: bool = False) -> rx.Component:
     return rx.hstack(
         rx.text(label, size="2", color_scheme="gray"),
@@ -307,7 +362,7 @@ def settings() -> rx.Component:
                 profile_card(),
                 rx.vstack(price_card(), notifications_card(), spacing="3", width="100%"),
                 limits_card(),
-                branding_card(),
+                rx.vstack(branding_card(), dunning_card(), spacing="3", width="100%"),
                 columns=rx.breakpoints(initial="1", md="2"),
                 spacing="3",
                 width="100%",

@@ -57,11 +57,17 @@ class SettingsState(AuthState):
     limits_message: str = ""
     limits_error: str = ""
     example_error: str = ""
+    retry_days: str = ""
+    dunning_end: str = "cancel"
+    portal_allows_cancel: bool = True
+    dunning_message: str = ""
+    dunning_error: str = ""
 
     @rx.event
     def load(self):  # type: ignore[no-untyped-def]
         self.profile_message = self.profile_error = self.notify_message = ""
         self.limits_message = self.limits_error = self.example_error = ""
+        self.dunning_message = self.dunning_error = ""
         return self._reload()
 
     def _reload(self, example_amount: int | None = None):  # type: ignore[no-untyped-def]
@@ -102,6 +108,9 @@ class SettingsState(AuthState):
             "gateway": format_money(ex.gateway_fee, price.example_currency, locale),
             "net": format_money(ex.net, price.example_currency, locale),
         }
+        self.retry_days = page.dunning.retry_days
+        self.dunning_end = page.dunning.end
+        self.portal_allows_cancel = page.dunning.portal_allows_cancel
         self.can_manage = viewer.can(Permission.MANAGE_SETTINGS)
         self.loaded = True
         return None
@@ -161,6 +170,25 @@ class SettingsState(AuthState):
             self.limits_error, self.limits_message = exc.message, ""
             return None
         self.limits_error, self.limits_message = "", "Refund limits saved."
+        return self._reload()
+
+    @rx.event
+    def save_dunning(self, form: dict[str, str]):  # type: ignore[no-untyped-def]
+        viewer = current_viewer(self)
+        if viewer is None:
+            return AuthState.require_session
+        try:
+            portal_settings.save_dunning(
+                viewer.ctx,
+                str(form.get("retry_days", "")),
+                str(form.get("dunning_end", "cancel")),
+                str(form.get("portal_allows_cancel", "")) == "on",
+                ip_address=self.router.session.client_ip,
+            )
+        except ServiceError as exc:
+            self.dunning_error, self.dunning_message = exc.message, ""
+            return None
+        self.dunning_error, self.dunning_message = "", "Subscription settings saved."
         return self._reload()
 
     @rx.event

@@ -7,20 +7,28 @@ and every charge booked through the one charge path (a payment per paid invoice)
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
 
-import httpx
 import pytest
 from fastapi.testclient import TestClient
-from sqlmodel import col, func, select
+from sqlmodel import func, select
 
 from backend.core.db import session_scope
-from backend.models import DomainEvent, OutboundEmail, Payment
+from backend.models import Payment
 from backend.models.billing import Invoice
 from tests.integration.api_client import Merchant, new_merchant
-
-JAN_31 = int(datetime(2025, 1, 31, 9, 0, tzinfo=UTC).timestamp())
-DAY = 86_400
+from tests.integration.billing_support import (
+    DAY,
+    JAN_31,
+    advance,
+    clock_customer,
+    emails_to,
+    events_of,
+    invoices_of,
+    ok,
+    plan,
+    subscribe,
+    subscription,
+)
 
 
 @pytest.fixture
@@ -33,70 +41,6 @@ def client(configured_app: str) -> TestClient:
 @pytest.fixture
 def shop(client: TestClient) -> Merchant:
     return new_merchant(client, "Harbour Tea")
-
-
-def ok(response: httpx.Response, status: int = 200) -> dict[str, Any]:
-    assert response.status_code == status, response.text
-    return response.json()
-
-
-def plan(shop: Merchant, amount: int = 1_500, interval: str = "month", count: int = 1) -> str:
-    product = ok(shop.post("/api/products", {"name": "Pro plan"}), 201)["product"]
-    body = {
-        "productId": product["id"],
-        "unitAmountCents": amount,
-        "currency": "USD",
-        "recurring": {"interval": interval, "intervalCount": count},
-    }
-    return ok(shop.post("/api/prices", body), 201)["price"]["id"]
-
-
-def clock_customer(
-    shop: Merchant, token: str = "pm_card_visa", at: int = JAN_31
-) -> tuple[str, str]:
-    clock = ok(shop.post("/api/test_clocks", {"frozenTime": at}), 201)["testClock"]["id"]
-    body = {"email": "ada@example.com", "name": "Ada", "testClock": clock}
-    customer = ok(shop.post("/api/customers", body), 201)["customer"]
-    assert customer["testClock"] == clock
-    card = {"type": "card", "token": token}
-    ok(shop.post(f"/api/customers/{customer['id']}/payment_methods", card), 201)
-    return clock, customer["id"]
-
-
-def subscribe(shop: Merchant, customer: str, price: str, **extra: Any) -> dict[str, Any]:
-    body = {"customerId": customer, "items": [{"priceId": price, "quantity": 1}], **extra}
-    return ok(shop.post("/api/subscriptions", body), 201)["subscription"]
-
-
-def advance(shop: Merchant, clock: str, to: int) -> None:
-    ok(shop.post(f"/api/test_clocks/{clock}/advance", {"frozenTime": to}))
-
-
-def subscription(shop: Merchant, sub_id: str) -> dict[str, Any]:
-    return ok(shop.get(f"/api/subscriptions/{sub_id}"))["subscription"]
-
-
-def invoices_of(shop: Merchant, sub_id: str) -> list[dict[str, Any]]:
-    found = ok(shop.get(f"/api/invoices?subscription={sub_id}&limit=100"))["invoices"]
-    return sorted(found, key=lambda invoice: invoice["periodStart"])
-
-
-def events_of(object_id: str) -> list[str]:
-    with session_scope(readonly=True) as db:
-        rows = db.exec(
-            select(DomainEvent.type)
-            .where(DomainEvent.object_id == object_id)
-            .order_by(col(DomainEvent.created_at), col(DomainEvent.id))
-        ).all()
-    return list(rows)
-
-
-def emails_to(merchant_id: str, template: str) -> int:
-    with session_scope(readonly=True) as db:
-        query = select(func.count()).where(
-            OutboundEmail.merchant_id == merchant_id, OutboundEmail.template == template
-        )
-        return db.exec(query).one()
 
 
 def test_a_year_of_monthly_renewals_keeps_the_month_end_anchor(shop: Merchant) -> None:
@@ -344,3 +288,120 @@ def test_refusals_change_nothing(client: TestClient, shop: Merchant) -> None:
     with session_scope(readonly=True) as db:
         count = db.exec(select(func.count()).where(Invoice.merchant_id == shop.merchant_id)).one()
     assert count == 0
+
+
+def test_two_workers_renewing_at_once_bill_each_period_once(shop: Merchant) -> None:
+    """The job on two workers at the same moment: every due subscription is renewed once, its
+    period invoiced once and charged once (SKIP LOCKED and the invoice's period key)."""
+    import threading
+    from datetime import timedelta
+
+    from backend.models.types import utcnow
+    from backend.services.billing import engine
+
+    price = plan(shop)
+    subs = []
+    for n in range(6):
+        body = {"email": f"sub{n}@example.com"}
+        customer = ok(shop.post("/api/customers", body), 201)["customer"]["id"]
+        card = {"type": "card", "token": "pm_card_visa"}
+        ok(shop.post(f"/api/customers/{customer}/payment_methods", card), 201)
+        subs.append(subscribe(shop, customer, price)["id"])
+
+    later = utcnow() + timedelta(days=35)  # one monthly renewal due for each
+    start = threading.Barrier(2)
+    errors: list[BaseException] = []
+
+    def worker() -> None:
+        try:
+            start.wait(timeout=30)
+            engine.run_due(later)
+        except BaseException as exc:  # surfaced below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=worker) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert not errors
+    engine.run_due(later)  # whatever a locked-out worker left is done now, and only once
+
+    for sub_id in subs:
+        found = invoices_of(shop, sub_id)
+        assert [i["billingReason"] for i in found] == ["subscription_create", "subscription_cycle"]
+        assert all(i["status"] == "paid" for i in found)
+    with session_scope(readonly=True) as db:
+        paid = db.exec(
+            select(func.count()).where(
+                Payment.merchant_id == shop.merchant_id, Payment.status == "succeeded"
+            )
+        ).one()
+    assert paid == 2 * len(subs)
+
+
+def test_the_customer_authenticates_on_the_invoice_page(shop: Merchant) -> None:
+    """A renewal that needs 3-D Secure waits; the customer passes the challenge (what the
+    hosted invoice page does) and the invoice is paid, the subscription active again."""
+    from backend.services.billing import invoices
+    from backend.services.context import Scope
+
+    clock, customer = clock_customer(shop)
+    sub = subscribe(shop, customer, plan(shop))
+    strict = ok(
+        shop.post(
+            f"/api/customers/{customer}/payment_methods",
+            {"type": "card", "token": "pm_card_authenticationRequired"},
+        ),
+        201,
+    )["paymentMethod"]["id"]
+    ok(shop.post(f"/api/subscriptions/{sub['id']}", {"defaultPaymentMethod": strict}))
+    advance(shop, clock, JAN_31 + 29 * DAY)
+    waiting = invoices_of(shop, sub["id"])[-1]
+    assert waiting["status"] == "open"
+    assert subscription(shop, sub["id"])["status"] == "past_due"
+    retry = shop.post(f"/api/invoices/{waiting['id']}/pay")
+    assert retry.status_code == 409  # the customer has the next step, not the merchant
+
+    with session_scope() as db:
+        finished = invoices.finish_authentication(
+            db, Scope(shop.merchant_id, False), waiting["id"], approved=True
+        )
+        assert finished is not None and finished.outcome == "captured"
+    paid = ok(shop.get(f"/api/invoices/{waiting['id']}"))["invoice"]
+    assert (paid["status"], paid["amountPaidCents"]) == ("paid", 1_500)
+    assert subscription(shop, sub["id"])["status"] == "active"
+
+
+def test_the_merchant_sets_the_dunning_schedule(shop: Merchant) -> None:
+    found = ok(shop.get("/api/billing/settings"))["settings"]
+    assert (found["retryDays"], found["dunningEnd"]) == ([3, 5, 7], "cancel")
+    body = {"retryDays": [2, 4], "dunningEnd": "unpaid", "portalAllowsCancel": False}
+    changed = ok(shop.post("/api/billing/settings", body))["settings"]
+    assert (changed["retryDays"], changed["dunningEnd"], changed["portalAllowsCancel"]) == (
+        [2, 4],
+        "unpaid",
+        False,
+    )
+    for bad in ({"retryDays": [5, 3]}, {"retryDays": [0]}, {"retryDays": [61]}):
+        assert shop.post("/api/billing/settings", bad).status_code == 422
+    assert shop.post("/api/billing/settings", {"dunningEnd": "pause"}).status_code == 400
+
+    clock, customer = clock_customer(shop, token="pm_card_chargeCustomerFail")
+    sub = subscribe(shop, customer, plan(shop), trialDays=1)
+    advance(shop, clock, JAN_31 + 2 * DAY)  # the trial ends, the first charge fails
+    first = invoices_of(shop, sub["id"])[-1]
+    assert first["nextPaymentAttempt"].startswith("2025-02-03T09:00")  # 2 days after
+    advance(shop, clock, JAN_31 + 6 * DAY)  # day 2 and day 4 retries fail: unpaid
+    assert subscription(shop, sub["id"])["status"] == "unpaid"
+    assert invoices_of(shop, sub["id"])[-1]["attemptCount"] == 3
+
+
+def test_deleting_the_clock_or_the_customer_ends_subscriptions(shop: Merchant) -> None:
+    clock, customer = clock_customer(shop)
+    sub = subscribe(shop, customer, plan(shop))
+    deleted = shop.client.delete(f"/api/test_clocks/{clock}", headers=shop.headers())
+    assert deleted.status_code == 200, deleted.text
+    ended = subscription(shop, sub["id"])
+    assert (ended["status"], ended["cancellationReason"]) == ("canceled", "customer_deleted")
+    assert shop.get(f"/api/customers/{customer}").status_code == 404

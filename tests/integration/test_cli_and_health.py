@@ -13,7 +13,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func
 from sqlmodel import Session, select
 
-from backend.models import Dispute, Payment, Refund
+from backend.models import Dispute, Invoice, Payment, Refund, Subscription
 from backend.models.enums import PaymentStatus
 from backend.services.merchant import demo
 from tests.support import ROOT
@@ -85,7 +85,8 @@ def test_cli_on_an_unmigrated_database_says_what_to_do(tmp_path: Path):
 def test_seed_demo_is_realistic_and_consistent(db: Session):
     creds = demo.seed_demo(db, payments=300)
     db.commit()
-    payments = db.exec(select(Payment).where(Payment.merchant_id == creds.merchant_id)).all()
+    every = db.exec(select(Payment).where(Payment.merchant_id == creds.merchant_id)).all()
+    payments = [p for p in every if "invoice" not in p.metadata_]  # the shop's own sales
     assert len(payments) == 300
     assert len({p.status for p in payments}) >= 7
     assert len({p.currency for p in payments}) >= 4
@@ -100,6 +101,13 @@ def test_seed_demo_is_realistic_and_consistent(db: Session):
     assert refunded == db.exec(select(func.sum(Refund.amount))).one()
     disputed = sum(1 for p in payments if p.status == PaymentStatus.DISPUTED)
     assert disputed == db.exec(select(func.count()).select_from(Dispute)).one()
+    # Subscriptions the engine itself ran for a year on a test clock: renewals paid through
+    # the charge path, a trial, and a card that started failing.
+    statuses = sorted(db.exec(select(Subscription.status)).all())
+    assert statuses == ["active", "active", "past_due", "trialing"]
+    renewals = [p for p in every if "invoice" in p.metadata_ and p.status == "succeeded"]
+    paid = db.exec(select(func.count()).where(Invoice.status == "paid", Invoice.amount_paid > 0))
+    assert len(renewals) == paid.one() >= 3 * 12
 
 
 def test_seed_demo_again_keeps_data_and_the_same_demo_key(db: Session):
@@ -116,7 +124,8 @@ def test_seed_demo_again_keeps_data_and_the_same_demo_key(db: Session):
     assert first.merchant_id == second.merchant_id
     # Every `make run` announces the same key, with no new key and no new audit row.
     assert first.test_secret_key == second.test_secret_key
-    assert db.exec(select(func.count()).select_from(Payment)).one() == 20
+    sales = [p for p in db.exec(select(Payment)).all() if "invoice" not in p.metadata_]
+    assert len(sales) == 20  # and the subscriptions' invoices were not charged again
     assert db.exec(select(func.count()).select_from(AuditLog)).one() == audit_rows
     assert api_keys.authenticate(db, second.test_secret_key).merchant_id == first.merchant_id
 

@@ -166,6 +166,22 @@ GOOD_BODIES: dict[tuple[str, str], dict[str, Any] | None] = {
     ("GET", "/api/test_clocks/{clockId}"): None,
     ("DELETE", "/api/test_clocks/{clockId}"): None,
     ("POST", "/api/test_clocks/{clockId}/advance"): {"frozenTime": 1_798_761_600},
+    ("POST", "/api/subscriptions"): {
+        "customerId": "cus_filled_in",
+        "items": [{"priceId": "price_filled_in", "quantity": 2}],
+        "metadata": {"note": "text"},
+    },
+    ("GET", "/api/subscriptions"): None,
+    ("GET", "/api/subscriptions/{subscriptionId}"): None,
+    ("POST", "/api/subscriptions/{subscriptionId}"): {"metadata": {"note": "text"}},
+    ("POST", "/api/subscriptions/{subscriptionId}/cancel"): {"atPeriodEnd": True},
+    ("GET", "/api/invoices"): None,
+    ("GET", "/api/invoices/{invoiceId}"): None,
+    ("POST", "/api/invoices/{invoiceId}/pay"): {"paymentMethod": "pm_missing"},
+    ("POST", "/api/invoices/{invoiceId}/void"): {},
+    ("POST", "/api/invoices/{invoiceId}/mark_uncollectible"): {},
+    ("GET", "/api/billing/settings"): None,
+    ("POST", "/api/billing/settings"): {"retryDays": [3, 5, 7], "dunningEnd": "cancel"},
 }
 GOOD_BODIES[("POST", "/api/customers/{customerId}")] = {
     **GOOD_BODIES[("POST", "/api/customers")],  # type: ignore[dict-item]
@@ -296,6 +312,12 @@ def _populate(client: TestClient) -> World:
     GOOD_BODIES[("POST", "/api/prices")]["productId"] = product_id  # type: ignore[index]
     price_id = made("/api/prices", GOOD_BODIES[("POST", "/api/prices")], "price")  # type: ignore[arg-type]
     clock_id = made("/api/test_clocks", {"frozenTime": 1_767_225_600}, "testClock")
+    subscribing = GOOD_BODIES[("POST", "/api/subscriptions")]
+    subscribing["customerId"] = customer_id  # type: ignore[index]
+    subscribing["items"][0]["priceId"] = price_id  # type: ignore[index]
+    subscribed = client.post("/api/subscriptions", json=subscribing, headers=auth)
+    assert subscribed.status_code == 201, subscribed.text
+    subscription = subscribed.json()["subscription"]
     return World(
         client=client,
         key=key,
@@ -304,6 +326,8 @@ def _populate(client: TestClient) -> World:
             "productId": product_id,
             "priceId": price_id,
             "clockId": clock_id,
+            "subscriptionId": subscription["id"],
+            "invoiceId": subscription["latestInvoice"],
             "paymentId": payment_id,
             "orderId": order_id,
             "endpointId": made(

@@ -80,6 +80,8 @@ def test_a_role_without_the_permission_is_refused_and_nothing_changes(shop: Shop
     with pytest.raises(PermissionDenied):
         portal_settings.save_brand_color(analyst, "#112233")
     with pytest.raises(PermissionDenied):
+        portal_settings.save_dunning(analyst, "1", "unpaid", False, ip_address=None)
+    with pytest.raises(PermissionDenied):
         processor_pages.delete(analyst, "gwc_nothing", ip_address=None)
     with pytest.raises(PermissionDenied):
         audit_page.audit_choices(analyst)
@@ -104,6 +106,20 @@ def test_a_permitted_member_acts_and_the_audit_row_names_them(shop: Shop) -> Non
     with session_scope(readonly=True) as db:
         rows = db.exec(select(AuditLog).where(AuditLog.object_id == payment_id)).all()
     assert any(r.actor_id == support.user_id and r.ip_address == "1.2.3.4" for r in rows)
+
+
+def test_the_dunning_schedule_is_set_on_the_settings_page(shop: Shop) -> None:
+    from backend.core.errors import ValidationFailed
+
+    owner = member(shop.merchant_id, Role.OWNER)
+    assert portal_settings.settings_page(owner).dunning.retry_days == "3, 5, 7"
+    portal_settings.save_dunning(owner, "2, 4; 9", "unpaid", False, ip_address="1.2.3.4")
+    saved = portal_settings.settings_page(owner).dunning
+    assert (saved.retry_days, saved.end, saved.portal_allows_cancel) == ("2, 4, 9", "unpaid", False)
+    for typed in ("2, two", "5, 3", "0", "-1"):
+        with pytest.raises(ValidationFailed):
+            portal_settings.save_dunning(owner, typed, "cancel", True, ip_address=None)
+    assert portal_settings.settings_page(owner).dunning.retry_days == "2, 4, 9"
 
 
 def test_another_merchants_objects_are_not_found(shop: Shop, other: Shop) -> None:

@@ -206,3 +206,43 @@ def test_saved_cards_on_stripe_end_to_end(shop: Merchant, stripe_app: FakeStripe
         {"type": "card", "token": "4242424242424242"},
     )
     assert not_stripe.status_code == 422  # a card number never goes to Stripe
+
+
+def test_subscriptions_renew_through_stripe_off_session(
+    shop: Merchant, stripe_app: FakeStripe
+) -> None:
+    """The billing engine on Stripe: every renewal is an off-session PaymentIntent on the
+    Stripe Customer's saved card; a card that needs authentication leaves the renewal waiting
+    for the customer (invoice.payment_action_required) instead of failing it."""
+    from tests.integration.billing_support import (
+        DAY,
+        JAN_31,
+        advance,
+        clock_customer,
+        events_of,
+        invoices_of,
+        plan,
+        subscribe,
+    )
+
+    clock, customer_id = clock_customer(shop)
+    sub = subscribe(shop, customer_id, plan(shop))
+    advance(shop, clock, JAN_31 + 60 * DAY)  # Feb 28 and Mar 31 renewals
+    paid = invoices_of(shop, sub["id"])
+    assert [i["status"] for i in paid] == ["paid", "paid", "paid"]
+    intents = [
+        stripe_app.payment_intents[p]
+        for p in stripe_app.payment_intents
+        if stripe_app.payment_intents[p]["status"] == "succeeded"
+    ]
+    assert len(intents) == 3 and all(pi["customer"] in stripe_app.customers for pi in intents)
+    renewals = [c.params for c in stripe_app.calls("POST", "/v1/payment_intents")][1:]
+    assert renewals and all(params.get("off_session") == "true" for params in renewals)
+
+    strict = save(shop, customer_id, "pm_card_authenticationRequired")
+    shop.post(f"/api/subscriptions/{sub['id']}", {"defaultPaymentMethod": strict["id"]})
+    advance(shop, clock, JAN_31 + 91 * DAY)  # the Apr 30 renewal needs the customer
+    waiting = invoices_of(shop, sub["id"])[-1]
+    assert waiting["status"] == "open"
+    assert "invoice.payment_action_required" in events_of(waiting["id"])
+    assert_ledger_consistent(shop.merchant_id)

@@ -127,6 +127,7 @@ class CustomerOut(BaseModel):
     phone: str | None
     address: AddressOut | None
     defaultPaymentMethod: str | None = Field(description="The saved card charged by default")
+    testClock: str | None = Field(None, description="The test clock it lives on, if any")
     metadata: dict[str, str]
     createdAt: str
     updatedAt: str

@@ -13,7 +13,7 @@ from backend.api.responses import JSONResponse
 from backend.core.db import session_scope
 from backend.core.read_threads import run_read
 from backend.models.enums import InvoiceStatus, SubscriptionStatus
-from backend.services.billing import invoices, subscriptions
+from backend.services.billing import invoices, settings, subscriptions
 from backend.services.billing.changes import invoice_json, subscription_json
 
 router = APIRouter(prefix="/api", tags=["subscriptions"])
@@ -291,5 +291,59 @@ async def mark_uncollectible(
         with session_scope() as db:
             marked = invoices.mark_uncollectible(db, who.scope, invoiceId, actor=who.actor)
             return 200, _invoice(db, marked)
+
+    return await respond(request, who, work)
+
+
+# --- billing settings ---------------------------------------------------------------------------
+
+
+class SettingsUpdate(_Strict):
+    retryDays: list[StrictInt] | None = Field(
+        None, max_length=settings.MAX_RETRIES, description="Days after the first failure"
+    )
+    dunningEnd: Literal["cancel", "unpaid"] | None = None
+    portalAllowsCancel: StrictBool | None = None
+
+
+def _settings(found: Any) -> dict[str, Any]:
+    return {
+        "success": True,
+        "settings": {
+            "object": "billing_settings",
+            "retryDays": found.retry_days,
+            "dunningEnd": found.dunning_end,
+            "portalAllowsCancel": found.portal_allows_cancel,
+            "invoicePrefix": found.invoice_prefix,
+        },
+    }
+
+
+@router.get("/billing/settings", responses=_LIST_ERRORS, summary="The dunning schedule and more")
+async def get_settings(who: CallerDep) -> dict[str, Any]:
+    def read() -> dict[str, Any]:
+        with session_scope() as db:  # made with the defaults on first read
+            return _settings(settings.billing_settings(db, who.scope.merchant_id))
+
+    return await run_read(read)
+
+
+@router.post(
+    "/billing/settings",
+    responses=_ERRORS,
+    summary="Set the retry schedule, what ends dunning (cancel or unpaid), portal cancellation",
+)
+async def update_settings(body: SettingsUpdate, request: Request, who: CallerDep) -> JSONResponse:
+    def work() -> Result:
+        with session_scope() as db:
+            updated = settings.update_billing_settings(
+                db,
+                who.scope,
+                retry_days=body.retryDays,
+                dunning_end=body.dunningEnd,
+                portal_allows_cancel=body.portalAllowsCancel,
+                actor=who.actor,
+            )
+            return 200, _settings(updated)
 
     return await respond(request, who, work)

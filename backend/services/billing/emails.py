@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import event
+from sqlalchemy import Engine, event
 from sqlmodel import Session
 
 from backend.core.currency import format_money
@@ -127,8 +127,10 @@ def _record(
 
 
 def _send_pending(db: Session) -> None:
+    bind = db.get_bind()
+    engine = bind if isinstance(bind, Engine) else bind.engine
     for email_id in db.info.pop(_PENDING, []):
-        outbox.send_recorded(email_id)
+        outbox.send_recorded(email_id, engine=engine)
 
 
 def _forget_pending(db: Session) -> None:

@@ -20,8 +20,9 @@ from datetime import datetime
 from sqlmodel import Session, col, select
 
 from backend.core.db import session_scope
-from backend.models.billing import Subscription, TestClock
-from backend.models.enums import BillingReason, InvoiceStatus, SubscriptionStatus
+from backend.models import Payment
+from backend.models.billing import Invoice, Subscription, TestClock
+from backend.models.enums import BillingReason, InvoiceStatus, PaymentStatus, SubscriptionStatus
 from backend.models.types import utcnow
 from backend.services.billing import catalogue, changes, dunning, emails, invoices
 from backend.services.billing.periods import Period, next_period_end
@@ -78,6 +79,25 @@ def run_due(now: datetime | None = None, *, limit: int = 500) -> int:
         except Exception:  # one subscription's failure must not stop the others'
             log.exception("billing: subscription %s failed to run", subscription_id)
     return ran
+
+
+def settle_completed_payments(*, limit: int = 500) -> int:
+    """Open invoices whose payment the customer completed since (3-D Secure finished on the
+    invoice's page, or Stripe's webhook said so): paid now. Returns how many."""
+    with session_scope(readonly=True) as db:
+        found = db.exec(
+            select(Invoice.id, Invoice.merchant_id, Invoice.livemode)
+            .join(Payment, col(Payment.id) == Invoice.payment_id)
+            .where(
+                col(Invoice.status).in_(invoices.PAYABLE),
+                Payment.status == PaymentStatus.SUCCEEDED,
+            )
+            .limit(limit)
+        ).all()
+    for invoice_id, merchant_id, livemode in found:
+        with session_scope() as db:
+            invoices.refresh_from_payment(db, Scope(merchant_id, livemode), invoice_id)
+    return len(found)
 
 
 def run_one(db: Session, subscription_id: str, now: datetime) -> int:
@@ -176,14 +196,8 @@ def _period_ends(db: Session, subscription: Subscription) -> None:
 
 
 def delete_clock_objects(db: Session, clock: TestClock) -> None:
-    """A deleted test clock takes its objects with it (as Stripe's): its subscriptions end and
-    its customers are deleted."""
+    """A deleted test clock takes its objects with it (as Stripe's): its customers are deleted,
+    and their subscriptions end with them."""
     scope = Scope(clock.merchant_id, clock.livemode)
-    subscriptions = db.exec(
-        select(Subscription).where(Subscription.test_clock_id == clock.id)
-    ).all()
-    for subscription in subscriptions:
-        if subscription.status not in dunning.ENDED:
-            dunning.end(db, subscription, clock.frozen_time, "test_clock_deleted", SYSTEM)
     for customer in records.customers_on_clock(db, scope, clock.id):
         records.delete_customer(db, scope, customer.id)

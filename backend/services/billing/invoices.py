@@ -37,7 +37,7 @@ from backend.services.billing.periods import Period
 from backend.services.billing.settings import billing_settings
 from backend.services.context import SYSTEM, Actor, Scope
 from backend.services.paging import keyset_page
-from backend.services.payments import charges
+from backend.services.payments import authentication, charges
 from backend.services.payments.charges import PaymentOutcome
 
 # A processor that did not answer: the same attempt (and key) again after this long.
@@ -332,6 +332,22 @@ def attempt(
             actor,
         )
     return PayAttempt(invoice, outcome)
+
+
+def finish_authentication(
+    db: Session, scope: Scope, invoice_id: str, *, approved: bool | None, actor: Actor = SYSTEM
+) -> authentication.Finished | None:
+    """The customer finished (or failed) the 3-D Secure challenge of the invoice's payment on
+    its hosted page: booked through the payment's path, and the invoice paid when it passed.
+    None when no payment of the invoice waits for the customer."""
+    invoice = get_invoice(db, scope, invoice_id, lock=True)
+    payment = _payment_awaiting_customer(db, invoice)
+    if payment is None or invoice.status not in PAYABLE:
+        return None
+    finished = authentication.finish(db, payment, approved, actor)
+    if finished.outcome == authentication.CAPTURED:
+        _paid(db, invoice, now_for(db, invoice.test_clock_id), payment, actor)
+    return finished
 
 
 def refresh_from_payment(

@@ -26,6 +26,7 @@ from sqlmodel import Session, col, select
 
 from backend.core.errors import Conflict, NotFound, ValidationFailed
 from backend.core.ids import new_id
+from backend.models import Customer
 from backend.models.billing import Price, Product, Subscription, SubscriptionItem
 from backend.models.enums import BillingReason, SubscriptionStatus
 from backend.services.billing import catalogue, changes, dunning, invoices
@@ -515,6 +516,14 @@ def _product_name(db: Session, price: Price) -> str:
 
 def _date(moment: datetime) -> str:
     return f"{moment:%b} {moment.day}, {moment.year}"
+
+
+def end_all_of(db: Session, customer: Customer, *, actor: Actor = SYSTEM) -> None:
+    """A customer being deleted: each of its subscriptions that has not ended ends now."""
+    for subscription in customer_subscriptions(db, customer.id):
+        if subscription.status not in dunning.ENDED:
+            at = now_for(db, subscription.test_clock_id)
+            dunning.end(db, subscription, at, "customer_deleted", actor)
 
 
 def customer_subscriptions(db: Session, customer_id: str) -> list[Subscription]:

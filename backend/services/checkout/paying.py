@@ -16,15 +16,13 @@ live mode the browser hands a Stripe PaymentMethod id instead: the number never 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 from sqlmodel import Session, select
 
 from backend.core.errors import Conflict, ValidationFailed
 from backend.gateways import declines
-from backend.gateways.base import GatewayUnavailable, Outcome, PaymentResult
 from backend.integrations import email as email_outbox
-from backend.models import AuditLog, CheckoutSession, Order, Payment, utcnow
+from backend.models import AuditLog, CheckoutSession, Payment
 from backend.models.enums import ActorType, PaymentStatus
 from backend.services.checkout import card_testing as checkout_declines
 from backend.services.checkout.session_state import (
@@ -46,7 +44,7 @@ from backend.services.checkout.session_state import (
 )
 from backend.services.checkout.sessions import scope_of
 from backend.services.context import Actor
-from backend.services.payments import booking, charges, orders, risk, routing
+from backend.services.payments import authentication, charges, orders, risk, routing
 from backend.services.payments.charges import ChargeInput, PaymentMethodInput
 
 
@@ -156,7 +154,12 @@ def pay(
             blocked_by = risk.describe_reason(outcome.error_rule)
         return _declined(db, session, payment, _decline_key(outcome), ip_address, blocked_by)
     if payment.status == PaymentStatus.REQUIRES_ACTION:
-        return PayResult(REQUIRES_ACTION, session, payment, client_secret=_secret(db, payment))
+        return PayResult(
+            REQUIRES_ACTION,
+            session,
+            payment,
+            client_secret=authentication.client_secret(db, payment),
+        )
     receipt = complete(db, session, payment, locale, time_zone)
     return PayResult(COMPLETE, session, payment, receipt_email_id=receipt)
 
@@ -238,49 +241,16 @@ def finish_action(
     payment = pending_action(db, session)
     if payment is None:
         return PayResult(OPEN, session)
-    route = routing.route_for_payment(db, payment)
-    try:
-        result: PaymentResult = routing.call(
-            route,
-            lambda g: g.complete_action(payment.gateway_payment_id or "", approved, capture=True),
-            charges.attempt_recorder(db, payment, "authenticate"),
-            charges.outcome_of,
-        )
-    except GatewayUnavailable:
+    finished = authentication.finish(db, payment, approved, CUSTOMER)
+    if finished.outcome == authentication.UNAVAILABLE:
         return PayResult(DECLINED, session, payment, error_code="unavailable")
-    if result.outcome == Outcome.REQUIRES_ACTION:
-        return PayResult(REQUIRES_ACTION, session, payment, client_secret=_secret(db, payment))
-    if result.outcome == Outcome.DECLINED:
-        code = result.decline_code or "authentication_failed"
-        booking.fail(db, payment, code, result.message or "The card was declined.", CUSTOMER)
-        return _declined(db, session, payment, declines.customer_code(code), ip_address)
-    return _apply_success(db, session, payment, route.fees, locale, time_zone)
-
-
-def _apply_success(
-    db: Session,
-    session: CheckoutSession,
-    payment: Payment,
-    gateway_fees: Any,
-    locale: str,
-    time_zone: str,
-) -> PayResult:
-    """Book a 3-D Secure challenge passed, through the one booking path (as a first answer or
-    the Stripe webhook would), so the payment, its order, audit rows and events agree."""
-    order = db.get(Order, session.order_id, with_for_update=True)
-    assert order is not None
-    platform = booking.platform_fees(db, session.merchant_id)
-    booking.capture(db, order, payment, payment.amount, platform, gateway_fees, CUSTOMER, utcnow())
+    if finished.outcome == authentication.WAITING:
+        return PayResult(REQUIRES_ACTION, session, payment, client_secret=finished.client_secret)
+    if finished.outcome == authentication.DECLINED:
+        code = declines.customer_code(finished.decline_code or "authentication_failed")
+        return _declined(db, session, payment, code, ip_address)
     receipt = complete(db, session, payment, locale, time_zone)
     return PayResult(COMPLETE, session, payment, receipt_email_id=receipt)
-
-
-def _secret(db: Session, payment: Payment) -> str | None:
-    """The PaymentIntent's client secret (Stripe only), for stripe.handleNextAction."""
-    if not payment.gateway_payment_id:
-        return None
-    route = routing.route_for_payment(db, payment)
-    return route.gateway.client_secret(payment.gateway_payment_id)
 
 
 def send_receipt(email_id: str | None) -> None:

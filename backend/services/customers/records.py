@@ -193,11 +193,14 @@ def update_customer(
 def delete_customer(
     db: Session, scope: Scope, customer_id: str, *, actor: Actor = SYSTEM
 ) -> Customer:
-    """Soft delete: the customer's saved cards are detached (none can be charged again) and
-    the customer leaves every list and read; its payments keep pointing at it."""
+    """Soft delete: the customer's subscriptions end, its saved cards are detached (none can be
+    charged again) and the customer leaves every list and read; its payments keep pointing at
+    it."""
+    from backend.services.billing import subscriptions
     from backend.services.customers import payment_methods
 
     customer = get_customer(db, scope, customer_id, lock=True)
+    subscriptions.end_all_of(db, customer, actor=actor)
     payment_methods.detach_all(db, customer, actor=actor)
     now = utcnow()
     customer.deleted_at = customer.updated_at = now

@@ -25,6 +25,7 @@ from backend.models import (
     utcnow,
 )
 from backend.models.enums import (
+    BillingInterval,
     CaptureMethod,
     DisputeStatus,
     OrderStatus,
@@ -32,6 +33,8 @@ from backend.models.enums import (
     RefundStatus,
     RiskDecision,
 )
+from backend.services.billing.periods import Recurrence
+from backend.services.context import Scope
 from backend.services.identity import accounts, api_keys
 from backend.services.ledger import backfill
 from backend.services.merchant import bank_accounts
@@ -165,6 +168,7 @@ def seed_demo(db: Session, *, payments: int = 300, seed: int = 2026) -> DemoCred
     # The demo key gets the recognisable name; the key create_merchant made stays as "Default".
     issued = api_keys.issue_key(db, created.merchant.id, name=DEMO_KEY_NAME)
     _seed_payments(db, created.merchant, random.Random(seed), payments)
+    _seed_billing(db, created.merchant)
     if bank_link.provider() == "sandbox":
         # A verified sandbox bank account (as `create-merchant --sandbox-bank`), so the demo's
         # test payouts work at once; with Plaid keys the owner links one through Link.
@@ -337,3 +341,63 @@ def _apply_outcome(
             )
         ]
     return []
+
+
+def _seed_billing(db: Session, merchant: Merchant) -> None:
+    """A small subscription business on a test clock, run by the engine itself: products and
+    prices, subscribers (one trialing, one with seats), a year's renewals of one, and a card
+    that started failing (past due, its retry scheduled), so the Billing pages show real work."""
+    from backend.services.billing import catalogue, clock, subscriptions
+    from backend.services.customers import payment_methods, records
+
+    scope = Scope(merchant.id, False)
+    start = int((utcnow() - timedelta(days=400)).timestamp())
+    demo_clock = clock.create_clock(db, scope, frozen_time=start, name="Demo subscriptions")
+    tea = catalogue.create_product(db, scope, name="Tea club", description="A tin every month")
+    every_month = Recurrence(BillingInterval.MONTH)
+    monthly = catalogue.create_price(
+        db,
+        scope,
+        product_id=tea.id,
+        unit_amount=1_500,
+        currency="USD",
+        recurring=every_month,
+        nickname="Monthly",
+    )
+    office = catalogue.create_product(db, scope, name="Office tea", description="Per desk")
+    seats = catalogue.create_price(
+        db,
+        scope,
+        product_id=office.id,
+        unit_amount=800,
+        currency="USD",
+        recurring=every_month,
+        nickname="Per seat",
+    )
+
+    def subscriber(name: str, price_id: str, quantity: int = 1, trial: int | None = None) -> str:
+        email = f"{name.split()[0].lower()}@example.com"
+        customer = records.create_customer(
+            db, scope, email=email, name=name, test_clock=demo_clock.id
+        )
+        payment_methods.attach(db, scope, customer.id, type="card", token="pm_card_visa")
+        items = [{"priceId": price_id, "quantity": quantity}]
+        made = subscriptions.create_subscription(
+            db, scope, customer_id=customer.id, items=items, trial_days=trial
+        )
+        return made.id
+
+    subscriber("Grace Hopper", monthly.id)
+    subscriber("Alan Turing", seats.id, quantity=5)
+    failing_later = subscriber("Edsger Dijkstra", monthly.id)
+    year_later = start + 365 * 86_400
+    clock.advance(db, scope, demo_clock.id, year_later)  # a year of renewals
+    subscriber("Katherine Johnson", monthly.id, trial=60)
+    edsger = subscriptions.get_subscription(db, scope, failing_later)
+    failing = payment_methods.attach(
+        db, scope, edsger.customer_id, type="card", token="pm_card_chargeCustomerFail"
+    )
+    assert failing.payment_method is not None
+    subscriptions.set_payment_method(db, scope, edsger.id, failing.payment_method.id)
+    renewal = int(edsger.current_period_end.timestamp())
+    clock.advance(db, scope, demo_clock.id, renewal + 86_400)  # it fails: past due

@@ -15,8 +15,9 @@ from backend.core.db import session_scope
 from backend.core.errors import NotFound, ValidationFailed
 from backend.models import BlocklistEntry, Merchant
 from backend.models.enums import ActorType
+from backend.services.billing import settings as billing_settings
 from backend.services.checkout import branding
-from backend.services.context import Actor
+from backend.services.context import Actor, Scope
 from backend.services.identity.permissions import Permission, require
 from backend.services.identity.sessions import SessionContext
 from backend.services.merchant import business_profile, notifications
@@ -40,10 +41,20 @@ def _merchant(db, merchant_id: str) -> Merchant:  # type: ignore[no-untyped-def]
 
 
 @dataclass(frozen=True)
+class Dunning:
+    """The Settings page's view of the billing settings, as the form shows them."""
+
+    retry_days: str  # "3, 5, 7"
+    end: str  # cancel | unpaid
+    portal_allows_cancel: bool
+
+
+@dataclass(frozen=True)
 class SettingsPage:
     merchant: Merchant
     choices: notifications.Choices
     price: business_profile.Price
+    dunning: Dunning
 
 
 def settings_page(ctx: SessionContext, *, example_amount: int | None = None) -> SettingsPage:
@@ -54,7 +65,43 @@ def settings_page(ctx: SessionContext, *, example_amount: int | None = None) -> 
             db, merchant_id=merchant.id, user_id=ctx.user_id, role=ctx.role
         )
         price = business_profile.price(db, merchant.id, example_amount=example_amount)
-    return SettingsPage(merchant, choices, price)
+        found = billing_settings.billing_settings(db, merchant.id)
+        dunning = Dunning(
+            ", ".join(str(day) for day in found.retry_days),
+            found.dunning_end,
+            found.portal_allows_cancel,
+        )
+    return SettingsPage(merchant, choices, price, dunning)
+
+
+def save_dunning(
+    ctx: SessionContext,
+    retry_days: str,
+    end: str,
+    portal_allows_cancel: bool,
+    *,
+    ip_address: str | None,
+) -> None:
+    """`retry_days` as typed ("3, 5, 7"; empty: no retry)."""
+    require(ctx.role, Permission.MANAGE_SETTINGS)
+    days: list[object] = []
+    for part in retry_days.replace(";", ",").split(","):
+        if part.strip():
+            if not part.strip().isdigit():
+                raise ValidationFailed(
+                    "Retry days are whole numbers of days, separated by commas (3, 5, 7)",
+                    param="retryDays",
+                )
+            days.append(int(part.strip()))
+    with session_scope() as db:
+        billing_settings.update_billing_settings(
+            db,
+            Scope(ctx.merchant_id, ctx.livemode),
+            retry_days=days,
+            dunning_end=end,
+            portal_allows_cancel=portal_allows_cancel,
+            actor=_actor(ctx, ip_address),
+        )
 
 
 def save_profile(
