@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import reflex as rx
 
-from portal.components.billing import tone_badge
+from portal.components.billing import confirm_dialog, plain_list, section, tone_badge
 from portal.components.detail_page import detail_page, fact
 from portal.components.forms import error_callout, notice_callout
 from portal.components.layout import portal_page
@@ -214,27 +214,6 @@ def _subscription(s: rx.Var) -> rx.Component:
     )
 
 
-def _confirm(
-    title: str, words: str, action: str, *, open_: rx.Var, on_change: object, on_ok: object
-) -> rx.Component:
-    return rx.alert_dialog.root(
-        rx.alert_dialog.content(
-            rx.alert_dialog.title(title),
-            rx.alert_dialog.description(words, size="2"),
-            rx.flex(
-                rx.alert_dialog.cancel(rx.button("Cancel", variant="soft", color_scheme="gray")),
-                rx.alert_dialog.action(rx.button(action, color_scheme="red", on_click=on_ok)),
-                spacing="2",
-                justify="end",
-                margin_top="1rem",
-            ),
-            max_width="26rem",
-        ),
-        open=open_,
-        on_open_change=on_change,
-    )
-
-
 @portal_page("/customers/[customer_id]", "Customer", on_load=[CustomerDetailState.load])
 def customer_detail() -> rx.Component:
     S = CustomerDetailState
@@ -278,22 +257,24 @@ def customer_detail() -> rx.Component:
             submit="Save customer",
             values=c,
         ),
-        _confirm(
+        confirm_dialog(
             "Delete this customer?",
             "Their saved cards are removed and can no longer be charged. Their payments stay "
             "in your history. This cannot be undone.",
             "Delete customer",
             open_=S.delete_open,
-            on_change=S.set_delete_open,
+            on_open_change=S.set_delete_open,
             on_ok=S.delete,
+            keep="Cancel",
         ),
-        _confirm(
+        confirm_dialog(
             "Remove this card?",
             "It can no longer be charged. Payments already made with it are not affected.",
             "Remove card",
             open_=S.remove_card_id != "",
-            on_change=S.close_remove,
+            on_open_change=S.close_remove,
             on_ok=S.remove_card,
+            keep="Cancel",
         ),
         rx.grid(
             rx.card(
@@ -355,33 +336,17 @@ def customer_detail() -> rx.Component:
             spacing="3",
             width="100%",
         ),
-        rx.card(
-            rx.vstack(
-                rx.heading("Subscriptions", size="4", as_="h2"),
-                rx.cond(
-                    S.subscriptions.length() > 0,  # type: ignore[attr-defined]
-                    rx.el.ul(
-                        rx.foreach(S.subscriptions, _subscription),
-                        aria_label="Subscriptions",
-                        style={
-                            "margin": "0",
-                            "padding": "0",
-                            "width": "100%",
-                            "display": "flex",
-                            "flexDirection": "column",
-                            "gap": "0.75rem",
-                        },
-                    ),
-                    rx.text("No subscriptions.", size="2", color_scheme="gray"),
-                ),
-                rx.cond(
-                    S.more_subscriptions,
-                    rx.text("The newest 25 are shown.", size="1", color_scheme="gray"),
-                ),
-                spacing="3",
-                width="100%",
+        section(
+            "Subscriptions",
+            rx.cond(
+                S.subscriptions.length() > 0,  # type: ignore[attr-defined]
+                plain_list(S.subscriptions, _subscription, "Subscriptions"),
+                rx.text("No subscriptions.", size="2", color_scheme="gray"),
             ),
-            width="100%",
+            rx.cond(
+                S.more_subscriptions,
+                rx.text("The newest 25 are shown.", size="1", color_scheme="gray"),
+            ),
         ),
         rx.card(
             rx.vstack(

@@ -158,6 +158,18 @@ def figures_status() -> rx.Component:
     )
 
 
+def card_heading(title: str, link: str, href: str) -> rx.Component:
+    """A dashboard card's heading, with a link to the page that has the rest."""
+    return rx.hstack(
+        rx.heading(title, size="4", as_="h2"),
+        rx.spacer(),
+        rx.link(rx.hstack(rx.text(link), rx.icon("arrow-right", size=14)), href=href, size="2"),
+        align="center",
+        width="100%",
+        wrap="wrap",
+    )
+
+
 def _balance_line(b: rx.Var) -> rx.Component:
     return rx.hstack(
         rx.badge(b["currency"], variant="surface", min_width="3rem", justify_content="center"),
@@ -185,17 +197,7 @@ def balance_card() -> rx.Component:
         DashboardState.balances.length() > 0,  # type: ignore[attr-defined]
         rx.card(
             rx.vstack(
-                rx.hstack(
-                    rx.heading("Balance", size="4", as_="h2"),
-                    rx.spacer(),
-                    rx.link(
-                        rx.hstack(rx.text("View balance"), rx.icon("arrow-right", size=14)),
-                        href="/balance",
-                        size="2",
-                    ),
-                    align="center",
-                    width="100%",
-                ),
+                card_heading("Balance", "View balance", "/balance"),
                 rx.grid(
                     rx.foreach(DashboardState.balances, _balance_line),
                     columns=rx.breakpoints(initial="1", md="2"),
@@ -228,18 +230,7 @@ def billing_card() -> rx.Component:
         BillingFiguresState.shown,
         rx.card(
             rx.vstack(
-                rx.hstack(
-                    rx.heading("Subscriptions", size="4", as_="h2"),
-                    rx.spacer(),
-                    rx.link(
-                        rx.hstack(rx.text("View subscriptions"), rx.icon("arrow-right", size=14)),
-                        href="/billing/subscriptions",
-                        size="2",
-                    ),
-                    align="center",
-                    width="100%",
-                    wrap="wrap",
-                ),
+                card_heading("Subscriptions", "View subscriptions", "/billing/subscriptions"),
                 rx.grid(
                     rx.foreach(BillingFiguresState.figures, _billing_figure),
                     columns=rx.breakpoints(initial="2", md="4"),

@@ -8,57 +8,32 @@ from __future__ import annotations
 import reflex as rx
 
 from portal.components.billing import (
+    billing_detail_page,
+    billing_list_page,
+    confirm_dialog,
     facts_list,
     invoice_headers,
     invoice_row,
-    status_filter,
+    section,
     timeline_card,
     tone_badge,
+    two_columns,
 )
-from portal.components.billing_tabs import billing_tabs
-from portal.components.detail_page import detail_page
-from portal.components.forms import error_callout, notice_callout
 from portal.components.layout import portal_page
-from portal.components.list_page import list_error, list_table, paged_results
+from portal.components.list_page import list_table
 from portal.state.invoices import STATUS_CHOICES, InvoiceDetailState, InvoicesState
 
 
 @portal_page("/billing/invoices", "Invoices", on_load=[InvoicesState.load])
 def invoices_list() -> rx.Component:
-    S = InvoicesState
-    return rx.vstack(
-        billing_tabs(),
-        rx.flex(
-            rx.heading("Invoices", size="7", as_="h1"),
-            status_filter(S.status, STATUS_CHOICES, S.choose_status),
-            justify="between",
-            align="center",
-            wrap="wrap",
-            spacing="3",
-            width="100%",
-        ),
-        rx.text(
-            "Every bill your subscriptions made: what was due, what was paid, and what is "
-            "still being retried.",
-            color_scheme="gray",
-            size="2",
-        ),
-        list_error(S),
-        paged_results(
-            S,
-            list_table(invoice_headers(), S.rows, invoice_row),
-            rx.text(
-                rx.cond(
-                    S.status != "all",
-                    "No invoice has this status.",
-                    "No invoices yet. Subscriptions make one when they start and at each renewal.",
-                ),
-                color_scheme="gray",
-                size="2",
-            ),
-        ),
-        spacing="4",
-        width="100%",
+    return billing_list_page(
+        InvoicesState,
+        title="Invoices",
+        intro="Every bill your subscriptions made: what was due, what was paid, and what is "
+        "still being retried.",
+        choices=STATUS_CHOICES,
+        table=list_table(invoice_headers(), InvoicesState.rows, invoice_row),
+        empty="No invoices yet. Subscriptions make one when they start and at each renewal.",
     )
 
 
@@ -81,49 +56,41 @@ def _line(line: rx.Var) -> rx.Component:
 
 def _lines_card() -> rx.Component:
     S = InvoiceDetailState
-    return rx.card(
-        rx.vstack(
-            rx.heading("Lines", size="4", as_="h2"),
-            rx.box(
-                rx.table.root(
-                    rx.table.header(
-                        rx.table.row(
-                            rx.table.column_header_cell("Description"),
-                            rx.table.column_header_cell("Qty", text_align="right"),
-                            rx.table.column_header_cell("Amount", text_align="right"),
-                        )
-                    ),
-                    rx.table.body(
-                        rx.foreach(S.lines, _line),
-                        rx.table.row(
-                            rx.table.cell(rx.text("Total", weight="bold", size="2")),
-                            rx.table.cell(""),
-                            rx.table.cell(
-                                rx.text(
-                                    S.invoice["total"],
-                                    weight="bold",
-                                    size="2",
-                                    white_space="nowrap",
-                                ),
-                                text_align="right",
+    return section(
+        "Lines",
+        rx.box(
+            rx.table.root(
+                rx.table.header(
+                    rx.table.row(
+                        rx.table.column_header_cell("Description"),
+                        rx.table.column_header_cell("Qty", text_align="right"),
+                        rx.table.column_header_cell("Amount", text_align="right"),
+                    )
+                ),
+                rx.table.body(
+                    rx.foreach(S.lines, _line),
+                    rx.table.row(
+                        rx.table.cell(rx.text("Total", weight="bold", size="2")),
+                        rx.table.cell(""),
+                        rx.table.cell(
+                            rx.text(
+                                S.invoice["total"], weight="bold", size="2", white_space="nowrap"
                             ),
+                            text_align="right",
                         ),
                     ),
-                    size="2",
-                    width="100%",
                 ),
+                size="2",
                 width="100%",
-                overflow_x="auto",
             ),
-            rx.text(
-                "A credit for unused time on an earlier plan is negative.",
-                size="1",
-                color_scheme="gray",
-            ),
-            spacing="3",
             width="100%",
+            overflow_x="auto",
         ),
-        width="100%",
+        rx.text(
+            "A credit for unused time on an earlier plan is negative.",
+            size="1",
+            color_scheme="gray",
+        ),
     )
 
 
@@ -175,24 +142,13 @@ def _actions() -> rx.Component:
 
 def _confirm() -> rx.Component:
     S = InvoiceDetailState
-    return rx.alert_dialog.root(
-        rx.alert_dialog.content(
-            rx.alert_dialog.title(S.confirm_title),
-            rx.alert_dialog.description(S.confirm_words, size="2"),
-            rx.flex(
-                rx.alert_dialog.cancel(rx.button("Keep it", variant="soft", color_scheme="gray")),
-                rx.alert_dialog.action(
-                    rx.button(S.confirm_action, color_scheme="red", on_click=S.confirmed)
-                ),
-                spacing="2",
-                justify="end",
-                wrap="wrap",
-                margin_top="1rem",
-            ),
-            max_width="28rem",
-        ),
-        open=S.confirm != "",
+    return confirm_dialog(
+        S.confirm_title,
+        S.confirm_words,
+        S.confirm_action,
+        open_=S.confirm != "",
         on_open_change=S.close_confirm,
+        on_ok=S.confirmed,
     )
 
 
@@ -200,81 +156,53 @@ def _confirm() -> rx.Component:
 def invoice_detail() -> rx.Component:
     S = InvoiceDetailState
     inv = S.invoice
-    return rx.vstack(
-        billing_tabs(),
-        detail_page(
-            S,
-            rx.flex(
-                rx.vstack(
-                    rx.hstack(
-                        rx.heading(
-                            "Invoice " + inv["number"].to(str),
-                            size=rx.breakpoints(initial="6", sm="7"),
-                            as_="h1",
-                        ),
-                        tone_badge(inv["tone"], inv["status_label"]),
-                        align="center",
-                        wrap="wrap",
+    return billing_detail_page(
+        S,
+        rx.flex(
+            rx.vstack(
+                rx.hstack(
+                    rx.heading(
+                        "Invoice " + inv["number"].to(str),
+                        size=rx.breakpoints(initial="6", sm="7"),
+                        as_="h1",
                     ),
-                    rx.text(
-                        inv["amount_due"] + " · ",
-                        rx.link(inv["customer"], href="/customers/" + inv["customer_id"].to(str)),
-                        rx.cond(
-                            inv["subscription_id"] != "",
-                            rx.fragment(
-                                " · ",
-                                rx.link(
-                                    "its subscription",
-                                    href="/billing/subscriptions/" + inv["subscription_id"].to(str),
-                                ),
+                    tone_badge(inv["tone"], inv["status_label"]),
+                    align="center",
+                    wrap="wrap",
+                ),
+                rx.text(
+                    inv["amount_due"] + " · ",
+                    rx.link(inv["customer"], href="/customers/" + inv["customer_id"].to(str)),
+                    rx.cond(
+                        inv["subscription_id"] != "",
+                        rx.fragment(
+                            " · ",
+                            rx.link(
+                                "its subscription",
+                                href="/billing/subscriptions/" + inv["subscription_id"].to(str),
                             ),
                         ),
-                        size="2",
                     ),
-                    spacing="1",
-                    min_width="0",
+                    size="2",
                 ),
-                _actions(),
-                justify="between",
-                align="start",
-                wrap="wrap",
-                spacing="3",
-                width="100%",
+                spacing="1",
+                min_width="0",
             ),
-            error_callout(S.error),
-            notice_callout(S.notice),
-            _confirm(),
-            _lines_card(),
-            rx.grid(
-                rx.card(
-                    rx.vstack(
-                        rx.heading("Details", size="4", as_="h2"),
-                        facts_list(S.facts),
-                        spacing="3",
-                        width="100%",
-                    ),
-                    width="100%",
-                    min_width="0",
-                ),
-                rx.card(
-                    rx.vstack(
-                        rx.heading("Payment", size="4", as_="h2"),
-                        facts_list(S.attempts),
-                        spacing="3",
-                        width="100%",
-                    ),
-                    width="100%",
-                    min_width="0",
-                ),
-                columns=rx.breakpoints(initial="1", md="2"),
-                spacing="3",
-                width="100%",
-            ),
-            timeline_card(S.timeline),
-            noun="invoice",
-            list_href="/billing/invoices",
-            list_title="Invoices",
+            _actions(),
+            justify="between",
+            align="start",
+            wrap="wrap",
+            spacing="3",
+            width="100%",
         ),
-        spacing="4",
-        width="100%",
+        _confirm(),
+        _lines_card(),
+        two_columns(
+            section("Details", facts_list(S.facts)),
+            section("Payment", facts_list(S.attempts)),
+        ),
+        timeline_card(S.timeline),
+        noun="invoice",
+        list_href="/billing/invoices",
+        list_title="Invoices",
     )

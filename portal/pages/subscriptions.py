@@ -8,17 +8,19 @@ from __future__ import annotations
 import reflex as rx
 
 from portal.components.billing import (
+    billing_detail_page,
+    billing_list_page,
+    confirm_dialog,
     facts_list,
     invoices_table,
-    status_filter,
+    plain_list,
+    section,
     timeline_card,
     tone_badge,
+    two_columns,
 )
-from portal.components.billing_tabs import billing_tabs
-from portal.components.detail_page import detail_page
-from portal.components.forms import error_callout, notice_callout
 from portal.components.layout import portal_page
-from portal.components.list_page import list_error, list_table, paged_results
+from portal.components.list_page import list_table
 from portal.components.payments_table import PHONE_HIDDEN, SMALL_HIDDEN
 from portal.state.subscriptions import (
     STATUS_CHOICES,
@@ -56,48 +58,24 @@ def _row(s: rx.Var) -> rx.Component:
 @portal_page("/billing/subscriptions", "Subscriptions", on_load=[SubscriptionsState.load])
 def subscriptions_list() -> rx.Component:
     S = SubscriptionsState
-    return rx.vstack(
-        billing_tabs(),
-        rx.flex(
-            rx.heading("Subscriptions", size="7", as_="h1"),
-            status_filter(S.status, STATUS_CHOICES, S.choose_status),
-            justify="between",
-            align="center",
-            wrap="wrap",
-            spacing="3",
-            width="100%",
+    return billing_list_page(
+        S,
+        title="Subscriptions",
+        intro="Who pays you again and again: each customer's plan, what it bills and when it "
+        "renews.",
+        choices=STATUS_CHOICES,
+        table=list_table(
+            [
+                rx.table.column_header_cell("Customer and plan"),
+                rx.table.column_header_cell("Amount", display=SMALL_HIDDEN),
+                rx.table.column_header_cell("Status"),
+                rx.table.column_header_cell("Next renewal", display=PHONE_HIDDEN),
+            ],
+            S.rows,
+            _row,
         ),
-        rx.text(
-            "Who pays you again and again: each customer's plan, what it bills and when it renews.",
-            color_scheme="gray",
-            size="2",
-        ),
-        list_error(S),
-        paged_results(
-            S,
-            list_table(
-                [
-                    rx.table.column_header_cell("Customer and plan"),
-                    rx.table.column_header_cell("Amount", display=SMALL_HIDDEN),
-                    rx.table.column_header_cell("Status"),
-                    rx.table.column_header_cell("Next renewal", display=PHONE_HIDDEN),
-                ],
-                S.rows,
-                _row,
-            ),
-            rx.text(
-                rx.cond(
-                    S.status != "all",
-                    "No subscription has this status.",
-                    "No subscriptions yet. Create one through the API "
-                    "(POST /api/subscriptions) for a customer with a saved card.",
-                ),
-                color_scheme="gray",
-                size="2",
-            ),
-        ),
-        spacing="4",
-        width="100%",
+        empty="No subscriptions yet. Create one through the API (POST /api/subscriptions) "
+        "for a customer with a saved card.",
     )
 
 
@@ -216,39 +194,19 @@ def _actions() -> rx.Component:
 def _confirm_cancel() -> rx.Component:
     S = SubscriptionDetailState
     now = S.confirm == "now"
-    return rx.alert_dialog.root(
-        rx.alert_dialog.content(
-            rx.alert_dialog.title(
-                rx.cond(now, "Cancel this subscription now?", "Cancel at the period's end?")
-            ),
-            rx.alert_dialog.description(
-                rx.cond(
-                    now,
-                    "It ends at once and bills nothing more. Invoices already paid are not "
-                    "refunded. This cannot be undone.",
-                    "It keeps running until the current period ends, then stops renewing. "
-                    "You can take this back until then.",
-                ),
-                size="2",
-            ),
-            rx.flex(
-                rx.alert_dialog.cancel(rx.button("Keep it", variant="soft", color_scheme="gray")),
-                rx.alert_dialog.action(
-                    rx.button(
-                        rx.cond(now, "Cancel now", "Cancel at period end"),
-                        color_scheme="red",
-                        on_click=S.cancel(S.confirm),
-                    )
-                ),
-                spacing="2",
-                justify="end",
-                wrap="wrap",
-                margin_top="1rem",
-            ),
-            max_width="28rem",
+    return confirm_dialog(
+        rx.cond(now, "Cancel this subscription now?", "Cancel at the period's end?"),
+        rx.cond(
+            now,
+            "It ends at once and bills nothing more. Invoices already paid are not refunded. "
+            "This cannot be undone.",
+            "It keeps running until the current period ends, then stops renewing. You can take "
+            "this back until then.",
         ),
-        open=S.confirm != "",
+        rx.cond(now, "Cancel now", "Cancel at period end"),
+        open_=S.confirm != "",
         on_open_change=S.close_confirm,
+        on_ok=S.cancel(S.confirm),
     )
 
 
@@ -260,95 +218,48 @@ def _confirm_cancel() -> rx.Component:
 def subscription_detail() -> rx.Component:
     S = SubscriptionDetailState
     sub = S.sub
-    return rx.vstack(
-        billing_tabs(),
-        detail_page(
-            S,
-            rx.flex(
-                rx.vstack(
-                    rx.hstack(
-                        rx.heading(sub["plan"], size="7", as_="h1", overflow_wrap="anywhere"),
-                        tone_badge(sub["tone"], sub["status_label"]),
-                        align="center",
-                        wrap="wrap",
-                    ),
-                    rx.text(
-                        sub["amount"] + " · ",
-                        rx.link(sub["customer"], href="/customers/" + sub["customer_id"].to(str)),
-                        size="2",
-                    ),
-                    rx.text(sub["id"], size="1", color_scheme="gray", font_family="monospace"),
-                    spacing="1",
-                    min_width="0",
+    return billing_detail_page(
+        S,
+        rx.flex(
+            rx.vstack(
+                rx.hstack(
+                    rx.heading(sub["plan"], size="7", as_="h1", overflow_wrap="anywhere"),
+                    tone_badge(sub["tone"], sub["status_label"]),
+                    align="center",
+                    wrap="wrap",
                 ),
-                _actions(),
-                justify="between",
-                align="start",
-                wrap="wrap",
-                spacing="3",
-                width="100%",
+                rx.text(
+                    sub["amount"] + " · ",
+                    rx.link(sub["customer"], href="/customers/" + sub["customer_id"].to(str)),
+                    size="2",
+                ),
+                rx.text(sub["id"], size="1", color_scheme="gray", font_family="monospace"),
+                spacing="1",
+                min_width="0",
             ),
-            error_callout(S.error),
-            notice_callout(S.notice),
-            _confirm_cancel(),
-            rx.grid(
-                rx.card(
-                    rx.vstack(
-                        rx.heading("Items", size="4", as_="h2"),
-                        rx.el.ul(
-                            rx.foreach(S.items, _item),
-                            aria_label="Items",
-                            style={
-                                "margin": "0",
-                                "padding": "0",
-                                "width": "100%",
-                                "display": "flex",
-                                "flexDirection": "column",
-                                "gap": "0.75rem",
-                            },
-                        ),
-                        spacing="3",
-                        width="100%",
-                    ),
-                    width="100%",
-                    min_width="0",
-                ),
-                rx.card(
-                    rx.vstack(
-                        rx.heading("Billing", size="4", as_="h2"),
-                        facts_list(S.facts),
-                        spacing="3",
-                        width="100%",
-                    ),
-                    width="100%",
-                    min_width="0",
-                ),
-                columns=rx.breakpoints(initial="1", md="2"),
-                spacing="3",
-                width="100%",
-            ),
-            rx.card(
-                rx.vstack(
-                    rx.heading("Invoices", size="4", as_="h2"),
-                    rx.cond(
-                        S.invoices.length() > 0,  # type: ignore[attr-defined]
-                        invoices_table(S.invoices),
-                        rx.text("No invoices yet.", size="2", color_scheme="gray"),
-                    ),
-                    rx.cond(
-                        S.more_invoices,
-                        rx.link("All invoices", href="/billing/invoices", size="2"),
-                    ),
-                    spacing="3",
-                    width="100%",
-                ),
-                width="100%",
-            ),
-            timeline_card(S.timeline),
-            noun="subscription",
-            list_href="/billing/subscriptions",
-            list_title="Subscriptions",
+            _actions(),
+            justify="between",
+            align="start",
+            wrap="wrap",
+            spacing="3",
+            width="100%",
         ),
-        spacing="4",
-        width="100%",
+        _confirm_cancel(),
+        two_columns(
+            section("Items", plain_list(S.items, _item, "Items")),
+            section("Billing", facts_list(S.facts)),
+        ),
+        section(
+            "Invoices",
+            rx.cond(
+                S.invoices.length() > 0,  # type: ignore[attr-defined]
+                invoices_table(S.invoices),
+                rx.text("No invoices yet.", size="2", color_scheme="gray"),
+            ),
+            rx.cond(S.more_invoices, rx.link("All invoices", href="/billing/invoices", size="2")),
+        ),
+        timeline_card(S.timeline),
+        noun="subscription",
+        list_href="/billing/subscriptions",
+        list_title="Subscriptions",
     )

@@ -3,18 +3,18 @@ calls backend.services.billing.invoice_pages and shows what it returns."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import reflex as rx
 
-from backend.core.errors import ServiceError
 from backend.services.billing import invoice_pages as pages
 from backend.services.billing.billing_views import INVOICE_FILTERS
-from backend.services.identity.step_up import StepUpRequired
 from portal.state.auth import AuthState
+from portal.state.billing_detail import BillingDetailState
 from portal.state.formatting import strings
-from portal.state.keyset_list import KeysetListState
+from portal.state.keyset_list import ALL, StatusListState
 from portal.state.step_up import step_up_then
-from portal.state.subscriptions import ALL
-from portal.state.viewer import Viewer, current_viewer
+from portal.state.viewer import Viewer
 
 STATUS_CHOICES = [(code or ALL, words) for code, words in INVOICE_FILTERS]
 CONFIRMS = {
@@ -31,23 +31,15 @@ CONFIRMS = {
 }
 
 
-class InvoicesState(KeysetListState, AuthState):
-    status: str = ALL
+class InvoicesState(StatusListState, AuthState):
+    def _status_codes(self) -> set[str]:
+        return {code for code, _ in STATUS_CHOICES}
 
-    def _fetch_page(
-        self, viewer: Viewer, *, cursor: str | None, reset: bool
-    ) -> tuple[list[dict[str, str]], str | None]:
-        status = "" if self.status == ALL else self.status
-        found = pages.invoice_list(viewer, status=status, cursor=cursor)
-        return [strings(r) for r in found.rows], found.next_cursor
-
-    @rx.event
-    def choose_status(self, value: str):  # type: ignore[no-untyped-def]
-        self.status = value if value in dict(STATUS_CHOICES) else ALL
-        return self._search(reset=True)
+    def _list(self, viewer: Viewer, *, status: str, cursor: str | None) -> Any:
+        return pages.invoice_list(viewer, status=status, cursor=cursor)
 
 
-class InvoiceDetailState(AuthState):
+class InvoiceDetailState(BillingDetailState, AuthState):
     invoice: dict[str, str] = {}
     facts: list[dict[str, str]] = []
     lines: list[dict[str, str]] = []
@@ -55,36 +47,24 @@ class InvoiceDetailState(AuthState):
     timeline: list[dict[str, str]] = []
     actions: dict[str, bool] = {}
     can_manage: bool = False
-    loaded: bool = False
-    not_found: bool = False
-    error: str = ""
-    notice: str = ""
-    retrying: bool = False
     confirm: str = ""  # "void" or "uncollectible" while its dialog is open
     confirm_title: str = ""
     confirm_words: str = ""
     confirm_action: str = ""
 
-    def _invoice_id(self) -> str:
+    def _object_id(self) -> str:
         return str(self.router.page.params.get("invoice_id", ""))[:64]
 
-    @rx.event
-    def load(self):  # type: ignore[no-untyped-def]
-        self.error = self.notice = self.confirm = ""
-        self.loaded = False
-        return self._reload()
+    def _reset(self) -> None:
+        self.confirm = ""
 
-    def _reload(self):  # type: ignore[no-untyped-def]
-        viewer = current_viewer(self)
-        if viewer is None:
-            return AuthState.require_session
-        try:
-            found = pages.invoice_page(viewer, self._invoice_id())
-        except ServiceError:
-            self.not_found = self.loaded = True
+    def _fetch(self, viewer: Viewer, object_id: str) -> Any:
+        return pages.invoice_page(viewer, object_id)
+
+    def _show(self, found: Any) -> None:
+        if found is None:
             self.invoice, self.facts, self.lines, self.attempts, self.timeline = {}, [], [], [], []
-            return None
-        self.not_found = False
+            return
         self.invoice = {
             **strings(found.row),
             "subscription_id": found.subscription_id,
@@ -104,8 +84,6 @@ class InvoiceDetailState(AuthState):
             "uncollectible": found.can_mark_uncollectible,
             "retry": found.can_retry,
         }
-        self.loaded = True
-        return None
 
     @rx.event
     def ask(self, which: str) -> None:
@@ -127,26 +105,12 @@ class InvoiceDetailState(AuthState):
             return InvoiceDetailState.mark_uncollectible
         return None
 
-    def _act(self, action, done: str, again):  # type: ignore[no-untyped-def]
-        viewer = current_viewer(self)
-        if viewer is None:
-            return AuthState.require_session
-        try:
-            action(viewer, self._invoice_id(), self.router.session.client_ip or None)
-        except StepUpRequired:
-            return again
-        except ServiceError as exc:
-            self.error, self.notice = exc.message, ""
-            return None
-        self.error, self.notice = "", done
-        return self._reload()
-
     @rx.event
     def void(self):  # type: ignore[no-untyped-def]
         return self._act(
             pages.void,
             "The invoice is void.",
-            step_up_then(InvoiceDetailState.void, "Void this invoice"),
+            again=step_up_then(InvoiceDetailState.void, "Void this invoice"),
         )
 
     @rx.event
@@ -154,23 +118,22 @@ class InvoiceDetailState(AuthState):
         return self._act(
             pages.mark_uncollectible,
             "The invoice is marked uncollectible.",
-            step_up_then(InvoiceDetailState.mark_uncollectible, "Mark this invoice uncollectible"),
+            again=step_up_then(
+                InvoiceDetailState.mark_uncollectible, "Mark this invoice uncollectible"
+            ),
         )
 
     @rx.event
     def retry(self):  # type: ignore[no-untyped-def]
-        viewer = current_viewer(self)
-        if viewer is None:
-            return AuthState.require_session
-        try:
-            result = pages.retry_payment(
-                viewer, self._invoice_id(), self.router.session.client_ip or None
-            )
-        except ServiceError as exc:
-            self.error, self.notice = exc.message, ""
-            return None
-        if result.paid:
-            self.error, self.notice = "", result.message
-        else:
-            self.error, self.notice = result.message, ""
-        return self._reload()
+        """Charge it now; a decline is the error line, in words, and the page reloads."""
+        outcome: list[pages.RetryResult] = []
+        reloaded = self._act(
+            lambda viewer, invoice_id, ip: outcome.append(
+                pages.retry_payment(viewer, invoice_id, ip)
+            ),
+            "",
+        )
+        if outcome:
+            result = outcome[0]
+            self.error, self.notice = ("", result.message) if result.paid else (result.message, "")
+        return reloaded

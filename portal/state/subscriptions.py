@@ -3,39 +3,31 @@ state only calls backend.services.billing.subscription_pages and shows what it r
 
 from __future__ import annotations
 
+from typing import Any
+
 import reflex as rx
 
-from backend.core.errors import ServiceError
 from backend.services.billing import subscription_pages as pages
 from backend.services.billing.billing_views import SUBSCRIPTION_FILTERS
-from backend.services.identity.step_up import StepUpRequired
 from portal.state.auth import AuthState
+from portal.state.billing_detail import BillingDetailState
 from portal.state.formatting import strings
-from portal.state.keyset_list import KeysetListState
+from portal.state.keyset_list import ALL, StatusListState
 from portal.state.step_up import step_up_then
-from portal.state.viewer import Viewer, current_viewer
+from portal.state.viewer import Viewer
 
-ALL = "all"  # a select's item cannot have "" as its value
 STATUS_CHOICES = [(code or ALL, words) for code, words in SUBSCRIPTION_FILTERS]
 
 
-class SubscriptionsState(KeysetListState, AuthState):
-    status: str = ALL
+class SubscriptionsState(StatusListState, AuthState):
+    def _status_codes(self) -> set[str]:
+        return {code for code, _ in STATUS_CHOICES}
 
-    def _fetch_page(
-        self, viewer: Viewer, *, cursor: str | None, reset: bool
-    ) -> tuple[list[dict[str, str]], str | None]:
-        status = "" if self.status == ALL else self.status
-        found = pages.subscription_list(viewer, status=status, cursor=cursor)
-        return [strings(r) for r in found.rows], found.next_cursor
-
-    @rx.event
-    def choose_status(self, value: str):  # type: ignore[no-untyped-def]
-        self.status = value if value in dict(STATUS_CHOICES) else ALL
-        return self._search(reset=True)
+    def _list(self, viewer: Viewer, *, status: str, cursor: str | None) -> Any:
+        return pages.subscription_list(viewer, status=status, cursor=cursor)
 
 
-class SubscriptionDetailState(AuthState):
+class SubscriptionDetailState(BillingDetailState, AuthState):
     sub: dict[str, str] = {}
     items: list[dict[str, str]] = []
     facts: list[dict[str, str]] = []
@@ -44,36 +36,24 @@ class SubscriptionDetailState(AuthState):
     timeline: list[dict[str, str]] = []
     can_manage: bool = False
     actions: dict[str, bool] = {}
-    loaded: bool = False
-    not_found: bool = False
-    error: str = ""
-    notice: str = ""
     confirm: str = ""  # "now" or "period_end" while the cancel dialog is open
     editing_item: str = ""  # the item whose quantity is being changed
 
-    def _subscription_id(self) -> str:
+    def _object_id(self) -> str:
         return str(self.router.page.params.get("subscription_id", ""))[:64]
 
-    @rx.event
-    def load(self):  # type: ignore[no-untyped-def]
-        self.error = self.notice = ""
+    def _reset(self) -> None:
         self.confirm = self.editing_item = ""
-        self.loaded = False
-        return self._reload()
 
-    def _reload(self):  # type: ignore[no-untyped-def]
-        viewer = current_viewer(self)
-        if viewer is None:
-            return AuthState.require_session
-        try:
-            found = pages.subscription_page(viewer, self._subscription_id())
-        except ServiceError:
-            self.not_found = self.loaded = True
+    def _fetch(self, viewer: Viewer, object_id: str) -> Any:
+        return pages.subscription_page(viewer, object_id)
+
+    def _show(self, found: Any) -> None:
+        if found is None:
             self.sub, self.items, self.facts, self.invoices, self.timeline = {}, [], [], [], []
-            return None
-        self.not_found = False
+            return
         self.sub = strings(found.row)
-        self.items = [{**strings(i), "quantity": str(i.quantity)} for i in found.items]
+        self.items = [strings(i) for i in found.items]
         self.facts = [strings(f) for f in found.facts]
         self.invoices = [strings(i) for i in found.invoices]
         self.more_invoices = found.more_invoices
@@ -87,27 +67,6 @@ class SubscriptionDetailState(AuthState):
             "resume": found.can_resume,
             "quantity": found.can_change_quantity,
         }
-        self.loaded = True
-        return None
-
-    def _act(self, action, done: str, *, again=None):  # type: ignore[no-untyped-def]
-        """Run one action through its service function and reload; say why it was refused.
-        `again` (an EventSpec) runs it once more after a fresh second factor, when asked."""
-        viewer = current_viewer(self)
-        if viewer is None:
-            return AuthState.require_session
-        try:
-            action(viewer, self._subscription_id(), self.router.session.client_ip or None)
-        except StepUpRequired as exc:
-            if again is not None:
-                return again
-            self.error, self.notice = exc.message, ""
-            return None
-        except ServiceError as exc:
-            self.error, self.notice = exc.message, ""
-            return None
-        self.error, self.notice = "", done
-        return self._reload()
 
     @rx.event
     def ask_cancel(self, when: str) -> None:

@@ -21,8 +21,8 @@ from backend.services.billing import invoice_pages, metrics, subscription_pages
 from backend.services.identity.step_up import StepUpRequired
 from backend.services.identity.viewers import Viewer, viewer_of
 from tests.integration.api_client import Merchant, new_merchant
+from tests.integration.billing_support import ok
 from tests.integration.identity_support import member
-from tests.integration.test_billing_engine import ok
 
 JAN_31 = datetime(2025, 1, 31, 9, 0, tzinfo=UTC)
 DAY = 86_400

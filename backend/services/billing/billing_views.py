@@ -1,23 +1,30 @@
 """How the portal's billing pages show subscriptions and invoices: statuses in words with a
 tone for their badge, plans and amounts in words and money, dates in the merchant's time zone
-and locale, and a timeline from the audit trail. Shared by subscription_pages.py and
-invoice_pages.py; nothing here reads a session or checks a permission."""
+and locale, and a timeline from the audit trail; and what their lists and actions share (a
+status filter, a page of rows, the permission and step-up check). Shared by
+subscription_pages.py and invoice_pages.py."""
 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from enum import StrEnum
+from typing import Any, Generic, TypeVar
 
 from babel.dates import format_date, format_datetime
 from sqlmodel import Session, col, select
 
 from backend.core.currency import format_money
+from backend.core.db import session_scope
+from backend.core.errors import ValidationFailed
 from backend.models import AuditLog, Customer, DomainEvent
 from backend.models.billing import Invoice, Price, Product, Subscription, SubscriptionItem
 from backend.models.enums import InvoiceStatus, SubscriptionStatus
 from backend.services import labels
+from backend.services.identity import step_up
+from backend.services.identity.permissions import Permission
 from backend.services.identity.viewers import Viewer
 from backend.services.reporting import audit_log
 from backend.services.reporting.periods import zone
@@ -49,6 +56,65 @@ INVOICE_FILTERS: list[tuple[str, str]] = [
     ("", "All"),
     *((s.value, labels.status(s)) for s in InvoiceStatus),
 ]
+
+
+Row = TypeVar("Row")
+
+
+@dataclass(frozen=True)
+class Page(Generic[Row]):
+    rows: list[Row]
+    next_cursor: str | None
+
+
+@dataclass(frozen=True)
+class Fact:
+    label: str
+    value: str
+
+
+def parse_status(vocabulary: type[StrEnum], value: str | None) -> str | None:
+    """A list's status filter: None for all, else one of the vocabulary's codes."""
+    if not value:
+        return None
+    try:
+        return vocabulary(value).value
+    except ValueError:
+        raise ValidationFailed("Choose a status from the list", param="status") from None
+
+
+def listing(
+    viewer: Viewer,
+    fetch: Callable[..., tuple[Sequence[Any], str | None]],
+    to_rows: Callable[[Session, list[Any], Viewer], list[Row]],
+    vocabulary: type[StrEnum],
+    *,
+    status: str | None,
+    customer_id: str | None,
+    cursor: str | None,
+    limit: int,
+) -> Page[Row]:
+    """One page of a billing list (newest first), of one status or customer if given:
+    `fetch` is the engine's list function, `to_rows` makes its rows."""
+    viewer.require(Permission.VIEW_DATA)
+    with session_scope(readonly=True) as db:
+        found, next_cursor = fetch(
+            db,
+            viewer.scope,
+            customer_id=customer_id or None,
+            status=parse_status(vocabulary, status),
+            limit=limit,
+            cursor=cursor or None,
+        )
+        return Page(to_rows(db, list(found), viewer), next_cursor)
+
+
+def require_manage(viewer: Viewer, db: Session, *, sensitive: bool) -> None:
+    """Changing billing needs manage_billing; in live mode what cannot be undone (ending a
+    subscription now, voiding or writing off an invoice) also a fresh second factor."""
+    viewer.require(Permission.MANAGE_BILLING)
+    if sensitive and viewer.scope.livemode:
+        step_up.require_fresh(db, viewer.ctx.session_id)
 
 
 def day(value: datetime | None, viewer: Viewer) -> str:

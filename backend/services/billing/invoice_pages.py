@@ -17,41 +17,28 @@ from dataclasses import dataclass
 from sqlmodel import Session
 
 from backend.core.db import session_scope
-from backend.core.errors import ValidationFailed
 from backend.models.billing import Invoice
 from backend.models.enums import InvoiceStatus
 from backend.services import labels
 from backend.services.billing import invoices, links
 from backend.services.billing.billing_views import (
+    Fact,
     InvoiceRow,
+    Page,
     TimelineEntry,
     customers_by_id,
     day,
     invoice_row,
+    listing,
     moment,
     money,
+    require_manage,
     timeline,
 )
-from backend.services.identity import step_up
 from backend.services.identity.permissions import Permission
 from backend.services.identity.viewers import Viewer
 
 PAGE_SIZE = 25
-
-
-@dataclass(frozen=True)
-class InvoiceList:
-    rows: list[InvoiceRow]
-    next_cursor: str | None
-
-
-def _status(value: str | None) -> str | None:
-    if not value:
-        return None
-    try:
-        return InvoiceStatus(value).value
-    except ValueError:
-        raise ValidationFailed("Choose a status from the list", param="status") from None
 
 
 def _rows(db: Session, found: list[Invoice], viewer: Viewer) -> list[InvoiceRow]:
@@ -66,19 +53,18 @@ def invoice_list(
     customer_id: str | None = None,
     cursor: str | None = None,
     limit: int = PAGE_SIZE,
-) -> InvoiceList:
+) -> Page[InvoiceRow]:
     """The merchant's invoices, newest first, optionally of one status or customer."""
-    viewer.require(Permission.VIEW_DATA)
-    with session_scope(readonly=True) as db:
-        found, next_cursor = invoices.list_invoices(
-            db,
-            viewer.scope,
-            customer_id=customer_id or None,
-            status=_status(status),
-            limit=limit,
-            cursor=cursor or None,
-        )
-        return InvoiceList(_rows(db, list(found), viewer), next_cursor)
+    return listing(
+        viewer,
+        invoices.list_invoices,
+        _rows,
+        InvoiceStatus,
+        status=status,
+        customer_id=customer_id,
+        cursor=cursor,
+        limit=limit,
+    )
 
 
 @dataclass(frozen=True)
@@ -88,12 +74,6 @@ class LineView:
     quantity: str
     amount: str  # a credit is negative: "-$20.00"
     credit: bool
-
-
-@dataclass(frozen=True)
-class Fact:
-    label: str
-    value: str
 
 
 @dataclass(frozen=True)
@@ -198,23 +178,17 @@ def invoice_page(viewer: Viewer, invoice_id: str) -> InvoicePage:
 # --- actions -------------------------------------------------------------------------------
 
 
-def _allowed(viewer: Viewer, db: Session, *, sensitive: bool) -> None:
-    viewer.require(Permission.MANAGE_BILLING)
-    if sensitive and viewer.scope.livemode:
-        step_up.require_fresh(db, viewer.ctx.session_id)
-
-
 def void(viewer: Viewer, invoice_id: str, ip: str | None = None) -> Invoice:
     """Void an open invoice: nothing more is owed on it (live mode: a fresh second factor)."""
     with session_scope() as db:
-        _allowed(viewer, db, sensitive=True)
+        require_manage(viewer, db, sensitive=True)
         return invoices.void_invoice(db, viewer.scope, invoice_id, actor=viewer.actor(ip))
 
 
 def mark_uncollectible(viewer: Viewer, invoice_id: str, ip: str | None = None) -> Invoice:
     """Write an open invoice off; it may still be paid later (live: a fresh second factor)."""
     with session_scope() as db:
-        _allowed(viewer, db, sensitive=True)
+        require_manage(viewer, db, sensitive=True)
         return invoices.mark_uncollectible(db, viewer.scope, invoice_id, actor=viewer.actor(ip))
 
 
@@ -227,7 +201,7 @@ class RetryResult:
 def retry_payment(viewer: Viewer, invoice_id: str, ip: str | None = None) -> RetryResult:
     """Charge the invoice now with the subscription's card (or the customer's default)."""
     with session_scope() as db:
-        _allowed(viewer, db, sensitive=False)
+        require_manage(viewer, db, sensitive=False)
         attempt = invoices.pay_invoice(db, viewer.scope, invoice_id, actor=viewer.actor(ip))
         invoice = attempt.invoice
         paid = invoice.status == InvoiceStatus.PAID
@@ -239,5 +213,5 @@ def retry_payment(viewer: Viewer, invoice_id: str, ip: str | None = None) -> Ret
         return RetryResult(paid, message)
 
 
-def customer_invoices(viewer: Viewer, customer_id: str) -> InvoiceList:
+def customer_invoices(viewer: Viewer, customer_id: str) -> Page[InvoiceRow]:
     return invoice_list(viewer, customer_id=customer_id)

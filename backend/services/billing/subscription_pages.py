@@ -25,20 +25,23 @@ from backend.services import labels
 from backend.services.billing import invoices, subscriptions
 from backend.services.billing.billing_views import (
     SUBSCRIPTION_TONES,
+    Fact,
     InvoiceRow,
     ItemView,
+    Page,
     TimelineEntry,
     amount_words,
     customers_by_id,
     day,
     invoice_row,
     items_by_subscription,
+    listing,
     plan_words,
     renewal_words,
+    require_manage,
     timeline,
     unit_amounts,
 )
-from backend.services.identity import step_up
 from backend.services.identity.permissions import Permission
 from backend.services.identity.viewers import Viewer
 
@@ -60,12 +63,6 @@ class SubscriptionRow:
     status_label: str  # "Past due"
     tone: str
     renewal: str  # "Mar 31, 2026", "Cancels Mar 31, 2026", "Ended …"
-
-
-@dataclass(frozen=True)
-class SubscriptionList:
-    rows: list[SubscriptionRow]
-    next_cursor: str | None
 
 
 def _rows(db: Session, subs: list[Subscription], viewer: Viewer) -> list[SubscriptionRow]:
@@ -94,15 +91,6 @@ def _rows(db: Session, subs: list[Subscription], viewer: Viewer) -> list[Subscri
     return rows
 
 
-def _status(value: str | None) -> str | None:
-    if not value:
-        return None
-    try:
-        return SubscriptionStatus(value).value
-    except ValueError:
-        raise ValidationFailed("Choose a status from the list", param="status") from None
-
-
 def subscription_list(
     viewer: Viewer,
     *,
@@ -110,25 +98,18 @@ def subscription_list(
     customer_id: str | None = None,
     cursor: str | None = None,
     limit: int = PAGE_SIZE,
-) -> SubscriptionList:
+) -> Page[SubscriptionRow]:
     """The merchant's subscriptions, newest first, optionally of one status or customer."""
-    viewer.require(Permission.VIEW_DATA)
-    with session_scope(readonly=True) as db:
-        subs, next_cursor = subscriptions.list_subscriptions(
-            db,
-            viewer.scope,
-            customer_id=customer_id or None,
-            status=_status(status),
-            limit=limit,
-            cursor=cursor or None,
-        )
-        return SubscriptionList(_rows(db, list(subs), viewer), next_cursor)
-
-
-@dataclass(frozen=True)
-class Fact:
-    label: str
-    value: str
+    return listing(
+        viewer,
+        subscriptions.list_subscriptions,
+        _rows,
+        SubscriptionStatus,
+        status=status,
+        customer_id=customer_id,
+        cursor=cursor,
+        limit=limit,
+    )
 
 
 @dataclass(frozen=True)
@@ -258,18 +239,12 @@ def subscription_page(viewer: Viewer, subscription_id: str) -> SubscriptionPage:
 # --- actions -------------------------------------------------------------------------------
 
 
-def _allowed(viewer: Viewer, db: Session, *, sensitive: bool) -> None:
-    viewer.require(Permission.MANAGE_BILLING)
-    if sensitive and viewer.scope.livemode:
-        step_up.require_fresh(db, viewer.ctx.session_id)
-
-
 def cancel(
     viewer: Viewer, subscription_id: str, *, at_period_end: bool, ip: str | None = None
 ) -> Subscription:
     """Cancel now (live mode asks for a fresh second factor) or at the period's end."""
     with session_scope() as db:
-        _allowed(viewer, db, sensitive=not at_period_end)
+        require_manage(viewer, db, sensitive=not at_period_end)
         return subscriptions.cancel_subscription(
             db,
             viewer.scope,
@@ -282,7 +257,7 @@ def cancel(
 def keep(viewer: Viewer, subscription_id: str, ip: str | None = None) -> Subscription:
     """Take back a cancellation at the period's end: it renews again."""
     with session_scope() as db:
-        _allowed(viewer, db, sensitive=False)
+        require_manage(viewer, db, sensitive=False)
         return subscriptions.update_subscription(
             db, viewer.scope, subscription_id, cancel_at_period_end=False, actor=viewer.actor(ip)
         )
@@ -294,7 +269,7 @@ PAUSE_BEHAVIOR = "void"  # Stripe's default: the invoices of a paused period are
 def pause(viewer: Viewer, subscription_id: str, ip: str | None = None) -> Subscription:
     """Pause collection until resumed: the invoices meanwhile are voided, nothing is charged."""
     with session_scope() as db:
-        _allowed(viewer, db, sensitive=False)
+        require_manage(viewer, db, sensitive=False)
         return subscriptions.update_subscription(
             db,
             viewer.scope,
@@ -306,7 +281,7 @@ def pause(viewer: Viewer, subscription_id: str, ip: str | None = None) -> Subscr
 
 def resume(viewer: Viewer, subscription_id: str, ip: str | None = None) -> Subscription:
     with session_scope() as db:
-        _allowed(viewer, db, sensitive=False)
+        require_manage(viewer, db, sensitive=False)
         return subscriptions.update_subscription(
             db, viewer.scope, subscription_id, pause_collection=None, actor=viewer.actor(ip)
         )
@@ -327,7 +302,7 @@ def change_quantity(
     """Change one item's quantity; the change is prorated as the engine does by default."""
     count = parse_quantity(quantity)
     with session_scope() as db:
-        _allowed(viewer, db, sensitive=False)
+        require_manage(viewer, db, sensitive=False)
         sub = subscriptions.get_subscription(db, viewer.scope, subscription_id)
         items = subscriptions.items_of(db, sub)
         if item_id not in {item.id for item, _price in items}:
@@ -344,6 +319,6 @@ def change_quantity(
         )
 
 
-def customer_subscriptions(viewer: Viewer, customer_id: str) -> SubscriptionList:
+def customer_subscriptions(viewer: Viewer, customer_id: str) -> Page[SubscriptionRow]:
     """A customer's subscriptions, for their page (the newest 25)."""
     return subscription_list(viewer, customer_id=customer_id)
