@@ -1,336 +1,171 @@
-"""The customer's billing pages in a browser, at a phone's and a desktop's size: the billing
-portal (an overdue subscription paid with a new card, a card added, a cancellation at period
-end, the way back to the merchant) and the hosted invoice page paid with a card that asks for
-3-D Secure; an expired or unknown link shows a clear page and no data. Screenshots land in
-tests/e2e/artifacts/billing-*.png."""
+"""The billing pages at both viewports, as a new merchant's owner with three subscriptions
+made through the REST API (active with quantity 2, past due after a failed renewal on a test
+clock, trialing): the Subscriptions list in words ("Past due", never "past_due") and its
+status filter, a subscription's page (items, facts, invoices, timeline) with a quantity
+change and a cancellation at period end, the Invoices list and a failed renewal's page
+(a retry that is declined, then written off), the customer's subscriptions and the
+dashboard's billing figures; nothing wider than the screen, screenshots of each."""
 
 from __future__ import annotations
 
+import json
+import time
+import urllib.request
 import uuid
-from datetime import UTC, datetime
+from typing import Any
 
-import httpx
 import pytest
 from playwright.sync_api import expect
 
-from tests.e2e.conftest import VIEWPORTS, has_horizontal_scroll, screenshot
+from tests.e2e.conftest import VIEWPORTS, has_horizontal_scroll, screenshot, sign_in
 
 pytestmark = pytest.mark.e2e
 
-JAN_31 = int(datetime(2025, 1, 31, 9, 0, tzinfo=UTC).timestamp())
-DAY = 86_400
-CODES = ("past_due", "uncollectible", "trialing", "requires_action", "None", "undefined")
+RAW = ("past_due", "trialing", "subscription_cycle", "subscription_create", "incomplete_")
 
 
-@pytest.fixture
-def shop(app_url, app_env):  # type: ignore[no-untyped-def]
-    """A merchant of its own, with its test key's API client."""
-    from backend.core.db import make_engine, session_scope
-    from backend.services.identity import accounts
-
-    engine = make_engine(app_env["DATABASE_URL"])
-    with session_scope(engine) as db:
-        created = accounts.create_merchant(
-            db,
-            email=f"owner-{uuid.uuid4().hex[:10]}@shop.test",
-            password="a long passphrase 1",
-            name="Harbour Tea",
-        )
-    engine.dispose()
-    headers = {"Authorization": f"Bearer {created.test_secret_key}"}
-    with httpx.Client(base_url=app_url, headers=headers, timeout=30) as client:
-        yield client
-
-
-def ok(response: httpx.Response, status: int = 200) -> dict:
-    assert response.status_code == status, response.text
-    return response.json()
-
-
-def overdue(api: httpx.Client) -> dict:
-    """A monthly $15 subscription whose Feb 28 renewal failed (the card declines)."""
-    product = ok(api.post("/api/products", json={"name": "Pro plan"}), 201)["product"]
-    price = ok(
-        api.post(
-            "/api/prices",
-            json={
-                "productId": product["id"],
-                "unitAmountCents": 1_500,
-                "currency": "USD",
-                "recurring": {"interval": "month", "intervalCount": 1},
-            },
-        ),
-        201,
-    )["price"]["id"]
-    clock = ok(api.post("/api/test_clocks", json={"frozenTime": JAN_31}), 201)["testClock"]["id"]
-    customer = ok(
-        api.post(
-            "/api/customers",
-            json={"email": "ada@example.com", "name": "Ada Lovelace", "testClock": clock},
-        ),
-        201,
-    )["customer"]["id"]
-    card = {"type": "card", "token": "pm_card_visa"}
-    ok(api.post(f"/api/customers/{customer}/payment_methods", json=card), 201)
-    sub = ok(
-        api.post(
-            "/api/subscriptions",
-            json={"customerId": customer, "items": [{"priceId": price, "quantity": 1}]},
-        ),
-        201,
-    )["subscription"]
-    failing = {"type": "card", "token": "pm_card_chargeCustomerFail"}
-    bad = ok(api.post(f"/api/customers/{customer}/payment_methods", json=failing), 201)
-    ok(
-        api.post(
-            f"/api/subscriptions/{sub['id']}",
-            json={"defaultPaymentMethod": bad["paymentMethod"]["id"]},
-        )
+def api(app_url: str, key: str, path: str, body: dict[str, Any] | None = None) -> dict:
+    request = urllib.request.Request(
+        f"{app_url}{path}",
+        data=json.dumps(body).encode() if body is not None else None,
+        headers={
+            "Authorization": f"Bearer {key}",
+            "Content-Type": "application/json",
+            "Idempotency-Key": uuid.uuid4().hex,
+        },
+        method="POST" if body is not None else "GET",
     )
-    ok(api.post(f"/api/test_clocks/{clock}/advance", json={"frozenTime": JAN_31 + 29 * DAY}))
-    invoices = ok(api.get(f"/api/invoices?subscription={sub['id']}"))["invoices"]
-    due = next(i for i in invoices if i["status"] == "open")
-    return {"customer": customer, "subscription": sub["id"], "invoice": due}
+    with urllib.request.urlopen(request, timeout=30) as response:
+        return json.load(response)
 
 
-def fill_card(page, number: str) -> None:  # type: ignore[no-untyped-def]
-    page.get_by_label("Name on card").fill("Ada Lovelace")
-    page.get_by_label("Card number").fill(number)
-    page.get_by_label("Expiry (MM/YY)").fill("12/34")
-    page.get_by_label("Security code").fill("123")
-    page.get_by_label("Postal code").fill("10115")
+def billing_data(app_url: str, key: str) -> dict[str, str]:
+    """Ada: Pro plan x 2, active; Ben: past due on a test clock; Cy: trialing a yearly plan."""
+
+    def price(name: str, amount: int, interval: str) -> str:
+        product = api(app_url, key, "/api/products", {"name": name})["product"]["id"]
+        body = {
+            "productId": product,
+            "unitAmountCents": amount,
+            "currency": "USD",
+            "recurring": {"interval": interval, "intervalCount": 1},
+        }
+        return api(app_url, key, "/api/prices", body)["price"]["id"]
+
+    def customer(name: str, token: str, clock: str | None = None) -> str:
+        body: dict[str, Any] = {"email": f"{name.lower()}@example.com", "name": name}
+        if clock:
+            body["testClock"] = clock
+        found = api(app_url, key, "/api/customers", body)["customer"]["id"]
+        card = {"type": "card", "token": token}
+        api(app_url, key, f"/api/customers/{found}/payment_methods", card)
+        return found
+
+    def subscribe(customer_id: str, price_id: str, quantity: int = 1, **extra: Any) -> str:
+        body = {"customerId": customer_id, "items": [{"priceId": price_id, "quantity": quantity}]}
+        return api(app_url, key, "/api/subscriptions", {**body, **extra})["subscription"]["id"]
+
+    monthly, yearly = price("Pro plan", 1_500, "month"), price("Annual plan", 12_000, "year")
+    ada = customer("Ada", "pm_card_visa")
+    ada_sub = subscribe(ada, monthly, 2)
+    now = int(time.time())
+    clock = api(app_url, key, "/api/test_clocks", {"frozenTime": now})["testClock"]["id"]
+    ben = customer("Ben", "pm_card_visa", clock)
+    ben_sub = subscribe(ben, monthly)
+    failing = api(
+        app_url,
+        key,
+        f"/api/customers/{ben}/payment_methods",
+        {"type": "card", "token": "pm_card_chargeCustomerFail"},
+    )["paymentMethod"]["id"]
+    api(app_url, key, f"/api/subscriptions/{ben_sub}", {"defaultPaymentMethod": failing})
+    api(app_url, key, f"/api/test_clocks/{clock}/advance", {"frozenTime": now + 32 * 86_400})
+    cy = customer("Cy", "pm_card_visa")
+    subscribe(cy, yearly, trialDays=14)
+    return {"ada": ada, "ada_sub": ada_sub, "ben_sub": ben_sub}
 
 
 def no_codes(page) -> None:  # type: ignore[no-untyped-def]
-    text = page.locator("main").inner_text()
-    for code in CODES:
-        assert code not in text, code
+    body = page.locator("main").inner_text()
+    for code in RAW:
+        assert code not in body, code
+    assert not has_horizontal_scroll(page)
 
 
 @pytest.mark.parametrize("viewport", list(VIEWPORTS))
-def test_the_portal_recovers_an_overdue_subscription(  # type: ignore[no-untyped-def]
-    viewport, shop, open_page, console_errors
+def test_subscriptions_and_invoices(  # type: ignore[no-untyped-def]
+    app_url, new_merchant, open_page, console_errors, viewport
 ) -> None:
-    made = overdue(shop)
-    session = ok(
-        shop.post(
-            "/api/billing_portal/sessions",
-            json={"customerId": made["customer"], "returnUrl": "https://shop.example/account"},
-        ),
-        201,
-    )["session"]
-    page = open_page(viewport)
-    page.goto(session["url"])
-    expect(page.get_by_role("heading", name="Subscriptions")).to_be_visible(timeout=30_000)
-    subs = page.get_by_role("region", name="Subscriptions")
-    expect(subs).to_contain_text("Pro plan")
-    expect(subs).to_contain_text("$15.00 per month")
-    expect(subs).to_contain_text("Payment overdue")
-    expect(page.get_by_role("region", name="Payment method")).to_contain_text("Visa •••• 0341")
-    invoices = page.get_by_role("region", name="Invoices")
-    expect(invoices).to_contain_text("Due")
-    number = made["invoice"]["number"]
-    expect(page.get_by_role("link", name=f"Download invoice {number} as PDF")).to_have_attribute(
-        "href", f"/api/invoices/hosted/{made['invoice']['hostedUrl'].rsplit('/', 1)[1]}/pdf"
-    )
-    back = page.get_by_role("link", name="Return to Harbour Tea")
-    expect(back).to_have_attribute("href", "https://shop.example/account")
-    no_codes(page)
-    assert not has_horizontal_scroll(page)
-    screenshot(page, f"billing-portal-overdue-{viewport}")
+    data = billing_data(app_url, new_merchant["key"])
+    page = sign_in(open_page(viewport), app_url, new_merchant["email"], new_merchant["password"])
 
-    page.get_by_role("button", name=f"Pay invoice {number}").click()
-    fill_card(page, "4242 4242 4242 4242")
-    screenshot(page, f"billing-portal-pay-form-{viewport}")
-    page.get_by_role("button", name="Pay with this card").click()
-    expect(page.get_by_role("status")).to_have_text("Thank you: the invoice is paid.")
+    # The dashboard's billing figures: 2 billing subscriptions (Ada $30, Ben $15 past due).
+    card = page.get_by_role("group", name="Monthly recurring revenue")
+    expect(card).to_contain_text("$45.00")
+    expect(page.get_by_role("group", name="Active subscriptions")).to_contain_text("1 past due")
+    screenshot(page, f"billing-dashboard-{viewport}")
+
+    page.goto(f"{app_url}/billing/subscriptions")
+    tabs = page.get_by_role("navigation", name="Billing").get_by_role("link")
+    expect(tabs).to_have_text(["Products", "Subscriptions", "Invoices"])
+    table = page.locator("main table")
+    expect(table).to_contain_text("Past due")
+    expect(table).to_contain_text("Trialing")
+    expect(table).to_contain_text("Pro plan × 2")  # noqa: RUF001
+    no_codes(page)
+    screenshot(page, f"billing-subscriptions-{viewport}")
+
+    page.get_by_label("Status").click()
+    page.get_by_role("option", name="Past due").click()
+    expect(table.get_by_role("row")).to_have_count(2)  # the header and Ben
+    expect(table).to_contain_text("Ben")
+
+    page.goto(f"{app_url}/billing/subscriptions/{data['ada_sub']}")
+    expect(page.get_by_role("heading", level=1)).to_contain_text("Pro plan × 2")  # noqa: RUF001
+    expect(page.locator("main")).to_contain_text("Visa •••• 4242")
+    expect(page.locator("main")).to_contain_text("Subscription started")
+    page.get_by_role("button", name="Change the quantity of Pro plan").click()
+    page.get_by_label("New quantity").fill("3")
+    page.get_by_role("button", name="Save quantity").click()
+    expect(page.locator("main")).to_contain_text("Quantity changed")
+    expect(page.get_by_role("heading", level=1)).to_contain_text("Pro plan × 3")  # noqa: RUF001
+    page.get_by_role("button", name="Cancel at period end").click()
+    expect(page.get_by_role("alertdialog")).to_be_visible()
+    screenshot(page, f"billing-subscription-cancel-{viewport}")
+    page.get_by_role("alertdialog").get_by_role("button", name="Cancel at period end").click()
+    expect(page.locator("main")).to_contain_text("cancels at the end")
+    expect(page.get_by_role("button", name="Keep renewing")).to_be_visible()
+    no_codes(page)
+    screenshot(page, f"billing-subscription-{viewport}")
+
+    page.goto(f"{app_url}/billing/invoices")
+    invoices = page.locator("main table")
+    expect(invoices).to_contain_text("Open")
+    expect(invoices).to_contain_text("Paid")
+    no_codes(page)
+    screenshot(page, f"billing-invoices-{viewport}")
+    page.get_by_label("Status").click()
+    page.get_by_role("option", name="Open").click()
+    expect(invoices.get_by_role("row")).to_have_count(2)
+    invoices.get_by_role("link", name="Invoice").first.click()
+    page.wait_for_url("**/billing/invoices/in_*")
+    main = page.locator("main")
+    expect(main).to_contain_text("Next retry")
+    expect(main).to_contain_text("Renewal")
+    expect(page.get_by_role("link", name="PDF")).to_be_visible()
+    page.get_by_role("button", name="Retry payment").click()
+    expect(page.locator("main")).to_contain_text("The payment failed")
+    no_codes(page)
+    screenshot(page, f"billing-invoice-{viewport}")
+    page.get_by_role("button", name="Mark uncollectible").click()
+    page.get_by_role("alertdialog").get_by_role("button", name="Mark uncollectible").click()
+    expect(page.locator("main")).to_contain_text("marked uncollectible")
+    expect(main).to_contain_text("Uncollectible")
+
+    page.goto(f"{app_url}/customers/{data['ada']}")
+    subs = page.get_by_role("list", name="Subscriptions")
+    expect(subs).to_contain_text("Pro plan × 3")  # noqa: RUF001
     expect(subs).to_contain_text("Active")
-    expect(subs).not_to_contain_text("Payment overdue")
-    cards = page.get_by_role("region", name="Payment method")
-    newest = cards.locator("li").first  # newest first: the card just typed, now the default
-    expect(newest).to_contain_text("Visa •••• 4242")
-    expect(newest).to_contain_text("Default")
-    assert (
-        ok(shop.get(f"/api/subscriptions/{made['subscription']}"))["subscription"]["status"]
-        == "active"
-    )
-
-    # Cancel at the end of the period (the merchant allows it by default).
-    page.get_by_role("button", name="Cancel subscription Pro plan").click()
-    dialog = page.get_by_role("alertdialog", name="Confirm cancellation")
-    expect(dialog).to_be_visible()
-    screenshot(page, f"billing-portal-cancel-{viewport}")
-    dialog.get_by_role("button", name="Yes, cancel it").click()
-    expect(page.get_by_role("status")).to_contain_text("stays active until")
-    expect(subs).to_contain_text("Canceled: ends on Mar 31, 2025")
-    assert (
-        ok(shop.get(f"/api/subscriptions/{made['subscription']}"))["subscription"][
-            "cancelAtPeriodEnd"
-        ]
-        is True
-    )
-    no_codes(page)
     assert not has_horizontal_scroll(page)
-    screenshot(page, f"billing-portal-after-{viewport}")
-    assert console_errors == []
-
-
-def test_the_portal_adds_a_card(shop, open_page, console_errors) -> None:  # type: ignore[no-untyped-def]
-    made = overdue(shop)
-    session = ok(
-        shop.post("/api/billing_portal/sessions", json={"customerId": made["customer"]}), 201
-    )["session"]
-    page = open_page("phone")
-    page.goto(session["url"])
-    page.get_by_role("button", name="Add a card").click(timeout=30_000)
-    page.get_by_role("button", name="Save card").click()  # empty: checked in the browser
-    expect(page.get_by_label("Card number")).to_have_attribute("aria-invalid", "true")
-    fill_card(page, "5555 5555 5555 4444")
-    page.get_by_role("button", name="Save card").click()
-    expect(page.get_by_role("status")).to_contain_text("Your new card is saved")
-    cards = page.get_by_role("region", name="Payment method")
-    expect(cards.locator("li", has_text="Mastercard •••• 4444")).to_contain_text("Default")
-    sub = ok(shop.get(f"/api/subscriptions/{made['subscription']}"))["subscription"]
-    customer = ok(shop.get(f"/api/customers/{made['customer']}"))["customer"]
-    assert sub["defaultPaymentMethod"] == customer["defaultPaymentMethod"]
-    screenshot(page, "billing-portal-card-added-phone")
-    assert console_errors == []
-
-
-@pytest.mark.parametrize("viewport", list(VIEWPORTS))
-def test_the_hosted_invoice_is_paid_through_3ds(  # type: ignore[no-untyped-def]
-    viewport, shop, open_page, console_errors
-) -> None:
-    made = overdue(shop)
-    invoice = made["invoice"]
-    page = open_page(viewport)
-    page.goto(invoice["hostedUrl"])
-    expect(page.get_by_role("heading", name=f"Invoice {invoice['number']}")).to_be_visible(
-        timeout=30_000
-    )
-    expect(page.locator("main")).to_contain_text("Due")
-    expect(page.locator("main")).to_contain_text("Ada Lovelace · ada@example.com")
-    expect(page.get_by_role("button", name="Pay $15.00")).to_be_visible()
-    no_codes(page)
-    assert not has_horizontal_scroll(page)
-    screenshot(page, f"billing-invoice-due-{viewport}")
-
-    fill_card(page, "4000 0027 6000 3184")
-    page.get_by_role("button", name="Pay $15.00").click()
-    challenge = page.get_by_role("region", name="Confirm it's you")
-    expect(challenge).to_be_visible()
-    screenshot(page, f"billing-invoice-3ds-{viewport}")
-    challenge.get_by_role("button", name="Complete authentication").click()
-    expect(page.get_by_text("This invoice is paid. Thank you.")).to_be_visible()
-    expect(page.locator("main")).to_contain_text("Visa •••• 3184")
-    paid = ok(shop.get(f"/api/invoices/{invoice['id']}"))["invoice"]
-    assert paid["status"] == "paid" and paid["amountPaidCents"] == 1_500
-    sub = ok(shop.get(f"/api/subscriptions/{made['subscription']}"))["subscription"]
-    assert sub["status"] == "active"
-    no_codes(page)
-    screenshot(page, f"billing-invoice-paid-{viewport}")
-    assert console_errors == []
-
-
-def test_unknown_links_show_no_data(app_url, open_page, console_errors) -> None:  # type: ignore[no-untyped-def]
-    page = open_page("phone")
-    for path in ("/billing/not-a-real-secret", "/invoice/in_nothing.0000"):
-        page.goto(f"{app_url}{path}")
-        expect(
-            page.get_by_role("heading", name="This link has expired or is not valid")
-        ).to_be_visible(timeout=30_000)
-        assert page.get_by_role("heading", name="Subscriptions").count() == 0
-    screenshot(page, "billing-link-not-valid-phone")
-    assert console_errors == []
-
-
-@pytest.mark.parametrize("viewport", list(VIEWPORTS))
-def test_save_card_on_checkout_then_subscribe_then_update_in_the_portal(  # type: ignore[no-untyped-def]
-    viewport, shop, open_page, console_errors
-) -> None:
-    email = f"saver-{uuid.uuid4().hex[:8]}@example.com"
-    session = ok(
-        shop.post(
-            "/api/checkout/sessions",
-            json={
-                "amountCents": 1_500,
-                "currency": "USD",
-                "customerEmail": email,
-                "successUrl": "https://shop.example/thanks",
-                "cancelUrl": "https://shop.example/cart",
-                "savePaymentMethod": True,
-            },
-        ),
-        201,
-    )["session"]
-    page = open_page(viewport)
-    page.goto(session["url"])
-    save = page.get_by_label("Save this card for future payments")
-    expect(save).to_be_visible(timeout=30_000)
-    expect(save).not_to_be_checked()
-    expect(page.locator("#save-card-consent")).to_have_text(
-        "I allow Harbour Tea to charge this card for future payments according to its terms."
-    )
-    page.get_by_label("Name on card").fill("Ada Lovelace")
-    page.get_by_label("Card number").fill("4242 4242 4242 4242")
-    page.get_by_label("Expiry (MM/YY)").fill("12/34")
-    page.get_by_label("Security code").fill("123")
-    page.get_by_label("Postal code").fill("10115")
-    save.check()
-    screenshot(page, f"billing-checkout-save-card-{viewport}")
-    page.get_by_role("button", name="Pay $15.00").click()
-    expect(page.get_by_role("heading", name="Payment successful")).to_be_visible(timeout=20_000)
-
-    found = ok(shop.get("/api/customers", params={"email": email}))["customers"]
-    assert len(found) == 1 and found[0]["defaultPaymentMethod"]
-    customer = found[0]["id"]
-    [card] = ok(shop.get(f"/api/customers/{customer}/payment_methods"))["paymentMethods"]
-    assert card["card"]["last4"] == "4242"
-
-    # The merchant subscribes the customer with the saved card, and sees the subscription.
-    product = ok(shop.post("/api/products", json={"name": "Tea club"}), 201)["product"]
-    price = ok(
-        shop.post(
-            "/api/prices",
-            json={
-                "productId": product["id"],
-                "unitAmountCents": 900,
-                "currency": "USD",
-                "recurring": {"interval": "month", "intervalCount": 1},
-            },
-        ),
-        201,
-    )["price"]["id"]
-    sub = ok(
-        shop.post(
-            "/api/subscriptions",
-            json={
-                "customerId": customer,
-                "items": [{"priceId": price, "quantity": 1}],
-                "defaultPaymentMethod": card["id"],
-            },
-        ),
-        201,
-    )["subscription"]
-    assert sub["status"] == "active"
-
-    # The customer updates the card in the portal.
-    portal = ok(shop.post("/api/billing_portal/sessions", json={"customerId": customer}), 201)
-    page.goto(portal["session"]["url"])
-    subs = page.get_by_role("region", name="Subscriptions")
-    expect(subs).to_contain_text("Tea club", timeout=30_000)
-    expect(subs).to_contain_text("$9.00 per month")
-    page.get_by_role("button", name="Add a card").click()
-    page.get_by_label("Name on card").fill("Ada Lovelace")
-    page.get_by_label("Card number").fill("5555 5555 5555 4444")
-    page.get_by_label("Expiry (MM/YY)").fill("12/34")
-    page.get_by_label("Security code").fill("123")
-    page.get_by_label("Postal code").fill("10115")
-    page.get_by_role("button", name="Save card").click()
-    expect(page.get_by_role("status")).to_contain_text("Your new card is saved")
-    expect(subs).to_contain_text("Paid with Mastercard •••• 4444")
-    after = ok(shop.get(f"/api/subscriptions/{sub['id']}"))["subscription"]
-    assert after["defaultPaymentMethod"] != card["id"]
-    assert not has_horizontal_scroll(page)
-    screenshot(page, f"billing-portal-card-updated-{viewport}")
+    screenshot(page, f"billing-customer-{viewport}")
     assert console_errors == []
