@@ -188,11 +188,19 @@ def test_another_customers_subscription_or_invoice_is_not_found(shop: Merchant) 
     _, _, sub, renewal = overdue(shop)
     other = ok(shop.post("/api/customers", {"email": "bob@example.com"}), 201)["customer"]["id"]
     secret = portal_secret(shop, other)
-    with pytest.raises(NotFound):
-        customer_pages.cancel(secret, sub["id"])
-    with pytest.raises(NotFound):
-        customer_pages.pay_from_portal(secret, renewal["id"], token="4242424242424242")
+    # Not this customer's: refused in words, the page stays (the link itself is fine).
+    for outcome in (
+        customer_pages.cancel(secret, sub["id"]),
+        customer_pages.pay_from_portal(secret, renewal["id"], token="4242424242424242"),
+        customer_pages.finish_from_portal(secret, renewal["id"], True),
+        customer_pages.make_default(secret, "pm_not_theirs"),
+        customer_pages.cancel(secret, "sub_nothing"),
+    ):
+        assert not outcome.ok and outcome.message == customer_pages.GONE
     assert customer_pages.open_portal(secret).invoices == []
+    assert subscription(shop, sub["id"])["cancelAtPeriodEnd"] is False
+    with pytest.raises(NotFound):  # a link that does not open raises
+        customer_pages.cancel("not-a-link", sub["id"])
 
 
 def test_hosted_invoice_paid_with_3ds(shop: Merchant) -> None:

@@ -73,6 +73,7 @@ DECLINE_WORDS = {
     "throttled": "Too many declined cards from your address. Wait a few minutes and try again.",
 }
 DECLINED_WORDS = "Your card was declined. Try another card."
+GONE = "This is no longer available. Reload the page to see your billing as it is now."
 
 
 @dataclass(frozen=True)
@@ -364,9 +365,14 @@ def add_card(secret: str, token: str, *, ip_address: str | None) -> Outcome:
 
 
 def make_default(secret: str, payment_method_id: str) -> Outcome:
+    """NotFound only for the link; a card that is not the customer's is an Outcome."""
     with session_scope() as db:
         opened = portal_sessions.open_session(db, secret)
-        _use_everywhere(db, opened.scope, opened.customer, payment_method_id, PORTAL)
+        try:
+            _use_everywhere(db, opened.scope, opened.customer, payment_method_id, PORTAL)
+        except NotFound:
+            db.rollback()
+            return Outcome(False, GONE)
     return Outcome(True, "This card will be used for your next payments.")
 
 
@@ -379,9 +385,12 @@ def cancel(secret: str, subscription_id: str) -> Outcome:
                 "Cancelling here is not offered: contact the merchant",
                 code="portal_cancel_not_allowed",
             )
-        sub = subscriptions.get_subscription(db, opened.scope, subscription_id)
+        try:
+            sub = subscriptions.get_subscription(db, opened.scope, subscription_id)
+        except NotFound:
+            return Outcome(False, GONE)
         if sub.customer_id != opened.customer.id:
-            raise NotFound("No such subscription", param="subscriptionId")
+            return Outcome(False, GONE)
         sub = subscriptions.cancel_subscription(
             db, opened.scope, sub.id, at_period_end=True, actor=PORTAL
         )
@@ -390,10 +399,16 @@ def cancel(secret: str, subscription_id: str) -> Outcome:
     return Outcome(True, f"Your subscription is canceled. It stays active until {end}.")
 
 
-def _customer_invoice(db: Session, opened: portal_sessions.OpenPortal, invoice_id: str) -> Invoice:
-    invoice = invoices.get_invoice(db, opened.scope, invoice_id)
+def _customer_invoice(
+    db: Session, opened: portal_sessions.OpenPortal, invoice_id: str
+) -> Invoice | None:
+    """The customer's finalized invoice, locked; None for anything else."""
+    try:
+        invoice = invoices.get_invoice(db, opened.scope, invoice_id, lock=True)
+    except NotFound:
+        return None
     if invoice.customer_id != opened.customer.id or invoice.status == InvoiceStatus.DRAFT:
-        raise NotFound("No such invoice", param="invoiceId")
+        return None
     return invoice
 
 
@@ -489,7 +504,8 @@ def pay_from_portal(
     with session_scope() as db:
         opened = portal_sessions.open_session(db, secret)
         invoice = _customer_invoice(db, opened, invoice_id)
-        invoice = invoices.get_invoice(db, opened.scope, invoice.id, lock=True)
+        if invoice is None:
+            return Outcome(False, GONE)
         outcome = _pay(
             db,
             invoice,
@@ -506,7 +522,8 @@ def finish_from_portal(secret: str, invoice_id: str, approved: bool | None) -> O
     with session_scope() as db:
         opened = portal_sessions.open_session(db, secret)
         invoice = _customer_invoice(db, opened, invoice_id)
-        invoice = invoices.get_invoice(db, opened.scope, invoice.id, lock=True)
+        if invoice is None:
+            return Outcome(False, GONE)
         outcome = _finish(db, invoice, approved, PORTAL)
     return outcome
 
