@@ -25,6 +25,7 @@ from backend.integrations import email as email_outbox
 from backend.models import AuditLog, CheckoutSession, Order, Payment
 from backend.models.enums import ActorType, PaymentStatus
 from backend.services.checkout import card_testing as checkout_declines
+from backend.services.checkout import subscribing
 from backend.services.checkout.session_state import (
     COMPLETE,
     CUSTOMER,
@@ -135,7 +136,9 @@ def pay(
         _record_refusal(db, session, ip_address, wait)
         return PayResult(THROTTLED, session, error_code=TOO_MANY_DECLINES, retry_after=wait)
     attempt = len(orders.list_order_payments(db, scope_of(session), session.order_id)) + 1
-    saving = bool(save_card and session.save_payment_method)
+    saving = session.save_payment_method and (
+        save_card or subscribing.sells_subscription(db, session)
+    )
     if saving:
         _customer_for_saving(db, session, email)
     try:
