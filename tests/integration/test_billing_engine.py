@@ -13,7 +13,7 @@ from fastapi.testclient import TestClient
 from sqlmodel import func, select
 
 from backend.core.db import session_scope
-from backend.models import Payment
+from backend.models import OutboundEmail, Payment
 from backend.models.billing import Invoice
 from tests.integration.api_client import Merchant, new_merchant
 from tests.integration.billing_support import (
@@ -118,6 +118,7 @@ def test_a_failing_card_is_dunned_then_recovers_with_a_new_card(shop: Merchant) 
     assert renewal["nextPaymentAttempt"].startswith("2025-03-03T09:00")  # 3 days later
     assert renewal["lastPaymentError"]["code"]
     assert emails_to(shop.merchant_id, "billing_payment_failed") == 1
+    assert_the_email_opens_the_billing_portal(shop, customer)
 
     advance(shop, clock, JAN_31 + 31 * DAY)  # the retry on day 3 (March 3) fails too
     renewal = invoices_of(shop, sub["id"])[-1]
@@ -139,6 +140,26 @@ def test_a_failing_card_is_dunned_then_recovers_with_a_new_card(shop: Merchant) 
 
     advance(shop, clock, JAN_31 + 40 * DAY)  # no retry is left to run
     assert invoices_of(shop, sub["id"])[-1]["attemptCount"] == 3
+
+
+def assert_the_email_opens_the_billing_portal(shop: Merchant, customer: str) -> None:
+    """The failed-payment e-mail links to the customer's billing portal, which opens."""
+    import re
+
+    from backend.services.billing import portal_sessions
+
+    with session_scope(readonly=True) as db:
+        body = db.exec(
+            select(OutboundEmail.text_body).where(
+                OutboundEmail.merchant_id == shop.merchant_id,
+                OutboundEmail.template == "billing_payment_failed",
+            )
+        ).first()
+    assert body is not None and "We will try again on March 3, 2025." in body
+    secret = re.search(r"/billing/([\w-]+)", body)
+    assert secret is not None
+    with session_scope(readonly=True) as db:
+        assert portal_sessions.open_session(db, secret.group(1)).customer.id == customer
 
 
 @pytest.mark.parametrize("dunning_end", ["cancel", "unpaid"])
