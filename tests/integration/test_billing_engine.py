@@ -125,16 +125,18 @@ def test_a_failing_card_is_dunned_then_recovers_with_a_new_card(shop: Merchant) 
     assert renewal["attemptCount"] == 2
     assert renewal["nextPaymentAttempt"].startswith("2025-03-05T09:00")
 
-    # The customer puts in a working card and pays (what the portal link does).
-    good = ok(
-        shop.post(
-            f"/api/customers/{customer}/payment_methods", {"type": "card", "token": "pm_card_visa"}
-        ),
-        201,
-    )["paymentMethod"]["id"]
-    paid = ok(shop.post(f"/api/invoices/{renewal['id']}/pay", {"paymentMethod": good}))["invoice"]
+    # The customer follows the e-mail's link, puts in a working card and pays there.
+    from backend.services.billing import customer_pages
+
+    secret = portal_secret_from_email(shop)
+    added = customer_pages.add_card(secret, "4242424242424242", ip_address=None)
+    assert added.ok, added
+    paying = customer_pages.pay_from_portal(secret, renewal["id"], ip_address=None)
+    assert paying.ok, paying
+    paid = ok(shop.get(f"/api/invoices/{renewal['id']}"))["invoice"]
     assert paid["status"] == "paid" and paid["nextPaymentAttempt"] is None
     assert subscription(shop, sub["id"])["status"] == "active"
+    assert subscription(shop, sub["id"])["defaultPaymentMethod"] != failing  # the new card
     assert "invoice.payment_failed" in events_of(renewal["id"])
     assert events_of(renewal["id"])[-1] == "invoice.paid"
 
@@ -142,11 +144,8 @@ def test_a_failing_card_is_dunned_then_recovers_with_a_new_card(shop: Merchant) 
     assert invoices_of(shop, sub["id"])[-1]["attemptCount"] == 3
 
 
-def assert_the_email_opens_the_billing_portal(shop: Merchant, customer: str) -> None:
-    """The failed-payment e-mail links to the customer's billing portal, which opens."""
+def portal_secret_from_email(shop: Merchant) -> str:
     import re
-
-    from backend.services.billing import portal_sessions
 
     with session_scope(readonly=True) as db:
         body = db.exec(
@@ -155,11 +154,26 @@ def assert_the_email_opens_the_billing_portal(shop: Merchant, customer: str) -> 
                 OutboundEmail.template == "billing_payment_failed",
             )
         ).first()
-    assert body is not None and "We will try again on March 3, 2025." in body
-    secret = re.search(r"/billing/([\w-]+)", body)
-    assert secret is not None
+    found = re.search(r"/billing/([\w-]+)", body or "")
+    assert found is not None, body
+    return found.group(1)
+
+
+def assert_the_email_opens_the_billing_portal(shop: Merchant, customer: str) -> None:
+    """The failed-payment e-mail says when the retry is and links to the customer's billing
+    portal, which opens."""
+    from backend.services.billing import portal_sessions
+
     with session_scope(readonly=True) as db:
-        assert portal_sessions.open_session(db, secret.group(1)).customer.id == customer
+        body = db.exec(
+            select(OutboundEmail.text_body).where(
+                OutboundEmail.template == "billing_payment_failed",
+                OutboundEmail.merchant_id == shop.merchant_id,
+            )
+        ).one()
+        assert "We will try again on March 3, 2025." in body
+        opened = portal_sessions.open_session(db, portal_secret_from_email(shop))
+        assert opened.customer.id == customer
 
 
 @pytest.mark.parametrize("dunning_end", ["cancel", "unpaid"])
