@@ -34,6 +34,7 @@ from sqlalchemy import func, select
 from sqlmodel import SQLModel
 
 from backend.core.db import session_scope
+from backend.services.billing import links
 from backend.services.context import Scope
 from backend.services.identity import accounts, sessions
 from backend.services.payments import gateway_configs
@@ -181,6 +182,12 @@ GOOD_BODIES: dict[tuple[str, str], dict[str, Any] | None] = {
     ("POST", "/api/invoices/{invoiceId}/void"): {},
     ("POST", "/api/invoices/{invoiceId}/mark_uncollectible"): {},
     ("GET", "/api/billing/settings"): None,
+    ("GET", "/api/invoices/{invoiceId}/pdf"): None,
+    ("GET", "/api/invoices/hosted/{token}/pdf"): None,
+    ("POST", "/api/billing_portal/sessions"): {
+        "customerId": "cus_filled_in",
+        "returnUrl": "https://shop.test/account",
+    },
     ("POST", "/api/billing/settings"): {"retryDays": [3, 5, 7], "dunningEnd": "cancel"},
 }
 GOOD_BODIES[("POST", "/api/customers/{customerId}")] = {
@@ -315,6 +322,7 @@ def _populate(client: TestClient) -> World:
     subscribing = GOOD_BODIES[("POST", "/api/subscriptions")]
     subscribing["customerId"] = customer_id  # type: ignore[index]
     subscribing["items"][0]["priceId"] = price_id  # type: ignore[index]
+    GOOD_BODIES[("POST", "/api/billing_portal/sessions")]["customerId"] = customer_id  # type: ignore[index]
     subscribed = client.post("/api/subscriptions", json=subscribing, headers=auth)
     assert subscribed.status_code == 201, subscribed.text
     subscription = subscribed.json()["subscription"]
@@ -328,6 +336,7 @@ def _populate(client: TestClient) -> World:
             "clockId": clock_id,
             "subscriptionId": subscription["id"],
             "invoiceId": subscription["latestInvoice"],
+            "token": links.invoice_token(subscription["latestInvoice"]),
             "paymentId": payment_id,
             "orderId": order_id,
             "endpointId": made(
