@@ -98,6 +98,9 @@ class ChargeInput:
     metadata: dict[str, str] = field(default_factory=dict)
     idempotency_key: str | None = None
     saved: SavedCardCharge | None = None
+    # Where a processor with its own approval page (PayPal) sends the customer back.
+    return_url: str | None = None
+    cancel_url: str | None = None
 
 
 def _country(value: str | None, param: str) -> str | None:
@@ -322,6 +325,8 @@ def _payment_outcome_of(
         metadata={"payment_id": payment.id, "order_id": order.id, **metadata},
         gateway_customer_id=saved.gateway_customer_id if saved else None,
         off_session=saved.off_session if saved else False,
+        return_url=data.return_url,
+        cancel_url=data.cancel_url,
     )
     try:
         route, result = routing.with_failover(
