@@ -474,7 +474,7 @@ class FakePayPal(LocalServer):
                 "id": _id(),
                 "status": "COMPLETED",
                 "amount": {"currency_code": order.currency, "value": amount["value"]},
-                "custom_id": order.custom_id,
+                "custom_id": (record.body or {}).get("custom_id"),
                 "create_time": _now(),
                 "links": [{"href": f"{self.url}/v2/payments/captures/{capture_id}", "rel": "up"}],
             }

@@ -327,7 +327,12 @@ class PayPalGateway:
             refund = self.client.request(
                 "POST",
                 f"/v2/payments/captures/{capture['id']}/refund",
-                body={"amount": {"currency_code": currency.upper(), "value": value}},
+                # custom_id: the order, so the PAYMENT.CAPTURE.REFUNDED event (whose resource
+                # is the refund) names the payment it belongs to.
+                body={
+                    "amount": {"currency_code": currency.upper(), "value": value},
+                    "custom_id": order_id,
+                },
                 request_id=_request_id(idempotency_key),
             )
         except PayPalError as err:
