@@ -59,8 +59,11 @@ def pay(
     ip_address: str | None,
     locale: str,
     time_zone: str,
+    method: str = "card",
 ) -> CheckoutView:
-    """Charge the session with a sandbox card number or a Stripe PaymentMethod id."""
+    """Charge the session with a sandbox card number or a Stripe PaymentMethod id, or start a
+    PayPal payment (`method` "paypal": the view's result then carries PayPal's approval URL,
+    or none for the offline twin, whose approval step is the page's own)."""
     with session_scope() as db:
         view = _view(
             db,
@@ -72,6 +75,7 @@ def pay(
                 ip_address=ip_address,
                 locale=locale,
                 time_zone=time_zone,
+                method=method,
             ),
         )
     return _sent(view)

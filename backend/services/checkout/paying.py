@@ -19,6 +19,7 @@ from dataclasses import dataclass
 
 from sqlmodel import Session, select
 
+from backend.core.config import get_settings
 from backend.core.errors import Conflict, ValidationFailed
 from backend.gateways import declines
 from backend.integrations import email as email_outbox
@@ -47,6 +48,10 @@ from backend.services.context import Actor
 from backend.services.payments import authentication, charges, orders, risk, routing
 from backend.services.payments.charges import ChargeInput, PaymentMethodInput
 
+PAYPAL = "paypal"
+# The ways to pay the hosted page takes itself (bank payments arrive later).
+PAYING_METHODS = ("card", PAYPAL)
+
 
 @dataclass(frozen=True)
 class PayResult:
@@ -63,6 +68,9 @@ class PayResult:
     receipt_email_id: str | None = None  # send with send_receipt() after the commit
     # Stripe: what the browser needs to finish 3-D Secure (stripe.handleNextAction).
     client_secret: str | None = None
+    # PayPal: the approval page the browser goes to (None for the offline twin, whose
+    # approval step is this page's own approve / cancel step).
+    action_url: str | None = None
     retry_after: int = 0  # seconds, when "throttled"
 
 
@@ -102,8 +110,11 @@ def pay(
     ip_address: str | None = None,
     locale: str = "en_US",
     time_zone: str = "UTC",
+    method: str = "card",
 ) -> PayResult:
-    """Charge the session's order with a card (sandbox: the number; Stripe: a pm_ id).
+    """Charge the session's order with a card (sandbox: the number; Stripe: a pm_ id), or
+    with PayPal (`method` "paypal", `token` ignored): the payment then waits for the buyer's
+    approval (requires_action, `action_url` PayPal's page; back on this page, finish_action).
 
     Raises ValidationFailed for input the customer must fix (the e-mail, a number the sandbox
     does not know); a decline is an ordinary result and leaves the session open, until the
@@ -128,13 +139,22 @@ def pay(
     if wait:
         _record_refusal(db, session, ip_address, wait)
         return PayResult(THROTTLED, session, error_code=TOO_MANY_DECLINES, retry_after=wait)
+    if method not in session.payment_methods or method not in PAYING_METHODS:
+        raise ValidationFailed(
+            "This checkout does not take that way to pay", param="paymentMethod.type"
+        )
+    if method == PAYPAL:
+        token = PAYPAL
     attempt = len(orders.list_order_payments(db, scope_of(session), session.order_id)) + 1
+    back = f"{get_settings().app_url}/pay/{session.id}"
     try:
         outcome = charges.charge(
             db,
             scope_of(session),
             ChargeInput(
-                payment_method=PaymentMethodInput("card", token),
+                payment_method=PaymentMethodInput(method, token),
+                return_url=f"{back}?paypal=return" if method == PAYPAL else None,
+                cancel_url=f"{back}?paypal=cancel" if method == PAYPAL else None,
                 order_id=session.order_id,
                 customer_email=email,
                 ip_address=ip_address,
@@ -154,14 +174,22 @@ def pay(
             blocked_by = risk.describe_reason(outcome.error_rule)
         return _declined(db, session, payment, _decline_key(outcome), ip_address, blocked_by)
     if payment.status == PaymentStatus.REQUIRES_ACTION:
-        return PayResult(
-            REQUIRES_ACTION,
-            session,
-            payment,
-            client_secret=authentication.client_secret(db, payment),
-        )
+        return _waiting(db, session, payment)
     receipt = complete(db, session, payment, locale, time_zone)
     return PayResult(COMPLETE, session, payment, receipt_email_id=receipt)
+
+
+def _waiting(db: Session, session: CheckoutSession, payment: Payment) -> PayResult:
+    """A payment waiting for the customer's step: Stripe's script needs its client secret,
+    PayPal's page is a redirect to its approval link; the sandbox's and the PayPal twin's is
+    this page's own approve / cancel step."""
+    if payment.payment_method_type == PAYPAL:
+        return PayResult(
+            REQUIRES_ACTION, session, payment, action_url=authentication.action_url(db, payment)
+        )
+    return PayResult(
+        REQUIRES_ACTION, session, payment, client_secret=authentication.client_secret(db, payment)
+    )
 
 
 def _decline_key(outcome: charges.PaymentOutcome) -> str:
@@ -232,8 +260,11 @@ def finish_action(
     locale: str = "en_US",
     time_zone: str = "UTC",
 ) -> PayResult:
-    """The end of a 3-D Secure challenge. Sandbox: the customer's answer (`approved`). Stripe:
-    the PaymentIntent's state after stripe.handleNextAction in the browser (`approved` None)."""
+    """The end of a 3-D Secure challenge or a PayPal approval. Sandbox and the PayPal twin: the
+    customer's answer (`approved`). Stripe: the PaymentIntent's state after
+    stripe.handleNextAction in the browser (`approved` None). PayPal: the customer came back
+    from PayPal's page, `approved` None on its return URL (the order's state at PayPal decides,
+    never the URL) and False on its cancel URL."""
     session = lock_session(db, session_id)
     receipt = refresh(db, session, locale=locale, time_zone=time_zone)
     if session.status != OPEN:
@@ -245,7 +276,7 @@ def finish_action(
     if finished.outcome == authentication.UNAVAILABLE:
         return PayResult(DECLINED, session, payment, error_code="unavailable")
     if finished.outcome == authentication.WAITING:
-        return PayResult(REQUIRES_ACTION, session, payment, client_secret=finished.client_secret)
+        return _waiting(db, session, payment)
     if finished.outcome == authentication.DECLINED:
         code = declines.customer_code(finished.decline_code or "authentication_failed")
         return _declined(db, session, payment, code, ip_address)
