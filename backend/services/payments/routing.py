@@ -121,7 +121,8 @@ def _route(config: GatewayConfig | None, name: str) -> Route:
         else:
             secret = stored.get("secret_key")
     config_id = config.id if config else None
-    return Route(name, _build(name, secret, paypal), config_fees(config, name), config_id)
+    gateway = _build(name, secret, paypal) if paypal else _build(name, secret)
+    return Route(name, gateway, config_fees(config, name), config_id)
 
 
 @dataclass(frozen=True)
