@@ -24,7 +24,7 @@ from backend.services.webhooks.inbound import paypal_receive
 
 log = logging.getLogger(__name__)
 router = APIRouter(prefix="/api/webhooks", tags=["webhooks"])
-PATH = "/api/webhooks/paypal/"  # bodies checked in the route, after PayPal confirms them
+PATH = "/api/webhooks/paypal/"  # bodies checked in the route, before PayPal is asked
 
 _HEADERS = [
     {"name": name, "in": "header", "required": False, "schema": {"type": "string"}}
@@ -76,6 +76,10 @@ _RESPONSES: dict[int | str, dict[str, Any]] = {
 )
 async def paypal_webhook(processor_id: str, request: Request) -> JSONResponse:
     body = await request.body()
+    # Unclean text is refused before PayPal is asked anything (and never stored).
+    problem = input_hygiene.json_problem(body)
+    if problem is not None:
+        return problem.response()
     try:
         event = await asyncio.to_thread(paypal_receive.verify, processor_id, request.headers, body)
     except paypal_receive.UnknownProcessor:
@@ -87,9 +91,6 @@ async def paypal_webhook(processor_id: str, request: Request) -> JSONResponse:
     except GatewayUnavailable as exc:
         log.warning("paypal webhook for %s not verified: %s", processor_id[:64], exc.code)
         return error_response(503, "verification_unavailable", "PayPal could not be asked")
-    problem = input_hygiene.json_problem(event.payload)
-    if problem is not None:
-        return problem.response()
     try:
         stored = await store_verified(event)
     except SQLAlchemyError:
