@@ -78,9 +78,9 @@ def new_session(shop: Merchant, methods: list[str] | None = None, amount: int = 
     return response.json()["session"]["id"]
 
 
-def pay_paypal(sid: str) -> paying.PayResult:
+def pay_paypal(sid: str, email: str | None = EMAIL) -> paying.PayResult:
     with session_scope() as db:
-        return paying.pay(db, sid, token="", customer_email=EMAIL, method="paypal")
+        return paying.pay(db, sid, token="", customer_email=email, method="paypal")
 
 
 def finish(sid: str, approved: bool | None) -> paying.PayResult:
@@ -216,14 +216,25 @@ def test_twin_approval_completes_the_checkout(shop: Merchant, fake: FakePayPal) 
 
 
 def test_twin_cancel_leaves_the_session_open(shop: Merchant) -> None:
+    """Cancelling at PayPal is the customer's choice: told as such, never counted as a decline
+    (however often), and the session still takes a card."""
+    from backend.services.checkout import card_testing
+
     sid = new_session(shop)
-    pay_paypal(sid)
-    cancelled = finish(sid, False)
-    assert cancelled.status == "declined"
+    for _ in range(card_testing.MAX_SESSION_DECLINES + 1):
+        assert pay_paypal(sid).status == "requires_action"
+        cancelled = finish(sid, False)
+        assert (cancelled.status, cancelled.error_code) == ("declined", "payment_canceled")
     assert payment(cancelled.payment.id).failure_code == "payment_canceled"
     with session_scope() as db:
         again = paying.pay(db, sid, token="4242424242424242", customer_email=EMAIL)
     assert again.status == "complete"
+
+
+def test_paypal_needs_no_email_from_the_customer(shop: Merchant) -> None:
+    sid = new_session(shop)
+    assert pay_paypal(sid, email=None).status == "requires_action"
+    assert finish(sid, True).status == "complete"
 
 
 def test_checkout_refuses_a_method_it_does_not_offer(shop: Merchant) -> None:

@@ -49,6 +49,7 @@ from backend.services.payments import authentication, charges, orders, risk, rou
 from backend.services.payments.charges import ChargeInput, PaymentMethodInput
 
 PAYPAL = "paypal"
+CANCELED = "payment_canceled"
 # The ways to pay the hosted page takes itself (bank payments arrive later).
 PAYING_METHODS = ("card", PAYPAL)
 
@@ -133,7 +134,7 @@ def pay(
     email = session.customer_email or (
         normalise_email(customer_email, param="customerEmail") if customer_email else None
     )
-    if email is None:
+    if email is None and method != PAYPAL:  # PayPal knows its buyer's address
         raise ValidationFailed("An e-mail address is required", param="customerEmail")
     wait = checkout_declines.address_wait(ip_address, session.merchant_id, session.livemode)
     if wait:
@@ -278,7 +279,9 @@ def finish_action(
     if finished.outcome == authentication.WAITING:
         return _waiting(db, session, payment)
     if finished.outcome == authentication.DECLINED:
-        code = declines.customer_code(finished.decline_code or "authentication_failed")
+        code = finished.decline_code or "authentication_failed"
+        if code != CANCELED:  # the customer's own cancel at PayPal is told as it is
+            code = declines.customer_code(code)
         return _declined(db, session, payment, code, ip_address)
     receipt = complete(db, session, payment, locale, time_zone)
     return PayResult(COMPLETE, session, payment, receipt_email_id=receipt)
