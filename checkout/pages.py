@@ -254,16 +254,21 @@ def paypal_step() -> rx.Component:
         rx.cond(
             S.paypal_url != "",
             rx.el.a(S.m["paypal_continue"], href=S.paypal_url, class_name="co-pay co-button-link"),
-            rx.fragment(
-                rx.el.p(S.m["paypal_test"], class_name="co-note"),
-                rx.el.button(
-                    S.m["paypal_approve"],
-                    type="button",
-                    id="paypal-approve",
-                    class_name="co-pay",
-                    on_click=S.finish_challenge(True),
-                    disabled=S.processing,
+            rx.cond(
+                S.test_mode,
+                rx.fragment(
+                    rx.el.p(S.m["paypal_test"], class_name="co-note"),
+                    rx.el.button(
+                        S.m["paypal_approve"],
+                        type="button",
+                        id="paypal-approve",
+                        class_name="co-pay",
+                        on_click=S.finish_challenge(True),
+                        disabled=S.processing,
+                    ),
                 ),
+                # Live, and PayPal's link could not be read just now: never a stand-in.
+                rx.el.p(S.m["unavailable"], class_name="co-help"),
             ),
         ),
         rx.el.button(

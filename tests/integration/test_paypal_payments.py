@@ -259,8 +259,15 @@ def test_checkout_through_paypal_approval_page(shop: Merchant, fake: FakePayPal)
     assert context["return_url"].endswith(f"/pay/{sid}?paypal=return")
     assert created.body["purchase_units"][0]["custom_id"] == started.payment.id
 
-    # Back on our page before approving (the return URL proves nothing): still waiting.
+    # Back on our page before approving (the return URL proves nothing): still waiting, and
+    # opening the page again (a reload, another tab) gives PayPal's link again.
     assert finish(sid, None).status == "requires_action"
+    with session_scope() as db:
+        reopened = paying.open_session(db, sid)
+    assert (reopened.status, reopened.action_url) == ("requires_action", started.action_url)
+    with session_scope() as db:
+        second_tab = paying.pay(db, sid, token="", customer_email=EMAIL, method="paypal")
+    assert second_tab.payment.id == started.payment.id and len(fake.orders) == 1
     fake.approve(order_id)
     done = finish(sid, None)
     assert done.status == "complete"

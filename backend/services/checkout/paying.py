@@ -83,6 +83,8 @@ def open_session(
     receipt = refresh(db, session, locale=locale, time_zone=time_zone)
     if session.status == OPEN:
         pending = pending_action(db, session)
+        if pending is not None and pending.payment_method_type == PAYPAL:
+            return _waiting(db, session, pending)  # back on the page: PayPal's link again
         if pending is not None:
             return PayResult(REQUIRES_ACTION, session, pending)
         return PayResult(OPEN, session)
@@ -129,6 +131,8 @@ def pay(
     if session.status != OPEN:
         return _closed(db, session, receipt)
     pending = pending_action(db, session)
+    if pending is not None and pending.payment_method_type == PAYPAL:
+        return _waiting(db, session, pending)  # another tab went to PayPal: finish that one
     if pending is not None:  # another tab started a 3-D Secure challenge: finish that one
         return PayResult(REQUIRES_ACTION, session, pending)
     email = session.customer_email or (
