@@ -19,7 +19,7 @@ CARD_FORM_JS = rx.asset("card_form.js", shared=True)
 LINK_QUANTITY_JS = rx.asset("link_quantity.js", shared=True)
 
 
-def _field(
+def form_field(
     label: rx.Var | str,
     field_id: str,
     *,
@@ -138,7 +138,7 @@ def email_field() -> rx.Component:
     return rx.cond(
         S.preset_email != "",
         rx.el.p(S.m["email"], ": ", rx.el.strong(S.preset_email), class_name="co-help"),
-        _field(
+        form_field(
             S.m["email"],
             "email",
             help_text=S.m["email_help"],
@@ -157,8 +157,8 @@ def sandbox_card_form() -> rx.Component:
         email_field(),
         rx.el.fieldset(
             rx.el.legend(S.m["payment"]),
-            _field(S.m["card_name"], "cc-name", auto_complete="cc-name", max_length=100),
-            _field(
+            form_field(S.m["card_name"], "cc-name", auto_complete="cc-name", max_length=100),
+            form_field(
                 S.m["card_number"],
                 "cc-number",
                 auto_complete="cc-number",
@@ -168,7 +168,7 @@ def sandbox_card_form() -> rx.Component:
                 extra=rx.el.span(id="cc-brand", class_name="co-brand", aria_live="polite"),
             ),
             rx.el.div(
-                _field(
+                form_field(
                     S.m["card_expiry"],
                     "cc-exp",
                     auto_complete="cc-exp",
@@ -176,7 +176,7 @@ def sandbox_card_form() -> rx.Component:
                     max_length=7,
                     placeholder="MM / YY",
                 ),
-                _field(
+                form_field(
                     S.m["card_cvc"],
                     "cc-csc",
                     auto_complete="cc-csc",
@@ -185,9 +185,10 @@ def sandbox_card_form() -> rx.Component:
                 ),
                 class_name="co-row",
             ),
-            _field(S.m["postal_code"], "postal", auto_complete="postal-code", max_length=16),
+            form_field(S.m["postal_code"], "postal", auto_complete="postal-code", max_length=16),
             class_name="co-set",
         ),
+        rx.cond(S.save_offer, save_card_choice()),
         rx.el.button(
             rx.cond(S.processing, S.m["processing"], S.m["pay_button"]),
             type="submit",
@@ -210,6 +211,23 @@ def sandbox_card_form() -> rx.Component:
             "data-err-postal": S.m["err_postal"],
             "data-err-form": S.m["err_form"],
         },
+    )
+
+
+def save_card_choice() -> rx.Component:
+    """ "Save for future payments", unticked by default, with the merchant's consent text."""
+    return rx.el.div(
+        rx.el.input(
+            type="checkbox",
+            id="save-card",
+            name="save-card",
+            aria_describedby="save-card-consent",
+        ),
+        rx.el.div(
+            rx.el.label(S.m["save_card"], html_for="save-card"),
+            rx.el.p(S.m["save_consent"], id="save-card-consent", class_name="co-help"),
+        ),
+        class_name="co-check",
     )
 
 
@@ -375,7 +393,7 @@ def link_form() -> rx.Component:
             alert(),
             rx.cond(
                 S.link_custom_amount,
-                _field(
+                form_field(
                     S.m["amount_label"],
                     "amount",
                     help_text=S.m["amount_range"],
@@ -387,7 +405,7 @@ def link_form() -> rx.Component:
             ),
             rx.cond(
                 S.link_max_quantity > 1,
-                _field(
+                form_field(
                     S.m["quantity_label"],
                     "quantity",
                     type="number",

@@ -80,6 +80,8 @@ class CheckoutState(rx.State):
     cancel_url: str = ""
     success_url: str = ""
     test_mode: bool = True
+    # The session offers "save this card for future payments" (savePaymentMethod).
+    save_offer: bool = False
     stripe_element: bool = False
     stripe_publishable_key: str = ""
     stripe_client_secret: str = ""
@@ -154,6 +156,7 @@ class CheckoutState(rx.State):
         self.cancel_url = session.cancel_url or ""
         self.success_url = session.success_url or ""
         self.test_mode = not session.livemode
+        self.save_offer = bool(session.save_payment_method)
         self.stripe_element = checkout_stripe.live_card_element(session)
         self.stripe_publishable_key = checkout_stripe.publishable_key()
         self._fill_messages()
@@ -258,7 +261,8 @@ class CheckoutState(rx.State):
             return
         self.processing, self.error = True, ""
         yield
-        yield from self._charge(str(form.get("cc-number", "")), email)
+        save = self.save_offer and str(form.get("save-card", "")) in ("on", "true")
+        yield from self._charge(str(form.get("cc-number", "")), email, save)
 
     @rx.event
     def pay_with_stripe(self, payment_method_id: str, email: str):  # type: ignore[no-untyped-def]
@@ -280,7 +284,9 @@ class CheckoutState(rx.State):
         if self.view == "paypal" and self.paypal_url:
             yield rx.redirect(self.paypal_url)
 
-    def _charge(self, token: str, email: str, method: str = "card"):  # type: ignore[no-untyped-def]
+    def _charge(  # type: ignore[no-untyped-def]
+        self, token: str, email: str, save: bool = False, method: str = "card"
+    ):
         try:
             view = customer_actions.pay(
                 self._session_id(),
@@ -289,6 +295,7 @@ class CheckoutState(rx.State):
                 ip_address=self.router.session.client_ip or None,
                 locale=self.locale,
                 time_zone=self._time_zone,
+                save_card=save,
                 method=method,
             )
         except ValidationFailed as exc:

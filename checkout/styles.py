@@ -67,5 +67,45 @@ margin-top:16px;padding:0 16px;box-sizing:border-box}
 .co-ok{width:56px;height:56px;border-radius:50%;background:#dcfce7;color:#166534;display:grid;
 place-items:center;margin:0 auto;font-size:28px}
 .co-root :focus-visible{outline:3px solid #1d4ed8;outline-offset:2px}
+.co-check{display:flex;gap:10px;align-items:flex-start;margin:0 0 14px}
+.co-check input{width:22px;height:22px;margin:2px 0 0;flex:none;accent-color:var(--co-brand)}
+.co-check label{font-weight:500}
 .co-sr{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0);white-space:nowrap}
+"""
+
+# The billing portal and the hosted invoice page, on top of CSS.
+BILLING_CSS = """
+.bp-stack{display:grid;gap:16px}
+@media (min-width:64em){.bp-stack{grid-template-columns:1fr 1fr}
+.bp-stack>section:last-child{grid-column:1 / -1}}
+.bp-heading{font-size:1.375rem;margin:8px 0 0}
+.bp-list{list-style:none;margin:0;padding:0}
+.bp-item{border-top:1px solid #e5e7eb;padding:12px 0}
+.bp-item:first-child{border-top:0;padding-top:0}
+.bp-row{display:flex;justify-content:space-between;align-items:center;gap:12px;flex-wrap:wrap}
+.bp-col{display:flex;flex-direction:column;min-width:0}
+.bp-right{align-items:flex-end;text-align:right}
+.bp-title{font-weight:600;margin:0;font-size:1rem;overflow-wrap:anywhere}
+.bp-amount{margin:4px 0 0}
+.bp-badge{display:inline-block;border-radius:999px;padding:2px 10px;font-size:.8125rem;
+font-weight:600;background:#e5e7eb;color:#1f2937}
+.bp-warn{background:#fef3c7;color:#78350f}
+.bp-actions{display:flex;gap:16px;flex-wrap:wrap;align-items:center;margin-top:8px}
+.bp-actions a,.bp-textbutton{min-height:44px;display:inline-flex;align-items:center}
+.bp-textbutton{background:none;border:0;padding:0;font:inherit;color:#1d4ed8;
+text-decoration:underline;cursor:pointer}
+.bp-strong{font-weight:700}
+.bp-form{margin-top:12px;border-top:1px dashed #d1d5db;padding-top:12px}
+.bp-confirm{margin-top:12px;background:#fef2f2;border:1px solid #fca5a5;border-radius:8px;
+padding:12px}
+.bp-confirm p{margin:0 0 8px}
+.bp-danger{background:#b91c1c;color:#fff}
+.bp-notice{color:#14532d;background:#f0fdf4;border:1px solid #86efac;border-radius:8px;
+padding:10px 12px;margin:0 0 12px}
+.bp-notice:empty{display:none}
+.bp-return{display:inline-flex;min-height:44px;align-items:center}
+.bp-credit{color:#166534}
+.bp-sum{display:flex;justify-content:space-between;padding-top:6px;color:#374151}
+.bp-center{text-align:center}
+.bp-or{margin:14px 0 8px}
 """

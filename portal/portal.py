@@ -7,6 +7,7 @@ from reflex.utils.prerequisites import get_web_dir
 from reflex_base import constants
 from reflex_base.registry import RegistrationContext
 
+import checkout.billing_pages  # (the customer's /billing/{secret}, /invoice/{token})
 import checkout.pages  # noqa: F401  (the hosted checkout: /pay/{id}, /link/{id})
 from backend.api import app as api_app
 from backend.api.security_headers import security_headers
@@ -22,6 +23,7 @@ from portal.pages import (  # noqa: F401  (pages register themselves)
     customers,
     dashboard,
     disputes,
+    invoices,
     login,
     mailbox,
     password_reset,
@@ -36,6 +38,7 @@ from portal.pages import (  # noqa: F401  (pages register themselves)
     settings,
     signup,
     statements,
+    subscriptions,
     team,
     two_factor,
     verify_email,

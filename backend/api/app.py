@@ -20,6 +20,8 @@ from backend.api.routes import (
 )
 from backend.api.routes.audit_export import router as audit_export_router
 from backend.api.routes.billing import router as billing_router
+from backend.api.routes.billing_portal import router as billing_portal_router
+from backend.api.routes.invoice_documents import router as invoice_documents_router
 from backend.api.routes.subscriptions import router as subscriptions_router
 from backend.api.security_headers import SecurityHeaders
 from backend.core import db
@@ -80,6 +82,8 @@ def create_app() -> FastAPI:
     api.include_router(customers.router)
     api.include_router(billing_router)
     api.include_router(subscriptions_router)
+    api.include_router(billing_portal_router)
+    api.include_router(invoice_documents_router)
     api.include_router(webhook_endpoints.router)
     api.include_router(webhooks_stripe.router)
     api.include_router(webhooks_paypal.router)

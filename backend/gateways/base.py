@@ -101,6 +101,11 @@ class PaymentRequest:
     # approving / cancelling. None: the processor's default (our APP_URL).
     return_url: str | None = None
     cancel_url: str | None = None
+    # The customer agreed to have the card saved for later charges without them (the
+    # checkout's "save for future payments"): the processor keeps the card under
+    # gateway_customer_id while charging it (Stripe: setup_future_usage=off_session) and the
+    # result names the saved method (PaymentResult.saved_payment_method_id).
+    setup_future_usage: bool = False
 
 
 @dataclass(frozen=True)
@@ -131,6 +136,11 @@ class PaymentResult:
     decline_code: str | None = None  # card_declined, insufficient_funds, expired_card, ...
     message: str | None = None  # for the customer: what happened and what to do
     dispute_expected: bool = False  # sandbox: a card that is disputed after it succeeds
+    # With setup_future_usage, on success: the processor's id of the card saved for the
+    # customer (a SetupResult's gateway_payment_method_id), and whether its issuer asks for
+    # authentication on every charge.
+    saved_payment_method_id: str | None = None
+    saved_authentication_required: bool = False
 
 
 class RefundState(StrEnum):

@@ -382,10 +382,17 @@ class SandboxGateway:
         payment_id = _new_id(PAYMENT_ID_PREFIX)
         approved = Outcome.SUCCEEDED if request.capture else Outcome.AUTHORIZED
         behaviour = card.behaviour
+        saved = self._saved_while_paying(request, card)
         if behaviour is _Behaviour.SUCCEED:
-            return PaymentResult(approved, payment_id, card=details)
+            return PaymentResult(approved, payment_id, card=details, saved_payment_method_id=saved)
         if behaviour is _Behaviour.DISPUTE:
-            return PaymentResult(approved, payment_id, card=details, dispute_expected=True)
+            return PaymentResult(
+                approved,
+                payment_id,
+                card=details,
+                dispute_expected=True,
+                saved_payment_method_id=saved,
+            )
         if behaviour is _Behaviour.REQUIRE_AUTHENTICATION:
             return PaymentResult(
                 Outcome.REQUIRES_ACTION,
@@ -402,6 +409,25 @@ class SandboxGateway:
             decline_code=code,
             message=DECLINE_MESSAGES[code],
         )
+
+    @staticmethod
+    def _saved_while_paying(request: PaymentRequest, card: _TestCard) -> str | None:
+        """setup_future_usage: the card saved for the customer, as save_card saves it (a
+        saved card is not saved again)."""
+        if not request.setup_future_usage or request.payment_method_token.startswith(
+            SAVED_CARD_PREFIX
+        ):
+            return None
+        customer = request.gateway_customer_id
+        if not (customer and _CUSTOMER_ID.fullmatch(customer)):
+            raise ValidationFailed(
+                "A card is saved for a customer: give the sandbox customer's id",
+                code="invalid_payment_method",
+                param="paymentMethod.token",
+            )
+        if card.behaviour not in _SAVES:
+            return None
+        return f"{SAVED_CARD_PREFIX}{_digest(card.number)}_{random_token(16)}"
 
     def create_customer(
         self, *, email: str | None, name: str | None, reference: str, idempotency_key: str

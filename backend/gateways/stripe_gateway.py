@@ -247,6 +247,10 @@ class StripeGateway:
             params["customer"] = request.gateway_customer_id
         if request.off_session:
             params["off_session"] = True
+        if request.setup_future_usage:
+            # Saved for the customer as the PaymentIntent succeeds (Stripe attaches the
+            # PaymentMethod to `customer`), ready for off-session charges.
+            params["setup_future_usage"] = "off_session"
         try:
             intent = self._client.v1.payment_intents.create(
                 params=params,  # type: ignore[arg-type]
@@ -260,7 +264,12 @@ class StripeGateway:
             return declined
         except stripe.StripeError as err:
             raise _translate(err, "create_payment") from err
-        return _result(intent)
+        result = _result(intent)
+        if request.setup_future_usage and result.outcome in (Outcome.SUCCEEDED, Outcome.AUTHORIZED):
+            method = _field(intent, "payment_method")
+            method_id = method if isinstance(method, str) else getattr(method, "id", None)
+            result = replace(result, saved_payment_method_id=method_id)
+        return result
 
     def create_customer(
         self, *, email: str | None, name: str | None, reference: str, idempotency_key: str

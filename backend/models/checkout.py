@@ -8,6 +8,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+import sqlalchemy as sa
 from sqlalchemy import JSON, BigInteger, Index, LargeBinary
 from sqlmodel import Field, SQLModel
 
@@ -66,6 +67,11 @@ class CheckoutSession(SQLModel, table=True):
     success_url: str | None = Field(default=None, max_length=2000)
     cancel_url: str | None = Field(default=None, max_length=2000)
     payment_methods: list[str] = Field(default_factory=lambda: ["card"], sa_type=JSON)
+    # The page offers "save this card for future payments" (the merchant's consent text); a
+    # customer who ticks it has the card saved for them as the payment succeeds.
+    save_payment_method: bool = Field(
+        default=False, sa_column_kwargs={"server_default": sa.false()}
+    )
     metadata_: dict[str, Any] = Field(
         default_factory=dict, sa_type=JSON, sa_column_kwargs={"name": "metadata"}
     )

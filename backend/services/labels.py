@@ -64,6 +64,17 @@ STATUSES: dict[str, str] = {
     # capture methods
     "automatic": "Automatic",
     "manual": "Manual",
+    # subscriptions
+    "trialing": "Trialing",
+    "past_due": "Past due",
+    "unpaid": "Unpaid",
+    "incomplete": "Incomplete",
+    "incomplete_expired": "Expired unpaid",
+    "paused": "Paused",
+    # invoices
+    "draft": "Draft",
+    "uncollectible": "Uncollectible",
+    "void": "Void",
 }
 
 ROLES: dict[str, str] = {
@@ -112,6 +123,7 @@ CARD_BRANDS: dict[str, str] = {
 # The objects the audit log names.
 OBJECT_TYPES: dict[str, str] = {
     "api_key": "API key",
+    "billing_portal.session": "Billing portal link",
     "checkout.session": "Checkout session",
     "customer": "Customer",
     "gateway_config": "Processor",
@@ -169,6 +181,17 @@ EVENT_TYPES: dict[str, str] = {
     "customer.deleted": "Customer deleted",
     "payment_method.attached": "Card saved",
     "payment_method.detached": "Saved card removed",
+    "customer.subscription.created": "Subscription started",
+    "customer.subscription.updated": "Subscription changed",
+    "customer.subscription.deleted": "Subscription ended",
+    "customer.subscription.trial_will_end": "Trial ends in 3 days",
+    "invoice.created": "Invoice created",
+    "invoice.finalized": "Invoice finalized",
+    "invoice.paid": "Invoice paid",
+    "invoice.payment_failed": "Invoice payment failed",
+    "invoice.payment_action_required": "Invoice payment needs authentication",
+    "invoice.voided": "Invoice voided",
+    "invoice.marked_uncollectible": "Invoice marked uncollectible",
     "webhook.test": "Test event",
     # Stripe's, received at /api/webhooks/stripe
     "charge.succeeded": "Stripe: charge succeeded",
@@ -193,8 +216,10 @@ AUDIT_ACTIONS: dict[str, str] = {
     "api_key.rolled": "API key rolled",
     "audit_log.exported": "Audit log exported",
     "bank_account.removed": "Bank account removed",
+    "billing_portal.session.created": "Billing portal link created",
     "bank_account.verified": "Bank account verified",
     "payout_schedule.updated": "Payout schedule changed",
+    "billing_settings.updated": "Billing settings changed",
     "blocklist_entry.created": "Added to the blocklist",
     "blocklist_entry.deleted": "Removed from the blocklist",
     "branding.color_changed": "Brand color changed",
@@ -415,6 +440,19 @@ BILLING_INTERVALS: dict[str, tuple[str, str]] = {
 
 PRICE_TYPES: dict[str, str] = {"one_time": "One-time", "recurring": "Recurring"}
 
+# Why an invoice was made, and what ends a subscription whose dunning ran out.
+BILLING_REASONS: dict[str, str] = {
+    "subscription_create": "First invoice of a subscription",
+    "subscription_cycle": "Renewal",
+    "subscription_update": "Subscription change",
+    "manual": "One-off invoice",
+}
+DUNNING_ENDS: dict[str, str] = {"cancel": "Cancel the subscription", "unpaid": "Mark it unpaid"}
+
+
+def billing_reason(code: str | None) -> str:
+    return BILLING_REASONS.get(str(code or "")) or words(code)
+
 
 def price_type(code: str | None) -> str:
     return PRICE_TYPES.get(str(code or "")) or words(code)
@@ -450,5 +488,7 @@ def labelled(code: str) -> bool:
             RECONCILIATION_KINDS,
             BILLING_INTERVALS,
             PRICE_TYPES,
+            BILLING_REASONS,
+            DUNNING_ENDS,
         )
     )

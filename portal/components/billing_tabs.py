@@ -10,6 +10,8 @@ from portal.state.auth import AuthState
 
 BILLING_TABS: list[tuple[str, str]] = [
     ("Products", "/billing"),
+    ("Subscriptions", "/billing/subscriptions"),
+    ("Invoices", "/billing/invoices"),
 ]
 
 

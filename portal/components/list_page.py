@@ -1,6 +1,7 @@
 """Pieces every keyset-paged list page shares: the search box, the error callout, the
 scrolling table and the results card with "Load more", the empty state and the spinner.
-They read the standard fields of portal.state.keyset_list states."""
+They read the standard fields of portal.state.keyset_list states. Also the card pages' grid
+(products, payment links): an empty state, then one card an item in one or two columns."""
 
 from __future__ import annotations
 
@@ -77,4 +78,34 @@ def paged_results(state: type, table: rx.Component, empty: rx.Component) -> rx.C
             ),
         ),
         width="100%",
+    )
+
+
+def card_grid(
+    items: rx.Var,
+    card: Callable[[rx.Var], rx.Component],
+    *,
+    show_empty: rx.Var,
+    empty_title: str,
+    empty_hint: rx.Var | str,
+) -> rx.Component:
+    """The items as cards, one column on phones and two from tablets on; while `show_empty`
+    holds, a card saying there are none yet and how to make one instead."""
+    return rx.fragment(
+        rx.cond(
+            show_empty,
+            rx.card(
+                rx.vstack(
+                    rx.text(empty_title, weight="bold"),
+                    rx.text(empty_hint, size="2"),
+                ),
+                width="100%",
+            ),
+        ),
+        rx.grid(
+            rx.foreach(items, card),
+            columns=rx.breakpoints(initial="1", md="2"),
+            width="100%",
+            style={"gap": "0.75rem"},
+        ),
     )

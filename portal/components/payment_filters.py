@@ -131,7 +131,7 @@ def filters() -> rx.Component:
                     ),
                 ),
             ),
-            gap="3",
+            spacing="3",
             wrap="wrap",
             align="end",
             width="100%",

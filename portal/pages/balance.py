@@ -152,7 +152,7 @@ def payout_detail() -> rx.Component:
             rx.spacer(),
             _actions(),
             width="100%",
-            gap="3",
+            spacing="3",
             direction=rx.breakpoints(initial="column", sm="row"),
         ),
         _outcome(s.outcome),

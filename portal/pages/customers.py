@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import reflex as rx
 
+from portal.components.billing import confirm_dialog, plain_list, section, tone_badge
 from portal.components.detail_page import detail_page, fact
 from portal.components.forms import error_callout, notice_callout
 from portal.components.layout import portal_page
@@ -101,7 +102,7 @@ def customers_list() -> rx.Component:
             justify="between",
             align="center",
             wrap="wrap",
-            gap="3",
+            spacing="3",
             width="100%",
         ),
         customer_form(
@@ -184,29 +185,32 @@ def _saved_card(m: rx.Var) -> rx.Component:
         ),
         direction="column",
         align="start",
-        gap="2",
+        spacing="2",
         width="100%",
     )
 
 
-def _confirm(
-    title: str, words: str, action: str, *, open_: rx.Var, on_change: object, on_ok: object
-) -> rx.Component:
-    return rx.alert_dialog.root(
-        rx.alert_dialog.content(
-            rx.alert_dialog.title(title),
-            rx.alert_dialog.description(words, size="2"),
-            rx.flex(
-                rx.alert_dialog.cancel(rx.button("Cancel", variant="soft", color_scheme="gray")),
-                rx.alert_dialog.action(rx.button(action, color_scheme="red", on_click=on_ok)),
-                spacing="2",
-                justify="end",
-                margin_top="1rem",
+def _subscription(s: rx.Var) -> rx.Component:
+    return rx.el.li(
+        rx.flex(
+            rx.vstack(
+                rx.link(
+                    s["plan"],
+                    href="/billing/subscriptions/" + s["id"].to(str),
+                    weight="medium",
+                    size="2",
+                ),
+                rx.text(s["amount"] + " · " + s["renewal"], size="1", color_scheme="gray"),
+                spacing="0",
+                min_width="0",
             ),
-            max_width="26rem",
+            tone_badge(s["tone"], s["status_label"]),
+            justify="between",
+            align="center",
+            spacing="2",
+            width="100%",
         ),
-        open=open_,
-        on_open_change=on_change,
+        style={"listStyle": "none"},
     )
 
 
@@ -239,7 +243,7 @@ def customer_detail() -> rx.Component:
             justify="between",
             align="start",
             wrap="wrap",
-            gap="3",
+            spacing="3",
             width="100%",
         ),
         error_callout(S.error),
@@ -253,22 +257,24 @@ def customer_detail() -> rx.Component:
             submit="Save customer",
             values=c,
         ),
-        _confirm(
+        confirm_dialog(
             "Delete this customer?",
             "Their saved cards are removed and can no longer be charged. Their payments stay "
             "in your history. This cannot be undone.",
             "Delete customer",
             open_=S.delete_open,
-            on_change=S.set_delete_open,
+            on_open_change=S.set_delete_open,
             on_ok=S.delete,
+            keep="Cancel",
         ),
-        _confirm(
+        confirm_dialog(
             "Remove this card?",
             "It can no longer be charged. Payments already made with it are not affected.",
             "Remove card",
             open_=S.remove_card_id != "",
-            on_change=S.close_remove,
+            on_open_change=S.close_remove,
             on_ok=S.remove_card,
+            keep="Cancel",
         ),
         rx.grid(
             rx.card(
@@ -285,7 +291,7 @@ def customer_detail() -> rx.Component:
                         S.values.length() > 0,  # type: ignore[attr-defined]
                         rx.flex(
                             rx.foreach(S.values, lambda v: rx.badge(v, size="2", variant="soft")),
-                            gap="2",
+                            spacing="2",
                             wrap="wrap",
                         ),
                         rx.text("Nothing captured yet.", size="2"),
@@ -329,6 +335,18 @@ def customer_detail() -> rx.Component:
             columns=rx.breakpoints(initial="1", md="2"),
             spacing="3",
             width="100%",
+        ),
+        section(
+            "Subscriptions",
+            rx.cond(
+                S.subscriptions.length() > 0,  # type: ignore[attr-defined]
+                plain_list(S.subscriptions, _subscription, "Subscriptions"),
+                rx.text("No subscriptions.", size="2", color_scheme="gray"),
+            ),
+            rx.cond(
+                S.more_subscriptions,
+                rx.text("The newest 25 are shown.", size="1", color_scheme="gray"),
+            ),
         ),
         rx.card(
             rx.vstack(

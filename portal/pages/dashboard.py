@@ -11,6 +11,7 @@ from portal.components.layout import portal_page
 from portal.components.onboarding_checklist import onboarding_checklist
 from portal.components.payments_table import labelled_select, payments_table
 from portal.components.quickstart import quickstart_card
+from portal.state.billing_figures import BillingFiguresState
 from portal.state.dashboard import RANGES, DashboardState
 from portal.state.onboarding import OnboardingState
 from portal.state.quickstart import QuickstartState
@@ -157,6 +158,18 @@ def figures_status() -> rx.Component:
     )
 
 
+def card_heading(title: str, link: str, href: str) -> rx.Component:
+    """A dashboard card's heading, with a link to the page that has the rest."""
+    return rx.hstack(
+        rx.heading(title, size="4", as_="h2"),
+        rx.spacer(),
+        rx.link(rx.hstack(rx.text(link), rx.icon("arrow-right", size=14)), href=href, size="2"),
+        align="center",
+        width="100%",
+        wrap="wrap",
+    )
+
+
 def _balance_line(b: rx.Var) -> rx.Component:
     return rx.hstack(
         rx.badge(b["currency"], variant="surface", min_width="3rem", justify_content="center"),
@@ -184,21 +197,44 @@ def balance_card() -> rx.Component:
         DashboardState.balances.length() > 0,  # type: ignore[attr-defined]
         rx.card(
             rx.vstack(
-                rx.hstack(
-                    rx.heading("Balance", size="4", as_="h2"),
-                    rx.spacer(),
-                    rx.link(
-                        rx.hstack(rx.text("View balance"), rx.icon("arrow-right", size=14)),
-                        href="/balance",
-                        size="2",
-                    ),
-                    align="center",
-                    width="100%",
-                ),
+                card_heading("Balance", "View balance", "/balance"),
                 rx.grid(
                     rx.foreach(DashboardState.balances, _balance_line),
                     columns=rx.breakpoints(initial="1", md="2"),
                     spacing="3",
+                    width="100%",
+                ),
+                spacing="3",
+                width="100%",
+            ),
+            width="100%",
+        ),
+    )
+
+
+def _billing_figure(f: rx.Var) -> rx.Component:
+    return rx.vstack(
+        rx.text(f["label"], size="2", color_scheme="gray"),
+        rx.text(f["value"], size="5", weight="bold", class_name="pp-figure"),
+        rx.text(f["note"], size="1", color_scheme="gray"),
+        spacing="1",
+        min_width="0",
+        role="group",
+        aria_label=f["label"],
+    )
+
+
+def billing_card() -> rx.Component:
+    """Subscriptions at a glance, once the merchant has any: MRR, active, churn, recovery."""
+    return rx.cond(
+        BillingFiguresState.shown,
+        rx.card(
+            rx.vstack(
+                card_heading("Subscriptions", "View subscriptions", "/billing/subscriptions"),
+                rx.grid(
+                    rx.foreach(BillingFiguresState.figures, _billing_figure),
+                    columns=rx.breakpoints(initial="2", md="4"),
+                    spacing="4",
                     width="100%",
                 ),
                 spacing="3",
@@ -256,6 +292,7 @@ def charts() -> rx.Component:
         OnboardingState.load,
         QuickstartState.load,
         DashboardState.load,
+        BillingFiguresState.load,
         DashboardState.watch_live,
     ],
 )
@@ -285,7 +322,7 @@ def dashboard() -> rx.Component:
                 spacing="3",
             ),
             width="100%",
-            gap="3",
+            spacing="3",
             direction=rx.breakpoints(initial="column", md="row"),
         ),
         rx.cond(
@@ -295,6 +332,7 @@ def dashboard() -> rx.Component:
         onboarding_checklist(),
         quickstart_card(),
         balance_card(),
+        billing_card(),
         rx.cond(
             DashboardState.range_problem != "",
             range_problem(),

@@ -5,6 +5,7 @@ from __future__ import annotations
 import reflex as rx
 
 from portal.components.layout import portal_page
+from portal.components.list_page import card_grid
 from portal.state.payment_links import PaymentLinksState as S
 
 
@@ -230,29 +231,16 @@ def payment_links_page() -> rx.Component:
             width="100%",
         ),
         rx.cond(S.form_open, link_form()),
-        rx.cond(
-            S.loaded & (S.links.length() == 0) & ~S.form_open,  # type: ignore[attr-defined]
-            rx.card(
-                rx.vstack(
-                    rx.text("No payment links yet.", weight="bold"),
-                    rx.text(
-                        rx.cond(
-                            S.can_manage,
-                            "Create one with “New link”: a fixed price or an amount the customer "
-                            "chooses.",
-                            "Ask an owner or admin to create one.",
-                        ),
-                        size="2",
-                    ),
-                ),
-                width="100%",
+        card_grid(
+            S.links,
+            link_row,
+            show_empty=S.loaded & (S.links.length() == 0) & ~S.form_open,  # type: ignore[attr-defined]
+            empty_title="No payment links yet.",
+            empty_hint=rx.cond(
+                S.can_manage,
+                "Create one with “New link”: a fixed price or an amount the customer chooses.",
+                "Ask an owner or admin to create one.",
             ),
-        ),
-        rx.grid(
-            rx.foreach(S.links, link_row),
-            columns=rx.breakpoints(initial="1", md="2"),
-            width="100%",
-            style={"gap": "0.75rem"},
         ),
         spacing="4",
         width="100%",

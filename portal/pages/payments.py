@@ -253,7 +253,7 @@ def payment_detail() -> rx.Component:
             rx.spacer(),
             actions(),
             width="100%",
-            gap="3",
+            spacing="3",
             direction=rx.breakpoints(initial="column", sm="row"),
         ),
         rx.box(

@@ -9,6 +9,7 @@ from backend.services.billing.catalogue_page import BILLING_CHOICES
 from portal.components.billing_tabs import billing_tabs
 from portal.components.forms import error_callout, field, notice_callout
 from portal.components.layout import portal_page
+from portal.components.list_page import card_grid
 from portal.state.products import ProductsState as S
 
 
@@ -181,6 +182,9 @@ def price_line(price: rx.Var) -> rx.Component:
         ),
         align="center",
         width="100%",
+        # A ghost button's negative margin put "Archive"/"Restore" flush against the card's
+        # edge: keep a gap on the right.
+        padding_right="var(--space-2)",
         opacity=rx.cond(active, "1", "0.7"),
     )
 
@@ -292,28 +296,16 @@ def products_page() -> rx.Component:
         error_callout(S.error),
         notice_callout(S.notice),
         rx.cond(S.form == "new", new_product_form()),
-        rx.cond(
-            S.loaded & (S.products.length() == 0) & (S.form != "new"),  # type: ignore[attr-defined]
-            rx.card(
-                rx.vstack(
-                    rx.text("No products yet.", weight="bold"),
-                    rx.text(
-                        rx.cond(
-                            S.can_manage,
-                            "Create one with “New product”, with its first price.",
-                            "Ask an owner or admin to create one.",
-                        ),
-                        size="2",
-                    ),
-                ),
-                width="100%",
+        card_grid(
+            S.products,
+            product_card,
+            show_empty=S.loaded & (S.products.length() == 0) & (S.form != "new"),  # type: ignore[attr-defined]
+            empty_title="No products yet.",
+            empty_hint=rx.cond(
+                S.can_manage,
+                "Create one with “New product”, with its first price.",
+                "Ask an owner or admin to create one.",
             ),
-        ),
-        rx.grid(
-            rx.foreach(S.products, product_card),
-            columns=rx.breakpoints(initial="1", md="2"),
-            width="100%",
-            style={"gap": "0.75rem"},
         ),
         rx.cond(S.more, rx.text("Showing the newest 100 products.", size="2", color_scheme="gray")),
         spacing="4",

@@ -7,9 +7,10 @@ import reflex as rx
 
 from backend.core.currency import format_money
 from backend.core.errors import ServiceError
+from backend.services.billing import subscription_pages
 from backend.services.customers import figures, pages, records
 from portal.state.auth import AuthState
-from portal.state.formatting import card_label, payment_row, when
+from portal.state.formatting import card_label, payment_row, strings, when
 from portal.state.keyset_list import SearchableListState
 from portal.state.viewer import Viewer, current_viewer
 
@@ -87,6 +88,8 @@ class CustomerDetailState(AuthState):
     saved: list[dict[str, str]] = []
     payments: list[dict[str, str]] = []
     more_payments: bool = False
+    subscriptions: list[dict[str, str]] = []
+    more_subscriptions: bool = False
     can_manage: bool = False
     not_found: bool = False
     loaded: bool = False
@@ -111,7 +114,7 @@ class CustomerDetailState(AuthState):
         except ServiceError:
             self.not_found = self.loaded = True
             self.customer, self.values, self.methods, self.payments = {}, [], [], []
-            self.saved = []
+            self.saved, self.subscriptions = [], []
             return None
         detail = found.detail
         customer = detail.summary.customer
@@ -152,6 +155,9 @@ class CustomerDetailState(AuthState):
         ]
         self.payments = [payment_row(p, viewer.locale, viewer.timezone) for p in found.payments]
         self.more_payments = found.more_payments
+        subs = subscription_pages.customer_subscriptions(viewer, customer.id)
+        self.subscriptions = [strings(r) for r in subs.rows]
+        self.more_subscriptions = subs.next_cursor is not None
         self.loaded = True
         return None
 

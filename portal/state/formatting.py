@@ -3,6 +3,7 @@ locale and time zone (Babel)."""
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from datetime import datetime
 from typing import Any
 
@@ -43,3 +44,8 @@ def payment_row(p: Any, locale: str = "en_US", tz: str = "UTC") -> dict[str, str
         "time": format_time(local, "short", tzinfo=local.tzinfo, locale=locale),
         "fresh": "",
     }
+
+
+def strings(view: Any) -> dict[str, str]:
+    """A service's view (a dataclass of words and numbers) as the string fields pages show."""
+    return {key: str(value) for key, value in asdict(view).items()}

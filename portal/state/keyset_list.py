@@ -1,14 +1,19 @@
 """The state every keyset-paged list page shares: rows, "Load more", the error and the
-loaded flag, and the optional search box. A page's state mixes one in and says only how to
-fetch one page of its rows."""
+loaded flag, and the optional search box or status filter. A page's state mixes one in and
+says only how to fetch one page of its rows."""
 
 from __future__ import annotations
+
+from typing import Any
 
 import reflex as rx
 
 from backend.core.errors import ServiceError
 from portal.state.auth import AuthState
+from portal.state.formatting import strings
 from portal.state.viewer import Viewer, current_viewer
+
+ALL = "all"  # a status filter's "every status"
 
 
 class KeysetListState(rx.State, mixin=True):
@@ -61,4 +66,30 @@ class SearchableListState(KeysetListState, mixin=True):
 
     @rx.event
     def submit_search(self, _form: dict[str, str]):  # type: ignore[no-untyped-def]
+        return self._search(reset=True)
+
+
+class StatusListState(KeysetListState, mixin=True):
+    """A list with a status filter: ALL, or one status code (a select's item cannot be "").
+    A page's state says which codes exist and how to fetch one page of one status."""
+
+    status: str = "all"
+
+    def _status_codes(self) -> set[str]:
+        raise NotImplementedError
+
+    def _list(self, viewer: Viewer, *, status: str, cursor: str | None) -> Any:
+        """One page (rows, next_cursor) of the service's list; status "" is all."""
+        raise NotImplementedError
+
+    def _fetch_page(
+        self, viewer: Viewer, *, cursor: str | None, reset: bool
+    ) -> tuple[list[dict[str, str]], str | None]:
+        status = "" if self.status == ALL else self.status
+        found = self._list(viewer, status=status, cursor=cursor)
+        return [strings(r) for r in found.rows], found.next_cursor
+
+    @rx.event
+    def choose_status(self, value: str):  # type: ignore[no-untyped-def]
+        self.status = value if value in self._status_codes() else ALL
         return self._search(reset=True)

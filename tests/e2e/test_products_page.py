@@ -36,7 +36,7 @@ def test_products_and_prices(app_url, new_merchant, open_page, console_errors, v
     page.wait_for_url("**/billing")
     expect(page.get_by_role("heading", name="Products", level=1)).to_be_visible()
     expect(page.get_by_role("navigation", name="Billing").get_by_role("link")).to_have_text(
-        ["Products"]
+        ["Products", "Subscriptions", "Invoices"]
     )
     expect(page.locator("main")).to_contain_text("No products yet.")
 

@@ -452,6 +452,10 @@ class FakeStripe:
                 )
             pi["payment_method"] = pm["id"]
             pi["status"] = "requires_confirmation"
+        usage = p.get("setup_future_usage")
+        if usage not in (None, "on_session", "off_session"):
+            raise invalid(f"Invalid setup_future_usage: {usage}", param="setup_future_usage")
+        pi["setup_future_usage"] = usage
         off_session = p.get("off_session") == "true"
         if off_session and p.get("confirm") != "true":
             raise invalid("off_session can only be used with confirm=true.", param="off_session")
@@ -835,6 +839,10 @@ class FakeStripe:
         self._charge(pi)
 
     def _charge(self, pi: dict[str, Any]) -> None:
+        if pi.get("setup_future_usage") and pi["customer"] is not None:
+            # As Stripe: a PaymentIntent with setup_future_usage attaches its PaymentMethod to
+            # the PaymentIntent's customer when it succeeds.
+            self.payment_methods[pi["payment_method"]]["customer"] = pi["customer"]
         charge = self._new_charge(pi)
         self._emit("charge.succeeded", charge)
         if pi["capture_method"] == "manual":

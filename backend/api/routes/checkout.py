@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Path, Request, Response
-from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr
 
 from backend.api.deps import CallerDep, Result, respond
 from backend.api.errors import ErrorBody
@@ -52,6 +52,11 @@ class SessionCreate(_Strict):
     )
     metadata: dict[str, StrictStr] | None = None
     paymentMethods: list[Literal["card", "paypal", "bank"]] | None = Field(None, max_length=3)
+    savePaymentMethod: StrictBool = Field(
+        False,
+        description="Offer “save this card for future payments” (with the merchant's consent "
+        "text); a card the customer saves is kept for the session's customer",
+    )
 
 
 class SessionOut(BaseModel):
@@ -67,6 +72,7 @@ class SessionOut(BaseModel):
     successUrl: str | None
     cancelUrl: str | None
     paymentMethods: list[str]
+    savePaymentMethod: bool
     orderId: str
     paymentId: str | None
     paymentLinkId: str | None
@@ -111,6 +117,7 @@ async def create_session(body: SessionCreate, request: Request, who: CallerDep) 
                 expires_at=body.expiresAt,
                 metadata=body.metadata,
                 payment_methods=body.paymentMethods,
+                save_payment_method=body.savePaymentMethod,
                 actor=who.actor,
             )
         return _answer(created, 201)

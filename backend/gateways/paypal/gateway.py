@@ -185,9 +185,10 @@ class PayPalGateway:
                 code="payment_method_unsupported",
                 param="paymentMethod.type",
             )
-        if request.off_session or request.gateway_customer_id:
+        if request.off_session or request.gateway_customer_id or request.setup_future_usage:
             raise UnsupportedOperation(
-                "PayPal payments need the buyer's approval: they cannot be charged off session"
+                "PayPal payments need the buyer's approval each time: nothing is saved for "
+                "charges off session"
             )
         unit: dict[str, Any] = {
             "reference_id": "default",

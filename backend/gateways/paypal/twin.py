@@ -65,9 +65,10 @@ class PayPalTwin:
                 code="payment_method_unsupported",
                 param="paymentMethod.type",
             )
-        if request.off_session or request.gateway_customer_id:
+        if request.off_session or request.gateway_customer_id or request.setup_future_usage:
             raise UnsupportedOperation(
-                "PayPal payments need the buyer's approval: they cannot be charged off session"
+                "PayPal payments need the buyer's approval each time: nothing is saved for "
+                "charges off session"
             )
         to_value(request.amount, request.currency)  # the checks PayPal's would make
         order_id = ORDER_PREFIX + random_token(20)

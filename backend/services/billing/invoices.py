@@ -312,7 +312,12 @@ def attempt(
         _failed(db, invoice, at, exc.code, exc.message, None, actor)
         return PayAttempt(invoice, None)
     invoice.payment_id = outcome.payment.id
-    if outcome.ok:
+    if outcome.ok and outcome.payment.status == PaymentStatus.REQUIRES_ACTION:
+        # On session, the bank asks the customer (who is there) for 3-D Secure: nothing is
+        # paid yet and nothing failed. The page finishes it (payments.authentication), then
+        # refresh_from_payment marks the invoice paid.
+        db.add(invoice)
+    elif outcome.ok:
         _paid(db, invoice, at, outcome.payment, actor)
     elif outcome.error_code in _NOT_REACHED:
         # Nothing known to be charged: the same attempt, with the same key, a little later.

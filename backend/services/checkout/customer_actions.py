@@ -59,11 +59,13 @@ def pay(
     ip_address: str | None,
     locale: str,
     time_zone: str,
+    save_card: bool = False,
     method: str = "card",
 ) -> CheckoutView:
-    """Charge the session with a sandbox card number or a Stripe PaymentMethod id, or start a
-    PayPal payment (`method` "paypal": the view's result then carries PayPal's approval URL,
-    or none for the offline twin, whose approval step is the page's own)."""
+    """Charge the session with a sandbox card number or a Stripe PaymentMethod id; `save_card`
+    when the customer ticked "save for future payments". Or start a PayPal payment (`method`
+    "paypal": the view's result then carries PayPal's approval URL, or none for the offline
+    twin, whose approval step is the page's own)."""
     with session_scope() as db:
         view = _view(
             db,
@@ -75,6 +77,7 @@ def pay(
                 ip_address=ip_address,
                 locale=locale,
                 time_zone=time_zone,
+                save_card=save_card,
                 method=method,
             ),
         )

@@ -105,6 +105,20 @@ MESSAGES: dict[str, dict[str, str]] = {
         "4242 4242 4242 4242, ein beliebiges künftiges Datum und einen "
         "beliebigen Sicherheitscode.",
     },
+    "save_card": {
+        "en": "Save this card for future payments",
+        "es": "Guardar esta tarjeta para pagos futuros",
+        "fr": "Enregistrer cette carte pour les paiements futurs",
+        "de": "Diese Karte für künftige Zahlungen speichern",
+    },
+    "save_consent": {
+        "en": "I allow {merchant} to charge this card for future payments according to its terms.",
+        "es": "Autorizo a {merchant} a cargar esta tarjeta en pagos futuros según sus condiciones.",
+        "fr": "J'autorise {merchant} à débiter cette carte pour des paiements futurs selon ses "
+        "conditions.",
+        "de": "Ich erlaube {merchant}, diese Karte gemäß seinen Bedingungen für künftige "
+        "Zahlungen zu belasten.",
+    },
     "secure_note": {
         "en": "Payments are encrypted. Your card number is never stored.",
         "es": "Los pagos están cifrados. Nunca guardamos el número de tu tarjeta.",

@@ -23,7 +23,7 @@ from backend.core.config import get_settings
 from backend.core.errors import Conflict, ValidationFailed
 from backend.gateways import declines
 from backend.integrations import email as email_outbox
-from backend.models import AuditLog, CheckoutSession, Payment
+from backend.models import AuditLog, CheckoutSession, Order, Payment
 from backend.models.enums import ActorType, PaymentStatus
 from backend.services.checkout import card_testing as checkout_declines
 from backend.services.checkout.session_state import (
@@ -113,11 +113,17 @@ def pay(
     ip_address: str | None = None,
     locale: str = "en_US",
     time_zone: str = "UTC",
+    save_card: bool = False,
     method: str = "card",
 ) -> PayResult:
     """Charge the session's order with a card (sandbox: the number; Stripe: a pm_ id), or
     with PayPal (`method` "paypal", `token` ignored): the payment then waits for the buyer's
     approval (requires_action, `action_url` PayPal's page; back on this page, finish_action).
+
+    `save_card`: the customer ticked "save for future payments" (the merchant's consent text),
+    which a session offers when created with savePaymentMethod: the card is saved for the
+    session's customer (the order's, or the one with the e-mail, made if new) as the payment
+    succeeds. Without the session's offer it is ignored.
 
     Raises ValidationFailed for input the customer must fix (the e-mail, a number the sandbox
     does not know); a decline is an ordinary result and leaves the session open, until the
@@ -152,6 +158,9 @@ def pay(
         token = PAYPAL
     attempt = len(orders.list_order_payments(db, scope_of(session), session.order_id)) + 1
     back = f"{get_settings().app_url}/pay/{session.id}"
+    saving = bool(save_card and session.save_payment_method and method != PAYPAL)
+    if saving:
+        _customer_for_saving(db, session, email)  # type: ignore[arg-type]  # cards need one
     try:
         outcome = charges.charge(
             db,
@@ -165,6 +174,7 @@ def pay(
                 ip_address=ip_address,
                 metadata={"checkout_session_id": session.id},
                 idempotency_key=f"checkout:{session.id}:{attempt}",
+                save_card=saving,
             ),
             actor=Actor(ActorType.SYSTEM, "checkout", ip_address),
         )
@@ -195,6 +205,24 @@ def _waiting(db: Session, session: CheckoutSession, payment: Payment) -> PayResu
     return PayResult(
         REQUIRES_ACTION, session, payment, client_secret=authentication.client_secret(db, payment)
     )
+
+
+def _customer_for_saving(db: Session, session: CheckoutSession, email: str) -> None:
+    """The order gets a customer to save the card for: its own, else the merchant's customer
+    with this e-mail, else a new one (customers.records, with its customer.created event)."""
+    from backend.services.customers import records
+
+    order = db.get(Order, session.order_id, with_for_update=True)
+    if order is None or order.customer_id is not None:
+        return
+    scope = scope_of(session)
+    found, _ = records.search_customers(db, scope, email=email, limit=1)
+    customer = (
+        found[0] if found else records.create_customer(db, scope, email=email, actor=CUSTOMER)
+    )
+    order.customer_id = customer.id
+    db.add(order)
+    db.flush()
 
 
 def _decline_key(outcome: charges.PaymentOutcome) -> str:

@@ -49,6 +49,7 @@ def session_to_dict(session: CheckoutSession) -> dict[str, Any]:
         "successUrl": session.success_url,
         "cancelUrl": session.cancel_url,
         "paymentMethods": session.payment_methods,
+        "savePaymentMethod": session.save_payment_method,
         "orderId": session.order_id,
         "paymentId": session.payment_id,
         "paymentLinkId": session.payment_link_id,

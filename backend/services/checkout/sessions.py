@@ -90,7 +90,9 @@ def _line_items(raw: object) -> list[LineItem]:
     return items
 
 
-def _url(value: object, param: str, *, required: bool) -> str | None:
+def redirect_url(value: object, param: str, *, required: bool) -> str | None:
+    """A URL the customer is sent back to (successUrl, cancelUrl, a portal's returnUrl):
+    absolute http(s), at most 2000 characters, nothing that must be percent-encoded."""
     if value is None and not required:
         return None
     if not isinstance(value, str) or len(value) > MAX_URL_LENGTH:
@@ -101,6 +103,12 @@ def _url(value: object, param: str, *, required: bool) -> str | None:
     parts = urlsplit(value)
     if parts.scheme not in ("http", "https") or not parts.netloc:
         raise ValidationFailed(f"{param} must be an absolute http(s) URL", param=param)
+    return value
+
+
+def _flag(value: object, param: str) -> bool:
+    if not isinstance(value, bool):
+        raise ValidationFailed(f"{param} must be true or false", param=param)
     return value
 
 
@@ -154,6 +162,7 @@ def create_session(
     metadata: object = None,
     payment_methods: object = None,
     payment_link_id: str | None = None,
+    save_payment_method: object = False,
     require_urls: bool = True,
     actor: Actor = context.SYSTEM,
 ) -> CheckoutSession:
@@ -183,9 +192,10 @@ def create_session(
         customer_email=(
             normalise_email(customer_email, param="customerEmail") if customer_email else None
         ),
-        success_url=_url(success_url, "successUrl", required=require_urls),
-        cancel_url=_url(cancel_url, "cancelUrl", required=require_urls),
+        success_url=redirect_url(success_url, "successUrl", required=require_urls),
+        cancel_url=redirect_url(cancel_url, "cancelUrl", required=require_urls),
         payment_methods=_methods(payment_methods),
+        save_payment_method=_flag(save_payment_method, "savePaymentMethod"),
         metadata_=orders.validate_metadata(metadata),
         expires_at=_expiry(expires_at, now),
         created_at=now,

@@ -28,3 +28,11 @@ def live_card_element(session: CheckoutSession) -> bool:
 
 def publishable_key() -> str:
     return get_settings().stripe_publishable_key or ""
+
+
+def sandbox_card_form() -> bool:
+    """Whether customer pages may take card numbers in the sandbox's own form (no Stripe keys:
+    the sandbox processor takes the test cards). With Stripe, card details go through Stripe's
+    Payment Element only."""
+    settings = get_settings()
+    return not (settings.stripe_secret_key and settings.stripe_publishable_key)

@@ -24,7 +24,7 @@ from sqlmodel import Session, col, select
 
 from backend.core.errors import NotFound, ValidationFailed
 from backend.core.ids import new_id
-from backend.gateways.base import GatewayUnavailable
+from backend.gateways.base import CardDetails, GatewayUnavailable
 from backend.models import Customer, PaymentMethod, utcnow
 from backend.services import events
 from backend.services.context import SYSTEM, Actor, Scope
@@ -86,7 +86,7 @@ def attach(
     )[0]
     method_id = new_id("pm")
     try:
-        gateway_customer_id = _gateway_customer(db, customer, route)
+        gateway_customer_id = gateway_customer(db, customer, route)
         result = route.gateway.save_card(
             gateway_customer_id,
             token.strip(),
@@ -125,6 +125,47 @@ def attach(
     if customer.default_payment_method_id is None:
         _new_default(db, customer, method.id, actor)
     return AttachOutcome(method)
+
+
+def record_saved_while_paying(
+    db: Session,
+    scope: Scope,
+    customer: Customer,
+    route: routing.Route,
+    gateway_customer_id: str,
+    gateway_payment_method_id: str,
+    card: CardDetails | None,
+    *,
+    authentication_required: bool = False,
+    actor: Actor = SYSTEM,
+) -> PaymentMethod:
+    """A card the processor saved for the customer while charging it (the checkout's "save
+    for future payments", the customer's consent given on the page): kept as `attach` keeps
+    one, with its events, the customer's default when it has none."""
+    method = PaymentMethod(
+        id=new_id("pm"),
+        merchant_id=scope.merchant_id,
+        livemode=scope.livemode,
+        customer_id=customer.id,
+        type="card",
+        gateway=route.name,
+        gateway_config_id=route.config_id,
+        gateway_customer_id=gateway_customer_id,
+        gateway_payment_method_id=gateway_payment_method_id,
+        brand=card.brand if card else None,
+        last4=card.last4 if card else None,
+        exp_month=card.exp_month if card else None,
+        exp_year=card.exp_year if card else None,
+        fingerprint=card.fingerprint if card else None,
+        country=card.country if card else None,
+        authentication_required=authentication_required,
+    )
+    db.add(method)
+    db.flush()
+    _method_changed(db, method, "payment_method.attached", actor)
+    if customer.default_payment_method_id is None:
+        _new_default(db, customer, method.id, actor)
+    return method
 
 
 def list_methods(
@@ -226,7 +267,7 @@ def _attached(
     return found
 
 
-def _gateway_customer(db: Session, customer: Customer, route: routing.Route) -> str:
+def gateway_customer(db: Session, customer: Customer, route: routing.Route) -> str:
     """Our customer at the route's processor account, made there the first time."""
     key = routing.route_key(route)
     known = (customer.gateway_customer_ids or {}).get(key)

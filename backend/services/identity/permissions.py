@@ -35,6 +35,8 @@ class Permission(StrEnum):
     MANAGE_PAYMENT_LINKS = "manage_payment_links"
     MANAGE_CUSTOMERS = "manage_customers"  # create, edit, delete; remove saved cards
     MANAGE_CATALOGUE = "manage_catalogue"  # products and prices: create, archive
+    # subscriptions (cancel, pause, resume, quantity) and invoices (void, uncollectible, retry)
+    MANAGE_BILLING = "manage_billing"
     VIEW_DEVELOPERS = "view_developers"  # API key list (never secrets), webhook delivery log
     MANAGE_API_KEYS = "manage_api_keys"  # create, reveal, roll, revoke
     MANAGE_WEBHOOKS = "manage_webhooks"  # endpoints, secrets, redelivery
@@ -59,6 +61,7 @@ DESCRIPTIONS: dict[Permission, str] = {
     Permission.MANAGE_PAYMENT_LINKS: "Create and edit payment links",
     Permission.MANAGE_CUSTOMERS: "Create, edit and delete customers and their saved cards",
     Permission.MANAGE_CATALOGUE: "Create and archive products and prices",
+    Permission.MANAGE_BILLING: "Change subscriptions and invoices: cancel, pause, void, retry",
     Permission.VIEW_DEVELOPERS: "See API keys (never their secrets) and webhook deliveries",
     Permission.MANAGE_API_KEYS: "Create, reveal, roll and revoke API keys",
     Permission.MANAGE_WEBHOOKS: "Manage webhook endpoints and redeliver events",

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from sqlmodel import Session, select
@@ -29,7 +29,7 @@ from backend.core.db import new_instance, new_row
 from backend.core.errors import Conflict, ValidationFailed
 from backend.core.ids import new_id
 from backend.gateways.base import Outcome, PaymentRequest, PaymentResult
-from backend.models import Order, Payment, PaymentAttempt, utcnow
+from backend.models import Customer, Order, Payment, PaymentAttempt, utcnow
 from backend.models.enums import CaptureMethod, OrderStatus, PaymentStatus, RiskDecision
 from backend.services import idempotency
 from backend.services.context import SYSTEM, Actor, Scope
@@ -61,6 +61,8 @@ class PaymentOutcome:
     # A risk refusal: the rule that fired (risk.RiskAssessment.rule).
     error_rule: str | None = None
     dispute_expected: bool = False
+    # With ChargeInput.save_card: the card saved for the customer (pm_...), if it was.
+    saved_method: str | None = None
 
     @property
     def ok(self) -> bool:
@@ -101,6 +103,10 @@ class ChargeInput:
     # Where a processor with its own approval page (PayPal) sends the customer back.
     return_url: str | None = None
     cancel_url: str | None = None
+    # The customer agreed to have this card saved for later charges (the order's customer):
+    # it is charged at one processor only, under that processor's customer, and saved there
+    # as it succeeds (customers.payment_methods keeps it). PaymentOutcome.saved_method says.
+    save_card: bool = False
 
 
 def _country(value: str | None, param: str) -> str | None:
@@ -261,6 +267,13 @@ def _payment_outcome_of(
             method=method.type,
             requested=data.gateway_type,
         )
+    saving_for = _customer_saving(db, scope, data, order)
+    gateway_customer_id = saved.gateway_customer_id if saved else None
+    if saving_for is not None:
+        from backend.services.customers import payment_methods
+
+        routes = routes[:1]  # the card is saved at the processor that charges it
+        gateway_customer_id = payment_methods.gateway_customer(db, saving_for, routes[0])
     card = routes[0].gateway.card_details(method.token)
 
     now = utcnow()
@@ -323,10 +336,11 @@ def _payment_outcome_of(
         description=data.description,
         customer_email=email,
         metadata={"payment_id": payment.id, "order_id": order.id, **metadata},
-        gateway_customer_id=saved.gateway_customer_id if saved else None,
+        gateway_customer_id=gateway_customer_id,
         off_session=saved.off_session if saved else False,
         return_url=data.return_url,
         cancel_url=data.cancel_url,
+        setup_future_usage=saving_for is not None,
     )
     try:
         route, result = routing.with_failover(
@@ -344,7 +358,41 @@ def _payment_outcome_of(
     payment.gateway_payment_id = result.gateway_payment_id
     if result.card is not None:
         _store_card(payment, result.card)
-    return _apply_result(db, terms.platform_fees, order, payment, result, route.fees, actor, rows)
+    outcome = _apply_result(
+        db, terms.platform_fees, order, payment, result, route.fees, actor, rows
+    )
+    if saving_for is not None and outcome.ok and result.saved_payment_method_id:
+        from backend.services.customers import payment_methods
+
+        kept = payment_methods.record_saved_while_paying(
+            db,
+            scope,
+            saving_for,
+            route,
+            gateway_customer_id or "",
+            result.saved_payment_method_id,
+            result.card or card,
+            authentication_required=result.saved_authentication_required,
+            actor=actor,
+        )
+        outcome = replace(outcome, saved_method=kept.id)
+    return outcome
+
+
+def _customer_saving(db: Session, scope: Scope, data: ChargeInput, order: Order) -> Customer | None:
+    """The customer a card is saved for (save_card): the order's."""
+    if not data.save_card:
+        return None
+    if data.saved is not None:
+        raise ValidationFailed("A saved card is saved already", param="paymentMethod")
+    if order.customer_id is None:
+        raise ValidationFailed(
+            "A card is saved for a customer: the order has none (give an e-mail)",
+            param="customerEmail",
+        )
+    from backend.services.customers import records
+
+    return records.get_customer(db, scope, order.customer_id, lock=True)
 
 
 def _order_for_payment(

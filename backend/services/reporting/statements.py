@@ -22,7 +22,6 @@ from collections import defaultdict
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from pathlib import Path
 
 import sqlalchemy as sa
 from babel.dates import format_date, format_datetime
@@ -39,16 +38,8 @@ from backend.services import labels
 from backend.services.context import Scope
 from backend.services.reporting import dashboard, periods
 from backend.services.reporting.exports import safe_cell
+from backend.services.reporting.pdf_text import add_font
 
-# A Unicode font makes every currency sign and locale's spacing printable; the first one found
-# is used (Debian's fonts-dejavu-core or fonts-liberation, both pulled in by chromium), and the
-# PDF core font Helvetica, with text reduced to Latin-1, where neither is installed.
-FONT_CANDIDATES = (
-    Path("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"),
-    Path("/usr/share/fonts/truetype/liberation/LiberationSans-Regular.ttf"),
-    Path("/usr/share/fonts/TTF/DejaVuSans.ttf"),
-    Path("/Library/Fonts/Arial Unicode.ttf"),
-)
 # The lines' order on every statement: what came in, what it cost, what went back, what was
 # paid out. A type missing here (a new one) is listed after these, never dropped.
 LINE_ORDER: tuple[str, ...] = tuple(labels.BALANCE_TYPE_LINES)
@@ -321,18 +312,6 @@ def recent_months(
 # PDF
 
 
-def _font(pdf: FPDF) -> tuple[bool, bool]:
-    """(a Unicode font was found, its bold face too); the core font has both."""
-    for path in FONT_CANDIDATES:
-        if path.is_file():
-            pdf.add_font("body", fname=str(path))
-            bold = path.with_name(path.stem.removesuffix("-Regular") + "-Bold.ttf")
-            if bold.is_file():
-                pdf.add_font("body", style="B", fname=str(bold))
-            return True, bold.is_file()
-    return False, True
-
-
 def render_pdf(statement: Statement, *, now: datetime | None = None) -> bytes:
     """One table per currency whose rows visibly add up: opening, each line, closing."""
     merchant = statement.merchant
@@ -341,16 +320,10 @@ def render_pdf(statement: Statement, *, now: datetime | None = None) -> bytes:
     pdf.set_title(f"Statement {statement.month:%Y-%m}")
     pdf.set_author("PayPortal")
     pdf.add_page()
-    unicode_font, has_bold = _font(pdf)
-    strong = FontFace(emphasis="BOLD" if has_bold else None)
-    family = "body" if unicode_font else "helvetica"
-
-    def text(value: str) -> str:
-        # Narrow and ordinary no-break spaces print as spaces in every font.
-        value = value.replace("\u202f", " ").replace("\u00a0", " ")
-        if not unicode_font:
-            value = value.replace("€", "EUR ").encode("latin-1", "replace").decode("latin-1")
-        return value
+    font = add_font(pdf)
+    strong = FontFace(emphasis="BOLD" if font.has_bold else None)
+    family = font.family
+    text = font.text
 
     def money(amount: int, currency: str) -> str:
         return text(format_money(amount, currency, locale))
