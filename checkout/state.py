@@ -191,6 +191,8 @@ class CheckoutState(rx.State):
         card = ""
         if payment is not None and payment.card_last4:
             card = f"{labels.card_brand(payment.card_brand)} •••• {payment.card_last4}"
+        elif payment is not None and payment.payment_method_type == "paypal":
+            card = labels.gateway("paypal")
         email = session.customer_email or ""
         return {
             "amount": self.total,
