@@ -91,6 +91,9 @@ async def paypal_webhook(processor_id: str, request: Request) -> JSONResponse:
     except GatewayUnavailable as exc:
         log.warning("paypal webhook for %s not verified: %s", processor_id[:64], exc.code)
         return error_response(503, "verification_unavailable", "PayPal could not be asked")
+    except SQLAlchemyError:
+        log.exception("could not read the processor of a paypal webhook")
+        return error_response(503, "storage_unavailable", "The processor could not be read")
     try:
         stored = await store_verified(event)
     except SQLAlchemyError:
