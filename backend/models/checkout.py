@@ -36,6 +36,9 @@ class PaymentLink(SQLModel, table=True):
     max_amount: int | None = Field(default=None, sa_type=BigInteger)
     # The customer may choose a quantity from 1 to max_quantity (1: no choice).
     max_quantity: int = 1
+    # A recurring price: paying subscribes the customer to it (the card saved, the first
+    # period paid at the checkout); currency and unit_amount are the price's.
+    price_id: str | None = Field(default=None, foreign_key="prices.id", max_length=40)
     active: bool = True
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)

@@ -143,7 +143,7 @@ def test_the_portal_recovers_an_overdue_subscription(  # type: ignore[no-untyped
     fill_card(page, "4242 4242 4242 4242")
     screenshot(page, f"customer-billing-portal-pay-form-{viewport}")
     page.get_by_role("button", name="Pay with this card").click()
-    expect(page.get_by_role("status")).to_have_text("Thank you: the invoice is paid.")
+    expect(page.get_by_role("status")).to_have_text("Your payment went through.")
     expect(subs).to_contain_text("Active")
     expect(subs).not_to_contain_text("Payment overdue")
     cards = page.get_by_role("region", name="Payment method")

@@ -13,7 +13,7 @@ from fastapi.testclient import TestClient
 from sqlmodel import func, select
 
 from backend.core.db import session_scope
-from backend.models import Payment
+from backend.models import OutboundEmail, Payment
 from backend.models.billing import Invoice
 from tests.integration.api_client import Merchant, new_merchant
 from tests.integration.billing_support import (
@@ -118,27 +118,62 @@ def test_a_failing_card_is_dunned_then_recovers_with_a_new_card(shop: Merchant) 
     assert renewal["nextPaymentAttempt"].startswith("2025-03-03T09:00")  # 3 days later
     assert renewal["lastPaymentError"]["code"]
     assert emails_to(shop.merchant_id, "billing_payment_failed") == 1
+    assert_the_email_opens_the_billing_portal(shop, customer)
 
     advance(shop, clock, JAN_31 + 31 * DAY)  # the retry on day 3 (March 3) fails too
     renewal = invoices_of(shop, sub["id"])[-1]
     assert renewal["attemptCount"] == 2
     assert renewal["nextPaymentAttempt"].startswith("2025-03-05T09:00")
 
-    # The customer puts in a working card and pays (what the portal link does).
-    good = ok(
-        shop.post(
-            f"/api/customers/{customer}/payment_methods", {"type": "card", "token": "pm_card_visa"}
-        ),
-        201,
-    )["paymentMethod"]["id"]
-    paid = ok(shop.post(f"/api/invoices/{renewal['id']}/pay", {"paymentMethod": good}))["invoice"]
+    # The customer follows the e-mail's link, puts in a working card and pays there.
+    from backend.services.billing import customer_pages
+
+    secret = portal_secret_from_email(shop)
+    added = customer_pages.add_card(secret, "4242424242424242", ip_address=None)
+    assert added.ok, added
+    paying = customer_pages.pay_from_portal(secret, renewal["id"], ip_address=None)
+    assert paying.ok, paying
+    paid = ok(shop.get(f"/api/invoices/{renewal['id']}"))["invoice"]
     assert paid["status"] == "paid" and paid["nextPaymentAttempt"] is None
     assert subscription(shop, sub["id"])["status"] == "active"
+    assert subscription(shop, sub["id"])["defaultPaymentMethod"] != failing  # the new card
     assert "invoice.payment_failed" in events_of(renewal["id"])
     assert events_of(renewal["id"])[-1] == "invoice.paid"
 
     advance(shop, clock, JAN_31 + 40 * DAY)  # no retry is left to run
     assert invoices_of(shop, sub["id"])[-1]["attemptCount"] == 3
+
+
+def portal_secret_from_email(shop: Merchant) -> str:
+    import re
+
+    with session_scope(readonly=True) as db:
+        body = db.exec(
+            select(OutboundEmail.text_body).where(
+                OutboundEmail.merchant_id == shop.merchant_id,
+                OutboundEmail.template == "billing_payment_failed",
+            )
+        ).first()
+    found = re.search(r"/billing/([\w-]+)", body or "")
+    assert found is not None, body
+    return found.group(1)
+
+
+def assert_the_email_opens_the_billing_portal(shop: Merchant, customer: str) -> None:
+    """The failed-payment e-mail says when the retry is and links to the customer's billing
+    portal, which opens."""
+    from backend.services.billing import portal_sessions
+
+    with session_scope(readonly=True) as db:
+        body = db.exec(
+            select(OutboundEmail.text_body).where(
+                OutboundEmail.template == "billing_payment_failed",
+                OutboundEmail.merchant_id == shop.merchant_id,
+            )
+        ).one()
+        assert "We will try again on March 3, 2025." in body
+        opened = portal_sessions.open_session(db, portal_secret_from_email(shop))
+        assert opened.customer.id == customer
 
 
 @pytest.mark.parametrize("dunning_end", ["cancel", "unpaid"])

@@ -446,7 +446,7 @@ def _pay(
             _use_everywhere(db, scope, customer, payment_method_id, actor)
         elif paid.subscription_id and payment_method_id:
             _keep_card(db, scope, paid.subscription_id, payment_method_id, actor)
-        return Outcome(True, "Thank you: the invoice is paid.")
+        return Outcome(True, "Your payment went through.")
     if _awaiting(db, paid) is not None:
         return Outcome(False, "", needs_action=True)
     code = (attempt.outcome.payment.failure_code if attempt.outcome else None) or ""
@@ -488,7 +488,7 @@ def _finish(db: Session, invoice: Invoice, approved: bool | None, actor: Actor) 
     if finished.outcome == authentication.UNAVAILABLE:
         return Outcome(False, DECLINE_WORDS["unavailable"], needs_action=True)
     if finished.outcome == authentication.CAPTURED:
-        return Outcome(True, "Thank you: the invoice is paid.")
+        return Outcome(True, "Your payment went through.")
     return Outcome(False, DECLINE_WORDS.get(finished.decline_code or "", DECLINED_WORDS))
 
 

@@ -22,7 +22,7 @@ from backend.models.billing import Invoice, Subscription
 from backend.models.enums import DunningEnd, InvoiceStatus, SubscriptionStatus
 from backend.services.billing import changes, emails, links
 from backend.services.billing.settings import billing_settings
-from backend.services.context import Actor
+from backend.services.context import Actor, Scope
 
 INCOMPLETE_WINDOW = timedelta(hours=23)
 TRIAL_NOTICE = timedelta(days=3)
@@ -50,14 +50,15 @@ def failed(db: Session, invoice: Invoice, at: datetime, actor: Actor, *, email: 
     if invoice.next_payment_attempt is not None:
         if email:
             emails.payment_failed(
-                db, invoice, links.invoice_url(invoice.id), invoice.next_payment_attempt
+                db, invoice, _card_link(db, invoice), invoice.next_payment_attempt
             )
         set_status(db, subscription, SubscriptionStatus.PAST_DUE, actor)
         reschedule(db, subscription)
         return
     # The schedule ran out.
     if email:
-        emails.payment_failed(db, invoice, links.invoice_url(invoice.id), None)
+        canceling = settings.dunning_end != DunningEnd.UNPAID
+        emails.payment_failed(db, invoice, _card_link(db, invoice), None, canceled=canceling)
     if settings.dunning_end == DunningEnd.UNPAID:
         set_status(db, subscription, SubscriptionStatus.UNPAID, actor)
         reschedule(db, subscription)
@@ -66,6 +67,21 @@ def failed(db: Session, invoice: Invoice, at: datetime, actor: Actor, *, email: 
 
     invoices.uncollectible(db, invoice, at, actor=actor)
     end(db, subscription, at, "payment_failed", actor)
+
+
+def _card_link(db: Session, invoice: Invoice) -> str:
+    """The customer's billing portal, where they put in another card and pay (a link that
+    lasts through the retries); the invoice's own page for a customer without an e-mail, whom
+    no e-mail reaches anyway."""
+    from backend.services.billing import portal_sessions
+
+    if not invoice.customer_email:
+        return links.invoice_url(invoice.id)
+    scope = Scope(invoice.merchant_id, invoice.livemode)
+    _, url = portal_sessions.create_session(
+        db, scope, invoice.customer_id, lifetime=portal_sessions.EMAILED_TTL
+    )
+    return url
 
 
 def settled(db: Session, invoice: Invoice, at: datetime, actor: Actor) -> None:

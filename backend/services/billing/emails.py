@@ -43,15 +43,23 @@ def receipt(db: Session, invoice: Invoice) -> None:
 
 
 def payment_failed(
-    db: Session, invoice: Invoice, update_url: str, retry_at: datetime | None
+    db: Session,
+    invoice: Invoice,
+    update_url: str,
+    retry_at: datetime | None,
+    *,
+    canceled: bool = False,
 ) -> None:
+    """`retry_at`: the next retry; None: the last one failed, and the subscription is
+    `canceled` or kept unpaid until the invoice is paid."""
     name = _merchant_name(db, invoice.merchant_id)
     amount = format_money(invoice.amount_due - invoice.amount_paid, invoice.currency)
-    retry = (
-        f"We will try again on {retry_at:%B %-d, %Y}."
-        if retry_at
-        else "We will not try again: please pay the invoice to keep your subscription."
-    )
+    if retry_at is not None:
+        retry = f"We will try again on {retry_at:%B %-d, %Y}."
+    elif canceled:
+        retry = "We will not try again, and your subscription has ended."
+    else:
+        retry = "We will not try again: pay the invoice to keep your subscription."
     _record(
         db,
         invoice.customer_email,

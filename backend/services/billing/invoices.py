@@ -355,6 +355,30 @@ def finish_authentication(
     return finished
 
 
+def settle_with(
+    db: Session, invoice: Invoice, payment: Payment, at: datetime, *, actor: Actor = SYSTEM
+) -> None:
+    """Pay an open invoice with a payment already taken through the charge path for it (the
+    checkout of a subscription's payment link): no second charge. Refused unless the payment
+    is the invoice customer's, succeeded, and exactly its amount and currency."""
+    owed = invoice.amount_due - invoice.amount_paid
+    fits = (
+        payment.status == PaymentStatus.SUCCEEDED
+        and payment.merchant_id == invoice.merchant_id
+        and payment.livemode == invoice.livemode
+        and payment.customer_id == invoice.customer_id
+        and payment.currency == invoice.currency
+        and payment.amount_captured == owed
+    )
+    if invoice.status not in PAYABLE or not fits:
+        raise Conflict(
+            f"Payment {payment.id} cannot pay invoice {invoice.id}: it must be the customer's "
+            f"succeeded payment of exactly {owed} {invoice.currency}",
+            code="payment_does_not_match",
+        )
+    _paid(db, invoice, at, payment, actor)
+
+
 def refresh_from_payment(
     db: Session, scope: Scope, invoice_id: str, *, actor: Actor = SYSTEM
 ) -> Invoice:

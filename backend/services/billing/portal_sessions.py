@@ -31,6 +31,8 @@ from backend.services.customers import records
 from backend.services.representations import timestamp
 
 TTL = timedelta(hours=24)
+# A link e-mailed after a failed renewal lasts until the retries are over (7 days by default).
+EMAILED_TTL = timedelta(days=7)
 SECRET_BYTES = 32
 # token_urlsafe(32) is 43 characters; anything much longer is not one of ours.
 MAX_SECRET_LENGTH = 64
@@ -50,6 +52,7 @@ def create_session(
     customer_id: str,
     return_url: object = None,
     *,
+    lifetime: timedelta = TTL,
     actor: Actor = SYSTEM,
 ) -> tuple[BillingPortalSession, str]:
     """A new portal session for the merchant's customer and the link to it (shown only here:
@@ -66,7 +69,7 @@ def create_session(
         customer_id=customer.id,
         return_url=url,
         secret_hash=_digest(secret),
-        expires_at=now + TTL,
+        expires_at=now + lifetime,
         created_at=now,
     )
     db.add(session)

@@ -26,9 +26,9 @@ from sqlmodel import Session, col, select
 
 from backend.core.errors import Conflict, NotFound, ValidationFailed
 from backend.core.ids import new_id
-from backend.models import Customer
+from backend.models import Customer, Payment
 from backend.models.billing import Price, Product, Subscription, SubscriptionItem
-from backend.models.enums import BillingReason, SubscriptionStatus
+from backend.models.enums import BillingReason, InvoiceStatus, SubscriptionStatus
 from backend.services.billing import catalogue, changes, dunning, invoices
 from backend.services.billing.clock import now_for
 from backend.services.billing.invoices import LineDraft
@@ -109,10 +109,16 @@ def create_subscription(
     default_payment_method: object = None,
     metadata: object = None,
     on_session: bool = False,
+    paid_by: Payment | None = None,
     actor: Actor = SYSTEM,
 ) -> Subscription:
     """A new subscription of the customer, its first invoice charged at once unless it starts
-    with a trial (`on_session`: the customer is here to authenticate, as on the checkout)."""
+    with a trial (`on_session`: the customer is here to authenticate).
+
+    `paid_by`: the first invoice was already paid by this payment, taken by the checkout of a
+    subscription's payment link through the one charge path; it settles the invoice instead
+    of a second charge (it must be the customer's, succeeded, of exactly the invoice's amount
+    and currency)."""
     if not isinstance(customer_id, str):
         raise ValidationFailed("customerId is required", param="customerId")
     customer = records.get_customer(db, scope, customer_id)
@@ -120,7 +126,7 @@ def create_subscription(
     currency, recurrence = _one_plan(wanted)
     card = _card(db, scope, customer.id, default_payment_method)
     days = _trial_days(trial_days)
-    if card is None and customer.default_payment_method_id is None and days is None:
+    if card is None and customer.default_payment_method_id is None and days is None and not paid_by:
         raise ValidationFailed(
             f"Customer {customer.id} has no saved card: attach one first, or start with a trial",
             code="payment_method_missing",
@@ -173,9 +179,14 @@ def create_subscription(
         actor=actor,
     )
     invoices.finalize(db, invoice, now, actor=actor)
-    if invoice.amount_due > 0:
+    if paid_by is not None and invoice.status == InvoiceStatus.OPEN:
+        invoices.settle_with(db, invoice, paid_by, now, actor=actor)
+    elif invoice.amount_due > 0:
         invoices.attempt(db, invoice, now, off_session=not on_session, actor=actor)
-    if invoice.amount_due == 0 and subscription.status == SubscriptionStatus.INCOMPLETE:
+    if (
+        invoice.status == InvoiceStatus.PAID
+        and subscription.status == SubscriptionStatus.INCOMPLETE
+    ):
         dunning.set_status(db, subscription, SubscriptionStatus.ACTIVE, actor)
     dunning.reschedule(db, subscription)
     return subscription

@@ -26,6 +26,7 @@ from backend.integrations import email as email_outbox
 from backend.models import AuditLog, CheckoutSession, Order, Payment
 from backend.models.enums import ActorType, PaymentStatus
 from backend.services.checkout import card_testing as checkout_declines
+from backend.services.checkout import subscribing
 from backend.services.checkout.session_state import (
     COMPLETE,
     CUSTOMER,
@@ -158,7 +159,13 @@ def pay(
         token = PAYPAL
     attempt = len(orders.list_order_payments(db, scope_of(session), session.order_id)) + 1
     back = f"{get_settings().app_url}/pay/{session.id}"
-    saving = bool(save_card and session.save_payment_method and method != PAYPAL)
+    subscription = bool(session.save_payment_method) and subscribing.sells_subscription(db, session)
+    if method == PAYPAL and subscription:  # renewals charge a saved card; PayPal keeps none
+        raise ValidationFailed(
+            "A subscription is paid by card: its renewals charge the card saved now",
+            param="paymentMethod.type",
+        )
+    saving = bool(session.save_payment_method) and method != PAYPAL and (save_card or subscription)
     if saving:
         _customer_for_saving(db, session, email)  # type: ignore[arg-type]  # cards need one
     try:

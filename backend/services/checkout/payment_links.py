@@ -1,10 +1,12 @@
 """Payment links: reusable URLs (and QR codes) that open a fresh checkout session on each visit.
 
 A link has a fixed unit price or lets the customer choose the amount within bounds, and may let
-the customer choose a quantity. Deactivating a link stops new visits from paying; sessions
-already opened from it keep their own expiry. An address refused for its recent declines
-(backend/services/checkout_declines.py) opens no new session. QR codes are drawn by segno (SVG
-and PNG).
+the customer choose a quantity. A link may also sell a recurring price of the catalogue: paying
+it saves the card (the page says so) and subscribes the customer, the first period paid by the
+checkout's payment (backend/services/checkout/subscribing.py). Deactivating a link stops new
+visits from paying; sessions already opened from it keep their own expiry. An address refused
+for its recent declines (backend/services/checkout_declines.py) opens no new session. QR codes
+are drawn by segno (SVG and PNG).
 """
 
 from __future__ import annotations
@@ -86,8 +88,19 @@ def create_link(
     max_amount: object = None,
     max_quantity: object = 1,
     description: object = None,
+    price_id: object = None,
     actor_id: str | None = None,
 ) -> PaymentLink:
+    """A new link; with `price_id` (a recurring price) it sells a subscription at that price,
+    whose currency and unit amount it takes."""
+    if price_id is not None:
+        price = _recurring_price(db, scope, price_id)
+        currency, unit_amount, min_amount, max_amount = (
+            price.currency,
+            price.unit_amount,
+            None,
+            None,
+        )
     unit, low, high = _bounds(unit_amount, min_amount, max_amount)
     link = PaymentLink(
         id=new_id("plink"),
@@ -100,6 +113,7 @@ def create_link(
         min_amount=low,
         max_amount=high,
         max_quantity=_max_quantity(max_quantity),
+        price_id=price_id if isinstance(price_id, str) else None,
     )
     if unit is None and link.max_quantity != 1:
         raise ValidationFailed(
@@ -125,6 +139,14 @@ def update_link(
     actor_id: str | None = None,
 ) -> PaymentLink:
     link = get_link(db, scope, link_id, lock=True)
+    if link.price_id is not None:  # a subscription's link keeps its price (prices never change)
+        price = _recurring_price(db, scope, link.price_id)
+        currency, unit_amount, min_amount, max_amount = (
+            price.currency,
+            price.unit_amount,
+            None,
+            None,
+        )
     unit, low, high = _bounds(unit_amount, min_amount, max_amount)
     quantity = _max_quantity(max_quantity)
     if unit is None and quantity != 1:
@@ -224,8 +246,21 @@ def start_session(
         payment_link_id=link.id,
         require_urls=False,
         metadata={"payment_link": link.id},
+        # A subscription keeps the card for its renewals: the page asks for that consent.
+        save_payment_method=link.price_id is not None,
         actor=Actor(ActorType.SYSTEM, "payment_link", ip_address),
     )
+
+
+def _recurring_price(db: Session, scope: Scope, price_id: object) -> Any:
+    from backend.services.billing import catalogue
+
+    return catalogue.billable_price(db, scope, price_id, recurring=True)
+
+
+def link_of(db: Session, session: CheckoutSession) -> PaymentLink | None:
+    """The link a session was opened from, if any."""
+    return db.get(PaymentLink, session.payment_link_id) if session.payment_link_id else None
 
 
 def quantity_totals(link: PaymentLink, locale: str) -> list[str]:
@@ -273,6 +308,7 @@ def link_to_dict(link: PaymentLink) -> dict[str, Any]:
         "minAmount": link.min_amount,
         "maxAmount": link.max_amount,
         "maxQuantity": link.max_quantity,
+        "priceId": link.price_id,
         "active": link.active,
         "url": link_url(link),
     }

@@ -162,12 +162,18 @@ def expire(
 def complete(
     db: Session, session: CheckoutSession, payment: Payment, locale: str, time_zone: str = "UTC"
 ) -> str | None:
+    from backend.services.checkout import subscribing
+
     now = utcnow()
     session.status, session.payment_id = COMPLETE, payment.id
     session.completed_at = session.updated_at = now
     session.customer_email = session.customer_email or payment.customer_email
     db.add(session)
-    audit_session(db, session, "checkout.session.completed", CUSTOMER, {"payment": payment.id})
+    details = {"payment": payment.id}
+    subscription = subscribing.subscribe_if_recurring(db, session, payment, CUSTOMER)
+    if subscription is not None:
+        details["subscription"] = subscription
+    audit_session(db, session, "checkout.session.completed", CUSTOMER, details)
     events.emit(
         db,
         type="checkout.session.completed",
