@@ -91,6 +91,9 @@ def _gateway_add(args: argparse.Namespace) -> dict[str, object]:
             gateway=args.gateway,
             priority=args.priority,
             secret_key=args.secret_key,
+            paypal=gateway_configs.PayPalCredentials(args.client_id, args.webhook_id)
+            if args.gateway == "paypal"
+            else None,
             rules=gateway_configs.Rules(
                 currencies=tuple(_split(args.currencies)),
                 methods=tuple(_split(args.methods)),
@@ -233,10 +236,14 @@ def build_parser() -> argparse.ArgumentParser:
     demo.set_defaults(handler=_seed_demo)
     gateway = commands.add_parser("gateway-add", help="route a merchant's payments to a gateway")
     gateway.add_argument("--merchant", required=True, help="merchant id (mer_...)")
-    gateway.add_argument("--gateway", required=True, choices=["sandbox", "stripe"])
+    gateway.add_argument("--gateway", required=True, choices=["sandbox", "stripe", "paypal"])
     gateway.add_argument("--live", action="store_true", help="live mode (default: test mode)")
     gateway.add_argument("--priority", type=int, help="lower is tried first (default: last)")
-    gateway.add_argument("--secret-key", help="the merchant's own Stripe secret key")
+    gateway.add_argument(
+        "--secret-key", help="the merchant's own Stripe secret key, or its PayPal app's secret"
+    )
+    gateway.add_argument("--client-id", help="PayPal: the merchant's PayPal app's client ID")
+    gateway.add_argument("--webhook-id", help="PayPal: the ID of the app's webhook to us")
     gateway.add_argument("--currencies", help="only these currencies, e.g. EUR,GBP")
     gateway.add_argument("--methods", help="only these methods, e.g. card")
     gateway.add_argument("--min-amount", type=int, help="only from this amount (minor units)")

@@ -238,11 +238,68 @@ def payment_form() -> rx.Component:
             rx.el.div(alert(), stripe_checkout()),
             sandbox_card_form(),
         ),
+        rx.cond(S.paypal_offered, paypal_choice()),
         rx.cond(
             S.cancel_url != "",
             rx.el.a(S.m["cancel"], href=S.cancel_url, class_name="co-link co-cancel"),
         ),
         class_name="co-card",
+    )
+
+
+def paypal_choice() -> rx.Component:
+    return rx.el.div(
+        rx.el.p(S.m["or"], class_name="co-help co-center"),
+        rx.el.button(
+            rx.cond(S.processing, S.m["processing"], S.m["pay_with_paypal"]),
+            type="button",
+            id="pay-paypal",
+            class_name="co-alt",
+            on_click=S.pay_with_paypal,
+            disabled=S.processing,
+            aria_busy=S.processing,
+        ),
+    )
+
+
+def paypal_step() -> rx.Component:
+    """The PayPal approval step: a link to PayPal's page (the browser is sent there at once),
+    or, for the offline twin in test mode, the approve / cancel choice PayPal's page offers."""
+    return rx.el.section(
+        rx.el.h2(S.m["paypal_title"], id="paypal-title"),
+        rx.el.p(S.m["paypal_text"]),
+        alert(),
+        rx.cond(
+            S.paypal_url != "",
+            rx.el.a(S.m["paypal_continue"], href=S.paypal_url, class_name="co-pay co-button-link"),
+            rx.cond(
+                S.test_mode,
+                rx.fragment(
+                    rx.el.p(S.m["paypal_test"], class_name="co-note"),
+                    rx.el.button(
+                        S.m["paypal_approve"],
+                        type="button",
+                        id="paypal-approve",
+                        class_name="co-pay",
+                        on_click=S.finish_challenge(True),
+                        disabled=S.processing,
+                    ),
+                ),
+                # Live, and PayPal's link could not be read just now: never a stand-in.
+                rx.el.p(S.m["unavailable"], class_name="co-help"),
+            ),
+        ),
+        rx.el.button(
+            S.m["paypal_cancel"],
+            type="button",
+            id="paypal-cancel",
+            class_name="co-alt",
+            on_click=S.finish_challenge(False),
+            disabled=S.processing,
+        ),
+        class_name="co-card co-center",
+        role="region",
+        aria_labelledby="paypal-title",
     )
 
 
@@ -379,6 +436,7 @@ def body() -> rx.Component:
         S.view,
         ("form", rx.el.div(summary(), payment_form(), class_name="co-grid")),
         ("challenge", challenge()),
+        ("paypal", paypal_step()),
         ("complete", receipt()),
         ("expired", message("expired_title", "expired_text")),
         ("locked", locked()),

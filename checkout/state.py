@@ -85,6 +85,9 @@ class CheckoutState(rx.State):
     stripe_element: bool = False
     stripe_publishable_key: str = ""
     stripe_client_secret: str = ""
+    # PayPal: offered by the session; its approval page (empty: the offline twin's step here).
+    paypal_offered: bool = False
+    paypal_url: str = ""
     amount_minor: int = 0
     currency: str = "USD"
     error: str = ""
@@ -158,6 +161,8 @@ class CheckoutState(rx.State):
         self.stripe_publishable_key = checkout_stripe.publishable_key()
         self._fill_messages()
         self.stripe_client_secret = result.client_secret or ""
+        self.paypal_offered = "paypal" in (session.payment_methods or ())
+        self.paypal_url = result.action_url or ""
         views = {
             session_state.OPEN: "form",
             session_state.DECLINED: "form",
@@ -168,7 +173,10 @@ class CheckoutState(rx.State):
             session_state.LOCKED: "locked",
         }
         self.view = views[result.status]
-        if result.status == session_state.REQUIRES_ACTION and self.stripe_element:
+        paypal = result.payment is not None and result.payment.payment_method_type == "paypal"
+        if result.status == session_state.REQUIRES_ACTION and paypal:
+            self.view = "paypal"  # PayPal's approval page, or the offline twin's step here
+        elif result.status == session_state.REQUIRES_ACTION and self.stripe_element:
             self.view = "form"  # the Payment Element runs Stripe's own challenge in place
         if result.status == session_state.DECLINED:
             self.error = self.m[result.error_code or "card_declined"]
@@ -183,6 +191,8 @@ class CheckoutState(rx.State):
         card = ""
         if payment is not None and payment.card_last4:
             card = f"{labels.card_brand(payment.card_brand)} •••• {payment.card_last4}"
+        elif payment is not None and payment.payment_method_type == "paypal":
+            card = labels.gateway("paypal")
         email = session.customer_email or ""
         return {
             "amount": self.total,
@@ -193,7 +203,7 @@ class CheckoutState(rx.State):
         }
 
     @rx.event
-    def load_session(self, browser_time_zone: str = "") -> None:
+    def load_session(self, browser_time_zone: str = ""):  # type: ignore[no-untyped-def]
         """on_load, with the browser's time zone (checkout/pages.py asks the browser first)."""
         self.view, self.error, self.processing = "loading", "", False
         self._pick_locale()
@@ -207,6 +217,17 @@ class CheckoutState(rx.State):
             self.view = "not_found"
             return
         self._show(view)
+        # Back from PayPal's page: its return or cancel URL says which. The return proves
+        # nothing (the order's state at PayPal decides); a cancel only ends our attempt.
+        back = str(self.router.url.query_parameters.get("paypal", ""))
+        if self.view == "paypal" and back in ("return", "cancel"):
+            return CheckoutState.finish_paypal(back == "return")
+        return None
+
+    @rx.event
+    def finish_paypal(self, returned: bool):  # type: ignore[no-untyped-def]
+        """The customer came back from PayPal's page (return URL) or cancelled there."""
+        yield from self._finish(None if returned else False)
 
     @rx.event
     def choose_language(self, language: str):  # type: ignore[no-untyped-def]
@@ -254,7 +275,20 @@ class CheckoutState(rx.State):
         yield
         yield from self._charge(str(payment_method_id)[:255], self.preset_email or email)
 
-    def _charge(self, token: str, email: str, save: bool = False):  # type: ignore[no-untyped-def]
+    @rx.event
+    def pay_with_paypal(self):  # type: ignore[no-untyped-def]
+        """Start a PayPal payment; the customer then approves it on PayPal's page."""
+        if self.processing or self.view != "form" or not self.paypal_offered:
+            return
+        self.processing, self.error = True, ""
+        yield
+        yield from self._charge("", self.preset_email, method="paypal")
+        if self.view == "paypal" and self.paypal_url:
+            yield rx.redirect(self.paypal_url)
+
+    def _charge(  # type: ignore[no-untyped-def]
+        self, token: str, email: str, save: bool = False, method: str = "card"
+    ):
         try:
             view = customer_actions.pay(
                 self._session_id(),
@@ -264,6 +298,7 @@ class CheckoutState(rx.State):
                 locale=self.locale,
                 time_zone=self._time_zone,
                 save_card=save,
+                method=method,
             )
         except ValidationFailed as exc:
             self.processing = False

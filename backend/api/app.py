@@ -15,6 +15,7 @@ from backend.api.routes import (
     portal_exports,
     session_cookie,
     webhook_endpoints,
+    webhooks_paypal,
     webhooks_stripe,
 )
 from backend.api.routes.audit_export import router as audit_export_router
@@ -54,7 +55,9 @@ def create_app() -> FastAPI:
     # The last added runs first: the size limit, then the text checks on path, query and JSON
     # body (Stripe's webhooks check their body after the signature, in their route).
     api.add_middleware(
-        input_hygiene.InputHygiene, router=api.router, signed_prefixes=(webhooks_stripe.PATH,)
+        input_hygiene.InputHygiene,
+        router=api.router,
+        signed_prefixes=(webhooks_stripe.PATH, webhooks_paypal.PATH),
     )
     api.add_middleware(BodySizeLimit, max_bytes=settings.api_max_body_bytes)
     api.add_middleware(SecurityHeaders)  # outermost: refusals carry the headers too
@@ -83,6 +86,7 @@ def create_app() -> FastAPI:
     api.include_router(invoice_documents_router)
     api.include_router(webhook_endpoints.router)
     api.include_router(webhooks_stripe.router)
+    api.include_router(webhooks_paypal.router)
     api.include_router(checkout_routes.router)
     api.include_router(portal_exports.router)
     api.include_router(session_cookie.router)

@@ -82,6 +82,11 @@ class Settings(BaseSettings):
         "new and the old one, comma-separated: both are accepted",
     )
     stripe_api_base: str | None = None
+    paypal_api_base: str | None = Field(
+        None,
+        description="point the PayPal client at another address (the tests' local fake); "
+        "unset: PayPal's own, by each PayPal processor's environment",
+    )
     plaid_client_id: str | None = None
     plaid_secret: str | None = None
     plaid_env: str = "sandbox"

@@ -4,6 +4,9 @@ A gateway moves money and reports what happened; it never touches the database. 
 layer (backend.services.payments.charges) decides what to do with each outcome, and routing
 (backend.services.payments.routing) decides which gateway to try and when to fail over.
 
+Operations a processor cannot perform at all raise `UnsupportedOperation` (a ValidationFailed,
+422 `processor_unsupported`): the protocol stays complete, no caller probes with hasattr.
+
 Outcomes are values, not exceptions, except for one: `GatewayUnavailable` means the processor
 could not be reached or answered with an error of its own, so the next gateway may be tried.
 A card decline is an ordinary outcome and is never retried elsewhere.
@@ -15,6 +18,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 from typing import Protocol
+
+from backend.core.errors import ValidationFailed
 
 # GatewayUnavailable codes after which the processor may have acted: the request was sent and
 # no answer came back (read timeout, reset connection, 5xx). Trying another gateway then could
@@ -36,6 +41,14 @@ class GatewayUnavailable(Exception):
     @property
     def outcome_unknown(self) -> bool:
         return self.code in OUTCOME_UNKNOWN_CODES
+
+
+class UnsupportedOperation(ValidationFailed):
+    """The processor cannot do this at all (PayPal: saving cards for off-session charges,
+    dispute evidence through our API, listing payouts). A 422 for the caller, never a reason to
+    fail over: no processor was asked."""
+
+    code = "processor_unsupported"
 
 
 class Outcome(StrEnum):
@@ -84,6 +97,10 @@ class PaymentRequest:
     # authentication. A card whose issuer insists ends in REQUIRES_ACTION with decline_code
     # "authentication_required": the customer has to come back and confirm it.
     off_session: bool = False
+    # Where a processor with its own approval page (PayPal) sends the customer back after
+    # approving / cancelling. None: the processor's default (our APP_URL).
+    return_url: str | None = None
+    cancel_url: str | None = None
     # The customer agreed to have the card saved for later charges without them (the
     # checkout's "save for future payments"): the processor keeps the card under
     # gateway_customer_id while charging it (Stripe: setup_future_usage=off_session) and the
@@ -305,6 +322,12 @@ class Gateway(Protocol):
     def client_secret(self, gateway_payment_id: str) -> str | None:
         """The secret the browser needs to finish the customer's step with the processor's own
         script (Stripe's handleNextAction), or None for processors that need none."""
+        ...
+
+    def action_url(self, gateway_payment_id: str) -> str | None:
+        """Where the customer's browser goes for the processor's own approval page (PayPal's
+        payer-action link) of a REQUIRES_ACTION payment; None when the step happens on our own
+        page (the sandbox, the PayPal twin) or through the processor's script (Stripe)."""
         ...
 
     def submit_dispute(

@@ -527,6 +527,9 @@ class SandboxGateway:
     def client_secret(self, gateway_payment_id: str) -> str | None:
         return None  # the sandbox's challenge is our own page: no processor script to run
 
+    def action_url(self, gateway_payment_id: str) -> str | None:
+        return None  # the challenge is the checkout's own page
+
     def submit_dispute(
         self, gateway_dispute_id: str, evidence: DisputeEvidence, files: list[EvidenceFile]
     ) -> DisputeState:

@@ -440,6 +440,10 @@ class StripeGateway:
             return None
         return getattr(intent, "client_secret", None)
 
+    def action_url(self, gateway_payment_id: str) -> str | None:
+        """None: Stripe's step runs in the page through handleNextAction (client_secret)."""
+        return None
+
     def submit_dispute(
         self, gateway_dispute_id: str, evidence: DisputeEvidence, files: list[EvidenceFile]
     ) -> DisputeState:

@@ -138,7 +138,7 @@ OBJECT_TYPES: dict[str, str] = {
     "webhook_delivery": "Webhook delivery",
 }
 
-GATEWAYS: dict[str, str] = {"sandbox": "Built-in sandbox", "stripe": "Stripe"}
+GATEWAYS: dict[str, str] = {"sandbox": "Built-in sandbox", "stripe": "Stripe", "paypal": "PayPal"}
 
 ACTOR_TYPES: dict[str, str] = {
     "user": "Team member",

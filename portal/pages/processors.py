@@ -87,6 +87,50 @@ def key_field() -> rx.Component:
     )
 
 
+def paypal_fields() -> rx.Component:
+    return rx.vstack(
+        field(
+            "Your PayPal app's client ID",
+            "processor-client-id",
+            text_input("processor-client-id", "client_id", auto_complete="off"),
+        ),
+        rx.text(
+            rx.cond(
+                S.has_key,
+                "Leave empty to keep the current one.",
+                rx.cond(
+                    S.livemode,
+                    "From a live app in PayPal's Developer Dashboard (Apps & Credentials).",
+                    "From a sandbox app in PayPal's Developer Dashboard (Apps & Credentials).",
+                ),
+            ),
+            size="1",
+            color_scheme="gray",
+        ),
+        secret_field(
+            "Its secret",
+            "processor-key",
+            "secret_key",
+            "",
+            rx.cond(
+                S.has_key,
+                "Leave empty to keep the current secret.",
+                "Kept encrypted; never shown again.",
+            ),
+        ),
+        field(
+            "Webhook ID",
+            "processor-webhook-id",
+            text_input("processor-webhook-id", "webhook_id", auto_complete="off"),
+            "So that PayPal's events reach us: in your app add a webhook to the address this "
+            "page shows after saving, then paste the ID PayPal gives it. Leave empty to keep "
+            "the current one.",
+        ),
+        spacing="3",
+        width="100%",
+    )
+
+
 def processor_form() -> rx.Component:
     return rx.card(
         rx.form(
@@ -98,6 +142,7 @@ def processor_form() -> rx.Component:
                 ),
                 rx.cond(S.editing_id == "", gateway_choice()),
                 rx.cond(S.form_gateway == "stripe", key_field()),
+                rx.cond(S.form_gateway == "paypal", paypal_fields()),
                 field(
                     "Only these currencies",
                     "processor-currencies",

@@ -37,7 +37,7 @@ STATUS_CHOICES = [
     "requires_action",
 ]
 METHOD_CHOICES = [ALL, *PAYMENT_METHOD_TYPES]
-GATEWAY_CHOICES = [ALL, "sandbox", "stripe"]
+GATEWAY_CHOICES = [ALL, "sandbox", "stripe", "paypal"]
 RISK_CHOICES = [ALL, *payment_list.RISK_FILTERS]
 # The date filter: its value in the address, and what the select shows.
 DATE_CHOICES = {

@@ -60,6 +60,8 @@ def _amounts(config: Any, locale: str) -> str:  # a GatewayConfig
 
 def _row(config: Any, position: int, last: int, in_use: bool, locale: str) -> dict:
     key = gateway_configs.masked_key(config)
+    if config.gateway == "paypal":
+        return _paypal_row(config, position, last, in_use, locale, key)
     if config.gateway == "sandbox":
         account = "Test cards only, no real money"
     elif key:
@@ -92,6 +94,34 @@ def _row(config: Any, position: int, last: int, in_use: bool, locale: str) -> di
         "webhook_url": f"{get_settings().app_url.rstrip('/')}/api/webhooks/stripe/{config.id}"
         if key
         else "",
+    }
+
+
+def _paypal_row(
+    config: Any, position: int, last: int, in_use: bool, locale: str, key: str | None
+) -> dict:
+    found = gateway_configs.paypal_credentials(config)
+    environment = found[2] if found else "sandbox"
+    webhook_id = found[3] if found else None
+    schedule = config_fees(config, config.gateway)
+    return {
+        "id": config.id,
+        "position": str(position),
+        "name": labels.gateway(config.gateway),
+        "account": f"Your PayPal app (client ID {key}, {environment})",
+        "currencies": ", ".join(config.currencies) if config.currencies else "All currencies",
+        "amounts": _amounts(config, locale),
+        "price": describe(schedule, locale)
+        + (" (standard)" if schedule == DEFAULT_FEES[config.gateway] else ""),
+        "enabled": "yes" if config.enabled else "",
+        "first": "yes" if position == 1 else "",
+        "last": "yes" if position == last else "",
+        "in_use": "yes" if in_use else "",
+        "webhooks": f"Events from your PayPal app arrive, checked for webhook ID {webhook_id}"
+        if webhook_id
+        else "PayPal's events do not reach us yet: add the webhook below in your PayPal app",
+        "webhook_ok": "yes" if webhook_id else "",
+        "webhook_url": f"{get_settings().app_url.rstrip('/')}/api/webhooks/paypal/{config.id}",
     }
 
 
@@ -202,6 +232,9 @@ class ProcessorsState(AuthState):
         typed = {name: str(form.get(name, ""))[:400].strip() for name in FORM_FIELDS}
         secret = str(form.get("secret_key", ""))[:300].strip() or None
         webhook_secret = str(form.get("webhook_secret", ""))[:500].strip() or None
+        paypal = self.form_gateway == "paypal"
+        client_id = str(form.get("client_id", ""))[:200].strip() if paypal else None
+        webhook_id = str(form.get("webhook_id", ""))[:100].strip() if paypal else None
         viewer = current_viewer(self)
         if viewer is None:
             return AuthState.require_session
@@ -215,6 +248,8 @@ class ProcessorsState(AuthState):
                 secret_key=secret,
                 webhook_secret=webhook_secret,
                 ip_address=self.router.session.client_ip,
+                client_id=client_id,
+                webhook_id=webhook_id,
             )
         except StepUpRequired:
             # The form stays open with what was typed (the key too: it stays in the page).

@@ -240,6 +240,22 @@ def test_gateway_and_risk_settings_from_the_cli(db_url: str):
     )
     assert wrong_mode.returncode == 1
     assert "sk_live_" in wrong_mode.stderr
+    paypal = [
+        "gateway-add",
+        "--merchant",
+        merchant,
+        "--gateway",
+        "paypal",
+        "--client-id",
+        "AbCdEf-client-id-123",
+        "--secret-key",
+        "EFgh-client-secret-456",
+    ]
+    added_paypal = run_cli([*paypal, "--webhook-id", "8PT597110X687430LKGECATA"], db_url)
+    assert added_paypal.returncode == 0, added_paypal.stderr
+    assert json.loads(added_paypal.stdout)["gateway"] == "paypal"
+    no_id = run_cli(paypal[:5] + paypal[7:], db_url)  # no client id
+    assert no_id.returncode == 1 and "client ID" in no_id.stderr
 
     tuned = run_cli(
         [

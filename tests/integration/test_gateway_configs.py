@@ -67,7 +67,8 @@ def audit_actions(shop: Merchant) -> list[str]:
 @pytest.mark.parametrize(
     ("livemode", "gateway", "kwargs", "param"),
     [
-        (False, "paypal", {}, "gateway"),
+        (False, "paypal", {}, "client_id"),  # PayPal needs its app's credentials
+        (False, "square", {}, "gateway"),
         (True, "sandbox", {}, "gateway"),
         (True, "stripe", {"secret_key": KEY_A}, "secret_key"),  # a test key in live mode
         (False, "stripe", {"secret_key": "sk_test_short"}, "secret_key"),

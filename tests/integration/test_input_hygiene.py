@@ -215,6 +215,14 @@ GOOD_BODIES[("POST", SIGNED[0])] = GOOD_BODIES[("POST", SIGNED[1])] = {
     "livemode": False,
     "data": {"object": {"id": "pi_1", "description": "Tea", "metadata": {"k": "v"}}},
 }
+# PayPal's events: their text is checked before PayPal is asked to confirm them (the probes'
+# processor id is a Stripe one, so a clean body finds no PayPal processor: 404).
+GOOD_BODIES[("POST", "/api/webhooks/paypal/{processor_id}")] = {
+    "id": "WH-hygiene",
+    "event_type": "PAYMENT.CAPTURE.COMPLETED",
+    "create_time": "2026-01-01T00:00:00Z",
+    "resource": {"id": "CAP1", "custom_id": "Tea", "amount": {"value": "1.00"}},
+}
 # Routes under /api that the schema leaves out, with their query parameters.
 HIDDEN_ROUTES: dict[tuple[str, str], list[str]] = {
     ("GET", "/api/openapi.json"): [],

@@ -681,7 +681,7 @@ def test_without_a_signing_secret_every_request_is_refused(
     assert response.json()["error"]["code"] == "webhooks_not_configured"
     assert count(InboundWebhookEvent) == 0
     health = client.get("/api/webhooks/health").json()
-    assert health["webhooks"] == {"stripe": "not_configured", "paypal": "not_implemented"}
+    assert health["webhooks"] == {"stripe": "not_configured", "paypal": "per_processor"}
 
 
 # --- group commit ---------------------------------------------------------------------------------
@@ -750,7 +750,7 @@ def test_health_reports_backlog_age_and_failures(
     assert client.get("/api/webhooks/health").json() == {
         "success": True,
         "status": "healthy",
-        "webhooks": {"stripe": "active", "paypal": "not_implemented"},
+        "webhooks": {"stripe": "active", "paypal": "per_processor"},
         "backlog": 0,
         "oldestUnprocessedSeconds": None,
         "failuresLastHour": 0,

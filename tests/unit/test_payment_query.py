@@ -58,7 +58,7 @@ def test_what_cannot_be_read_is_dropped_with_a_note() -> None:
             "status": "bogus",
             "currency": "XYZ",
             "method": "cheque",
-            "gateway": "paypal",
+            "gateway": "square",
             "risk": "maybe",
             "date": "fortnight",
             "from": "2026-13-45",

@@ -51,7 +51,7 @@ class SessionCreate(_Strict):
         None, description="ISO 8601 with a zone, or Unix seconds; 30 min to 7 days (default 24 h)"
     )
     metadata: dict[str, StrictStr] | None = None
-    paymentMethods: list[Literal["card", "bank"]] | None = Field(None, max_length=2)
+    paymentMethods: list[Literal["card", "paypal", "bank"]] | None = Field(None, max_length=3)
     savePaymentMethod: StrictBool = Field(
         False,
         description="Offer “save this card for future payments” (with the merchant's consent "

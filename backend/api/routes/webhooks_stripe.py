@@ -42,7 +42,7 @@ class WebhookAck(BaseModel):
 
 class WebhookSummary(BaseModel):
     stripe: Literal["active", "not_configured"]
-    paypal: Literal["not_implemented"] = "not_implemented"
+    paypal: Literal["per_processor"] = "per_processor"
 
 
 class WebhookHealth(BaseModel):
@@ -235,6 +235,11 @@ class EventWriter(BatchWriter[tuple[receive.VerifiedEvent, Future[bool]]]):
 
 
 _writer = EventWriter()
+
+
+async def store_verified(event: receive.VerifiedEvent) -> bool:
+    """Store and enqueue a verified event of any provider (PayPal's too): True when new."""
+    return await _writer.store(event)
 
 
 @router.get(

@@ -39,8 +39,9 @@ from backend.services.identity.login_throttle import throttle_key
 
 MAX_SESSION_DECLINES = 5
 ADDRESS_DECLINES = "10 per 10 minutes"
-# Failure codes of payments that no card, bank or risk rule refused: the processor's trouble.
-NOT_DECLINES = frozenset({"gateway_unavailable", *OUTCOME_UNKNOWN_CODES})
+# Failure codes of payments that no card, bank or risk rule refused: the processor's trouble,
+# or the customer cancelling on PayPal's approval page.
+NOT_DECLINES = frozenset({"gateway_unavailable", "payment_canceled", *OUTCOME_UNKNOWN_CODES})
 
 
 def is_decline(payment: Payment) -> bool:

@@ -60,9 +60,12 @@ def pay(
     locale: str,
     time_zone: str,
     save_card: bool = False,
+    method: str = "card",
 ) -> CheckoutView:
     """Charge the session with a sandbox card number or a Stripe PaymentMethod id; `save_card`
-    when the customer ticked "save for future payments"."""
+    when the customer ticked "save for future payments". Or start a PayPal payment (`method`
+    "paypal": the view's result then carries PayPal's approval URL, or none for the offline
+    twin, whose approval step is the page's own)."""
     with session_scope() as db:
         view = _view(
             db,
@@ -75,6 +78,7 @@ def pay(
                 locale=locale,
                 time_zone=time_zone,
                 save_card=save_card,
+                method=method,
             ),
         )
     return _sent(view)

@@ -273,6 +273,56 @@ MESSAGES: dict[str, dict[str, str]] = {
         "fr": "Refuser l'authentification",
         "de": "Authentifizierung ablehnen",
     },
+    # PayPal
+    "or": {"en": "or", "es": "o", "fr": "ou", "de": "oder"},
+    "pay_with_paypal": {
+        "en": "Pay with PayPal",
+        "es": "Pagar con PayPal",
+        "fr": "Payer avec PayPal",
+        "de": "Mit PayPal bezahlen",
+    },
+    "paypal_title": {
+        "en": "Approve with PayPal",
+        "es": "Aprueba con PayPal",
+        "fr": "Approuvez avec PayPal",
+        "de": "Mit PayPal bestätigen",
+    },
+    "paypal_text": {
+        "en": "Approve the payment of {amount} to {merchant} in PayPal.",
+        "es": "Aprueba el pago de {amount} a {merchant} en PayPal.",
+        "fr": "Approuvez le paiement de {amount} à {merchant} dans PayPal.",
+        "de": "Bestätigen Sie die Zahlung von {amount} an {merchant} in PayPal.",
+    },
+    "paypal_test": {
+        "en": "Test mode: this page stands in for PayPal's own approval page.",
+        "es": "Modo de prueba: esta página sustituye a la página de aprobación de PayPal.",
+        "fr": "Mode test : cette page remplace la page d'approbation de PayPal.",
+        "de": "Testmodus: Diese Seite ersetzt die Bestätigungsseite von PayPal.",
+    },
+    "paypal_continue": {
+        "en": "Continue to PayPal",
+        "es": "Continuar a PayPal",
+        "fr": "Continuer vers PayPal",
+        "de": "Weiter zu PayPal",
+    },
+    "paypal_approve": {
+        "en": "Approve with PayPal",
+        "es": "Aprobar con PayPal",
+        "fr": "Approuver avec PayPal",
+        "de": "Mit PayPal bestätigen",
+    },
+    "paypal_cancel": {
+        "en": "Cancel and choose another way to pay",
+        "es": "Cancelar y elegir otra forma de pago",
+        "fr": "Annuler et choisir un autre moyen de paiement",
+        "de": "Abbrechen und anders bezahlen",
+    },
+    "payment_canceled": {
+        "en": "The PayPal payment was cancelled. Nothing was charged.",
+        "es": "Se canceló el pago con PayPal. No se cobró nada.",
+        "fr": "Le paiement PayPal a été annulé. Rien n'a été débité.",
+        "de": "Die PayPal-Zahlung wurde abgebrochen. Es wurde nichts abgebucht.",
+    },
     # outcomes
     "paid_title": {
         "en": "Payment successful",

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 
 from sqlmodel import Session, select
 
+from backend.core.config import get_settings
 from backend.core.errors import Conflict, ValidationFailed
 from backend.gateways import declines
 from backend.integrations import email as email_outbox
@@ -48,6 +49,11 @@ from backend.services.context import Actor
 from backend.services.payments import authentication, charges, orders, risk, routing
 from backend.services.payments.charges import ChargeInput, PaymentMethodInput
 
+PAYPAL = "paypal"
+CANCELED = "payment_canceled"
+# The ways to pay the hosted page takes itself (bank payments arrive later).
+PAYING_METHODS = ("card", PAYPAL)
+
 
 @dataclass(frozen=True)
 class PayResult:
@@ -64,6 +70,9 @@ class PayResult:
     receipt_email_id: str | None = None  # send with send_receipt() after the commit
     # Stripe: what the browser needs to finish 3-D Secure (stripe.handleNextAction).
     client_secret: str | None = None
+    # PayPal: the approval page the browser goes to (None for the offline twin, whose
+    # approval step is this page's own approve / cancel step).
+    action_url: str | None = None
     retry_after: int = 0  # seconds, when "throttled"
 
 
@@ -75,6 +84,8 @@ def open_session(
     receipt = refresh(db, session, locale=locale, time_zone=time_zone)
     if session.status == OPEN:
         pending = pending_action(db, session)
+        if pending is not None and pending.payment_method_type == PAYPAL:
+            return _waiting(db, session, pending)  # back on the page: PayPal's link again
         if pending is not None:
             return PayResult(REQUIRES_ACTION, session, pending)
         return PayResult(OPEN, session)
@@ -104,8 +115,11 @@ def pay(
     locale: str = "en_US",
     time_zone: str = "UTC",
     save_card: bool = False,
+    method: str = "card",
 ) -> PayResult:
-    """Charge the session's order with a card (sandbox: the number; Stripe: a pm_ id).
+    """Charge the session's order with a card (sandbox: the number; Stripe: a pm_ id), or
+    with PayPal (`method` "paypal", `token` ignored): the payment then waits for the buyer's
+    approval (requires_action, `action_url` PayPal's page; back on this page, finish_action).
 
     `save_card`: the customer ticked "save for future payments" (the merchant's consent text),
     which a session offers when created with savePaymentMethod: the card is saved for the
@@ -124,29 +138,44 @@ def pay(
     if session.status != OPEN:
         return _closed(db, session, receipt)
     pending = pending_action(db, session)
+    if pending is not None and pending.payment_method_type == PAYPAL:
+        return _waiting(db, session, pending)  # another tab went to PayPal: finish that one
     if pending is not None:  # another tab started a 3-D Secure challenge: finish that one
         return PayResult(REQUIRES_ACTION, session, pending)
     email = session.customer_email or (
         normalise_email(customer_email, param="customerEmail") if customer_email else None
     )
-    if email is None:
+    if email is None and method != PAYPAL:  # PayPal knows its buyer's address
         raise ValidationFailed("An e-mail address is required", param="customerEmail")
     wait = checkout_declines.address_wait(ip_address, session.merchant_id, session.livemode)
     if wait:
         _record_refusal(db, session, ip_address, wait)
         return PayResult(THROTTLED, session, error_code=TOO_MANY_DECLINES, retry_after=wait)
+    if method not in session.payment_methods or method not in PAYING_METHODS:
+        raise ValidationFailed(
+            "This checkout does not take that way to pay", param="paymentMethod.type"
+        )
+    if method == PAYPAL:
+        token = PAYPAL
     attempt = len(orders.list_order_payments(db, scope_of(session), session.order_id)) + 1
-    saving = session.save_payment_method and (
-        save_card or subscribing.sells_subscription(db, session)
-    )
+    back = f"{get_settings().app_url}/pay/{session.id}"
+    subscription = bool(session.save_payment_method) and subscribing.sells_subscription(db, session)
+    if method == PAYPAL and subscription:  # renewals charge a saved card; PayPal keeps none
+        raise ValidationFailed(
+            "A subscription is paid by card: its renewals charge the card saved now",
+            param="paymentMethod.type",
+        )
+    saving = bool(session.save_payment_method) and method != PAYPAL and (save_card or subscription)
     if saving:
-        _customer_for_saving(db, session, email)
+        _customer_for_saving(db, session, email)  # type: ignore[arg-type]  # cards need one
     try:
         outcome = charges.charge(
             db,
             scope_of(session),
             ChargeInput(
-                payment_method=PaymentMethodInput("card", token),
+                payment_method=PaymentMethodInput(method, token),
+                return_url=f"{back}?paypal=return" if method == PAYPAL else None,
+                cancel_url=f"{back}?paypal=cancel" if method == PAYPAL else None,
                 order_id=session.order_id,
                 customer_email=email,
                 ip_address=ip_address,
@@ -167,14 +196,22 @@ def pay(
             blocked_by = risk.describe_reason(outcome.error_rule)
         return _declined(db, session, payment, _decline_key(outcome), ip_address, blocked_by)
     if payment.status == PaymentStatus.REQUIRES_ACTION:
-        return PayResult(
-            REQUIRES_ACTION,
-            session,
-            payment,
-            client_secret=authentication.client_secret(db, payment),
-        )
+        return _waiting(db, session, payment)
     receipt = complete(db, session, payment, locale, time_zone)
     return PayResult(COMPLETE, session, payment, receipt_email_id=receipt)
+
+
+def _waiting(db: Session, session: CheckoutSession, payment: Payment) -> PayResult:
+    """A payment waiting for the customer's step: Stripe's script needs its client secret,
+    PayPal's page is a redirect to its approval link; the sandbox's and the PayPal twin's is
+    this page's own approve / cancel step."""
+    if payment.payment_method_type == PAYPAL:
+        return PayResult(
+            REQUIRES_ACTION, session, payment, action_url=authentication.action_url(db, payment)
+        )
+    return PayResult(
+        REQUIRES_ACTION, session, payment, client_secret=authentication.client_secret(db, payment)
+    )
 
 
 def _customer_for_saving(db: Session, session: CheckoutSession, email: str) -> None:
@@ -263,8 +300,11 @@ def finish_action(
     locale: str = "en_US",
     time_zone: str = "UTC",
 ) -> PayResult:
-    """The end of a 3-D Secure challenge. Sandbox: the customer's answer (`approved`). Stripe:
-    the PaymentIntent's state after stripe.handleNextAction in the browser (`approved` None)."""
+    """The end of a 3-D Secure challenge or a PayPal approval. Sandbox and the PayPal twin: the
+    customer's answer (`approved`). Stripe: the PaymentIntent's state after
+    stripe.handleNextAction in the browser (`approved` None). PayPal: the customer came back
+    from PayPal's page, `approved` None on its return URL (the order's state at PayPal decides,
+    never the URL) and False on its cancel URL."""
     session = lock_session(db, session_id)
     receipt = refresh(db, session, locale=locale, time_zone=time_zone)
     if session.status != OPEN:
@@ -276,9 +316,11 @@ def finish_action(
     if finished.outcome == authentication.UNAVAILABLE:
         return PayResult(DECLINED, session, payment, error_code="unavailable")
     if finished.outcome == authentication.WAITING:
-        return PayResult(REQUIRES_ACTION, session, payment, client_secret=finished.client_secret)
+        return _waiting(db, session, payment)
     if finished.outcome == authentication.DECLINED:
-        code = declines.customer_code(finished.decline_code or "authentication_failed")
+        code = finished.decline_code or "authentication_failed"
+        if code != CANCELED:  # the customer's own cancel at PayPal is told as it is
+            code = declines.customer_code(code)
         return _declined(db, session, payment, code, ip_address)
     receipt = complete(db, session, payment, locale, time_zone)
     return PayResult(COMPLETE, session, payment, receipt_email_id=receipt)

@@ -43,11 +43,13 @@ MAX_QUANTITY = 999
 MAX_URL_LENGTH = 2000
 
 
-# What a session may offer. Bank payments (ACH) arrive with the Plaid onboarding work.
-PAYMENT_METHODS = ("card",)
+# What a session may offer. Bank payments (ACH) arrive with the Plaid onboarding work. PayPal
+# is offered when the merchant asks for it (paymentMethods ["card", "paypal"]).
+PAYMENT_METHODS = ("card", "paypal")
+DEFAULT_PAYMENT_METHODS = ("card",)
 
 
-KNOWN_PAYMENT_METHODS = ("card", "bank")
+KNOWN_PAYMENT_METHODS = ("card", "bank", "paypal")
 
 
 @dataclass(frozen=True)
@@ -126,19 +128,20 @@ def _expiry(value: datetime | None, now: datetime) -> datetime:
 
 def _methods(value: object) -> list[str]:
     if value is None:
-        return list(PAYMENT_METHODS)
+        return list(DEFAULT_PAYMENT_METHODS)
     if (
         not isinstance(value, list)
         or not value
         or any(m not in KNOWN_PAYMENT_METHODS for m in value)
     ):
         raise ValidationFailed(
-            "paymentMethods must be a non-empty list of: card, bank", param="paymentMethods"
+            "paymentMethods must be a non-empty list of: card, paypal, bank",
+            param="paymentMethods",
         )
     if any(m not in PAYMENT_METHODS for m in value):
         raise ValidationFailed(
             "Bank payments are not available yet: they arrive with bank account onboarding. "
-            'Use paymentMethods ["card"].',
+            'Use paymentMethods ["card"] or ["card", "paypal"].',
             param="paymentMethods",
             code="payment_method_unavailable",
         )

@@ -15,6 +15,7 @@ from sqlmodel import Session
 
 from backend.gateways.base import GatewayUnavailable, Outcome, PaymentResult
 from backend.models import Order, Payment, utcnow
+from backend.models.enums import CaptureMethod
 from backend.services.context import Actor
 from backend.services.payments import booking, charges, routing
 
@@ -22,7 +23,8 @@ from backend.services.payments import booking, charges, routing
 @dataclass(frozen=True)
 class Finished:
     """`outcome`: captured, declined (with `decline_code`), still waiting (requires_action:
-    `client_secret` for Stripe's next step) or unavailable (the processor did not answer)."""
+    `client_secret` for Stripe's next step), authorized (an authorize-only payment: a hold
+    placed, captured later) or unavailable (the processor did not answer)."""
 
     outcome: str
     payment: Payment
@@ -33,6 +35,7 @@ class Finished:
 
 
 CAPTURED = "captured"
+AUTHORIZED = "authorized"
 DECLINED = "declined"
 WAITING = "requires_action"
 UNAVAILABLE = "unavailable"
@@ -42,10 +45,13 @@ def finish(db: Session, payment: Payment, approved: bool | None, actor: Actor) -
     """Ask the processor how the challenge ended and book it. The caller holds the payment's
     owner (session or invoice) locked."""
     route = routing.route_for_payment(db, payment)
+    capture = payment.capture_method != CaptureMethod.MANUAL
     try:
         result: PaymentResult = routing.call(
             route,
-            lambda g: g.complete_action(payment.gateway_payment_id or "", approved, capture=True),
+            lambda g: g.complete_action(
+                payment.gateway_payment_id or "", approved, capture=capture
+            ),
             charges.attempt_recorder(db, payment, "authenticate"),
             charges.outcome_of,
         )
@@ -58,11 +64,22 @@ def finish(db: Session, payment: Payment, approved: bool | None, actor: Actor) -
         message = result.message or "The card was declined."
         booking.fail(db, payment, code, message, actor)
         return Finished(DECLINED, payment, decline_code=code, message=message)
+    platform = booking.platform_fees(db, payment.merchant_id)
+    if result.outcome == Outcome.AUTHORIZED:  # an authorize-only payment (PayPal AUTHORIZE)
+        booking.authorize(db, payment, payment.amount, platform, route.fees, actor, utcnow())
+        return Finished(AUTHORIZED, payment)
     order = db.get(Order, payment.order_id, with_for_update=True)
     assert order is not None
-    platform = booking.platform_fees(db, payment.merchant_id)
     booking.capture(db, order, payment, payment.amount, platform, route.fees, actor, utcnow())
     return Finished(CAPTURED, payment)
+
+
+def action_url(db: Session, payment: Payment) -> str | None:
+    """Where the customer goes for the processor's own approval page (PayPal), or None."""
+    if not payment.gateway_payment_id:
+        return None
+    route = routing.route_for_payment(db, payment)
+    return route.gateway.action_url(payment.gateway_payment_id)
 
 
 def client_secret(db: Session, payment: Payment) -> str | None:

@@ -100,6 +100,9 @@ class ChargeInput:
     metadata: dict[str, str] = field(default_factory=dict)
     idempotency_key: str | None = None
     saved: SavedCardCharge | None = None
+    # Where a processor with its own approval page (PayPal) sends the customer back.
+    return_url: str | None = None
+    cancel_url: str | None = None
     # The customer agreed to have this card saved for later charges (the order's customer):
     # it is charged at one processor only, under that processor's customer, and saved there
     # as it succeeds (customers.payment_methods keeps it). PaymentOutcome.saved_method says.
@@ -335,6 +338,8 @@ def _payment_outcome_of(
         metadata={"payment_id": payment.id, "order_id": order.id, **metadata},
         gateway_customer_id=gateway_customer_id,
         off_session=saved.off_session if saved else False,
+        return_url=data.return_url,
+        cancel_url=data.cancel_url,
         setup_future_usage=saving_for is not None,
     )
     try:

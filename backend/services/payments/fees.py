@@ -50,6 +50,8 @@ def describe(schedule: FeeSchedule, locale: str = "en_US") -> str:
 
 # Stripe's standard card pricing: 2.9% + 30 cents (US). Configurable per gateway.
 STRIPE_DEFAULT = FeeSchedule(percent_pips=29_000, fixed_fees={"USD": 30})
+# PayPal Checkout's standard US price: 3.49% + 0.49 USD.
+PAYPAL_DEFAULT = FeeSchedule(percent_pips=34_900, fixed_fees={"USD": 49})
 
 
 @dataclass(frozen=True)

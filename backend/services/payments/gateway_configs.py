@@ -13,6 +13,12 @@ Members change them from the portal (Settings, Processors) and operators from th
 - With the merchant's own key, Stripe sends that account's events (refunds, disputes) to
   /api/webhooks/stripe/<configuration id>, signed with the endpoint's signing secret (whsec_...)
   stored here beside the key; two comma-separated secrets are both accepted during a rotation.
+- PayPal takes the merchant's own PayPal app: its client id and secret (encrypted at rest like
+  Stripe's key, the secret never shown again, the client id only masked) and the id of the
+  webhook subscribed in that app, which verifies the events PayPal sends to
+  /api/webhooks/paypal/<configuration id>. Its environment follows the mode: PayPal's sandbox
+  for test mode, live for live mode. There is no platform PayPal account: without a PayPal
+  processor, test mode's PayPal payments go to the offline twin and live mode takes none.
 - An amount range is in minor units of one currency, so it needs exactly one currency.
 - The processor's price (shown as the gateway fee on each payment) is a percentage plus a fixed
   fee in one currency; unset, the gateway's standard price applies (Stripe's 2.9% + 30c).
@@ -45,6 +51,8 @@ MAX_CONFIGS = 20  # per merchant and mode: routing reads them all on every payme
 MAX_CURRENCIES = 50
 _KEY_LENGTH = range(20, 256)
 _WEBHOOK_SECRET_LENGTH = range(20, 200)
+_PAYPAL_CREDENTIAL_LENGTH = range(10, 129)
+_PAYPAL_WEBHOOK_ID_LENGTH = range(5, 65)
 MAX_WEBHOOK_SECRETS = 2  # the new one and the one it replaces, while Stripe signs with both
 
 
@@ -132,6 +140,8 @@ def _clean_rules(rules: Rules) -> Rules:
 def _clean_key(gateway: str, livemode: bool, secret_key: str | None) -> str | None:
     if secret_key is None:
         return None
+    if gateway == "paypal":
+        return _clean_paypal(secret_key, "secret_key", "That is not a PayPal client secret")
     if gateway != "stripe":
         raise ValidationFailed("Only Stripe takes a secret key", param="secret_key")
     key = secret_key.strip()
@@ -145,6 +155,81 @@ def _clean_key(gateway: str, livemode: bool, secret_key: str | None) -> str | No
     if len(key) not in _KEY_LENGTH or not key.isascii() or not key.replace("_", "").isalnum():
         raise ValidationFailed("That is not a Stripe secret key", param="secret_key")
     return key
+
+
+def _clean_paypal(value: str, param: str, message: str) -> str:
+    text = value.strip()
+    allowed = text.replace("-", "").replace("_", "")
+    if len(text) not in _PAYPAL_CREDENTIAL_LENGTH or not text.isascii() or not allowed.isalnum():
+        raise ValidationFailed(message, param=param)
+    return text
+
+
+def _clean_webhook_id(webhook_id: str) -> str:
+    text = webhook_id.strip()
+    if len(text) not in _PAYPAL_WEBHOOK_ID_LENGTH or not text.isascii() or not text.isalnum():
+        raise ValidationFailed(
+            "Enter the webhook ID PayPal shows for the webhook in your app (letters and digits)",
+            param="webhook_id",
+        )
+    return text
+
+
+@dataclass(frozen=True)
+class PayPalCredentials:
+    """What a PayPal processor is set up with; None keeps what is stored."""
+
+    client_id: str | None = None
+    webhook_id: str | None = None
+
+
+def _store_paypal(
+    config: GatewayConfig, livemode: bool, secret: str | None, paypal: PayPalCredentials
+) -> dict[str, bool]:
+    stored = _credentials(config)
+    changed: dict[str, bool] = {}
+    if paypal.client_id is not None:
+        client_id = _clean_paypal(paypal.client_id, "client_id", "That is not a PayPal client ID")
+        stored["client_id"], changed["client_id_replaced"] = client_id, True
+    if secret is not None:
+        stored["client_secret"], changed["key_replaced"] = secret, True
+    if paypal.webhook_id is not None:
+        stored["webhook_id"] = _clean_webhook_id(paypal.webhook_id)
+        changed["webhook_id_replaced"] = True
+    if not stored.get("client_id") or not stored.get("client_secret"):
+        raise ValidationFailed(
+            "PayPal needs your app's client ID and secret (PayPal Developer Dashboard, Apps & "
+            "Credentials)",
+            param="client_id" if not stored.get("client_id") else "secret_key",
+        )
+    stored["environment"] = "live" if livemode else "sandbox"
+    if changed or not config.credentials_encrypted:
+        config.credentials_encrypted = encrypt_json(stored)
+    return changed
+
+
+def paypal_credentials(config: GatewayConfig) -> tuple[str, str, str, str | None] | None:
+    """A PayPal processor's client id, secret, environment and webhook id (None: not PayPal
+    or not set up)."""
+    if config.gateway != "paypal":
+        return None
+    stored = _credentials(config)
+    if not stored.get("client_id") or not stored.get("client_secret"):
+        return None
+    webhook_id = stored.get("webhook_id")
+    return (
+        str(stored["client_id"]),
+        str(stored["client_secret"]),
+        str(stored.get("environment") or "sandbox"),
+        str(webhook_id) if webhook_id else None,
+    )
+
+
+def paypal_webhook_source(db: Session, config_id: str) -> GatewayConfig | None:
+    """The PayPal configuration an inbound webhook URL names, if it can verify events."""
+    config = db.get(GatewayConfig, config_id)
+    found = paypal_credentials(config) if config is not None else None
+    return config if found is not None and found[3] else None
 
 
 def _clean_webhook_secret(webhook_secret: str) -> list[str]:
@@ -188,6 +273,25 @@ def _store_credentials(
     if changed:
         config.credentials_encrypted = encrypt_json(stored)
     return changed
+
+
+def _store_any(
+    config: GatewayConfig,
+    livemode: bool,
+    key: str | None,
+    webhook_secret: str | None,
+    paypal: PayPalCredentials | None,
+) -> dict[str, bool]:
+    if config.gateway == "paypal":
+        if webhook_secret is not None:
+            raise ValidationFailed(
+                "PayPal verifies its events by the webhook ID, not a signing secret",
+                param="webhook_secret",
+            )
+        return _store_paypal(config, livemode, key, paypal or PayPalCredentials())
+    if paypal is not None and (paypal.client_id is not None or paypal.webhook_id is not None):
+        raise ValidationFailed("Only PayPal takes a client ID and webhook ID", param="client_id")
+    return _store_credentials(config, key, webhook_secret)
 
 
 def webhook_secrets(config: GatewayConfig) -> list[str]:
@@ -235,9 +339,13 @@ def rules_of(config: GatewayConfig) -> Rules:
 
 
 def masked_key(config: GatewayConfig) -> str | None:
-    """The merchant's key as people may see it again (sk_test_...4242), or None."""
+    """The merchant's key as people may see it again (sk_test_...4242; PayPal: its client
+    id's start and end), or None."""
     if not config.credentials_encrypted:
         return None
+    found = paypal_credentials(config)
+    if found is not None:
+        return f"{found[0][:4]}\u2026{found[0][-4:]}"
     key = str(decrypt_json(config.credentials_encrypted).get("secret_key") or "")
     prefix = key[: key.index("_", 3) + 1] if key.count("_") >= 2 else ""
     return f"{prefix}\u2026{key[-4:]}" if key else None
@@ -324,6 +432,7 @@ def add(
     rules: Rules = Rules(),
     priority: int | None = None,
     actor: Actor = SYSTEM,
+    paypal: PayPalCredentials | None = None,
 ) -> GatewayConfig:
     """A new configuration, tried after the existing ones unless a priority is given."""
     if gateway not in GATEWAY_NAMES:
@@ -350,7 +459,7 @@ def add(
         gateway=gateway,
         priority=priority,
     )
-    _store_credentials(config, key, webhook_secret)
+    _store_any(config, scope.livemode, key, webhook_secret, paypal)
     _apply(config, clean)
     db.add(config)
     _audit(db, config, "gateway_config.created", actor, _summary(config))
@@ -366,6 +475,7 @@ def update(
     secret_key: str | None = None,
     webhook_secret: str | None = None,
     actor: Actor = SYSTEM,
+    paypal: PayPalCredentials | None = None,
 ) -> GatewayConfig:
     """New rules and price; a new key or signing secret replaces the stored one (None keeps
     it)."""
@@ -373,7 +483,7 @@ def update(
     key = _clean_key(config.gateway, scope.livemode, secret_key)
     _apply(config, _clean_rules(rules))
     changed = _summary(config)
-    changed.update(_store_credentials(config, key, webhook_secret))
+    changed.update(_store_any(config, scope.livemode, key, webhook_secret, paypal))
     config.updated_at = utcnow()
     db.add(config)
     _audit(db, config, "gateway_config.updated", actor, changed)
@@ -449,6 +559,7 @@ def _summary(config: GatewayConfig) -> dict[str, object]:
         "dispute_fee": config.dispute_fee,
         "own_key": config.credentials_encrypted is not None,
         "webhook_secret": bool(webhook_secrets(config)),
+        "webhook_id": bool((paypal_credentials(config) or (None, None, None, None))[3]),
     }
 
 

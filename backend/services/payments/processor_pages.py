@@ -74,11 +74,17 @@ def save_processor(
     secret_key: str | None,
     webhook_secret: str | None,
     ip_address: str | None,
+    client_id: str | None = None,
+    webhook_id: str | None = None,
 ) -> GatewayConfig:
     """Change the processor `editing_id`, or add one of `gateway` when it is "", with the
-    rules typed in the form (rules_from_form)."""
+    rules typed in the form (rules_from_form). PayPal: `client_id`, `secret_key` (its client
+    secret) and `webhook_id`; None (or blank when editing) keeps what is stored."""
     require(ctx.role, Permission.MANAGE_SETTINGS)
     rules = rules_from_form(typed, locale)
+    paypal = None
+    if client_id is not None or webhook_id is not None:
+        paypal = gateway_configs.PayPalCredentials(client_id or None, webhook_id or None)
     with session_scope() as db:
         if ctx.livemode:
             step_up.require_fresh(db, ctx.session_id)
@@ -92,6 +98,7 @@ def save_processor(
                 secret_key=secret_key,
                 webhook_secret=webhook_secret,
                 actor=actor,
+                paypal=paypal,
             )
         return gateway_configs.add(
             db,
@@ -101,6 +108,7 @@ def save_processor(
             webhook_secret=webhook_secret,
             rules=rules,
             actor=actor,
+            paypal=paypal,
         )
 
 

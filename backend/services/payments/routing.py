@@ -25,13 +25,24 @@ from backend.core.errors import ServiceError, ValidationFailed
 from backend.core.ttl_cache import TTLMemo, forget_on_commit
 from backend.gateways.base import Gateway, GatewayUnavailable
 from backend.models import GatewayConfig, Payment, PaymentMethod
-from backend.services.payments.fees import STRIPE_DEFAULT, FeeSchedule
+from backend.services.payments.fees import PAYPAL_DEFAULT, STRIPE_DEFAULT, FeeSchedule
 
-GATEWAY_NAMES = ("sandbox", "stripe")
+GATEWAY_NAMES = ("sandbox", "stripe", "paypal")
 # The ways to pay that payments, saved methods and processor rules name.
-PAYMENT_METHOD_TYPES = ("card",)
+PAYMENT_METHOD_TYPES = ("card", "paypal")
+# What each gateway can take: a configuration whose rules name no method still only gets these.
+GATEWAY_METHODS: dict[str, tuple[str, ...]] = {
+    "sandbox": ("card",),
+    "stripe": ("card",),
+    "paypal": ("paypal",),
+}
 # The sandbox charges what Stripe would, so test mode shows realistic fees and net amounts.
-DEFAULT_FEES = {"sandbox": STRIPE_DEFAULT, "stripe": STRIPE_DEFAULT}
+# PayPal's standard US price for PayPal Checkout: 3.49% + 0.49 USD.
+DEFAULT_FEES = {
+    "sandbox": STRIPE_DEFAULT,
+    "stripe": STRIPE_DEFAULT,
+    "paypal": PAYPAL_DEFAULT,
+}
 
 T = TypeVar("T")
 
@@ -54,7 +65,21 @@ class Route:
 
 
 @lru_cache(maxsize=64)
-def _build(name: str, secret: str | None) -> Gateway:
+def _build(name: str, secret: str | None, paypal: tuple[str, str, str] | None = None) -> Gateway:
+    """The gateway client of `name`: `secret` is a merchant's own Stripe key; `paypal` a
+    merchant's PayPal app (client id, secret, environment), without which PayPal is its
+    offline twin (test mode only: candidate_routes never sends a live payment there)."""
+    if name == "paypal":
+        from backend.gateways.paypal import PayPalClient, PayPalGateway, PayPalTwin
+
+        if paypal is None:
+            return PayPalTwin()
+        settings = get_settings()
+        client_id, client_secret, environment = paypal
+        client = PayPalClient(
+            client_id, client_secret, environment=environment, api_base=settings.paypal_api_base
+        )
+        return PayPalGateway(client, return_url=settings.app_url)
     if name == "sandbox":
         from backend.gateways.sandbox import SandboxGateway
 
@@ -87,11 +112,17 @@ def config_fees(config: GatewayConfig | None, name: str) -> FeeSchedule:
 
 
 def _route(config: GatewayConfig | None, name: str) -> Route:
-    secret = None
+    secret, paypal = None, None
     if config is not None and config.credentials_encrypted:
-        secret = decrypt_json(config.credentials_encrypted).get("secret_key")
+        stored = decrypt_json(config.credentials_encrypted)
+        if name == "paypal" and stored.get("client_id") and stored.get("client_secret"):
+            environment = str(stored.get("environment") or "sandbox")
+            paypal = (str(stored["client_id"]), str(stored["client_secret"]), environment)
+        else:
+            secret = stored.get("secret_key")
     config_id = config.id if config else None
-    return Route(name, _build(name, secret), config_fees(config, name), config_id)
+    gateway = _build(name, secret, paypal) if paypal else _build(name, secret)
+    return Route(name, gateway, config_fees(config, name), config_id)
 
 
 @dataclass(frozen=True)
@@ -161,7 +192,8 @@ def _matches(
     """Whether a configuration takes the payment; an amount or currency of None (saving a
     card, no payment yet) matches any rule on it."""
     return (
-        (not config.currencies or currency is None or currency in config.currencies)
+        method in GATEWAY_METHODS.get(config.gateway, ())
+        and (not config.currencies or currency is None or currency in config.currencies)
         and (not config.methods or method in config.methods)
         and (config.min_amount is None or amount is None or amount >= config.min_amount)
         and (config.max_amount is None or amount is None or amount <= config.max_amount)
@@ -199,6 +231,8 @@ def candidate_routes(
         ]
         if chosen:
             return chosen
+    if method == "paypal" or requested == "paypal":
+        return [_paypal_fallback(livemode, method, requested)]
     if requested == "sandbox" or (
         requested is None and not livemode and not get_settings().stripe_enabled
     ):
@@ -210,6 +244,24 @@ def candidate_routes(
         code="gateway_not_configured",
         param="gatewayType",
     )
+
+
+def _paypal_fallback(livemode: bool, method: str, requested: str | None) -> Route:
+    """No PayPal processor takes the payment: test mode uses PayPal's offline twin."""
+    if method != "paypal" or requested not in (None, "paypal"):
+        raise ValidationFailed(
+            'PayPal takes paymentMethod.type "paypal" only, and only PayPal takes it',
+            code="gateway_not_available",
+            param="gatewayType" if requested else "paymentMethod.type",
+        )
+    if livemode:
+        raise ValidationFailed(
+            "No PayPal processor is set up for live payments on this account: add one on the "
+            "Processors page",
+            code="gateway_not_configured",
+            param="paymentMethod.type",
+        )
+    return _route(None, "paypal")
 
 
 def _config_for_payment(db: Session, payment: Payment) -> GatewayConfig | None:

@@ -194,6 +194,8 @@ def volume_by_method(
 def method_label(method: str | None, brand: str | None) -> str:
     if method == "card" and brand:
         return labels.card_brand(brand)
+    if method == "paypal":
+        return labels.gateway("paypal")
     return labels.words(method or "other")
 
 

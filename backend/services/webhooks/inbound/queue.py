@@ -34,9 +34,9 @@ from backend.models import (
 from backend.models.enums import (
     InboundEventStatus,
 )
+from backend.services.webhooks.inbound import paypal_handlers, stripe_handlers
 from backend.services.webhooks.inbound.handling import Defer
 from backend.services.webhooks.inbound.receive import PROVIDER, REDISPATCH
-from backend.services.webhooks.inbound.stripe_handlers import apply
 from backend.services.webhooks.lease import (
     UNTIL,
     claim_statement,
@@ -113,7 +113,7 @@ def process(
             event = _leased(db, event_pk, lease)
             if event is None:
                 return None
-            event.status, note = apply(db, event)
+            event.status, note = _apply(db, event)
             event.error_message = note if event.status == S.IGNORED else None
             event.processed_at = now
             event.locked_until = event.next_attempt_at = None
@@ -129,6 +129,13 @@ def process(
         except Exception:  # the database itself is failing: the lease expires, then a retry
             log.exception("could not record the failure of webhook event %s", event_pk)
             return None
+
+
+def _apply(db: Session, event: InboundWebhookEvent) -> tuple[S, str | None]:
+    """Each provider's handlers apply its own events."""
+    if paypal_handlers.is_paypal(event.provider):
+        return paypal_handlers.apply(db, event)
+    return stripe_handlers.apply(db, event)
 
 
 def _leased(db: Session, event_pk: str, lease: datetime) -> InboundWebhookEvent | None:
@@ -204,7 +211,7 @@ def dispatch_due(
 def replay(reference: str, *, engine: Engine | None = None) -> InboundWebhookEvent:
     """Queue one event again with a fresh set of attempts, whatever its status: handlers are
     idempotent, so replaying a processed event changes nothing already applied. `reference`
-    is our row id (whe_...) or Stripe's event id (evt_...)."""
+    is our row id (whe_...), Stripe's event id (evt_...) or PayPal's (WH-...)."""
     now = utcnow()
     with session_scope(engine) as db:
         event = _find(db, reference, lock=True)
@@ -230,7 +237,11 @@ def _find(db: Session, reference: str, *, lock: bool = False) -> InboundWebhookE
         or_(
             col(t.id) == reference,
             (col(t.event_id) == reference)
-            & or_(col(t.provider) == PROVIDER, col(t.provider).startswith(PROVIDER + ":")),
+            & or_(
+                col(t.provider) == PROVIDER,
+                col(t.provider).startswith(PROVIDER + ":"),
+                col(t.provider).startswith(paypal_handlers.PROVIDER + ":"),
+            ),
         )
     )
     event = db.exec(query.with_for_update() if lock else query).first()

@@ -1,4 +1,5 @@
-"""Inbound Stripe webhooks: verify and store at once, process in the background.
+"""Inbound Stripe webhooks: verify and store at once, process in the background. (PayPal's are
+verified by paypal_receive and stored here the same way, with provider "paypal:<config id>".)
 
 Two endpoints take events: /api/webhooks/stripe for the platform's Stripe account (verified with
 STRIPE_WEBHOOK_SECRET) and /api/webhooks/stripe/<gateway config id> for a merchant's own Stripe
@@ -65,10 +66,11 @@ class VerifiedEvent:
     livemode: bool
     payload: str  # the exact text Stripe signed
     source: str | None = None  # the gateway config of a merchant's own Stripe account
+    provider: str = PROVIDER  # "stripe" or "paypal" (PayPal's always come with a source)
 
 
-def provider_of(source: str | None) -> str:
-    return f"{PROVIDER}:{source}" if source else PROVIDER
+def provider_of(source: str | None, provider: str = PROVIDER) -> str:
+    return f"{provider}:{source}" if source else provider
 
 
 def source_of(provider: str) -> str | None:
@@ -158,7 +160,7 @@ def store_many(
     rows = [
         {
             "id": new_id("whe"),
-            "provider": provider_of(event.source),
+            "provider": provider_of(event.source, event.provider),
             "event_id": event.event_id,
             "event_type": event.type,
             "livemode": event.livemode,
