@@ -30,7 +30,8 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from backend.core.currency import format_money
 from backend.services.checkout import branding, customer_actions
-from backend.services.checkout.i18n import LANGUAGES, negotiate, t
+from backend.services.checkout.i18n import LANGUAGES, every, negotiate, t
+from backend.services.checkout.subscribing import Terms
 from checkout.state import fill_messages
 from checkout.styles import CSS
 
@@ -74,14 +75,24 @@ def snapshot(
     brand: str,
     brand_text: str,
     locale: str,
+    terms: Terms | None = None,
 ) -> str:
-    """The top of the checkout page for an open session, as checkout/pages.py renders it."""
+    """The top of the checkout page for an open session, as checkout/pages.py renders it
+    (`terms`: a subscription link's session, whose amounts read "$15.00 every month")."""
 
     def money(amount: int) -> str:
-        return format_money(amount, session.currency, locale)
+        text = format_money(amount, session.currency, locale)
+        return every(text, terms.interval, terms.count, locale) if terms else text
 
-    total = money(session.amount_total)
-    m = fill_messages(locale, merchant=merchant_name, amount=total, currency=session.currency)
+    total = format_money(session.amount_total, session.currency, locale)
+    m = fill_messages(
+        locale,
+        merchant=merchant_name,
+        amount=total,
+        currency=session.currency,
+        recurring=money(session.amount_total),
+    )
+    first = f'<p class="co-first">{_e(m["sub_first_payment"])}</p>' if terms else ""
     language = locale.split("_")[0]
     logo = (
         f'<img src="{_e(logo_url)}" alt="{_e(merchant_name)}" height="40"/>'
@@ -110,7 +121,8 @@ def snapshot(
         f"</div></header>{note}"
         f'<div class="co-grid"><section class="co-card"><h2>{_e(m["order_summary"])}</h2>'
         f'<ul class="co-items">{items}</ul><div class="co-total"><span>{_e(m["total"])}</span>'
-        f"<span>{_e(total)}</span></div></section></div></main></div></div>"
+        f"<span>{_e(money(session.amount_total))}</span></div>{first}</section></div></main>"
+        "</div></div>"
     )
 
 
@@ -123,7 +135,13 @@ def render(session_id: str, accept_language: str | None, shell: str) -> str | No
     merchant = found.storefront
     colors = branding.button_colors(merchant.brand_color)
     top = snapshot(
-        found.session, merchant.name, merchant.logo_url, colors.background, colors.text, locale
+        found.session,
+        merchant.name,
+        merchant.logo_url,
+        colors.background,
+        colors.text,
+        locale,
+        found.terms,
     )
     head_end, body_start = shell.find("</head>"), shell.find("<body>")
     body_end = shell.rfind("</body>")

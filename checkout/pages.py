@@ -93,8 +93,13 @@ def summary() -> rx.Component:
         ),
         rx.cond(
             S.total != "",
-            rx.el.div(rx.el.span(S.m["total"]), rx.el.span(S.total), class_name="co-total"),
+            rx.el.div(
+                rx.el.span(S.m["total"]),
+                rx.el.span(S.total_words),
+                class_name="co-total",
+            ),
         ),
+        rx.cond(S.subscription, rx.el.p(S.m["sub_first_payment"], class_name="co-first")),
         class_name="co-card",
         aria_label=S.m["order_summary"],
     )
@@ -188,9 +193,17 @@ def sandbox_card_form() -> rx.Component:
             form_field(S.m["postal_code"], "postal", auto_complete="postal-code", max_length=16),
             class_name="co-set",
         ),
-        rx.cond(S.save_offer, save_card_choice()),
+        rx.cond(
+            S.subscription,
+            rx.el.p(S.m["sub_consent"], id="subscribe-consent", class_name="co-consent"),
+            rx.cond(S.save_offer, save_card_choice()),
+        ),
         rx.el.button(
-            rx.cond(S.processing, S.m["processing"], S.m["pay_button"]),
+            rx.cond(
+                S.processing,
+                S.m["processing"],
+                rx.cond(S.subscription, S.m["subscribe_button"], S.m["pay_button"]),
+            ),
             type="submit",
             class_name="co-pay",
             disabled=S.processing,
@@ -339,7 +352,7 @@ def receipt() -> rx.Component:
     return rx.el.section(
         rx.el.div("✓", class_name="co-ok", aria_hidden="true"),
         rx.el.h2(S.m["paid_title"], id="paid-title", tab_index=-1),
-        rx.el.p(S.m["paid_text"]),
+        rx.el.p(rx.cond(S.subscription, S.m["subscribed_text"], S.m["paid_text"])),
         rx.el.h3(S.m["receipt"], class_name="co-sr"),
         rx.el.dl(
             rx.el.dt(S.m["total"]),

@@ -25,6 +25,7 @@ from backend.services.checkout.card_checks import card_problems
 from backend.services.checkout.i18n import (
     LANGUAGES,
     catalog,
+    every,
     format_moment,
     format_wait,
     negotiate,
@@ -32,6 +33,7 @@ from backend.services.checkout.i18n import (
     t,
     time_zone,
 )
+from backend.services.checkout.subscribing import Terms
 
 log = logging.getLogger(__name__)
 
@@ -53,7 +55,14 @@ _CUSTOMER_ERRORS = {
 
 def fill_messages(locale: str, **values: object) -> dict[str, str]:
     """Every message of the page in the locale, placeholders filled (also for first_paint)."""
-    defaults: dict[str, object] = {"merchant": "", "amount": "", "email": "", "n": 3, "rule": ""}
+    defaults: dict[str, object] = {
+        "merchant": "",
+        "amount": "",
+        "email": "",
+        "n": 3,
+        "rule": "",
+        "recurring": "",
+    }
     defaults.update({"min": "", "max": "", "currency": "", "url": "", "wait": "", **values})
     messages = {key: text.format(**defaults) for key, text in catalog(locale).items()}
     messages["err_cvc3"] = t("err_cvc", locale, n=3)
@@ -82,6 +91,11 @@ class CheckoutState(rx.State):
     test_mode: bool = True
     # The session offers "save this card for future payments" (savePaymentMethod).
     save_offer: bool = False
+    # A payment link that sells a subscription (its session too): the amounts read "$15.00
+    # every month", the page states the consent instead of the checkbox, the button subscribes.
+    subscription: bool = False
+    # The order's total as the summary shows it: "$15.00", or "$15.00 every month".
+    total_words: str = ""
     stripe_element: bool = False
     stripe_publishable_key: str = ""
     stripe_client_secret: str = ""
@@ -137,18 +151,25 @@ class CheckoutState(rx.State):
     def _money(self, amount: int) -> str:
         return format_money(amount, self.currency, self.locale)
 
+    def _every(self, amount: str, terms: Terms | None) -> str:
+        """ "$15.00 every month" for a subscription's terms; the amount alone otherwise."""
+        return every(amount, terms.interval, terms.count, self.locale) if terms else amount
+
     def _show(self, view: customer_actions.CheckoutView) -> None:
-        result, merchant = view.result, view.storefront
+        result, merchant, terms = view.result, view.storefront, view.terms
         session = result.session
         self._apply_merchant(merchant)
         self.currency, self._amount = session.currency, session.amount_total
         self.amount_minor = session.amount_total
         self.total = self._money(session.amount_total)
+        self.subscription = terms is not None
         self.items = [
             {
                 "name": item["name"],
                 "quantity": t("quantity", self.locale, n=item["quantity"]),
-                "amount": self._money(item["quantity"] * item["unitAmountCents"]),
+                "amount": self._every(
+                    self._money(item["quantity"] * item["unitAmountCents"]), terms
+                ),
             }
             for item in session.line_items
         ]
@@ -159,7 +180,8 @@ class CheckoutState(rx.State):
         self.save_offer = bool(session.save_payment_method)
         self.stripe_element = checkout_stripe.live_card_element(session)
         self.stripe_publishable_key = checkout_stripe.publishable_key()
-        self._fill_messages()
+        self.total_words = self._every(self.total, terms)
+        self._fill_messages(recurring=self.total_words)
         self.stripe_client_secret = result.client_secret or ""
         self.paypal_offered = "paypal" in (session.payment_methods or ())
         self.paypal_url = result.action_url or ""
@@ -368,15 +390,17 @@ class CheckoutState(rx.State):
             self._fill_messages()
             self.view = "not_found"
             return
-        link = found.link
+        link, terms = found.link, found.terms
         self._apply_merchant(found.storefront)
         self.currency = link.currency
         self.test_mode = not link.livemode
+        self.subscription = terms is not None
         self.link_description = link.description or ""
         self.link_custom_amount = link.unit_amount is None
         self.link_max_quantity = link.max_quantity
         self._link_min, self._link_max = link.min_amount or 0, link.max_amount or 0
-        self.link_totals = payment_links.quantity_totals(link, self.locale)
+        totals = payment_links.quantity_totals(link, self.locale)
+        self.link_totals = [self._every(total, terms) for total in totals]
         self.total = self.link_totals[0] if self.link_totals else ""
         quantity = t("quantity", self.locale, n=1) if link.max_quantity > 1 else ""
         self.items = [{"name": link.name, "quantity": quantity, "amount": self.total}]
@@ -390,7 +414,9 @@ class CheckoutState(rx.State):
         self.link_button = (
             t("continue_pay", self.locale, amount=self.total) if self.total else self.m["continue"]
         )
-        self.view = "link" if link.active else "link_inactive"
+        if terms is not None:  # the amount every period is in the summary; the button subscribes
+            self.link_texts["button"] = self.link_button = texts["continue_subscribe"]
+        self.view = "link" if found.open else "link_inactive"
 
     @rx.event
     def start_link(self, form: dict[str, str]):  # type: ignore[no-untyped-def]

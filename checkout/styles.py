@@ -28,7 +28,11 @@ background:#fff;color:#1f2937;min-height:40px}
 .co-items{list-style:none;margin:0;padding:0}
 .co-items li{display:flex;justify-content:space-between;gap:12px;padding:6px 0}
 .co-qty{color:#4b5563;font-size:.875rem}
-.co-total{display:flex;justify-content:space-between;border-top:1px solid #e5e7eb;
+.co-items li>span:last-child,.co-total>span:last-child{text-align:right}
+.co-first{font-size:.875rem;color:#374151;margin:10px 0 0}
+.co-consent{font-size:.875rem;color:#374151;margin:0 0 14px;padding:10px 12px;
+background:#f9fafb;border:1px solid #e5e7eb;border-radius:8px}
+.co-total{display:flex;justify-content:space-between;gap:12px;border-top:1px solid #e5e7eb;
 margin-top:8px;padding-top:12px;font-weight:700;font-size:1.125rem}
 .co-note{background:#fff7ed;border:1px solid #fdba74;color:#7c2d12;border-radius:8px;
 padding:10px 12px;font-size:.875rem;margin-bottom:16px}

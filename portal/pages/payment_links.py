@@ -18,6 +18,116 @@ def field(label: str, name: str, **props: object) -> rx.Component:
     )
 
 
+def quantity_field() -> rx.Component:
+    return field(
+        "Most a customer may buy at once",
+        "max_quantity",
+        type="number",
+        min=1,
+        max=99,
+        default_value=S.form_values["max_quantity"],
+    )
+
+
+def fixed_fields() -> rx.Component:
+    return rx.hstack(
+        field(
+            "Price (e.g. 12.50)",
+            "unit_amount",
+            default_value=S.form_values["unit_amount"],
+            input_mode="decimal",
+        ),
+        quantity_field(),
+        width="100%",
+        flex_direction=["column", "row"],
+    )
+
+
+def custom_fields() -> rx.Component:
+    return rx.hstack(
+        field(
+            "Minimum",
+            "min_amount",
+            default_value=S.form_values["min_amount"],
+            input_mode="decimal",
+            placeholder="1.00",
+        ),
+        field(
+            "Maximum",
+            "max_amount",
+            default_value=S.form_values["max_amount"],
+            input_mode="decimal",
+            placeholder="no limit",
+        ),
+        width="100%",
+        flex_direction=["column", "row"],
+    )
+
+
+def price_choice() -> rx.Component:
+    """One of the merchant's active recurring prices, in words; none yet: how to make one."""
+    return rx.cond(
+        S.price_choices.length() > 0,  # type: ignore[attr-defined]
+        rx.vstack(
+            rx.el.label("Recurring price", html_for="pl-price", class_name="pp-label"),
+            rx.select.root(
+                rx.select.trigger(id="pl-price", aria_label="Recurring price", width="100%"),
+                rx.select.content(
+                    rx.foreach(
+                        S.price_choices,
+                        lambda c: rx.select.item(c["label"], value=c["id"]),
+                    )
+                ),
+                value=S.chosen_price,
+                on_change=S.choose_price,
+            ),
+            rx.text(
+                "Customers pay the first period now and are charged again each period "
+                "until they cancel; their card is saved for the renewals.",
+                size="1",
+                color_scheme="gray",
+            ),
+            spacing="1",
+            width="100%",
+        ),
+        rx.callout(
+            rx.text(
+                "You have no active recurring price yet. Create a product with a recurring "
+                "price in ",
+                rx.link("Billing → Products", href="/billing"),
+                ", then come back to make its subscription link.",
+            ),
+            icon="info",
+            color_scheme="blue",
+            width="100%",
+        ),
+    )
+
+
+def subscription_fields() -> rx.Component:
+    return rx.vstack(
+        rx.cond(
+            S.kept_price != "",
+            rx.vstack(
+                rx.text("Recurring price", class_name="pp-label"),
+                rx.text(S.kept_price, size="2", weight="medium"),
+                rx.text(
+                    "A subscription link keeps its price. To sell another price, create a "
+                    "new link.",
+                    size="1",
+                    color_scheme="gray",
+                ),
+                spacing="1",
+                width="100%",
+            ),
+            price_choice(),
+        ),
+        rx.box(quantity_field(), width=["100%", "50%"]),
+        spacing="3",
+        width="100%",
+    )
+
+
 def link_form() -> rx.Component:
     v = S.form_values
     return rx.card(
@@ -41,8 +151,15 @@ def link_form() -> rx.Component:
                     default_value=v["description"],
                     max_length=500,
                 ),
-                field(
-                    "Currency", "currency", default_value=v["currency"], max_length=3, width="8rem"
+                rx.cond(
+                    S.pricing != "subscription",
+                    field(
+                        "Currency",
+                        "currency",
+                        default_value=v["currency"],
+                        max_length=3,
+                        width="8rem",
+                    ),
                 ),
                 rx.el.fieldset(
                     rx.el.legend("Price", class_name="pp-label"),
@@ -58,53 +175,27 @@ def link_form() -> rx.Component:
                                 " Customer chooses the amount",
                                 class_name="pp-radio",
                             ),
+                            rx.el.label(
+                                rx.radio_group.item(value="subscription"),
+                                " Subscription",
+                                class_name="pp-radio",
+                            ),
                             wrap="wrap",
                             spacing="4",
                         ),
                         value=S.pricing,
                         on_change=S.choose_pricing,
                         name="pricing",
+                        # A subscription link keeps its kind and price; other links do not
+                        # become one (create a new link for that).
+                        disabled=S.kept_price != "",
                     ),
                     style={"border": "0", "padding": "0", "margin": "0"},
                 ),
                 rx.cond(
-                    S.pricing == "fixed",
-                    rx.hstack(
-                        field(
-                            "Price (e.g. 12.50)",
-                            "unit_amount",
-                            default_value=v["unit_amount"],
-                            input_mode="decimal",
-                        ),
-                        field(
-                            "Most a customer may buy at once",
-                            "max_quantity",
-                            type="number",
-                            min=1,
-                            max=99,
-                            default_value=v["max_quantity"],
-                        ),
-                        width="100%",
-                        flex_direction=["column", "row"],
-                    ),
-                    rx.hstack(
-                        field(
-                            "Minimum",
-                            "min_amount",
-                            default_value=v["min_amount"],
-                            input_mode="decimal",
-                            placeholder="1.00",
-                        ),
-                        field(
-                            "Maximum",
-                            "max_amount",
-                            default_value=v["max_amount"],
-                            input_mode="decimal",
-                            placeholder="no limit",
-                        ),
-                        width="100%",
-                        flex_direction=["column", "row"],
-                    ),
+                    S.pricing == "subscription",
+                    subscription_fields(),
+                    rx.cond(S.pricing == "fixed", fixed_fields(), custom_fields()),
                 ),
                 rx.hstack(
                     rx.button("Save link", type="submit"),
@@ -238,7 +329,8 @@ def payment_links_page() -> rx.Component:
             empty_title="No payment links yet.",
             empty_hint=rx.cond(
                 S.can_manage,
-                "Create one with “New link”: a fixed price or an amount the customer chooses.",
+                "Create one with “New link”: a fixed price, an amount the customer chooses, "
+                "or a subscription.",
                 "Ask an owner or admin to create one.",
             ),
         ),

@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import reflex as rx
 
-from backend.core.currency import format_money
 from backend.core.errors import ServiceError
-from backend.services.checkout import link_pages, payment_links
+from backend.services.checkout import link_pages
 from backend.services.identity import permissions, sessions
 from portal.state.auth import AuthState
 from portal.state.formatting import major_text
@@ -16,21 +13,13 @@ from portal.state.formatting import major_text
 P = permissions.Permission
 
 
-def _row(link: Any) -> dict[str, str]:  # a PaymentLink
-    if link.unit_amount is not None:
-        price = format_money(link.unit_amount, link.currency)
-        if link.max_quantity > 1:
-            price += f" each (up to {link.max_quantity})"
-    else:
-        low = format_money(link.min_amount or 0, link.currency)
-        high = format_money(link.max_amount or 0, link.currency)
-        price = f"Customer chooses ({low} to {high})"
+def _row(row: link_pages.LinkRow) -> dict[str, str]:
     return {
-        "id": link.id,
-        "name": link.name,
-        "price": price,
-        "active": "yes" if link.active else "",
-        "url": payment_links.link_url(link),
+        "id": row.id,
+        "name": row.name,
+        "price": row.price,
+        "active": "yes" if row.active else "",
+        "url": row.url,
     }
 
 
@@ -44,7 +33,13 @@ class PaymentLinksState(AuthState):
     editing_id: str = ""
     form_open: bool = False
     form_values: dict[str, str] = {}
+    # fixed | custom | subscription
     pricing: str = "fixed"
+    # The recurring prices a subscription link may sell: [{"id", "label"}]; the edit form of
+    # a subscription link shows its own price in words (it keeps it).
+    price_choices: list[dict[str, str]] = []
+    chosen_price: str = ""
+    kept_price: str = ""
 
     def _ctx(self) -> sessions.SessionContext | None:
         return self._load_context()
@@ -55,19 +50,34 @@ class PaymentLinksState(AuthState):
         if ctx is None:
             return AuthState.require_session
         try:
-            found = link_pages.list_links(ctx)
+            found = link_pages.link_rows(ctx)
         except ServiceError as exc:
             self.error, self.loaded = exc.message, True
             return None
         self.can_manage = permissions.can(self.role, P.MANAGE_PAYMENT_LINKS)
-        self.links = [_row(link) for link in found]
+        self.links = [_row(row) for row in found]
         self.loaded = True
         return None
 
+    def _load_prices(self, ctx: sessions.SessionContext) -> None:
+        choices = link_pages.subscription_prices(ctx)
+        self.price_choices = [{"id": c.id, "label": c.label} for c in choices]
+        if self.chosen_price not in {c.id for c in choices}:
+            self.chosen_price = choices[0].id if choices else ""
+
     @rx.event
     def new_link(self) -> None:
+        ctx = self._ctx()
+        if ctx is None:
+            return
         self.editing_id, self.pricing, self.error, self.notice = "", "fixed", "", ""
         self.form_values = {"currency": "USD", "max_quantity": "1"}
+        self.kept_price = ""
+        try:
+            self._load_prices(ctx)
+        except ServiceError as exc:
+            self.error = exc.message
+            return
         self.form_open = True
 
     @rx.event
@@ -82,6 +92,9 @@ class PaymentLinksState(AuthState):
             return
         self.editing_id, self.error, self.notice = link.id, "", ""
         self.pricing = "fixed" if link.unit_amount is not None else "custom"
+        self.kept_price, self.price_choices = "", []
+        if link.price_id is not None:
+            self.pricing, self.kept_price = "subscription", link_pages.link_price(ctx, link)
         self.form_values = {
             "name": link.name,
             "description": link.description or "",
@@ -99,7 +112,13 @@ class PaymentLinksState(AuthState):
 
     @rx.event
     def choose_pricing(self, value: str) -> None:
-        self.pricing = "custom" if value == "custom" else "fixed"
+        if self.kept_price:  # a subscription link keeps its kind and price
+            return
+        self.pricing = value if value in link_pages.PRICINGS else "fixed"
+
+    @rx.event
+    def choose_price(self, value: str) -> None:
+        self.chosen_price = str(value)[:40]
 
     @rx.event
     def save(self, form: dict[str, str]):  # type: ignore[no-untyped-def]
@@ -107,7 +126,8 @@ class PaymentLinksState(AuthState):
         if ctx is None:
             return AuthState.require_session
         try:
-            link = link_pages.save_link(ctx, self.editing_id, form, fixed=self.pricing == "fixed")
+            values = {**form, "price_id": self.chosen_price}
+            link = link_pages.save_link(ctx, self.editing_id, values, pricing=self.pricing)
         except ServiceError as exc:
             self.error = exc.message
             return None

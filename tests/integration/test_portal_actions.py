@@ -74,7 +74,7 @@ def test_a_role_without_the_permission_is_refused_and_nothing_changes(shop: Shop
     with pytest.raises(PermissionDenied):
         portal_actions.close_review(analyst, payment_id, "approved", ip_address=None)
     with pytest.raises(PermissionDenied):
-        link_pages.save_link(analyst, "", {"name": "Mug", "unit_amount": "12"}, fixed=True)
+        link_pages.save_link(analyst, "", {"name": "Mug", "unit_amount": "12"}, pricing="fixed")
     with pytest.raises(PermissionDenied):
         portal_settings.save_risk_thresholds(analyst, "50", "90", ip_address=None)
     with pytest.raises(PermissionDenied):
@@ -128,7 +128,7 @@ def test_another_merchants_objects_are_not_found(shop: Shop, other: Shop) -> Non
         member(shop.merchant_id, Role.OWNER),
         "",
         {"name": "Mug", "currency": "USD", "unit_amount": "12.50", "max_quantity": "2"},
-        fixed=True,
+        pricing="fixed",
     )
     stranger = member(other.merchant_id, Role.OWNER)
     for attempt in (

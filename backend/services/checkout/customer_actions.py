@@ -13,7 +13,8 @@ from dataclasses import dataclass
 
 from backend.core.db import session_scope
 from backend.models import CheckoutSession, Merchant, PaymentLink
-from backend.services.checkout import paying, payment_links, session_state, sessions
+from backend.services.checkout import paying, payment_links, session_state, sessions, subscribing
+from backend.services.checkout.subscribing import Terms
 
 
 @dataclass(frozen=True)
@@ -33,10 +34,16 @@ def _storefront(merchant: Merchant) -> Storefront:
 class CheckoutView:
     result: paying.PayResult
     storefront: Storefront
+    # A session opened from a subscription link: how often its price bills (else None).
+    terms: Terms | None = None
 
 
 def _view(db, result: paying.PayResult) -> CheckoutView:  # type: ignore[no-untyped-def]
-    return CheckoutView(result, _storefront(sessions.merchant_of(db, result.session)))
+    return CheckoutView(
+        result,
+        _storefront(sessions.merchant_of(db, result.session)),
+        subscribing.session_terms(db, result.session),
+    )
 
 
 def _sent(view: CheckoutView) -> CheckoutView:
@@ -112,13 +119,18 @@ def finish_action(
 class LinkView:
     link: PaymentLink
     storefront: Storefront
+    terms: Terms | None = None  # a subscription link: how often its price bills
+    # Whether a visit may pay: the link is active and, for a subscription, its price still sells.
+    open: bool = True
 
 
 def open_link(link_id: str) -> LinkView:
     """A payment link's page; NotFound for an unknown id."""
     with session_scope(readonly=True) as db:
         link, merchant = payment_links.public_link(db, link_id)
-    return LinkView(link, _storefront(merchant))
+        terms = subscribing.terms_of(db, link)
+        sells = link.active and payment_links.price_sells(db, link)
+    return LinkView(link, _storefront(merchant), terms, sells)
 
 
 def start_link(link_id: str, *, amount: int | None, quantity: int, ip_address: str | None) -> str:
@@ -136,6 +148,7 @@ class OpenSession:
 
     session: CheckoutSession
     storefront: Storefront
+    terms: Terms | None = None
 
 
 def open_for_first_paint(session_id: str) -> OpenSession | None:
@@ -144,4 +157,8 @@ def open_for_first_paint(session_id: str) -> OpenSession | None:
         session = db.get(CheckoutSession, session_id)
         if session is None or session.status != session_state.OPEN:
             return None
-        return OpenSession(session, _storefront(sessions.merchant_of(db, session)))
+        return OpenSession(
+            session,
+            _storefront(sessions.merchant_of(db, session)),
+            subscribing.session_terms(db, session),
+        )

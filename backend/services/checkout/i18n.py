@@ -455,6 +455,91 @@ MESSAGES: dict[str, dict[str, str]] = {
         "fr": "Demandez à {merchant} un autre moyen de paiement.",
         "de": "Fragen Sie {merchant} nach einer anderen Zahlungsmöglichkeit.",
     },
+    # a payment link that sells a subscription: "{amount} every month" ({n}: the count)
+    "every_day": {
+        "en": "{amount} every day",
+        "es": "{amount} al día",
+        "fr": "{amount} par jour",
+        "de": "{amount} pro Tag",
+    },
+    "every_days": {
+        "en": "{amount} every {n} days",
+        "es": "{amount} cada {n} días",
+        "fr": "{amount} tous les {n} jours",
+        "de": "{amount} alle {n} Tage",
+    },
+    "every_week": {
+        "en": "{amount} every week",
+        "es": "{amount} a la semana",
+        "fr": "{amount} par semaine",
+        "de": "{amount} pro Woche",
+    },
+    "every_weeks": {
+        "en": "{amount} every {n} weeks",
+        "es": "{amount} cada {n} semanas",
+        "fr": "{amount} toutes les {n} semaines",
+        "de": "{amount} alle {n} Wochen",
+    },
+    "every_month": {
+        "en": "{amount} every month",
+        "es": "{amount} al mes",
+        "fr": "{amount} par mois",
+        "de": "{amount} pro Monat",
+    },
+    "every_months": {
+        "en": "{amount} every {n} months",
+        "es": "{amount} cada {n} meses",
+        "fr": "{amount} tous les {n} mois",
+        "de": "{amount} alle {n} Monate",
+    },
+    "every_year": {
+        "en": "{amount} every year",
+        "es": "{amount} al año",
+        "fr": "{amount} par an",
+        "de": "{amount} pro Jahr",
+    },
+    "every_years": {
+        "en": "{amount} every {n} years",
+        "es": "{amount} cada {n} años",
+        "fr": "{amount} tous les {n} ans",
+        "de": "{amount} alle {n} Jahre",
+    },
+    "sub_first_payment": {
+        "en": "Today: {amount}, then {recurring} until you cancel.",
+        "es": "Hoy: {amount}; después, {recurring} hasta que canceles.",
+        "fr": "Aujourd'hui : {amount}, puis {recurring} jusqu'à votre résiliation.",
+        "de": "Heute: {amount}, danach {recurring} bis zu Ihrer Kündigung.",
+    },
+    "sub_consent": {
+        "en": "By subscribing you allow {merchant} to charge this card {recurring} until you "
+        "cancel.",
+        "es": "Al suscribirte, autorizas a {merchant} a cargar en esta tarjeta {recurring} hasta "
+        "que canceles.",
+        "fr": "En vous abonnant, vous autorisez {merchant} à débiter cette carte de {recurring} "
+        "jusqu'à votre résiliation.",
+        "de": "Mit dem Abonnement erlauben Sie {merchant}, diese Karte bis zu Ihrer Kündigung "
+        "mit {recurring} zu belasten.",
+    },
+    "subscribe_button": {
+        "en": "Subscribe",
+        "es": "Suscribirse",
+        "fr": "S'abonner",
+        "de": "Abonnieren",
+    },
+    "continue_subscribe": {
+        "en": "Continue to subscribe",
+        "es": "Continuar con la suscripción",
+        "fr": "Continuer vers l'abonnement",
+        "de": "Weiter zum Abonnement",
+    },
+    "subscribed_text": {
+        "en": "You are subscribed: {recurring} until you cancel. Your receipt is below.",
+        "es": "Ya estás suscrito: {recurring} hasta que canceles. Tu recibo está abajo.",
+        "fr": "Vous êtes abonné : {recurring} jusqu'à votre résiliation. Votre reçu est "
+        "ci-dessous.",
+        "de": "Ihr Abonnement läuft: {recurring} bis zu Ihrer Kündigung. Ihre Quittung "
+        "finden Sie unten.",
+    },
     # receipt e-mail
     "email_subject": {
         "en": "Your receipt from {merchant}",
@@ -488,6 +573,18 @@ def t(key: str, locale: str, **values: object) -> str:
     entry = MESSAGES[key]
     text = entry.get(language_of(locale)) or entry[DEFAULT_LANGUAGE]
     return text.format(**values) if values else text
+
+
+INTERVALS = ("day", "week", "month", "year")
+
+
+def every(amount: str, interval: str, count: int, locale: str) -> str:
+    """An amount with how often it is charged, in the customer's language: "$15.00 every
+    month", "15,00 € alle 3 Monate"."""
+    unit = interval if interval in INTERVALS else "month"
+    if count == 1:
+        return t(f"every_{unit}", locale, amount=amount)
+    return t(f"every_{unit}s", locale, amount=amount, n=count)
 
 
 def catalog(locale: str) -> dict[str, str]:

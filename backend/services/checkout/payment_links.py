@@ -19,7 +19,7 @@ from sqlmodel import Session, col, select
 
 from backend.core.config import get_settings
 from backend.core.currency import format_money, normalise_currency
-from backend.core.errors import NotFound, RateLimited, ValidationFailed
+from backend.core.errors import NotFound, RateLimited, ServiceError, ValidationFailed
 from backend.core.ids import new_id
 from backend.models import CheckoutSession, Merchant, PaymentLink, utcnow
 from backend.models.enums import ActorType
@@ -140,7 +140,7 @@ def update_link(
 ) -> PaymentLink:
     link = get_link(db, scope, link_id, lock=True)
     if link.price_id is not None:  # a subscription's link keeps its price (prices never change)
-        price = _recurring_price(db, scope, link.price_id)
+        price = _price(db, scope, link.price_id)  # archived since: the link still keeps it
         currency, unit_amount, min_amount, max_amount = (
             price.currency,
             price.unit_amount,
@@ -217,7 +217,7 @@ def start_session(
 ) -> CheckoutSession:
     """A new checkout session for one visit of an active link."""
     link, _ = public_link(db, link_id)
-    if not link.active:
+    if not link.active or not price_sells(db, link):
         raise ValidationFailed("This payment link is not active", code="link_inactive")
     wait = checkout_declines.address_wait(ip_address, link.merchant_id, link.livemode)
     if wait:
@@ -256,6 +256,25 @@ def _recurring_price(db: Session, scope: Scope, price_id: object) -> Any:
     from backend.services.billing import catalogue
 
     return catalogue.billable_price(db, scope, price_id, recurring=True)
+
+
+def price_sells(db: Session, link: PaymentLink) -> bool:
+    """A subscription link's price may still be sold (active, of an active product): an
+    archived price opens no new checkout, so nobody pays for a subscription that cannot
+    start. True for a link without a price."""
+    if link.price_id is None:
+        return True
+    try:
+        _recurring_price(db, Scope(link.merchant_id, link.livemode), link.price_id)
+    except ServiceError:
+        return False
+    return True
+
+
+def _price(db: Session, scope: Scope, price_id: str) -> Any:
+    from backend.services.billing import catalogue
+
+    return catalogue.get_price(db, scope, price_id)
 
 
 def link_of(db: Session, session: CheckoutSession) -> PaymentLink | None:

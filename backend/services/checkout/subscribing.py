@@ -8,11 +8,39 @@ challenge alike (`session_state.complete`).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from sqlmodel import Session, col, select
 
 from backend.models import CheckoutSession, Order, Payment, PaymentLink, PaymentMethod
+from backend.models.billing import Price
 from backend.services.billing import subscriptions
 from backend.services.context import Actor, Scope
+
+
+@dataclass(frozen=True)
+class Terms:
+    """How often a subscription link's price bills: every `count` `interval`s (day, week,
+    month, year); the checkout words it in the customer's language (i18n.every)."""
+
+    interval: str
+    count: int
+
+
+def terms_of(db: Session, link: PaymentLink | None) -> Terms | None:
+    """The recurring terms of a link that sells a subscription; None for any other link."""
+    if link is None or link.price_id is None:
+        return None
+    price = db.get(Price, link.price_id)
+    if price is None or price.recurring_interval is None:
+        return None
+    return Terms(price.recurring_interval, price.recurring_interval_count or 1)
+
+
+def session_terms(db: Session, session: CheckoutSession) -> Terms | None:
+    """The recurring terms of a session opened from a subscription link, else None."""
+    link = db.get(PaymentLink, session.payment_link_id) if session.payment_link_id else None
+    return terms_of(db, link)
 
 
 def sells_subscription(db: Session, session: CheckoutSession) -> bool:
