@@ -109,7 +109,7 @@ def test_the_list_and_the_page_in_words(shop: Merchant) -> None:
     ]
     facts = {f.label: f.value for f in detail.facts}
     assert facts["Current period"] == "Jan 31, 2025 to Feb 28, 2025"
-    assert facts["Trial"] == "None"
+    assert facts["Trial"] == "No trial"
     assert facts["Card charged"] == "Visa •••• 4242 (the customer's default)"
     [invoice] = detail.invoices
     assert (invoice.status_label, invoice.amount_paid) == ("Paid", "$30.00")

@@ -162,7 +162,7 @@ def _facts(db: Session, sub: Subscription, viewer: Viewer) -> list[Fact]:
             )
         )
     else:
-        facts.append(Fact("Trial", "None"))
+        facts.append(Fact("Trial", "No trial"))
     facts.append(Fact("Card charged", _card(db, sub)))
     if sub.pause_behavior:
         facts.append(
