@@ -256,7 +256,8 @@ def _payment_outcome_of(
     email = email or order.customer_email
     saved = data.saved
     if saved is not None:
-        routes = [saved.route]  # the card exists at this processor account only
+        # The card exists at this processor account only.
+        routes = [replace(saved.route, reason="the card is saved at this processor")]
     else:
         routes = routing.candidate_routes(
             db,
@@ -348,6 +349,7 @@ def _payment_outcome_of(
             lambda g: g.create_payment(request),
             attempt_recorder(db, payment, "authorize" if not capture else "charge", rows),
             outcome_of,
+            health=routing.Health(db, scope.livemode),
         )
     except routing.AllGatewaysUnavailable as exc:
         booking.fail(db, payment, exc.code, exc.message, actor, rows)
@@ -500,6 +502,7 @@ def attempt_recorder(
             "code": code,
             "message": (message or "")[:500] or None,
             "latency_ms": latency_ms,
+            "route_reason": (route.reason or "")[:500] or None,
         }
         if rows is None:
             db.add(PaymentAttempt(**values))
