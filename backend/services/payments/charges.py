@@ -275,7 +275,9 @@ def _payment_outcome_of(
 
         routes = routes[:1]  # the card is saved at the processor that charges it
         gateway_customer_id = payment_methods.gateway_customer(db, saving_for, routes[0])
-    card = routes[0].gateway.card_details(method.token)
+    # Card details come from the first processor that is not known to be down: one whose
+    # circuit is open is never called, not even for this lookup.
+    card = routing.first_closed(db, routes, scope.livemode).gateway.card_details(method.token)
 
     now = utcnow()
     payment = new_instance(

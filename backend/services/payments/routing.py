@@ -474,6 +474,14 @@ class Health:
         circuit.answered(self.db, route_key(route), self.livemode)
 
 
+def first_closed(db: Session, routes: list[Route], livemode: bool) -> Route:
+    """The first route whose circuit is closed (the first route when none is)."""
+    for route in routes:
+        if circuit.read(db, route_key(route), livemode).state == circuit.CLOSED:
+            return route
+    return routes[0]
+
+
 def with_failover(
     routes: list[Route],
     operation: Callable[[Gateway], T],
