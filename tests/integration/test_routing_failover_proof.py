@@ -34,8 +34,16 @@ PLATFORM_KEY = "sk_test_platformAAAAAAAAAAAAAAAA"
 OWN_KEY = "sk_test_ownaccountBBBBBBBBBBBBBBB"
 
 
+@pytest.fixture(params=["database", pytest.param("redis", marks=pytest.mark.redis)])
+def circuits_in(request: pytest.FixtureRequest, configured_app: str, monkeypatch) -> str:  # type: ignore[no-untyped-def]
+    """Where the workers share the circuits: the database, or Redis when REDIS_URL is set."""
+    if request.param == "redis":
+        monkeypatch.setenv("REDIS_URL", request.getfixturevalue("redis_url"))
+    return request.param
+
+
 @pytest.fixture
-def two_stripes(configured_app: str, monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
+def two_stripes(circuits_in: str, monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
     from fastapi.testclient import TestClient
 
     from backend.api import create_app
@@ -90,7 +98,9 @@ def _attempts(payment_id: str) -> list[PaymentAttempt]:
         )
 
 
-def test_the_dead_processor_is_replaced_and_skipped_and_nobody_pays_twice(two_stripes):  # type: ignore[no-untyped-def]
+def test_the_dead_processor_is_replaced_and_skipped_and_nobody_pays_twice(  # type: ignore[no-untyped-def]
+    two_stripes, circuits_in: str
+):
     base, shop, platform, own = two_stripes
     with session_scope() as db:
         platform_config = GatewayConfig(
@@ -132,9 +142,13 @@ def test_the_dead_processor_is_replaced_and_skipped_and_nobody_pays_twice(two_st
         payments = db.exec(select(Payment).where(Payment.id.in_(ids))).all()  # type: ignore[attr-defined]
         taken = {(p.status, p.gateway_config_id) for p in payments}
         intents = Counter(p.gateway_payment_id for p in payments)
+        circuit._CIRCUITS.clear()
+        shared = circuit.read_fresh(db, [own_id, platform_id], False)
         row = db.get(ProcessorCircuit, circuit.circuit_id(own_id, False))
-        assert row is not None and row.state == circuit.OPEN, row
-        assert "gateway_unreachable" in (row.last_error or "")
+    assert shared[own_id].state == circuit.OPEN, shared
+    assert "gateway_unreachable" in (shared[own_id].last_error or "")
+    assert shared[platform_id].healthy
+    assert (row is None) == (circuits_in == "redis")  # one place holds the circuits
     assert taken == {("succeeded", platform_id)}
     tried_dead = 0
     for payment_id in ids:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import uuid
+from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any, cast
 
@@ -11,7 +13,6 @@ from hypothesis import strategies as st
 from sqlmodel import Session
 
 from backend.gateways.base import Gateway
-from backend.models import ProcessorCircuit
 from backend.services.payments import circuit
 from backend.services.payments.fees import PAYPAL_DEFAULT, STRIPE_DEFAULT, FeeSchedule
 from backend.services.payments.routing import Route, order_routes, route_cost
@@ -130,8 +131,22 @@ def test_the_order_is_pinned_then_by_cost_then_by_position(
 # The circuit breaker
 
 
+@pytest.fixture(params=["database", pytest.param("redis", marks=pytest.mark.redis)])
+def store(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """Where the circuits are shared: the database, or Redis when REDIS_URL is set."""
+    from backend.core.config import get_settings
+
+    if request.param == "redis":
+        monkeypatch.setenv("REDIS_URL", request.getfixturevalue("redis_url"))
+    else:
+        monkeypatch.delenv("REDIS_URL", raising=False)
+    get_settings.cache_clear()
+    yield request.param
+    get_settings.cache_clear()
+
+
 @pytest.fixture
-def clock(monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
+def clock(monkeypatch: pytest.MonkeyPatch, store: str) -> Iterator[dict[str, Any]]:
     from backend.models import utcnow
 
     now = {"t": utcnow()}
@@ -141,8 +156,12 @@ def clock(monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
     circuit._CIRCUITS.clear()
 
 
+def _key(name: str) -> str:
+    return f"gwc_{name}_{uuid.uuid4().hex[:8]}"  # Redis is shared between test runs
+
+
 def test_failures_open_the_circuit_then_one_trial_decides(db: Session, clock: dict[str, Any]):
-    key = "gwc_breaker"
+    key = _key("breaker")
     for _ in range(circuit.FAILURES_TO_OPEN - 1):
         circuit.failed(db, key, False, "gateway_unreachable: refused")
         assert circuit.admit(db, key, False, "Stripe").allowed
@@ -157,17 +176,18 @@ def test_failures_open_the_circuit_then_one_trial_decides(db: Session, clock: di
     trial = circuit.admit(db, key, False, "Stripe")
     assert trial.allowed and trial.trial
     assert not circuit.admit(db, key, False, "Stripe").allowed  # one trial at a time
-    row = db.get(ProcessorCircuit, circuit.circuit_id(key, False))
-    assert row is not None and row.state == circuit.HALF_OPEN
+    assert circuit.read_fresh(db, [key], False)[key].state == circuit.HALF_OPEN
 
     circuit.answered(db, key, False)
     assert circuit.admit(db, key, False, "Stripe").allowed
-    db.refresh(row)
-    assert (row.state, row.failures) == (circuit.CLOSED, 0)
+    circuit._CIRCUITS.clear()
+    closed = circuit.read_fresh(db, [key], False)[key]
+    assert (closed.state, closed.failures) == (circuit.CLOSED, 0)
+    assert closed.last_error == "gateway_unreachable: refused"  # kept for the Processors page
 
 
 def test_a_failed_trial_opens_it_again(db: Session, clock: dict[str, Any]):
-    key = "gwc_relapse"
+    key = _key("relapse")
     for _ in range(circuit.FAILURES_TO_OPEN):
         circuit.failed(db, key, True, "gateway_unreachable")
     clock["t"] += circuit.COOL_DOWN
@@ -178,7 +198,7 @@ def test_a_failed_trial_opens_it_again(db: Session, clock: dict[str, Any]):
 
 
 def test_failures_spread_beyond_the_window_never_open_it(db: Session, clock: dict[str, Any]):
-    key = "gwc_sporadic"
+    key = _key("sporadic")
     for _ in range(circuit.FAILURES_TO_OPEN * 2):
         circuit.failed(db, key, False, "gateway_unreachable")
         clock["t"] += circuit.WINDOW / (circuit.FAILURES_TO_OPEN - 1) + timedelta(seconds=1)

@@ -8,17 +8,19 @@ COOL_DOWN, and afterwards lets one payment through as a trial (half-open): an an
 failure after which the processor may have acted (timeout, reset, 5xx) says nothing about
 whether it can be reached and is not counted: that payment stays with that processor anyway.
 
-The state lives in `processor_circuits` (migration 0028), one row per processor account and
-mode (`processor_key`: the configuration's id, or the gateway's name for the platform's own
+The state lives in Redis when REDIS_URL is set (a hash per processor account and mode, changed
+by Lua scripts, so each change is atomic across workers and needs no database write), else in
+`processor_circuits` (migration 0028), one row per processor account and mode
+(`processor_key`: the configuration's id, or the gateway's name for the platform's own
 account). Each worker reads it through a TTLMemo (CACHE_TTL_SECONDS, 2 s by default): a
 circuit opened by another worker is seen within that time; one opened here at once. Writes only
 happen on failures and on the first answer after them, never on a healthy processor's payments.
 
-Where the writes go: on PostgreSQL a short transaction of its own, committed at once, so the
-payment's transaction never holds the circuit's row lock across a processor call and a failure
-is counted even if the payment's transaction is rolled back. On SQLite (one writer: the caller
-already holds the write lock, and a second connection would wait for it forever) the caller's
-own transaction.
+Where the database's writes go: on PostgreSQL a short transaction of its own, committed at
+once, so the payment's transaction never holds the circuit's row lock across a processor call
+and a failure is counted even if the payment's transaction is rolled back. On SQLite (one
+writer: the caller already holds the write lock, and a second connection would wait for it
+forever) the caller's own transaction.
 """
 
 from __future__ import annotations
@@ -26,12 +28,15 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
+from functools import lru_cache
+from typing import Any
 
 from sqlalchemy import update
 from sqlalchemy.engine import Connection
 from sqlmodel import Session, select
 
+from backend.core.config import get_settings
 from backend.core.ttl_cache import TTLMemo
 from backend.models import ProcessorCircuit, utcnow
 
@@ -94,14 +99,24 @@ def _of(row: ProcessorCircuit | None) -> Circuit:
 
 def read(db: Session, processor_key: str, livemode: bool) -> Circuit:
     key = circuit_id(processor_key, livemode)
+    redis = _redis()
+    if redis is not None:
+        return _CIRCUITS.get(key, lambda: _from_hash(redis.hgetall(_redis_key(key))))
     return _CIRCUITS.get(key, lambda: _of(db.get(ProcessorCircuit, key)))
 
 
 def read_fresh(db: Session, keys: list[str], livemode: bool) -> dict[str, Circuit]:
-    """The circuits of several processors straight from the database (the Processors page)."""
+    """The circuits of several processors straight from where they are shared (the Processors
+    page)."""
     ids = {circuit_id(k, livemode): k for k in keys}
     if not ids:
         return {}
+    redis = _redis()
+    if redis is not None:
+        pipe = redis.pipeline(transaction=False)
+        for key in ids:
+            pipe.hgetall(_redis_key(key))
+        return {ids[key]: _from_hash(found) for key, found in zip(ids, pipe.execute(), strict=True)}
     rows = db.exec(select(ProcessorCircuit).where(ProcessorCircuit.id.in_(list(ids)))).all()  # type: ignore[attr-defined]
     found = {ids[row.id]: _of(row) for row in rows}
     return {k: found.get(k, Circuit()) for k in keys}
@@ -127,6 +142,16 @@ def failed(db: Session, processor_key: str, livemode: bool, error: str) -> Circu
     """The processor could not be reached: count it, and open the circuit when it keeps on."""
     key = circuit_id(processor_key, livemode)
     now = utcnow()
+    redis = _redis()
+    if redis is not None:
+        found = _FAILED(
+            keys=[_redis_key(key)],
+            args=[_ms(now), _ms_of(WINDOW), FAILURES_TO_OPEN, error[:500]],
+            client=redis,
+        )
+        circuit = _from_hash(dict(zip(found[::2], found[1::2], strict=True)))
+        _CIRCUITS.put(key, circuit)
+        return circuit
     with _writing(db) as side:
         row = _locked_row(side, key, processor_key, livemode)
         if row.state == HALF_OPEN or (row.state == OPEN and row.opened_at is None):
@@ -152,6 +177,11 @@ def answered(db: Session, processor_key: str, livemode: bool) -> None:
         return  # the common case writes nothing
     key = circuit_id(processor_key, livemode)
     now = utcnow()
+    redis = _redis()
+    if redis is not None:
+        _ANSWERED(keys=[_redis_key(key)], client=redis)
+        _CIRCUITS.forget(key)
+        return
     with _writing(db) as side:
         side.exec(
             update(ProcessorCircuit)
@@ -172,6 +202,15 @@ def answered(db: Session, processor_key: str, livemode: bool) -> None:
 def _claim_trial(db: Session, processor_key: str, livemode: bool, now: datetime) -> bool:
     """One worker, one payment wins the trial: a conditional UPDATE, counted."""
     key = circuit_id(processor_key, livemode)
+    redis = _redis()
+    if redis is not None:
+        won = _CLAIM(
+            keys=[_redis_key(key)],
+            args=[_ms(now), _ms_of(COOL_DOWN), _ms_of(TRIAL_TIMEOUT)],
+            client=redis,
+        )
+        _CIRCUITS.forget(key)
+        return bool(won)
     column = ProcessorCircuit
     with _writing(db) as side:
         result = side.exec(
@@ -234,6 +273,116 @@ def _writing(db: Session) -> Iterator[Session]:
     with Session(engine, expire_on_commit=False) as side:
         yield side
         side.commit()
+
+
+# ---------------------------------------------------------------------------------------------
+# Redis: one hash per circuit, times in Unix milliseconds, each change one atomic script.
+
+_FAILED_LUA = """
+local state = redis.call('HGET', KEYS[1], 'state') or 'closed'
+local now = tonumber(ARGV[1])
+if state == 'half_open' then
+  redis.call('HSET', KEYS[1], 'state', 'open', 'opened_at', now, 'trial_started_at', '')
+elseif state == 'closed' then
+  local started = tonumber(redis.call('HGET', KEYS[1], 'window_started_at') or '')
+  local failures = tonumber(redis.call('HGET', KEYS[1], 'failures') or '') or 0
+  if started == nil or now - started > tonumber(ARGV[2]) then
+    failures = 1
+    started = now
+  else
+    failures = failures + 1
+  end
+  redis.call('HSET', KEYS[1], 'state', 'closed', 'failures', failures,
+             'window_started_at', started)
+  if failures >= tonumber(ARGV[3]) then
+    redis.call('HSET', KEYS[1], 'state', 'open', 'opened_at', now, 'trial_started_at', '')
+  end
+end
+redis.call('HSET', KEYS[1], 'last_error', ARGV[4], 'last_error_at', now)
+redis.call('PEXPIRE', KEYS[1], 604800000)
+return redis.call('HGETALL', KEYS[1])
+"""
+
+_CLAIM_LUA = """
+local state = redis.call('HGET', KEYS[1], 'state')
+local now = tonumber(ARGV[1])
+local due = false
+if state == 'open' then
+  local opened = tonumber(redis.call('HGET', KEYS[1], 'opened_at') or '')
+  due = opened ~= nil and now >= opened + tonumber(ARGV[2])
+elseif state == 'half_open' then
+  local trial = tonumber(redis.call('HGET', KEYS[1], 'trial_started_at') or '')
+  due = trial == nil or now >= trial + tonumber(ARGV[3])
+end
+if due then
+  redis.call('HSET', KEYS[1], 'state', 'half_open', 'trial_started_at', now)
+  return 1
+end
+return 0
+"""
+
+_ANSWERED_LUA = """
+if redis.call('EXISTS', KEYS[1]) == 1 then
+  redis.call('HSET', KEYS[1], 'state', 'closed', 'failures', 0, 'window_started_at', '',
+             'opened_at', '', 'trial_started_at', '')
+end
+return 1
+"""
+
+
+class _Script:
+    """A Lua script registered once per client and run by its SHA (EVALSHA)."""
+
+    def __init__(self, source: str) -> None:
+        self.source = source
+
+    def __call__(self, *, keys: list[str], args: list[Any] | None = None, client: Any) -> Any:
+        return client.register_script(self.source)(keys=keys, args=args or [])
+
+
+_FAILED, _CLAIM, _ANSWERED = _Script(_FAILED_LUA), _Script(_CLAIM_LUA), _Script(_ANSWERED_LUA)
+
+
+def _redis() -> Any:
+    url = get_settings().redis_url
+    return _redis_client(url) if url else None
+
+
+@lru_cache(maxsize=4)
+def _redis_client(url: str) -> Any:
+    import redis
+
+    return redis.Redis.from_url(url, decode_responses=True, socket_timeout=2)
+
+
+def _redis_key(key: str) -> str:
+    return f"payportal:circuit:{key}"
+
+
+def _ms(moment: datetime) -> int:
+    return int(moment.timestamp() * 1000)
+
+
+def _ms_of(span: timedelta) -> int:
+    return int(span.total_seconds() * 1000)
+
+
+def _at(value: str | None) -> datetime | None:
+    return datetime.fromtimestamp(int(value) / 1000, tz=UTC) if value else None
+
+
+def _from_hash(found: dict[str, str]) -> Circuit:
+    if not found:
+        return Circuit()
+    return Circuit(
+        found.get("state") or CLOSED,
+        int(found.get("failures") or 0),
+        _at(found.get("window_started_at")),
+        _at(found.get("opened_at")),
+        _at(found.get("trial_started_at")),
+        found.get("last_error") or None,
+        _at(found.get("last_error_at")),
+    )
 
 
 def describe(circuit: Circuit, now: datetime | None = None) -> str:
