@@ -175,3 +175,12 @@ def test_the_dead_processor_is_replaced_and_skipped_and_nobody_pays_twice(  # ty
     assert only.outcome == "succeeded"
     assert (only.route_reason or "").startswith("Stripe account \u2026BBBB skipped: open since")
     assert len(platform.payment_intents) == N + 1
+
+    # The payment's page says the same (portal data: reporting.payment_detail).
+    from backend.services.reporting import payment_detail
+
+    with session_scope() as db:
+        stored = db.get(Payment, later.json()["payment"]["id"])
+        assert stored is not None
+        [step] = payment_detail.routing_decision(db, stored)
+    assert (step.processor, step.reason) == ("Stripe", only.route_reason)
