@@ -214,3 +214,21 @@ def test_the_circuit_in_words():
     words = circuit.describe(opened, now)
     assert words.startswith("open since ") and "a trial payment in 30 s" in words
     assert words.endswith("(last error: gateway_unreachable: refused)")
+
+
+def test_an_unreachable_redis_never_stops_a_payment(db: Session, monkeypatch: pytest.MonkeyPatch):
+    from backend.core.config import get_settings
+    from backend.services.payments.routing import Health
+
+    monkeypatch.setenv("REDIS_URL", "redis://127.0.0.1:1/0")  # nothing listens there
+    get_settings.cache_clear()
+    circuit._CIRCUITS.clear()
+    try:
+        health = Health(db, False)
+        dead = route("anywhere", 29_000)
+        assert health.admit(dead).allowed
+        health.failed(dead, "gateway_unreachable")  # logged, not raised
+        health.answered(dead)
+    finally:
+        get_settings.cache_clear()
+        circuit._CIRCUITS.clear()

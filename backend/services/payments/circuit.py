@@ -32,8 +32,9 @@ from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import update
-from sqlalchemy.engine import Connection
+from sqlalchemy import URL, create_engine, update
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.pool import NullPool
 from sqlmodel import Session, select
 
 from backend.core.config import get_settings
@@ -48,6 +49,19 @@ COOL_DOWN = timedelta(seconds=30)
 TRIAL_TIMEOUT = timedelta(seconds=30)
 
 CLOSED, OPEN, HALF_OPEN = "closed", "open", "half_open"
+
+
+def _sharing_errors() -> tuple[type[Exception], ...]:
+    from redis import RedisError
+    from sqlalchemy.exc import OperationalError
+
+    return (RedisError, OperationalError)
+
+
+# What a breaker's bookkeeping may raise when Redis or the database cannot be reached: routing
+# then carries on as without a breaker (a payment never fails because its circuit could not be
+# read or written).
+SHARING_ERRORS = _sharing_errors()
 
 
 @dataclass(frozen=True)
@@ -270,9 +284,19 @@ def _writing(db: Session) -> Iterator[Session]:
     if engine.dialect.name != "postgresql" or isinstance(bind, Connection):
         yield db
         return
-    with Session(engine, expire_on_commit=False) as side:
+    with Session(_side_engine(engine.url), expire_on_commit=False) as side:
         yield side
         side.commit()
+
+
+@lru_cache(maxsize=8)
+def _side_engine(url: URL) -> Engine:
+    """Connections for the circuits' own transactions, apart from the app's pool: a request
+    already holds one of the app's connections, and with every thread of a worker busy a second
+    one from the same pool would wait for a request to end, which waits for it. Opened per
+    write (NullPool): writes are rare (failures and the first answer after them) and leave no
+    idle connection behind."""
+    return create_engine(url, poolclass=NullPool)
 
 
 # ---------------------------------------------------------------------------------------------

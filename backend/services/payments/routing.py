@@ -17,6 +17,7 @@ built-in sandbox otherwise; live mode never uses the sandbox.
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -53,6 +54,7 @@ DEFAULT_FEES = {
 }
 
 T = TypeVar("T")
+log = logging.getLogger(__name__)
 
 
 class AllGatewaysUnavailable(ServiceError):
@@ -465,13 +467,26 @@ class Health:
     livemode: bool
 
     def admit(self, route: Route) -> circuit.Admission:
-        return circuit.admit(self.db, route_key(route), self.livemode, route.label or route.name)
+        try:
+            return circuit.admit(
+                self.db, route_key(route), self.livemode, route.label or route.name
+            )
+        except circuit.SHARING_ERRORS:
+            # Where circuits are shared cannot be read: payments go on as without a breaker.
+            log.warning("circuit of %s unreadable; trying it", route_key(route), exc_info=True)
+            return circuit.Admission(True)
 
     def failed(self, route: Route, error: str) -> None:
-        circuit.failed(self.db, route_key(route), self.livemode, error)
+        try:
+            circuit.failed(self.db, route_key(route), self.livemode, error)
+        except circuit.SHARING_ERRORS:
+            log.warning("circuit of %s not updated", route_key(route), exc_info=True)
 
     def answered(self, route: Route) -> None:
-        circuit.answered(self.db, route_key(route), self.livemode)
+        try:
+            circuit.answered(self.db, route_key(route), self.livemode)
+        except circuit.SHARING_ERRORS:
+            log.warning("circuit of %s not updated", route_key(route), exc_info=True)
 
 
 def first_closed(db: Session, routes: list[Route], livemode: bool) -> Route:
