@@ -101,10 +101,14 @@ def _gateway_add(args: argparse.Namespace) -> dict[str, object]:
                 max_amount=args.max_amount,
             ),
         )
+        if args.pinned:
+            db.flush()
+            gateway_configs.set_pinned(db, Scope(args.merchant, args.live), config.id, True)
     return {
         "gateway_config_id": config.id,
         "gateway": config.gateway,
         "priority": config.priority,
+        "pinned": config.pinned,
         "currencies": config.currencies,
     }
 
@@ -239,6 +243,11 @@ def build_parser() -> argparse.ArgumentParser:
     gateway.add_argument("--gateway", required=True, choices=["sandbox", "stripe", "paypal"])
     gateway.add_argument("--live", action="store_true", help="live mode (default: test mode)")
     gateway.add_argument("--priority", type=int, help="lower is tried first (default: last)")
+    gateway.add_argument(
+        "--pinned",
+        action="store_true",
+        help="tried in priority order before the processors routed by cost (default: by cost)",
+    )
     gateway.add_argument(
         "--secret-key", help="the merchant's own Stripe secret key, or its PayPal app's secret"
     )

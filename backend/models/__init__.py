@@ -43,7 +43,7 @@ from backend.models.notifications import NotificationPreference
 from backend.models.ops import AuditLog, IdempotencyKey
 from backend.models.reconciliation import ProcessorPayoutCursor, ReconciliationException
 from backend.models.reporting_indexes import PAYMENT_INDEXES  # noqa: F401  (registers them)
-from backend.models.routing import BlocklistEntry, GatewayConfig, PaymentAttempt
+from backend.models.routing import BlocklistEntry, GatewayConfig, PaymentAttempt, ProcessorCircuit
 from backend.models.two_factor import OutboundSms, PendingLogin, RecoveryCode, SmsVerification
 from backend.models.types import UTCDateTime, utcnow
 from backend.models.webhooks import (
@@ -101,6 +101,7 @@ __all__ = [
     "PayoutSchedule",
     "PendingLogin",
     "Price",
+    "ProcessorCircuit",
     "ProcessorPayoutCursor",
     "Product",
     "ReconciliationException",

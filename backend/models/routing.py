@@ -23,6 +23,9 @@ class GatewayConfig(SQLModel, table=True):
     livemode: bool = False
     gateway: str = Field(max_length=32)  # "sandbox" or "stripe"
     priority: int = 100
+    # Pinned configurations are tried first, in priority order, whatever they cost; the others
+    # follow cheapest first for each payment (routing.candidate_routes).
+    pinned: bool = False
     enabled: bool = True
     # Fernet-encrypted JSON ({"secret_key": ...}); null means the platform's own credentials.
     credentials_encrypted: str | None = Field(default=None, max_length=2000)
@@ -54,7 +57,33 @@ class PaymentAttempt(SQLModel, table=True):
     code: str | None = Field(default=None, max_length=64)
     message: str | None = Field(default=None, max_length=500)
     latency_ms: int = 0
+    # Why routing sent this try to this processor, in words ("cheapest: ...", "pinned first",
+    # "failover: ..."); null for attempts from before migration 0028.
+    route_reason: str | None = Field(default=None, max_length=500)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class ProcessorCircuit(SQLModel, table=True):
+    """The circuit breaker of one processor account in one mode, shared by every worker.
+
+    `processor_key` is the configuration's id, or the gateway's name for the platform's own
+    account. closed: payments go to it; open: it kept failing without being reached, so it is
+    skipped until `opened_at` + the cool-down; half_open: one trial payment (claimed at
+    `trial_started_at`) decides whether it closes again."""
+
+    __tablename__ = "processor_circuits"
+
+    id: str = Field(primary_key=True, max_length=60)  # "<livemode 0|1>:<processor_key>"
+    processor_key: str = Field(max_length=40)
+    livemode: bool = False
+    state: str = Field(default="closed", max_length=16)
+    failures: int = 0  # failures without reaching it in the current window
+    window_started_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    opened_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    trial_started_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    last_error: str | None = Field(default=None, max_length=500)
+    last_error_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 
 
 class BlocklistEntry(SQLModel, table=True):

@@ -184,6 +184,35 @@ def refunds_card() -> rx.Component:
     )
 
 
+def routing_card() -> rx.Component:
+    return section(
+        "Routing",
+        rx.cond(
+            PaymentDetailState.routing.length() > 0,  # type: ignore[attr-defined]
+            rx.el.ol(
+                rx.foreach(
+                    PaymentDetailState.routing,
+                    lambda step: rx.el.li(
+                        rx.text(
+                            step["processor"] + ": " + step["outcome"], size="2", weight="medium"
+                        ),
+                        rx.text("Why: " + step["reason"], size="1"),
+                        padding_left="0.75rem",
+                        border_left="2px solid var(--accent-6)",
+                        padding_bottom="0.5rem",
+                        list_style="none",
+                    ),
+                ),
+                margin="0",
+                padding="0",
+                width="100%",
+                aria_label="Routing",
+            ),
+            rx.text("No processor was asked (blocked by risk).", size="2"),
+        ),
+    )
+
+
 def timeline_card() -> rx.Component:
     return section(
         "Timeline",
@@ -275,6 +304,7 @@ def payment_detail() -> rx.Component:
             details_card(),
             risk_card(),
             refunds_card(),
+            routing_card(),
             timeline_card(),
             webhooks_card(),
             columns=rx.breakpoints(initial="1", md="2"),

@@ -310,6 +310,17 @@ def processor_card(row: rx.Var) -> rx.Component:
             fact("Currencies", row["currencies"]),
             fact("Amounts", row["amounts"]),
             fact("Price", row["price"]),
+            fact("Routing", row["routing"]),
+            rx.hstack(
+                rx.text("Health", size="2", color_scheme="gray", min_width="7rem"),
+                rx.vstack(
+                    rx.badge(row["health_badge"], color_scheme=row["health_color"].to(str)),
+                    rx.text(row["health"], size="2", style={"overflowWrap": "anywhere"}),
+                    spacing="1",
+                ),
+                align="start",
+                width="100%",
+            ),
             rx.cond(row["webhook_url"] != "", webhook_facts(row)),
             rx.cond(
                 S.can_manage,
@@ -318,6 +329,11 @@ def processor_card(row: rx.Var) -> rx.Component:
                     move_button(row, "down", 1),
                     rx.button(
                         "Edit", size="2", variant="soft", on_click=S.edit_processor(row["id"])
+                    ),
+                    rx.cond(
+                        row["pinned"] != "",
+                        action_button("Unpin", "gray", S.set_pinned(row["id"], False)),
+                        action_button("Pin to my order", "gray", S.set_pinned(row["id"], True)),
                     ),
                     rx.cond(
                         on,
@@ -354,9 +370,12 @@ def processors() -> rx.Component:
         ),
         rx.text(
             rx.cond(S.livemode, "Live mode: ", "Test mode: "),
-            "each payment is offered to the processors below from the top, to the first whose "
-            "rules it matches. One that cannot be reached hands the payment to the next; a "
-            "declined card is never tried elsewhere.",
+            "each payment goes first to the pinned processors whose rules it matches, from the "
+            "top, then to the others cheapest first for its amount and currency (a tie goes to "
+            "the one higher up). One that cannot be reached hands the payment to the next. ",
+            S.health_rule,
+            " One that may have taken the payment is never replaced; a declined card is never "
+            "tried elsewhere. Each payment's page says why it went where it did.",
             size="2",
             color_scheme="gray",
         ),

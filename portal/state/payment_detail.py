@@ -40,6 +40,7 @@ class PaymentDetailState(AuthState):
     payment: dict[str, str] = {}
     refunds: list[dict[str, str]] = []
     timeline: list[dict[str, str]] = []
+    routing: list[dict[str, str]] = []  # the processors offered the payment, and why
     webhooks: list[dict[str, str]] = []
     risk_reasons: list[str] = []
     not_found: bool = False
@@ -90,7 +91,7 @@ class PaymentDetailState(AuthState):
         except ServiceError:
             self.not_found = self.loaded = True
             self.payment, self.refunds, self.timeline, self.webhooks = {}, [], [], []
-            self.risk_reasons = []
+            self.risk_reasons, self.routing = [], []
             return None
         locale, tz = viewer.locale, viewer.timezone
         p, refunds, timeline, webhooks = page.payment, page.refunds, page.timeline, page.webhooks
@@ -133,6 +134,10 @@ class PaymentDetailState(AuthState):
                 "failure": r.failure_reason or "",
             }
             for r in refunds
+        ]
+        self.routing = [
+            {"processor": step.processor, "outcome": step.outcome, "reason": step.reason}
+            for step in page.routing
         ]
         self.timeline = [
             {

@@ -58,7 +58,34 @@ def _amounts(config: Any, locale: str) -> str:  # a GatewayConfig
     return f"Up to {format_money(high or 0, currency, locale)}"
 
 
-def _row(config: Any, position: int, last: int, in_use: bool, locale: str) -> dict:
+_HEALTH_COLORS = {"closed": "green", "open": "red", "half_open": "amber"}
+_HEALTH_BADGES = {"closed": "Reachable", "open": "Skipped: circuit open", "half_open": "On trial"}
+
+
+def _row(
+    config: Any,
+    position: int,
+    last: int,
+    in_use: bool,
+    locale: str,
+    health: processor_pages.Health | None = None,
+) -> dict:
+    row = _row_of(config, position, last, in_use, locale)
+    state = health.state if health else "closed"
+    row["health_state"] = state
+    row["health_badge"] = _HEALTH_BADGES.get(state, state)
+    row["health_color"] = _HEALTH_COLORS.get(state, "gray")
+    row["health"] = health.words if health else "closed: taking payments"
+    row["pinned"] = "yes" if config.pinned else ""
+    row["routing"] = (
+        "Pinned: tried in your order, before the processors routed by cost"
+        if config.pinned
+        else "Routed by cost: tried when it is the cheapest for the payment"
+    )
+    return row
+
+
+def _row_of(config: Any, position: int, last: int, in_use: bool, locale: str) -> dict:
     key = gateway_configs.masked_key(config)
     if config.gateway == "paypal":
         return _paypal_row(config, position, last, in_use, locale, key)
@@ -128,6 +155,7 @@ def _paypal_row(
 class ProcessorsState(AuthState):
     rows: list[dict[str, str]] = []
     fallback: str = ""
+    health_rule: str = ""
     loaded: bool = False
     can_manage: bool = False
     error: str = ""
@@ -155,9 +183,10 @@ class ProcessorsState(AuthState):
             return None
         configs = found.configs
         self.rows = [
-            _row(c, i, len(configs), c.id in found.in_use, viewer.locale)
+            _row(c, i, len(configs), c.id in found.in_use, viewer.locale, found.health.get(c.id))
             for i, c in enumerate(configs, start=1)
         ]
+        self.health_rule = processor_pages.health_rule()
         self.fallback = processor_pages.fallback_text(viewer.ctx.livemode, bool(configs))
         self.can_manage = viewer.can(Permission.MANAGE_SETTINGS)
         self.loaded = True
@@ -284,6 +313,18 @@ class ProcessorsState(AuthState):
             ),
             "Order saved: processors are tried from the top.",
             resume=(ProcessorsState.move, {"config_id": config_id, "offset": offset}),
+        )
+
+    @rx.event
+    def set_pinned(self, config_id: str, pinned: bool):  # type: ignore[no-untyped-def]
+        return self._change(
+            lambda ctx, ip: processor_pages.set_pinned(
+                ctx, str(config_id)[:64], bool(pinned), ip_address=ip
+            ),
+            "Pinned: tried in your order, before the others."
+            if pinned
+            else "Unpinned: routed by cost.",
+            resume=(ProcessorsState.set_pinned, {"config_id": config_id, "pinned": pinned}),
         )
 
     @rx.event

@@ -49,6 +49,7 @@ back). `delay(seconds)` slows every request down before it is processed.
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import email.parser
 import email.policy
@@ -209,6 +210,7 @@ class FakeStripe:
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
         self._accounts: dict[str, FakeStripe] = {}  # other accounts served here, by API key
+        self._connections: set[socket.socket] = set()  # clients' open (keep-alive) connections
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -233,6 +235,14 @@ class FakeStripe:
             self._server.shutdown()
             self._server.server_close()
             self._server = None
+        # A stopped server is gone for its clients' kept-alive connections too: each is ended
+        # with a FIN, so a client sees it closed before reusing it and then finds the port
+        # refusing connections, as when Stripe cannot be reached.
+        with self._lock:
+            connections, self._connections = list(self._connections), set()
+        for connection in connections:
+            with contextlib.suppress(OSError):
+                connection.shutdown(socket.SHUT_RDWR)
         if self._thread is not None:
             self._thread.join(timeout=5)
             self._thread = None
@@ -969,6 +979,16 @@ class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"  # keep-alive, as the SDK's requests session expects
     timeout = 30  # idle keep-alive connections end eventually
     fake: FakeStripe
+
+    def setup(self) -> None:
+        super().setup()
+        with self.fake._lock:
+            self.fake._connections.add(self.connection)
+
+    def finish(self) -> None:
+        with self.fake._lock:
+            self.fake._connections.discard(self.connection)
+        super().finish()
 
     def do_GET(self) -> None:
         self.fake._serve(self)

@@ -5,7 +5,7 @@ mistypes once or twice pays as usual. And the receipt e-mail's time in the custo
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 import time_machine
@@ -18,7 +18,7 @@ from backend.models import AuditLog, DomainEvent, Order, OutboundEmail, Payment
 from backend.services.checkout import card_testing as checkout_declines
 from backend.services.checkout import paying, payment_links, session_state
 from backend.services.context import Scope
-from backend.services.payments import routing
+from backend.services.payments import circuit, routing
 from tests.integration.api_client import Merchant, new_merchant
 
 URLS = {"successUrl": "https://shop.test/thanks", "cancelUrl": "https://shop.test/cart"}
@@ -135,6 +135,8 @@ def test_processor_trouble_and_refused_input_do_not_count(
         result = pay(sid, OK, ip)
         assert (result.status, result.error_code) == (session_state.DECLINED, "unavailable")
     monkeypatch.undo()
+    # The processor is back; its circuit opened on those failures, so let the cool-down end.
+    monkeypatch.setattr(circuit, "COOL_DOWN", timedelta(0))
     for _ in range(checkout_declines.MAX_SESSION_DECLINES + 1):
         with pytest.raises(ValidationFailed):
             pay(sid, "4111111111111112", ip)  # not a sandbox test card: refused before charging

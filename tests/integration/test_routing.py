@@ -14,7 +14,7 @@ from sqlmodel import select
 from backend.core.crypto import encrypt_json
 from backend.core.db import session_scope
 from backend.core.ids import new_id
-from backend.models import GatewayConfig, PaymentAttempt
+from backend.models import GatewayConfig, Payment, PaymentAttempt
 from tests.fakes.stripe_api import FakeStripe
 from tests.integration.api_client import Merchant, new_merchant
 
@@ -162,3 +162,43 @@ class TestWithFakeStripe:
         response = shop.charge("pm_card_chargeDeclined")
         assert response.status_code == 402
         assert attempts(response.json()["payment"]["id"]) == [("stripe", "declined")]
+
+
+class TestCostAndPinning:
+    @pytest.fixture
+    def stripe_base(self) -> str:
+        return f"http://127.0.0.1:{_closed_port()}"
+
+    def _reason(self, payment_id: str) -> tuple[str | None, str | None]:
+        with session_scope() as db:
+            [attempt] = db.exec(
+                select(PaymentAttempt).where(PaymentAttempt.payment_id == payment_id)
+            ).all()
+            return attempt.route_reason, attempt.gateway
+
+    def test_the_cheaper_processor_takes_it_unless_one_is_pinned(self, client: TestClient):
+        from backend.services.context import Scope
+        from backend.services.payments import gateway_configs
+
+        shop = new_merchant(client)
+        configure(
+            shop,
+            {"gateway": "sandbox", "fee_percent_pips": 50_000},  # first in the order, 5%
+            {"gateway": "sandbox", "fee_percent_pips": 10_000},  # 1%: cheaper
+        )
+        with session_scope() as db:
+            dear, cheap = gateway_configs.list_configs(db, Scope(shop.merchant_id, False))
+            dear_id, cheap_id = dear.id, cheap.id
+        payment = shop.charge("pm_card_visa", amount=10_000).json()["payment"]
+        assert self._reason(payment["id"]) == (
+            "cheapest: Sandbox 1% + $0.30 = $1.30 vs Sandbox 5% + $0.30 = $5.30",
+            "sandbox",
+        )
+        with session_scope() as db:
+            assert db.get(Payment, payment["id"]).gateway_config_id == cheap_id  # type: ignore[union-attr]
+            gateway_configs.set_pinned(db, Scope(shop.merchant_id, False), dear_id, True)
+        pinned = shop.charge("pm_card_visa", amount=10_000).json()["payment"]
+        assert self._reason(pinned["id"])[0] == "pinned first in your order"
+        with session_scope() as db:
+            assert db.get(Payment, pinned["id"]).gateway_config_id == dear_id  # type: ignore[union-attr]
+            assert pinned["gatewayFee"] == 530

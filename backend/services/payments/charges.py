@@ -256,7 +256,8 @@ def _payment_outcome_of(
     email = email or order.customer_email
     saved = data.saved
     if saved is not None:
-        routes = [saved.route]  # the card exists at this processor account only
+        # The card exists at this processor account only.
+        routes = [replace(saved.route, reason="the card is saved at this processor")]
     else:
         routes = routing.candidate_routes(
             db,
@@ -274,7 +275,9 @@ def _payment_outcome_of(
 
         routes = routes[:1]  # the card is saved at the processor that charges it
         gateway_customer_id = payment_methods.gateway_customer(db, saving_for, routes[0])
-    card = routes[0].gateway.card_details(method.token)
+    # Card details come from the first processor that is not known to be down: one whose
+    # circuit is open is never called, not even for this lookup.
+    card = routing.first_closed(db, routes, scope.livemode).gateway.card_details(method.token)
 
     now = utcnow()
     payment = new_instance(
@@ -348,6 +351,7 @@ def _payment_outcome_of(
             lambda g: g.create_payment(request),
             attempt_recorder(db, payment, "authorize" if not capture else "charge", rows),
             outcome_of,
+            health=routing.Health(db, scope.livemode),
         )
     except routing.AllGatewaysUnavailable as exc:
         booking.fail(db, payment, exc.code, exc.message, actor, rows)
@@ -500,6 +504,7 @@ def attempt_recorder(
             "code": code,
             "message": (message or "")[:500] or None,
             "latency_ms": latency_ms,
+            "route_reason": (route.reason or "")[:500] or None,
         }
         if rows is None:
             db.add(PaymentAttempt(**values))

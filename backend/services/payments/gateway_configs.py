@@ -22,8 +22,10 @@ Members change them from the portal (Settings, Processors) and operators from th
 - An amount range is in minor units of one currency, so it needs exactly one currency.
 - The processor's price (shown as the gateway fee on each payment) is a percentage plus a fixed
   fee in one currency; unset, the gateway's standard price applies (Stripe's 2.9% + 30c).
-- Lower priority numbers are tried first. A new configuration goes last; `move` swaps one with
-  its neighbour.
+- Routing tries pinned configurations first, in priority order (lower numbers first), then the
+  others cheapest first for each payment, ties in priority order (routing.order_routes). A new
+  configuration goes last and is not pinned; `move` swaps one with its neighbour; `set_pinned`
+  pins one to the merchant's order or hands it back to cost routing.
 - A configuration that has taken payments can be disabled but not deleted: captures, voids and
   refunds of its payments still go through it (routing.route_for_payment).
 """
@@ -504,6 +506,20 @@ def set_enabled(
     return config
 
 
+def set_pinned(
+    db: Session, scope: Scope, config_id: str, pinned: bool, *, actor: Actor = SYSTEM
+) -> GatewayConfig:
+    """Pinned, a configuration is tried in the merchant's order ahead of the cost-routed ones."""
+    config = get_config(db, scope, config_id, lock=True)
+    if config.pinned != bool(pinned):
+        config.pinned = bool(pinned)
+        config.updated_at = utcnow()
+        db.add(config)
+        action = "gateway_config.pinned" if pinned else "gateway_config.unpinned"
+        _audit(db, config, action, actor, {"gateway": config.gateway})
+    return config
+
+
 def move(
     db: Session, scope: Scope, config_id: str, offset: int, *, actor: Actor = SYSTEM
 ) -> list[GatewayConfig]:
@@ -550,6 +566,7 @@ def _summary(config: GatewayConfig) -> dict[str, object]:
     return {
         "gateway": config.gateway,
         "priority": config.priority,
+        "pinned": bool(config.pinned),
         "currencies": list(config.currencies or ()),
         "methods": list(config.methods or ()),
         "min_amount": config.min_amount,

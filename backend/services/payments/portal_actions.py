@@ -52,6 +52,7 @@ class PaymentPage:
     payment: Payment
     refunds: list[Refund]
     timeline: list[TimelineEntry]
+    routing: list[payment_detail.RouteStep]  # the processors offered the payment, and why
     webhooks: list[EventDeliveries]
     blockable: list[tuple[str, str, bool]]  # kind, value, already listed
     reviewer_email: str | None
@@ -70,6 +71,7 @@ def payment_page(ctx: SessionContext, payment_id: str, locale: str) -> PaymentPa
         p = orders.get_payment(db, _scope(ctx), payment_id)
         refunds = booking.refunds_of(db, p.id)
         timeline = payment_detail.payment_timeline(db, p, locale)
+        routing_steps = payment_detail.routing_decision(db, p)
         webhooks = payment_detail.payment_webhooks(db, p)
         can_block = can(ctx.role, Permission.MANAGE_SETTINGS)
         blockable = blocklist.blockable_values(db, p) if can_block else []
@@ -87,6 +89,7 @@ def payment_page(ctx: SessionContext, payment_id: str, locale: str) -> PaymentPa
         payment=p,
         refunds=list(refunds),
         timeline=list(timeline),
+        routing=routing_steps,
         webhooks=list(webhooks),
         blockable=list(blockable),
         reviewer_email=reviewer.email if reviewer else None,

@@ -21,7 +21,7 @@ from backend.services.identity import step_up
 from backend.services.identity.permissions import Permission, require
 from backend.services.identity.sessions import SessionContext
 from backend.services.identity.step_up import StepUpRequired
-from backend.services.payments import gateway_configs
+from backend.services.payments import circuit, gateway_configs
 from backend.services.payments.money_input import parse_money, parse_percent
 
 
@@ -34,9 +34,18 @@ def _actor(ctx: SessionContext, ip_address: str | None) -> Actor:
 
 
 @dataclass(frozen=True)
+class Health:
+    """A processor's circuit breaker as the page shows it."""
+
+    state: str  # closed, open, half_open
+    words: str  # "open since 22:14:05 UTC, not tried; a trial payment in 12 s (last error: …)"
+
+
+@dataclass(frozen=True)
 class ProcessorList:
-    configs: list[GatewayConfig]  # in routing order
+    configs: list[GatewayConfig]  # in the merchant's order (pinned ones are tried first)
     in_use: set[str]  # ids of the configs that have payments
+    health: dict[str, Health]  # by config id, read fresh from the shared circuit table
 
 
 def processor_list(ctx: SessionContext) -> ProcessorList:
@@ -44,7 +53,32 @@ def processor_list(ctx: SessionContext) -> ProcessorList:
     with session_scope(readonly=True) as db:
         configs = gateway_configs.list_configs(db, _scope(ctx))
         used = {c.id for c in configs if gateway_configs.has_payments(db, c.id)}
-    return ProcessorList(list(configs), used)
+        circuits = circuit.read_fresh(db, [c.id for c in configs], ctx.livemode)
+    health = {key: Health(c.state, circuit.describe(c)) for key, c in circuits.items()}
+    return ProcessorList(list(configs), used, health)
+
+
+def health_rule() -> str:
+    """The circuit breaker's rule in words, from the constants routing uses."""
+    seconds = int(circuit.WINDOW.total_seconds())
+    return (
+        f"After {circuit.FAILURES_TO_OPEN} failures to reach a processor within {seconds} "
+        f"seconds it is skipped for {int(circuit.COOL_DOWN.total_seconds())} seconds, then "
+        "tried again with one payment."
+    )
+
+
+def set_pinned(
+    ctx: SessionContext, config_id: str, pinned: bool, *, ip_address: str | None
+) -> None:
+    """Pinning decides where live money goes first: a fresh code in live mode, either way."""
+    require(ctx.role, Permission.MANAGE_SETTINGS)
+    with session_scope() as db:
+        if ctx.livemode:
+            step_up.require_fresh(db, ctx.session_id)
+        gateway_configs.set_pinned(
+            db, _scope(ctx), config_id, pinned, actor=_actor(ctx, ip_address)
+        )
 
 
 def needs_step_up(ctx: SessionContext) -> bool:

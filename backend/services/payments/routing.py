@@ -1,9 +1,15 @@
-"""Which gateway handles a payment: per-merchant configuration, rules and failover.
+"""Which gateway handles a payment: per-merchant configuration, rules, cost and failover.
 
-Gateways are tried in priority order among those whose rules match the payment (currency,
-amount, method). A gateway that is unreachable or errors (`GatewayUnavailable`) hands over to
-the next; a card decline is an answer, never a reason to try elsewhere. Every try is recorded
-as a PaymentAttempt by the caller's `record` callback.
+Among the configurations whose rules match the payment (currency, amount, method), pinned ones
+are tried first in the merchant's order; the others follow cheapest first for that amount and
+currency by their configured price (percentage rounded half up on integers, plus the fixed fee
+in that currency), ties in the merchant's order. Each route carries why it was chosen, in words,
+and every try is recorded with it as a PaymentAttempt by the caller's `record` callback.
+
+A gateway that is unreachable (`GatewayUnavailable`, outcome known) hands over to the next and
+counts against its circuit breaker (`circuit.py`): one that keeps failing is skipped without
+being tried for a cool-down. A gateway that may have acted is asked again, never replaced; a
+card decline is an answer, never a reason to try elsewhere.
 
 With no configuration a merchant's test mode uses Stripe when STRIPE_SECRET_KEY is set and the
 built-in sandbox otherwise; live mode never uses the sandbox.
@@ -11,9 +17,10 @@ built-in sandbox otherwise; live mode never uses the sandbox.
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 from typing import TypeVar
 
@@ -21,11 +28,13 @@ from sqlmodel import Session, select
 
 from backend.core.config import get_settings
 from backend.core.crypto import decrypt_json
+from backend.core.currency import format_money
 from backend.core.errors import ServiceError, ValidationFailed
 from backend.core.ttl_cache import TTLMemo, forget_on_commit
 from backend.gateways.base import Gateway, GatewayUnavailable
 from backend.models import GatewayConfig, Payment, PaymentMethod
-from backend.services.payments.fees import PAYPAL_DEFAULT, STRIPE_DEFAULT, FeeSchedule
+from backend.services.payments import circuit
+from backend.services.payments.fees import PAYPAL_DEFAULT, STRIPE_DEFAULT, FeeSchedule, describe
 
 GATEWAY_NAMES = ("sandbox", "stripe", "paypal")
 # The ways to pay that payments, saved methods and processor rules name.
@@ -45,6 +54,7 @@ DEFAULT_FEES = {
 }
 
 T = TypeVar("T")
+log = logging.getLogger(__name__)
 
 
 class AllGatewaysUnavailable(ServiceError):
@@ -56,12 +66,19 @@ class AllGatewaysUnavailable(ServiceError):
 UNAVAILABLE_CODES = frozenset({"gateway_unavailable", "gateway_outcome_unknown"})
 
 
+GATEWAY_LABELS = {"sandbox": "Sandbox", "stripe": "Stripe", "paypal": "PayPal"}
+
+
 @dataclass(frozen=True)
 class Route:
     name: str
     gateway: Gateway
     fees: FeeSchedule
     config_id: str | None = None
+    # The processor account in words ("Stripe", "Stripe account …4242") and why this payment
+    # went to it ("cheapest: …", "pinned first", "failover: …"), kept on its PaymentAttempt.
+    label: str = ""
+    reason: str | None = None
 
 
 @lru_cache(maxsize=64)
@@ -122,7 +139,12 @@ def _route(config: GatewayConfig | None, name: str) -> Route:
             secret = stored.get("secret_key")
     config_id = config.id if config else None
     gateway = _build(name, secret, paypal) if paypal else _build(name, secret)
-    return Route(name, gateway, config_fees(config, name), config_id)
+    label = GATEWAY_LABELS.get(name, name)
+    if paypal:
+        label = f"PayPal app \u2026{paypal[0][-4:]}"
+    elif secret:
+        label = f"{label} account \u2026{str(secret)[-4:]}"
+    return Route(name, gateway, config_fees(config, name), config_id, label)
 
 
 @dataclass(frozen=True)
@@ -136,6 +158,7 @@ class _Candidate:
     max_amount: int | None
     # The route, or why it cannot be built (raised only if this gateway is chosen).
     route: Route | ServiceError
+    pinned: bool = False
 
     def chosen(self) -> Route:
         if isinstance(self.route, ServiceError):
@@ -159,7 +182,7 @@ def _enabled_configs(db: Session, merchant_id: str, livemode: bool) -> tuple[_Ca
                 GatewayConfig.livemode == livemode,
                 GatewayConfig.enabled == True,  # noqa: E712
             )
-            .order_by(GatewayConfig.priority, GatewayConfig.created_at)
+            .order_by(GatewayConfig.priority, GatewayConfig.created_at, GatewayConfig.id)
         ).all()
         return tuple(
             _Candidate(
@@ -169,6 +192,7 @@ def _enabled_configs(db: Session, merchant_id: str, livemode: bool) -> tuple[_Ca
                 c.min_amount,
                 c.max_amount,
                 _route_or_error(c),
+                bool(c.pinned),
             )
             for c in configs
         )
@@ -222,28 +246,101 @@ def candidate_routes(
         )
     configs = _enabled_configs(db, merchant_id, livemode)
     if configs:
-        chosen = [
-            c.chosen()
+        matching = [
+            c
             for c in configs
             if _matches(c, amount, currency, method)
             and requested in (None, c.gateway)
             and not (livemode and c.gateway == "sandbox")
         ]
-        if chosen:
-            return chosen
+        if matching:
+            return order_routes(
+                [(c.chosen(), c.pinned) for c in matching], amount, currency, requested
+            )
+    default = "no processor of yours takes this payment: the platform's default"
     if method == "paypal" or requested == "paypal":
-        return [_paypal_fallback(livemode, method, requested)]
+        return [replace(_paypal_fallback(livemode, method, requested), reason=default)]
     if requested == "sandbox" or (
         requested is None and not livemode and not get_settings().stripe_enabled
     ):
-        return [_route(None, "sandbox")]
+        return [replace(_route(None, "sandbox"), reason=default)]
     if requested in (None, "stripe") and (get_settings().stripe_enabled or requested):
-        return [_route(None, "stripe")]
+        return [replace(_route(None, "stripe"), reason=default)]
     raise ValidationFailed(
         "No gateway is configured for live payments on this account",
         code="gateway_not_configured",
         param="gatewayType",
     )
+
+
+def route_cost(route: Route, amount: int, currency: str) -> int:
+    """What the processor charges for the payment, in minor units: its percentage rounded half
+    up on integers plus its fixed fee when that is in the payment's currency."""
+    return route.fees.fee_for(amount, currency)
+
+
+def price_words(route: Route, amount: int, currency: str) -> str:
+    """The price that applies to this payment and its result: "Stripe 2.9% + $0.30 = $3.20"."""
+    fixed = route.fees.fixed_fees.get(currency)
+    applicable = FeeSchedule(route.fees.percent_pips, {currency: fixed} if fixed else {})
+    cost = format_money(route_cost(route, amount, currency), currency)
+    return f"{route.label or route.name} {describe(applicable)} = {cost}"
+
+
+def order_routes(
+    candidates: list[tuple[Route, bool]],
+    amount: int | None,
+    currency: str | None,
+    requested: str | None = None,
+) -> list[Route]:
+    """The matching routes (given in the merchant's order, each with whether it is pinned) in
+    the order to try them, each with why: pinned ones first in the merchant's order, then the
+    others cheapest first for this amount and currency, ties in the merchant's order (a stable
+    sort: the same inputs always give the same order). Without an amount (saving a card) the
+    merchant's order stands."""
+    asked = f'gatewayType "{requested}"; ' if requested else ""
+    if len(candidates) == 1:
+        route = candidates[0][0]
+        price = (
+            f": {price_words(route, amount, currency)}" if amount is not None and currency else ""
+        )
+        return [replace(route, reason=f"{asked}the only processor whose rules take it{price}")]
+    pinned = [route for route, is_pinned in candidates if is_pinned]
+    free = [route for route, is_pinned in candidates if not is_pinned]
+    ordered: list[Route] = [
+        replace(r, reason=f"{asked}pinned {_nth(i)} in your order") for i, r in enumerate(pinned)
+    ]
+    if amount is None or currency is None:
+        start = len(ordered)
+        return ordered + [
+            replace(r, reason=f"{asked}{_nth(start + i)} in your order") for i, r in enumerate(free)
+        ]
+    costed = sorted(
+        ((route_cost(r, amount, currency), i, r) for i, r in enumerate(free)),
+        key=lambda item: (item[0], item[1]),
+    )
+    for position, (cost, _, route) in enumerate(costed):
+        words = price_words(route, amount, currency)
+        if position == 0:
+            others = [price_words(r, amount, currency) for _, _, r in costed[1:3]]
+            more = len(costed) - 3
+            vs = (
+                f" vs {', '.join(others)}" + (f" and {more} more" if more > 0 else "")
+                if others
+                else ""
+            )
+            tied = [r.label or r.name for c, _, r in costed[1:] if c == cost]
+            tie = f" (tied with {', '.join(tied)}: first in your order)" if tied else ""
+            after = "after the pinned ones, " if pinned else ""
+            reason = f"{asked}{after}cheapest: {words}{vs}{tie}"
+        else:
+            reason = f"{asked}next cheapest: {words}"
+        ordered.append(replace(route, reason=reason))
+    return ordered
+
+
+def _nth(index: int) -> str:
+    return "first" if index == 0 else f"#{index + 1}"
 
 
 def _paypal_fallback(livemode: bool, method: str, requested: str | None) -> Route:
@@ -362,39 +459,119 @@ def call(
     return result
 
 
+@dataclass(frozen=True)
+class Health:
+    """The circuit breakers of one mode's processor accounts, read and written through `db`."""
+
+    db: Session
+    livemode: bool
+
+    def admit(self, route: Route) -> circuit.Admission:
+        try:
+            return circuit.admit(
+                self.db, route_key(route), self.livemode, route.label or route.name
+            )
+        except circuit.SHARING_ERRORS:
+            # Where circuits are shared cannot be read: payments go on as without a breaker.
+            log.warning("circuit of %s unreadable; trying it", route_key(route), exc_info=True)
+            return circuit.Admission(True)
+
+    def failed(self, route: Route, error: str) -> None:
+        try:
+            circuit.failed(self.db, route_key(route), self.livemode, error)
+        except circuit.SHARING_ERRORS:
+            log.warning("circuit of %s not updated", route_key(route), exc_info=True)
+
+    def answered(self, route: Route) -> None:
+        try:
+            circuit.answered(self.db, route_key(route), self.livemode)
+        except circuit.SHARING_ERRORS:
+            log.warning("circuit of %s not updated", route_key(route), exc_info=True)
+
+
+def first_closed(db: Session, routes: list[Route], livemode: bool) -> Route:
+    """The first route whose circuit is closed (the first route when none is)."""
+    for route in routes:
+        if circuit.read(db, route_key(route), livemode).state == circuit.CLOSED:
+            return route
+    return routes[0]
+
+
 def with_failover(
     routes: list[Route],
     operation: Callable[[Gateway], T],
     record: RecordAttempt,
     outcome_of: Callable[[T], tuple[str, str | None, str | None]],
+    *,
+    health: Health | None = None,
 ) -> tuple[Route, T]:
     """The first route that answers, and its answer.
 
-    A gateway that was never reached (refused connection, bad credentials, rate limit) hands
-    over to the next. A gateway that may have acted without answering (read timeout, reset,
-    5xx) is asked once more with the same idempotency key, which replays its first answer; if
-    it still cannot say, the payment stops there rather than risk charging the customer twice
-    on another gateway.
+    A gateway whose circuit is open (`health`) is skipped without being tried. A gateway that
+    was never reached (refused connection, bad credentials, rate limit) hands over to the next
+    and counts against its circuit. A gateway that may have acted without answering (read
+    timeout, reset, 5xx) is asked once more with the same idempotency key, which replays its
+    first answer; if it still cannot say, the payment stops there rather than risk charging the
+    customer twice on another gateway. Each route tried carries why it was chosen, with why the
+    ones before it were passed over.
     """
-    errors = []
+    errors: list[str] = []
+    passed_over: list[str] = []
     for route in routes:
+        if health is not None:
+            admission = health.admit(route)
+            if not admission.allowed:
+                passed_over.append(admission.note or f"{route.label} skipped")
+                errors.append(admission.note or route.name)
+                continue
+            if admission.trial and admission.note:
+                passed_over.append(admission.note)
+        tried = _explained(route, passed_over)
         try:
-            return route, call(route, operation, record, outcome_of)
+            result = call(tried, operation, record, outcome_of)
         except GatewayUnavailable as exc:
             if not exc.outcome_unknown:
+                if health is not None:
+                    health.failed(route, f"{exc.code}: {exc.message}")
                 errors.append(f"{route.name}: {exc.message}")
+                passed_over.append(
+                    f"failover: {route.label or route.name} unreachable ({exc.code})"
+                )
                 continue
+        except ServiceError:
+            if health is not None:
+                health.answered(route)  # it answered: a refusal is not an outage
+            raise
+        else:
+            if health is not None:
+                health.answered(route)
+            return tried, result
+        again = replace(
+            tried,
+            reason=f"asked again with the same idempotency key: {route.label or route.name} may "
+            "have acted, so it is never replaced by another",
+        )
         try:
-            return route, call(route, operation, record, outcome_of)
+            result = call(again, operation, record, outcome_of)
         except GatewayUnavailable as exc:
             raise AllGatewaysUnavailable(
                 f"{route.name} did not answer and may have processed the payment; retry the "
                 "request with the same Idempotency-Key to learn its outcome",
                 code="gateway_outcome_unknown",
             ) from exc
+        if health is not None:
+            health.answered(route)
+        return again, result
     raise AllGatewaysUnavailable(
         f"The payment processor could not be reached. Try again shortly. ({'; '.join(errors)})"
     )
+
+
+def _explained(route: Route, passed_over: list[str]) -> Route:
+    if not passed_over:
+        return route
+    why = "; ".join(passed_over)
+    return replace(route, reason=f"{why}; then {route.reason}" if route.reason else why)
 
 
 def _ms(started: float) -> int:

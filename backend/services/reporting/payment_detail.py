@@ -71,11 +71,12 @@ def payment_timeline(db: Session, payment: Payment, locale: str = "en_US") -> li
         .limit(200)
     ):
         outcome = labels.words(attempt.outcome) + (f" ({attempt.code})" if attempt.code else "")
+        why = f". Why: {attempt.route_reason}" if attempt.route_reason else ""
         entries.append(
             TimelineEntry(
                 attempt.created_at,
                 labels.action(f"gateway.{attempt.operation}"),
-                f"{labels.gateway(attempt.gateway)}: {outcome}, {attempt.latency_ms} ms",
+                f"{labels.gateway(attempt.gateway)}: {outcome}, {attempt.latency_ms} ms{why}",
                 "PayPortal",
             )
         )
@@ -87,6 +88,42 @@ def payment_timeline(db: Session, payment: Payment, locale: str = "en_US") -> li
         format_money(payment.amount, payment.currency, locale),
     )
     return [created, *entries]
+
+
+@dataclass(frozen=True)
+class RouteStep:
+    """One processor tried for the payment itself, and why routing chose it, in words."""
+
+    processor: str
+    outcome: str
+    reason: str
+
+
+ROUTED_OPERATIONS = ("authorize", "charge")
+
+
+def routing_decision(db: Session, payment: Payment) -> list[RouteStep]:
+    """The processors the payment was offered to, in order, each with why (the route reason
+    recorded on its attempt; attempts from before migration 0028 have none)."""
+    steps = []
+    for attempt in db.exec(
+        select(PaymentAttempt)
+        .where(
+            PaymentAttempt.payment_id == payment.id,
+            col(PaymentAttempt.operation).in_(ROUTED_OPERATIONS),
+        )
+        .order_by(col(PaymentAttempt.created_at), col(PaymentAttempt.id))
+        .limit(50)
+    ):
+        outcome = labels.words(attempt.outcome) + (f" ({attempt.code})" if attempt.code else "")
+        steps.append(
+            RouteStep(
+                labels.gateway(attempt.gateway),
+                outcome,
+                attempt.route_reason or "not recorded (a payment from before cost routing)",
+            )
+        )
+    return steps
 
 
 def _audit_detail(details: dict[str, Any], currency: str, locale: str) -> str:
