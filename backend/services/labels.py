@@ -236,6 +236,8 @@ AUDIT_ACTIONS: dict[str, str] = {
     "gateway_config.disabled": "Processor turned off",
     "gateway_config.enabled": "Processor turned on",
     "gateway_config.reordered": "Processors reordered",
+    "gateway_config.pinned": "Processor pinned ahead of cheaper ones",
+    "gateway_config.unpinned": "Processor unpinned",
     "gateway_config.updated": "Processor updated",
     "invitation.accepted": "Invitation accepted",
     "invitation.created": "Team member invited",
