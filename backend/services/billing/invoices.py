@@ -39,6 +39,7 @@ from backend.services.context import SYSTEM, Actor, Scope
 from backend.services.paging import keyset_page
 from backend.services.payments import authentication, charges
 from backend.services.payments.charges import PaymentOutcome
+from backend.services.payments.orders import owned
 
 # A processor that did not answer: the same attempt (and key) again after this long.
 UNKNOWN_OUTCOME_RETRY = timedelta(hours=1)
@@ -74,17 +75,7 @@ class PayAttempt:
 
 
 def get_invoice(db: Session, scope: Scope, invoice_id: str, *, lock: bool = False) -> Invoice:
-    query = select(Invoice).where(
-        Invoice.id == invoice_id,
-        Invoice.merchant_id == scope.merchant_id,
-        Invoice.livemode == scope.livemode,
-    )
-    if lock:
-        query = query.with_for_update()
-    found = db.exec(query).first()
-    if found is None:
-        raise NotFound(f"No such invoice: {invoice_id!r}", param="invoiceId")
-    return found
+    return owned(db, Invoice, scope, invoice_id, param="invoiceId", lock=lock)
 
 
 def list_invoices(

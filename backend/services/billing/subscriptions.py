@@ -24,7 +24,7 @@ from typing import Final
 
 from sqlmodel import Session, col, select
 
-from backend.core.errors import Conflict, NotFound, ValidationFailed
+from backend.core.errors import Conflict, ValidationFailed
 from backend.core.ids import new_id
 from backend.models import Customer, Payment
 from backend.models.billing import Price, Product, Subscription, SubscriptionItem
@@ -37,7 +37,7 @@ from backend.services.billing.proration import Item, prorate
 from backend.services.context import SYSTEM, Actor, Scope
 from backend.services.customers import payment_methods, records
 from backend.services.paging import keyset_page
-from backend.services.payments.orders import validate_metadata
+from backend.services.payments.orders import owned, validate_metadata
 
 MAX_ITEMS = 20
 MAX_QUANTITY = 1_000_000
@@ -60,17 +60,7 @@ UNSET: Final = _Unset()  # a field the update leaves as it is
 def get_subscription(
     db: Session, scope: Scope, subscription_id: str, *, lock: bool = False
 ) -> Subscription:
-    query = select(Subscription).where(
-        Subscription.id == subscription_id,
-        Subscription.merchant_id == scope.merchant_id,
-        Subscription.livemode == scope.livemode,
-    )
-    if lock:
-        query = query.with_for_update()
-    found = db.exec(query).first()
-    if found is None:
-        raise NotFound(f"No such subscription: {subscription_id!r}", param="subscriptionId")
-    return found
+    return owned(db, Subscription, scope, subscription_id, param="subscriptionId", lock=lock)
 
 
 def list_subscriptions(
