@@ -148,7 +148,9 @@ def test_a_links_total_follows_the_quantity_at_once(
     expect(total).to_have_text("$12.50")
     expect(page.get_by_role("button", name="Continue to pay $12.50")).to_be_visible()
 
-    # Typing a quantity changes the total in the same task, before any answer from the server.
+    # Typing a quantity changes the total in the same task, before any answer from the server
+    # (once the page's script has loaded: the server-rendered total shows before it does).
+    page.wait_for_function("window.__ppLinkQuantity === true")
     shown = page.evaluate(
         """() => {
           const field = document.getElementById("quantity");
