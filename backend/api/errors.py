@@ -38,6 +38,38 @@ class ErrorBody(BaseModel):
     error: ErrorDetail
 
 
+# What a route documents it may answer (OpenAPI `responses`). The codes every route means the same
+# way are worded once here; a router words the codes whose meaning is its own (404, 409, 422...).
+Responses = dict[int | str, dict[str, Any]]
+_SHARED_WORDS = {
+    400: "The request is malformed (JSON, types, fields)",
+    401: "Missing or invalid API key",
+    404: "No such object for this merchant and mode",
+    413: "The body is larger than 1 MB",
+    422: "A value is not acceptable",
+    429: "Rate limit reached; see Retry-After",
+}
+
+
+def error_responses(words: dict[int, str], *codes: int) -> Responses:
+    """The documented errors: `codes` (all of the shared ones and of `words` if none are given),
+    each with the router's words if it has some, else the shared ones."""
+    merged = {**_SHARED_WORDS, **words}
+    return {
+        code: {"model": ErrorBody, "description": merged[code]} for code in sorted(codes or merged)
+    }
+
+
+def only(responses: Responses, *codes: int) -> Responses:
+    """The entries of `responses` for `codes`: what a narrower route can answer."""
+    return {code: entry for code, entry in responses.items() if code in codes}
+
+
+def without(responses: Responses, *codes: int) -> Responses:
+    """`responses` but `codes`: e.g. a list answers no 404."""
+    return {code: entry for code, entry in responses.items() if code not in codes}
+
+
 def error_response(
     status: int,
     code: str,

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Path, Query, Request
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr
 
 from backend.api.deps import CallerDep, Result, respond
-from backend.api.errors import ErrorBody
+from backend.api.errors import ErrorBody, error_responses, only, without
 from backend.api.responses import JSONResponse
 from backend.core.db import session_scope
 from backend.core.read_threads import run_read
@@ -23,20 +23,14 @@ from backend.services.billing.representations import (
 
 router = APIRouter(prefix="/api", tags=["billing"])
 
-_ERRORS: dict[int | str, dict[str, Any]] = {
-    400: {"model": ErrorBody, "description": "The request is malformed (JSON, types, fields)"},
-    401: {"model": ErrorBody, "description": "Missing or invalid API key"},
-    404: {"model": ErrorBody, "description": "No such object for this merchant and mode"},
-    409: {
-        "model": ErrorBody,
-        "description": "An archived product or price, or an Idempotency-Key conflict",
-    },
-    413: {"model": ErrorBody, "description": "The body is larger than 1 MB"},
-    422: {"model": ErrorBody, "description": "A value is not acceptable (currency, amount...)"},
-    429: {"model": ErrorBody, "description": "Rate limit reached; see Retry-After"},
-}
-_READ_ERRORS = {k: v for k, v in _ERRORS.items() if k in (400, 401, 404, 422, 429)}
-_LIST_ERRORS = {k: v for k, v in _READ_ERRORS.items() if k != 404}
+_ERRORS = error_responses(
+    {
+        409: "An archived product or price, or an Idempotency-Key conflict",
+        422: "A value is not acceptable (currency, amount...)",
+    }
+)
+_READ_ERRORS = only(_ERRORS, 400, 401, 404, 422, 429)
+_LIST_ERRORS = without(_READ_ERRORS, 404)
 _TEST_ONLY = {403: {"model": ErrorBody, "description": "A live key: test clocks are test-only"}}
 _CLOCK_ERRORS = {**_ERRORS, **_TEST_ONLY}
 _CLOCK_READ_ERRORS = {**_READ_ERRORS, **_TEST_ONLY}
@@ -211,7 +205,7 @@ class Deleted(BaseModel):
     "/products",
     status_code=201,
     response_model=ProductEnvelope,
-    responses={k: v for k, v in _ERRORS.items() if k != 404},
+    responses=without(_ERRORS, 404),
     summary="Create a product",
 )
 async def create_product(body: ProductCreate, request: Request, who: CallerDep) -> JSONResponse:
@@ -410,7 +404,7 @@ async def update_price(
     "/test_clocks",
     status_code=201,
     response_model=ClockEnvelope,
-    responses={k: v for k, v in _CLOCK_ERRORS.items() if k != 404},
+    responses=without(_CLOCK_ERRORS, 404),
     summary="Create a test clock at frozenTime (test mode only)",
 )
 async def create_clock(body: ClockCreate, request: Request, who: CallerDep) -> JSONResponse:
@@ -427,7 +421,7 @@ async def create_clock(body: ClockCreate, request: Request, who: CallerDep) -> J
 @router.get(
     "/test_clocks",
     response_model=ClockList,
-    responses={k: v for k, v in _CLOCK_READ_ERRORS.items() if k != 404},
+    responses=without(_CLOCK_READ_ERRORS, 404),
     summary="Test clocks, newest first (test mode only)",
 )
 async def list_clocks(who: CallerDep, limit: Limit = 20, cursor: Cursor = None) -> dict[str, Any]:
@@ -475,7 +469,7 @@ async def advance_clock(
 @router.delete(
     "/test_clocks/{clockId}",
     response_model=Deleted,
-    responses={k: v for k, v in _CLOCK_ERRORS.items() if k in (400, 401, 403, 404, 409, 429)},
+    responses=only(_CLOCK_ERRORS, 400, 401, 403, 404, 409, 429),
     summary="Delete a test clock",
 )
 async def delete_clock(clockId: ClockId, request: Request, who: CallerDep) -> JSONResponse:

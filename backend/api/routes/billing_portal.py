@@ -4,28 +4,26 @@ The link is shown once, in the answer: only a hash of its secret is kept."""
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Literal
 
 from fastapi import APIRouter, Request
 from pydantic import BaseModel, ConfigDict, Field, StrictStr
 from sqlmodel import Session
 
 from backend.api.deps import CallerDep, Result, respond_atomic
-from backend.api.errors import ErrorBody
+from backend.api.errors import error_responses
 from backend.api.responses import JSONResponse
 from backend.services.billing import portal_sessions
 
 router = APIRouter(prefix="/api", tags=["billing portal"])
 
-_ERRORS: dict[int | str, dict[str, Any]] = {
-    400: {"model": ErrorBody, "description": "The request is malformed (JSON, types, fields)"},
-    401: {"model": ErrorBody, "description": "Missing or invalid API key"},
-    404: {"model": ErrorBody, "description": "No such customer for this merchant and mode"},
-    409: {"model": ErrorBody, "description": "An Idempotency-Key conflict"},
-    413: {"model": ErrorBody, "description": "The body is larger than 1 MB"},
-    422: {"model": ErrorBody, "description": "returnUrl is not an absolute http(s) URL"},
-    429: {"model": ErrorBody, "description": "Rate limit reached; see Retry-After"},
-}
+_ERRORS = error_responses(
+    {
+        404: "No such customer for this merchant and mode",
+        409: "An Idempotency-Key conflict",
+        422: "returnUrl is not an absolute http(s) URL",
+    }
+)
 
 
 class PortalSessionCreate(BaseModel):

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Path, Request, Response
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr
 
 from backend.api.deps import CallerDep, Result, respond
-from backend.api.errors import ErrorBody
+from backend.api.errors import ErrorBody, error_responses, only
 from backend.api.responses import JSONResponse
 from backend.core.db import session_scope
 from backend.core.errors import NotFound
@@ -19,14 +19,18 @@ from backend.services.checkout import branding, session_state, sessions
 
 router = APIRouter(prefix="/api", tags=["checkout"])
 
-_ERRORS: dict[int | str, dict[str, Any]] = {
-    400: {"model": ErrorBody, "description": "The request is malformed (JSON, types, fields)"},
-    401: {"model": ErrorBody, "description": "Missing or invalid API key"},
-    404: {"model": ErrorBody, "description": "No such checkout session for this merchant and mode"},
-    409: {"model": ErrorBody, "description": "Illegal state change or Idempotency-Key conflict"},
-    422: {"model": ErrorBody, "description": "A value is not acceptable"},
-    429: {"model": ErrorBody, "description": "Rate limit reached; see Retry-After"},
-}
+_ERRORS = error_responses(
+    {
+        404: "No such checkout session for this merchant and mode",
+        409: "Illegal state change or Idempotency-Key conflict",
+    },
+    400,
+    401,
+    404,
+    409,
+    422,
+    429,
+)
 SessionId = Annotated[str, Path(min_length=1, max_length=40, description="A session id (cs_...)")]
 
 
@@ -128,7 +132,7 @@ async def create_session(body: SessionCreate, request: Request, who: CallerDep) 
 @router.get(
     "/checkout/sessions/{sessionId}",
     response_model=SessionEnvelope,
-    responses={k: v for k, v in _ERRORS.items() if k in (401, 404, 429)},
+    responses=only(_ERRORS, 401, 404, 429),
     summary="Get a checkout session",
 )
 async def get_session(sessionId: SessionId, request: Request, who: CallerDep) -> JSONResponse:

@@ -14,7 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, StrictStr
 from sqlmodel import Session
 
 from backend.api.deps import CallerDep, Result, respond_atomic
-from backend.api.errors import ErrorBody
+from backend.api.errors import ErrorBody, error_responses, only
 from backend.api.responses import JSONResponse
 from backend.api.schemas import PaymentMethodIn
 from backend.core.db import session_scope
@@ -24,16 +24,14 @@ from backend.services.representations import customer_to_dict, payment_method_to
 
 router = APIRouter(prefix="/api", tags=["customers"])
 
-_ERRORS: dict[int | str, dict[str, Any]] = {
-    400: {"model": ErrorBody, "description": "The request is malformed (JSON, types, fields)"},
-    401: {"model": ErrorBody, "description": "Missing or invalid API key"},
-    404: {"model": ErrorBody, "description": "No such customer or card for this merchant and mode"},
-    409: {"model": ErrorBody, "description": "An Idempotency-Key conflict"},
-    413: {"model": ErrorBody, "description": "The body is larger than 1 MB"},
-    422: {"model": ErrorBody, "description": "A value is not acceptable (e-mail, country...)"},
-    429: {"model": ErrorBody, "description": "Rate limit reached; see Retry-After"},
-}
-_READ_ERRORS = {k: v for k, v in _ERRORS.items() if k in (400, 401, 404, 422, 429)}
+_ERRORS = error_responses(
+    {
+        404: "No such customer or card for this merchant and mode",
+        409: "An Idempotency-Key conflict",
+        422: "A value is not acceptable (e-mail, country...)",
+    }
+)
+_READ_ERRORS = only(_ERRORS, 400, 401, 404, 422, 429)
 _SAVE_ERRORS: dict[int | str, dict[str, Any]] = {
     **_ERRORS,
     402: {"model": ErrorBody, "description": "The card issuer refused to save the card"},

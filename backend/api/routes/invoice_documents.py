@@ -9,7 +9,7 @@ from fastapi import APIRouter, Path
 from fastapi.responses import Response
 
 from backend.api.deps import CallerDep
-from backend.api.errors import ErrorBody
+from backend.api.errors import ErrorBody, error_responses
 from backend.core.db import session_scope
 from backend.core.read_threads import run_read
 from backend.services.billing import hosted_invoices
@@ -19,11 +19,7 @@ router = APIRouter(prefix="/api", tags=["invoices"])
 _PDF: dict[int | str, dict[str, Any]] = {
     200: {"content": {"application/pdf": {}}, "description": "The invoice as a PDF"},
 }
-_ERRORS: dict[int | str, dict[str, Any]] = {
-    401: {"model": ErrorBody, "description": "Missing or invalid API key"},
-    404: {"model": ErrorBody, "description": "No such invoice for this merchant and mode"},
-    429: {"model": ErrorBody, "description": "Rate limit reached; see Retry-After"},
-}
+_ERRORS = error_responses({404: "No such invoice for this merchant and mode"}, 401, 404, 429)
 InvoiceToken = Annotated[
     str, Path(min_length=1, max_length=120, description="The signed token of the invoice link")
 ]

@@ -9,7 +9,7 @@ from sqlmodel import Session
 
 from backend.api import json_body
 from backend.api.deps import Caller, CallerDep, Result, caller, respond_atomic
-from backend.api.errors import ErrorBody
+from backend.api.errors import ErrorBody, error_responses, only
 from backend.api.responses import JSONResponse
 from backend.api.schemas import (
     CaptureBody,
@@ -32,15 +32,12 @@ from backend.services.representations import order_to_dict, payment_to_dict, ref
 
 router = APIRouter(prefix="/api", tags=["payments"])
 
-_ERRORS: dict[int | str, dict[str, Any]] = {
-    400: {"model": ErrorBody, "description": "The request is malformed (JSON, types, fields)"},
-    401: {"model": ErrorBody, "description": "Missing or invalid API key"},
-    404: {"model": ErrorBody, "description": "No such object for this merchant and mode"},
-    409: {"model": ErrorBody, "description": "Illegal state change or Idempotency-Key conflict"},
-    413: {"model": ErrorBody, "description": "The body is larger than 1 MB"},
-    422: {"model": ErrorBody, "description": "A value is not acceptable (currency, amount...)"},
-    429: {"model": ErrorBody, "description": "Rate limit reached; see Retry-After"},
-}
+_ERRORS = error_responses(
+    {
+        409: "Illegal state change or Idempotency-Key conflict",
+        422: "A value is not acceptable (currency, amount...)",
+    }
+)
 _CHARGE_ERRORS: dict[int | str, dict[str, Any]] = {
     **_ERRORS,
     402: {"model": DeclinedBody, "description": "Declined by the card issuer or blocked by risk"},
@@ -255,7 +252,7 @@ def _read(fn: Any) -> Any:
 @router.get(
     "/payments/{paymentId}",
     response_model=PaymentEnvelope,
-    responses={k: v for k, v in _ERRORS.items() if k in (401, 404, 429)},
+    responses=only(_ERRORS, 401, 404, 429),
     summary="Get a payment",
 )
 async def get_payment(paymentId: PaymentId, who: CallerDep) -> dict[str, Any]:
@@ -271,7 +268,7 @@ async def get_payment(paymentId: PaymentId, who: CallerDep) -> dict[str, Any]:
 @router.get(
     "/orders/{orderId}/payments",
     response_model=PaymentList,
-    responses={k: v for k, v in _ERRORS.items() if k in (401, 404, 429)},
+    responses=only(_ERRORS, 401, 404, 429),
     summary="List the payments of an order",
 )
 async def order_payments(orderId: OrderId, who: CallerDep) -> dict[str, Any]:

@@ -14,7 +14,7 @@ from fastapi import APIRouter, Path, Query, Request
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StrictInt, StrictStr
 
 from backend.api.deps import CallerDep, Result, respond
-from backend.api.errors import ErrorBody
+from backend.api.errors import error_responses, only
 from backend.api.responses import JSONResponse
 from backend.core.db import session_scope
 from backend.core.read_threads import run_read
@@ -24,21 +24,16 @@ from backend.services.representations import balance_transaction_to_dict, payout
 
 router = APIRouter(prefix="/api", tags=["balance and payouts"])
 
-_ERRORS: dict[int | str, dict[str, Any]] = {
-    400: {"model": ErrorBody, "description": "The request is malformed (JSON, types, fields)"},
-    401: {"model": ErrorBody, "description": "Missing or invalid API key"},
-    404: {"model": ErrorBody, "description": "No such payout for this merchant and mode"},
-    409: {
-        "model": ErrorBody,
-        "description": "Not enough available balance, no bank account, a payout already on "
-        "its way, or an Idempotency-Key conflict",
-    },
-    413: {"model": ErrorBody, "description": "The body is larger than 1 MB"},
-    422: {"model": ErrorBody, "description": "A value is not acceptable (currency, amount...)"},
-    429: {"model": ErrorBody, "description": "Rate limit reached; see Retry-After"},
-    503: {"model": ErrorBody, "description": "The payout rail cannot be reached; try again"},
-}
-_READ_ERRORS = {k: v for k, v in _ERRORS.items() if k in (400, 401, 404, 422, 429)}
+_ERRORS = error_responses(
+    {
+        404: "No such payout for this merchant and mode",
+        409: "Not enough available balance, no bank account, a payout already on its way, or "
+        "an Idempotency-Key conflict",
+        422: "A value is not acceptable (currency, amount...)",
+        503: "The payout rail cannot be reached; try again",
+    }
+)
+_READ_ERRORS = only(_ERRORS, 400, 401, 404, 422, 429)
 PayoutId = Annotated[str, Path(min_length=1, max_length=64, description="A payout id (po_...)")]
 Cursor = Annotated[
     str | None,
@@ -133,7 +128,7 @@ class PayoutList(BaseModel):
 @router.get(
     "/balance",
     response_model=BalanceEnvelope,
-    responses={k: v for k, v in _READ_ERRORS.items() if k in (400, 401, 429)},
+    responses=only(_READ_ERRORS, 400, 401, 429),
     summary="The balance per currency: available, pending and in transit",
 )
 async def get_balance(who: CallerDep) -> dict[str, Any]:

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Path, Query, Request
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr
 
 from backend.api.deps import CallerDep, Result, respond
-from backend.api.errors import ErrorBody
+from backend.api.errors import error_responses, only, without
 from backend.api.responses import JSONResponse
 from backend.core.db import session_scope
 from backend.core.read_threads import run_read
@@ -18,20 +18,14 @@ from backend.services.billing.changes import invoice_json, subscription_json
 
 router = APIRouter(prefix="/api", tags=["subscriptions"])
 
-_ERRORS: dict[int | str, dict[str, Any]] = {
-    400: {"model": ErrorBody, "description": "The request is malformed (JSON, types, fields)"},
-    401: {"model": ErrorBody, "description": "Missing or invalid API key"},
-    404: {"model": ErrorBody, "description": "No such object for this merchant and mode"},
-    409: {
-        "model": ErrorBody,
-        "description": "Not possible in the object's state, or an Idempotency-Key conflict",
-    },
-    413: {"model": ErrorBody, "description": "The body is larger than 1 MB"},
-    422: {"model": ErrorBody, "description": "A value is not acceptable (price, quantity...)"},
-    429: {"model": ErrorBody, "description": "Rate limit reached; see Retry-After"},
-}
-_READ_ERRORS = {k: v for k, v in _ERRORS.items() if k in (400, 401, 404, 422, 429)}
-_LIST_ERRORS = {k: v for k, v in _READ_ERRORS.items() if k != 404}
+_ERRORS = error_responses(
+    {
+        409: "Not possible in the object's state, or an Idempotency-Key conflict",
+        422: "A value is not acceptable (price, quantity...)",
+    }
+)
+_READ_ERRORS = only(_ERRORS, 400, 401, 404, 422, 429)
+_LIST_ERRORS = without(_READ_ERRORS, 404)
 
 SubscriptionId = Annotated[
     str, Path(min_length=1, max_length=64, description="A subscription (sub_...)")

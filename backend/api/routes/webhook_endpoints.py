@@ -8,7 +8,7 @@ from fastapi import APIRouter, Path, Query, Request
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr
 
 from backend.api.deps import CallerDep, Result, respond
-from backend.api.errors import ErrorBody
+from backend.api.errors import error_responses, only, without
 from backend.api.responses import JSONResponse
 from backend.core.db import session_scope
 from backend.core.read_threads import run_read
@@ -22,16 +22,13 @@ from backend.tasks import outbound
 
 router = APIRouter(prefix="/api", tags=["webhooks"])
 
-_ERRORS: dict[int | str, dict[str, Any]] = {
-    400: {"model": ErrorBody, "description": "The request is malformed (JSON, types, fields)"},
-    401: {"model": ErrorBody, "description": "Missing or invalid API key"},
-    404: {"model": ErrorBody, "description": "No such object for this merchant and mode"},
-    409: {"model": ErrorBody, "description": "Disabled endpoint, delivered event, or key reuse"},
-    413: {"model": ErrorBody, "description": "The body is larger than 1 MB"},
-    422: {"model": ErrorBody, "description": "A value is not acceptable (URL, event types...)"},
-    429: {"model": ErrorBody, "description": "Rate limit reached; see Retry-After"},
-}
-_READ_ERRORS = {k: v for k, v in _ERRORS.items() if k in (400, 401, 404, 429)}
+_ERRORS = error_responses(
+    {
+        409: "Disabled endpoint, delivered event, or key reuse",
+        422: "A value is not acceptable (URL, event types...)",
+    }
+)
+_READ_ERRORS = only(_ERRORS, 400, 401, 404, 429)
 _EVENTS_HELP = f'Event types to receive: any of {", ".join(EVENT_TYPES)}; or "*" for all'
 
 EndpointId = Annotated[
@@ -207,7 +204,7 @@ async def create_endpoint(body: EndpointCreate, request: Request, who: CallerDep
 @router.get(
     "/webhook_endpoints",
     response_model=EndpointList,
-    responses={k: v for k, v in _READ_ERRORS.items() if k != 404},
+    responses=without(_READ_ERRORS, 404),
     summary="List webhook endpoints",
 )
 async def list_endpoints(who: CallerDep) -> dict[str, Any]:
@@ -263,7 +260,7 @@ async def update_endpoint(
 @router.delete(
     "/webhook_endpoints/{endpointId}",
     response_model=Deleted,
-    responses={k: v for k, v in _ERRORS.items() if k in (400, 401, 404, 409, 429)},
+    responses=only(_ERRORS, 400, 401, 404, 409, 429),
     summary="Delete a webhook endpoint and its delivery log",
 )
 async def delete_endpoint(endpointId: EndpointId, request: Request, who: CallerDep) -> JSONResponse:
