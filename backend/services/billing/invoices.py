@@ -297,9 +297,9 @@ def attempt(
             off_session=off_session,
             actor=actor,
         )
-    except (NotFound, ServiceError) as exc:  # no card to charge: a failed attempt all the same
-        if isinstance(exc, Conflict):
-            raise
+    except Conflict:  # a key reused or an illegal move: not the card's failure
+        raise
+    except ServiceError as exc:  # no card to charge (NotFound too): a failed attempt all the same
         _failed(db, invoice, at, exc.code, exc.message, None, actor)
         return PayAttempt(invoice, None)
     invoice.payment_id = outcome.payment.id
