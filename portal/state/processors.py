@@ -59,7 +59,7 @@ def _amounts(config: Any, locale: str) -> str:  # a GatewayConfig
 
 
 _HEALTH_COLORS = {"closed": "green", "open": "red", "half_open": "amber"}
-_HEALTH_BADGES = {"closed": "Reachable", "open": "Skipped: circuit open", "half_open": "On trial"}
+_HEALTH_BADGES = {"closed": "Reachable", "open": "Skipped: unreachable", "half_open": "On trial"}
 
 
 def _row(
@@ -75,7 +75,7 @@ def _row(
     row["health_state"] = state
     row["health_badge"] = _HEALTH_BADGES.get(state, state)
     row["health_color"] = _HEALTH_COLORS.get(state, "gray")
-    row["health"] = health.words if health else "closed: taking payments"
+    row["health"] = health.words if health else "Taking payments."
     row["pinned"] = "yes" if config.pinned else ""
     row["routing"] = (
         "Pinned: tried in your order, before the processors routed by cost"

@@ -158,7 +158,7 @@ def test_the_dead_processor_is_replaced_and_skipped_and_nobody_pays_twice(  # ty
         assert all(a.outcome == "error" for a in rows[:-1]), rows
         tried_dead += len(rows) - 1
         why = rows[-1].route_reason or ""
-        passed_over = ("failover: Stripe account", "Stripe account \u2026BBBB skipped")
+        passed_over = ("failover: Stripe account", "Stripe account \u2026BBBB: Skipped")
         assert why.startswith(passed_over), why
 
     # Exactly one PaymentIntent per payment, all at the live account; none new at the dead one.
@@ -173,7 +173,7 @@ def test_the_dead_processor_is_replaced_and_skipped_and_nobody_pays_twice(  # ty
     assert later.status_code == 201, later.text
     [only] = _attempts(later.json()["payment"]["id"])
     assert only.outcome == "succeeded"
-    assert (only.route_reason or "").startswith("Stripe account \u2026BBBB skipped: open since")
+    assert (only.route_reason or "").startswith("Stripe account \u2026BBBB: Skipped since")
     assert len(platform.payment_intents) == N + 1
 
     # The payment's page says the same (portal data: reporting.payment_detail).

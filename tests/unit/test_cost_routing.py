@@ -168,7 +168,7 @@ def test_failures_open_the_circuit_then_one_trial_decides(db: Session, clock: di
     circuit.failed(db, key, False, "gateway_unreachable: refused")
     refused = circuit.admit(db, key, False, "Stripe")
     assert not refused.allowed
-    assert refused.note is not None and refused.note.startswith("Stripe skipped: open since")
+    assert refused.note is not None and refused.note.startswith("Stripe: Skipped since")
     assert "gateway_unreachable: refused" in refused.note
 
     clock["t"] += circuit.COOL_DOWN + timedelta(seconds=1)
@@ -206,14 +206,14 @@ def test_failures_spread_beyond_the_window_never_open_it(db: Session, clock: dic
 
 
 def test_the_circuit_in_words():
-    assert circuit.describe(circuit.Circuit()) == "closed: taking payments"
+    assert circuit.describe(circuit.Circuit()) == "Taking payments."
     from backend.models import utcnow
 
     now = utcnow()
     opened = circuit.Circuit(circuit.OPEN, 5, now, now, None, "gateway_unreachable: refused", now)
     words = circuit.describe(opened, now)
-    assert words.startswith("open since ") and "a trial payment in 30 s" in words
-    assert words.endswith("(last error: gateway_unreachable: refused)")
+    assert words.startswith("Skipped since ") and "one trial payment in 30 s" in words
+    assert words.endswith("Last error: gateway_unreachable: refused.")
 
 
 def test_an_unreachable_redis_never_stops_a_payment(db: Session, monkeypatch: pytest.MonkeyPatch):

@@ -149,7 +149,7 @@ def admit(db: Session, processor_key: str, livemode: bool, label: str) -> Admiss
     due = (circuit.state == OPEN and cooled) or (circuit.state == HALF_OPEN and trial_stale)
     if due and _claim_trial(db, processor_key, livemode, now):
         return Admission(True, f"trial after a cool-down: {label} was unreachable", True)
-    return Admission(False, f"{label} skipped: {describe(circuit, now)}")
+    return Admission(False, f"{label}: {describe(circuit, now)}")
 
 
 def failed(db: Session, processor_key: str, livemode: bool, error: str) -> Circuit:
@@ -410,21 +410,25 @@ def _from_hash(found: dict[str, str]) -> Circuit:
 
 
 def describe(circuit: Circuit, now: datetime | None = None) -> str:
-    """The circuit in words, for the Processors page and the payment's route reason."""
+    """The circuit in a merchant's words, for the Processors page and the payment's route reason."""
     now = now or utcnow()
-    error = f" (last error: {circuit.last_error})" if circuit.last_error else ""
+    error = f" Last error: {circuit.last_error.rstrip('.')}." if circuit.last_error else ""
+    window = int(WINDOW.total_seconds())
     if circuit.state == OPEN and circuit.opened_at is not None:
         left = max(0, int((circuit.opened_at + COOL_DOWN - now).total_seconds()))
         since = circuit.opened_at.strftime("%H:%M:%S UTC")
-        retry = f"a trial payment in {left} s" if left else "a trial payment is due"
-        return f"open since {since}, not tried; {retry}{error}"
+        retry = f"one trial payment in {left} s" if left else "one trial payment is due"
+        return (
+            f"Skipped since {since}, after it could not be reached {FAILURES_TO_OPEN} times in "
+            f"{window} s; {retry}.{error}"
+        )
     if circuit.state == HALF_OPEN:
         since = (circuit.trial_started_at or now).strftime("%H:%M:%S UTC")
-        return f"half-open: one trial payment since {since} decides{error}"
+        return f"On trial since {since}: one payment decides whether it is used again.{error}"
     if circuit.failures:
-        plural = "s" if circuit.failures != 1 else ""
+        times = "time" if circuit.failures == 1 else "times"
         return (
-            f"closed: {circuit.failures} failure{plural} without reaching it in the last "
-            f"{int(WINDOW.total_seconds())} s, opens at {FAILURES_TO_OPEN}{error}"
+            f"Taking payments; could not be reached {circuit.failures} {times} in the last "
+            f"{window} s (skipped for a while at {FAILURES_TO_OPEN}).{error}"
         )
-    return "closed: taking payments"
+    return "Taking payments."

@@ -532,11 +532,9 @@ def with_failover(
         except GatewayUnavailable as exc:
             if not exc.outcome_unknown:
                 if health is not None:
-                    health.failed(route, f"{exc.code}: {exc.message}")
+                    health.failed(route, exc.message)
                 errors.append(f"{route.name}: {exc.message}")
-                passed_over.append(
-                    f"failover: {route.label or route.name} unreachable ({exc.code})"
-                )
+                passed_over.append(f"failover: {route.label or route.name} could not be reached")
                 continue
         except ServiceError:
             if health is not None:
@@ -570,7 +568,7 @@ def with_failover(
 def _explained(route: Route, passed_over: list[str]) -> Route:
     if not passed_over:
         return route
-    why = "; ".join(passed_over)
+    why = "; ".join(note.rstrip(".") for note in passed_over)  # notes may be sentences
     return replace(route, reason=f"{why}; then {route.reason}" if route.reason else why)
 
 

@@ -70,7 +70,7 @@ def payment_timeline(db: Session, payment: Payment, locale: str = "en_US") -> li
         .order_by(col(PaymentAttempt.created_at))
         .limit(200)
     ):
-        outcome = labels.words(attempt.outcome) + (f" ({attempt.code})" if attempt.code else "")
+        outcome = _attempt_outcome(attempt)
         why = f". Why: {attempt.route_reason}" if attempt.route_reason else ""
         entries.append(
             TimelineEntry(
@@ -88,6 +88,15 @@ def payment_timeline(db: Session, payment: Payment, locale: str = "en_US") -> li
         format_money(payment.amount, payment.currency, locale),
     )
     return [created, *entries]
+
+
+def _attempt_outcome(attempt: PaymentAttempt) -> str:
+    """ "Succeeded", or "Error: Stripe could not be reached." (the processor's message, else its
+    code in words)."""
+    outcome = labels.words(attempt.outcome)
+    if attempt.message:
+        return f"{outcome}: {attempt.message}"
+    return f"{outcome} ({labels.words(attempt.code).lower()})" if attempt.code else outcome
 
 
 @dataclass(frozen=True)
@@ -115,7 +124,7 @@ def routing_decision(db: Session, payment: Payment) -> list[RouteStep]:
         .order_by(col(PaymentAttempt.created_at), col(PaymentAttempt.id))
         .limit(50)
     ):
-        outcome = labels.words(attempt.outcome) + (f" ({attempt.code})" if attempt.code else "")
+        outcome = _attempt_outcome(attempt)
         steps.append(
             RouteStep(
                 labels.gateway(attempt.gateway),
