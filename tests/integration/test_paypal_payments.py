@@ -193,6 +193,34 @@ def test_routing_sends_paypal_to_paypal_and_cards_elsewhere(shop: Merchant) -> N
     assert live.value.code == "gateway_not_configured"
 
 
+def test_a_payment_link_offers_paypal_when_a_paypal_processor_takes_it(shop: Merchant) -> None:
+    from backend.services.checkout import payment_links
+
+    scope = Scope(shop.merchant_id, False)
+    with session_scope() as db:
+        link = payment_links.create_link(
+            db, scope, name="Tea tasting", currency="USD", unit_amount=1250, max_quantity=10
+        ).id
+    with session_scope() as db:  # no PayPal processor: cards only
+        assert payment_links.start_session(db, link).payment_methods == ["card"]
+    config_id = add_paypal(shop)
+    with session_scope() as db:
+        assert payment_links.start_session(db, link).payment_methods == ["card", "paypal"]
+        # Its rules decide, for this visit's amount: $12.50 x 3 is above its $30 limit.
+        gateway_configs.update(
+            db,
+            scope,
+            config_id,
+            rules=gateway_configs.Rules(currencies=("USD",), max_amount=3000),
+        )
+    with session_scope() as db:
+        assert payment_links.start_session(db, link, quantity=2).payment_methods == [
+            "card",
+            "paypal",
+        ]
+        assert payment_links.start_session(db, link, quantity=3).payment_methods == ["card"]
+
+
 # -- the offline twin -----------------------------------------------------------------------
 
 

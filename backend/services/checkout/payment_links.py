@@ -27,7 +27,7 @@ from backend.services import audit
 from backend.services.checkout import card_testing as checkout_declines
 from backend.services.checkout import session_state, sessions
 from backend.services.context import Actor, Scope
-from backend.services.payments import orders
+from backend.services.payments import orders, routing
 
 MAX_QUANTITY_LIMIT = 99
 DEFAULT_MIN_AMOUNT = 100  # minor units: a customer-chosen amount starts at 1.00 by default
@@ -243,6 +243,7 @@ def start_session(
         Scope(link.merchant_id, link.livemode),
         line_items=[{"name": link.name, "quantity": quantity, "unitAmountCents": unit}],
         currency=link.currency,
+        payment_methods=_methods(db, link, unit * quantity),
         payment_link_id=link.id,
         require_urls=False,
         metadata={"payment_link": link.id},
@@ -250,6 +251,20 @@ def start_session(
         save_payment_method=link.price_id is not None,
         actor=Actor(ActorType.SYSTEM, "payment_link", ip_address),
     )
+
+
+def _methods(db: Session, link: PaymentLink, amount: int) -> list[str]:
+    """Cards, and PayPal when one of the merchant's PayPal processors takes the amount (not for
+    a subscription: its renewals charge the card saved at checkout)."""
+    takes_paypal = link.price_id is None and routing.merchant_takes(
+        db,
+        merchant_id=link.merchant_id,
+        livemode=link.livemode,
+        amount=amount,
+        currency=link.currency,
+        method="paypal",
+    )
+    return ["card", "paypal"] if takes_paypal else ["card"]
 
 
 def _recurring_price(db: Session, scope: Scope, price_id: object) -> Any:

@@ -224,6 +224,17 @@ def _matches(
     )
 
 
+def merchant_takes(
+    db: Session, *, merchant_id: str, livemode: bool, amount: int, currency: str, method: str
+) -> bool:
+    """Whether one of the merchant's own enabled processors takes `method` for this amount and
+    currency: what a payment link offers beside cards (Stripe's dynamic payment methods)."""
+    return any(
+        _matches(c, amount, currency, method) and not (livemode and c.gateway == "sandbox")
+        for c in _enabled_configs(db, merchant_id, livemode)
+    )
+
+
 def candidate_routes(
     db: Session,
     *,
