@@ -47,8 +47,11 @@ run: migrate
 # The browser tests spend most of their time waiting (for the browser, the app, the next TOTP
 # step), so they run beside the rest of the suite instead of after it; their report follows the
 # rest's, and both must pass (pytest's status 5, "no tests", is a pass: PYTEST_ARGS="-k x" may
-# select tests on one side only).
+# select tests on one side only). The rest runs in two pytest-xdist workers, a test module per
+# worker at a time (module fixtures such as live servers are started once); each worker has its
+# own SQLite files and scratch PostgreSQL databases.
 E2E_LOG := tests/e2e/artifacts/pytest.log
+TEST_WORKERS ?= 2
 test: $(STAMP) $(CHROMIUM)
 	$(BIN)/ruff check .
 	$(MAKE) --no-print-directory contracts
@@ -56,7 +59,8 @@ test: $(STAMP) $(CHROMIUM)
 	@$(BIN)/python -m pytest tests/e2e -p no:cacheprovider --basetemp=tests/e2e/artifacts/tmp \
 		$(PYTEST_ARGS) > $(E2E_LOG) 2>&1 & e2e=$$!; \
 	trap 'kill -INT $$e2e 2>/dev/null; wait $$e2e' INT TERM; \
-	$(BIN)/python -m pytest --ignore=tests/e2e $(PYTEST_ARGS); rest=$$?; \
+	$(BIN)/python -m pytest --ignore=tests/e2e -n $(TEST_WORKERS) --dist loadfile $(PYTEST_ARGS); \
+	rest=$$?; \
 	wait $$e2e; browser=$$?; echo "== browser tests (tests/e2e)"; cat $(E2E_LOG); \
 	for status in $$rest $$browser; do [ $$status = 0 ] || [ $$status = 5 ] || exit 1; done
 
