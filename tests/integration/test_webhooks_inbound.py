@@ -804,8 +804,12 @@ def test_retry_schedule_then_dead_letter_then_replay(
     payment_id, pi = stripe_payment(shop)
     handler = stripe_handlers.HANDLERS["payment_intent.succeeded"]
     monkeypatch.setitem(stripe_handlers.HANDLERS, "payment_intent.succeeded", _boom)
-    failed_at = utcnow()
+    before = utcnow()
     row = post(client, "payment_intent.succeeded", ws.with_(pi, status="succeeded"))
+    # The first failure happened while the post was being handled: 15 s after some moment then.
+    first_wait = timedelta(seconds=15)
+    assert before + first_wait <= row["next_attempt_at"] <= utcnow() + first_wait
+    failed_at = row["next_attempt_at"] - first_wait
     waits = []
     while row["status"] == "failed":
         assert row["error_message"] == "RuntimeError: boom"
