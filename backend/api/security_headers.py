@@ -20,12 +20,14 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from backend.core.config import get_settings
 
-_STRIPE = "https://js.stripe.com https://hooks.stripe.com"
+# Stripe.js and its frames; the Payment Element's wallet buttons load from *.js.stripe.com.
+_STRIPE_JS = "https://js.stripe.com https://*.js.stripe.com"
+_STRIPE = f"{_STRIPE_JS} https://hooks.stripe.com"
 _PLAID = "https://cdn.plaid.com"
 CONTENT_SECURITY_POLICY = "; ".join(
     [
         "default-src 'self'",
-        f"script-src 'self' 'unsafe-inline' 'unsafe-eval' https://js.stripe.com {_PLAID}",
+        f"script-src 'self' 'unsafe-inline' 'unsafe-eval' {_STRIPE_JS} {_PLAID}",
         "style-src 'self' 'unsafe-inline'",
         "img-src 'self' data: blob: https://*.stripe.com",
         "font-src 'self' data:",
