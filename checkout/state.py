@@ -64,6 +64,7 @@ def fill_messages(locale: str, **values: object) -> dict[str, str]:
         "recurring": "",
     }
     defaults.update({"min": "", "max": "", "currency": "", "url": "", "wait": "", **values})
+    defaults = {"last4": "", "outcome": "", "bank": "", **defaults}
     messages = {key: text.format(**defaults) for key, text in catalog(locale).items()}
     messages["err_cvc3"] = t("err_cvc", locale, n=3)
     messages["err_cvc4"] = t("err_cvc", locale, n=4)

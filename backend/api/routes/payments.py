@@ -26,6 +26,7 @@ from backend.api.schemas import (
 from backend.core.db import session_scope
 from backend.core.read_threads import run_read
 from backend.services.payments import charges, operations, orders, reviews, routing
+from backend.services.payments.bank_debits import MandateInput
 from backend.services.payments.charges import ChargeInput, PaymentMethodInput, PaymentOutcome
 from backend.services.payments.sandbox_followups import dispute_later
 from backend.services.representations import order_to_dict, payment_to_dict, refund_to_dict
@@ -80,6 +81,11 @@ def _charge_input(body: PaymentCreate, who: Caller, request: Request) -> ChargeI
         ip_address=who.actor.ip_address,
         metadata=body.metadata or {},
         idempotency_key=request.headers.get("idempotency-key"),
+        mandate=(
+            MandateInput(body.mandate.text, body.mandate.ipAddress, body.mandate.userAgent)
+            if body.mandate
+            else None
+        ),
     )
 
 

@@ -15,6 +15,7 @@ from backend.core.db import session_scope
 from backend.models import CheckoutSession, Merchant, PaymentLink
 from backend.services.checkout import paying, payment_links, session_state, sessions, subscribing
 from backend.services.checkout.subscribing import Terms
+from backend.services.payments import bank_debits, bank_linking
 
 
 @dataclass(frozen=True)
@@ -36,13 +37,18 @@ class CheckoutView:
     storefront: Storefront
     # A session opened from a subscription link: how often its price bills (else None).
     terms: Terms | None = None
+    # A bank payment's account: (bank name, last four digits).
+    bank_account: tuple[str, str] | None = None
 
 
 def _view(db, result: paying.PayResult) -> CheckoutView:  # type: ignore[no-untyped-def]
+    payment = result.payment
+    debit = bank_debits.debit_of(db, payment.id) if payment is not None else None
     return CheckoutView(
         result,
         _storefront(sessions.merchant_of(db, result.session)),
         subscribing.session_terms(db, result.session),
+        (debit.bank_name, debit.last4) if debit is not None else None,
     )
 
 
@@ -68,6 +74,7 @@ def pay(
     time_zone: str,
     save_card: bool = False,
     method: str = "card",
+    bank: paying.BankChoice | None = None,
 ) -> CheckoutView:
     """Charge the session with a sandbox card number or a Stripe PaymentMethod id; `save_card`
     when the customer ticked "save for future payments". Or start a PayPal payment (`method`
@@ -86,9 +93,23 @@ def pay(
                 time_zone=time_zone,
                 save_card=save_card,
                 method=method,
+                bank=bank,
             ),
         )
     return _sent(view)
+
+
+def bank_twin_choices() -> tuple[list[tuple[str, str]], list[tuple[str, str, str]]]:
+    """The offline Plaid twin's banks and test accounts, for the page's bank picker (empty
+    when Plaid is configured: Plaid Link is the picker then)."""
+    if bank_linking.provider() == "plaid":
+        return [], []
+    return bank_linking.twin_banks(), bank_linking.twin_accounts()
+
+
+def bank_twin_link(institution_id: str, account_number: str) -> tuple[str, str]:
+    """What Plaid Link would hand the browser for the twin's bank and account."""
+    return bank_linking.twin_link(institution_id, account_number)
 
 
 def finish_action(

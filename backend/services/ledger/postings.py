@@ -215,6 +215,46 @@ def refund_reversed(
         )
 
 
+def bank_returned(
+    db: Session, payment: Payment, fee_back: int, return_fee: int, at: datetime, *, holder: str
+) -> None:
+    """A succeeded bank debit came back from the customer's bank (an ACH return): its amount
+    leaves the merchant's balance, the platform fee comes back, and the processor's return fee
+    is charged. The processor keeps its own fee, as for a refund."""
+    source = ("payment", payment.id)
+    gross = payment.amount_captured
+    fee_line = [Line(T.PLATFORM_FEE, fee_back, *source)] if fee_back else []
+    direct = holder != PLATFORM
+    lines = [Line(T.PAYMENT_FAILURE_REFUND, -gross, *source, description=payment.failure_message)]
+    if return_fee:
+        lines.append(Line(T.BANK_RETURN_FEE, -return_fee, *source))
+    _post_debit(
+        db,
+        _key(payment, holder),
+        kind="bank_return",
+        journal_key=f"bank_return:{payment.id}",
+        source=source,
+        lines=[*lines, *([] if direct else fee_line)],
+        counter=[
+            (A.PROCESSOR_CLEARING, gross),
+            (A.PROCESSOR_FEES, return_fee),
+            (A.PLATFORM_FEE_REVENUE, 0 if direct else -fee_back),
+        ],
+        at=at,
+    )
+    if direct and fee_back:
+        _post_debit(
+            db,
+            _key(payment, PLATFORM),
+            kind="bank_return_platform_fee",
+            journal_key=f"bank_return_fee:{payment.id}",
+            source=source,
+            lines=fee_line,
+            counter=[(A.PLATFORM_FEE_REVENUE, -fee_back)],
+            at=at,
+        )
+
+
 # ---------------------------------------------------------------------------------------------
 # Disputes
 
