@@ -207,6 +207,7 @@ EVENT_TYPES: dict[str, str] = {
     "payment_intent.created": "Stripe: payment intent created",
     "payment_intent.succeeded": "Stripe: payment intent succeeded",
     "payment_intent.payment_failed": "Stripe: payment intent failed",
+    "payment_intent.processing": "Stripe: payment intent processing",
     "payment_intent.canceled": "Stripe: payment intent canceled",
 }
 

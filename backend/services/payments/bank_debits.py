@@ -22,10 +22,10 @@ from backend.core.errors import ServiceError, ValidationFailed
 from backend.gateways.base import GatewayUnavailable, Outcome, PaymentResult
 from backend.integrations import email
 from backend.integrations.bank_payouts import ACH_RETURN_REASONS
-from backend.models import BankDebit, Membership, Merchant, Order, Payment, User, utcnow
-from backend.models.enums import OrderStatus, PaymentStatus, Role
+from backend.models import BankDebit, Membership, Merchant, Payment, User, utcnow
+from backend.models.enums import PaymentStatus, Role
 from backend.services.context import SYSTEM, Actor
-from backend.services.payments import booking, routing, state_machine
+from backend.services.payments import booking, orders, routing, state_machine
 
 log = logging.getLogger(__name__)
 
@@ -156,7 +156,7 @@ def settle(db: Session, payment: Payment, result: PaymentResult, actor: Actor, a
         if payment.status != P.PROCESSING:
             return f"payment {payment.id} already {payment.status}"
         platform = booking.platform_fees(db, payment.merchant_id)
-        order = _payable_order(db, payment)
+        order = orders.payable_order(db, payment)
         gateway = routing.fees_for_payment(db, payment)
         booking.capture(db, order, payment, payment.amount, platform, gateway, actor, at)
         return f"payment {payment.id} succeeded"
@@ -207,13 +207,6 @@ def _owner_email(db: Session, merchant_id: str) -> str | None:
         .join(Membership, col(Membership.user_id) == col(User.id))
         .where(Membership.merchant_id == merchant_id, Membership.role == Role.OWNER)
     ).first()
-
-
-def _payable_order(db: Session, payment: Payment) -> Order | None:
-    if not payment.order_id:
-        return None
-    order = db.get(Order, payment.order_id, with_for_update=True)
-    return order if order is not None and order.status == OrderStatus.OPEN else None
 
 
 # ---------------------------------------------------------------------------------------------
