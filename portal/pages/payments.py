@@ -97,13 +97,32 @@ def details_card() -> rx.Component:
         fact("Created", p["created"]),
         fact("Customer", p["customer"]),
         fact("Payment method", p["method"]),
-        fact("Card", p["card"]),
-        fact("Expiry", p["expiry"]),
+        rx.cond(
+            p["bank"] != "",
+            fact("Bank account", p["bank"]),
+            rx.fragment(fact("Card", p["card"]), fact("Expiry", p["expiry"])),
+        ),
         fact("Gateway", p["gateway"]),
         fact("Order", p["order"]),
         rx.cond(
             p["customer_id"] != "",
             rx.link("View customer", href="/customers/" + p["customer_id"].to(str), size="2"),
+        ),
+    )
+
+
+def bank_card() -> rx.Component:
+    """A bank payment (ACH): where it stands, and the mandate the customer accepted."""
+    p = PaymentDetailState.payment
+    return rx.cond(
+        p["bank"] != "",
+        section(
+            "Bank debit",
+            rx.text(p["bank_state"], size="2"),
+            rx.separator(width="100%"),
+            rx.heading("Mandate", size="3", as_="h3"),
+            rx.text(p["mandate"], size="2", color_scheme="gray"),
+            fact("Accepted", p["mandate_accepted"]),
         ),
     )
 
@@ -302,6 +321,7 @@ def payment_detail() -> rx.Component:
         rx.grid(
             money_card(),
             details_card(),
+            bank_card(),
             risk_card(),
             refunds_card(),
             routing_card(),

@@ -137,6 +137,18 @@ def debit_of(db: Session, payment_id: str) -> BankDebit | None:
     return db.get(BankDebit, payment_id)
 
 
+def account_words(debit: BankDebit) -> str:
+    """ "Bank account ···6789 (First Platypus Bank)", as the portal shows the method."""
+    return f"Bank account ···{debit.last4} ({debit.bank_name})"
+
+
+def return_words(debit: BankDebit) -> str:
+    """The bank's return in words, or "" while there is none."""
+    if debit.return_code is None:
+        return ""
+    return f"Returned by the customer's bank: {return_reason(debit.return_code)}"
+
+
 # ---------------------------------------------------------------------------------------------
 # The bank's answer
 

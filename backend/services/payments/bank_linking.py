@@ -13,6 +13,7 @@ test account. Either way the caller gets the token to charge and the account in 
 
 from __future__ import annotations
 
+import json
 import re
 import secrets
 
@@ -20,6 +21,49 @@ from backend.core.errors import ValidationFailed
 from backend.gateways import sandbox_bank
 from backend.integrations import bank_link
 from backend.services.payments.bank_debits import LinkedBank
+
+PLAID_LINK_SCRIPT = "https://cdn.plaid.com/link/v2/stable/link-initialize.js"
+
+# Loads Plaid Link when needed, opens it with the link token, and resolves (Reflex awaits the
+# promise) with the public token and the chosen account, or with why nothing was chosen.
+_OPEN_LINK = """(async () => {
+  if (!window.Plaid) {
+    await new Promise((resolve, reject) => {
+      const script = document.createElement("script");
+      script.src = %(script)s;
+      script.onload = resolve;
+      script.onerror = () => reject(new Error("Plaid Link did not load"));
+      document.head.appendChild(script);
+    });
+  }
+  return await new Promise((resolve) => {
+    const handler = window.Plaid.create({
+      token: %(token)s,
+      onSuccess: (publicToken, metadata) => {
+        handler.destroy();
+        const chosen = (metadata.accounts || [])[0] || {};
+        resolve({public_token: publicToken, account_id: chosen.id || ""});
+      },
+      onExit: (error) => {
+        handler.destroy();
+        resolve({error: error ? (error.display_message || error.error_message || "") : ""});
+      },
+    });
+    handler.open();
+  });
+})().catch((error) => ({error: "Plaid could not be opened: " + error.message}))"""
+
+
+def open_link_with(link_token: str) -> str:
+    """The browser's script that opens Plaid Link with a link token (the portal's payout
+    account, the checkout's bank payment)."""
+    return _OPEN_LINK % {"script": json.dumps(PLAID_LINK_SCRIPT), "token": json.dumps(link_token)}
+
+
+def open_link_script(client_user_id: str) -> str:
+    """Plaid Link opened for a new link token of this person."""
+    return open_link_with(bank_link.link_token(client_user_id=client_user_id))
+
 
 _TWIN_ACCOUNT = re.compile(r"(ins_\d{1,12})-ach-(\d{12})")
 _RELINK = "Choose your bank account again."
