@@ -59,7 +59,7 @@ def test_pay_by_bank_through_the_plaid_twin(  # type: ignore[no-untyped-def]
     expect(mandate).to_contain_text("$42.50")
     page.get_by_label("E-mail").fill(email)
     page.get_by_label("Bank", exact=True).select_option(label="First Gingham Credit Union")
-    page.get_by_label("Account").select_option("000999999996")
+    page.get_by_label("Account", exact=True).select_option("000999999996")
     assert not has_horizontal_scroll(page)
     screenshot(page, f"checkout-bank-mandate-{viewport}")
 

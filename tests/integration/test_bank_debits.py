@@ -267,6 +267,25 @@ def test_a_return_after_success_reverses_the_payment(
     assert merchant_sums(shop.merchant_id) == after
 
 
+def test_the_twin_picker_says_each_accounts_outcome_in_every_language() -> None:
+    from backend.services.checkout import customer_actions
+    from backend.services.checkout.i18n import LANGUAGES, t
+
+    banks, accounts = customer_actions.bank_twin_choices()
+    assert ("ins_109508", "First Platypus Bank") in banks
+    assert [number for number, _, _ in accounts] == [
+        "000123456789",
+        "000222222227",
+        "000111111113",
+        "000111111116",
+        "000333333335",
+        "000999999996",
+    ]
+    for language in LANGUAGES:
+        words = {t(f"bank_outcome_{code}", language) for _, _, code in accounts}
+        assert len(words) == len(accounts)  # each outcome told apart, none a code word
+
+
 def test_bank_is_offered_for_us_dollars_only(shop: Merchant) -> None:
     response = shop.post(
         "/api/checkout/sessions",

@@ -79,8 +79,9 @@ def twin_banks() -> list[tuple[str, str]]:
 
 
 def twin_accounts() -> list[tuple[str, str, str]]:
-    """The twin picker's accounts at every bank: (account number, last four, what happens)."""
-    return [(a.number, a.number[-4:], a.description) for a in sandbox_bank.TEST_ACCOUNTS]
+    """The twin picker's accounts at every bank: (account number, last four, its outcome's
+    code: "ok", an ACH return code, or "okR01" for succeeds-then-returned)."""
+    return [(a.number, a.number[-4:], a.outcome) for a in sandbox_bank.TEST_ACCOUNTS]
 
 
 def twin_link(institution_id: str, account_number: str) -> tuple[str, str]:
