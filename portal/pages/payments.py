@@ -85,6 +85,15 @@ def money_card() -> rx.Component:
         fact("Platform fee", p["platform_fee"]),
         fact("Processor fee", p["gateway_fee"]),
         fact("Total fees", p["fees"]),
+        rx.cond(
+            p["returned"] != "",
+            rx.fragment(
+                rx.separator(width="100%"),
+                fact("Returned by the bank", p["returned"]),
+                fact("Platform fee given back", p["fee_back"]),
+                fact("Bank return fee", p["return_fee"]),
+            ),
+        ),
         rx.separator(width="100%"),
         fact("Net to you", p["net"]),
     )
@@ -99,7 +108,7 @@ def details_card() -> rx.Component:
         fact("Payment method", p["method"]),
         rx.cond(
             p["bank"] != "",
-            fact("Bank account", p["bank"]),
+            rx.fragment(),
             rx.fragment(fact("Card", p["card"]), fact("Expiry", p["expiry"])),
         ),
         fact("Gateway", p["gateway"]),

@@ -43,10 +43,13 @@ def _review_note(p: Any, reviewer_email: str | None, tz: str, locale: str) -> st
     return f"{outcome}{by}, {when(p.reviewed_at, tz, locale)}"
 
 
-def _bank_facts(debit: Any, status: str, tz: str, locale: str) -> dict[str, str]:
-    """A bank payment's account, mandate, state and return, in words ("" for a card)."""
+def _bank_facts(debit: Any, p: Any, tz: str, locale: str) -> dict[str, str]:
+    """A bank payment's account (its method), mandate, state and return, in words; after a
+    return, what it took back and the net left ("" for a card)."""
+    empty = ("bank", "mandate", "mandate_accepted", "bank_state", "returned", "fee_back")
     if debit is None:
-        return {"bank": "", "mandate": "", "mandate_accepted": "", "bank_state": ""}
+        return dict.fromkeys((*empty, "return_fee"), "")
+    status = p.status
     accepted = (
         f"{when(debit.mandate_accepted_at, tz, locale)} from {debit.mandate_ip_address} "
         f"({debit.mandate_user_agent})"
@@ -58,12 +61,28 @@ def _bank_facts(debit: Any, status: str, tz: str, locale: str) -> dict[str, str]
         state = "Processing: the customer's bank confirms a debit within a few business days."
     else:
         state = labels.status(status)
-    return {
+    facts = {
         "bank": bank_debits.account_words(debit),
+        "method": bank_debits.account_words(debit),
         "mandate": debit.mandate_text,
         "mandate_accepted": accepted,
         "bank_state": state,
+        "returned": "",
+        "fee_back": "",
+        "return_fee": "",
     }
+    if debit.return_code:
+        fee = debit.return_fee or 0
+        facts |= {
+            "returned": format_money(-p.amount_captured, p.currency, locale),
+            "fee_back": format_money(p.platform_fee, p.currency, locale),
+            "return_fee": format_money(-fee, p.currency, locale),
+            # What the payment left the merchant once the bank took it back.
+            "net": format_money(
+                p.net_amount - p.amount_captured + p.platform_fee - fee, p.currency, locale
+            ),
+        }
+    return facts
 
 
 class PaymentDetailState(AuthState):
@@ -152,7 +171,7 @@ class PaymentDetailState(AuthState):
             "failure": p.failure_message or "",
             "expiry": f"{p.card_exp_month:02d}/{p.card_exp_year}" if p.card_exp_month else "—",
             "description": p.description or "",
-            **_bank_facts(page.bank_debit, p.status, tz, locale),
+            **_bank_facts(page.bank_debit, p, tz, locale),
         }
         self.risk_reasons = [risk.describe_reason(r) for r in p.risk_reasons or []]
         self.refunds = [

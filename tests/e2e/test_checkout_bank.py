@@ -74,7 +74,9 @@ def test_pay_by_bank_through_the_plaid_twin(  # type: ignore[no-untyped-def]
     # The merchant's view: processing, the account and the mandate in words.
     portal = signed_in(viewport)
     portal.goto(f"{app_url}/payments/{payment['id']}")
-    expect(portal.get_by_text("Processing", exact=True).first).to_be_visible()
+    # The status badge in words (the page's loading placeholders hold hidden copies).
+    badge = portal.get_by_text("Processing", exact=True).locator("visible=true").first
+    expect(badge).to_be_visible()
     expect(portal.get_by_text("Bank account ···9996 (First Gingham Credit Union)")).to_be_visible()
     expect(portal.get_by_text("the customer's bank confirms a debit")).to_be_visible()
     expect(portal.get_by_text("you authorise Northwind")).to_be_visible()
@@ -93,6 +95,7 @@ def test_pay_by_bank_through_the_plaid_twin(  # type: ignore[no-untyped-def]
         portal.get_by_text("Returned by the customer's bank: Insufficient funds (R01)")
     ).to_be_visible()
     expect(portal.get_by_text("Bank return fee: $4.00")).to_be_visible()
+    expect(portal.get_by_text("Failed · Insufficient funds (R01)")).to_be_visible()  # timeline
     assert not has_horizontal_scroll(portal)
     screenshot(portal, f"portal-bank-returned-{viewport}")
     assert not console_errors
