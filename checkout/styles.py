@@ -41,7 +41,8 @@ padding:10px 12px;font-size:.875rem;margin-bottom:16px}
 .co-field{display:flex;flex-direction:column;gap:4px;margin-bottom:14px;min-width:0}
 .co-field label{font-weight:500;font-size:.9375rem}
 .co-field input,.co-field select{font:inherit;font-size:16px;padding:10px 12px;
-border:1px solid #6b7280;border-radius:8px;background:#fff;color:#111827;min-height:44px;width:100%;box-sizing:border-box}
+border:1px solid #6b7280;border-radius:8px;background:#fff;color:#111827;min-height:44px;
+width:100%;box-sizing:border-box}
 .co-field input[aria-invalid=true]{border-color:#b91c1c;border-width:2px}
 .co-help{font-size:.8125rem;color:#4b5563;margin:0}
 .co-err{color:#b91c1c;font-size:.875rem;margin:0;min-height:0}
