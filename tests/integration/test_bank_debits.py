@@ -30,6 +30,7 @@ from backend.models import (
 from backend.services.checkout import paying
 from backend.services.payments import bank_debits, bank_linking
 from backend.services.payments.fees import BANK_RETURN_FEE
+from backend.services.reporting import payment_detail
 from tests.integration.api_client import Merchant, new_merchant
 
 URLS = {"successUrl": "https://shop.test/ok", "cancelUrl": "https://shop.test/no"}
@@ -263,6 +264,15 @@ def test_a_return_after_success_reverses_the_payment(
             select(LedgerJournal.key).where(LedgerJournal.merchant_id == shop.merchant_id)
         ).all()
     assert f"bank_return:{pay_id}" in journals
+    with session_scope(readonly=True) as db:
+        row = db.get(Payment, pay_id)
+        assert row is not None
+        timeline = payment_detail.payment_timeline(db, row)
+    details = [entry.detail for entry in timeline]
+    assert "Failed · Insufficient funds (R01)" in details  # the return in words, not a code
+    assert bank_debits.return_words(debit(pay_id)) == (
+        "Returned by the customer's bank: Insufficient funds (R01)"
+    )
     bank_debits.poll_due()  # asked again: booked once
     assert merchant_sums(shop.merchant_id) == after
 

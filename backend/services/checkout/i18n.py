@@ -349,10 +349,10 @@ MESSAGES: dict[str, dict[str, str]] = {
     "bank_name": {"en": "Bank", "es": "Banco", "fr": "Banque", "de": "Bank"},
     "bank_account": {"en": "Account", "es": "Cuenta", "fr": "Compte", "de": "Konto"},
     "bank_account_choice": {
-        "en": "Checking ···{last4}: {outcome}",
-        "es": "Cuenta corriente ···{last4}: {outcome}",
-        "fr": "Compte courant ···{last4} : {outcome}",
-        "de": "Girokonto ···{last4}: {outcome}",
+        "en": "···{last4}: {outcome}",
+        "es": "···{last4}: {outcome}",
+        "fr": "···{last4} : {outcome}",
+        "de": "···{last4}: {outcome}",
     },
     # What each of the twin's test accounts does (backend/gateways/sandbox_bank.py).
     "bank_outcome_ok": {
