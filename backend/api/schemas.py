@@ -68,6 +68,26 @@ class RefundBody(_Strict):
     reason: Literal["duplicate", "fraudulent", "requested_by_customer"] | None = None
 
 
+class MandateOut(BaseModel):
+    text: str
+    acceptedAt: str | None
+    ipAddress: str
+    userAgent: str
+    gatewayMandateId: str | None
+
+
+class BankAccountOut(BaseModel):
+    """A bank payment's account (never its number), the mandate and the bank's return."""
+
+    bankName: str
+    last4: str
+    accountType: str | None
+    mandate: MandateOut
+    returnCode: str | None = Field(description="The ACH return code (R01...), once returned")
+    returnedAt: str | None
+    returnFeeCents: int | None
+
+
 class PaymentMethodOut(BaseModel):
     type: str
     brand: str | None
@@ -75,6 +95,7 @@ class PaymentMethodOut(BaseModel):
     expMonth: int | None
     expYear: int | None
     country: str | None
+    bankAccount: BankAccountOut | None = None
 
 
 class RiskOut(BaseModel):

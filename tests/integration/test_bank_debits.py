@@ -174,6 +174,12 @@ def test_pay_by_bank_stays_processing_then_succeeds(
         assert row.mandate_text == paying.mandate_text(db, session, "de_DE")
     assert "ermächtigen Sie Shop" in row.mandate_text and "100,00" in row.mandate_text
     assert merchant_sums(shop.merchant_id) == {}  # nothing booked while processing
+    with session_scope(readonly=True) as db:
+        (receipt,) = db.exec(
+            mine(OutboundEmail, shop).where(OutboundEmail.template == "checkout_receipt")
+        ).all()
+    assert "wird bearbeitet" in receipt.text_body  # processing, in the customer's language
+    assert "Bankkonto ···6789 (First Platypus Bank)" in receipt.text_body
 
     bank_debits.poll_due()  # an hour to go
     assert payment(paid.id).status == "processing"
@@ -359,6 +365,14 @@ def test_the_api_takes_a_bank_payment_with_its_mandate(shop: Merchant) -> None:
     assert response.status_code == 201, response.text
     body = response.json()["payment"]
     assert body["status"] == "processing" and body["paymentMethod"]["type"] == "bank"
+    account = body["paymentMethod"]["bankAccount"]
+    assert (account["bankName"], account["last4"], account["returnCode"]) == (
+        "STRIPE TEST BANK",
+        "6789",
+        None,
+    )
+    assert account["mandate"]["ipAddress"] == IP and account["mandate"]["text"] == MANDATE["text"]
+    assert shop.get(f"/api/payments/{body['id']}").json()["payment"] == body
     row = debit(body["id"])
     assert (row.bank_name, row.last4) == ("STRIPE TEST BANK", "6789")
     assert row.mandate_text == MANDATE["text"] and row.mandate_ip_address == IP

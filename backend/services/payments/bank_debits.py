@@ -137,6 +137,15 @@ def debit_of(db: Session, payment_id: str) -> BankDebit | None:
     return db.get(BankDebit, payment_id)
 
 
+def debits_of(db: Session, payments: list[Payment]) -> dict[str, BankDebit]:
+    """The bank debit rows of those payments that are bank payments, by payment id."""
+    ids = [p.id for p in payments if p.payment_method_type == "bank"]
+    if not ids:
+        return {}
+    rows = db.exec(select(BankDebit).where(col(BankDebit.payment_id).in_(ids))).all()
+    return {row.payment_id: row for row in rows}
+
+
 def account_words(debit: BankDebit) -> str:
     """ "Bank account ···6789 (First Platypus Bank)", as the portal shows the method."""
     return f"Bank account ···{debit.last4} ({debit.bank_name})"
