@@ -261,33 +261,28 @@ def payment_form() -> rx.Component:
     )
 
 
-def paypal_choice() -> rx.Component:
+def other_way(label: rx.Var, button_id: str, on_click: object) -> rx.Component:
+    """ "or", and a button for another way to pay (PayPal, a bank account)."""
     return rx.el.div(
         rx.el.p(S.m["or"], class_name="co-help co-center"),
         rx.el.button(
-            rx.cond(S.processing, S.m["processing"], S.m["pay_with_paypal"]),
+            rx.cond(S.processing, S.m["processing"], label),
             type="button",
-            id="pay-paypal",
+            id=button_id,
             class_name="co-alt",
-            on_click=S.pay_with_paypal,
+            on_click=on_click,
             disabled=S.processing,
             aria_busy=S.processing,
         ),
     )
 
 
+def paypal_choice() -> rx.Component:
+    return other_way(S.m["pay_with_paypal"], "pay-paypal", S.pay_with_paypal)
+
+
 def bank_choice() -> rx.Component:
-    return rx.el.div(
-        rx.el.p(S.m["or"], class_name="co-help co-center"),
-        rx.el.button(
-            S.m["pay_by_bank"],
-            type="button",
-            id="pay-bank",
-            class_name="co-alt",
-            on_click=S.choose_bank,
-            disabled=S.processing,
-        ),
-    )
+    return other_way(S.m["pay_by_bank"], "pay-bank", S.choose_bank)
 
 
 def select_field(label: rx.Var | str, field_id: str, choices: rx.Var) -> rx.Component:
