@@ -191,6 +191,11 @@ def settle(db: Session, payment: Payment, result: PaymentResult, actor: Actor, a
     if payment.status in state_machine.BANK_RETURNABLE and debit is not None:
         returned(db, payment, debit, code, actor, at)
         return f"payment {payment.id} returned: {code}"
+    if payment.status != P.FAILED:
+        # A return after a refund (or during a dispute) is not booked yet: say so loudly.
+        log.warning(
+            "bank return %s of payment %s (%s) not booked", code, payment.id, payment.status
+        )
     return f"payment {payment.id} is {payment.status}: the bank's {code} changes nothing"
 
 
