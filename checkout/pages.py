@@ -252,6 +252,7 @@ def payment_form() -> rx.Component:
             sandbox_card_form(),
         ),
         rx.cond(S.paypal_offered, paypal_choice()),
+        rx.cond(S.bank_offered, bank_choice()),
         rx.cond(
             S.cancel_url != "",
             rx.el.a(S.m["cancel"], href=S.cancel_url, class_name="co-link co-cancel"),
@@ -260,18 +261,98 @@ def payment_form() -> rx.Component:
     )
 
 
-def paypal_choice() -> rx.Component:
+def other_way(label: rx.Var, button_id: str, on_click: object) -> rx.Component:
+    """ "or", and a button for another way to pay (PayPal, a bank account)."""
     return rx.el.div(
         rx.el.p(S.m["or"], class_name="co-help co-center"),
         rx.el.button(
-            rx.cond(S.processing, S.m["processing"], S.m["pay_with_paypal"]),
+            rx.cond(S.processing, S.m["processing"], label),
             type="button",
-            id="pay-paypal",
+            id=button_id,
             class_name="co-alt",
-            on_click=S.pay_with_paypal,
+            on_click=on_click,
             disabled=S.processing,
             aria_busy=S.processing,
         ),
+    )
+
+
+def paypal_choice() -> rx.Component:
+    return other_way(S.m["pay_with_paypal"], "pay-paypal", S.pay_with_paypal)
+
+
+def bank_choice() -> rx.Component:
+    return other_way(S.m["pay_by_bank"], "pay-bank", S.choose_bank)
+
+
+def select_field(label: rx.Var | str, field_id: str, choices: rx.Var) -> rx.Component:
+    return rx.el.div(
+        rx.el.label(label, html_for=field_id),
+        rx.el.select(
+            rx.foreach(choices, lambda c: rx.el.option(c[1], value=c[0])),
+            id=field_id,
+            name=field_id,
+        ),
+        class_name="co-field",
+    )
+
+
+def bank_step() -> rx.Component:
+    """Pay by bank: the mandate the customer accepts by paying, then the bank account, chosen
+    in Plaid Link or, in test mode without Plaid keys, in the twin's picker here."""
+    mandate = rx.el.div(
+        rx.el.h3(S.m["bank_mandate_heading"]),
+        rx.el.p(S.m["bank_mandate"], id="bank-mandate"),
+        class_name="co-consent",
+    )
+    button = rx.el.button(
+        rx.cond(S.processing, S.m["processing"], S.m["bank_pay"]),
+        type="submit",
+        id="bank-pay",
+        class_name="co-pay",
+        disabled=S.processing,
+        aria_busy=S.processing,
+        aria_describedby="bank-mandate",
+    )
+    twin = rx.el.form(
+        alert(),
+        email_field(),
+        rx.el.p(S.m["bank_test"], class_name="co-note"),
+        select_field(S.m["bank_name"], "bank", S.bank_banks),
+        select_field(S.m["bank_account"], "account", S.bank_accounts),
+        mandate,
+        button,
+        id="bank-form",
+        on_submit=S.pay_by_bank_twin,
+        reset_on_submit=False,
+    )
+    plaid = rx.el.form(
+        alert(),
+        email_field(),
+        mandate,
+        button,
+        id="bank-form",
+        on_submit=S.open_plaid,
+        reset_on_submit=False,
+    )
+    return rx.el.div(
+        summary(),
+        rx.el.section(
+            rx.el.h2(S.m["bank_title"], id="bank-title"),
+            rx.cond(S.bank_twin, twin, plaid),
+            rx.el.button(
+                S.m["bank_back"],
+                type="button",
+                id="bank-back",
+                class_name="co-alt",
+                on_click=S.choose_card,
+                disabled=S.processing,
+            ),
+            class_name="co-card",
+            role="region",
+            aria_labelledby="bank-title",
+        ),
+        class_name="co-grid",
     )
 
 
@@ -351,8 +432,18 @@ def challenge() -> rx.Component:
 def receipt() -> rx.Component:
     return rx.el.section(
         rx.el.div("✓", class_name="co-ok", aria_hidden="true"),
-        rx.el.h2(S.m["paid_title"], id="paid-title", tab_index=-1),
-        rx.el.p(rx.cond(S.subscription, S.m["subscribed_text"], S.m["paid_text"])),
+        rx.el.h2(
+            rx.cond(S.bank_processing, S.m["processing_title"], S.m["paid_title"]),
+            id="paid-title",
+            tab_index=-1,
+        ),
+        rx.el.p(
+            rx.cond(
+                S.bank_processing,
+                S.m["processing_text"],
+                rx.cond(S.subscription, S.m["subscribed_text"], S.m["paid_text"]),
+            )
+        ),
         rx.el.h3(S.m["receipt"], class_name="co-sr"),
         rx.el.dl(
             rx.el.dt(S.m["total"]),
@@ -450,6 +541,7 @@ def body() -> rx.Component:
         ("form", rx.el.div(summary(), payment_form(), class_name="co-grid")),
         ("challenge", challenge()),
         ("paypal", paypal_step()),
+        ("bank", bank_step()),
         ("complete", receipt()),
         ("expired", message("expired_title", "expired_text")),
         ("locked", locked()),

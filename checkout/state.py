@@ -50,6 +50,8 @@ _CUSTOMER_ERRORS = {
     "not_a_test_card",
     "payment_blocked",
     "unavailable",
+    "bank_relink",
+    "bank_debit_failed",
 }
 
 
@@ -64,6 +66,7 @@ def fill_messages(locale: str, **values: object) -> dict[str, str]:
         "recurring": "",
     }
     defaults.update({"min": "", "max": "", "currency": "", "url": "", "wait": "", **values})
+    defaults = {"last4": "", "outcome": "", "bank": "", **defaults}
     messages = {key: text.format(**defaults) for key, text in catalog(locale).items()}
     messages["err_cvc3"] = t("err_cvc", locale, n=3)
     messages["err_cvc4"] = t("err_cvc", locale, n=4)
@@ -102,6 +105,14 @@ class CheckoutState(rx.State):
     # PayPal: offered by the session; its approval page (empty: the offline twin's step here).
     paypal_offered: bool = False
     paypal_url: str = ""
+    # Bank payments (ACH): offered by the session (US dollars); the offline Plaid twin's picker
+    # (test mode without Plaid keys): its banks and test accounts as [value, label].
+    bank_offered: bool = False
+    bank_twin: bool = False
+    bank_banks: list[list[str]] = []
+    bank_accounts: list[list[str]] = []
+    # The receipt of a bank payment that is still processing (days, not seconds).
+    bank_processing: bool = False
     amount_minor: int = 0
     currency: str = "USD"
     error: str = ""
@@ -122,6 +133,7 @@ class CheckoutState(rx.State):
     _link_max: int = 0
     _time_zone: str = "UTC"
     _paid_at: datetime | None = None
+    _bank_email: str = ""
 
     # -- loading -----------------------------------------------------------------------------
 
@@ -185,6 +197,9 @@ class CheckoutState(rx.State):
         self.stripe_client_secret = result.client_secret or ""
         self.paypal_offered = "paypal" in (session.payment_methods or ())
         self.paypal_url = result.action_url or ""
+        self.bank_offered = "bank" in (session.payment_methods or ())
+        if self.bank_offered:
+            self._bank_choices()
         views = {
             session_state.OPEN: "form",
             session_state.DECLINED: "form",
@@ -206,11 +221,27 @@ class CheckoutState(rx.State):
                 self.error = t("payment_blocked_test", self.locale, rule=result.blocked_by)
         if result.status == session_state.THROTTLED:
             self.error = self._throttled(result.retry_after)
-        self.receipt = self._receipt(session, result.payment) if self.view == "complete" else {}
+        if result.status == session_state.DECLINED and self.bank_offered:
+            paid_by_bank = result.payment is not None and result.payment.payment_method_type
+            self.view = "bank" if paid_by_bank == "bank" else self.view
+        self.bank_processing = result.payment is not None and result.payment.status == "processing"
+        complete = self.view == "complete"
+        self.receipt = self._receipt(session, result.payment, view.bank_account) if complete else {}
 
-    def _receipt(self, session: Any, payment: Any) -> dict[str, str]:  # session, its payment
+    def _bank_choices(self) -> None:
+        banks, accounts = customer_actions.bank_twin_choices()
+        self.bank_twin = bool(banks) and self.test_mode
+        self.bank_banks = [[value, name] for value, name in banks]
+        self.bank_accounts = [
+            [number, t("bank_account_choice", self.locale, last4=last4, outcome=outcome)]
+            for number, last4, outcome in (
+                (n, last4, t(f"bank_outcome_{code}", self.locale)) for n, last4, code in accounts
+            )
+        ]
+
+    def _receipt(self, session: Any, payment: Any, bank: str = "") -> dict[str, str]:
         self._paid_at = session.completed_at or datetime.now(UTC)
-        card = ""
+        card = bank
         if payment is not None and payment.card_last4:
             card = f"{labels.card_brand(payment.card_brand)} •••• {payment.card_last4}"
         elif payment is not None and payment.payment_method_type == "paypal":
@@ -308,8 +339,76 @@ class CheckoutState(rx.State):
         if self.view == "paypal" and self.paypal_url:
             yield rx.redirect(self.paypal_url)
 
+    @rx.event
+    def choose_bank(self) -> None:
+        """ "Pay by bank": the bank step (the mandate, then Plaid Link or its twin)."""
+        if self.processing or self.view != "form" or not self.bank_offered:
+            return
+        self.view, self.error = "bank", ""
+
+    @rx.event
+    def choose_card(self) -> None:
+        if self.processing or self.view != "bank":
+            return
+        self.view, self.error = "form", ""
+
+    @rx.event
+    def pay_by_bank_twin(self, form: dict[str, str]):  # type: ignore[no-untyped-def]
+        """Test mode without Plaid keys: the twin's bank and account stand in for Plaid Link."""
+        if self.processing or self.view != "bank" or not self.bank_twin:
+            return
+        try:
+            public_token, account_id = customer_actions.bank_twin_link(
+                str(form.get("bank", ""))[:40], str(form.get("account", ""))[:40]
+            )
+        except ValidationFailed:
+            self.error = self.m["bank_relink"]
+            return
+        email = self.preset_email or str(form.get("email", "")).strip()
+        yield from self._bank_charge(public_token, account_id, email)
+
+    @rx.event
+    def open_plaid(self, form: dict[str, str]):  # type: ignore[no-untyped-def]
+        """Plaid keys set: open Plaid Link; paying follows its answer (plaid_finished)."""
+        if self.processing or self.view != "bank" or self.bank_twin:
+            return
+        self._bank_email = self.preset_email or str(form.get("email", "")).strip()
+        try:
+            script = customer_actions.bank_link_script(self._session_id())
+        except ServiceError:
+            self.error = self.m["unavailable"]
+            return
+        self.processing, self.error = True, ""
+        yield
+        yield rx.call_script(script, callback=CheckoutState.plaid_finished)
+
+    @rx.event
+    def plaid_finished(self, result: dict):  # type: ignore[no-untyped-def, type-arg]
+        self.processing = False
+        result = result if isinstance(result, dict) else {}
+        if not result.get("public_token"):  # Link closed by the customer, or failed
+            self.error = self.m["bank_relink"] if result.get("error") else ""
+            return
+        yield from self._bank_charge(
+            str(result["public_token"])[:200],
+            str(result.get("account_id", ""))[:200],
+            self._bank_email,
+        )
+
+    def _bank_charge(self, public_token: str, account_id: str, email: str):  # type: ignore[no-untyped-def]
+        self.processing, self.error = True, ""
+        yield
+        agent = str(self.router.headers.user_agent or "")[:500]
+        bank = customer_actions.BankChoice(public_token, account_id, agent)
+        yield from self._charge("", email, method="bank", bank=bank)
+
     def _charge(  # type: ignore[no-untyped-def]
-        self, token: str, email: str, save: bool = False, method: str = "card"
+        self,
+        token: str,
+        email: str,
+        save: bool = False,
+        method: str = "card",
+        bank: customer_actions.BankChoice | None = None,
     ):
         try:
             view = customer_actions.pay(
@@ -321,6 +420,7 @@ class CheckoutState(rx.State):
                 time_zone=self._time_zone,
                 save_card=save,
                 method=method,
+                bank=bank,
             )
         except ValidationFailed as exc:
             self.processing = False
@@ -340,6 +440,8 @@ class CheckoutState(rx.State):
             return "not_a_test_card"
         if exc.param == "customerEmail":
             return "err_email"
+        if exc.param == "account":
+            return "bank_relink"
         return "card_declined" if exc.code not in _CUSTOMER_ERRORS else exc.code
 
     @rx.event

@@ -22,6 +22,7 @@ color:var(--co-brand-text);display:grid;place-items:center;font-weight:700}
 .co-lang select{font:inherit;padding:6px 8px;border:1px solid #6b7280;border-radius:6px;
 background:#fff;color:#1f2937;min-height:40px}
 .co-grid{display:grid;gap:16px}
+.co-grid>*{min-width:0}
 @media (min-width:48em){.co-grid{grid-template-columns:1fr 1.1fr;gap:32px;align-items:start}}
 .co-card{background:#fff;border:1px solid #e5e7eb;border-radius:12px;padding:16px}
 .co-card h2{font-size:1rem;margin:0 0 12px;font-weight:600}
@@ -32,14 +33,16 @@ background:#fff;color:#1f2937;min-height:40px}
 .co-first{font-size:.875rem;color:#374151;margin:10px 0 0}
 .co-consent{font-size:.875rem;color:#374151;margin:0 0 14px;padding:10px 12px;
 background:#f9fafb;border:1px solid #e5e7eb;border-radius:8px}
+.co-consent h3{font-size:.875rem;margin:0 0 6px}
 .co-total{display:flex;justify-content:space-between;gap:12px;border-top:1px solid #e5e7eb;
 margin-top:8px;padding-top:12px;font-weight:700;font-size:1.125rem}
 .co-note{background:#fff7ed;border:1px solid #fdba74;color:#7c2d12;border-radius:8px;
 padding:10px 12px;font-size:.875rem;margin-bottom:16px}
 .co-field{display:flex;flex-direction:column;gap:4px;margin-bottom:14px;min-width:0}
 .co-field label{font-weight:500;font-size:.9375rem}
-.co-field input{font:inherit;font-size:16px;padding:10px 12px;border:1px solid #6b7280;
-border-radius:8px;background:#fff;color:#111827;min-height:44px;width:100%;box-sizing:border-box}
+.co-field input,.co-field select{font:inherit;font-size:16px;padding:10px 12px;
+border:1px solid #6b7280;border-radius:8px;background:#fff;color:#111827;min-height:44px;
+width:100%;box-sizing:border-box}
 .co-field input[aria-invalid=true]{border-color:#b91c1c;border-width:2px}
 .co-help{font-size:.8125rem;color:#4b5563;margin:0}
 .co-err{color:#b91c1c;font-size:.875rem;margin:0;min-height:0}

@@ -23,13 +23,26 @@ class OrderCreate(_Strict):
 
 
 class PaymentMethodIn(_Strict):
-    type: Literal["card"] = "card"
+    type: Literal["card", "bank"] = "card"
     token: StrictStr = Field(
         min_length=1,
         max_length=255,
-        description="Sandbox: a test card number or a token such as pm_card_visa; "
-        "Stripe: a PaymentMethod id",
+        description="Card, sandbox: a test card number or a token such as pm_card_visa; "
+        "Stripe: a PaymentMethod id. Bank (US dollars, charge only): Plaid's Stripe bank "
+        "account token (btok_...); sandbox: a test account number such as 000123456789",
         examples=["pm_card_visa"],
+    )
+
+
+class MandateIn(_Strict):
+    """The customer's online authorisation of a bank debit, required with type "bank"."""
+
+    text: StrictStr = Field(
+        min_length=1, max_length=2000, description="The authorisation text the customer accepted"
+    )
+    ipAddress: StrictStr = Field(min_length=2, max_length=64, description="The customer's IP")
+    userAgent: StrictStr = Field(
+        min_length=1, max_length=500, description="The customer's browser (User-Agent)"
     )
 
 
@@ -38,6 +51,7 @@ class PaymentCreate(_Strict):
     amountCents: StrictInt | None = Field(None, description="Without orderId: the amount")
     currency: StrictStr | None = Field(None, description="Without orderId: the currency")
     paymentMethod: PaymentMethodIn
+    mandate: MandateIn | None = None
     gatewayType: Literal["sandbox", "stripe"] | None = None
     customerEmail: StrictStr | None = Field(None, max_length=320)
     description: StrictStr | None = Field(None, max_length=500)
@@ -54,6 +68,26 @@ class RefundBody(_Strict):
     reason: Literal["duplicate", "fraudulent", "requested_by_customer"] | None = None
 
 
+class MandateOut(BaseModel):
+    text: str
+    acceptedAt: str | None
+    ipAddress: str
+    userAgent: str
+    gatewayMandateId: str | None
+
+
+class BankAccountOut(BaseModel):
+    """A bank payment's account (never its number), the mandate and the bank's return."""
+
+    bankName: str
+    last4: str
+    accountType: str | None
+    mandate: MandateOut
+    returnCode: str | None = Field(description="The ACH return code (R01...), once returned")
+    returnedAt: str | None
+    returnFeeCents: int | None
+
+
 class PaymentMethodOut(BaseModel):
     type: str
     brand: str | None
@@ -61,6 +95,7 @@ class PaymentMethodOut(BaseModel):
     expMonth: int | None
     expYear: int | None
     country: str | None
+    bankAccount: BankAccountOut | None = None
 
 
 class RiskOut(BaseModel):

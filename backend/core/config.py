@@ -108,6 +108,13 @@ class Settings(BaseSettings):
         description="seconds after its creation at which such a payout is settled (paid); "
         '"off": only by hand',
     )
+    sandbox_bank_settle_seconds: float = Field(
+        60.0,
+        ge=0,
+        description="seconds a sandbox bank debit (ACH) stays processing before its test "
+        "account's outcome; a test account that is returned later is returned as long again "
+        "after it succeeded (the job runner's bank settle job applies both)",
+    )
     twilio_account_sid: str | None = None
     twilio_auth_token: str | None = None
     twilio_verify_service_sid: str | None = None

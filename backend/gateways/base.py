@@ -55,6 +55,8 @@ class Outcome(StrEnum):
     AUTHORIZED = "authorized"  # hold placed, capture later
     SUCCEEDED = "succeeded"  # captured
     REQUIRES_ACTION = "requires_action"  # customer authentication (3-D Secure) needed
+    # A bank debit (ACH) was sent to the customer's bank, which answers days later.
+    PROCESSING = "processing"
     DECLINED = "declined"
 
 
@@ -77,6 +79,25 @@ class CardDetails:
     country: str | None = None
     # Set by a test processor on its risk test cards; never stored.
     risk_test: RiskTest | None = None
+
+
+@dataclass(frozen=True)
+class BankAccountDetails:
+    """What may be stored about a debited bank account: never its full number."""
+
+    bank_name: str
+    last4: str
+    account_type: str | None = None  # checking or savings
+
+
+@dataclass(frozen=True)
+class MandateAcceptance:
+    """The customer's online authorisation of a bank debit (Stripe's mandate_data
+    customer_acceptance, type online): when, from which address and browser."""
+
+    accepted_at: datetime
+    ip_address: str
+    user_agent: str
 
 
 @dataclass(frozen=True)
@@ -106,6 +127,8 @@ class PaymentRequest:
     # gateway_customer_id while charging it (Stripe: setup_future_usage=off_session) and the
     # result names the saved method (PaymentResult.saved_payment_method_id).
     setup_future_usage: bool = False
+    # A bank debit (payment_method_type "bank"): the customer's authorisation, required.
+    mandate: MandateAcceptance | None = None
 
 
 @dataclass(frozen=True)
@@ -141,6 +164,11 @@ class PaymentResult:
     # authentication on every charge.
     saved_payment_method_id: str | None = None
     saved_authentication_required: bool = False
+    # A bank debit: the account debited, and the processor's mandate id when it keeps one.
+    # A debit that fails (DECLINED) carries the ACH return code (R01, R02...) as decline_code,
+    # also when the bank returns it after it SUCCEEDED.
+    bank: BankAccountDetails | None = None
+    gateway_mandate_id: str | None = None
 
 
 class RefundState(StrEnum):

@@ -95,7 +95,7 @@ from enum import Enum
 from backend.core.config import get_settings
 from backend.core.errors import ValidationFailed
 from backend.core.security import random_token
-from backend.gateways import cards
+from backend.gateways import cards, sandbox_bank
 from backend.gateways.base import (
     CardDetails,
     DisputeEvidence,
@@ -360,9 +360,14 @@ class SandboxGateway:
         return _details(card) if card else None
 
     def create_payment(self, request: PaymentRequest) -> PaymentResult:
+        if request.payment_method_type == "bank":
+            _check_amount(request.amount, request.currency)
+            sandbox_bank.test_account(request.payment_method_token)
+            self._reach_processor()
+            return sandbox_bank.create_debit(request, datetime.now(UTC))
         if request.payment_method_type != "card":
             raise ValidationFailed(
-                "The sandbox takes card payments only",
+                "The sandbox takes card and bank payments only",
                 code="payment_method_unsupported",
                 param="paymentMethod.type",
             )
@@ -497,8 +502,13 @@ class SandboxGateway:
         return RefundResult(_new_id(REFUND_ID_PREFIX), RefundState.SUCCEEDED)
 
     def retrieve(self, gateway_payment_id: str) -> PaymentResult:
-        """The sandbox keeps no payments: each answer is decided by the card when it is made."""
+        """The sandbox keeps no payments: a card's answer is decided when it is made; a bank
+        debit's by its test account and the time since it was made (sandbox_bank)."""
         self._check_payment_id(gateway_payment_id)
+        if sandbox_bank.is_debit(gateway_payment_id):
+            self._reach_processor()
+            settle = get_settings().sandbox_bank_settle_seconds
+            return sandbox_bank.outcome_of(gateway_payment_id, datetime.now(UTC), settle)
         raise GatewayUnavailable(
             "The sandbox keeps no payments to look up", code="resource_missing"
         )

@@ -109,6 +109,7 @@ from urllib3.exceptions import NewConnectionError
 from backend.core.config import Settings, get_settings
 from backend.core.errors import Conflict, NotFound, ServiceError, ValidationFailed
 from backend.gateways.base import (
+    BankAccountDetails,
     CardDetails,
     DisputeEvidence,
     DisputeStage,
@@ -132,6 +133,17 @@ log = logging.getLogger(__name__)
 # (a card number above all) is refused without a request, so it can never leave our servers.
 _STRIPE_TOKEN = re.compile(r"(pm|tok|card|src)_[A-Za-z0-9_]+")
 _EXPAND = ["latest_charge", "payment_method"]
+_BANK_TOKEN = re.compile(r"btok_[A-Za-z0-9_]{4,200}")
+# Stripe's ACH failure codes (a charge's failure_code) and the NACHA return codes they stand for.
+ACH_RETURN_CODES = {
+    "insufficient_funds": "R01",
+    "account_closed": "R02",
+    "no_account": "R03",
+    "invalid_account_number": "R04",
+    "debit_not_authorized": "R10",
+    "bank_account_restricted": "R16",
+    "account_frozen": "R16",
+}
 
 _GENERIC_DECLINE = "Your card was declined. Please use a different card or contact your bank."
 # Lost, stolen, fraudulent... get the generic message, as Stripe recommends: the customer
@@ -222,6 +234,8 @@ class StripeGateway:
     # -- the Gateway protocol --------------------------------------------------------------
 
     def create_payment(self, request: PaymentRequest) -> PaymentResult:
+        if request.payment_method_type == "bank":
+            return self._debit_bank(request)
         if not _STRIPE_TOKEN.fullmatch(request.payment_method_token):
             raise ValidationFailed(
                 "This payment method can't be charged through Stripe.",
@@ -270,6 +284,63 @@ class StripeGateway:
             method_id = method if isinstance(method, str) else getattr(method, "id", None)
             result = replace(result, saved_payment_method_id=method_id)
         return result
+
+    def _debit_bank(self, request: PaymentRequest) -> PaymentResult:
+        """An ACH debit of the account behind Plaid's Stripe bank account token: the token
+        becomes the bank account (a source, ba_...) of a new Stripe customer, which a
+        PaymentIntent for us_bank_account debits under the customer's online mandate. Stripe
+        answers `processing`; its events bring the outcome days later."""
+        token, mandate = request.payment_method_token, request.mandate
+        if not _BANK_TOKEN.fullmatch(token) or mandate is None or request.currency != "USD":
+            raise ValidationFailed(
+                "A bank payment through Stripe needs Plaid's bank account token (btok_...), "
+                "US dollars and the customer's mandate",
+                code="invalid_payment_method",
+                param="paymentMethod.token",
+            )
+        customer_params: dict[str, Any] = {
+            "source": token,
+            "metadata": dict(request.metadata),
+            "expand": ["default_source"],
+        }
+        if request.customer_email:
+            customer_params["email"] = request.customer_email
+        try:
+            customer = self._client.v1.customers.create(
+                params=customer_params,  # type: ignore[arg-type]
+                options={"idempotency_key": f"{request.idempotency_key}:bank_customer"},
+            )
+            source = _field(customer, "default_source")
+            params: dict[str, Any] = {
+                "amount": request.amount,
+                "currency": "usd",
+                "customer": customer.id,
+                "payment_method": source if isinstance(source, str) else source.id,
+                "payment_method_types": ["us_bank_account"],
+                "confirm": True,
+                "mandate_data": {
+                    "customer_acceptance": {
+                        "type": "online",
+                        "accepted_at": int(mandate.accepted_at.timestamp()),
+                        "online": {
+                            "ip_address": mandate.ip_address,
+                            "user_agent": mandate.user_agent,
+                        },
+                    }
+                },
+                "expand": ["latest_charge"],
+            }
+            if request.description:
+                params["description"] = request.description
+            if request.metadata:
+                params["metadata"] = dict(request.metadata)
+            intent = self._client.v1.payment_intents.create(
+                params=params,  # type: ignore[arg-type]
+                options={"idempotency_key": request.idempotency_key},
+            )
+        except stripe.StripeError as err:
+            raise _translate(err, "create_payment") from err
+        return _bank_result(intent, source)
 
     def create_customer(
         self, *, email: str | None, name: str | None, reference: str, idempotency_key: str
@@ -423,6 +494,8 @@ class StripeGateway:
             )
         except stripe.StripeError as err:
             raise _translate(err, "retrieve") from err
+        if list(_field(intent, "payment_method_types") or ()) == ["us_bank_account"]:
+            return _bank_result(intent, None)
         return _result(intent)
 
     def complete_action(
@@ -563,6 +636,41 @@ def _result(intent: Any) -> PaymentResult:
     # processing (asynchronous methods) or requires_confirmation: Stripe has not decided yet.
     raise GatewayUnavailable(
         f"Stripe left payment {intent.id} in status {status}", code="gateway_outcome_unknown"
+    )
+
+
+def ach_return_code(code: str | None) -> str:
+    """The NACHA return code (R01...) of Stripe's ACH failure code; R01-style codes as given."""
+    if code and re.fullmatch(r"R\d\d", code):
+        return code
+    return ACH_RETURN_CODES.get(code or "", "R01" if not code else code[:8])
+
+
+def _bank_result(intent: Any, source: Any) -> PaymentResult:
+    """A bank debit's PaymentIntent: processing, succeeded, or failed with its return code."""
+    charge = _field(intent, "latest_charge")
+    details = _field(_field(charge, "payment_method_details"), "us_bank_account")
+    account = details if details is not None else source
+    bank = None
+    if _field(account, "last4"):
+        bank = BankAccountDetails(
+            str(_field(account, "bank_name") or "Bank")[:100],
+            str(_field(account, "last4")),
+            _field(details, "account_type") if details is not None else None,
+        )
+    mandate = _field(details, "mandate") if details is not None else None
+    status = intent.status
+    if status in ("processing", "succeeded"):
+        outcome = Outcome.PROCESSING if status == "processing" else Outcome.SUCCEEDED
+        return PaymentResult(outcome, intent.id, bank=bank, gateway_mandate_id=mandate)
+    if status in ("requires_payment_method", "canceled"):
+        error = _field(intent, "last_payment_error")
+        code = ach_return_code(_field(charge, "failure_code") or _field(error, "code"))
+        return PaymentResult(
+            Outcome.DECLINED, intent.id, bank=bank, decline_code=code, gateway_mandate_id=mandate
+        )
+    raise GatewayUnavailable(
+        f"Stripe left bank payment {intent.id} in status {status}", code="gateway_outcome_unknown"
     )
 
 

@@ -36,6 +36,9 @@ from plaid.model.item_remove_request import ItemRemoveRequest
 from plaid.model.link_token_account_filters import LinkTokenAccountFilters
 from plaid.model.link_token_create_request import LinkTokenCreateRequest
 from plaid.model.link_token_create_request_user import LinkTokenCreateRequestUser
+from plaid.model.processor_stripe_bank_account_token_create_request import (
+    ProcessorStripeBankAccountTokenCreateRequest,
+)
 from plaid.model.products import Products
 
 from backend.core.config import get_settings
@@ -122,7 +125,7 @@ def link_token(*, client_user_id: str) -> str:
 def exchange(public_token: str) -> LinkedItem:
     """The item behind a one-time public token, with its payout-capable accounts."""
     if provider() == "sandbox":
-        return _sandbox_item(public_token)
+        return sandbox_item(public_token)
     exchanged = _call(
         lambda api: api.item_public_token_exchange(
             ItemPublicTokenExchangeRequest(public_token=public_token),
@@ -158,6 +161,21 @@ def exchange(public_token: str) -> LinkedItem:
         institution_name=str(auth.item.get("institution_name") or "Your bank"),
         accounts=accounts,
     )
+
+
+def stripe_bank_account_token(access_token: str, account_id: str) -> str:
+    """Plaid's one-time Stripe bank account token (btok_...) for one account of an item: Stripe
+    turns it into a verified bank account to debit (ACH), no account number passing through us.
+    """
+    response = _call(
+        lambda api: api.processor_stripe_bank_account_token_create(
+            ProcessorStripeBankAccountTokenCreateRequest(
+                access_token=access_token, account_id=account_id
+            ),
+            _request_timeout=TIMEOUT_SECONDS,
+        )
+    )
+    return str(response.stripe_bank_account_token)
 
 
 def remove(provider_name: str, access_token: str) -> None:
@@ -243,7 +261,8 @@ def sandbox_accounts(institution_id: str) -> list[LinkedAccount]:
     ]
 
 
-def _sandbox_item(public_token: str) -> LinkedItem:
+def sandbox_item(public_token: str) -> LinkedItem:
+    """The twin's item behind a public token it made (ValidationFailed for any other)."""
     match = _SANDBOX_TOKEN.fullmatch(public_token or "")
     names = {b.institution_id: b.name for b in SANDBOX_BANKS}
     if match is None or match.group(1) != "public" or match.group(2) not in names:

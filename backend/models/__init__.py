@@ -2,6 +2,7 @@
 
 import backend.models.base  # noqa: F401  (sets the naming convention before any table)
 from backend.models.accounts import ApiKey, Membership, Merchant, User, UserSession
+from backend.models.bank_debits import BankDebit
 from backend.models.banking import BankAccount
 from backend.models.billing import (
     BillingPortalSession,
@@ -61,6 +62,7 @@ __all__ = [
     "Balance",
     "BalanceTransaction",
     "BankAccount",
+    "BankDebit",
     "BillingPortalSession",
     "BillingSettings",
     "BlocklistEntry",

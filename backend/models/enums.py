@@ -21,6 +21,8 @@ class MerchantStatus(StrEnum):
 class PaymentStatus(StrEnum):
     REQUIRES_PAYMENT_METHOD = "requires_payment_method"
     REQUIRES_ACTION = "requires_action"
+    # A bank debit (ACH) on its way: the bank answers days later, succeeded or failed.
+    PROCESSING = "processing"
     AUTHORIZED = "authorized"
     SUCCEEDED = "succeeded"  # captured
     PARTIALLY_REFUNDED = "partially_refunded"
@@ -118,6 +120,10 @@ class BalanceTransactionType(StrEnum):
     DISPUTE = "dispute"
     DISPUTE_REVERSAL = "dispute_reversal"
     DISPUTE_FEE = "dispute_fee"
+    # A bank debit the customer's bank returned after it succeeded (Stripe's name), and the
+    # processor's fee for that return.
+    PAYMENT_FAILURE_REFUND = "payment_failure_refund"
+    BANK_RETURN_FEE = "bank_return_fee"
     PAYOUT = "payout"
     PAYOUT_FAILURE = "payout_failure"
     PAYOUT_CANCEL = "payout_cancel"

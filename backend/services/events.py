@@ -20,6 +20,7 @@ from backend.services.context import Actor
 EVENT_TYPES = (
     "payment.authorized",
     "payment.requires_action",
+    "payment.processing",
     "payment.succeeded",
     "payment.captured",
     "payment.failed",

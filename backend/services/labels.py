@@ -16,6 +16,7 @@ STATUSES: dict[str, str] = {
     # payments
     "requires_payment_method": "Awaiting payment",
     "requires_action": "Needs authentication",
+    "processing": "Processing",
     "authorized": "Authorized",
     "succeeded": "Succeeded",
     "partially_refunded": "Partially refunded",
@@ -152,6 +153,7 @@ EVENT_TYPES: dict[str, str] = {
     "payment.created": "Payment created",
     "payment.authorized": "Payment authorized",
     "payment.requires_action": "Payment needs authentication",
+    "payment.processing": "Bank payment processing",
     "payment.succeeded": "Payment succeeded",
     "payment.captured": "Payment captured",
     "payment.failed": "Payment failed",
@@ -205,6 +207,7 @@ EVENT_TYPES: dict[str, str] = {
     "payment_intent.created": "Stripe: payment intent created",
     "payment_intent.succeeded": "Stripe: payment intent succeeded",
     "payment_intent.payment_failed": "Stripe: payment intent failed",
+    "payment_intent.processing": "Stripe: payment intent processing",
     "payment_intent.canceled": "Stripe: payment intent canceled",
 }
 
@@ -362,6 +365,8 @@ BALANCE_TYPES: dict[str, str] = {
     "dispute": "Dispute",
     "dispute_reversal": "Dispute won",
     "dispute_fee": "Dispute fee",
+    "payment_failure_refund": "Bank debit returned",
+    "bank_return_fee": "Bank return fee",
     "payout": "Payout",
     "payout_failure": "Payout returned",
     "payout_cancel": "Payout canceled",
@@ -379,6 +384,8 @@ BALANCE_TYPE_LINES: dict[str, str] = {
     "dispute": "Disputes",
     "dispute_fee": "Dispute fees",
     "dispute_reversal": "Disputes won",
+    "payment_failure_refund": "Bank debits returned",
+    "bank_return_fee": "Bank return fees",
     "adjustment": "Adjustments",
     "payout": "Payouts",
     "payout_failure": "Payouts returned",

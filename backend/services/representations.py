@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from backend.models import Customer, Dispute, Order, Payment, PaymentMethod, Refund
+from backend.models import BankDebit, Customer, Dispute, Order, Payment, PaymentMethod, Refund
 from backend.models.ledger import BalanceTransaction, Payout
 
 
@@ -17,7 +17,9 @@ def timestamp(value: datetime | None) -> str | None:
     return value.isoformat().replace("+00:00", "Z") if value else None
 
 
-def payment_to_dict(p: Payment) -> dict[str, Any]:
+def payment_to_dict(p: Payment, bank: BankDebit | None = None) -> dict[str, Any]:
+    """A payment as the API shows it; `bank`: a bank payment's account and mandate, when the
+    caller read them (paymentMethod.bankAccount)."""
     return {
         "id": p.id,
         "object": "payment",
@@ -41,6 +43,7 @@ def payment_to_dict(p: Payment) -> dict[str, Any]:
             "expMonth": p.card_exp_month,
             "expYear": p.card_exp_year,
             "country": p.card_country,
+            "bankAccount": bank_debit_to_dict(bank) if bank is not None else None,
         },
         "customerEmail": p.customer_email,
         "description": p.description,
@@ -59,6 +62,24 @@ def payment_to_dict(p: Payment) -> dict[str, Any]:
         "authorizedAt": timestamp(p.authorized_at),
         "capturedAt": timestamp(p.captured_at),
         "canceledAt": timestamp(p.canceled_at),
+    }
+
+
+def bank_debit_to_dict(d: BankDebit) -> dict[str, Any]:
+    return {
+        "bankName": d.bank_name,
+        "last4": d.last4,
+        "accountType": d.account_type,
+        "mandate": {
+            "text": d.mandate_text,
+            "acceptedAt": timestamp(d.mandate_accepted_at),
+            "ipAddress": d.mandate_ip_address,
+            "userAgent": d.mandate_user_agent,
+            "gatewayMandateId": d.gateway_mandate_id,
+        },
+        "returnCode": d.return_code,
+        "returnedAt": timestamp(d.returned_at),
+        "returnFeeCents": d.return_fee,
     }
 
 

@@ -7,6 +7,7 @@ web processes (which enqueue) both import it.
 from backend.core import enqueue
 from backend.core.jobs import huey
 from backend.tasks import (  # noqa: F401  (registers the tasks)
+    bank_debits,
     billing,
     checkout,
     inbound,

@@ -13,6 +13,7 @@ STATUS_COLORS = {
     "voided": "gray",
     "disputed": "orange",
     "requires_action": "violet",
+    "processing": "cyan",
     "requires_payment_method": "gray",
 }
 

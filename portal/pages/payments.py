@@ -85,6 +85,15 @@ def money_card() -> rx.Component:
         fact("Platform fee", p["platform_fee"]),
         fact("Processor fee", p["gateway_fee"]),
         fact("Total fees", p["fees"]),
+        rx.cond(
+            p["returned"] != "",
+            rx.fragment(
+                rx.separator(width="100%"),
+                fact("Returned by the bank", p["returned"]),
+                fact("Platform fee given back", p["fee_back"]),
+                fact("Bank return fee", p["return_fee"]),
+            ),
+        ),
         rx.separator(width="100%"),
         fact("Net to you", p["net"]),
     )
@@ -97,13 +106,32 @@ def details_card() -> rx.Component:
         fact("Created", p["created"]),
         fact("Customer", p["customer"]),
         fact("Payment method", p["method"]),
-        fact("Card", p["card"]),
-        fact("Expiry", p["expiry"]),
+        rx.cond(
+            p["bank"] != "",
+            rx.fragment(),
+            rx.fragment(fact("Card", p["card"]), fact("Expiry", p["expiry"])),
+        ),
         fact("Gateway", p["gateway"]),
         fact("Order", p["order"]),
         rx.cond(
             p["customer_id"] != "",
             rx.link("View customer", href="/customers/" + p["customer_id"].to(str), size="2"),
+        ),
+    )
+
+
+def bank_card() -> rx.Component:
+    """A bank payment (ACH): where it stands, and the mandate the customer accepted."""
+    p = PaymentDetailState.payment
+    return rx.cond(
+        p["bank"] != "",
+        section(
+            "Bank debit",
+            rx.text(p["bank_state"], size="2"),
+            rx.separator(width="100%"),
+            rx.heading("Mandate", size="3", as_="h3"),
+            rx.text(p["mandate"], size="2", color_scheme="gray"),
+            fact("Accepted", p["mandate_accepted"]),
         ),
     )
 
@@ -302,6 +330,7 @@ def payment_detail() -> rx.Component:
         rx.grid(
             money_card(),
             details_card(),
+            bank_card(),
             risk_card(),
             refunds_card(),
             routing_card(),

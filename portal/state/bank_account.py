@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import reflex as rx
@@ -11,42 +10,13 @@ from backend.core.errors import ServiceError
 from backend.services.identity.permissions import Permission
 from backend.services.identity.step_up import StepUpRequired
 from backend.services.merchant import bank_page
+from backend.services.payments import bank_linking
 from portal.state.auth import AuthState
 from portal.state.formatting import when
 from portal.state.step_up import step_up_then
 from portal.state.viewer import current_viewer
 
 ACTION = "Change the payout bank account"
-PLAID_LINK_SCRIPT = "https://cdn.plaid.com/link/v2/stable/link-initialize.js"
-
-# Loads Plaid Link when needed, opens it with the link token, and resolves (Reflex awaits the
-# promise) with the public token and the chosen account, or with why nothing was chosen.
-_OPEN_LINK = """(async () => {
-  if (!window.Plaid) {
-    await new Promise((resolve, reject) => {
-      const script = document.createElement("script");
-      script.src = %(script)s;
-      script.onload = resolve;
-      script.onerror = () => reject(new Error("Plaid Link did not load"));
-      document.head.appendChild(script);
-    });
-  }
-  return await new Promise((resolve) => {
-    const handler = window.Plaid.create({
-      token: %(token)s,
-      onSuccess: (publicToken, metadata) => {
-        handler.destroy();
-        const chosen = (metadata.accounts || [])[0] || {};
-        resolve({public_token: publicToken, account_id: chosen.id || ""});
-      },
-      onExit: (error) => {
-        handler.destroy();
-        resolve({error: error ? (error.display_message || error.error_message || "") : ""});
-      },
-    });
-    handler.open();
-  });
-})().catch((error) => ({error: "Plaid could not be opened: " + error.message}))"""
 
 
 class BankAccountState(AuthState):
@@ -98,10 +68,7 @@ class BankAccountState(AuthState):
         except ServiceError as exc:
             self.error = exc.message
             return None
-        script = _OPEN_LINK % {
-            "script": json.dumps(PLAID_LINK_SCRIPT),
-            "token": json.dumps(token),
-        }
+        script = bank_linking.open_link_with(token)
         return rx.call_script(script, callback=BankAccountState.plaid_finished)
 
     @rx.event

@@ -11,7 +11,14 @@ from backend.core.currency import format_money
 from backend.core.errors import ServiceError
 from backend.services import labels
 from backend.services.identity import step_up
-from backend.services.payments import operations, portal_actions, refund_limits, reviews, risk
+from backend.services.payments import (
+    bank_debits,
+    operations,
+    portal_actions,
+    refund_limits,
+    reviews,
+    risk,
+)
 from backend.services.reporting.dashboard import method_label
 from portal.state.auth import AuthState
 from portal.state.formatting import payment_row, when
@@ -34,6 +41,48 @@ def _review_note(p: Any, reviewer_email: str | None, tz: str, locale: str) -> st
     outcome = "Approved" if approved else "Marked fraudulent"
     by = f" by {reviewer_email}" if reviewer_email else ""
     return f"{outcome}{by}, {when(p.reviewed_at, tz, locale)}"
+
+
+def _bank_facts(debit: Any, p: Any, tz: str, locale: str) -> dict[str, str]:
+    """A bank payment's account (its method), mandate, state and return, in words; after a
+    return, what it took back and the net left ("" for a card)."""
+    empty = ("bank", "mandate", "mandate_accepted", "bank_state", "returned", "fee_back")
+    if debit is None:
+        return dict.fromkeys((*empty, "return_fee"), "")
+    status = p.status
+    accepted = (
+        f"{when(debit.mandate_accepted_at, tz, locale)} from {debit.mandate_ip_address} "
+        f"({debit.mandate_user_agent})"
+    )
+    if debit.return_code:
+        fee = format_money(debit.return_fee or 0, "USD", locale)
+        state = f"{bank_debits.return_words(debit)}. Bank return fee: {fee}."
+    elif status == "processing":
+        state = "Processing: the customer's bank confirms a debit within a few business days."
+    else:
+        state = labels.status(status)
+    facts = {
+        "bank": bank_debits.account_words(debit),
+        "method": bank_debits.account_words(debit),
+        "mandate": debit.mandate_text,
+        "mandate_accepted": accepted,
+        "bank_state": state,
+        "returned": "",
+        "fee_back": "",
+        "return_fee": "",
+    }
+    if debit.return_code:
+        fee = debit.return_fee or 0
+        facts |= {
+            "returned": format_money(-p.amount_captured, p.currency, locale),
+            "fee_back": format_money(p.platform_fee, p.currency, locale),
+            "return_fee": format_money(-fee, p.currency, locale),
+            # What the payment left the merchant once the bank took it back.
+            "net": format_money(
+                p.net_amount - p.amount_captured + p.platform_fee - fee, p.currency, locale
+            ),
+        }
+    return facts
 
 
 class PaymentDetailState(AuthState):
@@ -122,6 +171,7 @@ class PaymentDetailState(AuthState):
             "failure": p.failure_message or "",
             "expiry": f"{p.card_exp_month:02d}/{p.card_exp_year}" if p.card_exp_month else "—",
             "description": p.description or "",
+            **_bank_facts(page.bank_debit, p, tz, locale),
         }
         self.risk_reasons = [risk.describe_reason(r) for r in p.risk_reasons or []]
         self.refunds = [

@@ -29,6 +29,7 @@ STATUS_CHOICES = [
     ALL,
     "succeeded",
     "authorized",
+    "processing",
     "partially_refunded",
     "refunded",
     "failed",

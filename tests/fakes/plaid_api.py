@@ -10,6 +10,11 @@ and secret headers (400 INVALID_API_KEYS otherwise); errors have Plaid's JSON sh
 has a checking, a savings and a credit card account; only the first two have ACH numbers.
 `fail_next(n, status, path=None)` answers the next n requests (to that path) with that status.
 
+Stripe's processor step, for bank debits: /processor/stripe/bank_account_token/create gives a
+one-use `btok_...` for a checking or savings account of an item (a credit card account, or an
+account of another item, is refused as Plaid refuses it); each token made is kept in
+`stripe_tokens` (token -> account id), so a test can hand it to the fake Stripe.
+
 Plaid Transfer, for payouts: /transfer/authorization/create, /transfer/create, /transfer/get,
 /transfer/cancel, /transfer/event/sync and /sandbox/transfer/simulate, with every field the
 SDK's response models require. `linked_account()` gives an access token and account id to pay.
@@ -70,6 +75,7 @@ class FakePlaid(LocalServer):
         self.requests: list[tuple[str, dict[str, Any]]] = []
         self.link_users: list[str] = []  # client_user_id of every link token
         self.removed: list[str] = []  # access tokens given up
+        self.stripe_tokens: dict[str, str] = {}  # btok_ -> account id
         self._public: dict[str, Item] = {}
         self._items: dict[str, Item] = {}  # by access token
         self._failures: list[tuple[int, str | None]] = []
@@ -187,6 +193,22 @@ class FakePlaid(LocalServer):
                 "update_type": "background",
             },
         }
+
+    def _stripe_token(self, body: dict[str, Any]) -> dict[str, Any]:
+        item = self._item(body)
+        account = next(
+            (a for a in item.accounts if a["account_id"] == body.get("account_id")), None
+        )
+        if account is None:
+            raise _PlaidError("INVALID_ACCOUNT_ID", "the account id is not one of the item's")
+        if account["type"] != "depository":
+            raise _PlaidError(
+                "INVALID_ACCOUNT_ID", "Stripe bank account tokens are for depository accounts"
+            )
+        token = f"btok_{secrets.token_hex(12)}"
+        with self._lock:
+            self.stripe_tokens[token] = account["account_id"]
+        return {"stripe_bank_account_token": token, "request_id": uuid.uuid4().hex[:16]}
 
     def _remove(self, body: dict[str, Any]) -> dict[str, Any]:
         item = self._item(body)
@@ -413,6 +435,7 @@ class FakePlaid(LocalServer):
             "/item/public_token/exchange": fake._exchange,
             "/auth/get": fake._auth,
             "/item/remove": fake._remove,
+            "/processor/stripe/bank_account_token/create": fake._stripe_token,
             "/transfer/authorization/create": fake._authorize,
             "/transfer/create": fake._create_transfer,
             "/transfer/get": fake._get_transfer,

@@ -32,6 +32,18 @@ Balance: captured charges, refunds and disputes (withdrawn, reinstated) add bala
 transactions, with Stripe's default fee on charges and its 15.00 dispute fee. `pay_out()` pays
 the balance not yet paid out (payout.created, then payout.paid or payout.failed).
 
+Bank debits (ACH): a Customer created with `source=btok_...` (Plaid's Stripe bank account
+token: one use only) gets a verified bank account `ba_...` as its default source. A
+PaymentIntent with payment_method_types ["us_bank_account"], that bank account and
+`mandate_data` (customer acceptance, online: IP address and user agent; required to confirm)
+is `processing` (charge.pending, payment_intent.processing) until `settle_bank()` applies the
+account's outcome by Stripe's test account numbers (routing 110000000): 000123456789 succeeds,
+000111111113 account_closed, 000111111116 no_account, 000222222227 insufficient_funds,
+000333333335 debit_not_authorized (charge.failed, payment_intent.payment_failed). A token not
+made by `bank_token()` stands for 000123456789, as Plaid's sandbox tokens succeed at Stripe.
+`return_bank()` fails a succeeded debit later, as an ACH return does (charge.failed and
+payment_intent.payment_failed after payment_intent.succeeded).
+
 Accounts: `account(key)` answers another Stripe account at the same address (a merchant's own
 account beside the platform's), with its own objects, balance, events and requests.
 
@@ -125,6 +137,15 @@ TEST_PAYMENT_METHODS: dict[str, TestCard] = {
 }
 # fmt: on
 
+# Stripe's ACH test account numbers (routing 110000000) and the failure code each ends with.
+TEST_BANK_ACCOUNTS: dict[str, str | None] = {
+    "000123456789": None,
+    "000111111113": "account_closed",
+    "000111111116": "no_account",
+    "000222222227": "insufficient_funds",
+    "000333333335": "debit_not_authorized",
+}
+
 
 class ApiError(Exception):
     """An error response, shaped like Stripe's {"error": {...}}."""
@@ -192,6 +213,9 @@ class FakeStripe:
         self.payment_methods: dict[str, dict[str, Any]] = {}
         self.customers: dict[str, dict[str, Any]] = {}
         self.setup_intents: dict[str, dict[str, Any]] = {}
+        self.bank_accounts: dict[str, dict[str, Any]] = {}
+        self.mandates: dict[str, dict[str, Any]] = {}
+        self._bank_tokens: dict[str, str] = {}  # unused btok_ -> its test account number
         self.disputes: dict[str, dict[str, Any]] = {}
         self.files: dict[str, dict[str, Any]] = {}
         self.file_contents: dict[str, bytes] = {}
@@ -452,7 +476,38 @@ class FakeStripe:
             )
         if pi["customer"] is not None:
             self._customer(pi["customer"])
-        if "payment_method" in p:
+        bank = p.get("payment_method", "").startswith("ba_")
+        if bank:
+            ba = self.bank_accounts.get(p["payment_method"])
+            if ba is None:
+                raise _missing("payment_method", p["payment_method"], param="payment_method")
+            if ba["customer"] != pi["customer"]:
+                raise invalid(
+                    "The provided bank account belongs to another Customer.",
+                    param="payment_method",
+                )
+            if pi["payment_method_types"] != ["us_bank_account"] or currency != "usd":
+                raise invalid(
+                    "A bank account is debited with payment_method_types[]=us_bank_account in "
+                    "usd only.",
+                    param="payment_method_types",
+                )
+            acceptance = (p.get("mandate_data") or {}).get("customer_acceptance") or {}
+            online = acceptance.get("online") or {}
+            if p.get("confirm") == "true" and not (
+                acceptance.get("type") == "online"
+                and online.get("ip_address")
+                and online.get("user_agent")
+            ):
+                raise invalid(
+                    "mandate_data[customer_acceptance] (type online, with ip_address and "
+                    "user_agent) is required to confirm an ACH Direct Debit PaymentIntent.",
+                    param="mandate_data",
+                )
+            pi["payment_method"] = ba["id"]
+            pi["status"] = "requires_confirmation"
+            pi["_acceptance"] = acceptance
+        elif "payment_method" in p:
             pm = self._payment_method(p["payment_method"])
             if pm["customer"] is not None and pm["customer"] != pi["customer"]:
                 raise invalid(
@@ -478,6 +533,9 @@ class FakeStripe:
     def _create_customer(self, p: dict[str, Any]) -> dict[str, Any]:
         customer = {**_base("cus"), "object": "customer", "email": p.get("email")}
         customer |= {"name": p.get("name"), "metadata": p.get("metadata", {})}
+        customer["default_source"] = None
+        if "source" in p:
+            customer["default_source"] = self._bank_account(p["source"], customer["id"])["id"]
         self.customers[customer["id"]] = customer
         self._emit("customer.created", customer)
         return customer
@@ -810,6 +868,9 @@ class FakeStripe:
         return stores.get(object_id.split("_")[0], {}).get(object_id)
 
     def _confirm(self, pi: dict[str, Any], *, off_session: bool = False) -> None:
+        if pi["payment_method"].startswith("ba_"):
+            self._start_debit(pi)
+            return
         card = self._cards[pi["payment_method"]]
         if off_session and card.three_d_secure and not card.decline:
             card = replace(
@@ -906,6 +967,91 @@ class FakeStripe:
         self._transaction("adjustment", -amount, pi["currency"], dispute, fee=DISPUTE_FEE)
         self._emit("charge.dispute.funds_withdrawn", dispute)
 
+    # -- bank debits -------------------------------------------------------------------------
+
+    def bank_token(self, account_number: str = "000123456789") -> str:
+        """A one-use Stripe bank account token for a test account, as Plaid's processor step
+        hands one over."""
+        if account_number not in TEST_BANK_ACCOUNTS:
+            raise ValueError(f"not a Stripe test bank account: {account_number}")
+        token = _new_id("btok")
+        with self._lock:
+            self._bank_tokens[token] = account_number
+        return token
+
+    def _bank_account(self, token: str, customer_id: str) -> dict[str, Any]:
+        if not re.fullmatch(r"btok_[A-Za-z0-9]+", token) or token in self._used_tokens():
+            raise invalid(
+                f"No such token: '{token}' (a bank account token is used once)",
+                code="resource_missing",
+                param="source",
+            )
+        number = self._bank_tokens.pop(token, "000123456789")
+        ba = {**_base("ba"), "object": "bank_account", "account_holder_type": "individual"}
+        ba |= {"bank_name": "STRIPE TEST BANK", "country": "US", "currency": "usd"}
+        ba |= {"last4": number[-4:], "routing_number": "110000000", "status": "verified"}
+        ba |= {"customer": customer_id, "fingerprint": secrets.token_hex(8), "_token": token}
+        ba["_number"] = number
+        self.bank_accounts[ba["id"]] = ba
+        return ba
+
+    def _used_tokens(self) -> set[str]:
+        return {ba["_token"] for ba in self.bank_accounts.values()}
+
+    def _start_debit(self, pi: dict[str, Any]) -> None:
+        ba = self.bank_accounts[pi["payment_method"]]
+        mandate = {**_base("mandate"), "object": "mandate", "status": "active"}
+        mandate |= {"payment_method": ba["id"], "type": "single_use"}
+        mandate["customer_acceptance"] = pi.pop("_acceptance")
+        self.mandates[mandate["id"]] = mandate
+        charge = {**_base("ch"), "object": "charge", "amount": pi["amount"], "captured": True}
+        charge |= {"amount_captured": pi["amount"], "amount_refunded": 0}
+        charge |= {"currency": pi["currency"], "disputed": False, "refunded": False}
+        charge |= {"payment_intent": pi["id"], "payment_method": ba["id"], "paid": False}
+        charge |= {"status": "pending", "failure_code": None, "failure_message": None}
+        charge["outcome"] = {"type": "authorized", "reason": None}
+        account = {"bank_name": ba["bank_name"], "last4": ba["last4"], "mandate": mandate["id"]}
+        account |= {"account_holder_type": "individual", "account_type": "checking"}
+        account["routing_number"] = ba["routing_number"]
+        charge["payment_method_details"] = {"type": "us_bank_account", "us_bank_account": account}
+        self.charges[charge["id"]] = charge
+        pi.update(latest_charge=charge["id"], status="processing")
+        self._emit("charge.pending", charge)
+        self._emit("payment_intent.processing", pi)
+
+    def settle_bank(self, intent_id: str) -> None:
+        """The bank's answer to a processing debit, by its test account's number."""
+        with self._lock:
+            pi = self._intent(intent_id)
+            if pi["status"] != "processing":
+                raise ValueError(f"{intent_id} is {pi['status']}, not processing")
+            charge = self.charges[pi["latest_charge"]]
+            failure = TEST_BANK_ACCOUNTS[self.bank_accounts[pi["payment_method"]]["_number"]]
+            if failure:
+                self._fail_debit(pi, charge, failure)
+                return
+            charge.update(status="succeeded", paid=True)
+            self._emit("charge.succeeded", charge)
+            pi.update(status="succeeded", amount_received=pi["amount"])
+            self._charge_transaction(charge, pi["amount"])
+            self._emit("payment_intent.succeeded", pi)
+
+    def return_bank(self, intent_id: str, failure_code: str = "insufficient_funds") -> None:
+        """The customer's bank returns a succeeded debit (an ACH return)."""
+        with self._lock:
+            pi = self._intent(intent_id)
+            if pi["status"] != "succeeded":
+                raise ValueError(f"{intent_id} is {pi['status']}, not succeeded")
+            self._fail_debit(pi, self.charges[pi["latest_charge"]], failure_code)
+
+    def _fail_debit(self, pi: dict[str, Any], charge: dict[str, Any], code: str) -> None:
+        message = f"The customer's bank could not debit the account ({code})."
+        charge.update(status="failed", paid=False, failure_code=code, failure_message=message)
+        self._emit("charge.failed", charge)
+        error = {"type": "invalid_request_error", "code": code, "message": message}
+        pi.update(status="requires_payment_method", last_payment_error=error, amount_received=0)
+        self._emit("payment_intent.payment_failed", pi)
+
     def _payment_method(self, token: str) -> dict[str, Any]:
         if token in self.payment_methods:
             return self.payment_methods[token]
@@ -935,7 +1081,7 @@ class FakeStripe:
     def _emit(self, type_: str, obj: dict[str, Any]) -> None:
         ctx = self._ctx
         event = {**_base("evt"), "object": "event", "type": type_, "pending_webhooks": 1}
-        event["data"] = {"object": copy.deepcopy(obj)}
+        event["data"] = {"object": _public(obj)}
         event["request"] = {
             "id": ctx.request_id if ctx else None,
             "idempotency_key": ctx.idempotency_key if ctx else None,
@@ -943,13 +1089,14 @@ class FakeStripe:
         self.events.append(event)
 
     def _render(self, obj: dict[str, Any], expand: list[str]) -> dict[str, Any]:
-        out = copy.deepcopy(obj)
+        out = _public(obj)
         stores = {"ch": self.charges, "pi": self.payment_intents, "pm": self.payment_methods}
+        stores["ba"] = self.bank_accounts
         for path in expand:
             head = path.split(".")[0]
             ref = out.get(head)
             if isinstance(ref, str) and ref in stores.get(ref.split("_")[0], {}):
-                out[head] = copy.deepcopy(stores[ref.split("_")[0]][ref])
+                out[head] = _public(stores[ref.split("_")[0]][ref])
         return out
 
 
@@ -1033,6 +1180,11 @@ def decode_multipart(
         params[name] = {"filename": filename, "size": str(len(data))}
         params[name]["sha256"] = hashlib.sha256(data).hexdigest()
     return params, uploads
+
+
+def _public(obj: dict[str, Any]) -> dict[str, Any]:
+    """A copy of a stored object without the fake's own bookkeeping (keys starting with _)."""
+    return {key: copy.deepcopy(value) for key, value in obj.items() if not key.startswith("_")}
 
 
 def _page(p: dict[str, Any], objects: dict[str, dict[str, Any]], url: str) -> dict[str, Any]:

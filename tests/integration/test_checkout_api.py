@@ -79,7 +79,11 @@ def test_create_with_line_items_and_read_it(shop: Merchant) -> None:
         ({"amountCents": 100, "successUrl": "javascript:alert(1)"}, 422, "successUrl"),
         ({"amountCents": 100, "successUrl": "https://shop.test/thanks\n"}, 422, "successUrl"),
         ({"amountCents": 100, "cancelUrl": "https://shop.test/a\tb"}, 422, "cancelUrl"),
-        ({"amountCents": 100, "paymentMethods": ["bank"]}, 422, "paymentMethods"),
+        (  # bank payments (ACH) are in US dollars only
+            {"amountCents": 100, "currency": "EUR", "paymentMethods": ["card", "bank"]},
+            422,
+            "paymentMethods",
+        ),
         ({"amountCents": 100, "paymentMethods": ["cash"]}, 400, "paymentMethods.0"),
         ({"amountCents": 100, "expiresAt": "2020-01-01T00:00:00Z"}, 422, "expiresAt"),
         ({"amountCents": 100, "expiresAt": 32503680000}, 422, "expiresAt"),

@@ -25,9 +25,11 @@ SOURCES = sorted(
 )
 DOTTED = re.compile(r"[a-z][a-z_]*(\.[a-z][a-z_]*)+")
 # Dotted strings that are not codes: file names, table columns, ASGI message types, Stripe's
-# expand paths into a list's objects (data.source), request parameters (address.city).
+# expand paths into a list's objects (data.source), request parameters (address.city,
+# mandate.text).
 NOT_CODES = re.compile(
     r".*\.(js|jsx|css|py|json|html|png|svg|id|db)$|http\..*|websocket\..*|data\..*|address\..*"
+    r"|mandate\..*"
 )
 # Attributes and keywords whose string values are shown to people as a status, role or decision.
 VOCABULARY_NAMES = re.compile(r"(^|_)(status|role|risk_decision|review_outcome|outcome)$")

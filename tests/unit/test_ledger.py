@@ -1,6 +1,7 @@
 """The ledger's rules, as properties over random histories of one merchant: captures (some
 available at once), partial refunds (pending, some failing later), disputes won and lost,
-releases as days pass, and payouts paid, canceled, failed and returned after they were paid.
+releases as days pass, payouts paid, canceled, failed and returned after they were paid, and
+bank debits returned by the customer's bank after they succeeded (ACH returns).
 
 After every step: every journal sums to zero; the balance rows equal the entries of the
 merchant's accounts; the balance transactions add up to available + pending; available never
@@ -26,6 +27,7 @@ from backend.core.ids import new_id
 from backend.models import (
     Balance,
     BalanceTransaction,
+    BankDebit,
     Dispute,
     LedgerEntry,
     Payment,
@@ -67,6 +69,24 @@ def _charge(db: Session, merchant_id: str, amount: int, currency: str, instant: 
     booking.capture(db, None, payment, amount, PLATFORM_FEES, STRIPE_DEFAULT, SYSTEM, at)
     db.flush()
     return payment
+
+
+def _debit(db: Session, payment: Payment) -> BankDebit:
+    """The bank debit row of a payment (as if it had been paid by bank), for a return."""
+    debit = BankDebit(
+        payment_id=payment.id,
+        merchant_id=payment.merchant_id,
+        livemode=False,
+        bank_name="STRIPE TEST BANK",
+        last4="6789",
+        mandate_text="I authorise a debit.",
+        mandate_accepted_at=T0,
+        mandate_ip_address="203.0.113.1",
+        mandate_user_agent="test",
+    )
+    db.add(debit)
+    db.flush()
+    return debit
 
 
 def _sum(db: Session, query) -> int:  # type: ignore[no-untyped-def]
@@ -125,7 +145,20 @@ def _check_ledger(db: Session, merchant_id: str) -> None:
             select(Dispute).where(Dispute.merchant_id == merchant_id, Dispute.currency == currency)
         ).all()
         withheld = sum(d.amount + d.fee for d in disputes if d.status != DisputeStatus.WON)
-        assert available + pending + in_transit + account(A.BANK) == payments_net - withheld
+        # A returned bank debit gave back its amount, got its platform fee back and paid the
+        # processor's return fee; its net stays on the payment (what it once brought).
+        returned = sum(
+            p.amount_captured - p.platform_fee + (d.return_fee or 0)
+            for p, d in db.exec(
+                select(Payment, BankDebit)
+                .join(BankDebit, BankDebit.payment_id == Payment.id)  # type: ignore[arg-type]
+                .where(Payment.merchant_id == merchant_id, Payment.currency == currency)
+            ).all()
+            if d.returned_at is not None
+        )
+        assert (
+            available + pending + in_transit + account(A.BANK) == payments_net - withheld - returned
+        )
         paid_out = _sum(
             db,
             select(func.sum(Payout.amount)).where(
@@ -178,6 +211,7 @@ step = st.one_of(
     st.tuples(st.just("refund"), st.integers(0, 50), st.integers(1, 1000), st.booleans()),
     st.tuples(st.just("fail_refund"), st.integers(0, 50)),
     st.tuples(st.just("dispute"), st.integers(0, 50)),
+    st.tuples(st.just("bank_return"), st.integers(0, 50)),
     st.tuples(st.just("close"), st.integers(0, 50), st.booleans()),
     st.tuples(st.just("days"), st.integers(1, 6)),
     st.tuples(st.just("payout"), st.sampled_from(["USD", "EUR"]), st.integers(0, 1000)),
@@ -222,6 +256,12 @@ def test_random_histories_keep_the_ledger_balanced(ledger_db: Session, plan: lis
             payment = payments[args[0] % len(payments)]
             if payment.status == "succeeded":
                 disputes.append(booking.open_dispute(db, payment))
+        elif op == "bank_return" and payments:
+            payment = payments[args[0] % len(payments)]
+            if payment.status == "succeeded":
+                booking.bank_return(
+                    db, payment, _debit(db, payment), "R01", "Insufficient funds", SYSTEM, now
+                )
         elif op == "close" and disputes:
             dispute = disputes[args[0] % len(disputes)]
             if dispute.status == DisputeStatus.NEEDS_RESPONSE:

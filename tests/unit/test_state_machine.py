@@ -16,6 +16,9 @@ LEGAL_PAYMENT_MOVES = {
     ("requires_payment_method", "authorized"),
     ("requires_payment_method", "succeeded"),
     ("requires_payment_method", "requires_action"),
+    ("requires_payment_method", "processing"),
+    ("processing", "succeeded"),
+    ("processing", "failed"),
     ("requires_payment_method", "failed"),
     ("requires_payment_method", "voided"),
     ("requires_action", "authorized"),
@@ -64,6 +67,19 @@ def test_operations_name_the_state_in_their_error():
     with pytest.raises(Conflict, match="Cannot refund a payment that is authorized"):
         sm.ensure_operation("authorized", sm.REFUNDABLE, "refund")
     sm.ensure_operation("authorized", sm.VOIDABLE, "void")
+
+
+def test_only_a_succeeded_bank_payment_can_be_returned():
+    """succeeded -> failed is no ordinary move: only booking.bank_return makes it, through
+    ensure_bank_return, for a succeeded bank payment."""
+    with pytest.raises(Conflict):
+        sm.ensure_payment_move(PaymentStatus.SUCCEEDED, PaymentStatus.FAILED)
+    sm.ensure_bank_return(PaymentStatus.SUCCEEDED)
+    for status in set(PaymentStatus) - {PaymentStatus.SUCCEEDED}:
+        with pytest.raises(Conflict) as info:
+            sm.ensure_bank_return(status)
+        assert info.value.code == "payment_invalid_state"
+        assert sm.labels.status(status).lower() in info.value.message
 
 
 def test_refund_and_dispute_machines():

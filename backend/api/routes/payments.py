@@ -25,7 +25,8 @@ from backend.api.schemas import (
 )
 from backend.core.db import session_scope
 from backend.core.read_threads import run_read
-from backend.services.payments import charges, operations, orders, reviews, routing
+from backend.services.payments import bank_debits, charges, operations, orders, reviews, routing
+from backend.services.payments.bank_debits import MandateInput
 from backend.services.payments.charges import ChargeInput, PaymentMethodInput, PaymentOutcome
 from backend.services.payments.sandbox_followups import dispute_later
 from backend.services.representations import order_to_dict, payment_to_dict, refund_to_dict
@@ -48,7 +49,8 @@ OrderId = Annotated[str, Path(min_length=1, max_length=64, description="An order
 
 
 def outcome_result(outcome: PaymentOutcome, created: int) -> Result:
-    body: dict[str, Any] = {"success": outcome.ok, "payment": payment_to_dict(outcome.payment)}
+    payment = payment_to_dict(outcome.payment, outcome.bank_debit)
+    body: dict[str, Any] = {"success": outcome.ok, "payment": payment}
     if outcome.ok:
         return created, body
     unavailable = outcome.error_code in routing.UNAVAILABLE_CODES
@@ -77,6 +79,11 @@ def _charge_input(body: PaymentCreate, who: Caller, request: Request) -> ChargeI
         ip_address=who.actor.ip_address,
         metadata=body.metadata or {},
         idempotency_key=request.headers.get("idempotency-key"),
+        mandate=(
+            MandateInput(body.mandate.text, body.mandate.ipAddress, body.mandate.userAgent)
+            if body.mandate
+            else None
+        ),
     )
 
 
@@ -257,10 +264,9 @@ def _read(fn: Any) -> Any:
 )
 async def get_payment(paymentId: PaymentId, who: CallerDep) -> dict[str, Any]:
     def read(db: Session) -> dict[str, Any]:
-        return {
-            "success": True,
-            "payment": payment_to_dict(orders.get_payment(db, who.scope, paymentId)),
-        }
+        payment = orders.get_payment(db, who.scope, paymentId)
+        bank = bank_debits.debits_of(db, [payment]).get(payment.id)
+        return {"success": True, "payment": payment_to_dict(payment, bank)}
 
     return await run_read(_read, read)
 
@@ -274,6 +280,7 @@ async def get_payment(paymentId: PaymentId, who: CallerDep) -> dict[str, Any]:
 async def order_payments(orderId: OrderId, who: CallerDep) -> dict[str, Any]:
     def read(db: Session) -> dict[str, Any]:
         found = orders.list_order_payments(db, who.scope, orderId)
-        return {"success": True, "payments": [payment_to_dict(p) for p in found]}
+        banks = bank_debits.debits_of(db, found)
+        return {"success": True, "payments": [payment_to_dict(p, banks.get(p.id)) for p in found]}
 
     return await run_read(_read, read)

@@ -12,9 +12,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from backend.core.db import session_scope
+from backend.core.errors import ValidationFailed
 from backend.models import CheckoutSession, Merchant, PaymentLink
 from backend.services.checkout import paying, payment_links, session_state, sessions, subscribing
+from backend.services.checkout.paying import BankChoice
 from backend.services.checkout.subscribing import Terms
+from backend.services.payments import bank_linking
 
 
 @dataclass(frozen=True)
@@ -36,13 +39,18 @@ class CheckoutView:
     storefront: Storefront
     # A session opened from a subscription link: how often its price bills (else None).
     terms: Terms | None = None
+    # A bank payment's account in the customer's words ("Bank account ···6789 (Bank)").
+    bank_account: str = ""
 
 
-def _view(db, result: paying.PayResult) -> CheckoutView:  # type: ignore[no-untyped-def]
+def _view(db, result: paying.PayResult, locale: str = "en_US") -> CheckoutView:  # type: ignore[no-untyped-def]
+    payment = result.payment
+    bank = session_state.paid_by_bank(db, payment, locale) if payment is not None else None
     return CheckoutView(
         result,
         _storefront(sessions.merchant_of(db, result.session)),
         subscribing.session_terms(db, result.session),
+        bank or "",
     )
 
 
@@ -54,7 +62,8 @@ def _sent(view: CheckoutView) -> CheckoutView:
 def open_session(session_id: str, *, locale: str, time_zone: str) -> CheckoutView:
     """The session brought up to date; NotFound for an unknown id."""
     with session_scope() as db:
-        view = _view(db, paying.open_session(db, session_id, locale=locale, time_zone=time_zone))
+        result = paying.open_session(db, session_id, locale=locale, time_zone=time_zone)
+        view = _view(db, result, locale)
     return _sent(view)
 
 
@@ -68,6 +77,7 @@ def pay(
     time_zone: str,
     save_card: bool = False,
     method: str = "card",
+    bank: BankChoice | None = None,
 ) -> CheckoutView:
     """Charge the session with a sandbox card number or a Stripe PaymentMethod id; `save_card`
     when the customer ticked "save for future payments". Or start a PayPal payment (`method`
@@ -86,9 +96,34 @@ def pay(
                 time_zone=time_zone,
                 save_card=save_card,
                 method=method,
+                bank=bank,
             ),
+            locale,
         )
     return _sent(view)
+
+
+def bank_twin_choices() -> tuple[list[tuple[str, str]], list[tuple[str, str, str]]]:
+    """The offline Plaid twin's banks and test accounts, for the page's bank picker (empty
+    when Plaid is configured: Plaid Link is the picker then)."""
+    if bank_linking.provider() == "plaid":
+        return [], []
+    return bank_linking.twin_banks(), bank_linking.twin_accounts()
+
+
+def bank_twin_link(institution_id: str, account_number: str) -> tuple[str, str]:
+    """What Plaid Link would hand the browser for the twin's bank and account."""
+    return bank_linking.twin_link(institution_id, account_number)
+
+
+def bank_link_script(session_id: str) -> str:
+    """The browser's script that opens Plaid Link for this session's customer (Plaid keys
+    set) and resolves with the public token and the chosen account."""
+    with session_scope(readonly=True) as db:
+        session = session_state.lock_session(db, session_id)
+        if "bank" not in (session.payment_methods or ()):
+            raise ValidationFailed("This checkout does not take bank payments", param="account")
+    return bank_linking.open_link_script(f"checkout:{session_id}")
 
 
 def finish_action(

@@ -323,6 +323,151 @@ MESSAGES: dict[str, dict[str, str]] = {
         "fr": "Le paiement PayPal a été annulé. Rien n'a été débité.",
         "de": "Die PayPal-Zahlung wurde abgebrochen. Es wurde nichts abgebucht.",
     },
+    # Bank payments (ACH), through Plaid Link or its offline twin
+    "pay_by_bank": {
+        "en": "Pay by bank",
+        "es": "Pagar con cuenta bancaria",
+        "fr": "Payer par compte bancaire",
+        "de": "Per Bankkonto bezahlen",
+    },
+    "bank_title": {
+        "en": "Pay from your US bank account",
+        "es": "Paga desde tu cuenta bancaria de EE. UU.",
+        "fr": "Payez depuis votre compte bancaire américain",
+        "de": "Von Ihrem US-Bankkonto bezahlen",
+    },
+    "bank_test": {
+        "en": "Test mode: this picker stands in for Plaid, which connects your bank. "
+        "Each test account ends as its description says.",
+        "es": "Modo de prueba: este selector sustituye a Plaid, que conecta tu banco. "
+        "Cada cuenta de prueba termina como indica su descripción.",
+        "fr": "Mode test : ce sélecteur remplace Plaid, qui connecte votre banque. "
+        "Chaque compte de test se termine comme sa description l'indique.",
+        "de": "Testmodus: Diese Auswahl ersetzt Plaid, das Ihre Bank verbindet. "
+        "Jedes Testkonto endet so, wie seine Beschreibung sagt.",
+    },
+    "bank_name": {"en": "Bank", "es": "Banco", "fr": "Banque", "de": "Bank"},
+    "bank_account": {"en": "Account", "es": "Cuenta", "fr": "Compte", "de": "Konto"},
+    "bank_account_choice": {
+        "en": "···{last4}: {outcome}",
+        "es": "···{last4}: {outcome}",
+        "fr": "···{last4} : {outcome}",
+        "de": "···{last4}: {outcome}",
+    },
+    # What each of the twin's test accounts does (backend/gateways/sandbox_bank.py).
+    "bank_outcome_ok": {
+        "en": "succeeds",
+        "es": "se completa",
+        "fr": "réussit",
+        "de": "gelingt",
+    },
+    "bank_outcome_R01": {
+        "en": "fails, insufficient funds (R01)",
+        "es": "falla, fondos insuficientes (R01)",
+        "fr": "échoue, provision insuffisante (R01)",
+        "de": "scheitert, keine Deckung (R01)",
+    },
+    "bank_outcome_R02": {
+        "en": "fails, account closed (R02)",
+        "es": "falla, cuenta cerrada (R02)",
+        "fr": "échoue, compte clôturé (R02)",
+        "de": "scheitert, Konto aufgelöst (R02)",
+    },
+    "bank_outcome_R03": {
+        "en": "fails, no such account (R03)",
+        "es": "falla, la cuenta no existe (R03)",
+        "fr": "échoue, compte inexistant (R03)",
+        "de": "scheitert, Konto existiert nicht (R03)",
+    },
+    "bank_outcome_R10": {
+        "en": "fails, debit not authorised (R10)",
+        "es": "falla, cargo no autorizado (R10)",
+        "fr": "échoue, prélèvement non autorisé (R10)",
+        "de": "scheitert, Lastschrift nicht genehmigt (R10)",
+    },
+    "bank_outcome_okR01": {
+        "en": "succeeds, then is returned (R01)",
+        "es": "se completa y luego se devuelve (R01)",
+        "fr": "réussit, puis est rejeté (R01)",
+        "de": "gelingt, wird dann zurückgegeben (R01)",
+    },
+    "bank_mandate_heading": {
+        "en": "Your authorisation",
+        "es": "Tu autorización",
+        "fr": "Votre autorisation",
+        "de": "Ihre Ermächtigung",
+    },
+    "bank_mandate": {
+        "en": "By selecting “Authorise and pay”, you authorise {merchant} to debit {amount} "
+        "once from the bank account you chose, through the ACH network. Banks take a few "
+        "business days to confirm a debit; if yours returns it, {merchant} will ask you to "
+        "pay another way. You can revoke this authorisation by contacting {merchant} before "
+        "the debit is made.",
+        "es": "Al seleccionar «Autorizar y pagar», autorizas a {merchant} a cargar {amount} una "
+        "sola vez en la cuenta bancaria que elegiste, a través de la red ACH. Los bancos tardan "
+        "unos días hábiles en confirmar un cargo; si el tuyo lo devuelve, {merchant} te pedirá "
+        "que pagues de otra forma. Puedes revocar esta autorización contactando con "
+        "{merchant} antes de que se haga el cargo.",
+        "fr": "En sélectionnant « Autoriser et payer », vous autorisez {merchant} à prélever "
+        "{amount} une seule fois sur le compte bancaire choisi, via le réseau ACH. Les banques "
+        "mettent quelques jours ouvrés à confirmer un prélèvement ; si la vôtre le rejette, "
+        "{merchant} vous demandera de payer autrement. Vous pouvez révoquer cette autorisation "
+        "en contactant {merchant} avant le prélèvement.",
+        "de": "Mit „Ermächtigen und bezahlen“ ermächtigen Sie {merchant}, {amount} einmalig "
+        "über das ACH-Netz von dem gewählten Bankkonto abzubuchen. Banken bestätigen eine "
+        "Lastschrift erst nach einigen Werktagen; gibt Ihre Bank sie zurück, bittet {merchant} "
+        "Sie, anders zu bezahlen. Sie können diese Ermächtigung widerrufen, indem Sie "
+        "{merchant} vor der Abbuchung kontaktieren.",
+    },
+    "bank_pay": {
+        "en": "Authorise and pay {amount}",
+        "es": "Autorizar y pagar {amount}",
+        "fr": "Autoriser et payer {amount}",
+        "de": "Ermächtigen und {amount} bezahlen",
+    },
+    "bank_back": {
+        "en": "Pay by card instead",
+        "es": "Pagar con tarjeta",
+        "fr": "Payer par carte",
+        "de": "Stattdessen mit Karte bezahlen",
+    },
+    "bank_relink": {
+        "en": "The bank connection expired. Choose your bank account again.",
+        "es": "La conexión con el banco caducó. Vuelve a elegir tu cuenta bancaria.",
+        "fr": "La connexion à la banque a expiré. Choisissez de nouveau votre compte bancaire.",
+        "de": "Die Bankverbindung ist abgelaufen. Wählen Sie Ihr Bankkonto erneut.",
+    },
+    "bank_debit_failed": {
+        "en": "Your bank did not accept this debit. Choose another account or pay by card.",
+        "es": "Tu banco no aceptó este cargo. Elige otra cuenta o paga con tarjeta.",
+        "fr": "Votre banque n'a pas accepté ce prélèvement. Choisissez un autre compte ou "
+        "payez par carte.",
+        "de": "Ihre Bank hat diese Lastschrift nicht angenommen. Wählen Sie ein anderes "
+        "Konto oder zahlen Sie mit Karte.",
+    },
+    "processing_title": {
+        "en": "Bank payment on its way",
+        "es": "Pago bancario en curso",
+        "fr": "Paiement bancaire en cours",
+        "de": "Bankzahlung unterwegs",
+    },
+    "processing_text": {
+        "en": "Your bank payment of {amount} to {merchant} is processing. Banks take a few "
+        "business days to confirm it; nothing more is needed from you.",
+        "es": "Tu pago bancario de {amount} a {merchant} se está procesando. Los bancos tardan "
+        "unos días hábiles en confirmarlo; no necesitas hacer nada más.",
+        "fr": "Votre paiement bancaire de {amount} à {merchant} est en cours de traitement. "
+        "Les banques mettent quelques jours ouvrés à le confirmer ; vous n'avez rien d'autre "
+        "à faire.",
+        "de": "Ihre Bankzahlung von {amount} an {merchant} wird bearbeitet. Banken bestätigen "
+        "sie erst nach einigen Werktagen; Sie müssen nichts weiter tun.",
+    },
+    "paid_by_bank": {
+        "en": "Bank account ···{last4} ({bank})",
+        "es": "Cuenta bancaria ···{last4} ({bank})",
+        "fr": "Compte bancaire ···{last4} ({bank})",
+        "de": "Bankkonto ···{last4} ({bank})",
+    },
     # outcomes
     "paid_title": {
         "en": "Payment successful",

@@ -20,13 +20,14 @@ from dataclasses import dataclass
 from sqlmodel import Session, select
 
 from backend.core.config import get_settings
+from backend.core.currency import format_money
 from backend.core.errors import Conflict, ValidationFailed
 from backend.gateways import declines
 from backend.integrations import email as email_outbox
-from backend.models import AuditLog, CheckoutSession, Order, Payment
+from backend.models import AuditLog, CheckoutSession, Merchant, Order, Payment
 from backend.models.enums import ActorType, PaymentStatus
 from backend.services.checkout import card_testing as checkout_declines
-from backend.services.checkout import subscribing
+from backend.services.checkout import i18n, subscribing
 from backend.services.checkout.session_state import (
     COMPLETE,
     CUSTOMER,
@@ -46,13 +47,32 @@ from backend.services.checkout.session_state import (
 )
 from backend.services.checkout.sessions import scope_of
 from backend.services.context import Actor
-from backend.services.payments import authentication, charges, orders, risk, routing
+from backend.services.payments import (
+    authentication,
+    bank_debits,
+    bank_linking,
+    charges,
+    orders,
+    risk,
+    routing,
+)
 from backend.services.payments.charges import ChargeInput, PaymentMethodInput
 
 PAYPAL = "paypal"
+BANK = "bank"
 CANCELED = "payment_canceled"
-# The ways to pay the hosted page takes itself (bank payments arrive later).
-PAYING_METHODS = ("card", PAYPAL)
+# The ways to pay the hosted page takes itself.
+PAYING_METHODS = ("card", PAYPAL, BANK)
+
+
+@dataclass(frozen=True)
+class BankChoice:
+    """A bank payment: the account the customer linked through Plaid Link (or its twin) and
+    their browser, for the mandate they accept by paying."""
+
+    public_token: str
+    account_id: str
+    user_agent: str
 
 
 @dataclass(frozen=True)
@@ -116,10 +136,14 @@ def pay(
     time_zone: str = "UTC",
     save_card: bool = False,
     method: str = "card",
+    bank: BankChoice | None = None,
 ) -> PayResult:
     """Charge the session's order with a card (sandbox: the number; Stripe: a pm_ id), or
     with PayPal (`method` "paypal", `token` ignored): the payment then waits for the buyer's
     approval (requires_action, `action_url` PayPal's page; back on this page, finish_action).
+    Or debit a US bank account (`method` "bank", `bank` the linked account): the customer
+    accepted the mandate shown (`mandate_text`), stored with their address and browser; the
+    payment is then processing for days and the session complete (the receipt says so).
 
     `save_card`: the customer ticked "save for future payments" (the merchant's consent text),
     which a session offers when created with savePaymentMethod: the card is saved for the
@@ -160,12 +184,15 @@ def pay(
     attempt = len(orders.list_order_payments(db, scope_of(session), session.order_id)) + 1
     back = f"{get_settings().app_url}/pay/{session.id}"
     subscription = bool(session.save_payment_method) and subscribing.sells_subscription(db, session)
-    if method == PAYPAL and subscription:  # renewals charge a saved card; PayPal keeps none
+    if method != "card" and subscription:  # renewals charge a saved card; none is kept here
         raise ValidationFailed(
             "A subscription is paid by card: its renewals charge the card saved now",
             param="paymentMethod.type",
         )
-    saving = bool(session.save_payment_method) and method != PAYPAL and (save_card or subscription)
+    mandate = linked = None
+    if method == BANK:
+        token, linked, mandate = _bank_debit(db, session, bank, ip_address, locale)
+    saving = bool(session.save_payment_method) and method == "card" and (save_card or subscription)
     if saving:
         _customer_for_saving(db, session, email)  # type: ignore[arg-type]  # cards need one
     try:
@@ -182,6 +209,8 @@ def pay(
                 metadata={"checkout_session_id": session.id},
                 idempotency_key=f"checkout:{session.id}:{attempt}",
                 save_card=saving,
+                mandate=mandate,
+                linked_bank=linked,
             ),
             actor=Actor(ActorType.SYSTEM, "checkout", ip_address),
         )
@@ -199,6 +228,35 @@ def pay(
         return _waiting(db, session, payment)
     receipt = complete(db, session, payment, locale, time_zone)
     return PayResult(COMPLETE, session, payment, receipt_email_id=receipt)
+
+
+def mandate_text(db: Session, session: CheckoutSession, locale: str) -> str:
+    """The bank debit mandate the page shows before the customer pays, in their language: the
+    text stored with the payment is this one."""
+    merchant = db.get(Merchant, session.merchant_id)
+    amount = format_money(session.amount_total, session.currency, locale)
+    return i18n.t("bank_mandate", locale, merchant=merchant.name if merchant else "", amount=amount)
+
+
+def _bank_debit(
+    db: Session,
+    session: CheckoutSession,
+    bank: BankChoice | None,
+    ip_address: str | None,
+    locale: str,
+) -> tuple[str, bank_debits.LinkedBank, bank_debits.MandateInput]:
+    """The token to debit the linked account with, the account, and the mandate accepted."""
+    if bank is None:
+        raise ValidationFailed("Choose your bank account", param="account")
+    bank_debits.check_currency(session.currency)
+    token, linked = bank_linking.link(bank.public_token, bank.account_id)
+    mandate = bank_debits.MandateInput(
+        text=mandate_text(db, session, locale),
+        ip_address=ip_address or "",
+        user_agent=bank.user_agent,
+        language=i18n.language_of(locale),
+    )
+    return token, linked, mandate
 
 
 def _waiting(db: Session, session: CheckoutSession, payment: Payment) -> PayResult:
@@ -237,6 +295,8 @@ def _decline_key(outcome: charges.PaymentOutcome) -> str:
         return "unavailable"
     if outcome.error_code == "payment_blocked":
         return "payment_blocked"
+    if outcome.payment.payment_method_type == BANK:
+        return "bank_debit_failed"
     return declines.customer_code(outcome.payment.failure_code)
 
 

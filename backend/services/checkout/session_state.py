@@ -14,7 +14,7 @@ from backend.core.config import get_settings
 from backend.core.currency import format_money
 from backend.core.errors import NotFound
 from backend.integrations import email as email_outbox
-from backend.models import CheckoutSession, Merchant, Order, Payment, utcnow
+from backend.models import BankDebit, CheckoutSession, Merchant, Order, Payment, utcnow
 from backend.models.enums import ActorType, OrderStatus, PaymentStatus
 from backend.services import audit, context, events, labels
 from backend.services.checkout.i18n import format_moment, t
@@ -195,13 +195,17 @@ def record_receipt(
     name = merchant.name if merchant else ""
     amount = format_money(payment.amount_captured or payment.amount, payment.currency, locale)
     url = session_url(session)
-    lines = [t("email_body", locale, amount=amount, merchant=name), ""]
+    # A bank payment is on its way for days: the e-mail says so rather than thanking for it.
+    first = "processing_text" if payment.status == PaymentStatus.PROCESSING else "email_body"
+    lines = [t(first, locale, amount=amount, merchant=name), ""]
     for item in session.line_items:
         total = format_money(item["quantity"] * item["unitAmountCents"], session.currency, locale)
         lines.append(f"{item['name']} x {item['quantity']}: {total}")
     if payment.card_last4:
         lines.append(f"{t('paid_with', locale)}: {labels.card_brand(payment.card_brand)} ••••")
         lines[-1] += f" {payment.card_last4}"
+    elif (bank := paid_by_bank(db, payment, locale)) is not None:
+        lines.append(f"{t('paid_with', locale)}: {bank}")
     paid_at = format_moment(session.completed_at or utcnow(), locale, time_zone)
     lines += [
         f"{t('date', locale)}: {paid_at}",
@@ -218,6 +222,14 @@ def record_receipt(
         template="checkout_receipt",
         merchant_id=session.merchant_id,
     )
+
+
+def paid_by_bank(db: Session, payment: Payment, locale: str) -> str | None:
+    """A bank payment's account in the customer's words: "Bank account ···6789 (Bank)"."""
+    debit = db.get(BankDebit, payment.id) if payment.payment_method_type == "bank" else None
+    if debit is None:
+        return None
+    return t("paid_by_bank", locale, last4=debit.last4, bank=debit.bank_name)
 
 
 def audit_session(

@@ -23,7 +23,7 @@ from backend.models import CheckoutSession, Merchant, utcnow
 from backend.services import context
 from backend.services.checkout.session_state import COMPLETE, OPEN, audit_session, expire, refresh
 from backend.services.context import Actor, Scope
-from backend.services.payments import orders
+from backend.services.payments import bank_debits, orders
 
 DEFAULT_TTL = timedelta(hours=24)
 
@@ -43,13 +43,13 @@ MAX_QUANTITY = 999
 MAX_URL_LENGTH = 2000
 
 
-# What a session may offer. Bank payments (ACH) arrive with the Plaid onboarding work. PayPal
-# is offered when the merchant asks for it (paymentMethods ["card", "paypal"]).
-PAYMENT_METHODS = ("card", "paypal")
+# What a session may offer. PayPal and bank payments (ACH: the customer links a US bank account
+# through Plaid) are offered when the merchant asks for them (paymentMethods ["card", "bank"]).
+PAYMENT_METHODS = ("card", "paypal", "bank")
 DEFAULT_PAYMENT_METHODS = ("card",)
 
 
-KNOWN_PAYMENT_METHODS = ("card", "bank", "paypal")
+KNOWN_PAYMENT_METHODS = PAYMENT_METHODS
 
 
 @dataclass(frozen=True)
@@ -126,7 +126,7 @@ def _expiry(value: datetime | None, now: datetime) -> datetime:
     return value
 
 
-def _methods(value: object) -> list[str]:
+def _methods(value: object, currency: str) -> list[str]:
     if value is None:
         return list(DEFAULT_PAYMENT_METHODS)
     if (
@@ -138,10 +138,10 @@ def _methods(value: object) -> list[str]:
             "paymentMethods must be a non-empty list of: card, paypal, bank",
             param="paymentMethods",
         )
-    if any(m not in PAYMENT_METHODS for m in value):
+    if "bank" in value and currency != bank_debits.CURRENCY:
         raise ValidationFailed(
-            "Bank payments are not available yet: they arrive with bank account onboarding. "
-            'Use paymentMethods ["card"] or ["card", "paypal"].',
+            f"Bank payments (ACH) are in US dollars only; this session is in {currency}. "
+            'Offer paymentMethods ["card"] (or ["card", "paypal"]) for it.',
             param="paymentMethods",
             code="payment_method_unavailable",
         )
@@ -194,7 +194,7 @@ def create_session(
         ),
         success_url=redirect_url(success_url, "successUrl", required=require_urls),
         cancel_url=redirect_url(cancel_url, "cancelUrl", required=require_urls),
-        payment_methods=_methods(payment_methods),
+        payment_methods=_methods(payment_methods, code),
         save_payment_method=_flag(save_payment_method, "savePaymentMethod"),
         metadata_=orders.validate_metadata(metadata),
         expires_at=_expiry(expires_at, now),

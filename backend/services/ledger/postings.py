@@ -152,33 +152,18 @@ def refunded(db: Session, payment: Payment, refund: Refund, at: datetime, *, hol
     """A booked refund: its amount leaves the merchant's balance; the platform fee it hands
     back returns to it."""
     source = ("refund", refund.id)
-    back = refund.platform_fee_refunded
-    fee_line = [Line(T.PLATFORM_FEE, back, *source)] if back else []
-    direct = holder != PLATFORM
-    _post_debit(
+    _with_platform_fee(
         db,
-        _key(payment, holder),
-        kind="refund",
-        journal_key=f"refund:{refund.id}",
+        payment,
+        holder,
+        kinds=("refund", "refund_platform_fee"),
+        keys=(f"refund:{refund.id}", f"refund_fee:{refund.id}"),
         source=source,
-        lines=[Line(T.REFUND, -refund.amount, *source), *([] if direct else fee_line)],
-        counter=[
-            (A.PROCESSOR_CLEARING, refund.amount),
-            (A.PLATFORM_FEE_REVENUE, 0 if direct else -back),
-        ],
+        lines=[Line(T.REFUND, -refund.amount, *source)],
+        counter=[(A.PROCESSOR_CLEARING, refund.amount)],
+        fee=refund.platform_fee_refunded,
         at=at,
     )
-    if direct and back:
-        _post_debit(
-            db,
-            _key(payment, PLATFORM),
-            kind="refund_platform_fee",
-            journal_key=f"refund_fee:{refund.id}",
-            source=source,
-            lines=fee_line,
-            counter=[(A.PLATFORM_FEE_REVENUE, -back)],
-            at=at,
-        )
 
 
 def refund_reversed(
@@ -187,30 +172,82 @@ def refund_reversed(
     """A booked refund failed at the processor: its amount comes back, the platform fee it
     had handed back is taken again."""
     source = ("refund", refund.id)
-    fee_line = [Line(T.PLATFORM_FEE, -returned_fee, *source)] if returned_fee else []
+    _with_platform_fee(
+        db,
+        payment,
+        holder,
+        kinds=("refund_failure", "refund_failure_platform_fee"),
+        keys=(f"refund_failure:{refund.id}", f"refund_failure_fee:{refund.id}"),
+        source=source,
+        lines=[Line(T.REFUND_FAILURE, refund.amount, *source)],
+        counter=[(A.PROCESSOR_CLEARING, -refund.amount)],
+        fee=-returned_fee,
+        at=at,
+    )
+
+
+def bank_returned(
+    db: Session, payment: Payment, fee_back: int, return_fee: int, at: datetime, *, holder: str
+) -> None:
+    """A succeeded bank debit came back from the customer's bank (an ACH return): its amount
+    leaves the merchant's balance, the platform fee comes back, and the processor's return fee
+    is charged. The processor keeps its own fee, as for a refund."""
+    source = ("payment", payment.id)
+    gross = payment.amount_captured
+    lines = [Line(T.PAYMENT_FAILURE_REFUND, -gross, *source, description=payment.failure_message)]
+    if return_fee:
+        lines.append(Line(T.BANK_RETURN_FEE, -return_fee, *source))
+    _with_platform_fee(
+        db,
+        payment,
+        holder,
+        kinds=("bank_return", "bank_return_platform_fee"),
+        keys=(f"bank_return:{payment.id}", f"bank_return_fee:{payment.id}"),
+        source=source,
+        lines=lines,
+        counter=[(A.PROCESSOR_CLEARING, gross), (A.PROCESSOR_FEES, return_fee)],
+        fee=fee_back,
+        at=at,
+    )
+
+
+def _with_platform_fee(
+    db: Session,
+    payment: Payment,
+    holder: str,
+    *,
+    kinds: tuple[str, str],
+    keys: tuple[str, str],
+    source: tuple[str, str],
+    lines: list[Line],
+    counter: list[tuple[LedgerAccount, int]],
+    fee: int,
+    at: datetime,
+) -> None:
+    """A journal of `lines` on the holder's balance, with the platform fee that moves with it
+    (`fee` > 0: handed back to the merchant; < 0: taken again). A merchant's own processor
+    never held our fee, so there the fee is its own journal on the platform-held balance."""
+    fee_line = [Line(T.PLATFORM_FEE, fee, *source)] if fee else []
     direct = holder != PLATFORM
     _post_debit(
         db,
         _key(payment, holder),
-        kind="refund_failure",
-        journal_key=f"refund_failure:{refund.id}",
+        kind=kinds[0],
+        journal_key=keys[0],
         source=source,
-        lines=[Line(T.REFUND_FAILURE, refund.amount, *source), *([] if direct else fee_line)],
-        counter=[
-            (A.PROCESSOR_CLEARING, -refund.amount),
-            (A.PLATFORM_FEE_REVENUE, 0 if direct else returned_fee),
-        ],
+        lines=[*lines, *([] if direct else fee_line)],
+        counter=[*counter, (A.PLATFORM_FEE_REVENUE, 0 if direct else -fee)],
         at=at,
     )
-    if direct and returned_fee:
+    if direct and fee:
         _post_debit(
             db,
             _key(payment, PLATFORM),
-            kind="refund_failure_platform_fee",
-            journal_key=f"refund_failure_fee:{refund.id}",
+            kind=kinds[1],
+            journal_key=keys[1],
             source=source,
             lines=fee_line,
-            counter=[(A.PLATFORM_FEE_REVENUE, returned_fee)],
+            counter=[(A.PLATFORM_FEE_REVENUE, -fee)],
             at=at,
         )
 

@@ -28,12 +28,12 @@ from sqlmodel import Session, select
 from backend.core.db import new_instance, new_row
 from backend.core.errors import Conflict, ValidationFailed
 from backend.core.ids import new_id
-from backend.gateways.base import Outcome, PaymentRequest, PaymentResult
-from backend.models import Customer, Order, Payment, PaymentAttempt, utcnow
+from backend.gateways.base import MandateAcceptance, Outcome, PaymentRequest, PaymentResult
+from backend.models import BankDebit, Customer, Order, Payment, PaymentAttempt, utcnow
 from backend.models.enums import CaptureMethod, OrderStatus, PaymentStatus, RiskDecision
 from backend.services import idempotency
 from backend.services.context import SYSTEM, Actor, Scope
-from backend.services.payments import booking, merchant_terms, risk, routing
+from backend.services.payments import bank_debits, booking, merchant_terms, risk, routing
 from backend.services.payments.fees import FeeSchedule
 from backend.services.payments.new_rows import NewRows
 from backend.services.payments.orders import get_order, new_order, validate_metadata
@@ -44,6 +44,7 @@ PAYMENT_METHOD_TYPES = routing.PAYMENT_METHOD_TYPES
 # Payments of an order that block another payment for it.
 _ACTIVE = (
     PaymentStatus.REQUIRES_ACTION,
+    PaymentStatus.PROCESSING,
     PaymentStatus.AUTHORIZED,
     PaymentStatus.SUCCEEDED,
     PaymentStatus.PARTIALLY_REFUNDED,
@@ -63,6 +64,8 @@ class PaymentOutcome:
     dispute_expected: bool = False
     # With ChargeInput.save_card: the card saved for the customer (pm_...), if it was.
     saved_method: str | None = None
+    # A bank payment: its mandate and account, written after the payment row.
+    bank_debit: BankDebit | None = None
 
     @property
     def ok(self) -> bool:
@@ -107,6 +110,10 @@ class ChargeInput:
     # it is charged at one processor only, under that processor's customer, and saved there
     # as it succeeds (customers.payment_methods keeps it). PaymentOutcome.saved_method says.
     save_card: bool = False
+    # A bank payment (payment_method.type "bank"): the customer's mandate, required, and the
+    # account as Plaid named it, when the checkout linked it.
+    mandate: bank_debits.MandateInput | None = None
+    linked_bank: bank_debits.LinkedBank | None = None
 
 
 def _country(value: str | None, param: str) -> str | None:
@@ -228,6 +235,8 @@ def _create_payment(
     rows = NewRows()
     outcome = _payment_outcome_of(db, scope, data, capture, actor, rows)
     rows.write(db)
+    if outcome.bank_debit is not None:
+        db.add(outcome.bank_debit)
     return outcome
 
 
@@ -251,8 +260,22 @@ def _payment_outcome_of(
     ip_address = risk.canonical_ip(data.ip_address)
     metadata = validate_metadata(data.metadata)
     terms = merchant_terms.terms(db, scope.merchant_id)
+    mandate = None
+    if method.type != "bank" and data.mandate is not None:
+        raise ValidationFailed("A mandate goes with a bank payment only", param="mandate")
+    if method.type == "bank":
+        if not capture:
+            raise ValidationFailed(
+                "A bank payment cannot be authorized to capture later: charge it",
+                code="capture_unsupported",
+                param="paymentMethod.type",
+            )
+        bank_debits.check_currency(data.currency)
+        mandate = bank_debits.check_mandate(data.mandate, ip_address)
 
     order = _order_for_payment(db, scope, data, email, actor, rows)
+    if mandate is not None:
+        bank_debits.check_currency(order.currency)
     email = email or order.customer_email
     saved = data.saved
     if saved is not None:
@@ -344,6 +367,11 @@ def _payment_outcome_of(
         return_url=data.return_url,
         cancel_url=data.cancel_url,
         setup_future_usage=saving_for is not None,
+        mandate=(
+            MandateAcceptance(mandate.accepted_at or now, mandate.ip_address, mandate.user_agent)
+            if mandate
+            else None
+        ),
     )
     try:
         route, result = routing.with_failover(
@@ -365,6 +393,13 @@ def _payment_outcome_of(
     outcome = _apply_result(
         db, terms.platform_fees, order, payment, result, route.fees, actor, rows
     )
+    if mandate is not None:
+        # The sandbox sends no events: the settle job asks it until the debit can no longer
+        # change. Stripe's events bring its outcome.
+        debit = bank_debits.new_debit(
+            payment, result, mandate, data.linked_bank, poll=route.name == "sandbox"
+        )
+        outcome = replace(outcome, bank_debit=debit)
     if saving_for is not None and outcome.ok and result.saved_payment_method_id:
         from backend.services.customers import payment_methods
 
@@ -452,10 +487,20 @@ def _apply_result(
     rows: NewRows | None = None,
 ) -> PaymentOutcome:
     now = utcnow()
+    bank = payment.payment_method_type == "bank"
     if result.outcome == Outcome.DECLINED:
+        code = result.decline_code or "card_declined"
+        if bank:
+            message = result.message or bank_debits.return_reason(code)
+            booking.fail(db, payment, code, message, actor, rows)
+            return PaymentOutcome(payment, "bank_debit_failed", message)
         message = result.message or "The card was declined."
-        booking.fail(db, payment, result.decline_code or "card_declined", message, actor, rows)
+        booking.fail(db, payment, code, message, actor, rows)
         return PaymentOutcome(payment, "card_declined", message)
+
+    if result.outcome == Outcome.PROCESSING:
+        booking.process(db, payment, platform_fees, gateway_fees, actor, rows)
+        return PaymentOutcome(payment)
 
     if result.outcome == Outcome.REQUIRES_ACTION:
         code = result.decline_code  # authentication_required: a charge without the customer

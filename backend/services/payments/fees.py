@@ -109,3 +109,9 @@ def dispute_fee(currency: str, configured: dict[str, int] | None) -> int:
     if configured and currency in configured:
         return int(configured[currency])
     return DEFAULT_DISPUTE_FEE * 10 ** max(exponent(currency) - 2, 0)
+
+
+# A bank debit (ACH) returned by the customer's bank after it succeeded costs the merchant this
+# fee, as Stripe charges 4.00 USD for an ACH Direct Debit failure or return. Bank debits are
+# USD only, so it has one currency.
+BANK_RETURN_FEE = 400

@@ -3,6 +3,7 @@ its validation, and finding a merchant's own payments and orders (anyone else's 
 
 from __future__ import annotations
 
+import logging
 from typing import TypeVar
 
 from sqlmodel import Session, col, select
@@ -12,9 +13,12 @@ from backend.core.db import new_instance
 from backend.core.errors import NotFound, ValidationFailed
 from backend.core.ids import new_id
 from backend.models import Customer, Order, Payment, Refund, utcnow
+from backend.models.enums import OrderStatus
 from backend.services import audit
 from backend.services.context import SYSTEM, Actor, Scope
 from backend.services.payments.new_rows import NewRows
+
+log = logging.getLogger(__name__)
 
 M = TypeVar("M", Payment, Order, Refund)
 
@@ -79,6 +83,23 @@ def get_payment(db: Session, scope: Scope, payment_id: str, *, lock: bool = Fals
 
 def get_order(db: Session, scope: Scope, order_id: str, *, lock: bool = False) -> Order:
     return owned(db, Order, scope, order_id, param="orderId", lock=lock)
+
+
+def payable_order(db: Session, payment: Payment) -> Order | None:
+    """The payment's order, row-locked, if it still awaits payment; else None, so a payment
+    that succeeds late (a processor's event, a bank debit settling) never pays it twice."""
+    if not payment.order_id:
+        return None
+    order = db.get(Order, payment.order_id, with_for_update=True)
+    if order is None or order.status == OrderStatus.OPEN:
+        return order
+    log.warning(
+        "payment %s succeeded late but order %s is already %s: the customer may have paid twice",
+        payment.id,
+        order.id,
+        order.status,
+    )
+    return None
 
 
 def list_order_payments(db: Session, scope: Scope, order_id: str) -> list[Payment]:

@@ -13,12 +13,13 @@ from dataclasses import dataclass
 
 from backend.core.db import session_scope
 from backend.core.errors import ValidationFailed
-from backend.models import Payment, Refund, User
+from backend.models import BankDebit, Payment, Refund, User
 from backend.models.enums import ActorType
 from backend.services.context import Actor, Scope
 from backend.services.identity.permissions import Permission, can, require
 from backend.services.identity.sessions import SessionContext
 from backend.services.payments import (
+    bank_debits,
     blocklist,
     booking,
     dispute_evidence,
@@ -63,6 +64,7 @@ class PaymentPage:
     remaining: int  # captured and not refunded
     refundable: int  # what this member may refund now
     refund_limited: bool  # refundable is cut by the member's refund limit
+    bank_debit: BankDebit | None = None  # a bank payment's account, mandate and return
 
 
 def payment_page(ctx: SessionContext, payment_id: str, locale: str) -> PaymentPage:
@@ -76,6 +78,7 @@ def payment_page(ctx: SessionContext, payment_id: str, locale: str) -> PaymentPa
         can_block = can(ctx.role, Permission.MANAGE_SETTINGS)
         blockable = blocklist.blockable_values(db, p) if can_block else []
         reviewer = db.get(User, p.reviewed_by) if p.reviewed_by else None
+        debit = bank_debits.debit_of(db, p.id) if p.payment_method_type == "bank" else None
     remaining = p.amount_captured - p.amount_refunded
     can_refund = (
         p.status in state_machine.REFUNDABLE
@@ -100,6 +103,7 @@ def payment_page(ctx: SessionContext, payment_id: str, locale: str) -> PaymentPa
         remaining=remaining,
         refundable=allowed,
         refund_limited=limited,
+        bank_debit=debit,
     )
 
 

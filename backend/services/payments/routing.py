@@ -38,11 +38,12 @@ from backend.services.payments.fees import PAYPAL_DEFAULT, STRIPE_DEFAULT, FeeSc
 
 GATEWAY_NAMES = ("sandbox", "stripe", "paypal")
 # The ways to pay that payments, saved methods and processor rules name.
-PAYMENT_METHOD_TYPES = ("card", "paypal")
+PAYMENT_METHOD_TYPES = ("card", "paypal", "bank")
 # What each gateway can take: a configuration whose rules name no method still only gets these.
+# "bank": a US bank debit (ACH), through Stripe's us_bank_account or the sandbox's test banks.
 GATEWAY_METHODS: dict[str, tuple[str, ...]] = {
-    "sandbox": ("card",),
-    "stripe": ("card",),
+    "sandbox": ("card", "bank"),
+    "stripe": ("card", "bank"),
     "paypal": ("paypal",),
 }
 # The sandbox charges what Stripe would, so test mode shows realistic fees and net amounts.

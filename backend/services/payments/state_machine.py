@@ -11,8 +11,10 @@ from backend.services import labels
 P = PaymentStatus
 PAYMENT_TRANSITIONS: Mapping[PaymentStatus, frozenset[PaymentStatus]] = {
     P.REQUIRES_PAYMENT_METHOD: frozenset(
-        {P.REQUIRES_ACTION, P.AUTHORIZED, P.SUCCEEDED, P.FAILED, P.VOIDED}
+        {P.REQUIRES_ACTION, P.PROCESSING, P.AUTHORIZED, P.SUCCEEDED, P.FAILED, P.VOIDED}
     ),
+    # A bank debit waits days for the customer's bank: it settles or fails, nothing else.
+    P.PROCESSING: frozenset({P.SUCCEEDED, P.FAILED}),
     P.REQUIRES_ACTION: frozenset({P.AUTHORIZED, P.SUCCEEDED, P.FAILED, P.VOIDED}),
     P.AUTHORIZED: frozenset({P.SUCCEEDED, P.VOIDED, P.FAILED}),
     P.SUCCEEDED: frozenset({P.PARTIALLY_REFUNDED, P.REFUNDED, P.DISPUTED}),
@@ -57,6 +59,11 @@ PAYOUT_TRANSITIONS: Mapping[PayoutStatus, frozenset[PayoutStatus]] = {
     PO.CANCELED: frozenset(),
 }
 
+# A succeeded bank debit can still come back: the customer's bank returns it (ACH return R01,
+# R02...). Only that move leaves SUCCEEDED for FAILED, through booking.bank_return; a card
+# payment that succeeded never fails afterwards (its way back is a refund or a dispute).
+BANK_RETURNABLE = frozenset({P.SUCCEEDED})
+
 # Which payment states each operation starts from, with the error a caller sees otherwise.
 CAPTURABLE = frozenset({P.AUTHORIZED})
 VOIDABLE = frozenset({P.AUTHORIZED, P.REQUIRES_ACTION, P.REQUIRES_PAYMENT_METHOD})
@@ -76,6 +83,15 @@ def ensure_payment_move(current: str, target: str) -> None:
         raise Conflict(
             f"A payment that is {labels.status(current).lower()} cannot become "
             f"{labels.status(target).lower()}",
+            code="payment_invalid_state",
+        )
+
+
+def ensure_bank_return(current: str) -> None:
+    if current not in BANK_RETURNABLE:
+        raise Conflict(
+            f"A bank payment that is {labels.status(current).lower()} cannot be returned: "
+            "only a succeeded one can",
             code="payment_invalid_state",
         )
 

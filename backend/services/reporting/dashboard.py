@@ -196,6 +196,8 @@ def method_label(method: str | None, brand: str | None) -> str:
         return labels.card_brand(brand)
     if method == "paypal":
         return labels.gateway("paypal")
+    if method == "bank":
+        return "Bank account"
     return labels.words(method or "other")
 
 

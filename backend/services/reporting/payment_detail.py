@@ -23,6 +23,7 @@ from backend.models import (
     WebhookEndpoint,
 )
 from backend.services import labels
+from backend.services.payments import bank_debits
 from backend.services.reporting import audit_log
 
 
@@ -142,7 +143,9 @@ def _audit_detail(details: dict[str, Any], currency: str, locale: str) -> str:
         parts.append(format_money(details["amount"], amount_currency, locale))
     if isinstance(details.get("status"), str):
         parts.append(labels.status(details["status"]))
-    if details.get("code"):
+    if details.get("bank_return") and details.get("code"):
+        parts.append(bank_debits.return_reason(str(details["code"])))
+    elif details.get("code"):
         parts.append(labels.words(str(details["code"])))
     return " · ".join(parts)
 

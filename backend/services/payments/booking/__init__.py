@@ -9,6 +9,7 @@ and holds the row locks. Nothing else writes these columns or the ledger
 (tests/unit/test_one_booking_path.py), so a rule about money has one home.
 """
 
+from backend.services.payments.booking.bank_returns import bank_return
 from backend.services.payments.booking.changes import emit, move_payment, record_change
 from backend.services.payments.booking.disputes import (
     EVIDENCE_WINDOW_DAYS,
@@ -21,6 +22,7 @@ from backend.services.payments.booking.payments import (
     capture,
     fail,
     platform_fees,
+    process,
     require_action,
     set_fees,
     void,
@@ -50,6 +52,7 @@ __all__ = [
     "EVIDENCE_WINDOW_DAYS",
     "InsufficientBalance",
     "authorize",
+    "bank_return",
     "book_refund",
     "cancel_payout",
     "capture",
@@ -66,6 +69,7 @@ __all__ = [
     "payout_in_transit",
     "payout_paid",
     "platform_fees",
+    "process",
     "record_change",
     "record_processor_payout",
     "record_unbooked_refund",

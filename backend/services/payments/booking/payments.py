@@ -54,6 +54,21 @@ def require_action(
     record_change(db, payment, "payment.requires_action", actor, details=details, rows=rows)
 
 
+def process(
+    db: Session,
+    payment: Payment,
+    platform: FeeSchedule,
+    gateway: FeeSchedule,
+    actor: Actor,
+    rows: NewRows | None = None,
+) -> None:
+    """A bank debit was sent: the customer's bank answers in days (settle with `capture` or
+    `fail`). Its fees are shown as they will be; no money is booked until it succeeds."""
+    move_payment(payment, P.PROCESSING)
+    set_fees(payment, payment.amount, platform, gateway)
+    record_change(db, payment, "payment.processing", actor, rows=rows)
+
+
 def authorize(
     db: Session,
     payment: Payment,

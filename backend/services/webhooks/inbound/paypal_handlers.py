@@ -39,11 +39,11 @@ from sqlmodel import Session, select
 from backend.core.errors import Conflict
 from backend.gateways.paypal.gateway import from_value
 from backend.gateways.paypal.webhooks import parse_time
-from backend.models import InboundWebhookEvent, Order, Payment, Refund
-from backend.models.enums import ActorType, InboundEventStatus, OrderStatus, RefundStatus
+from backend.models import InboundWebhookEvent, Payment, Refund
+from backend.models.enums import ActorType, InboundEventStatus, RefundStatus
 from backend.models.enums import PaymentStatus as P
 from backend.services.context import Actor
-from backend.services.payments import authentication, booking, routing, state_machine
+from backend.services.payments import authentication, booking, orders, routing, state_machine
 from backend.services.payments.booking import BOOKED_REFUND
 from backend.services.webhooks.inbound.handling import Defer, Ignore
 
@@ -199,7 +199,7 @@ def _on_capture_completed(ev: _Event) -> str:
     else:
         platform = booking.platform_fees(ev.db, payment.merchant_id)
         fees = routing.fees_for_payment(ev.db, payment)
-        order = _payable_order(ev.db, payment)
+        order = orders.payable_order(ev.db, payment)
         booking.capture(ev.db, order, payment, amount, platform, fees, ev.actor, ev.created)
         note = f"payment {payment.id} captured {amount}"
     _synced(payment, ev)
@@ -215,16 +215,6 @@ def _on_capture_denied(ev: _Event) -> str:
     booking.fail(ev.db, payment, "card_declined", "PayPal declined the payment.", ev.actor)
     _synced(payment, ev)
     return f"payment {payment.id} failed: capture denied"
-
-
-def _payable_order(db: Session, payment: Payment) -> Order | None:
-    if not payment.order_id:
-        return None
-    order = db.get(Order, payment.order_id, with_for_update=True)
-    if order is None or order.status == OrderStatus.OPEN:
-        return order
-    log.warning("payment %s captured late but order %s is %s", payment.id, order.id, order.status)
-    return None
 
 
 _REFUND_STATUS = {

@@ -20,8 +20,9 @@ from typing import Any
 from sqlmodel import Session, select
 
 from backend.core.errors import Conflict
-from backend.gateways.base import DisputeStage, EvidenceKind
+from backend.gateways.base import DisputeStage, EvidenceKind, Outcome, PaymentResult
 from backend.gateways.stripe_gateway import (
+    ach_return_code,
     decline_code,
     decline_message,
     dispute_stage,
@@ -32,7 +33,6 @@ from backend.models import (
     DisputeEvidenceFile,
     GatewayConfig,
     InboundWebhookEvent,
-    Order,
     Payment,
     Refund,
 )
@@ -40,12 +40,18 @@ from backend.models.enums import (
     ActorType,
     DisputeStatus,
     InboundEventStatus,
-    OrderStatus,
     PaymentStatus,
     RefundStatus,
 )
 from backend.services.context import Actor
-from backend.services.payments import booking, gateway_configs, routing, state_machine
+from backend.services.payments import (
+    bank_debits,
+    booking,
+    gateway_configs,
+    orders,
+    routing,
+    state_machine,
+)
 from backend.services.payments.booking import BOOKED_REFUND
 from backend.services.payments.fees import FeeSchedule
 from backend.services.reconciliation import stripe_import
@@ -185,7 +191,7 @@ def _capture(ev: _Event, payment: Payment, amount: int) -> str:
             code="gateway_discrepancy",
         )
     platform, gateway = _fee_schedules(ev.db, payment)
-    order = _payable_order(ev.db, payment)
+    order = orders.payable_order(ev.db, payment)
     booking.capture(ev.db, order, payment, amount, platform, gateway, ev.actor, ev.created)
     return f"payment {payment.id} captured {amount}"
 
@@ -204,12 +210,37 @@ def _authorize(ev: _Event, payment: Payment, amount: int) -> str:
 
 
 def _fail(ev: _Event, payment: Payment, code: str, message: str) -> str:
+    if payment.payment_method_type == "bank":
+        return _bank_failed(ev, payment, code)
     if payment.status == P.FAILED:
         return f"payment {payment.id} already failed"
     if not state_machine.can_move(payment.status, P.FAILED, state_machine.PAYMENT_TRANSITIONS):
         raise Ignore(f"payment {payment.id} is {payment.status}: a failure cannot undo that")
     booking.fail(ev.db, payment, code, message, ev.actor)
     return f"payment {payment.id} failed: {code}"
+
+
+def _bank_failed(ev: _Event, payment: Payment, stripe_code: str) -> str:
+    """A bank debit failed while processing, or was returned after it succeeded (Stripe then
+    sends charge.failed and payment_intent.payment_failed for the succeeded payment): its ACH
+    return code decides, booked once through bank_debits.settle."""
+    code = ach_return_code(stripe_code)
+    result = PaymentResult(Outcome.DECLINED, payment.gateway_payment_id, decline_code=code)
+    return bank_debits.settle(ev.db, payment, result, ev.actor, ev.created)
+
+
+def _on_intent_processing(ev: _Event) -> str:
+    """A bank debit was sent: ours is processing already (it was answered so), or becomes so
+    when the answer to its creation was lost."""
+    intent = ev.obj
+    payment = _fresh_payment(ev, intent.get("id"), intent.get("metadata"))
+    note = f"payment {payment.id} is {payment.status}"
+    if payment.status == P.REQUIRES_PAYMENT_METHOD:
+        platform, gateway = _fee_schedules(ev.db, payment)
+        booking.process(ev.db, payment, platform, gateway, ev.actor)
+        note = f"payment {payment.id} processing"
+    _synced(payment, ev)
+    return note
 
 
 def _void(ev: _Event, payment: Payment) -> str:
@@ -224,22 +255,6 @@ def _void(ev: _Event, payment: Payment) -> str:
 def _fee_schedules(db: Session, payment: Payment) -> tuple[FeeSchedule, FeeSchedule]:
     """The platform's price now and the price of the processor that took the payment."""
     return booking.platform_fees(db, payment.merchant_id), routing.fees_for_payment(db, payment)
-
-
-def _payable_order(db: Session, payment: Payment) -> Order | None:
-    """The payment's order if it still awaits payment; else None, so it is not paid twice."""
-    if not payment.order_id:
-        return None
-    order = db.get(Order, payment.order_id, with_for_update=True)
-    if order is None or order.status == OrderStatus.OPEN:
-        return order
-    log.warning(
-        "payment %s succeeded late but order %s is already %s: the customer may have paid twice",
-        payment.id,
-        order.id,
-        order.status,
-    )
-    return None
 
 
 def _on_intent_created(ev: _Event) -> str:
@@ -505,6 +520,7 @@ HANDLERS: dict[str, Callable[[_Event], str]] = {
     "payment_intent.created": _on_intent_created,
     "payment_intent.succeeded": _on_intent_succeeded,
     "payment_intent.payment_failed": _on_intent_failed,
+    "payment_intent.processing": _on_intent_processing,
     "payment_intent.canceled": _on_intent_canceled,
     "charge.succeeded": _on_charge_succeeded,
     "charge.failed": _on_charge_failed,
