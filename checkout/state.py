@@ -97,6 +97,9 @@ class CheckoutState(rx.State):
     # The order's total as the summary shows it: "$15.00", or "$15.00 every month".
     total_words: str = ""
     stripe_element: bool = False
+    # Apple Pay and Google Pay: part of the card method (Stripe's Payment Element shows them
+    # where the browser has one; the sandbox page shows its test wallet).
+    wallets_offered: bool = False
     stripe_publishable_key: str = ""
     stripe_client_secret: str = ""
     # PayPal: offered by the session; its approval page (empty: the offline twin's step here).
@@ -184,6 +187,7 @@ class CheckoutState(rx.State):
         self._fill_messages(recurring=self.total_words)
         self.stripe_client_secret = result.client_secret or ""
         self.paypal_offered = "paypal" in (session.payment_methods or ())
+        self.wallets_offered = "card" in (session.payment_methods or ())
         self.paypal_url = result.action_url or ""
         views = {
             session_state.OPEN: "form",
@@ -212,7 +216,7 @@ class CheckoutState(rx.State):
         self._paid_at = session.completed_at or datetime.now(UTC)
         card = ""
         if payment is not None and payment.card_last4:
-            card = f"{labels.card_brand(payment.card_brand)} •••• {payment.card_last4}"
+            card = labels.card(payment.card_brand, payment.card_last4, payment.card_wallet)
         elif payment is not None and payment.payment_method_type == "paypal":
             card = labels.gateway("paypal")
         email = session.customer_email or ""
@@ -268,10 +272,18 @@ class CheckoutState(rx.State):
 
     @rx.event
     def pay(self, form: dict[str, str]):  # type: ignore[no-untyped-def]
-        """Sandbox card form: check again, then charge. The number lives only in `form`."""
+        """Sandbox card form: check again, then charge. The number lives only in `form`.
+        Its test wallet buttons submit the same form with `wallet` set and no card fields."""
         if self.processing or self.view != "form":
             return
         email = self.preset_email or str(form.get("email", "")).strip()
+        wallet = str(form.get("wallet", ""))[:20]
+        if wallet:
+            self.processing, self.error = True, ""
+            yield
+            save = self.save_offer and str(form.get("save-card", "")) in ("on", "true")
+            yield from self._charge("", email, save, wallet=wallet)
+            return
         problems = card_problems(
             number=str(form.get("cc-number", "")),
             expiry=str(form.get("cc-exp", "")),
@@ -309,7 +321,12 @@ class CheckoutState(rx.State):
             yield rx.redirect(self.paypal_url)
 
     def _charge(  # type: ignore[no-untyped-def]
-        self, token: str, email: str, save: bool = False, method: str = "card"
+        self,
+        token: str,
+        email: str,
+        save: bool = False,
+        method: str = "card",
+        wallet: str | None = None,
     ):
         try:
             view = customer_actions.pay(
@@ -321,6 +338,7 @@ class CheckoutState(rx.State):
                 time_zone=self._time_zone,
                 save_card=save,
                 method=method,
+                wallet=wallet,
             )
         except ValidationFailed as exc:
             self.processing = False

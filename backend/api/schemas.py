@@ -27,8 +27,9 @@ class PaymentMethodIn(_Strict):
     token: StrictStr = Field(
         min_length=1,
         max_length=255,
-        description="Sandbox: a test card number or a token such as pm_card_visa; "
-        "Stripe: a PaymentMethod id",
+        description="Sandbox: a test card number or a token such as pm_card_visa "
+        "(pm_apple_pay_visa, pm_google_pay_visa: the test card in a wallet); "
+        "Stripe: a PaymentMethod id (an Apple Pay or Google Pay one is a card)",
         examples=["pm_card_visa"],
     )
 
@@ -54,6 +55,10 @@ class RefundBody(_Strict):
     reason: Literal["duplicate", "fraudulent", "requested_by_customer"] | None = None
 
 
+class WalletOut(BaseModel):
+    type: str = Field(description="The wallet that tokenised the card: apple_pay, google_pay")
+
+
 class PaymentMethodOut(BaseModel):
     type: str
     brand: str | None
@@ -61,6 +66,9 @@ class PaymentMethodOut(BaseModel):
     expMonth: int | None
     expYear: int | None
     country: str | None
+    wallet: WalletOut | None = Field(
+        None, description="As Stripe's card.wallet: set when a wallet paid with the card"
+    )
 
 
 class RiskOut(BaseModel):

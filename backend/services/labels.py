@@ -120,6 +120,14 @@ CARD_BRANDS: dict[str, str] = {
     "visa": "Visa",
 }
 
+# Wallets that pay with a tokenised card (Stripe's card.wallet.type).
+WALLETS: dict[str, str] = {
+    "apple_pay": "Apple Pay",
+    "google_pay": "Google Pay",
+    "link": "Link",
+    "samsung_pay": "Samsung Pay",
+}
+
 # The objects the audit log names.
 OBJECT_TYPES: dict[str, str] = {
     "api_key": "API key",
@@ -338,6 +346,17 @@ def action(code: str | None) -> str:
 
 def card_brand(code: str | None) -> str:
     return CARD_BRANDS.get(str(code or "").lower()) or str(code or "").title() or "Card"
+
+
+def wallet(code: str | None) -> str:
+    return WALLETS.get(str(code or "")) or words(code)
+
+
+def card(brand: str | None, last4: str | None, wallet_code: str | None = None) -> str:
+    """A card as people read it: "Visa •••• 4242", or "Apple Pay · Visa •••• 4242" when a
+    wallet paid with it."""
+    text = f"{card_brand(brand)} •••• {last4 or '????'}"
+    return f"{wallet(wallet_code)} · {text}" if wallet_code else text
 
 
 def object_type(code: str | None) -> str:

@@ -41,6 +41,8 @@ def payment_to_dict(p: Payment) -> dict[str, Any]:
             "expMonth": p.card_exp_month,
             "expYear": p.card_exp_year,
             "country": p.card_country,
+            # As Stripe's card.wallet: the wallet that tokenised the card, else null.
+            "wallet": {"type": p.card_wallet} if p.card_wallet else None,
         },
         "customerEmail": p.customer_email,
         "description": p.description,

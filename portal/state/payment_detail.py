@@ -112,7 +112,7 @@ class PaymentDetailState(AuthState):
             "fees": money(p.platform_fee + p.gateway_fee),
             "net": money(p.net_amount),
             "gateway": labels.gateway(p.gateway),
-            "method": method_label(p.payment_method_type, p.card_brand),
+            "method": method_label(p.payment_method_type, p.card_brand, p.card_wallet),
             "order": p.order_id or "—",
             "customer_id": p.customer_id or "",
             "risk_score": "—" if p.risk_score is None else str(p.risk_score),

@@ -21,12 +21,12 @@ from sqlmodel import Session, select
 
 from backend.core.config import get_settings
 from backend.core.errors import Conflict, ValidationFailed
-from backend.gateways import declines
+from backend.gateways import declines, sandbox
 from backend.integrations import email as email_outbox
 from backend.models import AuditLog, CheckoutSession, Order, Payment
 from backend.models.enums import ActorType, PaymentStatus
 from backend.services.checkout import card_testing as checkout_declines
-from backend.services.checkout import subscribing
+from backend.services.checkout import stripe_element, subscribing
 from backend.services.checkout.session_state import (
     COMPLETE,
     CUSTOMER,
@@ -116,10 +116,17 @@ def pay(
     time_zone: str = "UTC",
     save_card: bool = False,
     method: str = "card",
+    wallet: str | None = None,
 ) -> PayResult:
     """Charge the session's order with a card (sandbox: the number; Stripe: a pm_ id), or
     with PayPal (`method` "paypal", `token` ignored): the payment then waits for the buyer's
     approval (requires_action, `action_url` PayPal's page; back on this page, finish_action).
+
+    `wallet` ("apple_pay", "google_pay"): the sandbox page's test wallet, `token` ignored. It
+    hands over a tokenised test card (Visa 4242) as Apple Pay and Google Pay do through
+    Stripe, and the payment is a card payment like any other. Wallets are part of the card
+    method (as at Stripe): a session that takes cards takes them. With Stripe keys the
+    Payment Element's own wallet buttons make an ordinary pm_ id instead.
 
     `save_card`: the customer ticked "save for future payments" (the merchant's consent text),
     which a session offers when created with savePaymentMethod: the card is saved for the
@@ -157,6 +164,8 @@ def pay(
         )
     if method == PAYPAL:
         token = PAYPAL
+    if wallet is not None:
+        token = _test_wallet_token(session, method, wallet)
     attempt = len(orders.list_order_payments(db, scope_of(session), session.order_id)) + 1
     back = f"{get_settings().app_url}/pay/{session.id}"
     subscription = bool(session.save_payment_method) and subscribing.sells_subscription(db, session)
@@ -199,6 +208,23 @@ def pay(
         return _waiting(db, session, payment)
     receipt = complete(db, session, payment, locale, time_zone)
     return PayResult(COMPLETE, session, payment, receipt_email_id=receipt)
+
+
+def _test_wallet_token(session: CheckoutSession, method: str, wallet: str) -> str:
+    """The sandbox token of the test wallet's card ("pm_apple_pay_visa"). Refused before
+    anything is written where the page has no test wallet: a live session, or Stripe keys
+    set (whose Payment Element shows the real wallets)."""
+    if method != "card" or session.livemode or not stripe_element.sandbox_card_form():
+        raise ValidationFailed(
+            "The test wallet pays test-mode checkouts in the sandbox only",
+            param="paymentMethod.wallet",
+        )
+    try:
+        return sandbox.wallet_token(wallet)
+    except ValueError:
+        raise ValidationFailed(
+            "The test wallet is apple_pay or google_pay", param="paymentMethod.wallet"
+        ) from None
 
 
 def _waiting(db: Session, session: CheckoutSession, payment: Payment) -> PayResult:

@@ -16,6 +16,7 @@ from backend.core.config import get_settings
 from backend.core.db import session_scope
 from backend.models import GatewayConfig
 from backend.models.enums import ActorType
+from backend.services.checkout import wallet_domains
 from backend.services.context import Actor, Scope
 from backend.services.identity import step_up
 from backend.services.identity.permissions import Permission, require
@@ -225,3 +226,20 @@ def fallback_text(livemode: bool, configured: bool) -> str:
         target = "the platform's Stripe test account" if stripe else "the built-in sandbox"
     lead = "Payments no processor above takes go to " if configured else "Payments go to "
     return lead + target + "."
+
+
+def wallets(ctx: SessionContext) -> wallet_domains.WalletsView:
+    """Apple Pay and Google Pay on the live checkout: the domain's status at Stripe."""
+    require(ctx.role, Permission.VIEW_DATA)
+    return wallet_domains.view()
+
+
+def register_wallet_domain(ctx: SessionContext, *, check_only: bool = False) -> None:
+    """Register the checkout's domain with Stripe, or (check_only) ask Stripe to verify it
+    again: the domain is APP_URL's host, never typed in."""
+    require(ctx.role, Permission.MANAGE_SETTINGS)
+    with session_scope() as db:
+        if check_only:
+            wallet_domains.check(db)
+        else:
+            wallet_domains.register(db)
