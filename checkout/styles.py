@@ -75,7 +75,6 @@ place-items:center;margin:0 auto;font-size:28px}
 .co-check input{width:22px;height:22px;margin:2px 0 0;flex:none;accent-color:var(--co-brand)}
 .co-check label{font-weight:500}
 .co-wallets{display:grid;gap:10px;margin:0 0 8px}
-@media (min-width:30em){.co-wallets{grid-template-columns:1fr 1fr}}
 .co-wallet{min-height:48px;border-radius:8px;font:inherit;font-weight:600;cursor:pointer;
 padding:0 12px;border:2px dashed #9ca3af}
 .co-wallet-apple{background:#000;color:#fff}

@@ -159,7 +159,7 @@ def _wallets(found: Any, viewer: Viewer) -> dict[str, str]:  # a wallet_domains.
     """The Apple Pay and Google Pay panel in words."""
     if not found.stripe:
         summary = (
-            "Without Stripe keys the checkout shows a test wallet button (Apple Pay and Google "
+            "Without Stripe keys the checkout shows test wallet buttons (Apple Pay and Google "
             "Pay stand-ins paying with the test card Visa 4242). With Stripe keys, Stripe's "
             "Payment Element shows the real ones once this domain is registered."
         )

@@ -83,3 +83,10 @@ def test_pay_with_the_test_wallet_then_find_it_in_the_portal(  # type: ignore[no
     assert not has_horizontal_scroll(portal)
     assert not CODE_WORDS.search(visible_text(portal))
     screenshot(portal, f"portal-wallet-payment-{viewport}")
+
+    # Processors: without Stripe keys, the panel says the checkout shows the test wallet.
+    portal.goto(f"{app_url}/settings/processors")
+    panel = portal.locator(".rt-Card", has_text="Apple Pay and Google Pay")
+    expect(panel.get_by_text("the checkout shows test wallet buttons")).to_be_visible()
+    assert not has_horizontal_scroll(portal)
+    screenshot(portal, f"portal-wallet-processors-{viewport}")
