@@ -384,7 +384,7 @@ class ProcessorsState(AuthState):
     def register_wallet_domain(self, check_only: bool):  # type: ignore[no-untyped-def]
         return self._change(
             lambda ctx, ip: processor_pages.register_wallet_domain(
-                ctx, check_only=bool(check_only)
+                ctx, check_only=bool(check_only), ip_address=ip
             ),
             "Checked with Stripe." if check_only else "Registered with Stripe.",
             resume=None,

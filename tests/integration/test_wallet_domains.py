@@ -16,7 +16,7 @@ from sqlmodel import select
 
 from backend.core.db import session_scope
 from backend.core.errors import NotFound, PermissionDenied, Unavailable, ValidationFailed
-from backend.models import PaymentMethodDomain
+from backend.models import AuditLog, PaymentMethodDomain
 from backend.services.checkout import wallet_domains
 from tests.fakes.stripe_api import FakeStripe
 from tests.integration.stripe_support import platform_stripe
@@ -142,15 +142,22 @@ def test_the_admin_cli_registers_and_shows_the_status(
 
 
 def test_only_owners_and_admins_register_from_the_portal(fake: FakeStripe) -> None:
+    from backend.services.identity import accounts
     from backend.services.identity.sessions import SessionContext
     from backend.services.payments import processor_pages
+
+    with session_scope() as db:
+        merchant = accounts.create_merchant(
+            db, email="owner@wallets.test", password="a long passphrase 1", name="Shop"
+        )
+        merchant_id, user_id = merchant.merchant.id, merchant.user.id
 
     def ctx(role: str) -> SessionContext:
         return SessionContext(
             session_id="ses_x",
-            user_id="usr_x",
-            email="member@shop.test",
-            merchant_id="mer_x",
+            user_id=user_id,
+            email="owner@wallets.test",
+            merchant_id=merchant_id,
             merchant_name="Shop",
             role=role,
             livemode=False,
@@ -161,8 +168,20 @@ def test_only_owners_and_admins_register_from_the_portal(fake: FakeStripe) -> No
         processor_pages.register_wallet_domain(ctx("developer"))
     assert fake.calls("POST") == [] and rows() == []
     assert not processor_pages.wallets(ctx("support")).registered
-    processor_pages.register_wallet_domain(ctx("admin"))
+    processor_pages.register_wallet_domain(ctx("admin"), ip_address="127.0.0.1")
     assert processor_pages.wallets(ctx("analyst")).registered
+    processor_pages.register_wallet_domain(ctx("owner"), check_only=True)
+    with session_scope(readonly=True) as db:
+        logged = db.exec(select(AuditLog).where(AuditLog.merchant_id == merchant_id)).all()
+    actions = [r.action for r in logged if r.object_type == "payment_method_domain"]
+    assert sorted(actions) == ["payment_method_domain.checked", "payment_method_domain.registered"]
+    registered = next(r for r in logged if r.action == "payment_method_domain.registered")
+    assert registered.actor_id == user_id and registered.ip_address == "127.0.0.1"
+    assert registered.details == {
+        "domain": "localhost",
+        "applePay": "active",
+        "googlePay": "active",
+    }
 
 
 # -- Apple's domain-association file -----------------------------------------------------------
