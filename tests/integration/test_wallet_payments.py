@@ -217,3 +217,18 @@ def test_with_stripe_keys_the_sandbox_test_wallet_is_refused(
         pay_with_wallet(sid, "apple_pay")
     assert counts(stripe_shop.merchant_id) == before
     assert fake.calls("POST", "/v1/payment_intents") == []
+
+
+def test_a_wallet_card_is_saved_for_future_payments_when_ticked(shop: Merchant) -> None:
+    from backend.models import PaymentMethod as SavedCard
+
+    sid = new_session(shop, savePaymentMethod=True)
+    with session_scope() as db:
+        result = paying.pay(
+            db, sid, token="", customer_email="ada@example.com", save_card=True, wallet="apple_pay"
+        )
+        assert result.status == "complete" and result.payment.card_wallet == "apple_pay"
+        saved = db.exec(select(SavedCard).where(SavedCard.merchant_id == shop.merchant_id)).all()
+        assert [(c.brand, c.last4, c.customer_id) for c in saved] == [
+            ("visa", "4242", result.payment.customer_id)
+        ]
