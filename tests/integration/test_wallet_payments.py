@@ -9,6 +9,8 @@ the real SDK against the local Stripe fake keeps its wallet from Stripe's answer
 
 from __future__ import annotations
 
+import csv
+import io
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -22,7 +24,10 @@ from backend.core.errors import ValidationFailed
 from backend.models import AuditLog, CheckoutSession, DomainEvent, LedgerEntry, Payment
 from backend.services import labels
 from backend.services.checkout import paying
+from backend.services.context import Scope
+from backend.services.reporting import exports
 from backend.services.reporting.dashboard import method_label
+from backend.services.reporting.payment_list import PaymentFilters
 from tests.fakes.stripe_api import FakeStripe
 from tests.integration.api_client import Merchant, new_merchant
 from tests.integration.stripe_support import platform_stripe
@@ -107,6 +112,15 @@ def test_the_sandbox_test_wallet_pays_like_a_tokenised_card(shop: Merchant) -> N
     assert body["paymentMethod"]["type"] == "card"
     assert body["paymentMethod"]["wallet"] == {"type": "apple_pay"}
     assert body["paymentMethod"]["last4"] == "4242"
+
+    # The payments export names the wallet in its last column.
+    text = "".join(exports.payments_csv(Scope(shop.merchant_id, False), PaymentFilters(), tz="UTC"))
+    [row] = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))
+    assert (row["payment_method"], row["card_last4"], row["card_wallet"]) == (
+        "card",
+        "4242",
+        "apple_pay",
+    )
 
     # What people read: the portal's lists and payment page, the customer's receipt.
     assert labels.card("visa", "4242", "apple_pay") == "Apple Pay · Visa •••• 4242"
