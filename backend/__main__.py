@@ -197,6 +197,32 @@ def _webhooks_listen(args: argparse.Namespace) -> dict[str, object]:
     return webhooks_listen.run(args)
 
 
+def _wallet_domain(args: argparse.Namespace) -> dict[str, object]:
+    """Register APP_URL's host with Stripe for Apple Pay and Google Pay, check it again, or
+    show what Stripe last said."""
+    from backend.services.checkout import wallet_domains
+
+    with session_scope() as db:
+        if args.action == "register":
+            row = wallet_domains.register(db)
+        elif args.action == "check":
+            row = wallet_domains.check(db)
+        else:
+            row = wallet_domains.current(db)
+        if row is None:
+            return {"domain": wallet_domains.checkout_domain(), "registered": False}
+        return {
+            "domain": row.domain_name,
+            "registered": True,
+            "id": row.id,
+            "livemode": row.livemode,
+            "enabled": row.enabled,
+            "applePay": {"status": row.apple_pay_status, "error": row.apple_pay_error},
+            "googlePay": {"status": row.google_pay_status, "error": row.google_pay_error},
+            "checkedAt": row.checked_at.isoformat(),
+        }
+
+
 def _aware_time(value: str) -> datetime:
     try:
         parsed = datetime.fromisoformat(value)
@@ -294,6 +320,17 @@ def build_parser() -> argparse.ArgumentParser:
     listen.add_argument("--events", help="only these event types, comma-separated (default *)")
     listen.add_argument("--live", action="store_true", help="refused: test mode only")
     listen.set_defaults(handler=_webhooks_listen)
+
+    wallet = commands.add_parser(
+        "wallet-domain",
+        help="Apple Pay and Google Pay: register the checkout's domain (APP_URL's) with Stripe",
+    )
+    wallet.add_argument(
+        "action",
+        choices=("register", "check", "status"),
+        help="register it (or check again if registered), check it again, or show its status",
+    )
+    wallet.set_defaults(handler=_wallet_domain)
     return parser
 
 

@@ -130,14 +130,29 @@
     }
   });
 
+  // The sandbox's test wallet buttons (type="button"): the form's hidden "wallet" field names
+  // the wallet and the form is submitted without a submitter, so the pay event gets the
+  // wallet and no card fields. A real submit (the Pay button, Enter) clears it: a card payment.
+  document.addEventListener("click", (ev) => {
+    const button = ev.target instanceof Element ? ev.target.closest("[data-wallet]") : null;
+    const wallet = document.getElementById("wallet");
+    if (!button || !wallet || !form() || button.disabled) return;
+    wallet.value = button.dataset.wallet;
+    form().requestSubmit();
+  });
+
   // Capture phase on the document runs before React's listeners on its root: a form with
   // errors never reaches the pay event.
   document.addEventListener(
     "submit",
     (ev) => {
       if (ev.target !== form()) return;
+      const wallet = document.getElementById("wallet");
+      if (wallet && ev.submitter) wallet.value = "";
+      // A wallet hands over a card: only the e-mail is the customer's to type.
+      const fields = wallet && wallet.value ? ["email"] : FIELDS;
       let first = null;
-      for (const id of FIELDS) {
+      for (const id of fields) {
         if (!document.getElementById(id)) continue;
         const problem = check(id);
         show(id, problem);

@@ -160,6 +160,7 @@ def sandbox_card_form() -> rx.Component:
         alert(),
         rx.el.p(id="form-check", class_name="co-sr", aria_live="assertive"),
         email_field(),
+        rx.cond(S.wallets_offered, test_wallets()),
         rx.el.fieldset(
             rx.el.legend(S.m["payment"]),
             form_field(S.m["card_name"], "cc-name", auto_complete="cc-name", max_length=100),
@@ -224,6 +225,34 @@ def sandbox_card_form() -> rx.Component:
             "data-err-postal": S.m["err_postal"],
             "data-err-form": S.m["err_form"],
         },
+    )
+
+
+def wallet_button(wallet: str, label: rx.Var | str) -> rx.Component:
+    # type="button": Enter in the e-mail field submits the card form, never a wallet.
+    # checkout/card_form.js puts the wallet into the form's hidden "wallet" field and submits.
+    return rx.el.button(
+        rx.cond(S.processing, S.m["processing"], label),
+        type="button",
+        id=f"wallet-{wallet.replace('_', '-')}",
+        class_name=f"co-wallet co-wallet-{wallet.split('_')[0]}",
+        disabled=S.processing,
+        custom_attrs={"data-wallet": wallet},
+    )
+
+
+def test_wallets() -> rx.Component:
+    """The sandbox's stand-ins for Apple Pay and Google Pay: a tokenised test card, paid
+    through the same pay event as the card form (its hidden "wallet" field says which)."""
+    return rx.el.div(
+        rx.el.input(type="hidden", name="wallet", id="wallet", default_value=""),
+        rx.el.div(
+            wallet_button("apple_pay", S.m["wallet_apple_pay"]),
+            wallet_button("google_pay", S.m["wallet_google_pay"]),
+            class_name="co-wallets",
+        ),
+        rx.el.p(S.m["wallet_test"], class_name="co-help"),
+        rx.el.p(S.m["or_card"], class_name="co-or"),
     )
 
 

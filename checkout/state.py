@@ -100,6 +100,9 @@ class CheckoutState(rx.State):
     # The order's total as the summary shows it: "$15.00", or "$15.00 every month".
     total_words: str = ""
     stripe_element: bool = False
+    # Apple Pay and Google Pay: part of the card method (Stripe's Payment Element shows them
+    # where the browser has one; the sandbox page shows its test wallet).
+    wallets_offered: bool = False
     stripe_publishable_key: str = ""
     stripe_client_secret: str = ""
     # PayPal: offered by the session; its approval page (empty: the offline twin's step here).
@@ -196,6 +199,7 @@ class CheckoutState(rx.State):
         self._fill_messages(recurring=self.total_words)
         self.stripe_client_secret = result.client_secret or ""
         self.paypal_offered = "paypal" in (session.payment_methods or ())
+        self.wallets_offered = "card" in (session.payment_methods or ())
         self.paypal_url = result.action_url or ""
         self.bank_offered = "bank" in (session.payment_methods or ())
         if self.bank_offered:
@@ -243,7 +247,7 @@ class CheckoutState(rx.State):
         self._paid_at = session.completed_at or datetime.now(UTC)
         card = bank
         if payment is not None and payment.card_last4:
-            card = f"{labels.card_brand(payment.card_brand)} •••• {payment.card_last4}"
+            card = labels.card(payment.card_brand, payment.card_last4, payment.card_wallet)
         elif payment is not None and payment.payment_method_type == "paypal":
             card = labels.gateway("paypal")
         email = session.customer_email or ""
@@ -299,11 +303,14 @@ class CheckoutState(rx.State):
 
     @rx.event
     def pay(self, form: dict[str, str]):  # type: ignore[no-untyped-def]
-        """Sandbox card form: check again, then charge. The number lives only in `form`."""
+        """Sandbox card form: check again, then charge. The number lives only in `form`.
+        Its test wallet buttons submit the same form with `wallet` set and no card fields."""
         if self.processing or self.view != "form":
             return
         email = self.preset_email or str(form.get("email", "")).strip()
-        problems = card_problems(
+        # A test wallet button: a tokenised card, so no card fields to check.
+        wallet = str(form.get("wallet", ""))[:20] or None
+        problems = wallet is None and card_problems(
             number=str(form.get("cc-number", "")),
             expiry=str(form.get("cc-exp", "")),
             cvc=str(form.get("cc-csc", "")),
@@ -317,7 +324,8 @@ class CheckoutState(rx.State):
         self.processing, self.error = True, ""
         yield
         save = self.save_offer and str(form.get("save-card", "")) in ("on", "true")
-        yield from self._charge(str(form.get("cc-number", "")), email, save)
+        number = "" if wallet else str(form.get("cc-number", ""))
+        yield from self._charge(number, email, save, wallet=wallet)
 
     @rx.event
     def pay_with_stripe(self, payment_method_id: str, email: str):  # type: ignore[no-untyped-def]
@@ -409,6 +417,7 @@ class CheckoutState(rx.State):
         save: bool = False,
         method: str = "card",
         bank: customer_actions.BankChoice | None = None,
+        wallet: str | None = None,
     ):
         try:
             view = customer_actions.pay(
@@ -421,6 +430,7 @@ class CheckoutState(rx.State):
                 save_card=save,
                 method=method,
                 bank=bank,
+                wallet=wallet,
             )
         except ValidationFailed as exc:
             self.processing = False

@@ -77,6 +77,14 @@ place-items:center;margin:0 auto;font-size:28px}
 .co-check{display:flex;gap:10px;align-items:flex-start;margin:0 0 14px}
 .co-check input{width:22px;height:22px;margin:2px 0 0;flex:none;accent-color:var(--co-brand)}
 .co-check label{font-weight:500}
+.co-wallets{display:grid;gap:10px;margin:0 0 8px}
+.co-wallet{min-height:48px;border-radius:8px;font:inherit;font-weight:600;cursor:pointer;
+padding:0 12px;border:2px dashed #9ca3af}
+.co-wallet-apple{background:#000;color:#fff}
+.co-wallet-google{background:#fff;color:#1f2937;border-color:#6b7280}
+.co-wallet[disabled]{opacity:.75;cursor:progress}
+.co-or{display:flex;align-items:center;gap:10px;color:#4b5563;font-size:.875rem;margin:14px 0}
+.co-or::before,.co-or::after{content:"";flex:1;border-top:1px solid #e5e7eb}
 .co-sr{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0);white-space:nowrap}
 """
 

@@ -17,6 +17,7 @@ from backend.api.routes import (
     webhook_endpoints,
     webhooks_paypal,
     webhooks_stripe,
+    well_known,
 )
 from backend.api.routes.audit_export import router as audit_export_router
 from backend.api.routes.billing import router as billing_router
@@ -91,6 +92,7 @@ def create_app() -> FastAPI:
     api.include_router(portal_exports.router)
     api.include_router(session_cookie.router)
     api.include_router(audit_export_router)
+    api.include_router(well_known.router)
     json_body.add_schemas(api)
     docs.install(api, openapi_url="/api/openapi.json")
     return api

@@ -27,9 +27,11 @@ class PaymentMethodIn(_Strict):
     token: StrictStr = Field(
         min_length=1,
         max_length=255,
-        description="Card, sandbox: a test card number or a token such as pm_card_visa; "
-        "Stripe: a PaymentMethod id. Bank (US dollars, charge only): Plaid's Stripe bank "
-        "account token (btok_...); sandbox: a test account number such as 000123456789",
+        description="Card, sandbox: a test card number or a token such as pm_card_visa "
+        "(pm_apple_pay_visa, pm_google_pay_visa: the test card in a wallet); Stripe: a "
+        "PaymentMethod id (an Apple Pay or Google Pay one is a card). Bank (US dollars, charge "
+        "only): Plaid's Stripe bank account token (btok_...); sandbox: a test account number "
+        "such as 000123456789",
         examples=["pm_card_visa"],
     )
 
@@ -88,6 +90,10 @@ class BankAccountOut(BaseModel):
     returnFeeCents: int | None
 
 
+class WalletOut(BaseModel):
+    type: str = Field(description="The wallet that tokenised the card: apple_pay, google_pay")
+
+
 class PaymentMethodOut(BaseModel):
     type: str
     brand: str | None
@@ -96,6 +102,9 @@ class PaymentMethodOut(BaseModel):
     expYear: int | None
     country: str | None
     bankAccount: BankAccountOut | None = None
+    wallet: WalletOut | None = Field(
+        None, description="As Stripe's card.wallet: set when a wallet paid with the card"
+    )
 
 
 class RiskOut(BaseModel):

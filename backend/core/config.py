@@ -82,6 +82,12 @@ class Settings(BaseSettings):
         "new and the old one, comma-separated: both are accepted",
     )
     stripe_api_base: str | None = None
+    apple_pay_domain_association: Path | None = Field(
+        None,
+        description="path of Apple's domain-association file for Apple Pay on the checkout "
+        "(from Stripe's dashboard), absolute or relative to the project; served at "
+        "/.well-known/apple-developer-merchantid-domain-association (unset: 404)",
+    )
     paypal_api_base: str | None = Field(
         None,
         description="point the PayPal client at another address (the tests' local fake); "
@@ -140,6 +146,15 @@ class Settings(BaseSettings):
         if isinstance(value, str) and value.strip().lower() in {"", "off", "none"}:
             return None
         return value
+
+    @field_validator("apple_pay_domain_association", mode="before")
+    @classmethod
+    def _association_path(cls, value: object) -> object:
+        """Empty: not configured; a relative path is the project's."""
+        if value is None or (isinstance(value, str) and not value.strip()):
+            return None
+        path = Path(str(value).strip())
+        return path if path.is_absolute() else PROJECT_ROOT / path
 
     @field_validator("database_url")
     @classmethod

@@ -54,3 +54,10 @@ class RateLimited(ServiceError):
     def __init__(self, message: str, *, retry_after: int, **kwargs: str | None):
         super().__init__(message, **kwargs)
         self.retry_after = retry_after
+
+
+class Unavailable(ServiceError):
+    """A provider asked on the caller's behalf could not be reached or failed on its side."""
+
+    status = 503
+    code = "provider_unavailable"

@@ -79,6 +79,9 @@ class CardDetails:
     country: str | None = None
     # Set by a test processor on its risk test cards; never stored.
     risk_test: RiskTest | None = None
+    # The wallet that tokenised the card (Stripe's card.wallet.type: "apple_pay",
+    # "google_pay"...); None for a card typed in.
+    wallet: str | None = None
 
 
 @dataclass(frozen=True)

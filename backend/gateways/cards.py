@@ -56,6 +56,9 @@ _LENGTHS: dict[str, frozenset[int]] = {
 
 BRANDS: tuple[str, ...] = tuple(_LENGTHS)
 
+# The wallets that hand a merchant a tokenised card (Stripe's card.wallet.type values for them).
+WALLETS: tuple[str, ...] = ("apple_pay", "google_pay")
+
 _FINGERPRINT_PURPOSE = "card_fingerprint"
 FINGERPRINT_LENGTH = 32  # hex characters: 128 bits of a keyed HMAC-SHA256
 

@@ -39,6 +39,12 @@ pm_card_createDispute (0259), pm_card_radarBlock and its alias
 pm_card_chargeDeclinedFraudulent (0019), and pm_card_riskLevelElevated (9235). A token and its
 number share a fingerprint.
 
+Wallets: the checkout's test wallet hands over a tokenised card, as Apple Pay and Google Pay do
+through Stripe. Its tokens are "pm_apple_pay_<card>" and "pm_google_pay_<card>", where
+"pm_card_<card>" is one of the ids above (pm_apple_pay_visa: Visa 4242 in Apple Pay;
+pm_google_pay_chargeDeclined: a declined card in Google Pay). The card behaves as its own token
+does; its details carry the wallet (CardDetails.wallet, Stripe's card.wallet.type).
+
 (**) Risk test cards, Stripe's Radar test cards: `card_details` reports the risk outcome they
 ask for (CardDetails.risk_test) and the risk rules, in test mode, block the first and flag the
 second for review (services.payments.risk). The risk block happens before any gateway; should
@@ -239,10 +245,34 @@ def _saved_card(token: str) -> _TestCard | None:
     return _SAVED.get(match.group(1)) if match else None
 
 
+# "pm_apple_pay_visa": the wallet, then the card of "pm_card_visa".
+_WALLET_TOKEN = re.compile(rf"pm_({'|'.join(cards.WALLETS)})_([A-Za-z0-9_]+)")
+
+
+def wallet_token(wallet: str, card: str = "visa") -> str:
+    """The sandbox token of a test card in a wallet ("pm_apple_pay_visa"); ValueError for a
+    wallet or card the sandbox does not know."""
+    token = f"pm_{wallet}_{card}"
+    if wallet not in cards.WALLETS or wallet_of(token) is None:
+        raise ValueError("not a sandbox wallet")
+    return token
+
+
+def wallet_of(token: object) -> str | None:
+    """The wallet of a sandbox wallet token whose card is a test card; None otherwise."""
+    match = _WALLET_TOKEN.fullmatch(token.strip()) if isinstance(token, str) else None
+    if match is None or f"pm_card_{match.group(2)}" not in _TOKENS:
+        return None
+    return match.group(1)
+
+
 def _find_card(token: object) -> _TestCard | None:
     if not isinstance(token, str):
         return None
     token = token.strip()
+    wallet = _WALLET_TOKEN.fullmatch(token)
+    if wallet is not None:
+        token = f"pm_card_{wallet.group(2)}"
     if token in _TOKENS:
         return _CARDS[_TOKENS[token]]
     if token.startswith(SAVED_CARD_PREFIX):
@@ -256,15 +286,16 @@ def _find_card(token: object) -> _TestCard | None:
 
 # A test card's details, by card, expiry year and the secret its fingerprint is keyed with:
 # a charge asks twice (before risk scoring and in the answer), each time an HMAC.
-_DETAILS: dict[tuple[_TestCard, int, str], CardDetails] = {}
+_DETAILS: dict[tuple[_TestCard, int, str, str | None], CardDetails] = {}
 
 
-def _details(card: _TestCard) -> CardDetails:
+def _details(card: _TestCard, wallet: str | None = None) -> CardDetails:
     exp_year = datetime.now(UTC).year + EXPIRY_YEARS_AHEAD
-    key = (card, exp_year, get_settings().secret_key)
+    key = (card, exp_year, get_settings().secret_key, wallet)
     found = _DETAILS.get(key)
     if found is None:
-        if len(_DETAILS) > 4 * len(_CARDS):  # a new year or secret: the old ones are unused
+        # A new year or secret: the old ones are unused (each card may come in every wallet).
+        if len(_DETAILS) > 4 * len(_CARDS) * (1 + len(cards.WALLETS)):
             _DETAILS.clear()
         found = _DETAILS[key] = CardDetails(
             brand=cards.detect_brand(card.number),
@@ -274,6 +305,7 @@ def _details(card: _TestCard) -> CardDetails:
             fingerprint=cards.fingerprint(card.number),
             country=card.country,
             risk_test=card.risk_test,
+            wallet=wallet,
         )
     return found
 
@@ -357,7 +389,7 @@ class SandboxGateway:
     def card_details(self, token: str) -> CardDetails | None:
         """Brand, last4, expiry, fingerprint and country of a test card; None otherwise."""
         card = _find_card(token)
-        return _details(card) if card else None
+        return _details(card, wallet_of(token)) if card else None
 
     def create_payment(self, request: PaymentRequest) -> PaymentResult:
         if request.payment_method_type == "bank":
@@ -383,7 +415,7 @@ class SandboxGateway:
             )
         self._reach_processor()
 
-        details = _details(card)
+        details = _details(card, wallet_of(request.payment_method_token))
         payment_id = _new_id(PAYMENT_ID_PREFIX)
         approved = Outcome.SUCCEEDED if request.capture else Outcome.AUTHORIZED
         behaviour = card.behaviour

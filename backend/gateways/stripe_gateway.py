@@ -180,6 +180,23 @@ _DISPUTE_OPERATIONS = ("submit_dispute", "accept_dispute")
 _PAGE_SIZE = 100  # Stripe's largest page
 
 
+def client(
+    secret_key: str,
+    api_base: str | None,
+    http_client: stripe.HTTPClient,
+    max_network_retries: int = 0,
+) -> stripe.StripeClient:
+    """The SDK's client for one secret key, at `api_base` when given (a local fake)."""
+    # File uploads go to Stripe's files host (files.stripe.com): a local fake serves both.
+    bases = {"api": api_base, "files": api_base} if api_base else None
+    return stripe.StripeClient(
+        secret_key,
+        base_addresses=bases,  # type: ignore[arg-type]
+        max_network_retries=max_network_retries,
+        http_client=http_client,
+    )
+
+
 class StripeGateway:
     """The Gateway protocol of backend.gateways.base on Stripe's PaymentIntents API.
 
@@ -207,14 +224,7 @@ class StripeGateway:
         # Our own requests-based client, for its timeout (the SDK's default waits 80 s) and so
         # that connection errors keep their requests/urllib3 cause (see _connection_error).
         self._http = stripe.RequestsClient(timeout=timeout)
-        # File uploads go to Stripe's files host (files.stripe.com): a local fake serves both.
-        bases = {"api": self.api_base, "files": self.api_base} if self.api_base else None
-        self._client = stripe.StripeClient(
-            secret_key,
-            base_addresses=bases,  # type: ignore[arg-type]
-            max_network_retries=max_network_retries,
-            http_client=self._http,
-        )
+        self._client = client(secret_key, self.api_base, self._http, max_network_retries)
 
     @classmethod
     def from_settings(
@@ -724,6 +734,7 @@ def _card(card: Any) -> CardDetails | None:
         exp_year=_field(card, "exp_year"),
         fingerprint=_field(card, "fingerprint"),
         country=_field(card, "country"),
+        wallet=_field(_field(card, "wallet"), "type"),
     )
 
 

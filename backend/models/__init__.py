@@ -47,6 +47,7 @@ from backend.models.reporting_indexes import PAYMENT_INDEXES  # noqa: F401  (reg
 from backend.models.routing import BlocklistEntry, GatewayConfig, PaymentAttempt, ProcessorCircuit
 from backend.models.two_factor import OutboundSms, PendingLogin, RecoveryCode, SmsVerification
 from backend.models.types import UTCDateTime, utcnow
+from backend.models.wallets import PaymentMethodDomain
 from backend.models.webhooks import (
     DomainEvent,
     InboundWebhookEvent,
@@ -98,6 +99,7 @@ __all__ = [
     "PaymentAttempt",
     "PaymentLink",
     "PaymentMethod",
+    "PaymentMethodDomain",
     "Payout",
     "PayoutRailCursor",
     "PayoutSchedule",

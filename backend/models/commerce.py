@@ -197,6 +197,8 @@ class Payment(SQLModel, table=True):
     card_exp_year: int | None = None
     card_fingerprint: str | None = Field(default=None, max_length=64)
     card_country: str | None = Field(default=None, max_length=2)
+    # The wallet that tokenised the card ("apple_pay", "google_pay"; Stripe's card.wallet.type).
+    card_wallet: str | None = Field(default=None, max_length=32)
     customer_email: str | None = Field(default=None, max_length=320)
     billing_country: str | None = Field(default=None, max_length=2)
     ip_address: str | None = Field(default=None, max_length=64)

@@ -121,6 +121,14 @@ CARD_BRANDS: dict[str, str] = {
     "visa": "Visa",
 }
 
+# Wallets that pay with a tokenised card (Stripe's card.wallet.type).
+WALLETS: dict[str, str] = {
+    "apple_pay": "Apple Pay",
+    "google_pay": "Google Pay",
+    "link": "Link",
+    "samsung_pay": "Samsung Pay",
+}
+
 # The objects the audit log names.
 OBJECT_TYPES: dict[str, str] = {
     "api_key": "API key",
@@ -130,6 +138,7 @@ OBJECT_TYPES: dict[str, str] = {
     "gateway_config": "Processor",
     "ip_address": "IP address",
     "payment_method": "Saved card",
+    "payment_method_domain": "Wallet domain",
     "payout_schedule": "Payout schedule",
     "price": "Price",
     "product": "Product",
@@ -242,6 +251,8 @@ AUDIT_ACTIONS: dict[str, str] = {
     "gateway_config.pinned": "Processor pinned ahead of cheaper ones",
     "gateway_config.unpinned": "Processor unpinned",
     "gateway_config.updated": "Processor updated",
+    "payment_method_domain.registered": "Checkout domain registered with Stripe for wallets",
+    "payment_method_domain.checked": "Checkout domain checked with Stripe for wallets",
     "invitation.accepted": "Invitation accepted",
     "invitation.created": "Team member invited",
     "invitation.revoked": "Invitation revoked",
@@ -341,6 +352,17 @@ def action(code: str | None) -> str:
 
 def card_brand(code: str | None) -> str:
     return CARD_BRANDS.get(str(code or "").lower()) or str(code or "").title() or "Card"
+
+
+def wallet(code: str | None) -> str:
+    return WALLETS.get(str(code or "")) or words(code)
+
+
+def card(brand: str | None, last4: str | None, wallet_code: str | None = None) -> str:
+    """A card as people read it: "Visa •••• 4242", or "Apple Pay · Visa •••• 4242" when a
+    wallet paid with it."""
+    text = f"{card_brand(brand)} •••• {last4 or '????'}"
+    return f"{wallet(wallet_code)} · {text}" if wallet_code else text
 
 
 def object_type(code: str | None) -> str:

@@ -44,6 +44,8 @@ def payment_to_dict(p: Payment, bank: BankDebit | None = None) -> dict[str, Any]
             "expYear": p.card_exp_year,
             "country": p.card_country,
             "bankAccount": bank_debit_to_dict(bank) if bank is not None else None,
+            # As Stripe's card.wallet: the wallet that tokenised the card, else null.
+            "wallet": {"type": p.card_wallet} if p.card_wallet else None,
         },
         "customerEmail": p.customer_email,
         "description": p.description,

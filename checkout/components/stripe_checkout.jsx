@@ -7,7 +7,16 @@ import { useEffect, useMemo, useRef, useState } from "react";
 import { loadStripe } from "@stripe/stripe-js/pure";
 import { Elements, PaymentElement, useElements, useStripe } from "@stripe/react-stripe-js";
 
-function PayForm({ email, payLabel, busyLabel, busy, clientSecret, onPaymentMethod, onActionDone, onError }) {
+// Apple Pay and Google Pay are part of the card method: the Payment Element offers them ("auto")
+// where the browser has one and the page's domain is registered with Stripe
+// (backend/services/checkout/wallet_domains.py); the PaymentMethod it makes is a card whose
+// card.wallet.type names the wallet.
+const walletOptions = (offered) => {
+  const show = offered ? "auto" : "never";
+  return { wallets: { applePay: show, googlePay: show } };
+};
+
+function PayForm({ email, payLabel, busyLabel, busy, clientSecret, wallets, onPaymentMethod, onActionDone, onError }) {
   const stripe = useStripe();
   const elements = useElements();
   const [customerEmail, setCustomerEmail] = useState(email || "");
@@ -48,7 +57,7 @@ function PayForm({ email, payLabel, busyLabel, busy, clientSecret, onPaymentMeth
             onChange={(e) => setCustomerEmail(e.target.value)} />
         </div>
       )}
-      <PaymentElement />
+      <PaymentElement options={walletOptions(wallets)} />
       <button type="submit" className="co-pay" disabled={!stripe || busy} aria-busy={busy}>
         {busy ? busyLabel : payLabel}
       </button>

@@ -41,6 +41,7 @@ class StripeCheckout(rx.Component):
     busy_label: rx.Var[str]
     busy: rx.Var[bool]
     client_secret: rx.Var[str]
+    wallets: rx.Var[bool]
 
     on_payment_method: rx.EventHandler[_payment_method_args]
     on_action_done: rx.EventHandler[rx.event.no_args_event_spec]
@@ -59,6 +60,7 @@ def stripe_checkout() -> rx.Component:
         busy_label=S.m["processing"],
         busy=S.processing,
         client_secret=S.stripe_client_secret,
+        wallets=S.wallets_offered,
         on_payment_method=S.pay_with_stripe,
         on_action_done=S.finish_stripe_action,
         on_error=S.show_stripe_error,

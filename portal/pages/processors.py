@@ -355,6 +355,55 @@ def processor_card(row: rx.Var) -> rx.Component:
     )
 
 
+def wallet_status(name: str, words: rx.Var, on: rx.Var) -> rx.Component:
+    return rx.hstack(
+        rx.text(name, size="2", color_scheme="gray", min_width="7rem"),
+        rx.badge(words, color_scheme=rx.cond(on != "", "green", "gray")),
+        align="center",
+        width="100%",
+    )
+
+
+def wallets_card() -> rx.Component:
+    """Apple Pay and Google Pay on the live checkout: the domain registered with Stripe."""
+    w = S.wallets
+    return rx.card(
+        rx.vstack(
+            rx.heading("Apple Pay and Google Pay", size="4", as_="h2"),
+            rx.text(w["summary"], size="2"),
+            rx.cond(
+                w["stripe"] != "",
+                rx.vstack(
+                    fact("Domain", w["domain"]),
+                    wallet_status("Apple Pay", w["apple_pay"], w["apple_pay_on"]),
+                    wallet_status("Google Pay", w["google_pay"], w["google_pay_on"]),
+                    fact("Apple's file", w["association"]),
+                    rx.cond(
+                        S.can_manage,
+                        rx.flex(
+                            rx.cond(
+                                w["registered"] != "",
+                                action_button(
+                                    "Check again", "gray", S.register_wallet_domain(True)
+                                ),
+                                action_button(
+                                    "Register domain", "green", S.register_wallet_domain(False)
+                                ),
+                            ),
+                            wrap="wrap",
+                        ),
+                    ),
+                    spacing="2",
+                    width="100%",
+                ),
+            ),
+            spacing="2",
+            width="100%",
+        ),
+        width="100%",
+    )
+
+
 @portal_page("/settings/processors", "Processors", on_load=[S.load])
 def processors() -> rx.Component:
     return rx.vstack(
@@ -409,6 +458,7 @@ def processors() -> rx.Component:
                     ),
                 ),
                 rx.callout(S.fallback, icon="info", color_scheme="gray", width="100%"),
+                wallets_card(),
                 spacing="3",
                 width="100%",
             ),

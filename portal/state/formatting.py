@@ -26,8 +26,8 @@ def major_text(amount: int | None, currency: str) -> str:
     return "" if amount is None else str(to_major(amount, currency))
 
 
-def card_label(brand: str | None, last4: str | None) -> str:
-    return f"{labels.card_brand(brand)} •••• {last4}" if last4 else "—"
+def card_label(brand: str | None, last4: str | None, wallet: str | None = None) -> str:
+    return labels.card(brand, last4, wallet) if last4 else "—"
 
 
 def payment_row(p: Any, locale: str = "en_US", tz: str = "UTC") -> dict[str, str]:
@@ -39,7 +39,7 @@ def payment_row(p: Any, locale: str = "en_US", tz: str = "UTC") -> dict[str, str
         "status": p.status,
         "status_label": labels.status(p.status),
         "customer": p.customer_email or "—",
-        "card": card_label(p.card_brand, p.card_last4),
+        "card": card_label(p.card_brand, p.card_last4, p.card_wallet),
         "date": format_date(local, "medium", locale=locale),
         "time": format_time(local, "short", tzinfo=local.tzinfo, locale=locale),
         "fresh": "",

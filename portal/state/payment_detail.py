@@ -21,7 +21,7 @@ from backend.services.payments import (
 )
 from backend.services.reporting.dashboard import method_label
 from portal.state.auth import AuthState
-from portal.state.formatting import payment_row, when
+from portal.state.formatting import card_label, payment_row, when
 from portal.state.step_up import step_up_then
 from portal.state.viewer import current_viewer
 
@@ -161,7 +161,9 @@ class PaymentDetailState(AuthState):
             "fees": money(p.platform_fee + p.gateway_fee),
             "net": money(p.net_amount),
             "gateway": labels.gateway(p.gateway),
-            "method": method_label(p.payment_method_type, p.card_brand),
+            "method": method_label(p.payment_method_type, p.card_brand, p.card_wallet),
+            # The method names the wallet ("Apple Pay · Visa"); this row is the card itself.
+            "card": card_label(p.card_brand, p.card_last4),
             "order": p.order_id or "—",
             "customer_id": p.customer_id or "",
             "risk_score": "—" if p.risk_score is None else str(p.risk_score),

@@ -25,7 +25,7 @@ from backend.services.payments import gateway_configs, processor_pages
 from backend.services.payments.fees import describe
 from backend.services.payments.routing import DEFAULT_FEES, GATEWAY_NAMES, config_fees
 from portal.state.auth import AuthState
-from portal.state.formatting import major_text
+from portal.state.formatting import major_text, when
 from portal.state.step_up import step_up_then
 from portal.state.viewer import Viewer, current_viewer
 
@@ -152,6 +152,48 @@ def _paypal_row(
     }
 
 
+_WALLET_WORDS = {"active": "Active", "inactive": "Not active"}
+
+
+def _wallets(found: Any, viewer: Viewer) -> dict[str, str]:  # a wallet_domains.WalletsView
+    """The Apple Pay and Google Pay panel in words."""
+    if not found.stripe:
+        summary = (
+            "Without Stripe keys the checkout shows test wallet buttons (Apple Pay and Google "
+            "Pay stand-ins paying with the test card Visa 4242). With Stripe keys, Stripe's "
+            "Payment Element shows the real ones once this domain is registered."
+        )
+    elif not found.registered:
+        summary = (
+            f"{found.domain} is not registered with Stripe: the live checkout shows no "
+            "Apple Pay or Google Pay until it is."
+        )
+    else:
+        checked = when(found.checked_at, viewer.timezone, viewer.locale)
+        summary = f"{found.domain} is registered with Stripe (checked {checked})."
+
+    def status(code: str, error: str) -> str:
+        words = _WALLET_WORDS.get(code, "Not registered")
+        return f"{words}: {error}" if error else words
+
+    return {
+        "stripe": "yes" if found.stripe else "",
+        "registered": "yes" if found.registered else "",
+        "domain": found.domain,
+        "summary": summary,
+        "apple_pay": status(found.apple_pay, found.apple_pay_error),
+        "apple_pay_on": "yes" if found.apple_pay == "active" else "",
+        "google_pay": status(found.google_pay, found.google_pay_error),
+        "google_pay_on": "yes" if found.google_pay == "active" else "",
+        "association": (
+            "Served at /.well-known/apple-developer-merchantid-domain-association."
+            if found.association_file
+            else "Not set (APPLE_PAY_DOMAIN_ASSOCIATION): live Apple Pay needs Apple's file "
+            "from Stripe's dashboard at /.well-known/apple-developer-merchantid-domain-association."
+        ),
+    }
+
+
 class ProcessorsState(AuthState):
     rows: list[dict[str, str]] = []
     fallback: str = ""
@@ -165,6 +207,8 @@ class ProcessorsState(AuthState):
     form_gateway: str = "stripe"
     form_values: dict[str, str] = {}
     has_key: bool = False
+    # Apple Pay and Google Pay on the live checkout: the checkout domain's status at Stripe.
+    wallets: dict[str, str] = {}
 
     @rx.event
     def load(self):  # type: ignore[no-untyped-def]
@@ -186,6 +230,7 @@ class ProcessorsState(AuthState):
             _row(c, i, len(configs), c.id in found.in_use, viewer.locale, found.health.get(c.id))
             for i, c in enumerate(configs, start=1)
         ]
+        self.wallets = _wallets(processor_pages.wallets(viewer.ctx), viewer)
         self.health_rule = processor_pages.health_rule()
         self.fallback = processor_pages.fallback_text(viewer.ctx.livemode, bool(configs))
         self.can_manage = viewer.can(Permission.MANAGE_SETTINGS)
@@ -332,6 +377,16 @@ class ProcessorsState(AuthState):
         return self._change(
             lambda ctx, ip: processor_pages.delete(ctx, str(config_id)[:64], ip_address=ip),
             "Deleted.",
+            resume=None,
+        )
+
+    @rx.event
+    def register_wallet_domain(self, check_only: bool):  # type: ignore[no-untyped-def]
+        return self._change(
+            lambda ctx, ip: processor_pages.register_wallet_domain(
+                ctx, check_only=bool(check_only), ip_address=ip
+            ),
+            "Checked with Stripe." if check_only else "Registered with Stripe.",
             resume=None,
         )
 

@@ -180,7 +180,13 @@ def test_keyboard_only_payment(app_url, api, open_page) -> None:
     page.goto(session["url"])
     expect(page.get_by_role("button", name="Pay $12.00")).to_be_visible()
     page.get_by_label("Language").focus()
-    for value in ["ki@example.com", "Kim Ito", CARD_OK, "1234", "321", "10115"]:
+    page.keyboard.press("Tab")
+    page.keyboard.type("ki@example.com")
+    # The test wallets come next, before the card fields (a real page's wallets do too).
+    for wallet in ("Apple Pay", "Google Pay"):
+        page.keyboard.press("Tab")
+        expect(page.get_by_role("button", name=f"{wallet} · test wallet")).to_be_focused()
+    for value in ["Kim Ito", CARD_OK, "1234", "321", "10115"]:
         page.keyboard.press("Tab")
         page.keyboard.type(value)
     page.keyboard.press("Tab")

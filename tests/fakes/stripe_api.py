@@ -9,7 +9,8 @@ capture, cancel), Refunds (create, retrieve), PaymentMethods (retrieve), Files (
 sends uploads to the "files" base address, which this same server answers), Disputes (retrieve,
 update with evidence and submit, close), Payouts (list) and Balance transactions (list, with the
 `payout` filter and `expand[]=data.source`), Customers (create), SetupIntents (create with
-confirm, retrieve) and PaymentMethods (attach, detach). Lists page as Stripe's do: newest
+confirm, retrieve), PaymentMethods (attach, detach) and PaymentMethodDomains (create, list with
+`domain_name` and `enabled`, retrieve, update, validate). Lists page as Stripe's do: newest
 first, `limit`, `starting_after`, `has_more`, and `created[gt|gte|lt|lte]`. The published test
 PaymentMethods (pm_card_visa, pm_card_chargeDeclined, ...) behave as in Stripe's test mode.
 
@@ -21,6 +22,15 @@ PaymentMethod attached to a customer is charged with that customer only. A Payme
 `off_session=true` for a 3-D Secure card is refused with a 402 card_error
 `authentication_required` (the PaymentIntent in requires_payment_method), as Stripe's
 "authentication required" cards are.
+
+Wallets: `wallet_payment_method("apple_pay")` makes the PaymentMethod that Stripe.js makes in
+the browser when the customer pays with Apple Pay (or Google Pay) in the Payment Element: a card
+whose `card.wallet` names the wallet (`type`, its own sub-hash and `dynamic_last4`); the charge's
+`payment_method_details.card.wallet` repeats it. PaymentMethodDomains: a domain name is a bare
+host name (no scheme, port or path) and is registered once per account (400
+`resource_already_exists` for a second); Google Pay is active at once; Apple Pay is active
+unless `apple_pay_error` is set (the message Stripe gives when it cannot read the
+domain-association file), re-checked by validate.
 
 Disputes: pm_card_createDispute is disputed once it succeeds (charge.dispute.created and
 charge.dispute.funds_withdrawn). A submitted response (charge.dispute.updated, under_review) whose
@@ -222,6 +232,9 @@ class FakeStripe:
         self.payouts: dict[str, dict[str, Any]] = {}
         self.balance_transactions: dict[str, dict[str, Any]] = {}
         self.paid_out: dict[str, str] = {}  # balance transaction id -> payout id
+        self.payment_method_domains: dict[str, dict[str, Any]] = {}
+        # Why Apple Pay cannot be verified on a domain (None: its association file is found).
+        self.apple_pay_error: str | None = None
         self.events: list[dict[str, Any]] = []
         self.requests: list[RecordedRequest] = []
         self._cards: dict[str, TestCard] = {}  # payment method id -> its test card
@@ -703,6 +716,71 @@ class FakeStripe:
             raise _missing("payment_method", pm_id)
         return self.payment_methods[pm_id]
 
+    def wallet_payment_method(self, wallet: str, token: str = "pm_card_visa") -> str:
+        """The id of a PaymentMethod made by the Payment Element's Apple Pay or Google Pay
+        button (in the browser, with the publishable key): a card tokenised by the wallet."""
+        with self._lock:
+            pm = _payment_method_object(_new_id("pm"), token, TEST_PAYMENT_METHODS[token])
+            dynamic = f"{secrets.randbelow(10_000):04d}"  # the device account number's
+            pm["card"]["wallet"] = {"type": wallet, wallet: {}, "dynamic_last4": dynamic}
+            self.payment_methods[pm["id"]] = pm
+            self._cards[pm["id"]] = TEST_PAYMENT_METHODS[token]
+            return pm["id"]
+
+    # PaymentMethodDomains: what Stripe reports for each payment method on a domain.
+    def _create_payment_method_domain(self, p: dict[str, Any]) -> dict[str, Any]:
+        name = _required(p, "domain_name")
+        if not _DOMAIN_NAME.fullmatch(name):
+            raise invalid(
+                f"'{name}' is not a valid domain name: give the host name only, without "
+                "scheme, port or path.",
+                param="domain_name",
+            )
+        if any(d["domain_name"] == name for d in self.payment_method_domains.values()):
+            raise invalid(
+                f"The domain {name} is already registered on this account.",
+                code="resource_already_exists",
+                param="domain_name",
+            )
+        domain = {**_base("pmd"), "object": "payment_method_domain", "domain_name": name}
+        domain["enabled"] = p.get("enabled", "true") != "false"
+        self.payment_method_domains[domain["id"]] = domain
+        return self._check_domain(domain)
+
+    def _list_payment_method_domains(self, p: dict[str, Any]) -> dict[str, Any]:
+        wanted = {k: p[k] for k in ("domain_name", "enabled") if k in p}
+        listed = {
+            key: d
+            for key, d in self.payment_method_domains.items()
+            if all(str(d[k]).lower() == v for k, v in wanted.items())
+        }
+        return _page(p, listed, "/v1/payment_method_domains")
+
+    def _retrieve_payment_method_domain(self, p: dict[str, Any], domain_id: str) -> dict[str, Any]:
+        if domain_id not in self.payment_method_domains:
+            raise _missing("payment_method_domain", domain_id)
+        return self.payment_method_domains[domain_id]
+
+    def _update_payment_method_domain(self, p: dict[str, Any], domain_id: str) -> dict[str, Any]:
+        domain = self._retrieve_payment_method_domain(p, domain_id)
+        if "enabled" in p:
+            domain["enabled"] = p["enabled"] == "true"
+        return domain
+
+    def _validate_payment_method_domain(self, p: dict[str, Any], domain_id: str) -> dict[str, Any]:
+        return self._check_domain(self._retrieve_payment_method_domain(p, domain_id))
+
+    def _check_domain(self, domain: dict[str, Any]) -> dict[str, Any]:
+        def status(error: str | None) -> dict[str, Any]:
+            if error is None:
+                return {"status": "active"}
+            return {"status": "inactive", "status_details": {"error_message": error}}
+
+        domain["apple_pay"] = status(self.apple_pay_error)
+        domain["google_pay"] = domain["link"] = status(None)
+        domain["paypal"] = status("PayPal is not enabled on this account.")
+        return domain
+
     def _create_file(self, p: dict[str, Any]) -> dict[str, Any]:
         purpose = _required(p, "purpose")
         uploads = self._ctx.uploads if self._ctx else {}
@@ -1119,7 +1197,15 @@ _ROUTES = [
     ("POST", r"/v1/disputes/([^/]+)/close", "_close_dispute"),
     ("GET", r"/v1/payouts", "_list_payouts"),
     ("GET", r"/v1/balance_transactions", "_list_balance_transactions"),
+    ("POST", r"/v1/payment_method_domains", "_create_payment_method_domain"),
+    ("GET", r"/v1/payment_method_domains", "_list_payment_method_domains"),
+    ("GET", r"/v1/payment_method_domains/([^/]+)", "_retrieve_payment_method_domain"),
+    ("POST", r"/v1/payment_method_domains/([^/]+)", "_update_payment_method_domain"),
+    ("POST", r"/v1/payment_method_domains/([^/]+)/validate", "_validate_payment_method_domain"),
 ]
+# A bare host name, as Stripe takes for a payment method domain.
+_LABEL = r"[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?"
+_DOMAIN_NAME = re.compile(rf"(?=.{{1,253}}$){_LABEL}(\.{_LABEL})*")
 
 
 class _Handler(BaseHTTPRequestHandler):

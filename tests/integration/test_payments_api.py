@@ -199,6 +199,7 @@ def test_charge_records_fees_from_the_fee_table(shop: Merchant):
         "expYear": payment["paymentMethod"]["expYear"],
         "country": payment["paymentMethod"]["country"],
         "bankAccount": None,  # a card
+        "wallet": None,  # a card typed in, not a wallet's
     }
     assert payment["gatewayType"] == "sandbox"
     invariant(payment)

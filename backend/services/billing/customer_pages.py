@@ -236,7 +236,7 @@ def _subscription_row(  # type: ignore[no-untyped-def]
         method_id = sub.default_payment_method_id or customer_default
         method = db.get(PaymentMethod, method_id) if method_id else None
         if method is not None and method.detached_at is None:
-            card = f"Paid with {card_label(method.brand, method.last4)}"
+            card = f"Paid with {labels.card(method.brand, method.last4)}"
     return SubscriptionRow(
         id=sub.id,
         plan=", ".join(names) or "Subscription",
@@ -249,16 +249,12 @@ def _subscription_row(  # type: ignore[no-untyped-def]
     )
 
 
-def card_label(brand: str | None, last4: str | None) -> str:
-    return f"{labels.card_brand(brand)} •••• {last4 or '????'}"
-
-
 def _card_row(method, default_id: str | None) -> CardRow:  # type: ignore[no-untyped-def]
     expires = ""
     if method.exp_month and method.exp_year:
         expires = f"Expires {method.exp_month:02d}/{method.exp_year}"
     return CardRow(
-        method.id, card_label(method.brand, method.last4), expires, method.id == default_id
+        method.id, labels.card(method.brand, method.last4), expires, method.id == default_id
     )
 
 
@@ -558,7 +554,7 @@ def _invoice_view(db: Session, invoice: Invoice) -> InvoiceView:
     if invoice.status == InvoiceStatus.PAID and invoice.payment_id:
         payment = db.get(Payment, invoice.payment_id)
         if payment is not None and payment.card_last4:
-            paid_with = card_label(payment.card_brand, payment.card_last4)
+            paid_with = labels.card(payment.card_brand, payment.card_last4, payment.card_wallet)
     due = max(invoice.amount_due - invoice.amount_paid, 0)
     payable = invoice.status in customer_words.PAYABLE and due > 0
     billed = " · ".join(v for v in (invoice.customer_name, invoice.customer_email) if v)

@@ -78,11 +78,13 @@ def pay(
     save_card: bool = False,
     method: str = "card",
     bank: BankChoice | None = None,
+    wallet: str | None = None,
 ) -> CheckoutView:
     """Charge the session with a sandbox card number or a Stripe PaymentMethod id; `save_card`
-    when the customer ticked "save for future payments". Or start a PayPal payment (`method`
-    "paypal": the view's result then carries PayPal's approval URL, or none for the offline
-    twin, whose approval step is the page's own)."""
+    when the customer ticked "save for future payments"; `wallet` for the sandbox's test
+    wallet ("apple_pay", "google_pay"). Or start a PayPal payment (`method` "paypal": the
+    view's result then carries PayPal's approval URL, or none for the offline twin, whose
+    approval step is the page's own)."""
     with session_scope() as db:
         view = _view(
             db,
@@ -97,6 +99,7 @@ def pay(
                 save_card=save_card,
                 method=method,
                 bank=bank,
+                wallet=wallet,
             ),
             locale,
         )

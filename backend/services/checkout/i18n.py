@@ -273,6 +273,35 @@ MESSAGES: dict[str, dict[str, str]] = {
         "fr": "Refuser l'authentification",
         "de": "Authentifizierung ablehnen",
     },
+    # The sandbox's test wallet (the live page shows Stripe's own Apple Pay and Google Pay)
+    "wallet_apple_pay": {
+        "en": "Apple Pay · test wallet",
+        "es": "Apple Pay · billetera de prueba",
+        "fr": "Apple Pay · portefeuille de test",
+        "de": "Apple Pay · Test-Wallet",
+    },
+    "wallet_google_pay": {
+        "en": "Google Pay · test wallet",
+        "es": "Google Pay · billetera de prueba",
+        "fr": "Google Pay · portefeuille de test",
+        "de": "Google Pay · Test-Wallet",
+    },
+    "wallet_test": {
+        "en": "Test mode: these buttons stand in for Apple Pay and Google Pay and pay with "
+        "the test card Visa •••• 4242.",
+        "es": "Modo de prueba: estos botones sustituyen a Apple Pay y Google Pay y pagan con "
+        "la tarjeta de prueba Visa •••• 4242.",
+        "fr": "Mode test : ces boutons remplacent Apple Pay et Google Pay et paient avec la "
+        "carte de test Visa •••• 4242.",
+        "de": "Testmodus: Diese Schaltflächen ersetzen Apple Pay und Google Pay und zahlen mit "
+        "der Testkarte Visa •••• 4242.",
+    },
+    "or_card": {
+        "en": "or pay by card",
+        "es": "o paga con tarjeta",
+        "fr": "ou payez par carte",
+        "de": "oder mit Karte bezahlen",
+    },
     # PayPal
     "or": {"en": "or", "es": "o", "fr": "ou", "de": "oder"},
     "pay_with_paypal": {

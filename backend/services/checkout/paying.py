@@ -22,12 +22,12 @@ from sqlmodel import Session, select
 from backend.core.config import get_settings
 from backend.core.currency import format_money
 from backend.core.errors import Conflict, ValidationFailed
-from backend.gateways import declines
+from backend.gateways import declines, sandbox
 from backend.integrations import email as email_outbox
 from backend.models import AuditLog, CheckoutSession, Merchant, Order, Payment
 from backend.models.enums import ActorType, PaymentStatus
 from backend.services.checkout import card_testing as checkout_declines
-from backend.services.checkout import i18n, subscribing
+from backend.services.checkout import i18n, stripe_element, subscribing
 from backend.services.checkout.session_state import (
     COMPLETE,
     CUSTOMER,
@@ -137,6 +137,7 @@ def pay(
     save_card: bool = False,
     method: str = "card",
     bank: BankChoice | None = None,
+    wallet: str | None = None,
 ) -> PayResult:
     """Charge the session's order with a card (sandbox: the number; Stripe: a pm_ id), or
     with PayPal (`method` "paypal", `token` ignored): the payment then waits for the buyer's
@@ -144,6 +145,12 @@ def pay(
     Or debit a US bank account (`method` "bank", `bank` the linked account): the customer
     accepted the mandate shown (`mandate_text`), stored with their address and browser; the
     payment is then processing for days and the session complete (the receipt says so).
+
+    `wallet` ("apple_pay", "google_pay"): the sandbox page's test wallet, `token` ignored. It
+    hands over a tokenised test card (Visa 4242) as Apple Pay and Google Pay do through
+    Stripe, and the payment is a card payment like any other. Wallets are part of the card
+    method (as at Stripe): a session that takes cards takes them. With Stripe keys the
+    Payment Element's own wallet buttons make an ordinary pm_ id instead.
 
     `save_card`: the customer ticked "save for future payments" (the merchant's consent text),
     which a session offers when created with savePaymentMethod: the card is saved for the
@@ -181,6 +188,8 @@ def pay(
         )
     if method == PAYPAL:
         token = PAYPAL
+    if wallet is not None:
+        token = _test_wallet_token(session, method, wallet)
     attempt = len(orders.list_order_payments(db, scope_of(session), session.order_id)) + 1
     back = f"{get_settings().app_url}/pay/{session.id}"
     subscription = bool(session.save_payment_method) and subscribing.sells_subscription(db, session)
@@ -257,6 +266,23 @@ def _bank_debit(
         language=i18n.language_of(locale),
     )
     return token, linked, mandate
+
+
+def _test_wallet_token(session: CheckoutSession, method: str, wallet: str) -> str:
+    """The sandbox token of the test wallet's card ("pm_apple_pay_visa"). Refused before
+    anything is written where the page has no test wallet: a live session, or Stripe keys
+    set (whose Payment Element shows the real wallets)."""
+    if method != "card" or session.livemode or not stripe_element.sandbox_card_form():
+        raise ValidationFailed(
+            "The test wallet pays test-mode checkouts in the sandbox only",
+            param="paymentMethod.wallet",
+        )
+    try:
+        return sandbox.wallet_token(wallet)
+    except ValueError:
+        raise ValidationFailed(
+            "The test wallet is apple_pay or google_pay", param="paymentMethod.wallet"
+        ) from None
 
 
 def _waiting(db: Session, session: CheckoutSession, payment: Payment) -> PayResult:

@@ -92,6 +92,11 @@ _FIRST = [
     "ravi",
 ]
 _LAST = ["smith", "garcia", "martin", "chen", "dubois", "rossi", "kim", "novak", "silva", "khan"]
+# Some customers pay with their phone: their card in Apple Pay or Google Pay. Chosen by the card's
+# fingerprint, not the random stream (the rest of the history stays as it was), so one
+# customer's card is always in the same wallet.
+_WALLETS: tuple[str | None, ...] = ("apple_pay", "apple_pay", "google_pay") + (None,) * 5
+
 _PRODUCTS = [
     "Ethiopia Yirgacheffe 1kg",
     "House espresso subscription",
@@ -240,6 +245,7 @@ def _seed_payments(db: Session, merchant: Merchant, rng: random.Random, count: i
             card_exp_year=now.year + 1 + int(fingerprint[8:16], 16) % 5,
             card_fingerprint=fingerprint,
             card_country=customer.country,
+            card_wallet=_WALLETS[int(fingerprint[16:18], 16) % len(_WALLETS)],
             customer_email=customer.email,
             description=rng.choice(_PRODUCTS),
             risk_score=rng.randint(2, 35),

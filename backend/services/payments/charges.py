@@ -527,6 +527,7 @@ def _store_card(payment: Payment, card: Any) -> None:
     payment.card_exp_year = card.exp_year
     payment.card_fingerprint = card.fingerprint
     payment.card_country = card.country
+    payment.card_wallet = card.wallet
 
 
 def outcome_of(result: PaymentResult) -> tuple[str, str | None, str | None]:

@@ -16,6 +16,8 @@ from backend.core.config import get_settings
 from backend.core.db import session_scope
 from backend.models import GatewayConfig
 from backend.models.enums import ActorType
+from backend.services import audit
+from backend.services.checkout import wallet_domains
 from backend.services.context import Actor, Scope
 from backend.services.identity import step_up
 from backend.services.identity.permissions import Permission, require
@@ -225,3 +227,38 @@ def fallback_text(livemode: bool, configured: bool) -> str:
         target = "the platform's Stripe test account" if stripe else "the built-in sandbox"
     lead = "Payments no processor above takes go to " if configured else "Payments go to "
     return lead + target + "."
+
+
+def wallets(ctx: SessionContext) -> wallet_domains.WalletsView:
+    """Apple Pay and Google Pay on the live checkout: the domain's status at Stripe."""
+    require(ctx.role, Permission.VIEW_DATA)
+    return wallet_domains.view()
+
+
+def register_wallet_domain(
+    ctx: SessionContext, *, check_only: bool = False, ip_address: str | None = None
+) -> None:
+    """Register the checkout's domain with Stripe, or (check_only) ask Stripe to verify it
+    again: the domain is APP_URL's host, never typed in. The merchant's audit log says who
+    asked and what Stripe answered."""
+    require(ctx.role, Permission.MANAGE_SETTINGS)
+    with session_scope() as db:
+        row = wallet_domains.check(db) if check_only else wallet_domains.register(db)
+        audit.record(
+            db,
+            action="payment_method_domain.checked"
+            if check_only
+            else "payment_method_domain.registered",
+            merchant_id=ctx.merchant_id,
+            livemode=ctx.livemode,
+            actor_type=ActorType.USER,
+            actor_id=ctx.user_id,
+            object_type="payment_method_domain",
+            object_id=row.id,
+            ip_address=ip_address or None,
+            details={
+                "domain": row.domain_name,
+                "applePay": row.apple_pay_status,
+                "googlePay": row.google_pay_status,
+            },
+        )

@@ -191,7 +191,9 @@ def volume_by_method(
     )
 
 
-def method_label(method: str | None, brand: str | None) -> str:
+def method_label(method: str | None, brand: str | None, wallet: str | None = None) -> str:
+    if method == "card" and brand and wallet:
+        return f"{labels.wallet(wallet)} · {labels.card_brand(brand)}"
     if method == "card" and brand:
         return labels.card_brand(brand)
     if method == "paypal":

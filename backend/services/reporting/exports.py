@@ -47,6 +47,8 @@ COLUMNS = (
     "order_id",
     "description",
     "failure_code",
+    # Last, so existing readers of the columns by position keep working.
+    "card_wallet",
 )
 # A cell starting with one of these is a formula to a spreadsheet: a customer-supplied value
 # such as "=HYPERLINK(...)" must stay text (OWASP "CSV injection").
@@ -85,6 +87,7 @@ def _row(p: Payment, tz: str) -> list[object]:
         p.order_id or "",
         safe_cell(p.description or ""),
         p.failure_code or "",
+        p.card_wallet or "",
     ]
 
 
