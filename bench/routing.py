@@ -278,7 +278,7 @@ def _forget_circuits(variants: dict[str, Variant], redis_url: str) -> None:
 
     client = redis.Redis.from_url(redis_url)
     keys = [
-        circuit._redis_key(circuit.circuit_id(config_id, False))
+        circuit.redis_key(circuit.circuit_id(config_id, False))
         for variant in variants.values()
         for config_id in variant.configs.values()
     ]

@@ -115,7 +115,7 @@ def read(db: Session, processor_key: str, livemode: bool) -> Circuit:
     key = circuit_id(processor_key, livemode)
     redis = _redis()
     if redis is not None:
-        return _CIRCUITS.get(key, lambda: _from_hash(redis.hgetall(_redis_key(key))))
+        return _CIRCUITS.get(key, lambda: _from_hash(redis.hgetall(redis_key(key))))
     return _CIRCUITS.get(key, lambda: _of(db.get(ProcessorCircuit, key)))
 
 
@@ -129,7 +129,7 @@ def read_fresh(db: Session, keys: list[str], livemode: bool) -> dict[str, Circui
     if redis is not None:
         pipe = redis.pipeline(transaction=False)
         for key in ids:
-            pipe.hgetall(_redis_key(key))
+            pipe.hgetall(redis_key(key))
         return {ids[key]: _from_hash(found) for key, found in zip(ids, pipe.execute(), strict=True)}
     rows = db.exec(select(ProcessorCircuit).where(ProcessorCircuit.id.in_(list(ids)))).all()  # type: ignore[attr-defined]
     found = {ids[row.id]: _of(row) for row in rows}
@@ -159,7 +159,7 @@ def failed(db: Session, processor_key: str, livemode: bool, error: str) -> Circu
     redis = _redis()
     if redis is not None:
         found = _FAILED(
-            keys=[_redis_key(key)],
+            keys=[redis_key(key)],
             args=[_ms(now), _ms_of(WINDOW), FAILURES_TO_OPEN, error[:500]],
             client=redis,
         )
@@ -193,7 +193,7 @@ def answered(db: Session, processor_key: str, livemode: bool) -> None:
     now = utcnow()
     redis = _redis()
     if redis is not None:
-        _ANSWERED(keys=[_redis_key(key)], client=redis)
+        _ANSWERED(keys=[redis_key(key)], client=redis)
         _CIRCUITS.forget(key)
         return
     with _writing(db) as side:
@@ -219,7 +219,7 @@ def _claim_trial(db: Session, processor_key: str, livemode: bool, now: datetime)
     redis = _redis()
     if redis is not None:
         won = _CLAIM(
-            keys=[_redis_key(key)],
+            keys=[redis_key(key)],
             args=[_ms(now), _ms_of(COOL_DOWN), _ms_of(TRIAL_TIMEOUT)],
             client=redis,
         )
@@ -379,7 +379,8 @@ def _redis_client(url: str) -> Any:
     return redis.Redis.from_url(url, decode_responses=True, socket_timeout=2)
 
 
-def _redis_key(key: str) -> str:
+def redis_key(key: str) -> str:
+    """The Redis hash holding one circuit (the benchmark clears its own)."""
     return f"payportal:circuit:{key}"
 
 
