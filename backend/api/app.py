@@ -14,6 +14,7 @@ from backend.api.routes import (
     payouts,
     portal_exports,
     session_cookie,
+    test_approval,
     webhook_endpoints,
     webhooks_paypal,
     webhooks_stripe,
@@ -93,6 +94,7 @@ def create_app() -> FastAPI:
     api.include_router(session_cookie.router)
     api.include_router(audit_export_router)
     api.include_router(well_known.router)
+    api.include_router(test_approval.router)
     json_body.add_schemas(api)
     docs.install(api, openapi_url="/api/openapi.json")
     return api

@@ -7,6 +7,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr
 
 from backend.api.errors import ErrorDetail
+from backend.core.url_text import MAX_REDIRECT_URL_LENGTH
 
 
 class _Strict(BaseModel):
@@ -23,11 +24,14 @@ class OrderCreate(_Strict):
 
 
 class PaymentMethodIn(_Strict):
-    type: Literal["card", "bank"] = "card"
-    token: StrictStr = Field(
+    type: Literal["card", "bank", "paypal"] = "card"
+    token: StrictStr | None = Field(
+        None,
         min_length=1,
         max_length=255,
-        description="Card, sandbox: a test card number or a token such as pm_card_visa "
+        description="Required for card and bank; none for paypal (the buyer approves on "
+        "PayPal's page: see returnUrl). Card, sandbox: a test card number or a token such "
+        "as pm_card_visa "
         "(pm_apple_pay_visa, pm_google_pay_visa: the test card in a wallet); Stripe: a "
         "PaymentMethod id (an Apple Pay or Google Pay one is a card). Bank (US dollars, charge "
         "only): Plaid's Stripe bank account token (btok_...); sandbox: a test account number "
@@ -54,11 +58,32 @@ class PaymentCreate(_Strict):
     currency: StrictStr | None = Field(None, description="Without orderId: the currency")
     paymentMethod: PaymentMethodIn
     mandate: MandateIn | None = None
-    gatewayType: Literal["sandbox", "stripe"] | None = None
+    gatewayType: Literal["sandbox", "stripe", "paypal"] | None = None
     customerEmail: StrictStr | None = Field(None, max_length=320)
     description: StrictStr | None = Field(None, max_length=500)
     billingCountry: StrictStr | None = Field(None, min_length=2, max_length=2)
     metadata: dict[str, StrictStr] | None = None
+    returnUrl: StrictStr | None = Field(
+        None,
+        max_length=MAX_REDIRECT_URL_LENGTH,
+        description="PayPal only, required: where the buyer comes back after approving on "
+        "PayPal's page (absolute http(s) URL); then confirm the payment",
+        examples=["https://shop.example/paypal/return"],
+    )
+    cancelUrl: StrictStr | None = Field(
+        None,
+        max_length=MAX_REDIRECT_URL_LENGTH,
+        description="PayPal only, required: where the buyer comes back after cancelling there",
+        examples=["https://shop.example/paypal/cancel"],
+    )
+
+
+class ConfirmBody(_Strict):
+    approved: Literal[False] | None = Field(
+        None,
+        description="false: the buyer came back on cancelUrl (cancelled at PayPal); the "
+        "payment fails with payment_canceled. Omitted: the processor's state decides",
+    )
 
 
 class CaptureBody(_Strict):
@@ -127,6 +152,24 @@ class FailureOut(BaseModel):
     message: str | None
 
 
+class RedirectToUrlOut(BaseModel):
+    url: str = Field(
+        description="Send the customer's browser here: PayPal's approval page; in test mode "
+        "without PayPal, or for the sandbox's 3-D Secure, our page that plays that step"
+    )
+    returnUrl: str | None = Field(description="Where the customer comes back (returnUrl)")
+
+
+class UseStripeSdkOut(BaseModel):
+    clientSecret: str = Field(description="For stripe.handleNextAction in the browser")
+
+
+class NextActionOut(BaseModel):
+    type: Literal["redirect_to_url", "use_stripe_sdk"]
+    redirectToUrl: RedirectToUrlOut | None
+    useStripeSdk: UseStripeSdkOut | None
+
+
 class PaymentOut(BaseModel):
     id: str
     object: Literal["payment"]
@@ -153,6 +196,11 @@ class PaymentOut(BaseModel):
     authorizedAt: str | None
     capturedAt: str | None
     canceledAt: str | None
+    nextAction: NextActionOut | None = Field(
+        None,
+        description="What a payment in requires_action waits for (PayPal's approval, 3-D "
+        "Secure); null when nothing is awaited",
+    )
 
 
 class OrderOut(BaseModel):

@@ -9,7 +9,12 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from urllib.parse import urlsplit
 
+from backend.core.errors import ValidationFailed
+
+# A URL the customer is sent back to: successUrl, cancelUrl, a portal's or a payment's returnUrl.
+MAX_REDIRECT_URL_LENGTH = 2000
 _MUST_BE_ENCODED = frozenset('<>"{}|\\^`')
 _STRAY_PERCENT = re.compile(r"%(?![0-9A-Fa-f]{2})")
 
@@ -27,3 +32,20 @@ def character_problem(url: str, param: str) -> str | None:
     if _STRAY_PERCENT.search(url):
         return f"{param} has a % that does not start an escape such as %20"
     return None
+
+
+def redirect_url(value: object, param: str, *, required: bool) -> str | None:
+    """A URL the customer is sent back to (successUrl, cancelUrl, a portal's or a payment's
+    returnUrl): absolute http(s), at most 2000 characters, nothing that must be
+    percent-encoded."""
+    if value is None and not required:
+        return None
+    if not isinstance(value, str) or len(value) > MAX_REDIRECT_URL_LENGTH:
+        raise ValidationFailed(f"{param} must be an http(s) URL", param=param)
+    problem = character_problem(value, param)
+    if problem:
+        raise ValidationFailed(problem, param=param)
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise ValidationFailed(f"{param} must be an absolute http(s) URL", param=param)
+    return value

@@ -199,6 +199,13 @@ class Payment(SQLModel, table=True):
     card_country: str | None = Field(default=None, max_length=2)
     # The wallet that tokenised the card ("apple_pay", "google_pay"; Stripe's card.wallet.type).
     card_wallet: str | None = Field(default=None, max_length=32)
+    # A payment made through the API that waits for its buyer (PayPal's approval): where the
+    # buyer goes back after approving / cancelling (the API's returnUrl / cancelUrl), and, for
+    # a step played on our own test page (the PayPal twin, the sandbox's 3-D Secure), the
+    # buyer's answer there until the merchant confirms the payment.
+    return_url: str | None = Field(default=None, max_length=2048)
+    cancel_url: str | None = Field(default=None, max_length=2048)
+    buyer_approved: bool | None = None
     customer_email: str | None = Field(default=None, max_length=320)
     billing_country: str | None = Field(default=None, max_length=2)
     ip_address: str | None = Field(default=None, max_length=64)

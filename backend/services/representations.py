@@ -17,9 +17,12 @@ def timestamp(value: datetime | None) -> str | None:
     return value.isoformat().replace("+00:00", "Z") if value else None
 
 
-def payment_to_dict(p: Payment, bank: BankDebit | None = None) -> dict[str, Any]:
+def payment_to_dict(
+    p: Payment, bank: BankDebit | None = None, action: Any = None
+) -> dict[str, Any]:
     """A payment as the API shows it; `bank`: a bank payment's account and mandate, when the
-    caller read them (paymentMethod.bankAccount)."""
+    caller read them (paymentMethod.bankAccount); `action`: what a payment in requires_action
+    waits for (authentication.next_action), when the caller asked (nextAction)."""
     return {
         "id": p.id,
         "object": "payment",
@@ -64,6 +67,25 @@ def payment_to_dict(p: Payment, bank: BankDebit | None = None) -> dict[str, Any]
         "authorizedAt": timestamp(p.authorized_at),
         "capturedAt": timestamp(p.captured_at),
         "canceledAt": timestamp(p.canceled_at),
+        "nextAction": next_action_to_dict(action),
+    }
+
+
+def next_action_to_dict(action: Any) -> dict[str, Any] | None:
+    """As Stripe's PaymentIntent.next_action: a redirect (PayPal's approval page, our test
+    approval page) or Stripe's script with the client secret; None when nothing is awaited."""
+    if action is None:
+        return None
+    if action.client_secret:
+        return {
+            "type": action.type,
+            "redirectToUrl": None,
+            "useStripeSdk": {"clientSecret": action.client_secret},
+        }
+    return {
+        "type": action.type,
+        "redirectToUrl": {"url": action.url, "returnUrl": action.return_url},
+        "useStripeSdk": None,
     }
 
 

@@ -76,6 +76,7 @@ GOOD_BODIES: dict[tuple[str, str], dict[str, Any] | None] = {
     ("POST", "/api/payments/{paymentId}/refund"): {"amountCents": 100, "reason": "duplicate"},
     ("POST", "/api/payments/{paymentId}/void"): {},
     ("POST", "/api/payments/{paymentId}/review"): {"outcome": "approved"},
+    ("POST", "/api/payments/{paymentId}/confirm"): {"approved": False},
     ("GET", "/api/payments/{paymentId}"): None,
     ("GET", "/api/orders/{orderId}/payments"): None,
     ("GET", "/api/webhook_endpoints"): None,
@@ -205,6 +206,9 @@ GOOD_BODIES[("POST", "/api/prices")] = {
 }
 GOOD_BODIES[("POST", "/api/session")] = {"grant": "not-a-grant", "next": "/dashboard"}
 GOOD_BODIES[("POST", "/api/session/sign-out")] = {}
+# The test approval page's buttons send no body; a body's unclean text is refused all the same.
+GOOD_BODIES[("POST", "/api/test-approval/{paymentId}/approve")] = {}
+GOOD_BODIES[("POST", "/api/test-approval/{paymentId}/cancel")] = {}
 # Signed with the route's secret when authenticated: the checks after the signature's are reached.
 SIGNED = ("/api/webhooks/stripe", "/api/webhooks/stripe/{processor_id}")
 GOOD_BODIES[("POST", SIGNED[0])] = GOOD_BODIES[("POST", SIGNED[1])] = {
@@ -237,6 +241,10 @@ HIDDEN_ROUTES: dict[tuple[str, str], list[str]] = {
     ("GET", "/api/portal/audit-log.csv"): ["actor", "action", "object_type", "from", "to"],
     ("POST", "/api/session"): [],
     ("POST", "/api/session/sign-out"): [],
+    # The test approval page of a payment waiting for its customer (backend.api.routes).
+    ("GET", "/api/test-approval/{paymentId}"): [],
+    ("POST", "/api/test-approval/{paymentId}/approve"): [],
+    ("POST", "/api/test-approval/{paymentId}/cancel"): [],
 }
 
 

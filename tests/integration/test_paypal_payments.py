@@ -6,68 +6,27 @@ runner through the booking path. The real PayPal client talks to tests/fakes/pay
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from typing import Any
 
 import httpx
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import delete
 from sqlmodel import select
 
 from backend.core.db import session_scope
 from backend.core.errors import ValidationFailed
-from backend.models import GatewayConfig, InboundWebhookEvent, Payment, Refund
+from backend.models import GatewayConfig, InboundWebhookEvent, Refund
 from backend.services.checkout import paying
 from backend.services.context import Scope
 from backend.services.payments import gateway_configs, operations, routing
 from tests.fakes.paypal_api import FakePayPal
-from tests.integration.api_client import Merchant, new_merchant
+from tests.integration.api_client import Merchant
+from tests.integration.paypal_support import CLIENT_ID, SECRET, WEBHOOK_ID, add_paypal, payment
 
-CLIENT_ID = "AbCdEf-client-id-123"
-SECRET = "EFgh-client-secret-456"
-WEBHOOK_ID = "8PT597110X687430LKGECATA"
+pytest_plugins = ("tests.integration.paypal_support",)  # its fixtures: fake, client, shop
+
 URLS = {"successUrl": "https://shop.test/ok", "cancelUrl": "https://shop.test/no"}
 EMAIL = "buyer@example.com"
-
-
-@pytest.fixture
-def fake(configured_app: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[FakePayPal]:
-    from backend.core.jobs import huey
-    from tests.conftest import _reset_caches
-
-    with FakePayPal(client_id=CLIENT_ID, secret=SECRET, webhook_id=WEBHOOK_ID) as server:
-        monkeypatch.setenv("PAYPAL_API_BASE", server.url)
-        monkeypatch.setattr(huey, "immediate", True)
-        _reset_caches()
-        with session_scope() as db:
-            db.exec(delete(InboundWebhookEvent))
-        yield server
-    _reset_caches()
-
-
-@pytest.fixture
-def client(fake: FakePayPal) -> Iterator[TestClient]:
-    from backend.api import create_app
-
-    with TestClient(create_app()) as test_client:
-        yield test_client
-
-
-@pytest.fixture
-def shop(client: TestClient) -> Merchant:
-    return new_merchant(client)
-
-
-def add_paypal(shop: Merchant, livemode: bool = False) -> str:
-    with session_scope() as db:
-        return gateway_configs.add(
-            db,
-            Scope(shop.merchant_id, livemode),
-            gateway="paypal",
-            secret_key=SECRET,
-            paypal=gateway_configs.PayPalCredentials(CLIENT_ID, WEBHOOK_ID),
-        ).id
 
 
 def new_session(shop: Merchant, methods: list[str] | None = None, amount: int = 2000) -> str:
@@ -86,14 +45,6 @@ def pay_paypal(sid: str, email: str | None = EMAIL) -> paying.PayResult:
 def finish(sid: str, approved: bool | None) -> paying.PayResult:
     with session_scope() as db:
         return paying.finish_action(db, sid, approved=approved)
-
-
-def payment(payment_id: str) -> Payment:
-    with session_scope(readonly=True) as db:
-        found = db.get(Payment, payment_id)
-        assert found is not None
-        db.expunge(found)
-        return found
 
 
 def deliver(client: TestClient, fake: FakePayPal, config_id: str, event: dict[str, Any]):  # type: ignore[no-untyped-def]

@@ -1,4 +1,4 @@
-"""Orders and payments: create, authorize, charge, capture, refund, void, get, list."""
+"""Orders and payments: create, authorize, charge, confirm, capture, refund, void, get, list."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from backend.api.errors import ErrorBody, error_responses, only
 from backend.api.responses import JSONResponse
 from backend.api.schemas import (
     CaptureBody,
+    ConfirmBody,
     DeclinedBody,
     OrderCreate,
     OrderEnvelope,
@@ -24,8 +25,18 @@ from backend.api.schemas import (
     ReviewBody,
 )
 from backend.core.db import session_scope
+from backend.core.errors import ValidationFailed
 from backend.core.read_threads import run_read
-from backend.services.payments import bank_debits, charges, operations, orders, reviews, routing
+from backend.models import BankDebit, Payment
+from backend.services.payments import (
+    authentication,
+    bank_debits,
+    charges,
+    operations,
+    orders,
+    reviews,
+    routing,
+)
 from backend.services.payments.bank_debits import MandateInput
 from backend.services.payments.charges import ChargeInput, PaymentMethodInput, PaymentOutcome
 from backend.services.payments.sandbox_followups import dispute_later
@@ -48,8 +59,13 @@ PaymentId = Annotated[str, Path(min_length=1, max_length=64, description="A paym
 OrderId = Annotated[str, Path(min_length=1, max_length=64, description="An order id (ord_...)")]
 
 
-def outcome_result(outcome: PaymentOutcome, created: int) -> Result:
-    payment = payment_to_dict(outcome.payment, outcome.bank_debit)
+def payment_answer(db: Session, payment: Payment, bank: BankDebit | None = None) -> dict[str, Any]:
+    """The payment as the API answers it, with what it waits for (nextAction)."""
+    return payment_to_dict(payment, bank, authentication.next_action(db, payment))
+
+
+def outcome_result(outcome: PaymentOutcome, created: int, db: Session) -> Result:
+    payment = payment_answer(db, outcome.payment, outcome.bank_debit)
     body: dict[str, Any] = {"success": outcome.ok, "payment": payment}
     if outcome.ok:
         return created, body
@@ -66,9 +82,36 @@ def outcome_result(outcome: PaymentOutcome, created: int) -> Result:
     return status, body
 
 
+def _payment_method(body: PaymentCreate) -> PaymentMethodInput:
+    """A card or bank payment names its token; a PayPal one names none but says where the
+    buyer comes back from PayPal's approval page (returnUrl, cancelUrl)."""
+    method = body.paymentMethod
+    if method.type != charges.PAYPAL:
+        if method.token is None:
+            raise ValidationFailed(
+                f'paymentMethod.token is required with type "{method.type}"',
+                param="paymentMethod.token",
+            )
+        return PaymentMethodInput(method.type, method.token)
+    if method.token is not None:
+        raise ValidationFailed(
+            'paymentMethod.token is not used with type "paypal": the buyer approves on '
+            "PayPal's page",
+            param="paymentMethod.token",
+        )
+    for param, value in (("returnUrl", body.returnUrl), ("cancelUrl", body.cancelUrl)):
+        if value is None:
+            raise ValidationFailed(
+                f'{param} is required with paymentMethod.type "paypal"', param=param
+            )
+    return PaymentMethodInput(charges.PAYPAL, charges.PAYPAL)
+
+
 def _charge_input(body: PaymentCreate, who: Caller, request: Request) -> ChargeInput:
     return ChargeInput(
-        payment_method=PaymentMethodInput(body.paymentMethod.type, body.paymentMethod.token),
+        payment_method=_payment_method(body),
+        return_url=body.returnUrl,
+        cancel_url=body.cancelUrl,
         order_id=body.orderId,
         amount=body.amountCents,
         currency=body.currency,
@@ -124,7 +167,7 @@ async def _create(request: Request, capture: bool) -> JSONResponse:
         outcome = operation(db, who.scope, data, actor=who.actor)
         if outcome.dispute_expected:
             disputed.append(outcome.payment.id)
-        return outcome_result(outcome, 201)
+        return outcome_result(outcome, 201, db)
 
     response = await respond_atomic(request, who, work)
     if disputed:  # only once the payment is committed
@@ -235,6 +278,48 @@ async def void(request: Request, paymentId: PaymentId, who: CallerDep) -> JSONRe
 
 
 @router.post(
+    "/payments/{paymentId}/confirm",
+    response_model=PaymentEnvelope,
+    responses={
+        **_ERRORS,
+        402: {"model": DeclinedBody, "description": "Declined at the customer's step"},
+        409: {
+            "model": ErrorBody,
+            "description": "The payment does not wait for its customer "
+            "(payment_not_awaiting_action), or an Idempotency-Key conflict",
+        },
+        503: {"model": DeclinedBody, "description": "The processor did not answer: retry"},
+    },
+    summary="Confirm a payment that waited for its customer (PayPal's approval, 3-D Secure)",
+    description="After the customer came back from nextAction.redirectToUrl.url. PayPal: the "
+    "order's state at PayPal decides (approved: captured, or authorized for an authorize-only "
+    'payment; not yet: still requires_action). {"approved": false}: the buyer came back on '
+    "cancelUrl; the payment fails with payment_canceled.",
+)
+async def confirm(
+    request: Request,
+    paymentId: PaymentId,
+    who: CallerDep,
+    body: ConfirmBody | None = None,
+) -> JSONResponse:
+    cancelled = body is not None and body.approved is False
+
+    def work(db: Session) -> Result:
+        finished = authentication.confirm(db, who.scope, paymentId, cancelled, who.actor)
+        error = message = None
+        if finished.outcome == authentication.UNAVAILABLE:
+            error = "gateway_unavailable"
+            message = "The processor did not answer: confirm the payment again"
+        elif finished.outcome == authentication.DECLINED and (
+            finished.decline_code != authentication.CANCELED_BY_CUSTOMER
+        ):
+            error, message = "card_declined", finished.message
+        return outcome_result(PaymentOutcome(finished.payment, error, message), 200, db)
+
+    return await respond_atomic(request, who, work)
+
+
+@router.post(
     "/payments/{paymentId}/review",
     response_model=PaymentEnvelope,
     responses=_ERRORS,
@@ -266,7 +351,7 @@ async def get_payment(paymentId: PaymentId, who: CallerDep) -> dict[str, Any]:
     def read(db: Session) -> dict[str, Any]:
         payment = orders.get_payment(db, who.scope, paymentId)
         bank = bank_debits.debits_of(db, [payment]).get(payment.id)
-        return {"success": True, "payment": payment_to_dict(payment, bank)}
+        return {"success": True, "payment": payment_answer(db, payment, bank)}
 
     return await run_read(_read, read)
 
@@ -281,6 +366,7 @@ async def order_payments(orderId: OrderId, who: CallerDep) -> dict[str, Any]:
     def read(db: Session) -> dict[str, Any]:
         found = orders.list_order_payments(db, who.scope, orderId)
         banks = bank_debits.debits_of(db, found)
-        return {"success": True, "payments": [payment_to_dict(p, banks.get(p.id)) for p in found]}
+        answers = [payment_answer(db, p, banks.get(p.id)) for p in found]
+        return {"success": True, "payments": answers}
 
     return await run_read(_read, read)

@@ -23,9 +23,9 @@ from sqlmodel import Session, select
 from backend.core.config import get_settings
 from backend.core.errors import NotFound
 from backend.core.ids import new_id
+from backend.core.url_text import redirect_url
 from backend.models import BillingPortalSession, Customer, utcnow
 from backend.services import audit
-from backend.services.checkout.sessions import redirect_url
 from backend.services.context import SYSTEM, Actor, Scope
 from backend.services.customers import records
 from backend.services.representations import timestamp

@@ -11,14 +11,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
-from urllib.parse import urlsplit
 
 from sqlmodel import Session
 
 from backend.core.currency import normalise_currency
 from backend.core.errors import Conflict, NotFound, ValidationFailed
 from backend.core.ids import new_id
-from backend.core.url_text import character_problem
+from backend.core.url_text import MAX_REDIRECT_URL_LENGTH, redirect_url
 from backend.models import CheckoutSession, Merchant, utcnow
 from backend.services import context
 from backend.services.checkout.session_state import COMPLETE, OPEN, audit_session, expire, refresh
@@ -40,7 +39,7 @@ MAX_LINE_ITEMS = 100
 MAX_QUANTITY = 999
 
 
-MAX_URL_LENGTH = 2000
+MAX_URL_LENGTH = MAX_REDIRECT_URL_LENGTH
 
 
 # What a session may offer. PayPal and bank payments (ACH: the customer links a US bank account
@@ -88,22 +87,6 @@ def _line_items(raw: object) -> list[LineItem]:
         unit = orders.validate_amount(unit, param=f"{param}.unitAmountCents")
         items.append(LineItem(name.strip(), quantity, unit))
     return items
-
-
-def redirect_url(value: object, param: str, *, required: bool) -> str | None:
-    """A URL the customer is sent back to (successUrl, cancelUrl, a portal's returnUrl):
-    absolute http(s), at most 2000 characters, nothing that must be percent-encoded."""
-    if value is None and not required:
-        return None
-    if not isinstance(value, str) or len(value) > MAX_URL_LENGTH:
-        raise ValidationFailed(f"{param} must be an http(s) URL", param=param)
-    problem = character_problem(value, param)
-    if problem:
-        raise ValidationFailed(problem, param=param)
-    parts = urlsplit(value)
-    if parts.scheme not in ("http", "https") or not parts.netloc:
-        raise ValidationFailed(f"{param} must be an absolute http(s) URL", param=param)
-    return value
 
 
 def _flag(value: object, param: str) -> bool:

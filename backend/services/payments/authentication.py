@@ -13,11 +13,13 @@ from dataclasses import dataclass
 
 from sqlmodel import Session
 
+from backend.core.config import get_settings
+from backend.core.errors import Conflict
 from backend.gateways.base import GatewayUnavailable, Outcome, PaymentResult
 from backend.models import Order, Payment, utcnow
-from backend.models.enums import CaptureMethod
-from backend.services.context import Actor
-from backend.services.payments import booking, charges, routing
+from backend.models.enums import CaptureMethod, PaymentStatus
+from backend.services.context import Actor, Scope
+from backend.services.payments import booking, charges, orders, routing
 
 
 @dataclass(frozen=True)
@@ -39,6 +41,9 @@ AUTHORIZED = "authorized"
 DECLINED = "declined"
 WAITING = "requires_action"
 UNAVAILABLE = "unavailable"
+# The decline code of a customer who cancelled at PayPal (or on our test page): their choice,
+# not a decline.
+CANCELED_BY_CUSTOMER = "payment_canceled"
 
 
 def finish(db: Session, payment: Payment, approved: bool | None, actor: Actor) -> Finished:
@@ -88,3 +93,99 @@ def client_secret(db: Session, payment: Payment) -> str | None:
         return None
     route = routing.route_for_payment(db, payment)
     return route.gateway.client_secret(payment.gateway_payment_id)
+
+
+# What the customer's step is, as the API shows it (nextAction.type).
+REDIRECT_TO_URL = "redirect_to_url"
+USE_STRIPE_SDK = "use_stripe_sdk"
+# Our own page that plays the step where the processor asks us for the customer's answer (the
+# sandbox's 3-D Secure, the PayPal twin's approval), for payments made through the API.
+TEST_APPROVAL_PATH = "/api/test-approval"
+
+
+@dataclass(frozen=True)
+class NextAction:
+    """What a payment in requires_action waits for: the customer's browser goes to `url` (and
+    comes back to `return_url`), or Stripe's script finishes it with `client_secret`."""
+
+    type: str
+    url: str | None = None
+    return_url: str | None = None
+    client_secret: str | None = None
+
+
+def answered_on_our_page(route: routing.Route) -> bool:
+    """The processor asks us for the customer's answer (complete_action's `approved`): the
+    sandbox and PayPal's offline twin, whose step is a page of ours."""
+    from backend.gateways.paypal import PayPalTwin
+    from backend.gateways.sandbox import SandboxGateway
+
+    return isinstance(route.gateway, SandboxGateway | PayPalTwin)
+
+
+def next_action(db: Session, payment: Payment) -> NextAction | None:
+    """The step a payment waits for, or None when it waits for nothing. PayPal: its approval
+    page (action_url). Stripe: its script. The sandbox and the PayPal twin (test mode): our own
+    test approval page, which plays the processor's step."""
+    if payment.status != PaymentStatus.REQUIRES_ACTION or not payment.gateway_payment_id:
+        return None
+    route = routing.route_for_payment(db, payment)
+    if answered_on_our_page(route):
+        url = f"{get_settings().app_url}{TEST_APPROVAL_PATH}/{payment.id}"
+        return NextAction(REDIRECT_TO_URL, url=url, return_url=payment.return_url)
+    url = route.gateway.action_url(payment.gateway_payment_id)
+    if url:
+        return NextAction(REDIRECT_TO_URL, url=url, return_url=payment.return_url)
+    secret = route.gateway.client_secret(payment.gateway_payment_id)
+    if secret:
+        return NextAction(USE_STRIPE_SDK, client_secret=secret)
+    return None  # PayPal's order was approved: confirming the payment finishes it
+
+
+def confirm(db: Session, scope: Scope, payment_id: str, cancelled: bool, actor: Actor) -> Finished:
+    """The merchant's end of a payment made through the API that waited for its customer
+    (POST /api/payments/{id}/confirm): `cancelled` when the buyer came back on the cancel URL.
+    PayPal: its order's state decides. The sandbox and the PayPal twin: the customer's answer on
+    our test approval page (none yet: still waiting). Locks as PayPal's approval event does
+    (a checkout's session, then the payment), so the two never both finish it."""
+    found = orders.get_payment(db, scope, payment_id)
+    session_id = (found.metadata_ or {}).get("checkout_session_id")
+    if isinstance(session_id, str):
+        from backend.services.checkout.session_state import lock_session
+
+        lock_session(db, session_id)
+    payment = orders.get_payment(db, scope, payment_id, lock=True)
+    db.refresh(payment)
+    if payment.status != PaymentStatus.REQUIRES_ACTION:
+        raise Conflict(
+            f"Payment {payment.id} is {payment.status}: only a payment in requires_action waits "
+            "for its customer",
+            code="payment_not_awaiting_action",
+            param="paymentId",
+        )
+    approved: bool | None = False if cancelled else None
+    if not cancelled and answered_on_our_page(routing.route_for_payment(db, payment)):
+        approved = payment.buyer_approved
+    return finish(db, payment, approved, actor)
+
+
+def record_test_answer(db: Session, payment: Payment, approved: bool) -> None:
+    """The customer's answer on our test approval page (to a payment payment_for_test_page
+    found, locked), kept until the merchant confirms the payment."""
+    payment.buyer_approved = approved
+    payment.updated_at = utcnow()
+    db.add(payment)
+
+
+def payment_for_test_page(db: Session, payment_id: str, *, lock: bool = False) -> Payment | None:
+    """The payment our test approval page may answer, reached by its id alone: test mode,
+    waiting for its customer, at a processor that asks us for the answer; else None."""
+    payment = db.get(Payment, payment_id, with_for_update=lock)
+    if (
+        payment is None
+        or payment.livemode
+        or payment.status != PaymentStatus.REQUIRES_ACTION
+        or not answered_on_our_page(routing.route_for_payment(db, payment))
+    ):
+        return None
+    return payment

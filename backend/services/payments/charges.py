@@ -28,6 +28,7 @@ from sqlmodel import Session, select
 from backend.core.db import new_instance, new_row
 from backend.core.errors import Conflict, ValidationFailed
 from backend.core.ids import new_id
+from backend.core.url_text import redirect_url
 from backend.gateways.base import MandateAcceptance, Outcome, PaymentRequest, PaymentResult
 from backend.models import BankDebit, Customer, Order, Payment, PaymentAttempt, utcnow
 from backend.models.enums import CaptureMethod, OrderStatus, PaymentStatus, RiskDecision
@@ -39,6 +40,7 @@ from backend.services.payments.new_rows import NewRows
 from backend.services.payments.orders import get_order, new_order, validate_metadata
 
 PAYMENT_METHOD_TYPES = routing.PAYMENT_METHOD_TYPES
+PAYPAL = "paypal"  # a payment the buyer approves on PayPal's page (no token)
 
 
 # Payments of an order that block another payment for it.
@@ -122,6 +124,22 @@ def _country(value: str | None, param: str) -> str | None:
     if not (isinstance(value, str) and len(value) == 2 and value.isalpha()):
         raise ValidationFailed(f"{param} must be a two-letter ISO 3166 country code", param=param)
     return value.upper()
+
+
+def _return_urls(method_type: str, data: ChargeInput) -> tuple[str | None, str | None]:
+    """Where a PayPal buyer goes back after PayPal's approval page: absolute http(s) URLs, for
+    PayPal only (a card's or a bank's payment has no page to come back from)."""
+    if method_type != PAYPAL:
+        for param, value in (("returnUrl", data.return_url), ("cancelUrl", data.cancel_url)):
+            if value is not None:
+                raise ValidationFailed(
+                    f'{param} goes with paymentMethod.type "paypal" only', param=param
+                )
+        return None, None
+    return (
+        redirect_url(data.return_url, "returnUrl", required=False),
+        redirect_url(data.cancel_url, "cancelUrl", required=False),
+    )
 
 
 def authorize(
@@ -253,6 +271,7 @@ def _payment_outcome_of(
         )
     if not method.token or len(method.token) > 255:
         raise ValidationFailed("paymentMethod.token is required", param="paymentMethod.token")
+    return_url, cancel_url = _return_urls(method.type, data)
     email = (
         normalise_email(data.customer_email, param="customerEmail") if data.customer_email else None
     )
@@ -321,6 +340,8 @@ def _payment_outcome_of(
         ip_address=ip_address,
         description=data.description,
         metadata_=metadata,
+        return_url=return_url,
+        cancel_url=cancel_url,
         created_at=now,
         updated_at=now,
     )
@@ -364,8 +385,8 @@ def _payment_outcome_of(
         metadata={"payment_id": payment.id, "order_id": order.id, **metadata},
         gateway_customer_id=gateway_customer_id,
         off_session=saved.off_session if saved else False,
-        return_url=data.return_url,
-        cancel_url=data.cancel_url,
+        return_url=return_url,
+        cancel_url=cancel_url,
         setup_future_usage=saving_for is not None,
         mandate=(
             MandateAcceptance(mandate.accepted_at or now, mandate.ip_address, mandate.user_agent)
