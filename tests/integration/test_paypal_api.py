@@ -259,3 +259,23 @@ def test_one_next_action_for_three_d_secure_too(shop: Merchant) -> None:
     assert done.status_code == 200, done.text
     assert done.json()["payment"]["status"] == "succeeded"
     assert_ledger_consistent(shop.merchant_id)
+
+
+def test_paypal_down_at_confirm_leaves_the_payment_waiting(
+    shop: Merchant, fake: FakePayPal
+) -> None:
+    add_paypal(shop)
+    started = start(shop)
+    fake.approve(started["gatewayPaymentId"])
+    fake.fail_next(2, 503)  # the order's read and its one retry
+    down = confirm(shop, started["id"], key="down-1")
+    assert down.status_code == 503, down.text
+    assert down.json()["error"]["code"] == "gateway_unavailable"
+    assert down.json()["payment"]["status"] == "requires_action"
+    assert bookings(started["id"]) == []
+    assert fake.orders[started["gatewayPaymentId"]].captures == []
+    done = confirm(shop, started["id"], key="down-2")
+    assert done.status_code == 200, done.text
+    assert done.json()["payment"]["status"] == "succeeded"
+    booked_once(started["id"])
+    assert_ledger_consistent(shop.merchant_id)

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from sqlmodel import Session
 
 from backend.core.config import get_settings
-from backend.core.errors import Conflict
+from backend.core.errors import Conflict, ValidationFailed
 from backend.gateways.base import GatewayUnavailable, Outcome, PaymentResult
 from backend.models import Order, Payment, utcnow
 from backend.models.enums import CaptureMethod, PaymentStatus
@@ -126,17 +126,24 @@ def answered_on_our_page(route: routing.Route) -> bool:
 def next_action(db: Session, payment: Payment) -> NextAction | None:
     """The step a payment waits for, or None when it waits for nothing. PayPal: its approval
     page (action_url). Stripe: its script. The sandbox and the PayPal twin (test mode): our own
-    test approval page, which plays the processor's step."""
+    test approval page, which plays the processor's step. None too while the processor cannot
+    be asked (confirming the payment then answers 503: retry)."""
     if payment.status != PaymentStatus.REQUIRES_ACTION or not payment.gateway_payment_id:
         return None
-    route = routing.route_for_payment(db, payment)
+    try:
+        route = routing.route_for_payment(db, payment)
+    except ValidationFailed:  # its processor's credentials are gone: nothing can finish it
+        return None
     if answered_on_our_page(route):
         url = f"{get_settings().app_url}{TEST_APPROVAL_PATH}/{payment.id}"
         return NextAction(REDIRECT_TO_URL, url=url, return_url=payment.return_url)
-    url = route.gateway.action_url(payment.gateway_payment_id)
+    try:
+        url = route.gateway.action_url(payment.gateway_payment_id)
+        secret = None if url else route.gateway.client_secret(payment.gateway_payment_id)
+    except GatewayUnavailable:  # reading the payment never fails because its processor is down
+        return None
     if url:
         return NextAction(REDIRECT_TO_URL, url=url, return_url=payment.return_url)
-    secret = route.gateway.client_secret(payment.gateway_payment_id)
     if secret:
         return NextAction(USE_STRIPE_SDK, client_secret=secret)
     return None  # PayPal's order was approved: confirming the payment finishes it
