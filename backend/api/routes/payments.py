@@ -25,7 +25,7 @@ from backend.api.schemas import (
     ReviewBody,
 )
 from backend.core.db import session_scope
-from backend.core.errors import ValidationFailed
+from backend.core.errors import ServiceError, ValidationFailed
 from backend.core.read_threads import run_read
 from backend.models import BankDebit, Payment
 from backend.services.payments import (
@@ -87,8 +87,8 @@ def _payment_method(body: PaymentCreate) -> PaymentMethodInput:
     buyer comes back from PayPal's approval page (returnUrl, cancelUrl)."""
     method = body.paymentMethod
     if method.type != charges.PAYPAL:
-        if method.token is None:
-            raise ValidationFailed(
+        if method.token is None:  # a missing field, as the body's parser words it: 400
+            raise ServiceError(
                 f'paymentMethod.token is required with type "{method.type}"',
                 param="paymentMethod.token",
             )
