@@ -21,6 +21,7 @@ from tests.fakes.paypal_api import FakePayPal
 from tests.integration.api_client import Merchant, new_merchant
 from tests.integration.payout_support import assert_ledger_consistent
 from tests.integration.paypal_support import add_paypal, payment
+from tests.integration.stripe_support import platform_stripe
 
 pytest_plugins = ("tests.integration.paypal_support",)  # its fixtures: fake, client, shop
 
@@ -279,3 +280,39 @@ def test_paypal_down_at_confirm_leaves_the_payment_waiting(
     assert done.json()["payment"]["status"] == "succeeded"
     booked_once(started["id"])
     assert_ledger_consistent(shop.merchant_id)
+
+
+def test_stripe_three_d_secure_is_the_same_field(
+    configured_app: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A Stripe card asking for 3-D Secure: nextAction says use_stripe_sdk with the
+    PaymentIntent's client secret; confirm reads the outcome once the customer passed."""
+    from fastapi.testclient import TestClient
+
+    from backend.api import create_app
+
+    with (
+        platform_stripe(monkeypatch, "sk_test_fake_paypal_api") as stripe,
+        TestClient(create_app()) as client,
+    ):
+        shop = new_merchant(client)
+        card = {"type": "card", "token": "pm_card_authenticationRequired"}
+        started = shop.post(
+            "/api/payments/charge", {"amountCents": 1200, "currency": "USD", "paymentMethod": card}
+        )
+        assert started.status_code == 201, started.text
+        waiting = started.json()["payment"]
+        assert (waiting["status"], waiting["gatewayType"]) == ("requires_action", "stripe")
+        action = waiting["nextAction"]
+        assert (action["type"], action["redirectToUrl"]) == ("use_stripe_sdk", None)
+        assert action["useStripeSdk"]["clientSecret"].startswith(waiting["gatewayPaymentId"])
+        assert confirm(shop, waiting["id"]).json()["payment"]["status"] == "requires_action"
+        stripe.complete_authentication(waiting["gatewayPaymentId"], succeed=True)
+        done = confirm(shop, waiting["id"])
+        assert done.status_code == 200, done.text
+        assert (done.json()["payment"]["status"], done.json()["payment"]["nextAction"]) == (
+            "succeeded",
+            None,
+        )
+        booked_once(waiting["id"])
+        assert_ledger_consistent(shop.merchant_id)
