@@ -13,6 +13,9 @@ from sqlmodel import Session
 
 from backend.core.config import normalise_database_url
 
+# Support modules that are plugins (fixtures) and imported for helpers too: rewrite their asserts.
+pytest.register_assert_rewrite("tests.integration.paypal_support")
+
 # backend.core.jobs builds its Huey when first imported: tests run tasks inline in memory, and never
 # write a queue file into the project.
 os.environ.setdefault("JOBS_BACKEND", "memory")
