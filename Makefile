@@ -49,7 +49,8 @@ run: migrate
 # rest's, and both must pass (pytest's status 5, "no tests", is a pass: PYTEST_ARGS="-k x" may
 # select tests on one side only). The rest runs in two pytest-xdist workers, a test module per
 # worker at a time (module fixtures such as live servers are started once); each worker has its
-# own SQLite files and scratch PostgreSQL databases.
+# own SQLite files and scratch PostgreSQL databases. The slowest tests are listed at the end of each
+# report: where to look when the suite's time grows.
 E2E_LOG := tests/e2e/artifacts/pytest.log
 TEST_WORKERS ?= 2
 test: $(STAMP) $(CHROMIUM)
@@ -57,9 +58,10 @@ test: $(STAMP) $(CHROMIUM)
 	$(MAKE) --no-print-directory contracts
 	@mkdir -p tests/e2e/artifacts
 	@$(BIN)/python -m pytest tests/e2e -p no:cacheprovider --basetemp=tests/e2e/artifacts/tmp \
-		$(PYTEST_ARGS) > $(E2E_LOG) 2>&1 & e2e=$$!; \
+		--durations=20 $(PYTEST_ARGS) > $(E2E_LOG) 2>&1 & e2e=$$!; \
 	trap 'kill -INT $$e2e 2>/dev/null; wait $$e2e' INT TERM; \
-	$(BIN)/python -m pytest --ignore=tests/e2e -n $(TEST_WORKERS) --dist loadfile $(PYTEST_ARGS); \
+	$(BIN)/python -m pytest --ignore=tests/e2e -n $(TEST_WORKERS) --dist loadfile --durations=30 \
+		$(PYTEST_ARGS); \
 	rest=$$?; \
 	wait $$e2e; browser=$$?; echo "== browser tests (tests/e2e)"; cat $(E2E_LOG); \
 	for status in $$rest $$browser; do [ $$status = 0 ] || [ $$status = 5 ] || exit 1; done
