@@ -496,26 +496,33 @@ def set_enabled(
     db: Session, scope: Scope, config_id: str, enabled: bool, *, actor: Actor = SYSTEM
 ) -> GatewayConfig:
     """Disabled, a configuration takes no new payments; its payments keep using it."""
-    config = get_config(db, scope, config_id, lock=True)
-    if config.enabled != bool(enabled):
-        config.enabled = bool(enabled)
-        config.updated_at = utcnow()
-        db.add(config)
-        action = "gateway_config.enabled" if enabled else "gateway_config.disabled"
-        _audit(db, config, action, actor, {"gateway": config.gateway})
-    return config
+    return _switch(db, scope, config_id, "enabled", enabled, ("enabled", "disabled"), actor)
 
 
 def set_pinned(
     db: Session, scope: Scope, config_id: str, pinned: bool, *, actor: Actor = SYSTEM
 ) -> GatewayConfig:
     """Pinned, a configuration is tried in the merchant's order ahead of the cost-routed ones."""
+    return _switch(db, scope, config_id, "pinned", pinned, ("pinned", "unpinned"), actor)
+
+
+def _switch(
+    db: Session,
+    scope: Scope,
+    config_id: str,
+    flag: str,
+    value: bool,
+    actions: tuple[str, str],
+    actor: Actor,
+) -> GatewayConfig:
+    """Turn one of a configuration's flags on or off, audited as gateway_config.<on|off> when
+    it changes."""
     config = get_config(db, scope, config_id, lock=True)
-    if config.pinned != bool(pinned):
-        config.pinned = bool(pinned)
+    if getattr(config, flag) != bool(value):
+        setattr(config, flag, bool(value))
         config.updated_at = utcnow()
         db.add(config)
-        action = "gateway_config.pinned" if pinned else "gateway_config.unpinned"
+        action = f"gateway_config.{actions[0] if value else actions[1]}"
         _audit(db, config, action, actor, {"gateway": config.gateway})
     return config
 
